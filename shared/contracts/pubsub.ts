@@ -1,0 +1,32 @@
+import { z } from 'zod';
+
+/**
+ * The transport wrapper around a payload: a CloudEvent of type
+ * google.cloud.pubsub.topic.v1.messagePublished, as Cloud Functions (2nd gen) receive it and as the
+ * local bus builds it. The envelope is stripped before the payload's own contract runs.
+ */
+export const PUBSUB_EVENT_TYPE = 'google.cloud.pubsub.topic.v1.messagePublished';
+
+export const MessagePublishedData = z.object({
+  message: z.object({
+    data: z.string().optional(),
+    attributes: z.record(z.string(), z.string()).optional(),
+    messageId: z.string().optional(),
+    message_id: z.string().optional(),
+    publishTime: z.string().optional(),
+  }),
+  subscription: z.string().optional(),
+  /** Set by Pub/Sub when the subscription has a dead-letter policy. */
+  deliveryAttempt: z.number().int().optional(),
+});
+export type MessagePublishedData = z.infer<typeof MessagePublishedData>;
+
+/** The CloudEvent fields the handlers read (the functions framework passes more). */
+export interface PubsubCloudEvent {
+  id: string;
+  type: string;
+  source: string;
+  specversion?: string;
+  time?: string;
+  data?: unknown;
+}

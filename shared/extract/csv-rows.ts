@@ -1,0 +1,144 @@
+import { Transform, type TransformCallback } from 'node:stream';
+
+/**
+ * Splits PostgreSQL's `COPY … TO STDOUT (FORMAT csv)` output into whole rows and replaces the
+ * first `hashedFields` fields of each row with their pseudonym. The extractor orders the SELECT
+ * list so that hashed columns come first: a row only has to be parsed up to its last hashed field,
+ * and the rest is copied through as bytes. Emits `{ data, rows }` where `data` ends on a row
+ * boundary, so a part can be closed after any chunk.
+ *
+ * PostgreSQL CSV: fields separated by ',', quoted with '"' (inner quotes doubled) when they hold
+ * a separator, quote, CR/LF or are empty strings; NULL is an unquoted empty field. Rows end in '\n'.
+ */
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const NEWLINE = 0x0a;
+
+export interface RowChunk {
+  data: Buffer;
+  rows: number;
+}
+
+export class CsvRowTransform extends Transform {
+  private carry: Buffer | undefined;
+  private out: Buffer = Buffer.allocUnsafe(1 << 16);
+  private outLength = 0;
+
+  constructor(
+    private readonly hashedFields: number,
+    private readonly pseudonym: (value: string) => string,
+  ) {
+    super({ readableObjectMode: true });
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    const buf = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
+    let end: number;
+    try {
+      end = this.process(buf);
+    } catch (err) {
+      return done(err as Error);
+    }
+    this.carry = end < buf.length ? buf.subarray(end) : undefined;
+    done();
+  }
+
+  override _flush(done: TransformCallback): void {
+    if (this.carry && this.carry.length > 0) return done(new Error(`COPY output ended inside a row (${this.carry.length} bytes left)`));
+    done();
+  }
+
+  /** Processes the complete rows of `buf`; returns the offset just past the last complete row. */
+  private process(buf: Buffer): number {
+    const k = this.hashedFields;
+    let pos = 0;
+    let rows = 0;
+    let completed = 0; // offset just past the last complete row
+    let nextQuote = -1; // next quote at or after pos (-1: recompute; buf.length: none left)
+    this.outLength = 0;
+
+    rowLoop: while (pos < buf.length) {
+      // 1. Hashed leading fields. Hashed columns are never last (the primary key follows), so each ends with ','.
+      const replacements: string[] = [];
+      for (let f = 0; f < k; f++) {
+        let value: string | null = null;
+        if (buf[pos] === QUOTE) {
+          let j = pos + 1;
+          for (;;) {
+            const q = buf.indexOf(QUOTE, j);
+            if (q < 0 || q + 1 >= buf.length) break rowLoop;
+            if (buf[q + 1] === QUOTE) {
+              j = q + 2;
+              continue;
+            }
+            value = buf.toString('utf8', pos + 1, q).replaceAll('""', '"');
+            pos = q + 1;
+            break;
+          }
+        } else {
+          const c = buf.indexOf(COMMA, pos);
+          if (c < 0) break rowLoop;
+          value = c === pos ? null : buf.toString('utf8', pos, c);
+          pos = c;
+        }
+        if (buf[pos] !== COMMA) throw new Error(`unexpected byte after field ${f + 1} at offset ${pos}`);
+        pos++;
+        // NULL stays NULL; an empty string stays empty (nothing to protect, and "" keeps its meaning).
+        replacements.push(value === null ? '' : value === '' ? '""' : this.pseudonym(value));
+      }
+      const afterHashed = pos;
+      // 2. The rest of the row, quote-aware: a newline inside a quoted field does not end the row.
+      for (;;) {
+        if (nextQuote < pos) {
+          nextQuote = buf.indexOf(QUOTE, pos);
+          if (nextQuote < 0) nextQuote = buf.length;
+        }
+        const nl = buf.indexOf(NEWLINE, pos);
+        if (nl < 0) break rowLoop;
+        if (nextQuote > nl) {
+          pos = nl + 1;
+          break;
+        }
+        let j = nextQuote + 1;
+        for (;;) {
+          const q = buf.indexOf(QUOTE, j);
+          if (q < 0 || q + 1 >= buf.length) break rowLoop;
+          if (buf[q + 1] === QUOTE) {
+            j = q + 2;
+            continue;
+          }
+          pos = q + 1;
+          break;
+        }
+      }
+      rows++;
+      completed = pos;
+      if (k > 0) {
+        this.appendText(replacements.join(',') + ',');
+        this.append(buf, afterHashed, pos);
+      }
+    }
+    if (rows > 0) {
+      const data = k > 0 ? Buffer.from(this.out.subarray(0, this.outLength)) : buf.subarray(0, completed);
+      this.push({ data, rows } satisfies RowChunk);
+    }
+    return completed;
+  }
+
+  private ensure(extra: number): void {
+    if (this.outLength + extra <= this.out.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.out.length * 2, this.outLength + extra));
+    this.out.copy(grown, 0, 0, this.outLength);
+    this.out = grown;
+  }
+  private append(buf: Buffer, from: number, to: number): void {
+    if (to <= from) return;
+    this.ensure(to - from);
+    buf.copy(this.out, this.outLength, from, to);
+    this.outLength += to - from;
+  }
+  private appendText(s: string): void {
+    this.ensure(Buffer.byteLength(s));
+    this.outLength += this.out.write(s, this.outLength, 'utf8');
+  }
+}

@@ -1,0 +1,226 @@
+import { randomBytes } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import { Readable, Writable } from 'node:stream';
+import type { Logger } from 'pino';
+import type { ExtractRequest } from '../contracts/messages';
+import { Manifest, type TableExtract, type TableFailure } from '../contracts/manifest';
+import type { MunicipalityEntry } from '../contracts/municipalities';
+import type { TableDef } from '../contracts/tables';
+import { classifySourceError, ObjectExistsError, PipelineError, TerminalError } from '../errors';
+import type { Clock, ObjectStore, Secrets } from '../ports';
+import { CsvRowTransform, type RowChunk } from './csv-rows';
+import { layout } from './layout';
+import { PartWriter } from './part-writer';
+import { Pseudonymizer } from './pseudonymizer';
+import { copySql, resolveColumns } from './sql';
+import { readSourceFacts, SourceSession, type SourceLimits } from './source';
+
+export interface ExtractSettings extends SourceLimits {
+  /** Uncompressed CSV bytes after which a part is closed and the next one opened. */
+  partMaxBytes: number;
+  gzipLevel: number;
+  /** Stop starting new tables after this long and continue in a new message (Cloud Functions: 540 s). */
+  timeBudgetMs: number;
+}
+
+export interface ExtractDeps {
+  store: ObjectStore;
+  secrets: Secrets;
+  municipality: (ibge: string) => MunicipalityEntry | undefined;
+  tables: readonly TableDef[];
+  clock: Clock;
+  logger: Logger;
+  settings: ExtractSettings;
+}
+
+export type ExtractOutcome =
+  | { status: 'extracted'; manifest: Manifest }
+  | { status: 'already_extracted'; manifest: Manifest }
+  | { status: 'continue'; nextSequence: number; tablesDone: number; tablesLeft: number };
+
+/** What a time-budget checkpoint carries to the continuation message's invocation. */
+interface Checkpoint {
+  extractedAt: string;
+  attempt: string;
+  pecVersion: string | null;
+  dwProcessedAt: string | null;
+  tables: TableExtract[];
+  failedTables: TableFailure[];
+}
+
+export async function readManifest(store: ObjectStore, runId: string, ibge: string): Promise<Manifest | undefined> {
+  const raw = await store.read(layout.manifest(runId, ibge));
+  return raw ? Manifest.parse(JSON.parse(raw.toString('utf8'))) : undefined;
+}
+
+/**
+ * Extract one municipality for one run: every requested table from one source snapshot, streamed
+ * through the personal-data policy into compressed parts, then the manifest, written last and only
+ * once. Running it again for the same (run, municipality) finds the manifest and does nothing.
+ */
+export async function extractMunicipality(deps: ExtractDeps, req: ExtractRequest): Promise<ExtractOutcome> {
+  const started = Date.now();
+  const log = deps.logger.child({ 'logging.googleapis.com/labels': { run: req.runId, municipality: req.municipality } });
+  const existing = await readManifest(deps.store, req.runId, req.municipality);
+  if (existing) {
+    log.info('manifest already committed: nothing to do');
+    return { status: 'already_extracted', manifest: existing };
+  }
+  const entry = deps.municipality(req.municipality);
+  if (!entry) throw new TerminalError(`municipality ${req.municipality} is not in the registry`, 'unknown_municipality');
+  if (!entry.enabled) throw new TerminalError(`municipality ${req.municipality} is disabled in the registry`, 'unknown_municipality');
+
+  const wanted = req.tables ? deps.tables.filter((t) => req.tables!.includes(t.name)) : [...deps.tables];
+  const checkpoints = await readCheckpoints(deps.store, req.runId, req.municipality);
+  const done = new Set([...checkpoints.flatMap((c) => c.tables.map((t) => t.table)), ...checkpoints.flatMap((c) => c.failedTables.map((t) => t.table))]);
+  const todo = wanted.filter((t) => !done.has(t.name));
+
+  const [password, key] = await Promise.all([deps.secrets.resolve(entry.connection.password), deps.secrets.pseudonymKey()]);
+  const pseudonymizer = new Pseudonymizer(key);
+  const session = await SourceSession.open(entry, password, deps.settings);
+  const tables: TableExtract[] = [];
+  const failedTables: TableFailure[] = [];
+  let facts;
+  let attempt: string;
+  try {
+    facts = await readSourceFacts(session, req.municipality, todo.map((t) => t.name));
+    if (facts.municipioIds.length === 0)
+      throw new TerminalError(`the source has no tb_dim_municipio row with co_ibge ${req.municipality}: wrong database for this municipality?`, 'unknown_municipality');
+    // Each attempt writes under its own prefix; only the manifest decides which attempt counts.
+    attempt = `${facts.snapshotAt.replace(/[^0-9]/g, '').slice(0, 17)}-${randomBytes(3).toString('hex')}`;
+    for (const table of todo) {
+      if (tables.length > 0 && Date.now() - started > deps.settings.timeBudgetMs) break;
+      const t0 = Date.now();
+      try {
+        const result = await extractTable(deps, session, pseudonymizer, table, facts, req, attempt);
+        tables.push({ ...result, seconds: (Date.now() - t0) / 1000 });
+        log.info({ table: table.name, rows: result.rows, parts: result.parts.length, warnings: result.warnings }, 'table staged');
+      } catch (err) {
+        // A table the registry's drift rules reject fails alone; anything else fails the municipality.
+        if (err instanceof PipelineError && err.errorClass === 'source_schema') {
+          failedTables.push({ table: table.name, errorClass: err.errorClass, message: err.message });
+          log.warn({ table: table.name, errorClass: err.errorClass, err: err.message }, 'table failed: schema drift');
+        } else throw err;
+      }
+    }
+  } finally {
+    await session.close();
+  }
+
+  const prior = mergeCheckpoints(checkpoints);
+  const allTables = [...prior.tables, ...tables];
+  const allFailed = [...prior.failedTables, ...failedTables];
+  const left = todo.length - tables.length - failedTables.length;
+  if (left > 0) {
+    const sequence = checkpoints.length + 1;
+    const checkpoint: Checkpoint = { extractedAt: prior.extractedAt ?? facts.snapshotAt, attempt, pecVersion: facts.pecVersion, dwProcessedAt: facts.dwProcessedAt, tables, failedTables };
+    await putOnce(deps.store, layout.checkpoint(req.runId, req.municipality, sequence), checkpoint);
+    log.info({ tablesLeft: left, sequence }, 'time budget used: continuing in a new message');
+    return { status: 'continue', nextSequence: sequence + 1, tablesDone: allTables.length, tablesLeft: left };
+  }
+
+  const manifest = Manifest.parse({
+    schemaVersion: 1,
+    runId: req.runId,
+    municipality: req.municipality,
+    attempt: prior.attempt ?? attempt,
+    extractedAt: prior.extractedAt ?? facts.snapshotAt,
+    finishedAt: deps.clock.now().toISOString(),
+    pecVersion: facts.pecVersion,
+    dwProcessedAt: facts.dwProcessedAt,
+    tables: allTables,
+    failedTables: allFailed,
+  } satisfies Manifest);
+  const committed = await putOnce(deps.store, layout.manifest(req.runId, req.municipality), manifest);
+  if (!committed) {
+    // A concurrent delivery of the same message committed first: its manifest is the truth.
+    const winner = (await readManifest(deps.store, req.runId, req.municipality))!;
+    return { status: 'already_extracted', manifest: winner };
+  }
+  return { status: 'extracted', manifest };
+}
+
+async function extractTable(
+  deps: ExtractDeps,
+  session: SourceSession,
+  pseudonymizer: Pseudonymizer,
+  table: TableDef,
+  facts: Awaited<ReturnType<typeof readSourceFacts>>,
+  req: ExtractRequest,
+  attempt: string,
+): Promise<Omit<TableExtract, 'seconds'>> {
+  const available = facts.columnsByTable.get(table.name);
+  if (!available) throw new TerminalError(`${table.name} does not exist in this source`, 'source_schema');
+  const resolved = resolveColumns(table, available);
+  const window = table.mode.kind === 'window' ? req.window : null;
+  const sql = copySql(table, resolved, facts.municipioIds, window, { ibge: req.municipality, runId: req.runId });
+  const header = resolved.columns.map((c) => c.name).join(',') + '\n';
+
+  const parts: TableExtract['parts'] = [];
+  let csvBytes = 0;
+  let part = new PartWriter(deps.store, layout.part(req.runId, table.name, req.municipality, attempt, 0), header, deps.settings.gzipLevel);
+  const copy = session.copyOut(sql);
+  const sink = new Writable({
+    objectMode: true,
+    write: (chunk: RowChunk, _enc, cb) => {
+      (async () => {
+        await part.write(chunk.data, chunk.rows);
+        if (part.csvBytes >= deps.settings.partMaxBytes) {
+          csvBytes += part.csvBytes;
+          parts.push(await part.finish());
+          part = new PartWriter(deps.store, layout.part(req.runId, table.name, req.municipality, attempt, parts.length), header, deps.settings.gzipLevel);
+        }
+      })().then(() => cb(), cb);
+    },
+  });
+  try {
+    await pipeline(copy, new CsvRowTransform(resolved.hashedCount, (v) => pseudonymizer.pseudonym(v)), sink);
+  } catch (err) {
+    part.abort(err as Error);
+    if (err instanceof PipelineError || err instanceof ObjectExistsError) throw err;
+    throw classifySourceError(err);
+  }
+  csvBytes += part.csvBytes;
+  parts.push(await part.finish());
+  const rows = parts.reduce((n, p) => n + p.rows, 0);
+  if (rows !== copy.rowCount)
+    throw new TerminalError(`${table.name}: wrote ${rows} rows but PostgreSQL reported ${copy.rowCount}`, 'internal');
+  return {
+    table: table.name,
+    window,
+    columns: resolved.columns,
+    parts,
+    rows,
+    sourceRows: copy.rowCount,
+    csvBytes,
+    warnings: resolved.warnings,
+    extractedAt: facts.snapshotAt,
+  };
+}
+
+async function readCheckpoints(store: ObjectStore, runId: string, ibge: string): Promise<Checkpoint[]> {
+  const keys = await store.list(layout.checkpointsPrefix(runId, ibge));
+  const out: Checkpoint[] = [];
+  for (const k of keys) out.push(JSON.parse((await store.read(k))!.toString('utf8')) as Checkpoint);
+  return out;
+}
+
+function mergeCheckpoints(cps: Checkpoint[]): { extractedAt?: string; attempt?: string; tables: TableExtract[]; failedTables: TableFailure[] } {
+  return {
+    extractedAt: cps[0]?.extractedAt,
+    attempt: cps[0]?.attempt,
+    tables: cps.flatMap((c) => c.tables),
+    failedTables: cps.flatMap((c) => c.failedTables),
+  };
+}
+
+/** Create-if-absent for small JSON objects; false when the object already exists. */
+async function putOnce(store: ObjectStore, key: string, value: unknown): Promise<boolean> {
+  try {
+    await store.create(key, Readable.from([Buffer.from(JSON.stringify(value, null, 2))]), 'application/json');
+    return true;
+  } catch (err) {
+    if (err instanceof ObjectExistsError) return false;
+    throw err;
+  }
+}

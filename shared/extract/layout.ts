@@ -1,0 +1,19 @@
+/**
+ * Object names in the staging bucket (and the local directory that mirrors it). Every name is
+ * derived from (run, municipality, table, attempt, part), so a retry writes predictable names
+ * and a fan-in load can list one table's files for a whole run under one prefix.
+ *
+ *   runs/<run>/manifests/<ibge>.json                                   commit record, written last
+ *   runs/<run>/checkpoints/<ibge>/<seq>.json                           time-budget continuation state
+ *   runs/<run>/tables/<table>/<ibge>/<attempt>/part-00000.csv.gz       data
+ */
+export const layout = {
+  runPrefix: (runId: string) => `runs/${runId}/`,
+  manifest: (runId: string, ibge: string) => `runs/${runId}/manifests/${ibge}.json`,
+  manifestsPrefix: (runId: string) => `runs/${runId}/manifests/`,
+  checkpoint: (runId: string, ibge: string, sequence: number) => `runs/${runId}/checkpoints/${ibge}/${String(sequence).padStart(4, '0')}.json`,
+  checkpointsPrefix: (runId: string, ibge: string) => `runs/${runId}/checkpoints/${ibge}/`,
+  tablePrefix: (runId: string, table: string) => `runs/${runId}/tables/${table}/`,
+  part: (runId: string, table: string, ibge: string, attempt: string, index: number) =>
+    `runs/${runId}/tables/${table}/${ibge}/${attempt}/part-${String(index).padStart(5, '0')}.csv.gz`,
+};

@@ -1,0 +1,129 @@
+import { Client } from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import type { Readable } from 'node:stream';
+import { sslmodeOf, type MunicipalityEntry } from '../contracts/municipalities';
+import { classifySourceError } from '../errors';
+
+/** Limits that keep the extractor gentle on a server that also serves clinics. */
+export interface SourceLimits {
+  connectTimeoutMs: number;
+  statementTimeoutMs: number;
+  lockTimeoutMs: number;
+  idleInTransactionTimeoutMs: number;
+  applicationName: string;
+}
+
+/**
+ * One connection, one read-only REPEATABLE READ transaction: every table of a municipality is read
+ * from the same snapshot, and any write attempt fails inside PostgreSQL itself. This module owns the
+ * `pg` client; nothing else opens connections to a source. Query parameters are never logged.
+ */
+export class SourceSession {
+  private constructor(private readonly client: Client) {}
+
+  static async open(m: MunicipalityEntry, password: string, limits: SourceLimits): Promise<SourceSession> {
+    const sslmode = sslmodeOf(m);
+    const client = new Client({
+      host: m.connection.host,
+      port: m.connection.port,
+      database: m.connection.database,
+      user: m.connection.user,
+      password,
+      ssl: sslmode === 'disable' ? false : { rejectUnauthorized: sslmode === 'verify-full' },
+      application_name: limits.applicationName,
+      connectionTimeoutMillis: limits.connectTimeoutMs,
+      // Sent as startup parameters: they bind from the first statement on.
+      statement_timeout: limits.statementTimeoutMs,
+      lock_timeout: limits.lockTimeoutMs,
+      idle_in_transaction_session_timeout: limits.idleInTransactionTimeoutMs,
+      keepAlive: true,
+    });
+    // A connection dropped between queries surfaces here; the active query rejects as well.
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      // 9.6/10 print 15 significant digits by default: 3 more make double precision round-trip exactly.
+      await client.query("SET LOCAL extra_float_digits = 3; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = 'postgres'; SET LOCAL TimeZone = 'UTC'");
+    } catch (err) {
+      await client.end().catch(() => {});
+      throw classifySourceError(err);
+    }
+    return new SourceSession(client);
+  }
+
+  async query<T extends Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+    try {
+      return (await this.client.query<T>(sql, params)).rows;
+    } catch (err) {
+      throw classifySourceError(err);
+    }
+  }
+
+  /** Streams a COPY … TO STDOUT. `rowCount` is PostgreSQL's own count once the stream ends. */
+  copyOut(sql: string): Readable & { rowCount: number } {
+    return this.client.query(copyTo(sql)) as unknown as Readable & { rowCount: number };
+  }
+
+  /** Ends the read-only transaction and the connection. */
+  async close(): Promise<void> {
+    try {
+      await this.client.query('COMMIT');
+    } catch {
+      // the connection may already be gone; nothing was written either way
+    } finally {
+      await this.client.end().catch(() => {});
+    }
+  }
+}
+
+export interface SourceFacts {
+  snapshotAt: string;
+  pecVersion: string | null;
+  dwProcessedAt: string | null;
+  municipioIds: string[];
+  columnsByTable: Map<string, Set<string>>;
+}
+
+function newestVersion(versions: string[]): string | null {
+  const parse = (v: string) => v.split('.').map(Number);
+  return (
+    versions.sort((a, b) => {
+      const x = parse(a);
+      const y = parse(b);
+      for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0);
+      return 0;
+    }).at(-1) ?? null
+  );
+}
+
+/** Everything the extractor learns about a source before copying, all in the same snapshot. */
+export async function readSourceFacts(s: SourceSession, ibge: string, tableNames: string[]): Promise<SourceFacts> {
+  const [snap] = await s.query<{ t: string }>(`SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS t`);
+  const [meta] = await s.query<{ mig: boolean; rel: boolean }>(
+    "SELECT to_regclass('public.tb_migracao') IS NOT NULL AS mig, to_regclass('public.tb_relatorio_processamento') IS NOT NULL AS rel",
+  );
+  const versions = meta!.mig
+    ? (await s.query<{ v: string | null }>("SELECT DISTINCT substring(ds_filename from '^db/v([0-9]+(?:[.][0-9]+)*)/') AS v FROM public.tb_migracao"))
+        .map((r) => r.v)
+        .filter((v): v is string => !!v)
+    : [];
+  const [fresh] = meta!.rel
+    ? await s.query<{ t: string | null }>(`SELECT to_char(max(dt_processamento), 'YYYY-MM-DD"T"HH24:MI:SS') AS t FROM public.tb_relatorio_processamento`)
+    : [{ t: null }];
+  // SUS systems often store the 6-digit code (without the check digit): accept both.
+  const ids = await s.query<{ id: string }>('SELECT co_seq_dim_municipio::text AS id FROM public.tb_dim_municipio WHERE co_ibge = $1 OR co_ibge = $2 ORDER BY 1', [
+    ibge,
+    ibge.slice(0, 6),
+  ]);
+  const cols = await s.query<{ table_name: string; column_name: string }>(
+    "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = ANY($1::text[])",
+    [tableNames],
+  );
+  const columnsByTable = new Map<string, Set<string>>();
+  for (const c of cols) {
+    if (!columnsByTable.has(c.table_name)) columnsByTable.set(c.table_name, new Set());
+    columnsByTable.get(c.table_name)!.add(c.column_name);
+  }
+  return { snapshotAt: snap!.t, pecVersion: newestVersion(versions), dwProcessedAt: fresh?.t ?? null, municipioIds: ids.map((r) => r.id), columnsByTable };
+}

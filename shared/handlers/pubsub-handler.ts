@@ -1,0 +1,74 @@
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import { MessagePublishedData, type PubsubCloudEvent } from '../contracts/pubsub';
+import { describeError, TerminalError } from '../errors';
+import type { Bus } from '../ports';
+
+export interface MessageContext {
+  messageId: string;
+  attributes: Record<string, string>;
+  deliveryAttempt: number;
+  logger: Logger;
+}
+
+/** Field-by-field description of a contract violation: names the field and the value's problem. */
+export function formatIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(message)'}: ${i.message}`).join('; ');
+}
+
+/**
+ * Turns a use case into a Pub/Sub CloudEvent handler, the same function locally and in Cloud
+ * Functions. It strips the envelope, validates the payload against its contract and maps the
+ * outcome: success acks; a transient error is rethrown so Pub/Sub redelivers with backoff; a
+ * terminal error (bad message, bad config, refused credentials…) is logged, parked in the
+ * dead-letter topic and acked, so it never retries.
+ */
+export function pubsubHandler<S extends z.ZodType>(spec: {
+  name: string;
+  schema: S;
+  bus: Bus;
+  logger: Logger;
+  run: (payload: z.infer<S>, ctx: MessageContext) => Promise<void>;
+  onFailure?: (payload: z.infer<S> | undefined, failure: ReturnType<typeof describeError>, ctx: MessageContext) => Promise<void> | void;
+}): (event: PubsubCloudEvent) => Promise<void> {
+  return async (event) => {
+    const envelope = MessagePublishedData.safeParse(event.data);
+    const message = envelope.success ? envelope.data.message : {};
+    const attributes = message.attributes ?? {};
+    const messageId = message.messageId ?? message.message_id ?? event.id;
+    const deliveryAttempt = (envelope.success ? envelope.data.deliveryAttempt : undefined) ?? 1;
+    const logger = spec.logger.child({ handler: spec.name, messageId, deliveryAttempt });
+    const ctx: MessageContext = { messageId, attributes, deliveryAttempt, logger };
+    const raw = Buffer.from(message.data ?? '', 'base64');
+
+    let payload: z.infer<S> | undefined;
+    try {
+      if (!envelope.success) throw new TerminalError(`not a Pub/Sub message event: ${formatIssues(envelope.error)}`, 'invalid_message');
+      let json: unknown;
+      try {
+        json = JSON.parse(raw.toString('utf8'));
+      } catch {
+        throw new TerminalError(`message data is not JSON (${raw.length} bytes)`, 'invalid_message');
+      }
+      const parsed = spec.schema.safeParse(json);
+      if (!parsed.success) throw new TerminalError(`message rejected: ${formatIssues(parsed.error)}`, 'invalid_message');
+      payload = parsed.data;
+      await spec.run(payload, ctx);
+    } catch (err) {
+      const failure = describeError(err);
+      await spec.onFailure?.(payload, failure, ctx);
+      if (failure.transient) {
+        logger.warn({ errorClass: failure.errorClass, err: failure.message }, `${spec.name} failed (transient): Pub/Sub will redeliver`);
+        throw err;
+      }
+      logger.error({ errorClass: failure.errorClass, err: failure.message }, `${spec.name} failed (terminal): dead-lettered, not retried`);
+      await spec.bus.publishDeadLetter(raw, {
+        ...attributes,
+        errorClass: failure.errorClass,
+        errorMessage: failure.message.slice(0, 1000),
+        sourceHandler: spec.name,
+        originalMessageId: messageId,
+      });
+    }
+  };
+}

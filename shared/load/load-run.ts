@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { LoadRequest } from '../contracts/messages';
+import type { Manifest } from '../contracts/manifest';
+import type { TableDef } from '../contracts/tables';
+import { readManifest } from '../extract/extract-municipality';
+import type { ObjectStore, SliceLoad, SliceOutcome, Warehouse } from '../ports';
+
+export interface LoadDeps {
+  store: ObjectStore;
+  warehouse: Warehouse;
+  tables: readonly TableDef[];
+  logger: Logger;
+}
+
+export interface LoadResult {
+  loadId: string;
+  outcomes: SliceOutcome[];
+  /** Municipalities named in the request that have no manifest: not extracted (yet). */
+  missingManifests: string[];
+  manifests: Manifest[];
+}
+
+/**
+ * Fan-in load: every slice declared by the manifests of the listed municipalities, grouped per
+ * table, applied by the warehouse in one transaction. The daily run lists every municipality it
+ * extracted (one load per table per day, whatever the number of municipalities); a rerun lists one.
+ * The load id is derived from the request, so a redelivered request is recognisably the same load.
+ */
+export async function loadRun(deps: LoadDeps, req: LoadRequest): Promise<LoadResult> {
+  const loadId = `load-${req.runId}-${createHash('sha256').update(JSON.stringify([[...req.municipalities].sort(), req.tables ?? null])).digest('hex').slice(0, 12)}`;
+  const manifests: Manifest[] = [];
+  const missingManifests: string[] = [];
+  for (const ibge of req.municipalities) {
+    const m = await readManifest(deps.store, req.runId, ibge);
+    if (m) manifests.push(m);
+    else missingManifests.push(ibge);
+  }
+  const wanted = deps.tables.filter((t) => !req.tables || req.tables.includes(t.name));
+  const loads = wanted
+    .map((table) => ({
+      table,
+      slices: manifests.flatMap((m) =>
+        m.tables
+          .filter((t) => t.table === table.name)
+          .map(
+            (t): SliceLoad => ({
+              municipality: m.municipality,
+              runId: m.runId,
+              extractedAt: t.extractedAt,
+              window: t.window,
+              columns: t.columns,
+              uris: t.parts.map((p) => deps.store.loadUri(p.key)),
+              rows: t.rows,
+            }),
+          ),
+      ),
+    }))
+    .filter((l) => l.slices.length > 0);
+  const outcomes = loads.length > 0 ? await deps.warehouse.replaceSlices(loads, loadId) : [];
+  deps.logger.info(
+    { loadId, run: req.runId, slices: outcomes.length, loaded: outcomes.filter((o) => o.status === 'loaded').length, missingManifests },
+    'load finished',
+  );
+  return { loadId, outcomes, missingManifests, manifests };
+}

@@ -1,0 +1,86 @@
+import type { Readable } from 'node:stream';
+import type { LandedColumn, TableDef } from './contracts/tables';
+import type { DateWindow } from './contracts/identifiers';
+import type { TopicKey } from './contracts/messages';
+import type { PasswordSource } from './contracts/municipalities';
+
+/**
+ * Ports: the capabilities use cases depend on. Local adapters (filesystem, DuckDB, in-process bus)
+ * and Google Cloud adapters (Cloud Storage, BigQuery, Pub/Sub, Secret Manager) implement them.
+ */
+
+export interface ObjectStore {
+  /**
+   * Streams `body` into a new object. Fails with ObjectExistsError when `key` already exists, so a
+   * redelivered extract can never overwrite a committed object. Readers never see a partial object.
+   */
+  create(key: string, body: Readable, contentType: string): Promise<{ bytes: number }>;
+  /** Read a whole (small) object, or undefined when absent. */
+  read(key: string): Promise<Buffer | undefined>;
+  /** Keys under a prefix, sorted. */
+  list(prefix: string): Promise<string[]>;
+  /** Address a warehouse can load from (file path locally, gs:// URI in the cloud). */
+  loadUri(key: string): string;
+}
+
+/** One municipality's slice of one table, as declared by a manifest. */
+export interface SliceLoad {
+  municipality: string;
+  runId: string;
+  extractedAt: string;
+  /** null: a full refresh (the municipality's whole table). */
+  window: DateWindow | null;
+  /** File column order. */
+  columns: { name: string; type: LandedColumn['type'] }[];
+  uris: string[];
+  rows: number;
+}
+
+export type SliceOutcome =
+  | { municipality: string; table: string; status: 'loaded'; rowsDeleted: number; rowsInserted: number }
+  | { municipality: string; table: string; status: 'already_loaded' }
+  | { municipality: string; table: string; status: 'stale'; newerExtractedAt: string };
+
+export interface Warehouse {
+  /** Create raw tables (and the slice ledger) from the table registry when missing. */
+  ensureRawTables(tables: readonly TableDef[]): Promise<void>;
+  /**
+   * In one transaction, for each table's slices: skip a slice already loaded from the same
+   * extraction, refuse one older than what is loaded, else delete exactly the slice's rows
+   * (municipality + window) and insert the staged rows.
+   */
+  replaceSlices(loads: { table: TableDef; slices: SliceLoad[] }[], loadId: string): Promise<SliceOutcome[]>;
+}
+
+/** Publishes to a topic; the payload is validated against the topic's contract by the caller. */
+export interface Bus {
+  publish(topic: TopicKey, payload: unknown, attributes?: Record<string, string>): Promise<string>;
+  /** Park a message that can never succeed in the dead-letter topic, bytes and attributes as received. */
+  publishDeadLetter(data: Buffer, attributes: Record<string, string>): Promise<string>;
+}
+
+export interface Secrets {
+  /** Resolve a password source; cached per instance; values are never logged. */
+  resolve(source: PasswordSource): Promise<string>;
+  /** The pseudonymisation key (HMAC-SHA-256 key bytes). */
+  pseudonymKey(): Promise<Buffer>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+export const systemClock: Clock = { now: () => new Date() };
+
+/** What happened to a municipality in a run: drives live progress locally and the run ledger. */
+export type RunEvent =
+  | { kind: 'extract_started'; runId: string; municipality: string; attempt: number }
+  | { kind: 'extract_staged'; runId: string; municipality: string; manifest: import('./contracts/manifest').Manifest; alreadyDone: boolean }
+  | { kind: 'extract_continued'; runId: string; municipality: string; tablesDone: number; tablesLeft: number }
+  | { kind: 'extract_failed'; runId: string; municipality: string; errorClass: string; message: string; willRetry: boolean }
+  | { kind: 'load_finished'; runId: string; loadId: string; outcomes: SliceOutcome[]; missingManifests: string[] }
+  | { kind: 'load_failed'; runId: string; municipalities: string[]; errorClass: string; message: string; willRetry: boolean };
+
+export interface RunObserver {
+  record(event: RunEvent): void | Promise<void>;
+}
+export const noObserver: RunObserver = { record: () => {} };

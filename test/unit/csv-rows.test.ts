@@ -1,0 +1,76 @@
+import { Readable } from 'node:stream';
+import { CsvRowTransform, type RowChunk } from '../../shared/extract/csv-rows';
+import { Pseudonymizer } from '../../shared/extract/pseudonymizer';
+
+const KEY = Buffer.alloc(32, 7);
+const P = new Pseudonymizer(KEY);
+const H = (v: string) => Pseudonymizer.reference(KEY, v);
+
+/** Feed `input` split at every possible pair of chunk boundaries' worth of sizes. */
+async function run(input: string, hashed: number, chunkSize: number): Promise<{ text: string; rows: number; chunks: string[] }> {
+  const bytes = Buffer.from(input, 'utf8');
+  const pieces: Buffer[] = [];
+  for (let i = 0; i < bytes.length; i += chunkSize) pieces.push(bytes.subarray(i, i + chunkSize));
+  const t = new CsvRowTransform(hashed, (v) => P.pseudonym(v));
+  const out: RowChunk[] = [];
+  for await (const c of Readable.from(pieces).pipe(t)) out.push(c as RowChunk);
+  return { text: Buffer.concat(out.map((c) => c.data)).toString('utf8'), rows: out.reduce((n, c) => n + c.rows, 0), chunks: out.map((c) => c.data.toString()) };
+}
+
+const TRICKY = [
+  '12345678909,"",1,plain\n',
+  ',x,2,"multi\nline, with ""quotes"" and ; semicolon"\n',
+  '"Conceição, ""a""",y,3,\\N\n',
+  '98765432100,z,4,"ends with newline\n"\n',
+].join('');
+
+describe('CsvRowTransform', () => {
+  it.each([1, 2, 3, 5, 7, 64, 100_000])('hashes leading fields and keeps every other byte (chunks of %i bytes)', async (size) => {
+    const { text, rows, chunks } = await run(TRICKY, 1, size);
+    expect(rows).toBe(4);
+    expect(text).toBe(
+      [
+        `${H('12345678909')},"",1,plain\n`,
+        ',x,2,"multi\nline, with ""quotes"" and ; semicolon"\n',
+        `${H('Conceição, "a"')},y,3,\\N\n`,
+        `${H('98765432100')},z,4,"ends with newline\n"\n`,
+      ].join(''),
+    );
+    for (const c of chunks) expect(c.endsWith('\n')).toBe(true);
+  });
+
+  it('passes rows through untouched and counts them when nothing is hashed', async () => {
+    for (const size of [1, 3, 16, 4096]) {
+      const { text, rows } = await run(TRICKY, 0, size);
+      expect(text).toBe(TRICKY);
+      expect(rows).toBe(4);
+    }
+  });
+
+  it('keeps NULL and empty string apart in hashed fields', async () => {
+    const { text } = await run(',1\n"",2\n', 1, 3);
+    expect(text).toBe(',1\n"",2\n');
+  });
+
+  it('hashes several leading fields', async () => {
+    const { text } = await run('a,"b,c",3\n', 2, 2);
+    expect(text).toBe(`${H('a')},${H('b,c')},3\n`);
+  });
+
+  it('fails loudly when the stream ends inside a row', async () => {
+    await expect(run('1,2\n3,"open', 0, 4)).rejects.toThrow(/ended inside a row/);
+  });
+});
+
+describe('Pseudonymizer', () => {
+  it('equals HMAC-SHA-256 and is stable across calls and instances', () => {
+    for (const v of ['12345678909', ' 12345678909 ', 'JOÃO DA SILVA', '']) {
+      expect(P.pseudonym(v)).toBe(H(v));
+      expect(new Pseudonymizer(KEY, 1).pseudonym(v)).toBe(H(v));
+    }
+    expect(P.pseudonym('1')).not.toBe(new Pseudonymizer(Buffer.alloc(32, 8)).pseudonym('1'));
+  });
+  it('refuses a short key', () => {
+    expect(() => new Pseudonymizer(Buffer.alloc(8))).toThrow(/32 bytes/);
+  });
+});
