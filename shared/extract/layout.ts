@@ -3,12 +3,16 @@
  * derived from (run, municipality, table, attempt, part), so a retry writes predictable names
  * and a fan-in load can list one table's files for a whole run under one prefix.
  *
+ *   runs/<run>/plan.json                                               who the run is for (fan-out)
  *   runs/<run>/manifests/<ibge>.json                                   commit record, written last
+ *   runs/<run>/failures/<ibge>.json                                    last terminal failure, if any
  *   runs/<run>/checkpoints/<ibge>/<seq>.json                           time-budget continuation state
  *   runs/<run>/tables/<table>/<ibge>/<attempt>/part-00000.csv.gz       data
  */
 export const layout = {
   runPrefix: (runId: string) => `runs/${runId}/`,
+  plan: (runId: string) => `runs/${runId}/plan.json`,
+  failure: (runId: string, ibge: string) => `runs/${runId}/failures/${ibge}.json`,
   manifest: (runId: string, ibge: string) => `runs/${runId}/manifests/${ibge}.json`,
   manifestsPrefix: (runId: string) => `runs/${runId}/manifests/`,
   checkpoint: (runId: string, ibge: string, sequence: number) => `runs/${runId}/checkpoints/${ibge}/${String(sequence).padStart(4, '0')}.json`,

@@ -1,0 +1,68 @@
+import type { EnvKey } from './config';
+import type { TopicKey } from './messages';
+
+/**
+ * The cloud functions: one definition read by the function entry points (their config keys),
+ * by `npm run build:functions` (entry points) and by infra-cdktf (triggers, sizing, environment).
+ */
+export interface FunctionSpec {
+  /** Source folder under functions/ and the deployed function's base name. */
+  name: string;
+  /** Exported symbol registered with the functions framework. */
+  entryPoint: string;
+  trigger: { kind: 'pubsub'; topic: TopicKey } | { kind: 'http' };
+  /** Environment variables the function reads (its config schema's keys). */
+  env: readonly EnvKey[];
+  memoryMb: number;
+  timeoutSeconds: number;
+  /** Caps concurrency: for extract it is the number of municipal servers read at once. */
+  maxInstances: number;
+}
+
+const COMMON: readonly EnvKey[] = ['projectId', 'environment', 'logLevel'];
+
+export const FUNCTIONS = {
+  fanOut: {
+    name: 'fan-out',
+    entryPoint: 'fanOut',
+    trigger: { kind: 'pubsub', topic: 'runRequests' },
+    env: [...COMMON, 'stagingBucket', 'registryFile', 'topicPrefix', 'lookbackDays'],
+    memoryMb: 256,
+    timeoutSeconds: 120,
+    maxInstances: 2,
+  },
+  extract: {
+    name: 'extract',
+    entryPoint: 'extract',
+    trigger: { kind: 'pubsub', topic: 'extractRequests' },
+    env: [
+      ...COMMON, 'stagingBucket', 'registryFile', 'topicPrefix', 'pseudonymKeySecret', 'statementTimeoutMs', 'lockTimeoutMs',
+      'connectTimeoutMs', 'idleInTransactionTimeoutMs', 'partMaxBytes', 'gzipLevel', 'timeBudgetMs',
+    ],
+    // Streaming keeps memory flat (see docs/benchmarks.md); 512 MiB leaves room for gzip and the client.
+    memoryMb: 512,
+    timeoutSeconds: 540,
+    // At most 20 municipal servers are read at once: bounds VPN load and BigQuery-side fan-in size.
+    maxInstances: 20,
+  },
+  load: {
+    name: 'load',
+    entryPoint: 'load',
+    trigger: { kind: 'pubsub', topic: 'loadRequests' },
+    env: [...COMMON, 'stagingBucket', 'topicPrefix', 'bqLocation', 'rawDataset', 'opsDataset'],
+    memoryMb: 512,
+    timeoutSeconds: 540,
+    // BigQuery allows 2 concurrent mutating statements per table: loads are serialised.
+    maxInstances: 1,
+  },
+  runStatus: {
+    name: 'run-status',
+    entryPoint: 'runStatus',
+    trigger: { kind: 'http' },
+    env: [...COMMON, 'stagingBucket', 'registryFile', 'bqLocation', 'opsDataset'],
+    memoryMb: 256,
+    timeoutSeconds: 60,
+    maxInstances: 5,
+  },
+} as const satisfies Record<string, FunctionSpec>;
+export type FunctionKey = keyof typeof FUNCTIONS;
