@@ -11,7 +11,12 @@ export type { Logger };
  */
 export function createLogger(options: { service: string; projectId?: string; level?: string; destination?: DestinationStream }): Logger {
   const config = createGcpLoggingPinoConfig(
-    { serviceContext: { service: options.service }, traceGoogleCloudProjectId: options.projectId ?? 'local' },
+    {
+      serviceContext: { service: options.service },
+      traceGoogleCloudProjectId: options.projectId ?? 'local',
+      // The config's own diagnostic line goes where the logs go, not to stdout.
+      ...(options.destination ? { pinoDestinationStream: options.destination } : {}),
+    },
     {
       level: options.level ?? 'info',
       redact: { paths: ['password', '*.password', 'connection.password', 'key', '*.key', 'secret', '*.secret'], censor: '[redacted]' },

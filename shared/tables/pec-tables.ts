@@ -65,7 +65,7 @@ const tables: z.input<typeof TableRegistry> = [
   dimension('tb_dim_cid', 'ICD-10 codes', [bigint('co_seq_dim_cid'), text('nu_cid'), text('no_cid')]),
   dimension('tb_dim_ciap', 'ICPC-2 (CIAP) codes', [bigint('co_seq_dim_ciap'), text('nu_ciap'), text('no_ciap')]),
   dimension('tb_dim_procedimento', 'Procedures: SIGTAP 10-digit or AB… codes', [bigint('co_seq_dim_procedimento'), text('co_proced'), text('no_proced')]),
-  dimension('tb_dim_sexo', 'Sex', [bigint('co_seq_dim_sexo'), text('sg_sexo'), text('ds_sexo')]),
+  dimension('tb_dim_sexo', 'Sex of the citizen', [bigint('co_seq_dim_sexo'), text('sg_sexo'), text('ds_sexo')]),
   dimension('tb_dim_imunobiologico', 'Vaccines', [bigint('co_seq_dim_imunobiologico'), text('nu_identificador'), text('sg_imunobiologico'), text('no_imunobiologico')]),
   dimension('tb_dim_dose_imunobiologico', 'Vaccine doses', [bigint('co_seq_dim_dose_imunobiologico'), text('nu_identificador'), text('no_dose_imunobiologico')]),
   dimension('tb_dim_local_atendimento', 'Places of care', [bigint('co_seq_dim_local_atendimento'), text('nu_identificador'), text('ds_local_atendimento')]),
