@@ -59,7 +59,7 @@ class ProgressPrinter implements RunObserver {
       const seconds = (Date.parse(m.finishedAt) - Date.parse(m.extractedAt)) / 1000;
       const warn = [...new Set(m.tables.flatMap((t) => t.warnings))].length + m.failedTables.length;
       this.rows.set(e.municipality, { rows, bytes, seconds, status: 'staged', detail: warn ? `${warn} warning(s)` : undefined });
-      console.log(`  ${this.label(e.municipality)} staged ${rows.toLocaleString('en-US')} rows, ${(bytes / 1e6).toFixed(2)} MB, PEC ${m.pecVersion ?? '?'}`);
+      console.log(`  ${this.label(e.municipality)} ${e.alreadyDone ? 'already staged' : 'staged'} ${rows.toLocaleString('en-US')} rows, ${(bytes / 1e6).toFixed(2)} MB, PEC ${m.pecVersion ?? '?'}`);
     }
     if (e.kind === 'extract_failed') {
       this.rows.set(e.municipality, { rows: 0, bytes: 0, seconds: 0, status: e.willRetry ? 'retrying' : 'failed', detail: e.errorClass });
