@@ -36,7 +36,9 @@ export interface ExtractDeps {
 export type ExtractOutcome =
   | { status: 'extracted'; manifest: Manifest }
   | { status: 'already_extracted'; manifest: Manifest }
-  | { status: 'continue'; nextSequence: number; tablesDone: number; tablesLeft: number };
+  | { status: 'continue'; nextSequence: number; tablesDone: number; tablesLeft: number }
+  /** A concurrent delivery of the same continuation wrote this checkpoint first and carries on. */
+  | { status: 'superseded' };
 
 /** What a time-budget checkpoint carries to the continuation message's invocation. */
 interface Checkpoint {
@@ -114,7 +116,10 @@ export async function extractMunicipality(deps: ExtractDeps, req: ExtractRequest
   if (left > 0) {
     const sequence = checkpoints.length + 1;
     const checkpoint: Checkpoint = { extractedAt: prior.extractedAt ?? facts.snapshotAt, attempt, pecVersion: facts.pecVersion, dwProcessedAt: facts.dwProcessedAt, tables, failedTables };
-    await putOnce(deps.store, layout.checkpoint(req.runId, req.municipality, sequence), checkpoint);
+    if (!(await putOnce(deps.store, layout.checkpoint(req.runId, req.municipality, sequence), checkpoint))) {
+      log.info({ sequence }, 'checkpoint already written by a concurrent delivery: stopping here');
+      return { status: 'superseded' };
+    }
     log.info({ tablesLeft: left, sequence }, 'time budget used: continuing in a new message');
     return { status: 'continue', nextSequence: sequence + 1, tablesDone: allTables.length, tablesLeft: left };
   }

@@ -21,6 +21,7 @@ export function makeExtractHandler(deps: ExtractHandlerDeps) {
     run: async (req, ctx) => {
       await deps.observer.record({ kind: 'extract_started', runId: req.runId, municipality: req.municipality, attempt: ctx.deliveryAttempt });
       const outcome = await extractMunicipality({ ...deps, logger: ctx.logger }, req);
+      if (outcome.status === 'superseded') return;
       if (outcome.status === 'continue') {
         await deps.bus.publish('extractRequests', { ...req, continuation: { sequence: outcome.nextSequence } }, ctx.attributes);
         await deps.observer.record({ kind: 'extract_continued', runId: req.runId, municipality: req.municipality, tablesDone: outcome.tablesDone, tablesLeft: outcome.tablesLeft });
