@@ -1,0 +1,197 @@
+import { z } from 'zod';
+import { ConfigError, DEFAULT_LOOKBACK_DAYS, ExtractSettingsSchema } from '../shared/contracts/config';
+import { IbgeCode } from '../shared/contracts/ibge';
+import type { MunicipalityEntry, MunicipalityRegistry } from '../shared/contracts/municipalities';
+
+/**
+ * Typed configuration of one deployment environment (one stack). Parsed from
+ * infra-cdktf/environments/<env>.yaml by a pure function, so tests build stacks from plain objects.
+ */
+
+/** LGPD: health data stays in Brazil. Not configurable on purpose. */
+export const REGION = 'southamerica-east1' as const;
+/** Run days are São Paulo calendar days (see shared/run/plan-run.ts). */
+export const TIME_ZONE = 'America/Sao_Paulo' as const;
+
+export const ENVIRONMENTS = ['dev', 'prod'] as const;
+export const EnvironmentName = z.enum(ENVIRONMENTS);
+export type EnvironmentName = z.infer<typeof EnvironmentName>;
+
+const ipv4ToInt = (ip: string): number => ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+
+/** `a.b.c.d/n` with a network address aligned to its prefix. */
+export function parseCidr(cidr: string): { base: number; prefix: number; size: number } | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  if (!m) return undefined;
+  const octets = m.slice(1, 5).map(Number);
+  const prefix = Number(m[5]);
+  if (octets.some((o) => o > 255) || prefix > 32) return undefined;
+  const base = ipv4ToInt(octets.join('.'));
+  const size = 2 ** (32 - prefix);
+  if (base % size !== 0) return undefined;
+  return { base, prefix, size };
+}
+
+export function cidrContains(outer: string, inner: string): boolean {
+  const o = parseCidr(outer);
+  const i = parseCidr(inner) ?? (/^(\d{1,3}\.){3}\d{1,3}$/.test(inner) ? parseCidr(`${inner}/32`) : undefined);
+  return !!o && !!i && i.base >= o.base && i.base + i.size <= o.base + o.size;
+}
+
+const cidr = (prefixMin: number, prefixMax: number) =>
+  z.string().refine((s) => {
+    const c = parseCidr(s);
+    return !!c && c.prefix >= prefixMin && c.prefix <= prefixMax;
+  }, `must be an aligned IPv4 CIDR with a prefix between /${prefixMin} and /${prefixMax}`);
+
+const LINK_LOCAL = '169.254.0.0/16';
+
+const iamMember = z.string().regex(/^(user|group|serviceAccount|domain):[^\s]+$/, 'must be an IAM member such as "group:analysts@example.org"');
+
+export const EnvironmentConfigSchema = z.strictObject({
+  projectId: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'must be a Google Cloud project id'),
+  region: z.literal(REGION).default(REGION),
+  /** GCS bucket holding Terraform state; created once by hand (docs/deploy.md "First-time bootstrap"). */
+  stateBucket: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/, 'must be a bucket name'),
+  statePrefix: z.string().min(1).optional(),
+  alertEmail: z.email(),
+  /** Municipality registry used for the network paths, secrets and the functions' bundled copy. */
+  registryFile: z.string().min(1).optional(),
+  /** Prepended to every topic name: lets two environments share one project (one project each is the default). */
+  topicPrefix: z.string().regex(/^([a-z][a-z0-9-]{0,29})?$/, 'lower-case letters, digits and "-"').default(''),
+  /** Prepended to function, service-account, workflow and network resource names. */
+  namePrefix: z.string().regex(/^[a-z][a-z0-9-]{0,7}$/, 'at most 8 lower-case letters, digits and "-", starting with a letter').default('pec-'),
+  datasets: z
+    .strictObject({
+      raw: z.string().regex(/^[A-Za-z0-9_]{1,1024}$/).default('raw'),
+      marts: z.string().regex(/^[A-Za-z0-9_]{1,1024}$/).default('marts'),
+      ops: z.string().regex(/^[A-Za-z0-9_]{1,1024}$/).default('ops'),
+    })
+    .prefault({}),
+  /** Overrides FUNCTIONS.extract.maxInstances: how many municipal servers are read at once. */
+  maxExtractInstances: z.number().int().min(1).max(100).optional(),
+  /** Google group whose members use Power BI with their own identity (marts only, like the Power BI service account). */
+  powerBiGroup: z.email().optional(),
+  /** Principals allowed to read personal-data columns in clear (fine-grained reader on the `pii` taxonomy). */
+  piiFineGrainedReaders: z.array(iamMember).default([]),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  lookbackDays: z.number().int().min(1).max(366).default(DEFAULT_LOOKBACK_DAYS),
+  /** Values of the extract limits (EXTRACT_* variables); defaults are the production values in shared/contracts/config.ts. */
+  extract: ExtractSettingsSchema.prefault({}),
+  /** Staged CSV parts are re-creatable from the sources: delete them after this many days. */
+  stagingRetentionDays: z.number().int().min(1).max(365).default(30),
+  /** Cloud Run functions runtime; Node 20 leaves Google's support window in 2026. */
+  functionsRuntime: z.enum(['nodejs20', 'nodejs22']).default('nodejs22'),
+  schedule: z
+    .strictObject({
+      /** workflows/<workflow>.workflows.yaml started by the daily job. */
+      workflow: z.string().regex(/^[a-z][a-z0-9-]{0,40}$/).default('daily-run'),
+      /** Cron in America/Sao_Paulo. 03:00 is after the PEC's own nightly jobs and before the working day. */
+      cron: z.string().min(9).default('0 3 * * *'),
+      /** Passed to the workflow as its argument (a RunRequest-shaped object). */
+      argument: z.record(z.string(), z.unknown()).default({ trigger: 'daily' }),
+    })
+    .prefault({}),
+  alerts: z
+    .strictObject({
+      /** Share of a function's requests answered 5xx over 10 minutes that raises an incident. */
+      functionErrorRatio: z.number().gt(0).lt(1).default(0.1),
+      /** No successful load for this long raises the freshness incident. */
+      freshnessHours: z.number().int().min(2).max(168).default(26),
+    })
+    .prefault({}),
+  network: z
+    .strictObject({
+      /** Subnet of the Serverless VPC Access connector (a /28 is what connectors accept). */
+      connectorCidr: cidr(28, 28).default('10.8.0.0/28'),
+      /**
+       * What municipalities see and allow-list on their side of a VPN: the aggregate reserved for
+       * the pipeline's egress, larger than today's connector subnet so that moving to Direct VPC
+       * egress (a /26 or more) needs no change on 650 municipal firewalls.
+       */
+      egressRange: cidr(16, 28).default('10.8.0.0/23'),
+      /** Google-side ASN of the VPN Cloud Routers (private range). */
+      routerAsn: z.number().int().min(64512).max(65534).default(64514),
+      connector: z
+        .strictObject({
+          machineType: z.enum(['e2-micro', 'e2-standard-4', 'f1-micro']).default('e2-micro'),
+          minInstances: z.number().int().min(2).max(9).default(2),
+          maxInstances: z.number().int().min(3).max(10).default(4),
+        })
+        .prefault({}),
+      /**
+       * Link-local /29 per VPN municipality: the first /30 numbers tunnel 0's BGP session, the
+       * second tunnel 1's (Google takes .1/.5, the municipality .2/.6). They are agreed with each
+       * municipality's network team, so they are written down here rather than derived.
+       */
+      vpnBgp: z.record(IbgeCode, cidr(29, 29)).default({}),
+    })
+    .prefault({}),
+  labels: z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/), z.string().regex(/^[a-z0-9_-]{0,63}$/)).default({}),
+});
+export type EnvironmentConfigInput = z.input<typeof EnvironmentConfigSchema>;
+
+export interface EnvironmentConfig extends z.infer<typeof EnvironmentConfigSchema> {
+  environment: EnvironmentName;
+  registryFile: string;
+  statePrefix: string;
+}
+
+/** Parses one environment's settings; every problem is named in one ConfigError. */
+export function parseEnvironmentConfig(environment: EnvironmentName, input: unknown): EnvironmentConfig {
+  const r = EnvironmentConfigSchema.safeParse(input);
+  if (!r.success) throw new ConfigError(r.error.issues.map((i) => `${environment}: ${i.path.join('.') || '(root)'}: ${i.message}`));
+  const problems: string[] = [];
+  const net = r.data.network;
+  if (!cidrContains(net.egressRange, net.connectorCidr)) problems.push(`${environment}: network.connectorCidr ${net.connectorCidr} must lie inside network.egressRange ${net.egressRange}`);
+  if (net.connector.minInstances >= net.connector.maxInstances) problems.push(`${environment}: network.connector.minInstances must be below maxInstances`);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    ...r.data,
+    environment,
+    registryFile: r.data.registryFile ?? `registry/municipalities.${environment}.yaml`,
+    statePrefix: r.data.statePrefix ?? `pec-pipeline/${environment}`,
+  };
+}
+
+/** The /30 of each tunnel and the addresses on both ends, from a municipality's /29. */
+export function bgpSessions(block29: string): { range: string; googleIp: string; peerIp: string }[] {
+  const c = parseCidr(block29);
+  if (!c || c.prefix !== 29) throw new Error(`${block29} is not a /29`);
+  const ip = (n: number) => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
+  return [0, 4].map((off) => ({ range: `${ip(c.base + off + 1)}/30`, googleIp: ip(c.base + off + 1), peerIp: ip(c.base + off + 2) }));
+}
+
+/**
+ * Cloud-only rules on top of MunicipalityRegistry (which also serves the laptop runtime): passwords
+ * come from Secret Manager, every VPN municipality has peer settings and agreed BGP addresses, and
+ * no address plan overlaps. Returns every problem at once.
+ */
+export function cloudRegistryProblems(registry: MunicipalityRegistry, config: EnvironmentConfig): string[] {
+  const problems: string[] = [];
+  const used = new Map<string, string>();
+  const where = (m: MunicipalityEntry) => `municipality ${m.ibge} (${m.name})`;
+  for (const m of registry.municipalities) {
+    if (!('secret' in m.connection.password))
+      problems.push(`${where(m)}: connection.password must be { secret: <id> } in the cloud (env and file sources exist only on a laptop)`);
+    if (m.network === 'vpn') {
+      if (!m.vpn) problems.push(`${where(m)}: network "vpn" needs vpn.peerIps and vpn.peerAsn`);
+      if (m.vpn?.peerAsn === config.network.routerAsn) problems.push(`${where(m)}: vpn.peerAsn equals the Cloud Router ASN ${config.network.routerAsn}`);
+      const block = config.network.vpnBgp[m.ibge];
+      if (!block) problems.push(`${where(m)}: no BGP block in network.vpnBgp["${m.ibge}"] of the ${config.environment} config (pick the next free 169.254.x.y/29)`);
+      else {
+        if (!cidrContains(LINK_LOCAL, block) || cidrContains('169.254.169.0/24', block))
+          problems.push(`${where(m)}: BGP block ${block} must be inside 169.254.0.0/16 and outside 169.254.169.0/24 (metadata server)`);
+        const other = used.get(block);
+        if (other) problems.push(`${where(m)}: BGP block ${block} is already used by municipality ${other}`);
+        used.set(block, m.ibge);
+      }
+      if (/^(\d{1,3}\.){3}\d{1,3}$/.test(m.connection.host) && cidrContains(config.network.egressRange, m.connection.host))
+        problems.push(`${where(m)}: host ${m.connection.host} lies inside the pipeline's egress range ${config.network.egressRange}`);
+    }
+  }
+  for (const ibge of Object.keys(config.network.vpnBgp))
+    if (!registry.municipalities.some((m) => m.ibge === ibge && m.network === 'vpn'))
+      problems.push(`network.vpnBgp["${ibge}"] names no VPN municipality of the registry`);
+  return problems;
+}

@@ -1,0 +1,80 @@
+import { PiiKind, type TableDef } from '../../shared/contracts/tables';
+import { PEC_TABLES } from '../../shared/tables/pec-tables';
+import { rawTableSchema, toBigQuerySchemaJson, type BigQueryTableSpec } from '../bigquery-schema';
+import { BigqueryDataset, BigqueryTable, DataCatalogPolicyTag, DataCatalogTaxonomy } from '../google';
+import { grant } from '../iam';
+import { OPS_TABLES } from '../ops-tables';
+import { iamCtx, type StackContext } from './context';
+
+export interface Warehouse {
+  raw: BigqueryDataset;
+  marts: BigqueryDataset;
+  ops: BigqueryDataset;
+  taxonomy: DataCatalogTaxonomy;
+}
+
+type Kind = (typeof PiiKind.options)[number];
+
+const PII_DESCRIPTIONS: Record<Kind, string> = {
+  cpf: 'CPF (taxpayer number); lands only as a keyed pseudonym',
+  cns: 'CNS (SUS card number); lands only as a keyed pseudonym',
+  name: 'Person names',
+  phone: 'Phone numbers',
+  email: 'E-mail addresses',
+  birth_date: 'Birth dates (quasi-identifier)',
+  address: 'Addresses',
+  location: 'Geographic coordinates',
+  record_number: 'Medical record numbers',
+  micro_area: 'Community-health micro-area (quasi-identifier)',
+};
+
+export function warehouse(ctx: StackContext, tables: readonly TableDef[] = PEC_TABLES): Warehouse {
+  const { config } = ctx;
+  const dataset = (key: 'raw' | 'marts' | 'ops', description: string) =>
+    new BigqueryDataset(ctx.scope, `dataset-${key}`, {
+      project: config.projectId,
+      datasetId: config.datasets[key],
+      location: config.region,
+      description,
+      // A `terraform destroy` must never take the data with it.
+      deleteContentsOnDestroy: false,
+    });
+  const raw = dataset('raw', 'Landed PEC tables: one slice per municipality and window, replaced by the loader');
+  const marts = dataset('marts', 'Indicator tables for Power BI (the only dataset Power BI can read)');
+  const ops = dataset('ops', 'Run ledger: loaded slices, runs, municipality runs');
+
+  // Fine-grained access control: a column with a policy tag is readable only by holders of
+  // roles/datacatalog.categoryFineGrainedReader on the tag (or the taxonomy), whatever their dataset role.
+  const taxonomy = new DataCatalogTaxonomy(ctx.scope, 'taxonomy-pii', {
+    project: config.projectId,
+    region: config.region,
+    displayName: 'pii',
+    description: 'Personal data in the PEC pipeline (LGPD): one policy tag per kind of personal data',
+    activatedPolicyTypes: ['FINE_GRAINED_ACCESS_CONTROL'],
+  });
+  const tags = Object.fromEntries(
+    PiiKind.options.map((kind) => [
+      kind,
+      new DataCatalogPolicyTag(ctx.scope, `policy-tag-${kind}`, { taxonomy: taxonomy.id, displayName: kind, description: PII_DESCRIPTIONS[kind] }),
+    ]),
+  ) as Record<Kind, DataCatalogPolicyTag>;
+  for (const [i, member] of config.piiFineGrainedReaders.entries())
+    grant(ctx.scope, `pii-reader-${i}`, member, [{ on: 'taxonomy', taxonomy, role: 'roles/datacatalog.categoryFineGrainedReader' }], iamCtx(ctx));
+
+  const table = (id: string, dataset: BigqueryDataset, spec: BigQueryTableSpec) =>
+    new BigqueryTable(ctx.scope, id, {
+      project: config.projectId,
+      datasetId: dataset.datasetId,
+      tableId: spec.tableId,
+      description: spec.description,
+      schema: JSON.stringify(toBigQuerySchemaJson(spec, (kind) => tags[kind].name)),
+      ...(spec.rangePartitioning ? { rangePartitioning: spec.rangePartitioning } : {}),
+      ...(spec.timePartitioning ? { timePartitioning: spec.timePartitioning } : {}),
+      ...(spec.clustering.length > 0 ? { clustering: spec.clustering } : {}),
+      // Changes that need a new table must be done deliberately (export, recreate, reload).
+      deletionProtection: true,
+    });
+  for (const t of tables) table(`raw-${t.name}`, raw, rawTableSchema(t));
+  for (const t of OPS_TABLES) table(`ops-${t.tableId}`, ops, t);
+  return { raw, marts, ops, taxonomy };
+}

@@ -1,0 +1,196 @@
+import { ENV } from '../../shared/contracts/config';
+import { FUNCTIONS, type FunctionKey } from '../../shared/contracts/functions';
+import { TOPICS } from '../../shared/contracts/messages';
+import { COLUMN_TYPES, INGESTION_COLUMNS, type TableDef } from '../../shared/contracts/tables';
+import { PEC_TABLES } from '../../shared/tables/pec-tables';
+import { loadedSlicesSchema, rawTableSchema as loaderRawTableSchema } from '../../shared/adapters/gcp/bigquery-schema';
+import { resolve, resources, synthEnvironment, type Body, type TfJson } from './support/synth';
+
+/**
+ * The infrastructure is wired to the code through the shared contracts: function specs and ENV
+ * names, topic names, and the table registry. Expectations are computed here from the contracts
+ * themselves (not from infra-cdktf helpers), so a drift on either side fails.
+ */
+
+const s = synthEnvironment('dev');
+const { json, config } = s;
+
+const fnBody = (key: FunctionKey): Body => resources(json, 'google_cloudfunctions2_function').find(([, f]) => f.name === `pec-${FUNCTIONS[key].name}`)![1];
+const functionKeys = Object.keys(FUNCTIONS) as FunctionKey[];
+
+describe('functions follow FUNCTIONS', () => {
+  test('one 2nd-gen function per spec, nothing else', () => {
+    expect(resources(json, 'google_cloudfunctions2_function').map(([, f]) => f.name).sort()).toEqual(functionKeys.map((k) => `pec-${FUNCTIONS[k].name}`).sort());
+  });
+
+  test.each(functionKeys)('%s: environment variable names are exactly its spec env mapped through ENV', (key) => {
+    const names = Object.keys(fnBody(key).service_config.environment_variables).sort();
+    expect(names).toEqual(FUNCTIONS[key].env.map((k) => ENV[k]).sort());
+  });
+
+  test.each(functionKeys)('%s: entry point, memory, timeout and instance cap come from the spec', (key) => {
+    const spec = FUNCTIONS[key];
+    const f = fnBody(key);
+    expect(f.build_config.entry_point).toBe(spec.entryPoint);
+    expect(f.service_config.available_memory).toBe(`${spec.memoryMb}Mi`);
+    expect(f.service_config.timeout_seconds).toBe(spec.timeoutSeconds);
+    expect(f.service_config.max_instance_count).toBe(key === 'extract' ? (config.maxExtractInstances ?? spec.maxInstances) : spec.maxInstances);
+  });
+
+  test('environment values that name resources point at the stack’s resources', () => {
+    const env = fnBody('extract').service_config.environment_variables as Record<string, string>;
+    expect(resolve(json, env[ENV.stagingBucket])).toBe(`${config.projectId}-pec-staging`);
+    expect(resolve(json, env[ENV.pseudonymKeySecret])).toBe('pec-pseudonym-key');
+    expect(env[ENV.topicPrefix]).toBe(config.topicPrefix);
+    expect(env[ENV.projectId]).toBe(config.projectId);
+    expect(env[ENV.environment]).toBe('dev');
+    const load = fnBody('load').service_config.environment_variables as Record<string, string>;
+    expect(resolve(json, load[ENV.rawDataset])).toBe(config.datasets.raw);
+    expect(load[ENV.bqLocation]).toBe('southamerica-east1');
+  });
+
+  test('bundles that read the registry carry it, and the env var points at it', () => {
+    for (const key of functionKeys) {
+      const f = fnBody(key);
+      const value = f.service_config.environment_variables[ENV.registryFile];
+      expect(value === undefined).toBe(!(FUNCTIONS[key].env as readonly string[]).includes('registryFile'));
+    }
+  });
+
+  test('only extract is attached to the VPC; it sends all traffic there when a TLS municipality exists', () => {
+    for (const key of functionKeys) expect(Boolean(fnBody(key).service_config.vpc_connector)).toBe(key === 'extract');
+    const hasTls = s.registry.municipalities.some((m) => m.network === 'tls');
+    expect(fnBody('extract').service_config.vpc_connector_egress_settings).toBe(hasTls ? 'ALL_TRAFFIC' : 'PRIVATE_RANGES_ONLY');
+  });
+});
+
+describe('Pub/Sub: every topic of the contract, retry and dead-letter on every delivery', () => {
+  const topicName = (ref: string) => resolve(json, ref.replace(/\.id\}$/, '.name}'));
+  const subs = resources(json, 'google_pubsub_subscription');
+  const deadLetter = `${config.topicPrefix}${TOPICS.deadLetter}`;
+
+  test('topics are TOPIC_PREFIX + TOPICS, kept in the region', () => {
+    const topics = resources(json, 'google_pubsub_topic');
+    expect(topics.map(([, t]) => t.name).sort()).toEqual(Object.values(TOPICS).map((n) => `${config.topicPrefix}${n}`).sort());
+    for (const [, t] of topics) expect(t.message_storage_policy.allowed_persistence_regions).toEqual(['southamerica-east1']);
+  });
+
+  test('every work subscription: retry 10 s–600 s, dead-letter topic, bounded attempts, never expires', () => {
+    const work = subs.filter(([, b]) => topicName(b.topic) !== deadLetter);
+    expect(work.length).toBeGreaterThan(0);
+    for (const [, b] of work) {
+      expect(b.retry_policy).toEqual({ minimum_backoff: '10s', maximum_backoff: '600s' });
+      expect(topicName(b.dead_letter_policy.dead_letter_topic)).toBe(deadLetter);
+      expect(b.dead_letter_policy.max_delivery_attempts).toBeGreaterThanOrEqual(5);
+      expect(b.dead_letter_policy.max_delivery_attempts).toBeLessThanOrEqual(100);
+      expect(b.expiration_policy).toEqual({ ttl: '' });
+      expect(b.message_retention_duration).toBeDefined();
+    }
+  });
+
+  test('each Pub/Sub-triggered function has exactly one authenticated push subscription on its spec topic', () => {
+    for (const key of functionKeys) {
+      const spec = FUNCTIONS[key];
+      const uri = `\${google_cloudfunctions2_function.function-${spec.name}.service_config[0].uri}`;
+      const pushing = subs.filter(([, b]) => b.push_config?.push_endpoint?.startsWith(uri));
+      if (spec.trigger.kind !== 'pubsub') {
+        expect(pushing).toHaveLength(0);
+        continue;
+      }
+      expect(pushing).toHaveLength(1);
+      const [, b] = pushing[0]!;
+      expect(topicName(b.topic)).toBe(`${config.topicPrefix}${TOPICS[spec.trigger.topic]}`);
+      expect(b.push_config.oidc_token.service_account_email).toMatch(/^\$\{google_service_account\.sa-pubsub-push\.email\}$/);
+      expect(b.push_config.oidc_token.audience).toBe(uri);
+      // The push waits at least as long as the function may run, or a running message is redelivered.
+      expect(b.ack_deadline_seconds).toBeGreaterThanOrEqual(Math.min(600, spec.timeoutSeconds));
+    }
+  });
+
+  test('no delivery bypasses these subscriptions: Eventarc triggers, if any, retry', () => {
+    for (const [, f] of resources(json, 'google_cloudfunctions2_function')) if (f.event_trigger) expect(f.event_trigger.retry_policy).toBe('RETRY_POLICY_RETRY');
+  });
+
+  test('dead letters are held a week in a pull subscription that never expires', () => {
+    const hold = subs.filter(([, b]) => topicName(b.topic) === deadLetter);
+    expect(hold).toHaveLength(1);
+    expect(hold[0]![1].push_config).toBeUndefined();
+    expect(hold[0]![1].message_retention_duration).toBe('604800s');
+    expect(hold[0]![1].expiration_policy).toEqual({ ttl: '' });
+  });
+});
+
+/** Parses a table's schema JSON. */
+function schemaOf(json: TfJson, dataset: string, table: string): { name: string; type: string; mode: string; policyTags?: { names: string[] } }[] {
+  const found = resources(json, 'google_bigquery_table').find(([, t]) => t.table_id === table && resolve(json, t.dataset_id) === dataset);
+  if (!found) throw new Error(`no table ${dataset}.${table}`);
+  return JSON.parse(found[1].schema);
+}
+
+describe('BigQuery raw tables follow the table registry', () => {
+  const raw = config.datasets.raw;
+  /** Written from the contract here, independently of infra-cdktf/bigquery-schema.ts. */
+  const expectedColumns = (t: TableDef) => [
+    ...t.columns.filter((c) => c.pii?.policy !== 'drop').map((c) => ({ name: c.name, type: COLUMN_TYPES[c.pii?.policy === 'hash' ? 'text' : c.type].bigquery })),
+    ...INGESTION_COLUMNS.map((c) => ({ name: c.name, type: COLUMN_TYPES[c.type].bigquery })),
+  ];
+  const tagKind = new Map(resources(json, 'google_data_catalog_policy_tag').map(([id, b]) => [`\${google_data_catalog_policy_tag.${id}.name}`, b.display_name as string]));
+
+  test('exactly one raw table per registry table', () => {
+    const tables = resources(json, 'google_bigquery_table').filter(([, t]) => resolve(json, t.dataset_id) === raw);
+    expect(tables.map(([, t]) => t.table_id).sort()).toEqual(PEC_TABLES.map((t) => t.name).sort());
+  });
+
+  test.each(PEC_TABLES.map((t) => [t.name, t] as const))('%s: columns and BigQuery types equal landed columns + ingestion columns', (_name, t) => {
+    expect(schemaOf(json, raw, t.name).map(({ name, type }) => ({ name, type }))).toEqual(expectedColumns(t));
+  });
+
+  test.each(PEC_TABLES.map((t) => [t.name, t] as const))('%s: a policy tag of the right kind on every kept or hashed personal-data column, none elsewhere', (_name, t) => {
+    const schema = schemaOf(json, raw, t.name);
+    for (const f of schema) {
+      const col = t.columns.find((c) => c.name === f.name);
+      if (col?.pii && col.pii.policy !== 'drop') expect(f.policyTags?.names.map((n) => tagKind.get(n))).toEqual([col.pii.kind]);
+      else expect(f.policyTags).toBeUndefined();
+    }
+    for (const dropped of t.columns.filter((c) => c.pii?.policy === 'drop')) expect(schema.map((f) => f.name)).not.toContain(dropped.name);
+  });
+
+  test.each(PEC_TABLES.map((t) => [t.name, t] as const))('%s: partitioned on the window key, clustered by municipality', (_name, t) => {
+    const [, body] = resources(json, 'google_bigquery_table').find(([, b]) => b.table_id === t.name)!;
+    expect(body.clustering[0]).toBe('_municipality_ibge');
+    if (t.mode.kind === 'window' && t.mode.keyFormat === 'yyyymmdd') {
+      expect(body.range_partitioning.field).toBe(t.mode.column);
+      const { start, end, interval } = body.range_partitioning.range;
+      // One calendar month per partition (yyyymm01 … yyyymm31 < yyyymm01 + 100), within BigQuery's 10,000.
+      expect(interval).toBe(100);
+      expect((end - start) / interval).toBeLessThanOrEqual(10_000);
+    } else if (t.mode.kind === 'window') expect(body.time_partitioning.field).toBe(t.mode.column);
+    else expect(body.range_partitioning ?? body.time_partitioning).toBeUndefined();
+  });
+
+  test.each(PEC_TABLES.map((t) => [t.name, t] as const))('%s: exactly the table the loader expects (its rawTableSchema: modes, partitioning, clustering)', (_name, t) => {
+    const spec = loaderRawTableSchema(t);
+    const [, body] = resources(json, 'google_bigquery_table').find(([, b]) => b.table_id === t.name)!;
+    expect(schemaOf(json, raw, t.name).map(({ name, type, mode }) => ({ name, type, mode }))).toEqual(spec.fields.map(({ name, type, mode }) => ({ name, type, mode })));
+    expect(body.range_partitioning).toEqual(spec.rangePartitioning);
+    expect(body.time_partitioning).toEqual(spec.timePartitioning);
+    expect(body.clustering).toEqual(spec.clustering);
+  });
+
+  test('the pii taxonomy enforces fine-grained access and has one tag per kind in use', () => {
+    const [[, taxonomy]] = resources(json, 'google_data_catalog_taxonomy') as [[string, Body]];
+    expect(taxonomy.display_name).toBe('pii');
+    expect(taxonomy.activated_policy_types).toEqual(['FINE_GRAINED_ACCESS_CONTROL']);
+    const used = new Set(PEC_TABLES.flatMap((t) => t.columns.filter((c) => c.pii && c.pii.policy !== 'drop').map((c) => c.pii!.kind)));
+    for (const kind of used) expect([...tagKind.values()]).toContain(kind);
+  });
+
+  test('datasets raw, marts, ops exist; ops holds the run ledger tables, loaded_slices exactly as the loader defines it', () => {
+    const datasets = resources(json, 'google_bigquery_dataset').map(([, d]) => d.dataset_id).sort();
+    expect(datasets).toEqual([config.datasets.marts, config.datasets.ops, config.datasets.raw].sort());
+    for (const t of ['loaded_slices', 'runs', 'municipality_runs']) expect(schemaOf(json, config.datasets.ops, t).length).toBeGreaterThan(0);
+    expect(schemaOf(json, config.datasets.ops, 'loaded_slices').map(({ name, type, mode }) => ({ name, type, mode }))).toEqual(
+      loadedSlicesSchema().fields.map(({ name, type, mode }) => ({ name, type, mode })),
+    );
+  });
+});

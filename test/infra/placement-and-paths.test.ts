@@ -1,0 +1,192 @@
+import { ConfigError } from '../../shared/contracts/config';
+import { MunicipalityRegistry } from '../../shared/contracts/municipalities';
+import { parseEnvironmentConfig } from '../../infra-cdktf/config';
+import { resources, synthEnvironment, type Body, type TfJson } from './support/synth';
+
+/**
+ * Where things are (LGPD: São Paulo only), the network path per municipality, orchestration and
+ * alerting, and the config errors that stop a bad deployment at synth time.
+ */
+
+const REGION = 'southamerica-east1';
+const dev = synthEnvironment('dev');
+
+/** Every `location`/`region`-like value anywhere in a resource (arrays included), with its path. */
+function* placements(value: unknown, at: string[] = []): Generator<[string, unknown]> {
+  if (value && typeof value === 'object')
+    for (const [k, v] of Object.entries(value)) {
+      if (['location', 'region', 'allowed_persistence_regions', 'bq_location'].includes(k)) yield [[...at, k].join('.'), v];
+      yield* placements(v, [...at, k]);
+    }
+}
+
+describe('placement', () => {
+  test('every resource with a location or region is in southamerica-east1', () => {
+    const wrong: string[] = [];
+    let checked = 0;
+    for (const [type, byId] of Object.entries(dev.json.resource))
+      for (const [id, body] of Object.entries(byId))
+        for (const [p, v] of placements(body)) {
+          checked++;
+          for (const value of [v].flat()) if (String(value).toLowerCase() !== REGION) wrong.push(`${type}.${id}.${p} = ${value}`);
+        }
+    expect(wrong).toEqual([]);
+    expect(checked).toBeGreaterThan(30); // guards against the walk silently finding nothing
+  });
+
+  test('resources that must be placed are placed (nothing falls back to a multi-region default)', () => {
+    const mustHave: Record<string, string> = {
+      google_storage_bucket: 'location',
+      google_bigquery_dataset: 'location',
+      google_cloudfunctions2_function: 'location',
+      google_artifact_registry_repository: 'location',
+      google_data_catalog_taxonomy: 'region',
+      google_workflows_workflow: 'region',
+      google_cloud_scheduler_job: 'region',
+      google_vpc_access_connector: 'region',
+      google_compute_subnetwork: 'region',
+    };
+    for (const [type, key] of Object.entries(mustHave)) for (const [, b] of resources(dev.json, type)) expect(b[key]).toBeDefined();
+    for (const [, sec] of resources(dev.json, 'google_secret_manager_secret')) expect(sec.replication.user_managed.replicas).toEqual([{ location: REGION }]);
+    expect(dev.json.provider.google[0].region).toBe(REGION);
+  });
+});
+
+function byName(json: TfJson, type: string, name: string): Body | undefined {
+  return resources(json, type).find(([, b]) => b.name === name)?.[1];
+}
+
+describe('network path per municipality (registry `network`)', () => {
+  const vpn = dev.registry.municipalities.filter((m) => m.network === 'vpn');
+  const tls = dev.registry.municipalities.filter((m) => m.network === 'tls');
+
+  test('fixture covers both paths', () => {
+    expect(vpn.length).toBeGreaterThan(0);
+    expect(tls.length).toBeGreaterThan(0);
+  });
+
+  test('TLS path: Cloud NAT with one reserved static external address (MANUAL_ONLY), exported for allow-lists', () => {
+    const [[, address]] = resources(dev.json, 'google_compute_address') as [[string, Body]];
+    expect(address.address_type).toBe('EXTERNAL');
+    const [[, nat]] = resources(dev.json, 'google_compute_router_nat') as [[string, Body]];
+    expect(nat.nat_ip_allocate_option).toBe('MANUAL_ONLY');
+    expect(nat.nat_ips).toEqual(['${google_compute_address.nat-address.self_link}']);
+    expect(dev.json.output!.nat_egress_ip).toBeDefined();
+  });
+
+  test.each(vpn.map((m) => [m.ibge, m] as const))('VPN path %s: HA gateway, peer gateway, 2 tunnels, Cloud Router with 2 BGP interfaces and peers', (ibge, m) => {
+    const j = dev.json;
+    expect(byName(j, 'google_compute_ha_vpn_gateway', `pec-vpn-${ibge}`)).toBeDefined();
+    const peer = byName(j, 'google_compute_external_vpn_gateway', `pec-peer-${ibge}`)!;
+    expect(peer.interface.map((i: Body) => i.ip_address)).toEqual(m.vpn!.peerIps);
+    const router = byName(j, 'google_compute_router', `pec-vpn-router-${ibge}`)!;
+    expect(router.bgp.advertise_mode).toBe('CUSTOM');
+    expect(router.bgp.advertised_ip_ranges).toEqual([{ range: dev.config.network.egressRange, description: 'PEC pipeline egress' }]);
+    const tunnels = [0, 1].map((i) => byName(j, 'google_compute_vpn_tunnel', `pec-vpn-${ibge}-t${i}`)!);
+    expect(tunnels.map((t) => t.vpn_gateway_interface)).toEqual([0, 1]);
+    const peers = [0, 1].map((i) => byName(j, 'google_compute_router_peer', `pec-vpn-${ibge}-t${i}-bgp`)!);
+    expect(peers.map((p) => p.peer_asn)).toEqual([m.vpn!.peerAsn, m.vpn!.peerAsn]);
+    const ifaces = [0, 1].map((i) => byName(j, 'google_compute_router_interface', `pec-vpn-${ibge}-t${i}-if`)!);
+    expect(ifaces.map((f) => f.ip_range)).toEqual(peers.map((p) => `${p.ip_address}/30`));
+    expect(j.output![`vpn_${ibge}`]).toBeDefined();
+  });
+
+  test('a registry with VPN municipalities only: no NAT, no static address, extract stays on private ranges', () => {
+    const registry = MunicipalityRegistry.parse({ municipalities: dev.registry.municipalities.filter((m) => m.network === 'vpn') });
+    const s = synthEnvironment('dev', { registry });
+    expect(s.json.resource.google_compute_router_nat).toBeUndefined();
+    expect(s.json.resource.google_compute_address).toBeUndefined();
+    const [, extract] = resources(s.json, 'google_cloudfunctions2_function').find(([, f]) => f.name === 'pec-extract')!;
+    expect(extract.service_config.vpc_connector_egress_settings).toBe('PRIVATE_RANGES_ONLY');
+  });
+});
+
+describe('orchestration and alerting', () => {
+  test('the daily workflow is deployed with its own identity and started in America/Sao_Paulo with OAuth', () => {
+    const [[, wf]] = resources(dev.json, 'google_workflows_workflow') as [[string, Body]];
+    expect(wf.name).toBe('pec-daily-run');
+    expect(wf.service_account).toBe('${google_service_account.sa-workflows.id}');
+    // Workflows rejects user variables named GOOGLE*; the run-status URL is handed over.
+    expect(Object.keys(wf.user_env_vars).filter((k) => k.startsWith('GOOGLE'))).toEqual([]);
+    expect(wf.user_env_vars.RUN_STATUS_URL).toBe('${google_cloudfunctions2_function.function-run-status.service_config[0].uri}');
+    const [[, job]] = resources(dev.json, 'google_cloud_scheduler_job') as [[string, Body]];
+    expect(job.time_zone).toBe('America/Sao_Paulo');
+    expect(job.http_target.uri).toBe('https://workflowexecutions.googleapis.com/v1/${google_workflows_workflow.workflow-daily-run.id}/executions');
+    expect(job.http_target.oauth_token.service_account_email).toBe('${google_service_account.sa-scheduler.email}');
+    expect(JSON.parse(JSON.parse(Buffer.from(job.http_target.body, 'base64').toString()).argument)).toEqual({ trigger: 'daily' });
+  });
+
+  test('without workflow files the stack still synthesizes, schedules nothing and warns', () => {
+    const s = synthEnvironment('dev', { workflows: [] });
+    expect(s.json.resource.google_workflows_workflow).toBeUndefined();
+    expect(s.json.resource.google_cloud_scheduler_job).toBeUndefined();
+    expect(s.warnings.join('\n')).toMatch(/No daily schedule/);
+  });
+
+  test('four alert policies, all notifying the configured e-mail channel', () => {
+    const [[, channel]] = resources(dev.json, 'google_monitoring_notification_channel') as [[string, Body]];
+    expect(channel.labels.email_address).toBe(dev.config.alertEmail);
+    const policies = resources(dev.json, 'google_monitoring_alert_policy');
+    expect(policies.map(([id]) => id).sort()).toEqual(['alert-data-freshness', 'alert-dead-letter-backlog', 'alert-function-errors', 'alert-municipality-failed']);
+    for (const [, p] of policies) expect(p.notification_channels).toEqual(['${google_monitoring_notification_channel.alert-email.name}']);
+  });
+
+  test('alert conditions watch the right signals', () => {
+    const metric = (id: string) => dev.json.resource.google_logging_metric![id]!;
+    const failed = metric('metric-municipality-failed');
+    expect(failed.filter).toContain('severity=ERROR');
+    expect(failed.filter).toContain('jsonPayload.errorClass:*');
+    expect(failed.filter).toContain('resource.labels.service_name="${google_cloudfunctions2_function.function-extract.name}"');
+    const policy = (id: string) => dev.json.resource.google_monitoring_alert_policy![id]!.conditions[0];
+    expect(policy('alert-municipality-failed').condition_threshold.filter).toContain('${google_logging_metric.metric-municipality-failed.name}');
+    const dlq = policy('alert-dead-letter-backlog').condition_threshold.filter;
+    expect(dlq).toContain('pubsub.googleapis.com/subscription/num_undelivered_messages');
+    expect(dlq).toContain('${google_pubsub_subscription.subscription-dead-letter-hold.name}');
+    expect(policy('alert-data-freshness').condition_prometheus_query_language.query).toMatch(/^absent_over_time\(.*\[26h\]\)$/);
+    expect(policy('alert-function-errors').condition_prometheus_query_language.query).toContain('response_code_class="5xx"');
+    expect(resources(dev.json, 'google_monitoring_dashboard')).toHaveLength(1);
+  });
+});
+
+describe('config errors stop a bad deployment at synth time', () => {
+  const base = { projectId: 'pec-test-project', stateBucket: 'pec-test-state', alertEmail: 'a@example.org' };
+  const registryWith = (patch: object) =>
+    MunicipalityRegistry.parse({ municipalities: dev.registry.municipalities.map((m) => (m.network === 'vpn' ? { ...m, ...patch } : m)) });
+  const expectProblem = (fn: () => unknown, text: RegExp) => {
+    let err: unknown;
+    try {
+      fn();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).message).toMatch(text);
+  };
+
+  test('the region is fixed to southamerica-east1', () => {
+    expectProblem(() => parseEnvironmentConfig('dev', { ...base, region: 'us-central1' }), /region/);
+    expect(parseEnvironmentConfig('dev', base).region).toBe(REGION);
+  });
+
+  test('defaults: registry path per environment, state prefix per environment', () => {
+    const c = parseEnvironmentConfig('prod', base);
+    expect(c.registryFile).toBe('registry/municipalities.prod.yaml');
+    expect(c.statePrefix).toBe('pec-pipeline/prod');
+    expect(c.extract.lockTimeoutMs).toBe(5000);
+  });
+
+  test('a password from an environment variable is refused in the cloud', () => {
+    const registry = registryWith({ connection: { ...dev.registry.municipalities.find((m) => m.network === 'vpn')!.connection, password: { env: 'PGPASSWORD' } } });
+    expectProblem(() => synthEnvironment('dev', { registry }), /connection\.password must be \{ secret/);
+  });
+
+  test('a VPN municipality without agreed BGP addresses is refused', () => {
+    expectProblem(() => synthEnvironment('dev', { config: (c) => ({ ...c, network: { ...c.network, vpnBgp: {} } }) }), /no BGP block/);
+  });
+
+  test('BGP blocks must be link-local, outside the metadata range, and unique', () => {
+    const ibge = dev.registry.municipalities.find((m) => m.network === 'vpn')!.ibge;
+    expectProblem(() => synthEnvironment('dev', { config: (c) => ({ ...c, network: { ...c.network, vpnBgp: { [ibge]: '169.254.169.248/29' } } }) }), /metadata/);
+    expectProblem(() => parseEnvironmentConfig('dev', { ...base, network: { vpnBgp: { [ibge]: '169.254.10.3/29' } } }), /aligned/);
+  });
+});
