@@ -6,7 +6,7 @@ import type { ExtractRequest } from '../contracts/messages';
 import { Manifest, type TableExtract, type TableFailure } from '../contracts/manifest';
 import type { MunicipalityEntry } from '../contracts/municipalities';
 import type { TableDef } from '../contracts/tables';
-import { classifySourceError, ObjectExistsError, PipelineError, TerminalError } from '../errors';
+import { classifySourceError, ObjectExistsError, PipelineError, TerminalError, TransientError } from '../errors';
 import type { Clock, ObjectStore, Secrets } from '../ports';
 import { CsvRowTransform, type RowChunk } from './csv-rows';
 import { layout } from './layout';
@@ -62,7 +62,8 @@ export async function readManifest(store: ObjectStore, runId: string, ibge: stri
  */
 export async function extractMunicipality(deps: ExtractDeps, req: ExtractRequest): Promise<ExtractOutcome> {
   const started = Date.now();
-  const log = deps.logger.child({ 'logging.googleapis.com/labels': { run: req.runId, municipality: req.municipality } });
+  // The handler has already labelled this logger with run and municipality.
+  const log = deps.logger;
   const existing = await readManifest(deps.store, req.runId, req.municipality);
   if (existing) {
     log.info('manifest already committed: nothing to do');
@@ -175,7 +176,7 @@ async function extractTable(
           parts.push(await part.finish());
           part = new PartWriter(deps.store, layout.part(req.runId, table.name, req.municipality, attempt, parts.length), header, deps.settings.gzipLevel);
         }
-      })().then(() => cb(), cb);
+      })().then(() => cb(), (e: unknown) => cb(storageError(e)));
     },
   });
   try {
@@ -186,7 +187,7 @@ async function extractTable(
     throw classifySourceError(err);
   }
   csvBytes += part.csvBytes;
-  parts.push(await part.finish());
+  parts.push(await part.finish().catch((e: unknown) => Promise.reject(storageError(e))));
   const rows = parts.reduce((n, p) => n + p.rows, 0);
   if (rows !== copy.rowCount)
     throw new TerminalError(`${table.name}: wrote ${rows} rows but PostgreSQL reported ${copy.rowCount}`, 'internal');
@@ -226,6 +227,12 @@ async function putOnce(store: ObjectStore, key: string, value: unknown): Promise
     return true;
   } catch (err) {
     if (err instanceof ObjectExistsError) return false;
-    throw err;
+    throw storageError(err);
   }
+}
+
+/** A failed write to the object store is worth retrying: the attempt's parts are simply orphaned. */
+function storageError(err: unknown): PipelineError {
+  if (err instanceof PipelineError) return err;
+  return new TransientError(`object store: ${(err as Error)?.message ?? String(err)}`, 'storage', { cause: err });
 }

@@ -53,15 +53,19 @@ export function pubsubHandler<S extends z.ZodType>(spec: {
       const parsed = spec.schema.safeParse(json);
       if (!parsed.success) throw new TerminalError(`message rejected: ${formatIssues(parsed.error)}`, 'invalid_message');
       payload = parsed.data;
+      // Run and municipality as Cloud Logging labels on every line about this message (alerts group by them).
+      const p = payload as { runId?: string; municipality?: string; municipalities?: string[] };
+      const labels = { ...(p.runId ? { run: p.runId } : {}), ...(p.municipality ? { municipality: p.municipality } : {}) };
+      if (Object.keys(labels).length > 0) ctx.logger = ctx.logger.child({ 'logging.googleapis.com/labels': labels });
       await spec.run(payload, ctx);
     } catch (err) {
       const failure = describeError(err);
       await spec.onFailure?.(payload, failure, ctx);
       if (failure.transient) {
-        logger.warn({ errorClass: failure.errorClass, err: failure.message }, `${spec.name} failed (transient): Pub/Sub will redeliver`);
+        ctx.logger.warn({ errorClass: failure.errorClass, err: failure.message }, `${spec.name} failed (transient): Pub/Sub will redeliver`);
         throw err;
       }
-      logger.error({ errorClass: failure.errorClass, err: failure.message }, `${spec.name} failed (terminal): dead-lettered, not retried`);
+      ctx.logger.error({ errorClass: failure.errorClass, err: failure.message }, `${spec.name} failed (terminal): dead-lettered, not retried`);
       await spec.bus.publishDeadLetter(raw, {
         ...attributes,
         errorClass: failure.errorClass,
