@@ -9,6 +9,7 @@ export type ErrorClass =
   | 'source_unreachable'
   | 'source_auth'
   | 'source_timeout'
+  | 'source_busy' // another extraction holds the server's lease: try again later
   | 'source_schema' // drift the registry does not allow
   | 'source_error'
   | 'source_stale' // the PEC's own DW is older than the freshness threshold (a warning, recorded)

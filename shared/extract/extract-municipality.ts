@@ -11,6 +11,8 @@ import type { Clock, ObjectStore, Secrets } from '../ports';
 import { CsvRowTransform, type RowChunk } from './csv-rows';
 import { layout } from './layout';
 import { PartWriter } from './part-writer';
+import { DEFAULT_LEASE, SourceLease, type LeaseSettings } from './source-lease';
+import { installationOf } from '../contracts/municipalities';
 import { Pseudonymizer } from './pseudonymizer';
 import { copySql, resolveColumns } from './sql';
 import { readSourceFacts, SourceSession, type SourceLimits } from './source';
@@ -31,6 +33,8 @@ export interface ExtractDeps {
   clock: Clock;
   logger: Logger;
   settings: ExtractSettings;
+  /** Per-server concurrency cap (one extraction per installation at a time). */
+  lease?: LeaseSettings;
 }
 
 export type ExtractOutcome =
@@ -80,7 +84,23 @@ export async function extractMunicipality(deps: ExtractDeps, req: ExtractRequest
 
   const [password, key] = await Promise.all([deps.secrets.resolve(entry.connection.password), deps.secrets.pseudonymKey()]);
   const pseudonymizer = new Pseudonymizer(key);
-  const session = await SourceSession.open(entry, password, deps.settings);
+  const lease = await SourceLease.acquire(deps.store, installationOf(entry), `${req.runId}/${req.municipality}`, deps.clock, deps.lease ?? DEFAULT_LEASE);
+  try {
+    return await extractFromSnapshot(deps, req, { entry, password, pseudonymizer, todo, checkpoints, started });
+  } finally {
+    await lease.release();
+  }
+}
+
+/** The part of an extraction that holds the source's lease: one snapshot, the tables, the commit. */
+async function extractFromSnapshot(
+  deps: ExtractDeps,
+  req: ExtractRequest,
+  job: { entry: MunicipalityEntry; password: string; pseudonymizer: Pseudonymizer; todo: TableDef[]; checkpoints: Checkpoint[]; started: number },
+): Promise<ExtractOutcome> {
+  const { pseudonymizer, todo, checkpoints, started } = job;
+  const log = deps.logger;
+  const session = await SourceSession.open(job.entry, job.password, deps.settings);
   const tables: TableExtract[] = [];
   const failedTables: TableFailure[] = [];
   let facts;
