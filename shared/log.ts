@@ -1,5 +1,6 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { createGcpLoggingPinoConfig } from '@google-cloud/pino-logging-gcp-config';
+import { activeTraceLogFields } from './observability/trace-context';
 
 export type { Logger };
 
@@ -19,6 +20,8 @@ export function createLogger(options: { service: string; projectId?: string; lev
     },
     {
       level: options.level ?? 'info',
+      // Trace correlation: the active OpenTelemetry span's ids on every line (none without an SDK).
+      mixin: activeTraceLogFields,
       redact: { paths: ['password', '*.password', 'connection.password', 'key', '*.key', 'secret', '*.secret'], censor: '[redacted]' },
     },
   );

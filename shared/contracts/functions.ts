@@ -59,7 +59,8 @@ export const FUNCTIONS = {
     name: 'run-status',
     entryPoint: 'runStatus',
     trigger: { kind: 'http' },
-    env: [...COMMON, 'stagingBucket', 'registryFile', 'bqLocation', 'opsDataset'],
+    // Status comes from the bucket (plan, manifests, failures, load records): no BigQuery access.
+    env: [...COMMON, 'stagingBucket', 'registryFile'],
     memoryMb: 256,
     timeoutSeconds: 60,
     maxInstances: 5,

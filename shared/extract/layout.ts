@@ -5,7 +5,8 @@
  *
  *   runs/<run>/plan.json                                               who the run is for (fan-out)
  *   runs/<run>/manifests/<ibge>.json                                   commit record, written last
- *   runs/<run>/failures/<ibge>.json                                    last terminal failure, if any
+ *   runs/<run>/failures/<ibge>.json                                    first terminal failure, if any
+ *   runs/<run>/loads/<load-id>.json                                    outcome of a load (run status)
  *   runs/<run>/checkpoints/<ibge>/<seq>.json                           time-budget continuation state
  *   runs/<run>/tables/<table>/<ibge>/<attempt>/part-00000.csv.gz       data
  */
@@ -13,10 +14,14 @@ export const layout = {
   runPrefix: (runId: string) => `runs/${runId}/`,
   plan: (runId: string) => `runs/${runId}/plan.json`,
   failure: (runId: string, ibge: string) => `runs/${runId}/failures/${ibge}.json`,
+  failuresPrefix: (runId: string) => `runs/${runId}/failures/`,
+  load: (runId: string, loadId: string) => `runs/${runId}/loads/${loadId}.json`,
+  loadsPrefix: (runId: string) => `runs/${runId}/loads/`,
   manifest: (runId: string, ibge: string) => `runs/${runId}/manifests/${ibge}.json`,
   manifestsPrefix: (runId: string) => `runs/${runId}/manifests/`,
   checkpoint: (runId: string, ibge: string, sequence: number) => `runs/${runId}/checkpoints/${ibge}/${String(sequence).padStart(4, '0')}.json`,
   checkpointsPrefix: (runId: string, ibge: string) => `runs/${runId}/checkpoints/${ibge}/`,
+  allCheckpointsPrefix: (runId: string) => `runs/${runId}/checkpoints/`,
   tablePrefix: (runId: string, table: string) => `runs/${runId}/tables/${table}/`,
   part: (runId: string, table: string, ibge: string, attempt: string, index: number) =>
     `runs/${runId}/tables/${table}/${ibge}/${attempt}/part-${String(index).padStart(5, '0')}.csv.gz`,

@@ -1,0 +1,38 @@
+/**
+ * Cloud Function (2nd gen) entry point: fan-out, triggered by the run-requests topic.
+ * Thin by design: configuration and clients at cold start, then the shared handler (function.ts).
+ */
+import path from 'node:path';
+import { cloudEvent } from '@google-cloud/functions-framework';
+import { PubSub } from '@google-cloud/pubsub';
+import { Storage } from '@google-cloud/storage';
+import { loadFunctionConfig } from '../../shared/adapters/gcp/function-config';
+import { GcsObjectStore } from '../../shared/adapters/gcp/gcs-object-store';
+import { PubSubBus } from '../../shared/adapters/gcp/pubsub-bus';
+import { FUNCTIONS } from '../../shared/contracts/functions';
+import { createLogger } from '../../shared/log';
+import { systemClock } from '../../shared/ports';
+import { loadRegistryFile } from '../../shared/run/registry-file';
+import { coldStart } from '../cold-start';
+import { startTelemetry } from '../telemetry';
+import { fanOutFunction } from './function';
+
+const spec = FUNCTIONS.fanOut;
+const config = coldStart(spec.name, () => loadFunctionConfig('fanOut', process.env));
+const registry = coldStart(spec.name, () => loadRegistryFile(path.resolve(config.registryFile)));
+const telemetry = startTelemetry({ service: spec.name, projectId: config.projectId, environment: config.environment });
+
+cloudEvent(
+  spec.entryPoint,
+  fanOutFunction(
+    config,
+    {
+      store: new GcsObjectStore(new Storage({ projectId: config.projectId }).bucket(config.stagingBucket)),
+      bus: new PubSubBus(new PubSub({ projectId: config.projectId }), config.topicPrefix),
+      clock: systemClock,
+      logger: createLogger({ service: spec.name, projectId: config.projectId, level: config.logLevel }),
+      registry,
+    },
+    { afterInvocation: telemetry.flush },
+  ),
+);

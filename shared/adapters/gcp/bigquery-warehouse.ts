@@ -1,0 +1,323 @@
+import type { BigQuery, Job, JobMetadata } from '@google-cloud/bigquery';
+import type { ColumnType, TableDef } from '../../contracts/tables';
+import { TerminalError, TransientError } from '../../errors';
+import { systemClock, type Clock, type SliceLoad, type SliceOutcome, type Warehouse } from '../../ports';
+import { withSpan } from '../../observability/telemetry';
+import { loadedSlicesSchema, LOADED_SLICES_TABLE, rawTableSchema, stagingFields, toTableResource } from './bigquery-schema';
+import { applySlicesScript, tableRef, type ApplyResultRow, type ApplyTable, type StagingSource } from './bigquery-sql';
+import { gcpError, httpStatus } from './errors';
+
+export interface BigQueryWarehouseOptions {
+  projectId: string;
+  location: string;
+  rawDataset: string;
+  opsDataset: string;
+  /** BigQuery accepts 10,000 source URIs per load job; beyond that a table's files are split into several jobs. */
+  maxUrisPerJob?: number;
+  /** Staging tables expire by themselves if the load dies before dropping them. */
+  stagingTtlMs?: number;
+  /**
+   * How long one invocation waits for a job. Less than the function's 540 s: when it runs out the
+   * message is redelivered, and the retry finds the same job by its id and waits for it again.
+   */
+  jobWaitMs?: number;
+  /** A deterministic job id that failed transiently is spent: the next attempt gets the next suffix, up to this many. */
+  maxJobAttempts?: number;
+  /** Load jobs of different tables run side by side, up to this many. */
+  parallelLoads?: number;
+  pollMs?: { initial: number; max: number };
+  clock?: Clock;
+}
+
+const DEFAULTS = {
+  maxUrisPerJob: 10_000,
+  stagingTtlMs: 3 * 86_400_000,
+  jobWaitMs: 400_000,
+  maxJobAttempts: 5,
+  parallelLoads: 4,
+  pollMs: { initial: 500, max: 5_000 },
+};
+
+interface StagingChunk {
+  table: TableDef;
+  index: number;
+  tableId: string;
+  columns: readonly { name: string; type: ColumnType }[];
+  slices: SliceLoad[];
+  uris: string[];
+  rows: number;
+}
+
+/**
+ * The warehouse on BigQuery, with the semantics of the local DuckDB warehouse (see Warehouse in
+ * shared/ports.ts), shaped by BigQuery's quotas (docs/cloud-runtime.md):
+ *
+ * 1. Per table, ONE load job takes every municipality's staged files of the load (a URI list from
+ *    the manifests; split deterministically beyond 10,000 URIs) into a staging table in the ops
+ *    dataset, with an explicit schema from the manifests, never autodetect.
+ * 2. ONE multi-statement transaction applies all slices of all tables (bigquery-sql.ts): per raw
+ *    table one DELETE and one INSERT, whatever the number of municipalities.
+ *
+ * Every job has a deterministic id derived from the load id, table and chunk, so a redelivered
+ * load request finds its jobs instead of running them again: "409 already exists" means look the
+ * job up and use its result. A job that failed transiently spends its id; the next attempt appends
+ * the next suffix (-a0, -a1, …), which keeps retries deterministic too.
+ */
+export class BigQueryWarehouse implements Warehouse {
+  private readonly o: Required<Omit<BigQueryWarehouseOptions, 'clock'>> & { clock: Clock };
+  private ledgerReady: Promise<void> | undefined;
+
+  constructor(
+    private readonly bq: BigQuery,
+    options: BigQueryWarehouseOptions,
+  ) {
+    this.o = { ...DEFAULTS, clock: systemClock, ...options };
+  }
+
+  private get ledgerRef(): string {
+    return tableRef(this.o.projectId, this.o.opsDataset, LOADED_SLICES_TABLE);
+  }
+
+  /** Create the raw tables and the slice ledger when missing (infra-cdktf normally has). Never alters an existing table. */
+  async ensureRawTables(tables: readonly TableDef[]): Promise<void> {
+    await this.ensureTable(this.o.opsDataset, loadedSlicesSchema().tableId, toTableResource(loadedSlicesSchema()));
+    for (const t of tables) await this.ensureTable(this.o.rawDataset, t.name, toTableResource(rawTableSchema(t)));
+  }
+
+  private async ensureTable(dataset: string, tableId: string, resource: Record<string, unknown>): Promise<void> {
+    const table = this.bq.dataset(dataset).table(tableId);
+    try {
+      const [exists] = await table.exists();
+      if (exists) return;
+      await this.bq.dataset(dataset).createTable(tableId, resource);
+    } catch (err) {
+      if (httpStatus(err) === 409) return; // created concurrently
+      throw gcpError(err, 'warehouse', `creating ${dataset}.${tableId}`);
+    }
+  }
+
+  async replaceSlices(loads: { table: TableDef; slices: SliceLoad[] }[], loadId: string): Promise<SliceOutcome[]> {
+    if (!this.ledgerReady) this.ledgerReady = this.ensureTable(this.o.opsDataset, LOADED_SLICES_TABLE, toTableResource(loadedSlicesSchema())).catch((e) => {
+      this.ledgerReady = undefined;
+      throw e;
+    });
+    await this.ledgerReady;
+    const applyId = `${loadId}-apply`;
+    const runLabel = loads[0]?.slices[0]?.runId ?? 'unknown';
+    const chunks = this.plan(loads, loadId);
+
+    // A redelivered request whose transaction already committed: answer from that job, stage nothing.
+    const finished = await this.findFinished(applyId);
+    if (!finished) {
+      await pool(chunks, this.o.parallelLoads, (c) => this.stage(c, loadId, runLabel));
+    }
+    const applyTables: ApplyTable[] = loads.map(({ table, slices }) => ({
+      table,
+      slices,
+      rawRef: tableRef(this.o.projectId, this.o.rawDataset, table.name),
+      staging: chunks.filter((c) => c.table.name === table.name).map((c): StagingSource => ({ ref: tableRef(this.o.projectId, this.o.opsDataset, c.tableId), columns: c.columns })),
+    }));
+    const job =
+      finished ??
+      (await withSpan('bigquery apply slices', { 'pipeline.load_id': loadId, 'pipeline.slices': loads.reduce((n, l) => n + l.slices.length, 0) }, () =>
+        this.runJob(applyId, { query: { query: applySlicesScript(applyTables, loadId, this.ledgerRef).sql, useLegacySql: false } }, { run: runLabel, step: 'apply' }),
+      ));
+    const outcomes = this.outcomes(loads, await this.results(job));
+    // Staging tables are no longer needed; they also expire by themselves, so a failure here is harmless.
+    await Promise.all(chunks.map((c) => this.bq.dataset(this.o.opsDataset).table(c.tableId).delete({ ignoreNotFound: true }).catch(() => {})));
+    return outcomes;
+  }
+
+  /** Deterministic staging plan: per table, slices grouped by file columns, in IBGE order, cut at maxUrisPerJob. */
+  private plan(loads: { table: TableDef; slices: SliceLoad[] }[], loadId: string): StagingChunk[] {
+    const chunks: StagingChunk[] = [];
+    for (const { table, slices } of loads) {
+      const bySignature = new Map<string, SliceLoad[]>();
+      for (const s of [...slices].sort((a, b) => a.municipality.localeCompare(b.municipality))) {
+        const sig = JSON.stringify(s.columns);
+        bySignature.set(sig, [...(bySignature.get(sig) ?? []), s]);
+      }
+      let index = 0;
+      for (const group of bySignature.values()) {
+        let current: StagingChunk | undefined;
+        for (const s of group) {
+          if (s.uris.length > this.o.maxUrisPerJob) throw new TerminalError(`${table.name}/${s.municipality}: ${s.uris.length} files exceed ${this.o.maxUrisPerJob} URIs per load job`, 'warehouse');
+          if (!current || current.uris.length + s.uris.length > this.o.maxUrisPerJob) {
+            current = { table, index, tableId: `stage_${loadId.replaceAll('-', '_')}_${table.name}_${index}`, columns: s.columns, slices: [], uris: [], rows: 0 };
+            chunks.push(current);
+            index++;
+          }
+          current.slices.push(s);
+          current.uris.push(...s.uris);
+          current.rows += s.rows;
+        }
+      }
+    }
+    return chunks;
+  }
+
+  /** Load one chunk of staged files into its staging table (created first, with an expiry). */
+  private async stage(chunk: StagingChunk, loadId: string, runLabel: string): Promise<void> {
+    const fields = stagingFields(chunk.columns);
+    await withSpan('bigquery load staging', { 'pipeline.table': chunk.table.name, 'pipeline.uris': chunk.uris.length }, async () => {
+      const expirationTime = String(this.o.clock.now().getTime() + this.o.stagingTtlMs);
+      await this.ensureTable(this.o.opsDataset, chunk.tableId, { schema: { fields }, expirationTime, description: `Staged files of ${chunk.table.name} for ${loadId}` });
+      const job = await this.runJob(
+        `${loadId}-${chunk.table.name}-${chunk.index}`,
+        {
+          load: {
+            sourceUris: chunk.uris,
+            destinationTable: { projectId: this.o.projectId, datasetId: this.o.opsDataset, tableId: chunk.tableId },
+            // Explicit schema in file order (from the manifests): autodetect would guess types per file.
+            schema: { fields },
+            sourceFormat: 'CSV',
+            // The staged files are PostgreSQL CSV with a header row; quoted fields may hold newlines.
+            skipLeadingRows: 1,
+            allowQuotedNewlines: true,
+            fieldDelimiter: ',',
+            quote: '"',
+            encoding: 'UTF-8',
+            maxBadRecords: 0,
+            // A redelivery re-running the load must not double the staged rows.
+            writeDisposition: 'WRITE_TRUNCATE',
+            createDisposition: 'CREATE_NEVER',
+          },
+        },
+        { run: runLabel, step: 'stage', table: chunk.table.name },
+        // A job found from an earlier delivery is only reusable if its staging table still exists.
+        async () => (await this.bq.dataset(this.o.opsDataset).table(chunk.tableId).exists())[0],
+      );
+      const outputRows = Number((job.metadata as JobMetadata).statistics?.load?.outputRows ?? NaN);
+      if (outputRows !== chunk.rows)
+        throw new TerminalError(`${chunk.table.name}: load job ${job.id} staged ${outputRows} rows, the manifests declare ${chunk.rows}`, 'warehouse');
+    });
+  }
+
+  /** The last finished, successful attempt of `baseId`, if an earlier delivery got that far. */
+  private async findFinished(baseId: string): Promise<Job | undefined> {
+    for (let attempt = 0; attempt < this.o.maxJobAttempts; attempt++) {
+      const job = this.bq.job(`${baseId}-a${attempt}`, { location: this.o.location });
+      let meta: JobMetadata;
+      try {
+        [meta] = await job.getMetadata();
+      } catch (err) {
+        if (httpStatus(err) === 404) return undefined;
+        throw gcpError(err, 'warehouse', `looking up BigQuery job ${baseId}-a${attempt}`);
+      }
+      if (meta.status?.state !== 'DONE') return undefined; // still running: runJob will wait for it
+      if (!meta.status.errorResult) return job;
+    }
+    return undefined;
+  }
+
+  /**
+   * Run a job under a deterministic id, or reuse the one an earlier delivery started: "409 already
+   * exists" means that job is ours. Waits until it is done. A transient job failure moves on to the
+   * next attempt id; a terminal one throws TerminalError.
+   */
+  private async runJob(
+    baseId: string,
+    configuration: Record<string, unknown>,
+    labels: Record<string, string>,
+    reusable: (job: Job) => Promise<boolean> = async () => true,
+  ): Promise<Job> {
+    let lastError: Error | undefined;
+    for (let attempt = 0; attempt < this.o.maxJobAttempts; attempt++) {
+      const jobId = `${baseId}-a${attempt}`;
+      let job: Job;
+      let existed = false;
+      try {
+        [job] = await this.bq.createJob({ jobId, location: this.o.location, configuration: { ...configuration, labels: jobLabels(labels) } });
+      } catch (err) {
+        if (httpStatus(err) !== 409) {
+          const e = gcpError(err, 'warehouse', `BigQuery job ${jobId}`);
+          // The job was created but failed at once (the response carried its errors): its id is spent.
+          if (e.transient && (err as { response?: { jobReference?: unknown } })?.response?.jobReference) {
+            lastError = e;
+            continue;
+          }
+          throw e;
+        }
+        job = this.bq.job(jobId, { location: this.o.location });
+        existed = true;
+      }
+      const meta = await this.waitDone(job, jobId);
+      const failure = meta.status?.errorResult;
+      if (!failure) {
+        if (!existed || (await reusable(job))) return job;
+        continue;
+      }
+      const e = gcpError({ errors: meta.status?.errors ?? [failure], reason: failure.reason, message: failure.message }, 'warehouse', `BigQuery job ${jobId}`);
+      if (!e.transient) throw e;
+      lastError = e;
+    }
+    throw new TransientError(`BigQuery job ${baseId} failed in ${this.o.maxJobAttempts} attempts: ${lastError?.message ?? 'no attempt reusable'}`, 'warehouse', { cause: lastError });
+  }
+
+  private async waitDone(job: Job, jobId: string): Promise<JobMetadata> {
+    const deadline = this.o.clock.now().getTime() + this.o.jobWaitMs;
+    let delay = this.o.pollMs.initial;
+    for (;;) {
+      let meta: JobMetadata;
+      try {
+        [meta] = await job.getMetadata();
+      } catch (err) {
+        throw gcpError(err, 'warehouse', `polling BigQuery job ${jobId}`);
+      }
+      if (meta.status?.state === 'DONE') return meta;
+      if (this.o.clock.now().getTime() + delay > deadline)
+        throw new TransientError(`BigQuery job ${jobId} still ${meta.status?.state ?? 'pending'} after ${this.o.jobWaitMs} ms: the redelivery will wait for it`, 'warehouse');
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(this.o.pollMs.max, delay * 2);
+    }
+  }
+
+  private async results(job: Job): Promise<ApplyResultRow[]> {
+    try {
+      const [rows] = await job.getQueryResults({ autoPaginate: true });
+      return rows as ApplyResultRow[];
+    } catch (err) {
+      throw gcpError(err, 'warehouse', `reading the results of BigQuery job ${job.id}`);
+    }
+  }
+
+  /** Slice outcomes in request order, as DuckDbWarehouse returns them. */
+  private outcomes(loads: { table: TableDef; slices: SliceLoad[] }[], rows: ApplyResultRow[]): SliceOutcome[] {
+    const byKey = new Map(rows.map((r) => [`${r.table_name}/${r.municipality}`, r]));
+    return loads.flatMap(({ table, slices }) =>
+      slices.map((s): SliceOutcome => {
+        const r = byKey.get(`${table.name}/${s.municipality}`);
+        if (!r) throw new TerminalError(`load result has no row for ${table.name}/${s.municipality}`, 'internal');
+        const base = { municipality: s.municipality, table: table.name };
+        if (r.status === 'already_loaded') return { ...base, status: 'already_loaded' };
+        if (r.status === 'stale') return { ...base, status: 'stale', newerExtractedAt: String(r.newer_extracted_at) };
+        return { ...base, status: 'loaded', rowsDeleted: Number(r.rows_deleted ?? 0), rowsInserted: Number(r.rows_inserted ?? 0) };
+      }),
+    );
+  }
+}
+
+/** Job labels: lower-case, ≤ 63 characters; they let billing and the jobs explorer group a run's jobs. */
+function jobLabels(labels: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = { pipeline: 'pec' };
+  for (const [k, v] of Object.entries(labels)) out[k] = v.toLowerCase().replace(/[^a-z0-9_-]/g, '_').slice(0, 63);
+  return out;
+}
+
+async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const errors: unknown[] = [];
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length && errors.length === 0) {
+        const item = items[next++]!;
+        try {
+          await work(item);
+        } catch (err) {
+          errors.push(err);
+        }
+      }
+    }),
+  );
+  if (errors.length > 0) throw errors[0];
+}

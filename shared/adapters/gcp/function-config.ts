@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import { DEFAULT_LOOKBACK_DAYS, ENV, ExtractSettingsSchema, parseConfig, type EnvKey } from '../../contracts/config';
+import { FUNCTIONS, type FunctionKey } from '../../contracts/functions';
+
+/**
+ * One configuration schema per cloud function. Each schema's keys are exactly FUNCTIONS[x].env
+ * (a unit test holds them together), so infra-cdktf, which sets each function's environment from
+ * FUNCTIONS and ENV, can never set a variable a function ignores or miss one it needs.
+ *
+ * Variables without a default are required: infra always sets them, and a function that starts
+ * without one fails at cold start with every missing name in one error (see parseConfig).
+ */
+
+const projectId = z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'must be a Google Cloud project id (6–30 characters: a-z, 0-9, "-")');
+/** Names the deployment in logs and metrics (e.g. "prod", "staging", "dev-maria"). */
+const environment = z.string().regex(/^[a-z][a-z0-9-]{0,29}$/, 'must be 1–30 characters: a-z, 0-9, "-", starting with a letter');
+const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
+const bucket = z.string().regex(/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/, 'must be a Cloud Storage bucket name (no gs:// prefix)');
+/** Relative paths are resolved against the function's working directory: the bundle root in Cloud Run functions. */
+const registryFile = z.string().min(1).default('municipalities.yaml');
+// Topic ids may hold letters, digits and -_.~+%; the base names start with a letter, so any prefix is safe.
+const topicPrefix = z.string().regex(/^[A-Za-z0-9._~+%-]{0,100}$/, 'may only contain letters, digits and - _ . ~ + %').default('');
+const dataset = z.string().regex(/^[A-Za-z0-9_]{1,1024}$/, 'must be a BigQuery dataset id (letters, digits, "_")');
+/** Every resource stays in São Paulo (LGPD): see README "Regions". */
+const bqLocation = z.string().min(2).default('southamerica-east1');
+const secretId = z.string().regex(/^[a-zA-Z0-9_-]{1,255}$/, 'must be a Secret Manager secret id');
+
+const common = { projectId, environment, logLevel };
+
+export const FanOutConfig = z.strictObject({
+  ...common,
+  stagingBucket: bucket,
+  registryFile,
+  topicPrefix,
+  lookbackDays: z.coerce.number().int().min(1).max(3660).default(DEFAULT_LOOKBACK_DAYS),
+});
+export type FanOutConfig = z.infer<typeof FanOutConfig>;
+
+const extractSettings = ExtractSettingsSchema.shape;
+export const ExtractConfig = z.strictObject({
+  ...common,
+  stagingBucket: bucket,
+  registryFile,
+  topicPrefix,
+  pseudonymKeySecret: secretId,
+  statementTimeoutMs: extractSettings.statementTimeoutMs,
+  lockTimeoutMs: extractSettings.lockTimeoutMs,
+  connectTimeoutMs: extractSettings.connectTimeoutMs,
+  idleInTransactionTimeoutMs: extractSettings.idleInTransactionTimeoutMs,
+  partMaxBytes: extractSettings.partMaxBytes,
+  gzipLevel: extractSettings.gzipLevel,
+  timeBudgetMs: extractSettings.timeBudgetMs,
+});
+export type ExtractConfig = z.infer<typeof ExtractConfig>;
+
+export const LoadConfig = z.strictObject({
+  ...common,
+  stagingBucket: bucket,
+  topicPrefix,
+  bqLocation,
+  rawDataset: dataset.default('raw'),
+  opsDataset: dataset.default('ops'),
+});
+export type LoadConfig = z.infer<typeof LoadConfig>;
+
+export const RunStatusConfig = z.strictObject({
+  ...common,
+  stagingBucket: bucket,
+  registryFile,
+});
+export type RunStatusConfig = z.infer<typeof RunStatusConfig>;
+
+export const FUNCTION_CONFIGS = {
+  fanOut: FanOutConfig,
+  extract: ExtractConfig,
+  load: LoadConfig,
+  runStatus: RunStatusConfig,
+} as const satisfies Record<FunctionKey, z.ZodObject>;
+
+export type FunctionConfig<K extends FunctionKey> = z.infer<(typeof FUNCTION_CONFIGS)[K]>;
+
+/**
+ * Parse function `key`'s configuration from `env` (process.env at cold start; a plain object in
+ * tests). Throws ConfigError naming every missing or invalid variable by its environment name.
+ */
+export function loadFunctionConfig<K extends FunctionKey>(key: K, env: Record<string, string | undefined>): FunctionConfig<K> {
+  return parseConfig(FUNCTION_CONFIGS[key], FUNCTIONS[key].env as readonly EnvKey[], env) as FunctionConfig<K>;
+}
+
+/** The environment variable names a function reads, e.g. for a deployment checklist or infra. */
+export function envNamesOf(key: FunctionKey): string[] {
+  return FUNCTIONS[key].env.map((k) => ENV[k]);
+}

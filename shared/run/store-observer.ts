@@ -1,0 +1,123 @@
+import { Readable } from 'node:stream';
+import { z } from 'zod';
+import { IbgeCode } from '../contracts/ibge';
+import { DateWindow, RunId } from '../contracts/identifiers';
+import { Trigger } from '../contracts/messages';
+import { ObjectExistsError } from '../errors';
+import { layout } from '../extract/layout';
+import { systemClock, type Clock, type ObjectStore, type RunEvent, type RunObserver } from '../ports';
+import type { RunPlan } from './plan-run';
+
+/**
+ * Run records kept next to the data in the staging bucket, so "where is this run?" is answered
+ * from one place locally (FsObjectStore) and in the cloud (Cloud Storage) without a database:
+ * the plan (written by fan-out), terminal failures (extract) and load outcomes (load). Every record
+ * is created once (create-if-absent), which makes redelivered messages harmless.
+ */
+
+/** Who a run is for. Example: {"schemaVersion":1,"runId":"daily-20261122","createdAt":"…","trigger":"daily","window":{…},"municipalities":["3550308"]} */
+export const PlanRecord = z.strictObject({
+  schemaVersion: z.literal(1),
+  runId: RunId,
+  createdAt: z.string().datetime({ offset: true }),
+  trigger: Trigger.nullable(),
+  window: DateWindow.nullable(),
+  municipalities: z.array(IbgeCode),
+});
+export type PlanRecord = z.infer<typeof PlanRecord>;
+
+/** A municipality's terminal extract failure in a run (the message is in the dead-letter topic too). */
+export const FailureRecord = z.strictObject({
+  schemaVersion: z.literal(1),
+  runId: RunId,
+  municipality: IbgeCode,
+  errorClass: z.string(),
+  message: z.string(),
+  recordedAt: z.string().datetime({ offset: true }),
+});
+export type FailureRecord = z.infer<typeof FailureRecord>;
+
+const SliceOutcomeSchema = z.discriminatedUnion('status', [
+  z.strictObject({ municipality: IbgeCode, table: z.string(), status: z.literal('loaded'), rowsDeleted: z.number().int(), rowsInserted: z.number().int() }),
+  z.strictObject({ municipality: IbgeCode, table: z.string(), status: z.literal('already_loaded') }),
+  z.strictObject({ municipality: IbgeCode, table: z.string(), status: z.literal('stale'), newerExtractedAt: z.string() }),
+]);
+
+/** What one load request did, slice by slice. */
+export const LoadRecord = z.strictObject({
+  schemaVersion: z.literal(1),
+  runId: RunId,
+  loadId: z.string().regex(/^[a-z0-9-]{1,120}$/),
+  finishedAt: z.string().datetime({ offset: true }),
+  outcomes: z.array(SliceOutcomeSchema),
+  missingManifests: z.array(IbgeCode),
+});
+export type LoadRecord = z.infer<typeof LoadRecord>;
+
+/** Create-if-absent for a small JSON record; false when it already exists (a redelivery, or a second failure). */
+export async function putRecordOnce(store: ObjectStore, key: string, value: unknown): Promise<boolean> {
+  try {
+    await store.create(key, Readable.from([Buffer.from(JSON.stringify(value, null, 2))]), 'application/json');
+    return true;
+  } catch (err) {
+    if (err instanceof ObjectExistsError) return false;
+    throw err;
+  }
+}
+
+/** Fan-out's record of a run's municipalities; a redelivered run request keeps the first plan. */
+export async function writePlan(store: ObjectStore, plan: RunPlan, createdAt: Date): Promise<boolean> {
+  const first = plan.extracts[0];
+  const record: PlanRecord = PlanRecord.parse({
+    schemaVersion: 1,
+    runId: plan.runId,
+    createdAt: createdAt.toISOString(),
+    trigger: first?.trigger ?? null,
+    window: first?.window ?? null,
+    municipalities: plan.extracts.map((e) => e.municipality),
+  });
+  return putRecordOnce(store, layout.plan(plan.runId), record);
+}
+
+/**
+ * A RunObserver that writes terminal extract failures and finished loads into the bucket. Transient
+ * failures are not recorded: Pub/Sub redelivers them and the run status shows them as pending
+ * (late, once past the workflow's deadline). Only the first terminal failure of a municipality in
+ * a run is kept: objects are create-only, like every object of a run.
+ */
+export class StoreRunObserver implements RunObserver {
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly clock: Clock = systemClock,
+  ) {}
+
+  async record(event: RunEvent): Promise<void> {
+    if (event.kind === 'extract_failed' && !event.willRetry) {
+      await putRecordOnce(
+        this.store,
+        layout.failure(event.runId, event.municipality),
+        FailureRecord.parse({
+          schemaVersion: 1,
+          runId: event.runId,
+          municipality: event.municipality,
+          errorClass: event.errorClass,
+          message: event.message.slice(0, 2000),
+          recordedAt: this.clock.now().toISOString(),
+        }),
+      );
+    } else if (event.kind === 'load_finished') {
+      await putRecordOnce(
+        this.store,
+        layout.load(event.runId, event.loadId),
+        LoadRecord.parse({
+          schemaVersion: 1,
+          runId: event.runId,
+          loadId: event.loadId,
+          finishedAt: this.clock.now().toISOString(),
+          outcomes: event.outcomes,
+          missingManifests: event.missingManifests,
+        }),
+      );
+    }
+  }
+}

@@ -1,0 +1,146 @@
+import { Parser } from 'node-sql-parser';
+import { applySlicesScript, tableRef, timestampLit, type ApplyTable, type Step } from '../../shared/adapters/gcp/bigquery-sql';
+import { TableDef } from '../../shared/contracts/tables';
+import type { SliceLoad } from '../../shared/ports';
+import { getTable } from '../../shared/tables/pec-tables';
+
+/**
+ * Contract: the load transaction the project sends to BigQuery is valid GoogleSQL and has the
+ * shape the quota arithmetic relies on. Each statement is parsed with node-sql-parser's BigQuery
+ * dialect. That parser does not know BigQuery scripting (BEGIN TRANSACTION, COMMIT TRANSACTION,
+ * ASSERT, IF … THEN / END IF): those statements are matched exactly instead, and the boolean
+ * expressions inside ASSERT and IF are parsed as `SELECT <expression>`. It also mis-parses
+ * `DELETE FROM t AS r` (it takes FROM for the table name), so the script uses the equally valid
+ * `DELETE t r` form. Parsing proves syntax and table usage, not BigQuery's semantics.
+ */
+const parser = new Parser();
+const OPT = { database: 'bigquery' } as const;
+const P = 'test-project';
+
+const FACT = getTable('tb_fat_atendimento_individual');
+const DIM = getTable('tb_dim_equipe');
+// A table windowed by a DATE column (none in the PEC registry today; the loader supports it).
+const BY_DATE = TableDef.parse({
+  name: 'tb_eventos',
+  description: 'events keyed by a date column',
+  primaryKey: ['co_seq'],
+  municipality: { kind: 'column', column: 'co_dim_municipio' },
+  mode: { kind: 'window', column: 'dt_evento', keyFormat: 'date' },
+  columns: [{ name: 'co_seq', type: 'bigint' }, { name: 'co_dim_municipio', type: 'bigint' }, { name: 'dt_evento', type: 'date' }],
+});
+
+const cols = (names: [string, SliceLoad['columns'][number]['type']][]) => names.map(([name, type]) => ({ name, type }));
+const ING = cols([['_municipality_ibge', 'text'], ['_run_id', 'text'], ['_extracted_at', 'timestamp']]);
+
+function slice(municipality: string, window: SliceLoad['window'], extractedAt = '2026-11-22T09:00:00.123456Z'): SliceLoad {
+  return { municipality, runId: 'daily-20261122', extractedAt, window, columns: [], uris: [], rows: 10 };
+}
+const W = { start: '2026-10-18', end: '2026-11-23' };
+const stage = (name: string, columns: SliceLoad['columns']) => ({ ref: tableRef(P, 'ops', name), columns });
+
+const loads: ApplyTable[] = [
+  {
+    table: FACT,
+    rawRef: tableRef(P, 'raw', FACT.name),
+    slices: [slice('3550308', W), slice('3304557', { start: '2026-09-01', end: '2026-10-01' })],
+    staging: [
+      stage('stage_l_fact_0', [...cols([['co_seq_fat_atd_ind', 'bigint'], ['co_dim_tempo', 'bigint'], ['nu_peso', 'double']]), ...ING]),
+      // A second staging table whose files lack a column (registry changed mid-run): NULL-filled.
+      stage('stage_l_fact_1', [...cols([['co_seq_fat_atd_ind', 'bigint'], ['co_dim_tempo', 'bigint']]), ...ING]),
+    ],
+  },
+  { table: DIM, rawRef: tableRef(P, 'raw', DIM.name), slices: [slice('3550308', null)], staging: [stage('stage_l_dim_0', [...cols([['co_seq_dim_equipe', 'bigint']]), ...ING])] },
+  { table: BY_DATE, rawRef: tableRef(P, 'raw', BY_DATE.name), slices: [slice('3550308', W)], staging: [stage('stage_l_ev_0', [...cols([['co_seq', 'bigint'], ['dt_evento', 'date']]), ...ING])] },
+];
+const ledger = tableRef(P, 'ops', 'loaded_slices');
+const script = applySlicesScript(loads, 'load-daily-20261122-0123456789ab', ledger);
+
+/** Tables a statement reads and writes, per node-sql-parser: "select::null::p.raw.t". */
+function tablesOf(step: Step): string[] {
+  return parser.tableList(step.sql, OPT);
+}
+
+describe('the BigQuery load transaction (contract: GoogleSQL, parsed)', () => {
+  it('every statement parses: DML and queries with the BigQuery dialect, scripting statements exactly', () => {
+    for (const step of script.steps) {
+      switch (step.kind) {
+        case 'begin':
+          expect(step.sql).toBe('BEGIN TRANSACTION');
+          break;
+        case 'commit':
+          expect(step.sql).toBe('COMMIT TRANSACTION');
+          break;
+        case 'end_if':
+          expect(step.sql).toBe('END IF');
+          break;
+        case 'if': {
+          const m = /^IF (EXISTS \(.+\)) THEN$/s.exec(step.sql);
+          expect(m).not.toBeNull();
+          expect(() => parser.astify(`SELECT ${m![1]}`, OPT)).not.toThrow();
+          break;
+        }
+        case 'assert': {
+          const m = /^ASSERT (.+) AS '[^']+'$/s.exec(step.sql);
+          expect(m).not.toBeNull();
+          expect(() => parser.astify(`SELECT ${m![1]}`, OPT)).not.toThrow();
+          break;
+        }
+        default: {
+          const ast = parser.astify(step.sql, OPT);
+          const one = Array.isArray(ast) ? ast : [ast];
+          expect(one).toHaveLength(1);
+          expect(one[0]!.type).toBe({ create_temp: 'create', delete: 'delete', insert: 'insert', select: 'select' }[step.kind]);
+        }
+      }
+    }
+  });
+
+  it('one transaction; per raw table exactly one DELETE and one INSERT, both skipped when nothing is to load; one ledger INSERT per load', () => {
+    const kinds = script.steps.map((s) => s.kind);
+    expect(kinds[0]).toBe('begin');
+    expect(kinds.filter((k) => k === 'begin')).toHaveLength(1);
+    expect(kinds.filter((k) => k === 'commit')).toHaveLength(1);
+    expect(kinds.at(-1)).toBe('select'); // the result rows come after the commit
+    for (const { table } of loads) {
+      const raw = `${P}.raw.${table.name}`;
+      const writes = script.steps.filter((s) => (s.kind === 'delete' || s.kind === 'insert') && tablesOf(s).some((t) => t.endsWith(`::${raw}`) && !t.startsWith('select')));
+      expect(writes.map((s) => s.kind)).toEqual(['delete', 'insert']);
+      // Both inside the IF that skips tables whose slices are all already loaded or stale.
+      const i = script.steps.indexOf(writes[0]!);
+      expect(script.steps[i - 1]!.kind).toBe('if');
+      expect(script.steps[i + 2]!.kind).toBe('end_if');
+    }
+    const ledgerWrites = script.steps.filter((s) => s.kind === 'insert' && tablesOf(s).includes(`insert::null::${P}.ops.loaded_slices`));
+    expect(ledgerWrites).toHaveLength(1);
+    // Nothing but temp tables, raw tables and the ledger is written.
+    const parsable = script.steps.filter((s) => ['create_temp', 'delete', 'insert', 'select'].includes(s.kind));
+    const written = parsable.flatMap(tablesOf).filter((t) => /^(insert|delete|update)::/.test(t));
+    expect(new Set(written)).toEqual(new Set([...loads.map((l) => `delete::null::${P}.raw.${l.table.name}`), ...loads.map((l) => `insert::null::${P}.raw.${l.table.name}`), `insert::null::${P}.ops.loaded_slices`]));
+  });
+
+  it('deletes filter on constants BigQuery can prune on (municipalities, window bounds), then the exact per-slice condition', () => {
+    const del = (name: string) => script.steps.find((s) => s.kind === 'delete' && s.sql.startsWith(`DELETE \`${P}.raw.${name}\``))!.sql;
+    expect(del(FACT.name)).toContain(`r._municipality_ibge IN ('3304557', '3550308') AND r.co_dim_tempo >= 20260901 AND r.co_dim_tempo < 20261123`);
+    expect(del(FACT.name)).toContain('(d.window_start_key IS NULL OR (r.co_dim_tempo >= d.window_start_key AND r.co_dim_tempo < d.window_end_key))');
+    expect(del(BY_DATE.name)).toContain(`r.dt_evento >= DATE '2026-10-18' AND r.dt_evento < DATE '2026-11-23'`);
+    // A full refresh replaces the municipality's whole table.
+    expect(del(DIM.name)).toMatch(/r\._municipality_ibge IN \('3550308'\) AND EXISTS \(.* AND TRUE\)$/);
+  });
+
+  it('inserts staged rows by column name, NULL-filling a column a staging table lacks', () => {
+    const ins = script.steps.find((s) => s.kind === 'insert' && s.sql.startsWith(`INSERT INTO \`${P}.raw.${FACT.name}\``))!;
+    const ast = parser.astify(ins.sql, OPT) as unknown as { columns: string[] };
+    expect(ast.columns).toEqual(['co_seq_fat_atd_ind', 'co_dim_tempo', 'nu_peso', '_municipality_ibge', '_run_id', '_extracted_at']);
+    expect(ins.sql).toContain('CAST(NULL AS FLOAT64) AS nu_peso');
+    expect(tablesOf(ins)).toEqual(expect.arrayContaining([`select::null::${P}.ops.stage_l_fact_0`, `select::null::${P}.ops.stage_l_fact_1`]));
+  });
+
+  it('keeps microseconds in timestamps (the guard compares extractions exactly) and refuses unchecked literals', () => {
+    expect(timestampLit('2026-11-22T09:00:00.123456Z')).toBe("TIMESTAMP '2026-11-22 09:00:00.123456+00:00'");
+    expect(script.sql).toContain("TIMESTAMP '2026-11-22 09:00:00.123456+00:00'");
+    const evil = { ...loads[1]!, slices: [{ ...slice('3550308', null), municipality: "3550308') OR TRUE --" }] };
+    expect(() => applySlicesScript([evil], 'load-x', ledger)).toThrow(/refusing/);
+    expect(() => applySlicesScript([loads[1]!], "load'; DROP TABLE x", ledger)).toThrow(/refusing/);
+    expect(() => applySlicesScript([{ ...loads[1]!, slices: [slice('3550308', null, '2026-11-22 09:00')] }], 'load-x', ledger)).toThrow(/refusing/);
+  });
+});

@@ -1,0 +1,267 @@
+import { BigQuery } from '@google-cloud/bigquery';
+import { BigQueryWarehouse } from '../../shared/adapters/gcp/bigquery-warehouse';
+import { rawTableSchema, YYYYMMDD_MONTH_RANGE } from '../../shared/adapters/gcp/bigquery-schema';
+import { PipelineError, TerminalError } from '../../shared/errors';
+import type { SliceLoad } from '../../shared/ports';
+import { getTable, PEC_TABLES } from '../../shared/tables/pec-tables';
+import { startFakeBigQueryServer, type FakeBigQueryServer, type JobResource } from '../support/fake-bigquery-server';
+
+/**
+ * Contract: the requests the BigQuery warehouse adapter makes through the real
+ * @google-cloud/bigquery client: table definitions, load jobs (explicit schema, CSV options,
+ * deterministic ids, one job per table), the one transaction per load, and how job outcomes
+ * (409 already exists, transient and terminal failures, running jobs) are handled. The server is
+ * test/support/fake-bigquery-server.ts: it checks requests and plays back job outcomes; it runs no
+ * SQL (the SQL itself is checked by bigquery-sql.contract.test.ts).
+ */
+const PROJECT = 'test-project';
+
+// @google-cloud/bigquery sends requests through teeny-request, which loads node-fetch with a dynamic
+// import(): inside jest that needs Node's --experimental-vm-modules (`npm test` sets it).
+if (!`${process.env.NODE_OPTIONS ?? ''} ${process.execArgv.join(' ')}`.includes('--experimental-vm-modules'))
+  throw new Error('run this suite with NODE_OPTIONS=--experimental-vm-modules (as `npm test` does): the BigQuery client needs dynamic import()');
+const LOCATION = 'southamerica-east1';
+const FACT = getTable('tb_fat_atendimento_individual');
+const DIM = getTable('tb_dim_equipe');
+
+// Authenticated requests without Google: a fixed bearer token (the server checks it is sent).
+const staticAuth = { getRequestHeaders: async () => new Headers({ authorization: 'Bearer contract-test' }), getProjectId: async () => PROJECT };
+
+const columnsOf = (t: typeof FACT) => [
+  ...t.columns.filter((c) => c.pii?.policy === 'hash').map((c) => ({ name: c.name, type: 'text' as const })),
+  ...t.columns.filter((c) => !c.pii || c.pii.policy === 'keep').map((c) => ({ name: c.name, type: c.type })),
+  { name: '_municipality_ibge', type: 'text' as const },
+  { name: '_run_id', type: 'text' as const },
+  { name: '_extracted_at', type: 'timestamp' as const },
+];
+
+function slice(table: typeof FACT, municipality: string, rows: number, parts = 1): SliceLoad {
+  return {
+    municipality,
+    runId: 'daily-20261122',
+    extractedAt: '2026-11-22T09:00:00.123456Z',
+    window: table.mode.kind === 'window' ? { start: '2026-10-18', end: '2026-11-23' } : null,
+    columns: columnsOf(table),
+    uris: Array.from({ length: parts }, (_, i) => `gs://pec-staging/runs/daily-20261122/tables/${table.name}/${municipality}/20261122-abc/part-${String(i).padStart(5, '0')}.csv.gz`),
+    rows,
+  };
+}
+
+describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
+  let fake: FakeBigQueryServer;
+  let bq: BigQuery;
+  const warehouse = (overrides: Partial<ConstructorParameters<typeof BigQueryWarehouse>[1]> = {}) =>
+    new BigQueryWarehouse(bq, { projectId: PROJECT, location: LOCATION, rawDataset: 'raw', opsDataset: 'ops', pollMs: { initial: 5, max: 10 }, ...overrides });
+  const jobPosts = () => fake.requests.filter((r) => r.method === 'POST' && r.path === `/bigquery/v2/projects/${PROJECT}/jobs`).map((r) => r.json as JobResource);
+
+  beforeAll(async () => {
+    fake = await startFakeBigQueryServer();
+    bq = new BigQuery({ projectId: PROJECT, location: LOCATION, apiEndpoint: fake.url, authClient: staticAuth as never, autoRetry: false });
+  });
+  afterAll(() => fake.close());
+  beforeEach(() => {
+    fake.requests.length = 0;
+    fake.jobs.clear();
+    fake.tables.clear();
+  });
+
+  /** Plays BigQuery: load jobs stage what their files declare, the script answers `status` per slice. */
+  function playBigQuery(rowsPerUri: Map<string, number>, status: (table: string, ibge: string) => string = () => 'loaded') {
+    fake.onJob = (job) => {
+      if (job.configuration.load) return { outputRows: job.configuration.load.sourceUris.reduce((n, u) => n + (rowsPerUri.get(u) ?? 0), 0) };
+      const sql = job.configuration.query!.query;
+      const tuples = [...sql.matchAll(/\('(tb_[a-z_]+)', '(\d{7})', [^)]*?, (\d+)\)/g)];
+      return {
+        rows: tuples.map(([, t, m, n]) => ({
+          table_name: t!, municipality: m!, status: status(t!, m!), newer_extracted_at: status(t!, m!) === 'stale' ? '2026-11-23T09:00:00.000001Z' : null,
+          rows_deleted: status(t!, m!) === 'loaded' ? 7 : null, rows_inserted: status(t!, m!) === 'loaded' ? Number(n) : null,
+        })),
+        schema: [
+          { name: 'table_name', type: 'STRING' }, { name: 'municipality', type: 'STRING' }, { name: 'status', type: 'STRING' },
+          { name: 'newer_extracted_at', type: 'STRING' }, { name: 'rows_deleted', type: 'INTEGER' }, { name: 'rows_inserted', type: 'INTEGER' },
+        ],
+      };
+    };
+  }
+  const rowsByUri = (...slices: SliceLoad[]) => new Map(slices.flatMap((s) => s.uris.map((u) => [u, s.rows / s.uris.length] as const)));
+
+  it('creates missing raw tables partitioned and clustered from the registry, and the slice ledger; leaves existing ones alone', async () => {
+    await warehouse().ensureRawTables([FACT, DIM]);
+    const created = fake.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/tables')).map((r) => r.json as Record<string, any>);
+    expect(created.map((t) => `${t.tableReference.datasetId}.${t.tableReference.tableId}`)).toEqual(['ops.loaded_slices', `raw.${FACT.name}`, `raw.${DIM.name}`]);
+    const fact = created[1]!;
+    expect(fact.rangePartitioning).toEqual({ field: 'co_dim_tempo', range: { start: '20000000', end: '20500000', interval: '100' } });
+    expect(fact.clustering).toEqual({ fields: ['_municipality_ibge', 'co_dim_tempo'] });
+    expect(fact.schema.fields.map((f: { name: string }) => f.name)).toEqual(rawTableSchema(FACT).fields.map((f) => f.name));
+    expect(fact.schema.fields.find((f: { name: string }) => f.name === '_extracted_at')).toMatchObject({ type: 'DATETIME', mode: 'REQUIRED' });
+    const dim = created[2]!;
+    expect(dim.rangePartitioning).toBeUndefined();
+    expect(dim.timePartitioning).toBeUndefined();
+    expect(dim.clustering).toEqual({ fields: ['_municipality_ibge'] });
+    expect(created[0]!.schema.fields.find((f: { name: string }) => f.name === 'extracted_at')).toMatchObject({ type: 'TIMESTAMP' });
+    expect(fake.requests.every((r) => r.headers.authorization === 'Bearer contract-test')).toBe(true);
+
+    fake.requests.length = 0;
+    await warehouse().ensureRawTables([FACT, DIM]);
+    expect(fake.requests.filter((r) => r.method === 'POST')).toEqual([]);
+  });
+
+  it('every registry table gets a valid definition: ≤ 10,000 partitions, ≤ 4 clustering columns, municipality first', () => {
+    expect((YYYYMMDD_MONTH_RANGE.end - YYYYMMDD_MONTH_RANGE.start) / YYYYMMDD_MONTH_RANGE.interval).toBeLessThanOrEqual(10_000);
+    for (const t of PEC_TABLES) {
+      const spec = rawTableSchema(t);
+      expect(spec.clustering.length).toBeLessThanOrEqual(4);
+      expect(spec.clustering[0]).toBe('_municipality_ibge');
+      for (const c of spec.clustering) expect(spec.fields.some((f) => f.name === c)).toBe(true);
+      expect(new Set(spec.fields.map((f) => f.name)).size).toBe(spec.fields.length);
+      if (t.mode.kind === 'window') expect(spec.rangePartitioning?.field ?? spec.timePartitioning?.field).toBe(t.mode.column);
+    }
+  });
+
+  it('one load job per table over all municipalities\' files, explicit schema and CSV options, then one transaction', async () => {
+    const loads = [
+      { table: FACT, slices: [slice(FACT, '3550308', 30, 2), slice(FACT, '3304557', 12)] },
+      { table: DIM, slices: [slice(DIM, '3550308', 4), slice(DIM, '3304557', 3)] },
+    ];
+    playBigQuery(rowsByUri(...loads.flatMap((l) => l.slices)));
+    const loadId = 'load-daily-20261122-0123456789ab';
+    const outcomes = await warehouse().replaceSlices(loads, loadId);
+
+    const jobs = jobPosts();
+    expect(jobs.map((j) => j.jobReference.jobId)).toEqual([`${loadId}-${FACT.name}-0-a0`, `${loadId}-${DIM.name}-0-a0`, `${loadId}-apply-a0`]);
+    expect(jobs.every((j) => j.jobReference.location === LOCATION)).toBe(true);
+    const load = jobs[0]!.configuration.load!;
+    expect(load).toMatchObject({
+      sourceFormat: 'CSV',
+      skipLeadingRows: 1,
+      allowQuotedNewlines: true,
+      fieldDelimiter: ',',
+      quote: '"',
+      encoding: 'UTF-8',
+      maxBadRecords: 0,
+      writeDisposition: 'WRITE_TRUNCATE',
+      createDisposition: 'CREATE_NEVER',
+      destinationTable: { projectId: PROJECT, datasetId: 'ops', tableId: `stage_load_daily_20261122_0123456789ab_${FACT.name}_0` },
+    });
+    expect(load.autodetect).toBeUndefined();
+    // All municipalities' files in one job, in IBGE order; the schema is the files' columns in order.
+    expect(load.sourceUris).toEqual([...slice(FACT, '3304557', 12).uris, ...slice(FACT, '3550308', 30, 2).uris]);
+    expect((load.schema as { fields: { name: string; type: string }[] }).fields.map((f) => `${f.name}:${f.type}`)).toEqual(
+      columnsOf(FACT).map((c) => `${c.name}:${{ text: 'STRING', bigint: 'INT64', integer: 'INT64', timestamp: 'DATETIME', double: 'FLOAT64', numeric: 'NUMERIC', date: 'DATE', smallint: 'INT64' }[c.type]}`),
+    );
+    expect(jobs[0]!.configuration.labels).toMatchObject({ pipeline: 'pec', run: 'daily-20261122', step: 'stage', table: FACT.name });
+
+    // The staging tables were created first, with an expiry, and dropped after the transaction.
+    const stagingCreates = fake.requests.filter((r) => r.method === 'POST' && r.path === `/bigquery/v2/projects/${PROJECT}/datasets/ops/tables`).map((r) => r.json as Record<string, any>);
+    expect(stagingCreates.map((t) => t.tableReference.tableId)).toEqual(expect.arrayContaining([`stage_load_daily_20261122_0123456789ab_${FACT.name}_0`, `stage_load_daily_20261122_0123456789ab_${DIM.name}_0`]));
+    expect(stagingCreates.every((t) => t.tableReference.tableId === 'loaded_slices' || Number(t.expirationTime) > Date.now())).toBe(true);
+    expect([...fake.tables.keys()].filter((k) => k.startsWith('ops.stage_'))).toEqual([]);
+
+    const apply = jobs[2]!.configuration.query!;
+    expect(apply.useLegacySql).toBe(false);
+    expect(apply.query).toMatch(/^BEGIN TRANSACTION;$/m);
+    expect(apply.query).toMatch(/^COMMIT TRANSACTION;$/m);
+    expect(apply.query.match(/^DELETE /gm)).toHaveLength(2); // one per table
+    expect(apply.query.match(/^INSERT INTO `test-project\.raw\./gm)).toHaveLength(2); // one per table
+    expect(apply.query.match(/^INSERT INTO `test-project\.ops\.loaded_slices`/gm)).toHaveLength(1); // one per load
+    expect(apply.query).toContain(`\`test-project.ops.stage_load_daily_20261122_0123456789ab_${FACT.name}_0\``);
+
+    expect(outcomes).toEqual([
+      { municipality: '3550308', table: FACT.name, status: 'loaded', rowsDeleted: 7, rowsInserted: 30 },
+      { municipality: '3304557', table: FACT.name, status: 'loaded', rowsDeleted: 7, rowsInserted: 12 },
+      { municipality: '3550308', table: DIM.name, status: 'loaded', rowsDeleted: 7, rowsInserted: 4 },
+      { municipality: '3304557', table: DIM.name, status: 'loaded', rowsDeleted: 7, rowsInserted: 3 },
+    ]);
+  });
+
+  it('a redelivered load finds its committed transaction by job id: no new job, same outcomes', async () => {
+    const loads = [{ table: FACT, slices: [slice(FACT, '3550308', 5)] }];
+    playBigQuery(rowsByUri(...loads[0]!.slices));
+    const first = await warehouse().replaceSlices(loads, 'load-daily-20261122-aaaaaaaaaaaa');
+    const before = jobPosts().length;
+    const again = await warehouse().replaceSlices(loads, 'load-daily-20261122-aaaaaaaaaaaa');
+    expect(again).toEqual(first);
+    expect(jobPosts().length).toBe(before);
+  });
+
+  it('maps already_loaded and stale slices like the local warehouse', async () => {
+    const loads = [{ table: FACT, slices: [slice(FACT, '3550308', 5), slice(FACT, '3304557', 6)] }];
+    playBigQuery(rowsByUri(...loads[0]!.slices), (_t, m) => (m === '3550308' ? 'already_loaded' : 'stale'));
+    expect(await warehouse().replaceSlices(loads, 'load-x-bbbbbbbbbbbb')).toEqual([
+      { municipality: '3550308', table: FACT.name, status: 'already_loaded' },
+      { municipality: '3304557', table: FACT.name, status: 'stale', newerExtractedAt: '2026-11-23T09:00:00.000001Z' },
+    ]);
+  });
+
+  it('a job that failed transiently spends its id: the next attempt is -a1; a job found with 409 is reused', async () => {
+    const loads = [{ table: DIM, slices: [slice(DIM, '3550308', 4)] }];
+    const rows = rowsByUri(...loads[0]!.slices);
+    playBigQuery(rows);
+    const play = fake.onJob;
+    let failed = false;
+    fake.onJob = (job) => (job.configuration.load && !failed ? ((failed = true), { error: { reason: 'backendError', message: 'try again' } }) : play(job));
+    await warehouse().replaceSlices(loads, 'load-r-cccccccccccc');
+    expect(jobPosts().map((j) => j.jobReference.jobId)).toEqual([`load-r-cccccccccccc-${DIM.name}-0-a0`, `load-r-cccccccccccc-${DIM.name}-0-a1`, 'load-r-cccccccccccc-apply-a0']);
+
+  });
+
+  it('a redelivery while the transaction is still running reuses the staging jobs (409) and waits for the same transaction', async () => {
+    const loads = [{ table: DIM, slices: [slice(DIM, '3550308', 4)] }];
+    playBigQuery(rowsByUri(...loads[0]!.slices));
+    const play = fake.onJob;
+    fake.onJob = (job) => ({ ...play(job), ...(job.configuration.query ? { runningPolls: 1_000 } : {}) });
+    await expect(warehouse({ jobWaitMs: 30 }).replaceSlices(loads, 'load-r-dddddddddddd')).rejects.toMatchObject({ transient: true });
+
+    // The transaction finishes while the message waits for its redelivery.
+    const apply = fake.jobs.get('load-r-dddddddddddd-apply-a0')!;
+    apply.outcome.runningPolls = apply.polls + 2;
+    fake.requests.length = 0;
+    await expect(warehouse().replaceSlices(loads, 'load-r-dddddddddddd')).resolves.toEqual([
+      { municipality: '3550308', table: DIM.name, status: 'loaded', rowsDeleted: 7, rowsInserted: 4 },
+    ]);
+    const posts = fake.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/jobs'));
+    expect(posts.map((r) => (r.json as JobResource).jobReference.jobId)).toEqual([`load-r-dddddddddddd-${DIM.name}-0-a0`, 'load-r-dddddddddddd-apply-a0']);
+    expect(fake.jobs.size).toBe(2); // nothing ran twice
+  });
+
+  it('a terminal job error (invalid) is a TerminalError and no transaction runs', async () => {
+    fake.onJob = (job) => (job.configuration.load ? { error: { reason: 'invalid', message: 'Error while reading data, error message: CSV table encountered too many errors' } } : { rows: [] });
+    const err = await warehouse().replaceSlices([{ table: DIM, slices: [slice(DIM, '3550308', 4)] }], 'load-t-dddddddddddd').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TerminalError);
+    expect(err).toMatchObject({ errorClass: 'warehouse' });
+    expect(jobPosts().some((j) => j.configuration.query)).toBe(false);
+  });
+
+  it('refuses a staging load whose row count differs from the manifests (terminal)', async () => {
+    fake.onJob = (job) => (job.configuration.load ? { outputRows: 3 } : { rows: [] });
+    await expect(warehouse().replaceSlices([{ table: DIM, slices: [slice(DIM, '3550308', 4)] }], 'load-u-eeeeeeeeeeee')).rejects.toThrow(/staged 3 rows, the manifests declare 4/);
+  });
+
+  it('waits for a running job, and gives up as transient when it outlasts the wait', async () => {
+    const loads = [{ table: DIM, slices: [slice(DIM, '3550308', 4)] }];
+    playBigQuery(rowsByUri(...loads[0]!.slices));
+    const play = fake.onJob;
+    fake.onJob = (job) => ({ ...play(job), runningPolls: 3 });
+    await expect(warehouse().replaceSlices(loads, 'load-w-ffffffffffff')).resolves.toHaveLength(1);
+
+    fake.onJob = (job) => ({ ...play(job), runningPolls: 1_000 });
+    const err = await warehouse({ jobWaitMs: 50 }).replaceSlices(loads, 'load-w-000000000000').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PipelineError);
+    expect(err).toMatchObject({ transient: true, errorClass: 'warehouse' });
+  });
+
+  it('splits a table beyond the URI limit into deterministic jobs, never splitting a slice', async () => {
+    const slices = ['3550308', '3304557', '4106902', '3509502'].map((m) => slice(FACT, m, 4, 2));
+    playBigQuery(rowsByUri(...slices));
+    await warehouse({ maxUrisPerJob: 5 }).replaceSlices([{ table: FACT, slices }], 'load-s-111111111111');
+    const loadsSent = jobPosts().filter((j) => j.configuration.load);
+    expect(loadsSent.map((j) => j.jobReference.jobId)).toEqual([`load-s-111111111111-${FACT.name}-0-a0`, `load-s-111111111111-${FACT.name}-1-a0`]);
+    expect(loadsSent.map((j) => j.configuration.load!.sourceUris.map((u) => u.split('/')[7]))).toEqual([
+      ['3304557', '3304557', '3509502', '3509502'],
+      ['3550308', '3550308', '4106902', '4106902'],
+    ]);
+    const apply = jobPosts().find((j) => j.configuration.query)!.configuration.query!.query;
+    expect(apply).toContain(`stage_load_s_111111111111_${FACT.name}_0\``);
+    expect(apply).toContain(`stage_load_s_111111111111_${FACT.name}_1\``);
+  });
+});

@@ -1,0 +1,130 @@
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
+import { CRC32C } from '@google-cloud/storage';
+import { SecretManagerSecrets } from '../../shared/adapters/gcp/secret-manager-secrets';
+import { PipelineError, TerminalError } from '../../shared/errors';
+
+/**
+ * Contract: what the Secret Manager adapter asks through the real @google-cloud/secret-manager
+ * client (gRPC), and how it treats the answers. The server below implements AccessSecretVersion
+ * from Google's published service definition (the .proto files shipped with the client) over a
+ * local insecure channel; it records each request and answers from a table of secrets.
+ */
+const PROJECT = 'test-project';
+const PROTOS = path.dirname(require.resolve('@google-cloud/secret-manager/build/protos/protos.json'));
+// The common Google protos (google/api, google/iam, …) come with the client's own google-gax.
+const GAX_PROTOS = path.join(path.dirname(require.resolve('google-gax', { paths: [PROTOS] })), '..', 'protos');
+
+interface Stored {
+  data: Buffer;
+  crc?: string;
+  code?: grpc.status;
+}
+
+describe('SecretManagerSecrets against the Secret Manager gRPC API (contract)', () => {
+  let server: grpc.Server;
+  let client: SecretManagerServiceClient;
+  const requests: string[] = [];
+  const secrets = new Map<string, Stored>();
+  const crcOf = (b: Buffer) => {
+    const c = new CRC32C();
+    c.update(b);
+    return String(c.valueOf() >>> 0);
+  };
+  const put = (id: string, value: string | Buffer, extra: Partial<Stored> = {}) => {
+    const data = Buffer.from(value);
+    secrets.set(`projects/${PROJECT}/secrets/${id}/versions/latest`, { data, crc: crcOf(data), ...extra });
+  };
+
+  beforeAll(async () => {
+    const def = protoLoader.loadSync('google/cloud/secretmanager/v1/service.proto', { includeDirs: [PROTOS, GAX_PROTOS], keepCase: false, longs: String, defaults: true });
+    const pkg = grpc.loadPackageDefinition(def) as unknown as { google: { cloud: { secretmanager: { v1: { SecretManagerService: { service: grpc.ServiceDefinition } } } } } };
+    server = new grpc.Server();
+    server.addService(pkg.google.cloud.secretmanager.v1.SecretManagerService.service, {
+      accessSecretVersion: (call: grpc.ServerUnaryCall<{ name: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        requests.push(call.request.name);
+        const s = secrets.get(call.request.name);
+        if (!s) return cb({ code: grpc.status.NOT_FOUND, details: `Secret [${call.request.name}] not found or has no versions.` });
+        if (s.code !== undefined) return cb({ code: s.code, details: 'injected' });
+        cb(null, { name: call.request.name.replace('latest', '3'), payload: { data: s.data, ...(s.crc ? { dataCrc32c: s.crc } : {}) } });
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+    client = new SecretManagerServiceClient({
+      apiEndpoint: '127.0.0.1',
+      port,
+      sslCreds: grpc.credentials.createInsecure(),
+      // The production policy retries UNAVAILABLE with backoff for minutes; here each failure surfaces at once.
+      clientConfig: { interfaces: { 'google.cloud.secretmanager.v1.SecretManagerService': { retry_codes: { none: [] }, methods: { AccessSecretVersion: { retry_codes_name: 'none' } } } } },
+    });
+  });
+  afterAll(async () => {
+    await client.close();
+    await new Promise<void>((r) => server.tryShutdown(() => r()));
+  });
+  beforeEach(() => {
+    requests.length = 0;
+    secrets.clear();
+  });
+
+  const adapter = (clock = { now: () => new Date('2026-11-22T09:00:00Z') }) =>
+    new SecretManagerSecrets(client, { projectId: PROJECT, pseudonymKeySecret: 'pec-pseudonym-key', clock, env: { PEC_PASSWORD_3550308: 'from-env' } });
+
+  it('reads versions/latest of the named secret, once per instance even for concurrent callers', async () => {
+    put('pec-db-3550308', 's3cr3t-ç');
+    const s = adapter();
+    const values = await Promise.all([s.resolve({ secret: 'pec-db-3550308' }), s.resolve({ secret: 'pec-db-3550308' })]);
+    expect(values).toEqual(['s3cr3t-ç', 's3cr3t-ç']);
+    expect(await s.resolve({ secret: 'pec-db-3550308' })).toBe('s3cr3t-ç');
+    expect(requests).toEqual([`projects/${PROJECT}/secrets/pec-db-3550308/versions/latest`]);
+  });
+
+  it('re-reads after the cache lifetime, so a rotated password arrives without a redeploy', async () => {
+    put('pec-db-3550308', 'old');
+    const clock = { t: new Date('2026-11-22T09:00:00Z'), now: () => clock.t };
+    const s = adapter(clock);
+    expect(await s.resolve({ secret: 'pec-db-3550308' })).toBe('old');
+    put('pec-db-3550308', 'new');
+    clock.t = new Date(clock.t.getTime() + 11 * 60_000);
+    expect(await s.resolve({ secret: 'pec-db-3550308' })).toBe('new');
+    expect(requests).toHaveLength(2);
+  });
+
+  it('decodes the pseudonymisation key (base64, ≥ 32 bytes) and refuses a short one', async () => {
+    const key = Buffer.alloc(32, 7);
+    put('pec-pseudonym-key', key.toString('base64'));
+    expect((await adapter().pseudonymKey()).equals(key)).toBe(true);
+    put('pec-pseudonym-key', Buffer.alloc(16, 7).toString('base64'));
+    await expect(adapter().pseudonymKey()).rejects.toThrow(/must hold at least 32 bytes/);
+  });
+
+  it('checks the payload CRC32C: a corrupted payload is transient and not cached', async () => {
+    put('pec-db-3550308', 'value', { crc: '12345' });
+    const s = adapter();
+    await expect(s.resolve({ secret: 'pec-db-3550308' })).rejects.toMatchObject({ transient: true, message: expect.stringContaining('CRC32C') });
+    put('pec-db-3550308', 'value');
+    expect(await s.resolve({ secret: 'pec-db-3550308' })).toBe('value');
+  });
+
+  it('classifies gRPC failures: NOT_FOUND / PERMISSION_DENIED terminal (config), UNAVAILABLE transient; never with the value', async () => {
+    const missing = await adapter().resolve({ secret: 'pec-db-0000000' }).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(TerminalError);
+    expect(missing).toMatchObject({ errorClass: 'config', message: expect.stringContaining('access to secret pec-db-0000000 failed (gRPC status 5)') });
+    put('pec-db-3550308', 'v', { code: grpc.status.PERMISSION_DENIED });
+    await expect(adapter().resolve({ secret: 'pec-db-3550308' })).rejects.toMatchObject({ transient: false, errorClass: 'config' });
+    put('pec-db-3550308', 'the-value', { code: grpc.status.UNAVAILABLE });
+    const unavailable = await adapter().resolve({ secret: 'pec-db-3550308' }).catch((e: unknown) => e);
+    expect(unavailable).toBeInstanceOf(PipelineError);
+    expect(unavailable).toMatchObject({ transient: true });
+    expect(String((unavailable as Error).message)).not.toContain('the-value');
+  });
+
+  it('takes {env} sources from the function environment and refuses {file} sources in the cloud', async () => {
+    expect(await adapter().resolve({ env: 'PEC_PASSWORD_3550308' })).toBe('from-env');
+    await expect(adapter().resolve({ env: 'PEC_PASSWORD_MISSING' })).rejects.toMatchObject({ transient: false, errorClass: 'config' });
+    await expect(adapter().resolve({ file: '/etc/passwd' })).rejects.toThrow(/for local runs/);
+    expect(requests).toEqual([]);
+  });
+});

@@ -1,0 +1,250 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import type http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
+import { context, trace } from '@opentelemetry/api';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-node';
+import { PubSubBus } from '../../shared/adapters/gcp/pubsub-bus';
+import { ENV } from '../../shared/contracts/config';
+import { FUNCTIONS } from '../../shared/contracts/functions';
+import { TOPICS, type TopicKey } from '../../shared/contracts/messages';
+import { PipelineError } from '../../shared/errors';
+import { startTelemetry } from '../../functions/telemetry';
+import { startFakeGcsServer, type FakeGcsServer } from '../support/fake-gcs-server';
+
+/**
+ * The Pub/Sub adapter and the fan-out entry point against Google's Pub/Sub emulator (the real
+ * gRPC API, run locally by the Google Cloud CLI; needs Java). Started here with a bounded wait and
+ * stopped after. Without gcloud the suite is skipped LOUDLY: the reason is printed and the skipped
+ * test's name says it.
+ */
+const hasGcloud = spawnSync('gcloud', ['--version'], { stdio: 'ignore', timeout: 30_000 }).status === 0;
+const hasJava = spawnSync('java', ['-version'], { stdio: 'ignore', timeout: 30_000 }).status === 0;
+const SKIP_REASON = !hasGcloud ? 'the Google Cloud CLI (gcloud) is not installed' : !hasJava ? 'Java (needed by the Pub/Sub emulator) is not installed' : undefined;
+if (SKIP_REASON)
+  console.warn(
+    `\n${'!'.repeat(100)}\n!! SKIPPED: Pub/Sub emulator tests: ${SKIP_REASON}.\n!! Install the Google Cloud CLI with its pubsub-emulator component and Java 17 to run them.\n${'!'.repeat(100)}\n`,
+  );
+const describeEmulator = SKIP_REASON ? describe.skip : describe;
+
+const PROJECT = 'pec-emulator-test';
+const START_TIMEOUT_MS = 60_000;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function startEmulator(): Promise<{ host: string; stop: () => Promise<void>; dataDir: string }> {
+  const port = await freePort();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pubsub-emulator-'));
+  // Its own process group, so stopping it also stops the Java server gcloud starts.
+  const child: ChildProcess = spawn('gcloud', ['beta', 'emulators', 'pubsub', 'start', `--host-port=127.0.0.1:${port}`, `--data-dir=${dataDir}`, '--quiet'], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => (output = (output + d).slice(-4000)));
+  child.stderr!.on('data', (d) => (output = (output + d).slice(-4000)));
+  let exited = false;
+  child.on('exit', () => (exited = true));
+  const stop = async () => {
+    if (exited || child.pid === undefined) return;
+    const gone = new Promise<void>((r) => child.once('exit', () => r()));
+    const signal = (sig: NodeJS.Signals) => {
+      try {
+        process.kill(-child.pid!, sig); // the group: gcloud and the Java server it started
+      } catch {
+        /* already gone */
+      }
+    };
+    signal('SIGTERM');
+    await Promise.race([gone, new Promise((r) => setTimeout(r, 2_000).unref())]);
+    if (!exited) {
+      signal('SIGKILL');
+      await gone;
+    }
+    child.stdout!.destroy();
+    child.stderr!.destroy();
+  };
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (;;) {
+    if (exited) throw new Error(`the Pub/Sub emulator exited during start-up:\n${output}`);
+    try {
+      if ((await (await fetch(`http://127.0.0.1:${port}/`)).text()).includes('Ok')) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`the Pub/Sub emulator did not answer within ${START_TIMEOUT_MS / 1000} s:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return { host: `127.0.0.1:${port}`, stop, dataDir };
+}
+
+/** Receive `count` messages (acked) or fail after `timeoutMs`; the subscriber is closed either way. */
+async function collect(sub: Subscription, count: number, timeoutMs = 20_000): Promise<Message[]> {
+  const got: Message[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`received ${got.length} of ${count} messages`)), timeoutMs);
+      sub.on('message', (m: Message) => {
+        m.ack();
+        got.push(m);
+        if (got.length === count) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      sub.on('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+    });
+  } finally {
+    await sub.close();
+  }
+  return got;
+}
+
+describeEmulator('Pub/Sub adapter against the Pub/Sub emulator', () => {
+  let emulator: Awaited<ReturnType<typeof startEmulator>>;
+  let pubsub: PubSub;
+  let gcs: FakeGcsServer;
+  const prefix = `t${randomBytes(3).toString('hex')}-`;
+  const spans = new InMemorySpanExporter();
+  const saved = { ...process.env };
+
+  beforeAll(async () => {
+    emulator = await startEmulator();
+    process.env.PUBSUB_EMULATOR_HOST = emulator.host;
+    // No Google metadata server here, and the project is known: without these the auth library
+    // probes the metadata server and runs `gcloud config config-helper`, which outlives the test.
+    process.env.METADATA_SERVER_DETECTION = 'none';
+    process.env.GOOGLE_CLOUD_PROJECT = PROJECT;
+    pubsub = new PubSub({ projectId: PROJECT });
+    for (const key of Object.keys(TOPICS) as TopicKey[]) await pubsub.createTopic(`${prefix}${TOPICS[key]}`);
+    startTelemetry({ service: 'pubsub-emulator-test', projectId: PROJECT, environment: 'test', exporters: { spans } });
+    gcs = await startFakeGcsServer();
+  }, START_TIMEOUT_MS + 30_000);
+
+  afterAll(async () => {
+    await pubsub?.close();
+    await gcs?.close();
+    await emulator?.stop();
+    if (emulator) fs.rmSync(emulator.dataDir, { recursive: true, force: true });
+    process.env = saved;
+  });
+
+  const subscribe = async (topic: TopicKey) => {
+    const [sub] = await pubsub.topic(`${prefix}${TOPICS[topic]}`).createSubscription(`${prefix}${topic}-${randomBytes(3).toString('hex')}`);
+    return sub;
+  };
+
+  it('publishes validated messages with attributes, batched, and the active span as traceparent', async () => {
+    const bus = new PubSubBus(pubsub, prefix);
+    const sub = await subscribe('extractRequests');
+    const received = collect(sub, 250);
+    const tracer = trace.getTracer('test');
+    const span = tracer.startSpan('fan-out');
+    const ids = await context.with(trace.setSpan(context.active(), span), () =>
+      Promise.all(
+        Array.from({ length: 250 }, (_, i) =>
+          bus.publish('extractRequests', { runId: 'daily-20261122', municipality: '3550308', window: { start: '2026-10-18', end: '2026-11-23' }, trigger: 'daily', continuation: { sequence: (i % 1000) + 1 } }, { runId: 'daily-20261122' }),
+        ),
+      ),
+    );
+    span.end();
+    expect(new Set(ids).size).toBe(250);
+    const messages = await received;
+    expect(messages).toHaveLength(250);
+    for (const m of messages) {
+      expect(m.attributes).toEqual({ runId: 'daily-20261122', traceparent: `00-${span.spanContext().traceId}-${span.spanContext().spanId}-01` });
+      expect(JSON.parse(m.data.toString())).toMatchObject({ runId: 'daily-20261122', loadWhenDone: false });
+    }
+  });
+
+  it('refuses an invalid message before it reaches Pub/Sub', async () => {
+    const bus = new PubSubBus(pubsub, prefix);
+    const sub = await subscribe('loadRequests');
+    const err = await bus.publish('loadRequests', { runId: 'daily-20261122', municipalities: [] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PipelineError);
+    expect(err).toMatchObject({ transient: false, errorClass: 'invalid_message' });
+    await bus.publish('loadRequests', { runId: 'daily-20261122', municipalities: ['3550308'] });
+    const [only] = await collect(sub, 1);
+    expect(JSON.parse(only!.data.toString())).toEqual({ runId: 'daily-20261122', municipalities: ['3550308'] });
+  });
+
+  it('parks dead letters as received: raw bytes, attributes trimmed to Pub/Sub limits', async () => {
+    const bus = new PubSubBus(pubsub, prefix);
+    const sub = await subscribe('deadLetter');
+    await bus.publishDeadLetter(Buffer.from('{"not":"valid"'), { errorClass: 'invalid_message', errorMessage: 'é'.repeat(2000) });
+    const [dl] = await collect(sub, 1);
+    expect(dl!.data.toString()).toBe('{"not":"valid"');
+    expect(dl!.attributes.errorClass).toBe('invalid_message');
+    expect(Buffer.byteLength(dl!.attributes.errorMessage!)).toBeLessThanOrEqual(1024);
+  });
+
+  it('a missing topic is a terminal configuration error, named in the message', async () => {
+    const bus = new PubSubBus(pubsub, 'no-such-prefix-');
+    await expect(bus.publish('loadRequests', { runId: 'daily-20261122', municipalities: ['3550308'] })).rejects.toMatchObject({ transient: false, errorClass: 'config', message: expect.stringContaining('no-such-prefix-pec-load-requests') });
+  });
+
+  it('the fan-out entry point, as deployed, publishes one extract message per municipality to the emulator', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fan-out-emulator-'));
+    fs.writeFileSync(
+      path.join(dir, 'municipalities.yaml'),
+      ['3550308', '3304557'].map((ibge) => `  - ibge: "${ibge}"\n    name: M ${ibge}\n    network: tls\n    connection: { host: pec-${ibge}.example.org, password: { secret: pec-db-${ibge} } }\n`).reduce((a, b) => a + b, 'municipalities:\n'),
+    );
+    Object.assign(process.env, {
+      [ENV.projectId]: PROJECT,
+      [ENV.environment]: 'test',
+      [ENV.stagingBucket]: 'pec-staging-test',
+      [ENV.registryFile]: path.join(dir, 'municipalities.yaml'),
+      [ENV.topicPrefix]: prefix,
+      STORAGE_EMULATOR_HOST: `${gcs.url}/storage/v1`,
+    });
+    const sub = await subscribe('extractRequests');
+    const received = collect(sub, 2);
+    // Loaded into this file's module registry (not an isolated one), so it shares the gRPC library
+    // with the test's own client; its environment is set just above, as Cloud Run would set it.
+    require('../../functions/fan-out/index');
+    const { getTestServer } = require('@google-cloud/functions-framework/testing') as typeof import('@google-cloud/functions-framework/testing');
+    const server: http.Server = getTestServer(FUNCTIONS.fanOut.entryPoint);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'ce-id': 'e1', 'ce-specversion': '1.0', 'ce-type': 'google.cloud.pubsub.topic.v1.messagePublished', 'ce-source': `//pubsub.googleapis.com/projects/${PROJECT}/topics/${prefix}pec-run-requests` },
+        body: JSON.stringify({ message: { data: Buffer.from(JSON.stringify({ trigger: 'daily', runDate: '2026-11-22' })).toString('base64'), messageId: 'm1', attributes: { traceparent: '00-5bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' } } }),
+      });
+      expect(res.status).toBeLessThan(300);
+      const messages = await received;
+      expect(messages.map((m) => JSON.parse(m.data.toString()).municipality).sort()).toEqual(['3304557', '3550308']);
+      // The fan-out span (child of the request's) is the parent the extracts will continue from.
+      for (const m of messages) expect(m.attributes.traceparent).toMatch(/^00-5bf92f3577b34da6a3ce929d0e0e4736-(?!00f067aa0ba902b7)[0-9a-f]{16}-01$/);
+      expect(gcs.objects('pec-staging-test').has('runs/daily-20261122/plan.json')).toBe(true);
+    } finally {
+      await new Promise((r) => server.close(r));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+if (SKIP_REASON) {
+  describe('Pub/Sub emulator tests', () => {
+    it.skip(`SKIPPED: ${SKIP_REASON}`, () => {});
+  });
+}

@@ -1,0 +1,152 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A local HTTP server speaking the part of BigQuery's REST API (v2) that the warehouse adapter
+ * uses: jobs.insert (409 "Already Exists" for a known job id), jobs.get, jobs.getQueryResults,
+ * tables.get / insert / delete. It does not run SQL or read files: a test decides each job's
+ * outcome through `onJob` (e.g. the rows a load job staged, a script's result rows, an error
+ * reason). It records every request so contract tests can check what the real
+ * @google-cloud/bigquery client sent. Point the client at it with `apiEndpoint: server.url`.
+ */
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  headers: http.IncomingHttpHeaders;
+  json?: unknown;
+}
+
+export interface JobResource {
+  jobReference: { projectId: string; jobId: string; location?: string };
+  configuration: {
+    load?: Record<string, unknown> & { sourceUris: string[]; destinationTable: { projectId: string; datasetId: string; tableId: string } };
+    query?: { query: string; useLegacySql?: boolean };
+    labels?: Record<string, string>;
+  };
+  status: { state: 'PENDING' | 'RUNNING' | 'DONE'; errorResult?: { reason: string; message: string }; errors?: { reason: string; message: string }[] };
+  statistics?: Record<string, unknown>;
+}
+
+/** What a test decides for a new job. */
+export interface JobOutcome {
+  /** Poll answers to give as RUNNING before DONE. */
+  runningPolls?: number;
+  error?: { reason: string; message: string };
+  /** load: rows staged. */
+  outputRows?: number;
+  /** query: result rows (the script's last statement), with their schema. */
+  rows?: Record<string, string | number | null>[];
+  schema?: { name: string; type: string }[];
+}
+
+export interface FakeBigQueryServer {
+  url: string;
+  requests: RecordedRequest[];
+  jobs: Map<string, JobResource & { outcome: JobOutcome; polls: number }>;
+  tables: Map<string, Record<string, unknown>>;
+  onJob: (job: JobResource) => JobOutcome;
+  close(): Promise<void>;
+}
+
+function errorBody(code: number, message: string, reason: string) {
+  return JSON.stringify({ error: { code, message, errors: [{ message, domain: 'global', reason }], status: code === 409 ? 'ALREADY_EXISTS' : code === 404 ? 'NOT_FOUND' : 'INVALID_ARGUMENT' } });
+}
+
+export async function startFakeBigQueryServer(): Promise<FakeBigQueryServer> {
+  const fake: FakeBigQueryServer = {
+    url: '',
+    requests: [],
+    jobs: new Map(),
+    tables: new Map(),
+    onJob: (job) => (job.configuration.load ? { outputRows: 0 } : { rows: [] }),
+    close: async () => {},
+  };
+  const view = (j: JobResource & { outcome: JobOutcome; polls: number }): JobResource => {
+    const done = j.polls >= (j.outcome.runningPolls ?? 0);
+    const status: JobResource['status'] = done
+      ? { state: 'DONE', ...(j.outcome.error ? { errorResult: j.outcome.error, errors: [j.outcome.error] } : {}) }
+      : { state: 'RUNNING' };
+    const statistics = j.configuration.load && done && !j.outcome.error ? { load: { outputRows: String(j.outcome.outputRows ?? 0), inputFiles: String(j.configuration.load.sourceUris.length) } } : {};
+    return { jobReference: j.jobReference, configuration: j.configuration, status, statistics };
+  };
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const rec: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), headers: req.headers };
+      if (body) rec.json = JSON.parse(body);
+      fake.requests.push(rec);
+      const send = (status: number, payload?: unknown) => {
+        res.writeHead(status, payload === undefined ? {} : { 'content-type': 'application/json' });
+        res.end(payload === undefined ? undefined : typeof payload === 'string' ? payload : JSON.stringify(payload));
+      };
+
+      let m = /^\/bigquery\/v2\/projects\/([^/]+)\/jobs$/.exec(url.pathname);
+      if (m && req.method === 'POST') {
+        const job = rec.json as JobResource;
+        const id = job.jobReference?.jobId;
+        if (!id) return send(400, errorBody(400, 'jobReference.jobId missing', 'invalid'));
+        if (fake.jobs.has(id)) return send(409, errorBody(409, `Already Exists: Job ${m[1]}:${job.jobReference.location}.${id}`, 'duplicate'));
+        const stored = { ...job, status: { state: 'PENDING' as const }, outcome: fake.onJob(job), polls: 0 };
+        fake.jobs.set(id, stored);
+        return send(200, view(stored));
+      }
+      m = /^\/bigquery\/v2\/projects\/([^/]+)\/jobs\/([^/]+)$/.exec(url.pathname);
+      if (m && req.method === 'GET') {
+        const j = fake.jobs.get(decodeURIComponent(m[2]!));
+        if (!j) return send(404, errorBody(404, `Not found: Job ${m[1]}:${m[2]}`, 'notFound'));
+        const v = view(j);
+        j.polls++;
+        return send(200, v);
+      }
+      m = /^\/bigquery\/v2\/projects\/([^/]+)\/queries\/([^/]+)$/.exec(url.pathname);
+      if (m && req.method === 'GET') {
+        const j = fake.jobs.get(decodeURIComponent(m[2]!));
+        if (!j) return send(404, errorBody(404, `Not found: Job ${m[1]}:${m[2]}`, 'notFound'));
+        const rows = j.outcome.rows ?? [];
+        const schema = j.outcome.schema ?? Object.keys(rows[0] ?? {}).map((name) => ({ name, type: typeof rows[0]![name] === 'number' ? 'INTEGER' : 'STRING' }));
+        return send(200, {
+          kind: 'bigquery#getQueryResultsResponse',
+          jobReference: j.jobReference,
+          jobComplete: true,
+          schema: { fields: schema.map((f) => ({ ...f, mode: 'NULLABLE' })) },
+          totalRows: String(rows.length),
+          rows: rows.map((r) => ({ f: schema.map((f) => ({ v: r[f.name] === null || r[f.name] === undefined ? null : String(r[f.name]) })) })),
+        });
+      }
+      m = /^\/bigquery\/v2\/projects\/([^/]+)\/datasets\/([^/]+)\/tables$/.exec(url.pathname);
+      if (m && req.method === 'POST') {
+        const t = rec.json as { tableReference: { tableId: string } };
+        const key = `${m[2]}.${t.tableReference.tableId}`;
+        if (fake.tables.has(key)) return send(409, errorBody(409, `Already Exists: Table ${m[1]}:${key}`, 'duplicate'));
+        fake.tables.set(key, t as unknown as Record<string, unknown>);
+        return send(200, t);
+      }
+      m = /^\/bigquery\/v2\/projects\/([^/]+)\/datasets\/([^/]+)\/tables\/([^/]+)$/.exec(url.pathname);
+      if (m) {
+        const key = `${m[2]}.${decodeURIComponent(m[3]!)}`;
+        const t = fake.tables.get(key);
+        if (!t) return send(404, errorBody(404, `Not found: Table ${m[1]}:${key}`, 'notFound'));
+        if (req.method === 'DELETE') {
+          fake.tables.delete(key);
+          return send(204);
+        }
+        return send(200, t);
+      }
+      return send(404, errorBody(404, `fake-bigquery-server: no route for ${req.method} ${url.pathname}`, 'notFound'));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  fake.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return fake;
+}
