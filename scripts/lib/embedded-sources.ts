@@ -8,6 +8,7 @@ import type { LocalPaths } from '../../shared/local/runtime';
 import { LocalSecrets } from '../../shared/local/secrets';
 import { readOnlyRoleSql } from '../synthetic-pec/schema';
 import { seedPec } from '../synthetic-pec/generate';
+import { addDays } from '../../shared/run/plan-run';
 import type { PecVersion } from '../synthetic-pec/schema';
 
 /**
@@ -87,7 +88,10 @@ export async function startEmbeddedSources(
       const db = new Client({ connectionString: server.url(s.database) });
       await db.connect();
       try {
-        const summary = await seedPec(db, { seed: s.seed, municipalities: s.municipalities, citizens: options.citizens, endDate: options.endDate, pecVersion: s.pecVersion });
+        // The PEC's nightly DW job processed the data at the start of the run day (00:00 São Paulo),
+        // so the first run sees a fresh source; later days see it age (and the stale-source alert).
+        const dwProcessedAt = new Date(`${addDays(options.endDate, 1)}T03:00:00Z`);
+        const summary = await seedPec(db, { seed: s.seed, municipalities: s.municipalities, citizens: options.citizens, endDate: options.endDate, pecVersion: s.pecVersion, dwProcessedAt });
         const password = randomBytes(18).toString('base64url');
         await db.query(readOnlyRoleSql(roleOf(s.database), password, s.database));
         secrets.put(secretOf(s.database), password);

@@ -64,6 +64,12 @@ export const RunRequest = z.strictObject({
   tables: uniqueList(TableName).optional(),
   /** Explicit window; otherwise [runDate − lookback days, runDate + 1 day). */
   window: DateWindow.optional(),
+  /**
+   * Who publishes the extract messages. `fan-out` (default): fan-out publishes them all at once.
+   * `caller`: fan-out only records the plan; the daily DAG releases them in batches under its
+   * concurrency limit (shared/dag/daily.ts).
+   */
+  dispatch: z.enum(['fan-out', 'caller']).default('fan-out'),
 });
 export type RunRequest = z.infer<typeof RunRequest>;
 

@@ -46,7 +46,9 @@ interface Subscription extends SubscriptionOptions {
  */
 export class InProcessBus implements Bus {
   private readonly subs: Subscription[] = [];
-  private seq = 0;
+  // Numeric like Pub/Sub's ids, and unique across processes: a rerun's run id is derived from its
+  // request's message id, so two local reruns on the same day must not get the same one.
+  private seq = Date.now() * 1000;
   private pending = 0;
   private readonly events = new EventEmitter();
   readonly deadLetters: DeadLetter[] = [];

@@ -1,18 +1,25 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import YAML from 'yaml';
 import type { Logger } from 'pino';
 import { ExtractSettingsSchema, DEFAULT_LOOKBACK_DAYS } from '../contracts/config';
-import { MunicipalityRegistry } from '../contracts/municipalities';
+import type { MunicipalityRegistry } from '../contracts/municipalities';
 import type { RunRequest } from '../contracts/messages';
 import type { TableDef } from '../contracts/tables';
-import { formatIssues } from '../handlers/pubsub-handler';
 import { makeExtractHandler } from '../handlers/extract';
 import { makeFanOutHandler } from '../handlers/fan-out';
 import { makeLoadHandler } from '../handlers/load';
 import { readManifest, type ExtractSettings } from '../extract/extract-municipality';
 import { PEC_TABLES } from '../tables/pec-tables';
-import { systemClock, type Clock, type RunObserver } from '../ports';
+import { DEFAULT_LEASE, type LeaseSettings } from '../extract/source-lease';
+import { systemClock, type Clock, type RunEvent, type RunObserver } from '../ports';
+import { DAILY_DAG } from '../dag/daily';
+import type { Dag } from '../dag/definition';
+import { executeDag, type DagPorts, type DagRunResult, type LocalTiming } from '../dag/local-executor';
+import { ALERT_DEFAULTS, alertLogEntry, type Alert, type AlertConfig } from '../ledger/alerts';
+import { DuckDbLedger } from '../ledger/duckdb-ledger';
+import { reportResponse, reportRuns } from '../ledger/run-report';
+import { ensureMartTables, getMart, refreshMartDuckDb } from '../marts/marts';
+import { runStatus } from '../run/run-status';
+import { StoreRunObserver, writePlan } from '../run/store-observer';
 import { DuckDbWarehouse } from './duckdb-warehouse';
 import { FsObjectStore } from './fs-object-store';
 import { InProcessBus, type SubscriptionOptions } from './in-process-bus';
@@ -40,27 +47,26 @@ export function localPaths(root: string): LocalPaths {
   };
 }
 
-/** Reads and validates a municipality registry file (YAML or JSON); errors name file, field and problem. */
-export function loadRegistryFile(file: string): MunicipalityRegistry {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new Error(`registry file ${file} cannot be read`);
-  }
-  let data: unknown;
-  try {
-    data = /\.json$/i.test(file) ? JSON.parse(text) : YAML.parse(text);
-  } catch (err) {
-    throw new Error(`registry file ${file} is not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
-  }
-  const r = MunicipalityRegistry.safeParse(data);
-  if (!r.success) throw new Error(`registry file ${file} is invalid: ${formatIssues(r.error)}`);
-  return r.data;
-}
+/** Moved to shared/run/registry-file.ts (the cloud functions read it too); re-exported for existing callers. */
+export { loadRegistryFile } from '../run/registry-file';
+
+/** One extraction per source server at a time, as in the cloud; polled often, since local runs are short. */
+export const LOCAL_LEASE: LeaseSettings = { ...DEFAULT_LEASE, pollMs: 25 };
 
 /** Local delivery settings: Pub/Sub's shape, with backoffs short enough for a laptop. */
 export const LOCAL_SUBSCRIPTION: SubscriptionOptions = { maxDeliveryAttempts: 5, minBackoffMs: 200, maxBackoffMs: 5_000, maxConcurrency: 4 };
+
+/**
+ * The DAG's clock on a laptop: poll the run status every 100 ms instead of every minute and retry
+ * 20× faster; the extraction deadline and the load budget keep their production values unless a
+ * caller (a test, `npm start -- --deadline-minutes`) shortens them.
+ */
+export const LOCAL_DAG_TIMING: LocalTiming = { pollEveryMs: 100, retryDelayScale: 0.05 };
+
+/** Calls each observer in turn, in the order given. */
+function allObservers(...observers: RunObserver[]): RunObserver {
+  return { record: async (e: RunEvent) => { for (const o of observers) await o.record(e); } };
+}
 
 export interface LocalPipelineOptions {
   paths: LocalPaths;
@@ -75,6 +81,20 @@ export interface LocalPipelineOptions {
   /** Fault injection hooks, for tests. */
   storeBeforeCommit?: (key: string) => void | Promise<void>;
   warehouseBeforeCommit?: (loadId: string) => void | Promise<void>;
+  /** The DAG `runOnce` executes (default: the daily DAG the cloud deploys) and its local clock. */
+  dag?: Dag;
+  timing?: LocalTiming;
+  alertConfig?: AlertConfig;
+  /** Every alert the DAG raises (they are logged too). */
+  onAlert?: (alert: Alert | Record<string, unknown>) => void;
+}
+
+/** What `runOnce` returns: the run, who was extracted, and the DAG's own account of it. */
+export interface LocalRunResult {
+  runId: string;
+  planned: string[];
+  extracted: string[];
+  dag: DagRunResult;
 }
 
 export type LocalPipeline = Awaited<ReturnType<typeof createLocalPipeline>>;
@@ -94,6 +114,10 @@ export async function createLocalPipeline(opts: LocalPipelineOptions) {
   const store = new FsObjectStore(opts.paths.bucket, opts.storeBeforeCommit);
   const warehouse = await DuckDbWarehouse.open(opts.paths.warehouse, { beforeCommit: opts.warehouseBeforeCommit });
   await warehouse.ensureRawTables(tables);
+  await ensureMartTables(warehouse);
+  const ledger = await DuckDbLedger.open(warehouse, clock);
+  // Run records in the bucket (what the run-status function reads), the caller (live progress), the ledger.
+  const observer = allObservers(new StoreRunObserver(store, clock), opts.observer, ledger);
   const secrets = new LocalSecrets(opts.paths.secrets);
   const bus = new InProcessBus();
   const byIbge = new Map(opts.registry.municipalities.map((m) => [m.ibge, m]));
@@ -109,17 +133,56 @@ export async function createLocalPipeline(opts: LocalPipelineOptions) {
       clock,
       registry: async () => opts.registry,
       lookbackDays: opts.lookbackDays ?? DEFAULT_LOOKBACK_DAYS,
-      onPlanned: (p) => void planned.push({ runId: p.runId, municipalities: p.extracts.map((e) => e.municipality) }),
+      onPlanned: async (p) => {
+        await writePlan(store, p, clock.now());
+        planned.push({ runId: p.runId, municipalities: p.extracts.map((e) => e.municipality) });
+      },
     }),
     sub,
   );
   bus.subscribe(
     'extractRequests',
     'extract',
-    makeExtractHandler({ store, secrets, bus, observer: opts.observer, municipality: (i) => byIbge.get(i), tables, clock, logger: opts.logger, settings }),
+    makeExtractHandler({ store, secrets, bus, observer, municipality: (i) => byIbge.get(i), tables, clock, logger: opts.logger, settings, lease: LOCAL_LEASE }),
     sub,
   );
-  bus.subscribe('loadRequests', 'load', makeLoadHandler({ store, warehouse, tables, bus, observer: opts.observer, logger: opts.logger }), { ...sub, maxConcurrency: 1 });
+  bus.subscribe('loadRequests', 'load', makeLoadHandler({ store, warehouse, tables, bus, observer, logger: opts.logger }), { ...sub, maxConcurrency: 1 });
+
+  const names = new Map(opts.registry.municipalities.map((m) => [m.ibge, m.name]));
+  const dag = opts.dag ?? DAILY_DAG;
+  const timing = { ...LOCAL_DAG_TIMING, ...opts.timing };
+  /** What the deployed workflow calls, locally: the bus, run status over the bucket, DuckDB marts, the ledger. */
+  const dagPorts: DagPorts = {
+    publish: (topic, payload, attributes) => bus.publish(topic, payload, attributes),
+    runStatus: (runId) => runStatus(store, { runId }, { now: clock.now(), name: (i) => names.get(i) }),
+    refreshMart: async (name) => void (await refreshMartDuckDb(warehouse, getMart(name))),
+    report: async (request) =>
+      reportResponse(await reportRuns({ store, ledger, clock, alertConfig: opts.alertConfig ?? ALERT_DEFAULTS, logger: opts.logger }, request)),
+    logAlert: (a) => {
+      const entry = 'rule' in a && 'alert' in a ? alertLogEntry(a as Alert) : a;
+      opts.logger.error(entry, String(entry.message ?? 'alert'));
+      opts.onAlert?.(a);
+    },
+    clock,
+  };
+
+  /**
+   * The message path of a rerun or backfill chunk, as in the cloud: publish the run request and
+   * wait until fan-out, extract and the municipality's own load are done.
+   */
+  async function publishRunRequest(req: Partial<RunRequest>): Promise<{ runId: string; planned: string[]; extracted: string[] }> {
+    const before = planned.length;
+    await bus.publish('runRequests', req);
+    await bus.idle();
+    const plan = planned[before];
+    if (!plan) throw new Error('the run request was rejected (see the dead letters and the log)');
+    const extracted: string[] = [];
+    for (const ibge of plan.municipalities) if (await readManifest(store, plan.runId, ibge)) extracted.push(ibge);
+    return { runId: plan.runId, planned: plan.municipalities, extracted };
+  }
+
+  /** The DAG's finalize steps (marts, report of `runId` and of every run not reported yet, alerts). */
+  const finalize = (runId: string | null) => executeDag(dag, dagPorts, { finalizeOnly: true, ...(runId ? { runId } : {}) }, timing);
 
   return {
     bus,
@@ -127,26 +190,28 @@ export async function createLocalPipeline(opts: LocalPipelineOptions) {
     warehouse,
     secrets,
     tables,
+    ledger,
+    dag,
+    dagPorts,
     /**
-     * A run as the daily DAG does it: request → fan-out → extractions → fan-in load of every
-     * municipality that committed a manifest. Returns the run id and who was extracted.
+     * A daily run executes the DAG definition the cloud deploys (shared/dag/daily.ts): run request,
+     * batched fan-out under the concurrency limit, extraction deadline, fan-in load, marts, report,
+     * alerts. A rerun or backfill is the message path the cloud takes (fan-out → extract → load of
+     * its own municipality), followed by the DAG's finalize steps (marts, report, alerts).
      */
-    async runOnce(req: Partial<RunRequest> = {}): Promise<{ runId: string; planned: string[]; extracted: string[] }> {
-      const before = planned.length;
-      await bus.publish('runRequests', { trigger: 'daily', ...req });
-      await bus.idle();
-      const plan = planned[before];
-      if (!plan) throw new Error('the run request was rejected (see the dead letters and the log)');
-      const extracted: string[] = [];
-      for (const ibge of plan.municipalities) if (await readManifest(store, plan.runId, ibge)) extracted.push(ibge);
+    async runOnce(req: Partial<RunRequest> = {}): Promise<LocalRunResult> {
       if (req.trigger === undefined || req.trigger === 'daily') {
-        if (extracted.length > 0) {
-          await bus.publish('loadRequests', { runId: plan.runId, municipalities: extracted, ...(req.tables ? { tables: req.tables } : {}) });
-          await bus.idle();
-        }
+        if (req.tables || req.runId) throw new Error('a daily run covers every table under its own id: use a rerun for a subset');
+        const result = await executeDag(dag, dagPorts, { runDate: req.runDate, cohort: req.cohort, municipalities: req.municipalities, window: req.window }, timing);
+        return { runId: result.runId, planned: result.planned, extracted: result.done, dag: result };
       }
-      return { runId: plan.runId, planned: plan.municipalities, extracted };
+      const sent = await publishRunRequest(req);
+      return { ...sent, dag: await finalize(sent.runId) };
     },
+    publishRunRequest,
+    finalize,
+    /** Waits until no message is in flight (late extractions keep running after the DAG returns). */
+    drain: () => bus.idle(),
     close: () => warehouse.close(),
   };
 }

@@ -25,7 +25,7 @@ export interface RunPlan {
  * backfill without an explicit id is named after the message that asked for it, so a redelivered
  * request maps to the same run while a new request makes a new one.
  */
-export function planRun(req: RunRequest, registry: MunicipalityRegistry, opts: { now: Date; lookbackDays: number; requestId: string }): RunPlan {
+export function planRun(req: Omit<RunRequest, 'dispatch'>, registry: MunicipalityRegistry, opts: { now: Date; lookbackDays: number; requestId: string }): RunPlan {
   const runDate = req.runDate ?? saoPauloDate(opts.now);
   const compact = runDate.replaceAll('-', '');
   const runId =

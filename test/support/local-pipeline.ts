@@ -23,6 +23,8 @@ export class CapturedLog extends Writable {
 export interface Source {
   db: TestDatabase;
   municipalities: { ibge: string; name: string }[];
+  /** Connect through this port instead of the server's (a fault proxy). */
+  port?: number;
 }
 
 /** A registry pointing at test databases, each municipality bound to its database's reader role. */
@@ -33,7 +35,7 @@ export function registryFor(sources: Source[]): MunicipalityRegistry {
         ibge: m.ibge,
         name: m.name,
         network: 'vpn',
-        connection: { host: '127.0.0.1', port: testServerPort(), database: s.db.name, user: s.db.readerRole, password: { secret: `pw-${s.db.name}` } },
+        connection: { host: '127.0.0.1', port: s.port ?? testServerPort(), database: s.db.name, user: s.db.readerRole, password: { secret: `pw-${s.db.name}` } },
         installation: s.db.name.replace(/_/g, '-'),
       })),
     ),

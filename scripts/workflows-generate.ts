@@ -1,0 +1,27 @@
+/**
+ * npm run workflows:generate [-- --check]
+ *
+ * Writes workflows/daily.workflows.yaml from the DAG definition (shared/dag/daily.ts). The file is
+ * committed and deployed as is; `--check` only compares and fails when it is out of date (a test
+ * does the same).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { DAILY_DAG, DAILY_WORKFLOW_FILE } from '../shared/dag/daily';
+import { renderWorkflowYaml } from '../shared/dag/workflow-yaml';
+
+const root = path.resolve(__dirname, '..');
+const file = path.join(root, DAILY_WORKFLOW_FILE);
+const yaml = renderWorkflowYaml(DAILY_DAG);
+const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
+if (process.argv.includes('--check')) {
+  if (current !== yaml) {
+    console.error(`${DAILY_WORKFLOW_FILE} is out of date: run \`npm run workflows:generate\``);
+    process.exit(1);
+  }
+  console.log(`${DAILY_WORKFLOW_FILE} is up to date`);
+} else {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, yaml);
+  console.log(`${current === yaml ? 'unchanged' : 'wrote'} ${DAILY_WORKFLOW_FILE} (${yaml.length.toLocaleString('en-US')} bytes, steps ${DAILY_DAG.steps.map((s) => s.id).join(' → ')})`);
+}

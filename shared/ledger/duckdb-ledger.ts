@@ -1,0 +1,177 @@
+import type { DuckDBValue } from '@duckdb/node-api';
+import type { DuckDbWarehouse } from '../local/duckdb-warehouse';
+import { systemClock, type Clock, type RunEvent, type RunObserver } from '../ports';
+import type { Alert } from './alerts';
+import type { RunReport } from './report';
+import { LEDGER_TABLES, OPS_ALERTS, OPS_MUNICIPALITY_RUNS, OPS_RECONCILIATION, OPS_RUNS } from './schema';
+import { OWNED_COLUMN_TYPES, duckDbCreateTable, type OwnedTable } from './table-schema';
+
+/** Where the ledger is written: DuckDB locally; a BigQuery writer in the cloud (see ./bigquery-ledger.ts). */
+export interface LedgerWriter {
+  writeReport(report: RunReport, alerts: Alert[]): Promise<void>;
+  /** Runs that loaded slices but have no ledger row yet (reruns and backfills since the last report). */
+  unreportedRuns(): Promise<string[]>;
+}
+
+/** ISO-8601 UTC → DuckDB TIMESTAMP text (UTC). */
+const ts = (iso: string | null): string | null => (iso === null ? null : iso.replace('T', ' ').replace(/Z$/, ''));
+
+/**
+ * The run ledger in the local warehouse's `ops` schema. It is a RunObserver, so municipality rows
+ * follow a run live (extracting → staged → loaded, retries and their error class, attempts), and a
+ * LedgerWriter, so the run report (built from the bucket, like in the cloud) replaces them with the
+ * final state at the end of the run. Writes are serialised: events of one municipality can arrive
+ * concurrently (duplicate deliveries) and each update is a read-modify-write.
+ */
+export class DuckDbLedger implements RunObserver, LedgerWriter {
+  private chain: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly warehouse: DuckDbWarehouse,
+    private readonly clock: Clock,
+  ) {}
+
+  static async open(warehouse: DuckDbWarehouse, clock: Clock = systemClock): Promise<DuckDbLedger> {
+    for (const t of LEDGER_TABLES) await warehouse.execute(duckDbCreateTable(t));
+    return new DuckDbLedger(warehouse, clock);
+  }
+
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(work, work);
+    this.chain = next.catch(() => {});
+    return next;
+  }
+
+  private async ensureRow(runId: string, ibge: string): Promise<void> {
+    await this.warehouse.execute(
+      `INSERT INTO ops.municipality_runs (run_id, municipality, status, updated_at)
+       SELECT $1, $2, 'pending', CAST($3 AS TIMESTAMP)
+       WHERE NOT EXISTS (SELECT 1 FROM ops.municipality_runs WHERE run_id = $1 AND municipality = $2)`,
+      [runId, ibge, ts(this.clock.now().toISOString())],
+    );
+  }
+
+  private async update(runId: string, ibge: string, set: Record<string, DuckDBValue>, extraSql: string[] = []): Promise<void> {
+    await this.ensureRow(runId, ibge);
+    const cols = Object.keys(set);
+    const types = new Map(OPS_MUNICIPALITY_RUNS.columns.map((c) => [c.name, OWNED_COLUMN_TYPES[c.type].duckdb]));
+    const assignments = [...cols.map((c, i) => `${c} = CAST($${i + 3} AS ${types.get(c)})`), ...extraSql, `updated_at = CAST($${cols.length + 3} AS TIMESTAMP)`];
+    await this.warehouse.execute(`UPDATE ops.municipality_runs SET ${assignments.join(', ')} WHERE run_id = $1 AND municipality = $2`, [
+      runId,
+      ibge,
+      ...cols.map((c) => set[c]!),
+      ts(this.clock.now().toISOString()),
+    ]);
+  }
+
+  record(e: RunEvent): Promise<void> {
+    return this.serial(async () => {
+      switch (e.kind) {
+        case 'extract_started':
+          await this.update(e.runId, e.municipality, { status: 'extracting' }, ['attempts = COALESCE(attempts, 0) + 1']);
+          return;
+        case 'extract_staged': {
+          const m = e.manifest;
+          await this.update(e.runId, e.municipality, {
+            status: 'staged',
+            rows: m.tables.reduce((n, t) => n + t.rows, 0),
+            bytes: m.tables.reduce((n, t) => n + t.parts.reduce((b, p) => b + p.bytes, 0), 0),
+            seconds: Math.max(0, (Date.parse(m.finishedAt) - Date.parse(m.extractedAt)) / 1000),
+            pec_version: m.pecVersion,
+            dw_processed_at: m.dwProcessedAt ? m.dwProcessedAt.replace('T', ' ').replace(/Z$/, '') : null,
+            extracted_at: ts(new Date(Date.parse(m.extractedAt)).toISOString()),
+            error_class: null,
+            error_message: null,
+          });
+          return;
+        }
+        case 'extract_failed':
+          await this.update(e.runId, e.municipality, { status: e.willRetry ? 'retrying' : 'failed', error_class: e.errorClass, error_message: e.message.slice(0, 2000) });
+          return;
+        case 'load_finished':
+          for (const ibge of new Set(e.outcomes.map((o) => o.municipality)))
+            await this.update(e.runId, ibge, { status: 'loaded', loaded_at: ts(this.clock.now().toISOString()) });
+          return;
+        case 'load_failed':
+          for (const ibge of e.municipalities) await this.update(e.runId, ibge, { error_class: e.errorClass, error_message: e.message.slice(0, 2000) });
+          return;
+        default:
+          return;
+      }
+    });
+  }
+
+  private async insertRows(table: OwnedTable, rows: Record<string, unknown>[]): Promise<void> {
+    const cols = table.columns;
+    for (let i = 0; i < rows.length; i += 200) {
+      const chunk = rows.slice(i, i + 200);
+      const params: DuckDBValue[] = [];
+      const tuples = chunk.map((r) => {
+        const cells = cols.map((c) => {
+          let v = r[c.name] ?? null;
+          if (c.type === 'timestamp' && typeof v === 'string') v = ts(v);
+          params.push(v as DuckDBValue);
+          return `CAST($${params.length} AS ${OWNED_COLUMN_TYPES[c.type].duckdb})`;
+        });
+        return `(${cells.join(', ')})`;
+      });
+      await this.warehouse.execute(`INSERT INTO ops.${table.name} (${cols.map((c) => c.name).join(', ')}) VALUES ${tuples.join(', ')}`, params);
+    }
+  }
+
+  /** Replaces the run's rows with the report's; keeps the attempts the live observer counted. */
+  writeReport(report: RunReport, alerts: Alert[]): Promise<void> {
+    return this.serial(async () => {
+      const runId = report.run.run_id;
+      const attempts = new Map(
+        (await this.warehouse.query(`SELECT municipality, attempts FROM ops.municipality_runs WHERE run_id = $1`, [runId])).map((r) => [
+          String(r.municipality),
+          r.attempts === null || r.attempts === undefined ? null : Number(r.attempts),
+        ]),
+      );
+      for (const t of [OPS_RUNS, OPS_MUNICIPALITY_RUNS, OPS_RECONCILIATION, OPS_ALERTS]) await this.warehouse.execute(`DELETE FROM ops.${t.name} WHERE run_id = $1`, [runId]);
+      await this.insertRows(OPS_RUNS, [{ ...report.run, alerts: alerts.length }]);
+      await this.insertRows(
+        OPS_MUNICIPALITY_RUNS,
+        report.municipalities.map((m) => ({ ...m, attempts: m.attempts ?? attempts.get(m.municipality) ?? null })),
+      );
+      await this.insertRows(OPS_RECONCILIATION, report.reconciliation as unknown as Record<string, unknown>[]);
+      const raisedAt = report.run.finished_at;
+      await this.insertRows(
+        OPS_ALERTS,
+        alerts.map((a) => ({ run_id: a.runId, rule: a.rule, severity: a.severity, municipality: a.municipality ?? null, message: a.message, raised_at: raisedAt })),
+      );
+    });
+  }
+
+  async unreportedRuns(): Promise<string[]> {
+    const rows = await this.warehouse.query(
+      `SELECT DISTINCT run_id FROM ops.loaded_slices WHERE run_id NOT IN (SELECT run_id FROM ops.runs) ORDER BY run_id`,
+    );
+    return rows.map((r) => String(r.run_id));
+  }
+}
+
+/** Read side of the ledger, for `npm run status` (works on a read-only warehouse). */
+export async function latestMunicipalityStates(warehouse: Pick<DuckDbWarehouse, 'query'>): Promise<Record<string, unknown>[]> {
+  return warehouse.query(`
+    WITH ranked AS (
+      SELECT mr.*, r.trigger, r.started_at,
+        ROW_NUMBER() OVER (PARTITION BY mr.municipality ORDER BY COALESCE(r.started_at, mr.updated_at) DESC, mr.run_id DESC) AS rn
+      FROM ops.municipality_runs mr LEFT JOIN ops.runs r USING (run_id)
+    ),
+    last_loaded AS (SELECT municipality, max(loaded_at) AS last_loaded_at FROM ops.municipality_runs GROUP BY 1),
+    recon AS (
+      SELECT run_id, municipality, count(*) FILTER (WHERE status = 'mismatch') AS mismatches FROM ops.reconciliation GROUP BY 1, 2
+    )
+    SELECT
+      ranked.municipality, ranked.run_id, ranked.trigger, ranked.status, ranked.attempts, ranked.rows,
+      ranked.pec_version, strftime(ranked.dw_processed_at, '%Y-%m-%d %H:%M') AS dw_processed_at,
+      strftime(last_loaded.last_loaded_at, '%Y-%m-%d %H:%M') AS last_loaded_at,
+      COALESCE(recon.mismatches, 0) AS mismatches, ranked.error_class
+    FROM ranked
+    JOIN last_loaded USING (municipality)
+    LEFT JOIN recon ON recon.run_id = ranked.run_id AND recon.municipality = ranked.municipality
+    WHERE ranked.rn = 1
+    ORDER BY ranked.municipality`);
+}

@@ -1,0 +1,224 @@
+import { z } from 'zod';
+import { IsoDate, RunId } from '../contracts/identifiers';
+import type { Manifest } from '../contracts/manifest';
+import { TerminalError } from '../errors';
+import { readManifest } from '../extract/extract-municipality';
+import { layout } from '../extract/layout';
+import type { ObjectStore } from '../ports';
+import { addDays } from '../run/plan-run';
+import { runStatus } from '../run/run-status';
+import { LoadRecord } from '../run/store-observer';
+import type { MunicipalityLedgerStatus, ReconciliationStatus, RunLedgerStatus } from './schema';
+
+/**
+ * The run report: the ledger rows of one run, computed from the run's objects in the bucket alone
+ * (plan, manifests, failure and load records), so the local DAG and the cloud's report step build
+ * exactly the same rows. Writing them is the ledger's job (DuckDB locally, BigQuery in the cloud).
+ */
+
+/**
+ * What the DAG's writeReport step sends. Example:
+ *   {"runId":"daily-20261122","runDate":"2026-11-22","deadlineAt":"2026-11-22T12:00:00Z","loadTimedOut":false,"martsFailed":[]}
+ */
+export const RunReportRequest = z.strictObject({
+  /** The run to report; null: only the runs not reported yet (a finalize-only execution). */
+  runId: RunId.nullable().default(null),
+  runDate: IsoDate.nullable().optional(),
+  /** Municipalities still pending after this instant are late. Absent: pending stays pending. */
+  deadlineAt: z.string().datetime({ offset: true }).nullable().optional(),
+  /** The DAG stopped waiting for the fan-in load (it may still land, or be in the dead-letter topic). */
+  loadTimedOut: z.boolean().default(false),
+  /** Marts whose refresh failed after its retries. */
+  martsFailed: z.array(z.string()).default([]),
+});
+export type RunReportRequest = z.input<typeof RunReportRequest>;
+
+/** Rows keyed by their ledger column names (see ./schema.ts). Timestamps are ISO-8601 UTC strings. */
+export interface RunRow {
+  run_id: string;
+  trigger: string | null;
+  run_date: string | null;
+  window_start: string | null;
+  window_end: string | null;
+  started_at: string;
+  deadline_at: string | null;
+  finished_at: string;
+  status: RunLedgerStatus;
+  municipalities_planned: number;
+  municipalities_done: number;
+  municipalities_loaded: number;
+  municipalities_failed: number;
+  municipalities_late: number;
+  alerts: number;
+}
+
+export interface MunicipalityRunRow {
+  run_id: string;
+  municipality: string;
+  status: MunicipalityLedgerStatus;
+  attempts: number | null;
+  rows: number | null;
+  bytes: number | null;
+  seconds: number | null;
+  error_class: string | null;
+  error_message: string | null;
+  pec_version: string | null;
+  dw_processed_at: string | null;
+  extracted_at: string | null;
+  loaded_at: string | null;
+  updated_at: string;
+}
+
+export interface ReconciliationRow {
+  run_id: string;
+  municipality: string;
+  table_name: string;
+  window_start: string | null;
+  window_end: string | null;
+  source_rows: number | null;
+  staged_rows: number | null;
+  loaded_rows: number | null;
+  status: ReconciliationStatus;
+}
+
+export interface RunReport {
+  run: RunRow;
+  municipalities: MunicipalityRunRow[];
+  reconciliation: ReconciliationRow[];
+  /** Marts whose refresh failed (from the request). */
+  martsFailed: string[];
+  loadTimedOut: boolean;
+}
+
+/** A PEC timestamp without zone ("2026-11-21T03:00:00") is read as UTC; returns ISO-8601 UTC. */
+export function utcIso(value: string): string {
+  const zoned = /(Z|[+-]\d{2}:?\d{2})$/.test(value) ? value : `${value}Z`;
+  const t = Date.parse(zoned);
+  if (Number.isNaN(t)) throw new Error(`not a timestamp: ${JSON.stringify(value)}`);
+  return new Date(t).toISOString();
+}
+
+/** The day a run is for: daily runs carry it in their id; others end their window on it. */
+export function runDateOf(runId: string, window: { end: string } | null): string | null {
+  const m = /^daily-(\d{4})(\d{2})(\d{2})$/.exec(runId);
+  if (m) return `${m[1]}-${m[2]}-${m[3]}`;
+  return window ? addDays(window.end, -1) : null;
+}
+
+async function loadRecords(store: ObjectStore, runId: string): Promise<LoadRecord[]> {
+  const out: LoadRecord[] = [];
+  for (const key of await store.list(layout.loadsPrefix(runId))) {
+    const raw = await store.read(key);
+    if (raw) out.push(LoadRecord.parse(JSON.parse(raw.toString('utf8'))));
+  }
+  return out.sort((a, b) => a.finishedAt.localeCompare(b.finishedAt));
+}
+
+function reconcile(runId: string, m: Manifest, loads: LoadRecord[]): ReconciliationRow[] {
+  const rows: ReconciliationRow[] = m.tables.map((t) => {
+    const outcomes = loads.flatMap((l) => l.outcomes.filter((o) => o.municipality === m.municipality && o.table === t.table));
+    const loaded = outcomes.filter((o) => o.status === 'loaded').at(-1);
+    const base = {
+      run_id: runId,
+      municipality: m.municipality,
+      table_name: t.table,
+      window_start: t.window?.start ?? null,
+      window_end: t.window?.end ?? null,
+      source_rows: t.sourceRows,
+      staged_rows: t.rows,
+    };
+    if (loaded && loaded.status === 'loaded') {
+      const ok = t.sourceRows === t.rows && t.rows === loaded.rowsInserted;
+      return { ...base, loaded_rows: loaded.rowsInserted, status: ok ? 'match' : 'mismatch' };
+    }
+    // Loaded by an earlier load of the same extraction whose record is gone: only source vs staged can be checked.
+    if (outcomes.some((o) => o.status === 'already_loaded')) return { ...base, loaded_rows: null, status: t.sourceRows === t.rows ? 'match' : 'mismatch' };
+    if (outcomes.some((o) => o.status === 'stale')) return { ...base, loaded_rows: null, status: 'superseded' };
+    return { ...base, loaded_rows: null, status: 'not_loaded' };
+  });
+  for (const f of m.failedTables)
+    rows.push({ run_id: runId, municipality: m.municipality, table_name: f.table, window_start: null, window_end: null, source_rows: null, staged_rows: null, loaded_rows: null, status: 'extract_failed' });
+  return rows;
+}
+
+/**
+ * Builds the report of `runId` as of `now`. Throws a TerminalError when the run has no plan (it
+ * never started, or the id is wrong).
+ */
+export async function buildRunReport(store: ObjectStore, request: RunReportRequest & { runId: string }, now: Date): Promise<RunReport> {
+  const req = RunReportRequest.parse(request) as z.infer<typeof RunReportRequest> & { runId: string };
+  const status = await runStatus(store, { runId: req.runId }, { now });
+  if (!status) throw new TerminalError(`run ${req.runId} has no plan in the bucket: it never started, or the id is wrong`, 'invalid_message');
+  const loads = await loadRecords(store, req.runId);
+  const pastDeadline = !!req.deadlineAt && now.getTime() >= Date.parse(req.deadlineAt);
+  const nowIso = now.toISOString();
+
+  const municipalities: MunicipalityRunRow[] = [];
+  const reconciliation: ReconciliationRow[] = [];
+  for (const m of status.municipalities) {
+    const row: MunicipalityRunRow = {
+      run_id: req.runId,
+      municipality: m.ibge,
+      status: m.state === 'done' ? (m.loaded ? 'loaded' : 'staged') : m.state === 'failed' ? 'failed' : pastDeadline ? 'late' : 'pending',
+      attempts: null,
+      rows: null,
+      bytes: null,
+      seconds: null,
+      error_class: m.failure?.errorClass ?? null,
+      error_message: m.failure?.message ?? null,
+      pec_version: null,
+      dw_processed_at: null,
+      extracted_at: null,
+      loaded_at: null,
+      updated_at: nowIso,
+    };
+    if (m.state === 'done') {
+      const manifest = await readManifest(store, req.runId, m.ibge);
+      if (manifest) {
+        row.rows = manifest.tables.reduce((n, t) => n + t.rows, 0);
+        row.bytes = manifest.tables.reduce((n, t) => n + t.parts.reduce((b, p) => b + p.bytes, 0), 0);
+        row.seconds = Math.max(0, (Date.parse(manifest.finishedAt) - Date.parse(manifest.extractedAt)) / 1000);
+        row.pec_version = manifest.pecVersion;
+        row.dw_processed_at = manifest.dwProcessedAt ? utcIso(manifest.dwProcessedAt) : null;
+        row.extracted_at = utcIso(manifest.extractedAt);
+        if (manifest.failedTables.length > 0 && !row.error_class) {
+          row.error_class = manifest.failedTables[0]!.errorClass;
+          row.error_message = manifest.failedTables.map((f) => `${f.table}: ${f.message}`).join('; ').slice(0, 2000);
+        }
+        reconciliation.push(...reconcile(req.runId, manifest, loads));
+      }
+      const lastLoad = loads.filter((l) => l.outcomes.some((o) => o.municipality === m.ibge)).at(-1);
+      row.loaded_at = lastLoad ? utcIso(lastLoad.finishedAt) : null;
+    }
+    municipalities.push(row);
+  }
+
+  const count = (s: MunicipalityLedgerStatus) => municipalities.filter((m) => m.status === s).length;
+  const loaded = count('loaded');
+  const planned = municipalities.length;
+  const runStatusValue: RunLedgerStatus =
+    count('pending') > 0 ? 'running' : loaded === planned && req.martsFailed.length === 0 ? 'succeeded' : loaded === 0 && planned > 0 ? 'failed' : 'partial';
+  return {
+    run: {
+      run_id: req.runId,
+      trigger: status.trigger,
+      run_date: req.runDate ?? runDateOf(req.runId, status.window),
+      window_start: status.window?.start ?? null,
+      window_end: status.window?.end ?? null,
+      started_at: utcIso(status.createdAt),
+      deadline_at: req.deadlineAt ? utcIso(req.deadlineAt) : null,
+      finished_at: nowIso,
+      status: runStatusValue,
+      municipalities_planned: planned,
+      municipalities_done: municipalities.filter((m) => m.status === 'loaded' || m.status === 'staged').length,
+      municipalities_loaded: loaded,
+      municipalities_failed: count('failed'),
+      municipalities_late: count('late'),
+      alerts: 0,
+    },
+    municipalities,
+    reconciliation,
+    martsFailed: req.martsFailed,
+    loadTimedOut: req.loadTimedOut,
+  };
+}

@@ -1,0 +1,32 @@
+/**
+ * The marts are written once, in SQL that DuckDB and BigQuery both accept (CTEs, window functions,
+ * CASE, `||`, COALESCE/NULLIF, CAST … AS INT64/STRING/DATE, FLOOR, MOD, SUBSTR, UNION DISTINCT).
+ * The only thing that differs is how a table is named, and that lives here.
+ *
+ * BigQuery SQL is a template: `{{raw}}` and `{{marts}}` stand for `project.dataset`, filled in by
+ * whoever runs it (the workflow with `text.replace_all`, or `bindBigQueryDatasets`), so the committed
+ * workflow file does not depend on a project id.
+ */
+export type SqlDialect = 'duckdb' | 'bigquery';
+
+export const DATASET_PLACEHOLDERS = { raw: '{{raw}}', marts: '{{marts}}' } as const;
+
+export function tableRef(dialect: SqlDialect, dataset: 'raw' | 'marts', table: string): string {
+  if (!/^[a-z_][a-z0-9_]*$/.test(table)) throw new Error(`not a table name: ${JSON.stringify(table)}`);
+  return dialect === 'duckdb' ? `${dataset}.${table}` : `\`${DATASET_PLACEHOLDERS[dataset]}.${table}\``;
+}
+
+/** Fills the dataset placeholders of a BigQuery template: `project.dataset` for raw and marts. */
+export function bindBigQueryDatasets(sql: string, datasets: { project: string; raw: string; marts: string }): string {
+  for (const [k, v] of Object.entries({ project: datasets.project, raw: datasets.raw, marts: datasets.marts }))
+    if (!/^[a-z][a-z0-9_-]*$/i.test(v)) throw new Error(`${k} ${JSON.stringify(v)} is not a valid BigQuery name`);
+  return sql
+    .replaceAll(DATASET_PLACEHOLDERS.raw, `${datasets.project}.${datasets.raw}`)
+    .replaceAll(DATASET_PLACEHOLDERS.marts, `${datasets.project}.${datasets.marts}`);
+}
+
+/** A string literal for a code the project defines (CID, CIAP, SIGTAP codes): never user input. */
+export function sqlLiteral(s: string): string {
+  if (!/^[A-Za-z0-9 ._-]*$/.test(s)) throw new Error(`refusing to inline ${JSON.stringify(s)} into SQL`);
+  return `'${s}'`;
+}

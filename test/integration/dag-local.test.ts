@@ -1,0 +1,215 @@
+import { MunicipalityRegistry } from '../../shared/contracts/municipalities';
+import { DAILY_DAG } from '../../shared/dag/daily';
+import { FINALIZE_STEPS, step, validateDag, type Dag } from '../../shared/dag/definition';
+import type { RunEvent } from '../../shared/ports';
+import { seedPec } from '../../scripts/synthetic-pec/generate';
+import { createTestDatabase, testServerPort, type TestDatabase } from '../support/pg';
+import { registryFor, testPipeline } from '../support/local-pipeline';
+
+/**
+ * The daily DAG executed locally, the way `npm start` runs it: step order, batching under the
+ * concurrency limit, the extraction deadline and a partial failure. One synthetic PEC installation
+ * holds three municipalities; a fourth is in the registry with a password that cannot be read.
+ */
+const A = { ibge: '3509502', name: 'Campinas', uf: 'SP' };
+const B = { ibge: '3548500', name: 'Santos', uf: 'SP' };
+const C = { ibge: '3552205', name: 'Sorocaba', uf: 'SP' };
+const D = '4106902'; // Curitiba: its password secret does not exist → terminal failure
+const RUN_DATE = '2026-11-21';
+
+function withFanOut(batchSize: number, maxInFlight: number): Dag {
+  const fan = step(DAILY_DAG, 'fanOut');
+  return validateDag({ ...DAILY_DAG, steps: DAILY_DAG.steps.map((s) => (s.kind === 'fanOut' ? { ...fan, batchSize, maxInFlight } : s)) });
+}
+
+describe('the daily DAG executed locally', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase('pec_dag', (c) =>
+      seedPec(c, { seed: 21, municipalities: [A, B, C], citizens: 120, months: 3, endDate: '2026-11-20', dwProcessedAt: new Date(Date.now() - 3_600_000) }).then(() => {}),
+    );
+  }, 120_000);
+  afterAll(async () => {
+    await db?.drop();
+  });
+  const sources = () => [{ db, municipalities: [A, B, C] }];
+
+  /** One ordered log of what the DAG sends and what the handlers report. */
+  async function loggedPipeline(options: Parameters<typeof testPipeline>[1] = {}) {
+    const log: string[] = [];
+    const p = await testPipeline(sources(), {
+      ...options,
+      observer: {
+        record: (e: RunEvent) => {
+          if (e.kind === 'extract_staged') log.push(`staged:${e.municipality}`);
+          if (e.kind === 'extract_failed' && !e.willRetry) log.push(`failed:${e.municipality}`);
+          if (e.kind === 'load_finished') log.push(`loaded:${[...new Set(e.outcomes.map((o) => o.municipality))].sort().join(',')}`);
+        },
+      },
+    });
+    const ports = p.dagPorts;
+    const publish = ports.publish;
+    ports.publish = async (topic, payload, attributes) => {
+      const m = payload as { municipality?: string; municipalities?: string[] };
+      log.push(`publish:${topic}${m.municipality ? `:${m.municipality}` : m.municipalities ? `:${[...m.municipalities].sort().join(',')}` : ''}`);
+      return publish(topic, payload, attributes);
+    };
+    const refresh = ports.refreshMart;
+    ports.refreshMart = async (name) => {
+      log.push(`mart:${name}`);
+      return refresh(name);
+    };
+    const report = ports.report;
+    ports.report = async (req) => {
+      log.push(`report:${req.runId}`);
+      return report(req);
+    };
+    return { p, log };
+  }
+
+  it('runs the steps in the definition order: request, fan-out, extractions, one fan-in load, marts, report, alerts', async () => {
+    const { p, log } = await loggedPipeline();
+    // What the run status said when the DAG sent the load and when it refreshed each mart.
+    const seen: { atLoad?: { done: number; pending: number }; atMarts: number[] } = { atMarts: [] };
+    const status = () => p.dagPorts.runStatus('daily-20261121').then((s) => s!.counts);
+    const publish = p.dagPorts.publish;
+    p.dagPorts.publish = async (topic, payload, attributes) => {
+      if (topic === 'loadRequests') seen.atLoad = await status().then((c) => ({ done: c.done, pending: c.pending }));
+      return publish(topic, payload, attributes);
+    };
+    const refresh = p.dagPorts.refreshMart;
+    p.dagPorts.refreshMart = async (name) => {
+      seen.atMarts.push((await status()).loaded);
+      return refresh(name);
+    };
+    try {
+      const run = await p.runOnce({ runDate: RUN_DATE });
+      expect(run.dag.trace).toEqual(DAILY_DAG.steps.map((s) => s.id));
+      expect(run.runId).toBe('daily-20261121');
+      expect(run.extracted.sort()).toEqual([A.ibge, B.ibge, C.ibge].sort());
+      expect(run.dag.batches).toEqual([[A.ibge, B.ibge, C.ibge]]); // one batch of ≤ 10
+      const at = (entry: string) => {
+        const i = log.indexOf(entry);
+        expect({ entry, found: i >= 0 }).toEqual({ entry, found: true });
+        return i;
+      };
+      const all = [A.ibge, B.ibge, C.ibge].sort().join(',');
+      expect(log[0]).toBe('publish:runRequests');
+      for (const m of [A, B, C]) {
+        expect(at(`publish:extractRequests:${m.ibge}`)).toBeGreaterThan(0);
+        expect(at(`staged:${m.ibge}`)).toBeGreaterThan(at(`publish:extractRequests:${m.ibge}`));
+      }
+      // One load for all municipalities (fan-in), sent once every one was extracted; then the
+      // marts, once the load had processed them all; then the report.
+      expect(log.filter((l) => l.startsWith('publish:loadRequests'))).toEqual([`publish:loadRequests:${all}`]);
+      expect(seen.atLoad).toEqual({ done: 3, pending: 0 });
+      expect(at(`loaded:${all}`)).toBeGreaterThan(at(`publish:loadRequests:${all}`));
+      expect(at('mart:hypertension_follow_up')).toBeGreaterThan(at(`publish:loadRequests:${all}`));
+      expect(seen.atMarts).toEqual([3, 3]);
+      expect(at('report:daily-20261121')).toBeGreaterThan(Math.max(at('mart:hypertension_follow_up'), at('mart:diabetes_follow_up')));
+
+      const [runRow] = await p.warehouse.query(`SELECT status, municipalities_loaded::INTEGER AS loaded FROM ops.runs WHERE run_id = 'daily-20261121'`);
+      expect(runRow).toEqual({ status: 'succeeded', loaded: 3 });
+      const [marts] = await p.warehouse.query(`SELECT count(DISTINCT municipality_ibge)::INTEGER AS n FROM marts.hypertension_follow_up`);
+      expect(marts!.n).toBe(3);
+      expect(run.dag.alerts).toEqual([]);
+
+      // The same day again: nothing is extracted or loaded twice, the DAG still ends with marts and report.
+      log.length = 0;
+      const again = await p.runOnce({ runDate: RUN_DATE });
+      expect(again.dag.trace).toEqual(DAILY_DAG.steps.map((s) => s.id));
+      expect(again.dag.batches).toEqual([]); // every municipality already has its manifest
+      expect(log.filter((l) => l.startsWith('publish:extractRequests'))).toEqual([]);
+
+      // finalizeOnly (after reruns/backfills) runs only the marts, report and alert steps.
+      const fin = await p.finalize('daily-20261121');
+      expect(fin.trace).toEqual(DAILY_DAG.steps.filter((s) => FINALIZE_STEPS.includes(s.kind)).map((s) => s.id));
+    } finally {
+      await p.dispose();
+    }
+  });
+
+  it('releases the extract messages in batches, never more municipalities in flight than the limit', async () => {
+    for (const [batchSize, maxInFlight, batches] of [
+      [1, 1, [[A.ibge], [B.ibge], [C.ibge]]],
+      [2, 2, [[A.ibge, B.ibge], [C.ibge]]],
+    ] as const) {
+      const { p } = await loggedPipeline({ dag: withFanOut(batchSize, maxInFlight) });
+      try {
+        // At every extract message, count who was released and has not settled yet (no manifest, no failure).
+        const released: string[] = [];
+        const inFlight: number[] = [];
+        const publish = p.dagPorts.publish;
+        p.dagPorts.publish = async (topic, payload, attributes) => {
+          if (topic === 'extractRequests') {
+            released.push((payload as { municipality: string }).municipality);
+            const status = await p.dagPorts.runStatus('daily-20261121');
+            const settled = status!.municipalities.filter((m) => released.includes(m.ibge) && m.state !== 'pending').length;
+            inFlight.push(released.length - settled);
+          }
+          return publish(topic, payload, attributes);
+        };
+        const run = await p.runOnce({ runDate: RUN_DATE });
+        expect(run.dag.batches).toEqual(batches);
+        expect(Math.max(...inFlight)).toBeLessThanOrEqual(maxInFlight);
+        expect(run.extracted.sort()).toEqual([A.ibge, B.ibge, C.ibge].sort());
+      } finally {
+        await p.dispose();
+      }
+    }
+  });
+
+  it('does not wait past the deadline: late and failed municipalities are recorded, the rest is loaded', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const registry = MunicipalityRegistry.parse({
+      municipalities: [
+        ...registryFor([{ db, municipalities: [A, B] }]).municipalities,
+        { ibge: D, name: 'Curitiba', network: 'vpn', connection: { host: '127.0.0.1', port: testServerPort(), database: db.name, user: db.readerRole, password: { secret: 'no-such-secret' } } },
+      ],
+    });
+    const { p, log } = await loggedPipeline({
+      registry,
+      timing: { deadlineMs: 6_000, pollEveryMs: 50, retryDelayScale: 0.01 },
+      // Santos's extraction hangs just before its commit record, like a server that stopped answering.
+      storeBeforeCommit: (key) => (key.endsWith(`manifests/${B.ibge}.json`) ? held : undefined),
+    });
+    try {
+      const t0 = Date.now();
+      const run = await p.runOnce({ runDate: RUN_DATE });
+      const seconds = (Date.now() - t0) / 1000;
+      expect(seconds).toBeLessThan(20); // the DAG returned while Santos is still held
+      expect(run.dag.late).toEqual([B.ibge]);
+      expect(run.dag.failed).toEqual([D]);
+      expect(run.dag.done).toEqual([A.ibge]);
+      // The fan-in load lists only who made it; the marts and the report still ran.
+      const loads = log.filter((l) => l.startsWith('publish:loadRequests'));
+      expect(loads).toEqual([`publish:loadRequests:${A.ibge}`]);
+      expect(run.dag.trace).toEqual(DAILY_DAG.steps.map((s) => s.id));
+
+      const states = Object.fromEntries(
+        (await p.warehouse.query(`SELECT municipality, status, error_class FROM ops.municipality_runs WHERE run_id = $1`, [run.runId])).map((r) => [r.municipality, [r.status, r.error_class]]),
+      );
+      expect(states).toEqual({ [A.ibge]: ['loaded', null], [B.ibge]: ['late', null], [D]: ['failed', 'config'] });
+      const [runRow] = await p.warehouse.query(`SELECT status, municipalities_late::INTEGER AS late, municipalities_failed::INTEGER AS failed FROM ops.runs WHERE run_id = $1`, [run.runId]);
+      expect(runRow).toEqual({ status: 'partial', late: 1, failed: 1 });
+      expect(run.dag.alerts.map((a) => [a.rule, a.municipality]).sort()).toEqual([
+        ['municipality_failed', D],
+        ['municipality_late', B.ibge],
+      ]);
+      // Alerts are log lines with the fixed `alert` field.
+      const alertLines = p.log.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.alert === 'pec-pipeline');
+      expect(alertLines.map((l) => [l.rule, l.severity]).sort()).toEqual([
+        ['municipality_failed', 'ERROR'],
+        ['municipality_late', 'ERROR'],
+      ]);
+    } finally {
+      release();
+      await p.drain();
+      // Santos finished after the deadline: staged, but not loaded by this run.
+      const santos = await p.warehouse.query(`SELECT count(*)::INTEGER AS n FROM ops.loaded_slices WHERE municipality = $1`, [B.ibge]);
+      expect(santos[0]!.n).toBe(0);
+      await p.dispose();
+    }
+  });
+});
