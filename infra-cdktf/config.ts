@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { ConfigError, DEFAULT_LOOKBACK_DAYS, ExtractSettingsSchema } from '../shared/contracts/config';
 import { IbgeCode } from '../shared/contracts/ibge';
+import { RunRequest } from '../shared/contracts/messages';
+import { ALERT_DEFAULTS } from '../shared/ledger/alerts';
 import type { MunicipalityEntry, MunicipalityRegistry } from '../shared/contracts/municipalities';
 
 /**
@@ -70,8 +72,21 @@ export const EnvironmentConfigSchema = z.strictObject({
     .prefault({}),
   /** Overrides FUNCTIONS.extract.maxInstances: how many municipal servers are read at once. */
   maxExtractInstances: z.number().int().min(1).max(100).optional(),
-  /** Google group whose members use Power BI with their own identity (marts only, like the Power BI service account). */
+  /**
+   * Google group whose members use Power BI with their own identity: marts only, like the Power BI
+   * service account. Which rows they see is decided by the row access policies below, so nest the
+   * municipality groups (powerBiMunicipalityGroups) in this group.
+   */
   powerBiGroup: z.email().optional(),
+  /**
+   * Power BI readers per municipality: IBGE code → Google group. Each group gets one row access
+   * policy per marts table showing only its municipalities' rows (one policy per group: a group
+   * named for several municipalities sees all of them). Enabled municipalities without a group
+   * have no readers (a synth warning names them).
+   */
+  powerBiMunicipalityGroups: z.record(IbgeCode, z.email()).default({}),
+  /** Principals that see every municipality's marts rows (state-level analysts), e.g. "group:ses-bi@example.org". */
+  powerBiAllRowsReaders: z.array(iamMember).default([]),
   /** Principals allowed to read personal-data columns in clear (fine-grained reader on the `pii` taxonomy). */
   piiFineGrainedReaders: z.array(iamMember).default([]),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
@@ -84,12 +99,14 @@ export const EnvironmentConfigSchema = z.strictObject({
   functionsRuntime: z.enum(['nodejs20', 'nodejs22']).default('nodejs22'),
   schedule: z
     .strictObject({
-      /** workflows/<workflow>.workflows.yaml started by the daily job. */
-      workflow: z.string().regex(/^[a-z][a-z0-9-]{0,40}$/).default('daily-run'),
-      /** Cron in America/Sao_Paulo. 03:00 is after the PEC's own nightly jobs and before the working day. */
-      cron: z.string().min(9).default('0 3 * * *'),
-      /** Passed to the workflow as its argument (a RunRequest-shaped object). */
-      argument: z.record(z.string(), z.unknown()).default({ trigger: 'daily' }),
+      /**
+       * The daily workflow's arguments (RunRequest fields it forwards): e.g. `{ cohort: pilot }` to
+       * run one cohort only. The workflow file and the cron come from the DAG definition
+       * (shared/dag/daily.ts: DAILY_DAG.name, DAILY_DAG.schedule), never from here.
+       */
+      argument: z
+        .strictObject({ cohort: RunRequest.shape.cohort, municipalities: RunRequest.shape.municipalities })
+        .default({}),
     })
     .prefault({}),
   alerts: z
@@ -98,6 +115,11 @@ export const EnvironmentConfigSchema = z.strictObject({
       functionErrorRatio: z.number().gt(0).lt(1).default(0.1),
       /** No successful load for this long raises the freshness incident. */
       freshnessHours: z.number().int().min(2).max(168).default(26),
+      /**
+       * The run report's `stale_source` threshold (run-report's STALE_SOURCE_HOURS): a PEC whose own
+       * data warehouse was processed longer ago than this before the run is reported stale.
+       */
+      staleSourceHours: z.number().int().min(1).max(720).default(ALERT_DEFAULTS.staleSourceHours),
     })
     .prefault({}),
   network: z
@@ -145,6 +167,10 @@ export function parseEnvironmentConfig(environment: EnvironmentName, input: unkn
   const net = r.data.network;
   if (!cidrContains(net.egressRange, net.connectorCidr)) problems.push(`${environment}: network.connectorCidr ${net.connectorCidr} must lie inside network.egressRange ${net.egressRange}`);
   if (net.connector.minInstances >= net.connector.maxInstances) problems.push(`${environment}: network.connector.minInstances must be below maxInstances`);
+  if (Object.keys(r.data.powerBiMunicipalityGroups).length > 0 && !r.data.powerBiGroup)
+    problems.push(
+      `${environment}: powerBiMunicipalityGroups needs powerBiGroup: row access policies choose the rows, the group's dataset-level read access lets its members query at all (nest the municipality groups in it)`,
+    );
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     ...r.data,
@@ -193,5 +219,8 @@ export function cloudRegistryProblems(registry: MunicipalityRegistry, config: En
   for (const ibge of Object.keys(config.network.vpnBgp))
     if (!registry.municipalities.some((m) => m.ibge === ibge && m.network === 'vpn'))
       problems.push(`network.vpnBgp["${ibge}"] names no VPN municipality of the registry`);
+  for (const ibge of Object.keys(config.powerBiMunicipalityGroups))
+    if (!registry.municipalities.some((m) => m.ibge === ibge))
+      problems.push(`powerBiMunicipalityGroups["${ibge}"] names no municipality of the registry`);
   return problems;
 }

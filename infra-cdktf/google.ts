@@ -44,6 +44,8 @@ export { BigqueryTable } from '@cdktf/provider-google/lib/bigquery-table';
 export { DataCatalogTaxonomy } from '@cdktf/provider-google/lib/data-catalog-taxonomy';
 export { DataCatalogPolicyTag } from '@cdktf/provider-google/lib/data-catalog-policy-tag';
 export { DataCatalogTaxonomyIamMember } from '@cdktf/provider-google/lib/data-catalog-taxonomy-iam-member';
+export { DataCatalogPolicyTagIamMember } from '@cdktf/provider-google/lib/data-catalog-policy-tag-iam-member';
+export { BigqueryRowAccessPolicy } from '@cdktf/provider-google/lib/bigquery-row-access-policy';
 export { WorkflowsWorkflow } from '@cdktf/provider-google/lib/workflows-workflow';
 export { CloudSchedulerJob } from '@cdktf/provider-google/lib/cloud-scheduler-job';
 export { LoggingMetric } from '@cdktf/provider-google/lib/logging-metric';

@@ -6,6 +6,8 @@ import {
   BigqueryDatasetIamMember,
   CloudRunV2ServiceIamMember,
   Cloudfunctions2Function,
+  DataCatalogPolicyTag,
+  DataCatalogPolicyTagIamMember,
   DataCatalogTaxonomy,
   DataCatalogTaxonomyIamMember,
   ProjectIamMember,
@@ -37,7 +39,8 @@ export type Grant =
   | { on: 'function'; fn: Cloudfunctions2Function; role: string }
   | { on: 'repository'; repository: ArtifactRegistryRepository; role: string }
   | { on: 'serviceAccount'; account: ServiceAccount; role: string }
-  | { on: 'taxonomy'; taxonomy: DataCatalogTaxonomy; role: string };
+  | { on: 'taxonomy'; taxonomy: DataCatalogTaxonomy; role: string }
+  | { on: 'policyTag'; tag: DataCatalogPolicyTag; role: string };
 
 export const serviceAccountMember = (sa: ServiceAccount) => `serviceAccount:${sa.email}`;
 
@@ -86,6 +89,9 @@ export function grant(scope: Construct, who: string, member: string, grants: rea
       case 'taxonomy':
         new DataCatalogTaxonomyIamMember(scope, id, { taxonomy: g.taxonomy.name, role, member });
         break;
+      case 'policyTag':
+        new DataCatalogPolicyTagIamMember(scope, id, { policyTag: g.tag.name, role, member });
+        break;
     }
   }
 }
@@ -113,5 +119,7 @@ function targetId(g: Grant): string {
       return g.account.node.id;
     case 'taxonomy':
       return g.taxonomy.node.id;
+    case 'policyTag':
+      return g.tag.node.id;
   }
 }

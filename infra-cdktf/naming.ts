@@ -45,7 +45,7 @@ export function names(config: EnvironmentConfig) {
     vpnRouter: (ibge: string) => `${p}vpn-router-${ibge}`,
     vpnTunnel: (ibge: string, i: number) => `${p}vpn-${ibge}-t${i}`,
     workflow: (file: string) => `${p}${file}`,
-    schedulerJob: (workflow: string) => `${p}${workflow}-daily`,
+    schedulerJob: (workflow: string) => `${p}${workflow}-schedule`,
     /** Log-based metric names: underscores, so that PromQL can name them (logging_googleapis_com:user_<name>). */
     logMetric: (what: string) => `${p.replaceAll('-', '_')}${what}`,
   };

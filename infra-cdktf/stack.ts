@@ -57,9 +57,9 @@ export class PipelineStack extends TerraformStack {
     const w = warehouse(ctx);
     const n = network(ctx);
     const f = functions(ctx, { buckets: b, topics: t, secrets: s, warehouse: w, network: n }, inputs);
-    orchestration(ctx, { topics: t, buckets: b, warehouse: w, runStatus: f.functions.runStatus }, inputs.workflows);
+    const o = orchestration(ctx, { topics: t, warehouse: w, runStatus: f.functions.runStatus, runReport: f.functions.runReport }, inputs.workflows);
     monitoring(ctx, { functions: f.functions, subscriptions: f.subscriptions, topics: t });
-    powerBi(ctx, w);
+    powerBi(ctx, w, o);
 
     new TerraformOutput(this, 'staging_bucket', { value: b.staging.name });
     new TerraformOutput(this, 'dead_letter_subscription', { value: t.deadLetterHold.name });

@@ -1,19 +1,23 @@
 import { PiiKind, type TableDef } from '../../shared/contracts/tables';
 import { PEC_TABLES } from '../../shared/tables/pec-tables';
-import { rawTableSchema, toBigQuerySchemaJson, type BigQueryTableSpec } from '../bigquery-schema';
+import { rawTableSchema, toBigQuerySchemaJson, type BigQueryTableSpec, type PiiKindName } from '../bigquery-schema';
 import { BigqueryDataset, BigqueryTable, DataCatalogPolicyTag, DataCatalogTaxonomy } from '../google';
 import { grant } from '../iam';
-import { OPS_TABLES } from '../ops-tables';
+import { martTables, opsTables } from '../owned-tables';
 import { iamCtx, type StackContext } from './context';
+
+type Kind = PiiKindName;
 
 export interface Warehouse {
   raw: BigqueryDataset;
   marts: BigqueryDataset;
   ops: BigqueryDataset;
   taxonomy: DataCatalogTaxonomy;
+  /** One policy tag per kind of personal data (fine-grained reader grants go on these). */
+  policyTags: Record<Kind, DataCatalogPolicyTag>;
+  /** The marts tables by name (row access policies go on these). */
+  martTables: Record<string, BigqueryTable>;
 }
-
-type Kind = (typeof PiiKind.options)[number];
 
 const PII_DESCRIPTIONS: Record<Kind, string> = {
   cpf: 'CPF (taxpayer number); lands only as a keyed pseudonym',
@@ -41,7 +45,7 @@ export function warehouse(ctx: StackContext, tables: readonly TableDef[] = PEC_T
     });
   const raw = dataset('raw', 'Landed PEC tables: one slice per municipality and window, replaced by the loader');
   const marts = dataset('marts', 'Indicator tables for Power BI (the only dataset Power BI can read)');
-  const ops = dataset('ops', 'Run ledger: loaded slices, runs, municipality runs');
+  const ops = dataset('ops', 'Run ledger: loaded slices, runs, municipality runs, reconciliation, alerts');
 
   // Fine-grained access control: a column with a policy tag is readable only by holders of
   // roles/datacatalog.categoryFineGrainedReader on the tag (or the taxonomy), whatever their dataset role.
@@ -75,6 +79,9 @@ export function warehouse(ctx: StackContext, tables: readonly TableDef[] = PEC_T
       deletionProtection: true,
     });
   for (const t of tables) table(`raw-${t.name}`, raw, rawTableSchema(t));
-  for (const t of OPS_TABLES) table(`ops-${t.tableId}`, ops, t);
-  return { raw, marts, ops, taxonomy };
+  for (const t of opsTables()) table(`ops-${t.tableId}`, ops, t);
+  // The marts refresh only DELETEs and INSERTs (never drops), so the tables and their row access
+  // policies (modules/powerbi.ts) survive every refresh.
+  const martsByName = Object.fromEntries(martTables().map((t) => [t.tableId, table(`marts-${t.tableId}`, marts, t)]));
+  return { raw, marts, ops, taxonomy, policyTags: tags, martTables: martsByName };
 }

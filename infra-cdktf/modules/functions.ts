@@ -65,6 +65,7 @@ export function environmentValues(ctx: StackContext, r: Pick<Resources, 'buckets
     gzipLevel: String(x.gzipLevel),
     timeBudgetMs: String(x.timeBudgetMs),
     lookbackDays: String(config.lookbackDays),
+    staleSourceHours: String(config.alerts.staleSourceHours),
     logLevel: config.logLevel,
   };
 }
@@ -125,6 +126,14 @@ const FUNCTION_GRANTS: Record<FunctionKey, (r: Resources) => Grant[]> = {
       : []),
     ...TELEMETRY,
   ],
+  runReport: (r) => [
+    // The report is built from the run's objects (plan, manifests, failure and load records).
+    { on: 'bucket', bucket: r.buckets.staging, role: 'roles/storage.objectViewer' },
+    { on: 'project', role: 'roles/bigquery.jobUser' }, // the ledger transaction is a query job
+    // Replaces the run's rows in runs, municipality_runs, reconciliation and alerts; reads loaded_slices.
+    { on: 'dataset', dataset: r.warehouse.ops, role: 'roles/bigquery.dataEditor' },
+    ...TELEMETRY,
+  ],
 };
 
 /**
@@ -145,7 +154,7 @@ const DELIVERY: Partial<Record<FunctionKey, { maxDeliveryAttempts: number }>> = 
 };
 
 /** Only extract talks to municipal servers; the others call Google APIs only and stay off the VPC. */
-const NEEDS_VPC: Record<FunctionKey, boolean> = { fanOut: false, extract: true, load: false, runStatus: false };
+const NEEDS_VPC: Record<FunctionKey, boolean> = { fanOut: false, extract: true, load: false, runStatus: false, runReport: false };
 
 export function functions(ctx: StackContext, r: Resources, inputs: FunctionInputs): Functions {
   const { config, names } = ctx;

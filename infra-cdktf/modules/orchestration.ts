@@ -1,13 +1,15 @@
-import { ENV } from '../../shared/contracts/config';
+import { DAILY_DAG, DAILY_WORKFLOW_FILE, WORKFLOW_ENV } from '../../shared/dag/daily';
+import { PEC_TABLES } from '../../shared/tables/pec-tables';
+import type { TableDef } from '../../shared/contracts/tables';
 import { Annotations, TerraformOutput } from '../cdk';
 import { TIME_ZONE } from '../config';
 import { CloudSchedulerJob, ServiceAccount, WorkflowsWorkflow, type Cloudfunctions2Function } from '../google';
-import { grant, serviceAccountMember } from '../iam';
+import { grant, serviceAccountMember, type Grant } from '../iam';
 import { serviceUri } from './functions';
+import type { PiiKindName } from '../bigquery-schema';
 import type { Warehouse } from './bigquery';
 import { iamCtx, type StackContext } from './context';
 import type { Topics } from './pubsub';
-import type { Buckets } from './storage';
 
 /** A `workflows/<name>.workflows.yaml` file read at synth time. */
 export interface WorkflowSource {
@@ -15,37 +17,90 @@ export interface WorkflowSource {
   source: string;
 }
 
+export interface Orchestration {
+  /** The workflows' identity: it rebuilds the marts, so the marts' row access policies name it. */
+  runner: ServiceAccount;
+  /** `serviceAccount:<email>` of the runner, as a literal (row access policy grantees are validated text). */
+  runnerMember: string;
+}
+
+/** `workflows/daily.workflows.yaml` → `daily`: the file the stack schedules is the DAG's own. */
+const DAILY_WORKFLOW_NAME = /([a-z][a-z0-9-]*)\.workflows\.yaml$/.exec(DAILY_WORKFLOW_FILE)![1]!;
+if (DAILY_WORKFLOW_NAME !== DAILY_DAG.name) throw new Error(`${DAILY_WORKFLOW_FILE} does not carry the DAG's name ${DAILY_DAG.name}`);
+
 /**
- * Variables every workflow can read with sys.get_env(), besides the built-in GOOGLE_CLOUD_PROJECT_ID
- * and GOOGLE_CLOUD_LOCATION; names follow the functions' ENV contract where one exists.
+ * The value of every variable the generated workflow reads with sys.get_env (WORKFLOW_ENV in
+ * shared/dag/daily.ts, besides the built-in GOOGLE_CLOUD_PROJECT_ID). A Record over its keys: a
+ * variable added to the DAG fails the type check here until the stack supplies it.
  */
-export const WORKFLOW_ENV = {
-  runStatusUrl: 'RUN_STATUS_URL',
-} as const;
+export function workflowEnvironment(
+  ctx: StackContext,
+  r: { warehouse: Warehouse; runStatus: Cloudfunctions2Function; runReport: Cloudfunctions2Function },
+): Record<keyof typeof WORKFLOW_ENV, string> {
+  return {
+    topicPrefix: ctx.config.topicPrefix,
+    runStatusUrl: serviceUri(r.runStatus),
+    runReportUrl: serviceUri(r.runReport),
+    rawDataset: r.warehouse.raw.datasetId,
+    martsDataset: r.warehouse.marts.datasetId,
+    bqLocation: ctx.config.region,
+  };
+}
+
+/**
+ * Kinds of personal data a workflow's SQL reads: the policy-tagged columns (hashed or kept) of the
+ * raw tables it names. The marts are built from pseudonymised CPF/CNS, so the identity that
+ * refreshes them needs fine-grained read on exactly those tags (never the whole taxonomy).
+ * Conservative: a tagged column name that appears in the source next to one of its tables counts.
+ */
+export function personalDataReadBy(source: string, tables: readonly TableDef[] = PEC_TABLES): PiiKindName[] {
+  const kinds = new Set<PiiKindName>();
+  const word = (w: string) => new RegExp(`\\b${w}\\b`).test(source);
+  for (const t of tables) {
+    if (!source.includes(`{{raw}}.${t.name}\``)) continue;
+    for (const c of t.columns) if (c.pii && c.pii.policy !== 'drop' && word(c.name)) kinds.add(c.pii.kind);
+  }
+  return [...kinds].sort();
+}
 
 export function orchestration(
   ctx: StackContext,
-  r: { topics: Topics; buckets: Buckets; warehouse: Warehouse; runStatus: Cloudfunctions2Function },
+  r: { topics: Topics; warehouse: Warehouse; runStatus: Cloudfunctions2Function; runReport: Cloudfunctions2Function },
   workflows: readonly WorkflowSource[],
-): void {
+): Orchestration {
   const { config, names } = ctx;
   const project = config.projectId;
 
   const runner = new ServiceAccount(ctx.scope, 'sa-workflows', { project, accountId: names.serviceAccount('workflows'), displayName: 'PEC: Cloud Workflows' });
-  // The workflow coordinates; it doesn't move data. It starts runs and asks for loads by publishing
-  // (fan-out and load do the work), asks run-status where a run stands, and logs its steps.
-  // The orchestration work extends this list if its workflows call more.
-  grant(
-    ctx.scope,
-    'workflows',
-    serviceAccountMember(runner),
-    [
-      { on: 'topic', topic: r.topics.topics.runRequests, role: 'roles/pubsub.publisher' },
-      { on: 'topic', topic: r.topics.topics.loadRequests, role: 'roles/pubsub.publisher' },
-      { on: 'function', fn: r.runStatus, role: 'roles/run.invoker' },
-      { on: 'project', role: 'roles/logging.logWriter' }, // sys.log
-    ],
-    iamCtx(ctx),
+  const runnerMember = `serviceAccount:${names.serviceAccount('workflows')}@${project}.iam.gserviceaccount.com`;
+
+  // Exactly what the workflow's calls need (workflows/daily.workflows.yaml), nothing more: it
+  // coordinates, the functions move the data. test/infra/security.test.ts holds the allow-list.
+  const grants: Grant[] = [
+    // start_run, fan_out (extract messages in batches), load_tables: googleapis.pubsub.v1…publish.
+    { on: 'topic', topic: r.topics.topics.runRequests, role: 'roles/pubsub.publisher' },
+    { on: 'topic', topic: r.topics.topics.extractRequests, role: 'roles/pubsub.publisher' },
+    { on: 'topic', topic: r.topics.topics.loadRequests, role: 'roles/pubsub.publisher' },
+    // http.get/http.post with OIDC: polls run-status, write_report posts to run-report.
+    { on: 'function', fn: r.runStatus, role: 'roles/run.invoker' },
+    { on: 'function', fn: r.runReport, role: 'roles/run.invoker' },
+    // refresh_marts: googleapis.bigquery.v2.jobs.insert (jobs exist only at project level), reading
+    // raw and replacing the marts' rows (DELETE + INSERT, never DDL).
+    { on: 'project', role: 'roles/bigquery.jobUser' },
+    { on: 'dataset', dataset: r.warehouse.raw, role: 'roles/bigquery.dataViewer' },
+    { on: 'dataset', dataset: r.warehouse.marts, role: 'roles/bigquery.dataEditor' },
+    // The marts' SQL reads policy-tagged (pseudonymised) columns of raw: fine-grained read on those tags only.
+    ...[...new Set(workflows.flatMap((w) => personalDataReadBy(w.source)))].map(
+      (kind): Grant => ({ on: 'policyTag', tag: r.warehouse.policyTags[kind], role: 'roles/datacatalog.categoryFineGrainedReader' }),
+    ),
+    { on: 'project', role: 'roles/logging.logWriter' }, // sys.log: step errors and the alert lines
+  ];
+  grant(ctx.scope, 'workflows', serviceAccountMember(runner), grants, iamCtx(ctx));
+
+  const env = workflowEnvironment(ctx, r);
+  // An empty TOPIC_PREFIX is left unset: the workflow reads it as default(…, "").
+  const userEnvVars = Object.fromEntries(
+    (Object.keys(WORKFLOW_ENV) as (keyof typeof WORKFLOW_ENV)[]).filter((k) => env[k] !== '').map((k) => [WORKFLOW_ENV[k], env[k]]),
   );
 
   const deployed = new Map<string, WorkflowsWorkflow>();
@@ -61,30 +116,21 @@ export function orchestration(
         sourceContents: wf.source,
         callLogLevel: 'LOG_ERRORS_ONLY',
         // Names may not start with GOOGLE: the project id is the built-in GOOGLE_CLOUD_PROJECT_ID.
-        userEnvVars: {
-          [ENV.region]: config.region,
-          [ENV.environment]: config.environment,
-          [ENV.topicPrefix]: config.topicPrefix,
-          [ENV.stagingBucket]: r.buckets.staging.name,
-          [ENV.bqLocation]: config.region,
-          [ENV.opsDataset]: r.warehouse.ops.datasetId,
-          [ENV.martsDataset]: r.warehouse.marts.datasetId,
-          [WORKFLOW_ENV.runStatusUrl]: serviceUri(r.runStatus),
-        },
+        userEnvVars,
       }),
     );
   }
 
-  const daily = deployed.get(config.schedule.workflow);
+  const daily = deployed.get(DAILY_DAG.name);
   if (!daily) {
-    // Another piece of work writes the workflows; until workflows/<name>.workflows.yaml exists the
-    // stack still synthesizes, but there is no daily run: say so loudly.
-    Annotations.of(ctx.scope).addWarning(
-      `No daily schedule: workflows/${config.schedule.workflow}.workflows.yaml does not exist (found: ${[...deployed.keys()].join(', ') || 'none'})`,
-    );
-    return;
+    // The workflow file is generated (npm run workflows:generate); without it the stack still
+    // synthesizes, but there is no daily run: say so loudly.
+    Annotations.of(ctx.scope).addWarning(`No daily schedule: ${DAILY_WORKFLOW_FILE} does not exist (found: ${[...deployed.keys()].join(', ') || 'none'})`);
+    return { runner, runnerMember };
   }
 
+  // Run days are São Paulo days: the DAG's schedule must be in that zone (shared/run/plan-run.ts).
+  if (DAILY_DAG.schedule.timeZone !== TIME_ZONE) throw new Error(`DAILY_DAG.schedule.timeZone is ${DAILY_DAG.schedule.timeZone}, expected ${TIME_ZONE}`);
   const scheduler = new ServiceAccount(ctx.scope, 'sa-scheduler', { project, accountId: names.serviceAccount('scheduler'), displayName: 'PEC: daily run trigger' });
   // Workflows has no per-workflow IAM: invoker is granted on the project, to this identity only.
   grant(ctx.scope, 'scheduler', serviceAccountMember(scheduler), [{ on: 'project', role: 'roles/workflows.invoker' }], iamCtx(ctx));
@@ -92,10 +138,10 @@ export function orchestration(
   new CloudSchedulerJob(ctx.scope, 'schedule-daily', {
     project,
     region: config.region,
-    name: names.schedulerJob(config.schedule.workflow),
-    description: `Starts ${names.workflow(config.schedule.workflow)} every day (${TIME_ZONE})`,
-    schedule: config.schedule.cron,
-    timeZone: TIME_ZONE,
+    name: names.schedulerJob(DAILY_DAG.name),
+    description: `Starts ${names.workflow(DAILY_DAG.name)} at "${DAILY_DAG.schedule.cron}" (${DAILY_DAG.schedule.timeZone}), from DAILY_DAG.schedule`,
+    schedule: DAILY_DAG.schedule.cron,
+    timeZone: DAILY_DAG.schedule.timeZone,
     attemptDeadline: '180s',
     // Starting an execution is idempotent for the pipeline: the daily run id is the São Paulo date.
     retryConfig: { retryCount: 3, minBackoffDuration: '60s', maxBackoffDuration: '600s' },
@@ -109,4 +155,5 @@ export function orchestration(
     },
   });
   new TerraformOutput(ctx.scope, 'daily_workflow', { value: daily.name });
+  return { runner, runnerMember };
 }

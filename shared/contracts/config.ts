@@ -27,6 +27,8 @@ export const ENV = {
   gzipLevel: 'EXTRACT_GZIP_LEVEL',
   timeBudgetMs: 'EXTRACT_TIME_BUDGET_MS',
   lookbackDays: 'RUN_LOOKBACK_DAYS',
+  /** Hours after which a source's PEC data warehouse counts as stale (alert `stale_source`). */
+  staleSourceHours: 'STALE_SOURCE_HOURS',
   logLevel: 'LOG_LEVEL',
 } as const;
 export type EnvKey = keyof typeof ENV;

@@ -65,5 +65,21 @@ export const FUNCTIONS = {
     timeoutSeconds: 60,
     maxInstances: 5,
   },
+  runReport: {
+    name: 'run-report',
+    entryPoint: 'runReport',
+    trigger: { kind: 'http' },
+    // The report is built from the bucket (plan, manifests, failure and load records) and written
+    // to the ledger in ops: no raw or marts access, no topics.
+    env: [...COMMON, 'stagingBucket', 'bqLocation', 'opsDataset', 'staleSourceHours'],
+    // A 650-municipality run reads ~650 manifests and writes ~16 k reconciliation rows as JSON
+    // parameters: 512 MiB keeps them comfortably in memory.
+    memoryMb: 512,
+    // The workflow's write_report step waits up to 600 s for the answer (its http.post timeout);
+    // HTTP functions may run up to 3,600 s, so the function is given the same budget as its caller.
+    timeoutSeconds: 600,
+    // One report per workflow execution; two leave room for a finalize-only execution alongside.
+    maxInstances: 2,
+  },
 } as const satisfies Record<string, FunctionSpec>;
 export type FunctionKey = keyof typeof FUNCTIONS;

@@ -49,7 +49,7 @@ function instruments(): Instruments {
   return made;
 }
 
-export type Stage = 'fan-out' | 'extract' | 'load' | 'run-status';
+export type Stage = 'fan-out' | 'extract' | 'load' | 'run-status' | 'run-report';
 
 export const pipelineMetrics = {
   rows(n: number, attributes: { stage: Stage; table: string }): void {

@@ -4,6 +4,9 @@ import { TOPICS } from '../../shared/contracts/messages';
 import { COLUMN_TYPES, INGESTION_COLUMNS, type TableDef } from '../../shared/contracts/tables';
 import { PEC_TABLES } from '../../shared/tables/pec-tables';
 import { loadedSlicesSchema, rawTableSchema as loaderRawTableSchema } from '../../shared/adapters/gcp/bigquery-schema';
+import { bigQueryOpsTables } from '../../shared/ledger/schema';
+import type { BigQueryTableSpec as OwnedTableSpec } from '../../shared/ledger/table-schema';
+import { MART_NAMES, bigQueryMartTables } from '../../shared/marts/marts';
 import { resolve, resources, synthEnvironment, type Body, type TfJson } from './support/synth';
 
 /**
@@ -185,12 +188,104 @@ describe('BigQuery raw tables follow the table registry', () => {
     for (const kind of used) expect([...tagKind.values()]).toContain(kind);
   });
 
-  test('datasets raw, marts, ops exist; ops holds the run ledger tables, loaded_slices exactly as the loader defines it', () => {
+  test('datasets raw, marts, ops exist', () => {
     const datasets = resources(json, 'google_bigquery_dataset').map(([, d]) => d.dataset_id).sort();
     expect(datasets).toEqual([config.datasets.marts, config.datasets.ops, config.datasets.raw].sort());
-    for (const t of ['loaded_slices', 'runs', 'municipality_runs']) expect(schemaOf(json, config.datasets.ops, t).length).toBeGreaterThan(0);
+  });
+});
+
+/** A table of the stack as its single definition describes one: fields (name, type, mode, description), partitioning, clustering. */
+function tableShape(json: TfJson, dataset: string, table: string) {
+  const [, body] = resources(json, 'google_bigquery_table').find(([, t]) => t.table_id === table && resolve(json, t.dataset_id) === dataset)!;
+  return {
+    description: body.description,
+    fields: schemaOf(json, dataset, table).map(({ name, type, mode, description }: { name: string; type: string; mode: string; description?: string }) => ({ name, type, mode, description })),
+    timePartitioning: body.time_partitioning,
+    clustering: body.clustering ?? [],
+  };
+}
+const ownedShape = (t: OwnedTableSpec) => ({
+  description: t.description,
+  fields: t.fields.map(({ name, type, mode, description }) => ({ name, type, mode, description })),
+  timePartitioning: t.timePartitioning,
+  clustering: t.clustering ?? [],
+});
+
+describe('BigQuery ops and marts tables are their single definitions', () => {
+  const tablesIn = (dataset: string) => resources(json, 'google_bigquery_table').filter(([, t]) => resolve(json, t.dataset_id) === dataset).map(([, t]) => t.table_id).sort();
+
+  test('ops holds exactly the slice ledger and the run ledger (shared/ledger/schema.ts)', () => {
+    expect(tablesIn(config.datasets.ops)).toEqual(['loaded_slices', ...bigQueryOpsTables().map((t) => t.name)].sort());
     expect(schemaOf(json, config.datasets.ops, 'loaded_slices').map(({ name, type, mode }) => ({ name, type, mode }))).toEqual(
       loadedSlicesSchema().fields.map(({ name, type, mode }) => ({ name, type, mode })),
     );
+  });
+
+  test.each(bigQueryOpsTables().map((t) => [t.name, t] as const))('ops.%s: columns, modes, descriptions, partitioning and clustering as the ledger defines them', (name, t) => {
+    expect(tableShape(json, config.datasets.ops, name)).toEqual(ownedShape(t));
+  });
+
+  test('marts holds exactly the marts (shared/marts/marts.ts), protected from deletion', () => {
+    expect(tablesIn(config.datasets.marts)).toEqual(bigQueryMartTables().map((t) => t.name).sort());
+    for (const [, t] of resources(json, 'google_bigquery_table')) expect(t.deletion_protection).toBe(true);
+  });
+
+  test.each(bigQueryMartTables().map((t) => [t.name, t] as const))('marts.%s: exactly the mart definition', (name, t) => {
+    expect(tableShape(json, config.datasets.marts, name)).toEqual(ownedShape(t));
+  });
+});
+
+describe('row access policies on the marts (Power BI: each municipality group sees its municipalities only)', () => {
+  const policies = resources(json, 'google_bigquery_row_access_policy');
+  const workflowSa = `serviceAccount:pec-workflows@${config.projectId}.iam.gserviceaccount.com`;
+  const onTable = (mart: string) => policies.filter(([, p]) => resolve(json, p.table_id) === mart).map(([, p]) => p);
+
+  test('the config has Power BI groups for this test to check', () => {
+    expect(Object.keys(config.powerBiMunicipalityGroups).length).toBeGreaterThan(0);
+  });
+
+  test.each(MART_NAMES)('%s: the TRUE filter for the identity that refreshes it, one filter per municipality group from config, nothing else', (mart) => {
+    const own = onTable(mart);
+    for (const p of own) {
+      expect(resolve(json, p.dataset_id)).toBe(config.datasets.marts);
+      expect(p.project).toBe(config.projectId);
+    }
+    const all = own.find((p) => p.policy_id === 'pipeline_all_rows')!;
+    expect(all.filter_predicate).toBe('TRUE');
+    expect(all.grantees).toEqual([workflowSa, ...config.powerBiAllRowsReaders]);
+    // The grantee must exist before the policy names it.
+    expect(all.depends_on).toContain('google_service_account.sa-workflows');
+    // Written from the config here: one group per municipality in the example environments.
+    const expected = s.registry.municipalities
+      .filter((m) => m.enabled && config.powerBiMunicipalityGroups[m.ibge])
+      .map((m) => ({ policy_id: `municipality_${m.ibge}`, grantees: [`group:${config.powerBiMunicipalityGroups[m.ibge]}`], filter_predicate: `municipality_ibge = "${m.ibge}"` }));
+    expect(own.filter((p) => p !== all).map(({ policy_id, grantees, filter_predicate }) => ({ policy_id, grantees, filter_predicate }))).toEqual(expected);
+  });
+
+  test('the refreshing identity is the workflow service account of this stack', () => {
+    const account = json.resource.google_service_account!['sa-workflows']!;
+    expect(`serviceAccount:${account.account_id}@${config.projectId}.iam.gserviceaccount.com`).toBe(workflowSa);
+  });
+
+  test('prod: state-level readers see every row; a regional group named for two municipalities gets one policy over both', () => {
+    const prod = synthEnvironment('prod');
+    const all = resources(prod.json, 'google_bigquery_row_access_policy').filter(([, p]) => p.policy_id === 'pipeline_all_rows');
+    for (const [, p] of all) expect(p.grantees).toContain('group:pec-bi-estado@example.org');
+    const regional = synthEnvironment('dev', {
+      config: (c) => ({ ...c, powerBiMunicipalityGroups: { '3509502': 'drs-sp@example.org', '3548500': 'drs-sp@example.org' } }),
+    });
+    const own = resources(regional.json, 'google_bigquery_row_access_policy').filter(([, p]) => resolve(regional.json, p.table_id) === MART_NAMES[0]);
+    expect(own.map(([, p]) => [p.policy_id.replace(/[0-9a-f]{16}$/, '<hash>'), p.grantees, p.filter_predicate])).toEqual([
+      ['pipeline_all_rows', [workflowSa], 'TRUE'],
+      ['readers_<hash>', ['group:drs-sp@example.org'], 'municipality_ibge IN ("3509502", "3548500")'],
+    ]);
+    // Curitiba now has no group: the synth says so.
+    expect(regional.warnings.join('\n')).toMatch(/no group for 4106902/);
+  });
+
+  test('without any municipality group the policies still exist: the marts fail closed (only the pipeline sees rows)', () => {
+    const none = synthEnvironment('dev', { config: (c) => ({ ...c, powerBiMunicipalityGroups: {} }) });
+    const ps = resources(none.json, 'google_bigquery_row_access_policy');
+    expect(ps.map(([, p]) => p.policy_id)).toEqual(MART_NAMES.map(() => 'pipeline_all_rows'));
   });
 });

@@ -1,7 +1,10 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { ConfigError } from '../../shared/contracts/config';
+import { DAILY_DAG, DAILY_WORKFLOW_FILE, WORKFLOW_ENV } from '../../shared/dag/daily';
 import { MunicipalityRegistry } from '../../shared/contracts/municipalities';
 import { parseEnvironmentConfig } from '../../infra-cdktf/config';
-import { resources, synthEnvironment, type Body, type TfJson } from './support/synth';
+import { repoRoot, resolve, resources, synthEnvironment, type Body, type TfJson } from './support/synth';
 
 /**
  * Where things are (LGPD: São Paulo only), the network path per municipality, orchestration and
@@ -93,7 +96,9 @@ describe('network path per municipality (registry `network`)', () => {
 
   test('a registry with VPN municipalities only: no NAT, no static address, extract stays on private ranges', () => {
     const registry = MunicipalityRegistry.parse({ municipalities: dev.registry.municipalities.filter((m) => m.network === 'vpn') });
-    const s = synthEnvironment('dev', { registry });
+    // Per-municipality settings must name registry municipalities: keep only the VPN ones' groups.
+    const keep = (groups: Record<string, string>) => Object.fromEntries(Object.entries(groups).filter(([ibge]) => registry.municipalities.some((m) => m.ibge === ibge)));
+    const s = synthEnvironment('dev', { registry, config: (c) => ({ ...c, powerBiMunicipalityGroups: keep(c.powerBiMunicipalityGroups) }) });
     expect(s.json.resource.google_compute_router_nat).toBeUndefined();
     expect(s.json.resource.google_compute_address).toBeUndefined();
     const [, extract] = resources(s.json, 'google_cloudfunctions2_function').find(([, f]) => f.name === 'pec-extract')!;
@@ -102,18 +107,56 @@ describe('network path per municipality (registry `network`)', () => {
 });
 
 describe('orchestration and alerting', () => {
-  test('the daily workflow is deployed with its own identity and started in America/Sao_Paulo with OAuth', () => {
-    const [[, wf]] = resources(dev.json, 'google_workflows_workflow') as [[string, Body]];
-    expect(wf.name).toBe('pec-daily-run');
+  test('the daily workflow is deployed as <prefix>daily from the generated file, with its own identity', () => {
+    const workflows = resources(dev.json, 'google_workflows_workflow');
+    expect(workflows.map(([id, wf]) => [id, wf.name])).toEqual([['workflow-daily', `pec-${DAILY_DAG.name}`]]);
+    const [[, wf]] = workflows as [[string, Body]];
+    expect(wf.name).toBe('pec-daily');
+    expect(wf.source_contents).toBe(fs.readFileSync(path.join(repoRoot, DAILY_WORKFLOW_FILE), 'utf8'));
     expect(wf.service_account).toBe('${google_service_account.sa-workflows.id}');
-    // Workflows rejects user variables named GOOGLE*; the run-status URL is handed over.
+  });
+
+  test('the workflow environment is exactly what the YAML reads with sys.get_env, from the contracts and the deployed functions', () => {
+    const [[, wf]] = resources(dev.json, 'google_workflows_workflow') as [[string, Body]];
+    const read = new Set([...String(wf.source_contents).matchAll(/sys\.get_env\("([A-Z0-9_]+)"\)/g)].map((m) => m[1]!));
+    // GOOGLE_CLOUD_PROJECT_ID is built in (and Workflows rejects user variables named GOOGLE*).
+    read.delete('GOOGLE_CLOUD_PROJECT_ID');
     expect(Object.keys(wf.user_env_vars).filter((k) => k.startsWith('GOOGLE'))).toEqual([]);
-    expect(wf.user_env_vars.RUN_STATUS_URL).toBe('${google_cloudfunctions2_function.function-run-status.service_config[0].uri}');
+    expect(Object.keys(wf.user_env_vars).sort()).toEqual([...read].sort());
+    expect([...read].sort()).toEqual(Object.values(WORKFLOW_ENV).sort());
+    const env = wf.user_env_vars as Record<string, string>;
+    expect(env[WORKFLOW_ENV.runStatusUrl]).toBe('${google_cloudfunctions2_function.function-run-status.service_config[0].uri}');
+    expect(env[WORKFLOW_ENV.runReportUrl]).toBe('${google_cloudfunctions2_function.function-run-report.service_config[0].uri}');
+    expect(resolve(dev.json, env[WORKFLOW_ENV.rawDataset])).toBe(dev.config.datasets.raw);
+    expect(resolve(dev.json, env[WORKFLOW_ENV.martsDataset])).toBe(dev.config.datasets.marts);
+    expect(env[WORKFLOW_ENV.bqLocation]).toBe(REGION);
+    expect(env[WORKFLOW_ENV.topicPrefix]).toBe(dev.config.topicPrefix);
+    // Every topic the workflow builds from the prefix exists in the stack.
+    const topics = [...String(wf.source_contents).matchAll(/topic_prefix \+ "([a-z-]+)"/g)].map((m) => `${dev.config.topicPrefix}${m[1]}`);
+    expect(topics.length).toBeGreaterThan(0);
+    const names = resources(dev.json, 'google_pubsub_topic').map(([, t]) => t.name);
+    for (const t of topics) expect(names).toContain(t);
+  });
+
+  test('an empty topic prefix is left unset: the workflow defaults it to ""', () => {
+    const s = synthEnvironment('dev', { config: (c) => ({ ...c, topicPrefix: '' }) });
+    const [[, wf]] = resources(s.json, 'google_workflows_workflow') as [[string, Body]];
+    expect(wf.user_env_vars[WORKFLOW_ENV.topicPrefix]).toBeUndefined();
+    expect(wf.source_contents).toContain(`default(sys.get_env("${WORKFLOW_ENV.topicPrefix}"), "")`);
+  });
+
+  test('Cloud Scheduler starts it on DAILY_DAG.schedule in America/Sao_Paulo, with OAuth and the configured arguments', () => {
     const [[, job]] = resources(dev.json, 'google_cloud_scheduler_job') as [[string, Body]];
+    expect(job.name).toBe('pec-daily-schedule');
+    expect(job.schedule).toBe(DAILY_DAG.schedule.cron);
+    expect(job.time_zone).toBe(DAILY_DAG.schedule.timeZone);
     expect(job.time_zone).toBe('America/Sao_Paulo');
-    expect(job.http_target.uri).toBe('https://workflowexecutions.googleapis.com/v1/${google_workflows_workflow.workflow-daily-run.id}/executions');
+    expect(job.http_target.uri).toBe('https://workflowexecutions.googleapis.com/v1/${google_workflows_workflow.workflow-daily.id}/executions');
     expect(job.http_target.oauth_token.service_account_email).toBe('${google_service_account.sa-scheduler.email}');
-    expect(JSON.parse(JSON.parse(Buffer.from(job.http_target.body, 'base64').toString()).argument)).toEqual({ trigger: 'daily' });
+    expect(JSON.parse(JSON.parse(Buffer.from(job.http_target.body, 'base64').toString()).argument)).toEqual({});
+    const pilot = synthEnvironment('dev', { config: (c) => ({ ...c, schedule: { argument: { cohort: 'pilot' } } }) });
+    const [[, pilotJob]] = resources(pilot.json, 'google_cloud_scheduler_job') as [[string, Body]];
+    expect(JSON.parse(JSON.parse(Buffer.from(pilotJob.http_target.body, 'base64').toString()).argument)).toEqual({ cohort: 'pilot' });
   });
 
   test('without workflow files the stack still synthesizes, schedules nothing and warns', () => {
@@ -188,5 +231,19 @@ describe('config errors stop a bad deployment at synth time', () => {
     const ibge = dev.registry.municipalities.find((m) => m.network === 'vpn')!.ibge;
     expectProblem(() => synthEnvironment('dev', { config: (c) => ({ ...c, network: { ...c.network, vpnBgp: { [ibge]: '169.254.169.248/29' } } }) }), /metadata/);
     expectProblem(() => parseEnvironmentConfig('dev', { ...base, network: { vpnBgp: { [ibge]: '169.254.10.3/29' } } }), /aligned/);
+  });
+
+  test('Power BI municipality groups must name municipalities of the registry, and need powerBiGroup', () => {
+    expectProblem(
+      () => synthEnvironment('dev', { config: (c) => ({ ...c, powerBiMunicipalityGroups: { ...c.powerBiMunicipalityGroups, '3550308': 'pec-bi-sp@example.org' } }) }),
+      /powerBiMunicipalityGroups\["3550308"\] names no municipality of the registry/,
+    );
+    expectProblem(() => parseEnvironmentConfig('dev', { ...base, powerBiMunicipalityGroups: { '3509502': 'pec-bi@example.org' } }), /powerBiMunicipalityGroups needs powerBiGroup/);
+    expectProblem(() => parseEnvironmentConfig('dev', { ...base, powerBiGroup: 'g@example.org', powerBiMunicipalityGroups: { '3509502': 'not a group' } }), /powerBiMunicipalityGroups\.3509502/);
+  });
+
+  test('the schedule takes no cron or workflow of its own: both come from the DAG definition', () => {
+    expectProblem(() => parseEnvironmentConfig('dev', { ...base, schedule: { cron: '0 3 * * *' } }), /schedule/);
+    expectProblem(() => parseEnvironmentConfig('dev', { ...base, schedule: { argument: { trigger: 'daily' } } }), /schedule\.argument/);
   });
 });

@@ -24,6 +24,7 @@ const IAM_MEMBER_TYPES: Record<string, { kind: string; attr?: string }> = {
   google_artifact_registry_repository_iam_member: { kind: 'repository', attr: 'repository' },
   google_service_account_iam_member: { kind: 'serviceAccount', attr: 'service_account_id' },
   google_data_catalog_taxonomy_iam_member: { kind: 'taxonomy', attr: 'taxonomy' },
+  google_data_catalog_policy_tag_iam_member: { kind: 'policyTag', attr: 'policy_tag' },
 };
 
 /** The real name behind a `${type.id.attr}` reference (or a literal). */
@@ -96,16 +97,32 @@ function expectedGrants(s: Synthesized): Record<string, string[]> {
         : []),
       ...telemetry,
     ],
+    'pec-fn-run-report': [
+      `roles/storage.objectViewer on ${staging}`, // plan, manifests, failure and load records
+      'roles/bigquery.jobUser on project',
+      `roles/bigquery.dataEditor on dataset:${config.datasets.ops}`, // the run ledger
+      ...telemetry,
+    ],
     'pec-fn-build': [
       'roles/logging.logWriter on project',
       'roles/artifactregistry.writer on repository:pec-functions',
       `roles/storage.objectViewer on bucket:${config.projectId}-pec-sources`,
     ],
     'pec-pubsub-push': [`roles/run.invoker on ${fn('fan-out')}`, `roles/run.invoker on ${fn('extract')}`, `roles/run.invoker on ${fn('load')}`],
+    // What workflows/daily.workflows.yaml calls: publish run, extract and load requests; poll
+    // run-status and post to run-report (OIDC); rebuild the marts from raw (query jobs); sys.log.
     'pec-workflows': [
       `roles/pubsub.publisher on ${topic('runRequests')}`,
+      `roles/pubsub.publisher on ${topic('extractRequests')}`,
       `roles/pubsub.publisher on ${topic('loadRequests')}`,
       `roles/run.invoker on ${fn('run-status')}`,
+      `roles/run.invoker on ${fn('run-report')}`,
+      'roles/bigquery.jobUser on project',
+      `roles/bigquery.dataViewer on dataset:${config.datasets.raw}`,
+      `roles/bigquery.dataEditor on dataset:${config.datasets.marts}`,
+      // The marts are built from pseudonymised CPF and CNS: fine-grained read on those two tags only.
+      'roles/datacatalog.categoryFineGrainedReader on policyTag:cpf',
+      'roles/datacatalog.categoryFineGrainedReader on policyTag:cns',
       'roles/logging.logWriter on project',
     ],
     'pec-scheduler': ['roles/workflows.invoker on project'],
@@ -136,6 +153,27 @@ describe.each(ENVS)('security of the %s stack', (env) => {
 
   test('least privilege: every identity holds exactly its allow-listed roles, nothing more', () => {
     expect(actualGrants(json)).toEqual(expectedGrants(s));
+  });
+
+  test("the workflow identity's roles follow the workflow's own calls (derived from the deployed YAML)", () => {
+    const [[, wf]] = resources(json, 'google_workflows_workflow') as [[string, Body]];
+    const source = String(wf.source_contents);
+    const held = actualGrants(json)['pec-workflows']!;
+    const on = (role: string) => held.filter((g) => g.startsWith(`${role} on `)).map((g) => g.slice(role.length + 4)).sort();
+    // Publishes to exactly the topics it builds from the prefix.
+    const published = [...new Set([...source.matchAll(/topic_prefix \+ "([a-z-]+)"/g)].map((m) => `topic:${s.config.topicPrefix}${m[1]}`))].sort();
+    expect(on('roles/pubsub.publisher')).toEqual(published);
+    // Invokes exactly the functions whose URLs it is handed (and calls them with OIDC).
+    const urls = Object.values(wf.user_env_vars as Record<string, string>)
+      .map((v) => /^\$\{google_cloudfunctions2_function\.function-([a-z-]+)\.service_config\[0\]\.uri\}$/.exec(v)?.[1])
+      .filter((x): x is string => !!x);
+    expect(on('roles/run.invoker')).toEqual(urls.map((n) => `function:pec-${n}`).sort());
+    expect(source).toContain('type: OIDC');
+    // BigQuery jobs and log lines.
+    expect(source).toContain('call: googleapis.bigquery.v2.jobs.insert');
+    expect(held).toContain('roles/bigquery.jobUser on project');
+    expect(source).toContain('call: sys.log');
+    expect(held).toContain('roles/logging.logWriter on project');
   });
 
   test('IAM is additive only: no authoritative policies or bindings that could replace Google-managed ones', () => {

@@ -5,20 +5,22 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, ENV } from '../../shared/contracts/config';
 import { FUNCTIONS, type FunctionKey } from '../../shared/contracts/functions';
+import { startFakeBigQueryServer, type FakeBigQueryServer, type JobResource } from '../support/fake-bigquery-server';
 import { startFakeGcsServer, type FakeGcsServer } from '../support/fake-gcs-server';
 
 /**
  * The deployed entry points themselves (functions/<name>/index.ts), loaded as Cloud Run functions
  * load them: configuration from the environment at cold start, the registry file next to the code,
  * Google Cloud clients, registration with the functions framework under FUNCTIONS[x].entryPoint.
- * run-status is exercised end to end against the Cloud Storage JSON API double; the Pub/Sub
- * functions' end-to-end path needs the Pub/Sub emulator (pubsub-emulator.test.ts).
+ * run-status and run-report are exercised end to end against the Cloud Storage and BigQuery API
+ * doubles; the Pub/Sub functions' end-to-end path needs the Pub/Sub emulator (pubsub-emulator.test.ts).
  */
 const ENTRY: Record<FunctionKey, string> = {
   fanOut: '../../functions/fan-out/index',
   extract: '../../functions/extract/index',
   load: '../../functions/load/index',
   runStatus: '../../functions/run-status/index',
+  runReport: '../../functions/run-report/index',
 };
 const KEYS = Object.keys(FUNCTIONS) as FunctionKey[];
 
@@ -37,6 +39,7 @@ function coldStart(key: FunctionKey): Testing {
 describe('function entry points', () => {
   let dir: string;
   let gcs: FakeGcsServer;
+  let bq: FakeBigQueryServer;
   const saved = { ...process.env };
 
   beforeAll(async () => {
@@ -47,9 +50,11 @@ describe('function entry points', () => {
     );
     fs.writeFileSync(path.join(dir, 'broken.yaml'), 'municipalities:\n  - ibge: "355030"\n');
     gcs = await startFakeGcsServer();
+    bq = await startFakeBigQueryServer();
   });
   afterAll(async () => {
     await gcs.close();
+    await bq.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
   beforeEach(() => {
@@ -62,6 +67,7 @@ describe('function entry points', () => {
       [ENV.pseudonymKeySecret]: 'pec-pseudonym-key',
       // Clients talk to the local Cloud Storage double; nothing here may reach Google.
       STORAGE_EMULATOR_HOST: `${gcs.url}/storage/v1`,
+      BIGQUERY_EMULATOR_HOST: `${bq.url}/bigquery/v2`,
       PUBSUB_EMULATOR_HOST: '127.0.0.1:9',
     };
     delete process.env.K_SERVICE;
@@ -118,6 +124,29 @@ describe('function entry points', () => {
       expect(res.status).toBe(200);
       expect(await res.json()).toMatchObject({ complete: true, counts: { planned: 1, done: 1 }, municipalities: [{ ibge: '3550308', name: 'São Paulo', state: 'done' }] });
       expect(gcs.requests.some((r) => r.path === '/storage/v1/b/pec-staging-test/o' && r.query.prefix === 'runs/daily-20261122/manifests/')).toBe(true);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it('run-report, as deployed, reads the run from the bucket and writes the ledger through the BigQuery client', async () => {
+    if (!`${process.env.NODE_OPTIONS ?? ''} ${process.execArgv.join(' ')}`.includes('--experimental-vm-modules'))
+      throw new Error('run with NODE_OPTIONS=--experimental-vm-modules (as `npm test` does): the BigQuery client needs dynamic import()');
+    gcs.put('pec-staging-test', 'runs/daily-20261123/plan.json', Buffer.from(JSON.stringify({ schemaVersion: 1, runId: 'daily-20261123', createdAt: '2026-11-23T09:00:00.000Z', trigger: 'daily', window: null, municipalities: ['3550308'] })));
+    const testing = coldStart('runReport');
+    const server: http.Server = testing.getTestServer(FUNCTIONS.runReport.entryPoint);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ runId: 'daily-20261123', runDate: '2026-11-23', deadlineAt: '2026-11-23T12:00:00Z', loadTimedOut: false, martsFailed: [] }),
+      });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ runs: [{ runId: 'daily-20261123', planned: 1, loaded: 0 }] });
+      const jobs = bq.requests.filter((r) => r.method === 'POST' && r.path === '/bigquery/v2/projects/pec-pipeline-test/jobs').map((r) => r.json as JobResource);
+      expect(jobs[0]!.configuration.query!.query).toContain('DELETE FROM `pec-pipeline-test.ops.runs` WHERE run_id = @run_id');
+      expect(jobs[0]!.jobReference).toMatchObject({ jobId: expect.stringMatching(/^run-report-/), location: 'southamerica-east1' });
     } finally {
       await new Promise((r) => server.close(r));
     }

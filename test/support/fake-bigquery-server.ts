@@ -3,11 +3,13 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A local HTTP server speaking the part of BigQuery's REST API (v2) that the warehouse adapter
- * uses: jobs.insert (409 "Already Exists" for a known job id), jobs.get, jobs.getQueryResults,
- * tables.get / insert / delete. It does not run SQL or read files: a test decides each job's
- * outcome through `onJob` (e.g. the rows a load job staged, a script's result rows, an error
- * reason). It records every request so contract tests can check what the real
- * @google-cloud/bigquery client sent. Point the client at it with `apiEndpoint: server.url`.
+ * and the ledger's query runner use: jobs.insert (409 "Already Exists" for a known job id),
+ * jobs.get, jobs.getQueryResults (long-poll: `jobComplete: false` while a job runs, the job's error
+ * as an HTTP error once it failed), tables.get / insert / delete. It does not run SQL or read
+ * files: a test decides each job's outcome through `onJob` (e.g. the rows a load job staged, a
+ * script's result rows, an error reason). It records every request so contract tests can check
+ * what the real @google-cloud/bigquery client sent. Point the client at it with
+ * `apiEndpoint: server.url`.
  */
 
 export interface RecordedRequest {
@@ -22,7 +24,13 @@ export interface JobResource {
   jobReference: { projectId: string; jobId: string; location?: string };
   configuration: {
     load?: Record<string, unknown> & { sourceUris: string[]; destinationTable: { projectId: string; datasetId: string; tableId: string } };
-    query?: { query: string; useLegacySql?: boolean };
+    query?: {
+      query: string;
+      useLegacySql?: boolean;
+      /** Named parameters as the client sends them (`params: {name: 'text'}` → STRING parameters). */
+      parameterMode?: string;
+      queryParameters?: { name: string; parameterType: { type: string }; parameterValue: { value: string } }[];
+    };
     labels?: Record<string, string>;
   };
   status: { state: 'PENDING' | 'RUNNING' | 'DONE'; errorResult?: { reason: string; message: string }; errors?: { reason: string; message: string }[] };
@@ -48,6 +56,14 @@ export interface FakeBigQueryServer {
   tables: Map<string, Record<string, unknown>>;
   onJob: (job: JobResource) => JobOutcome;
   close(): Promise<void>;
+}
+
+/** The HTTP status BigQuery answers with for a failed job's reason (what getQueryResults sees). */
+function statusOfReason(reason: string): number {
+  if (reason === 'backendError' || reason === 'internalError') return 500;
+  if (reason === 'rateLimitExceeded' || reason === 'quotaExceeded' || reason === 'accessDenied') return 403;
+  if (reason === 'notFound') return 404;
+  return 400;
 }
 
 function errorBody(code: number, message: string, reason: string) {
@@ -108,6 +124,14 @@ export async function startFakeBigQueryServer(): Promise<FakeBigQueryServer> {
       if (m && req.method === 'GET') {
         const j = fake.jobs.get(decodeURIComponent(m[2]!));
         if (!j) return send(404, errorBody(404, `Not found: Job ${m[1]}:${m[2]}`, 'notFound'));
+        if (j.polls < (j.outcome.runningPolls ?? 0)) {
+          j.polls++;
+          return send(200, { kind: 'bigquery#getQueryResultsResponse', jobReference: j.jobReference, jobComplete: false });
+        }
+        if (j.outcome.error) {
+          const code = statusOfReason(j.outcome.error.reason);
+          return send(code, errorBody(code, j.outcome.error.message, j.outcome.error.reason));
+        }
         const rows = j.outcome.rows ?? [];
         const schema = j.outcome.schema ?? Object.keys(rows[0] ?? {}).map((name) => ({ name, type: typeof rows[0]![name] === 'number' ? 'INTEGER' : 'STRING' }));
         return send(200, {

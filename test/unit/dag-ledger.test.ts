@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Parser } from 'node-sql-parser';
 import { MunicipalityRegistry } from '../../shared/contracts/municipalities';
-import { rowAccessPolicyStatements } from '../../shared/marts/row-access';
+import { rowAccessPolicies, rowAccessPolicyStatements } from '../../shared/marts/row-access';
 import { ALERT_FIELD_VALUE, alertLogEntry, evaluateAlerts } from '../../shared/ledger/alerts';
 import { ROWS_PER_PARAMETER, bigQueryLedgerScript } from '../../shared/ledger/bigquery-ledger';
 import type { MunicipalityRunRow, ReconciliationRow, RunReport } from '../../shared/ledger/report';
@@ -177,4 +177,26 @@ describe('row access policies for Power BI', () => {
       /not an IAM principal/,
     );
   });
+
+  it('one policy per readers group: a group named for several municipalities gets one IN filter; municipalities without a group get none', () => {
+    const three = MunicipalityRegistry.parse({
+      municipalities: ['3509502', '3548500', '4106902'].map((ibge) => ({ ibge, name: `M${ibge}`, network: 'tls', connection: { host: `pec-${ibge}.example`, password: { secret: `s${ibge}` } } })),
+    });
+    const groups: Record<string, string> = { '3509502': 'group:drs-sp@example.org', '3548500': 'group:drs-sp@example.org' };
+    const policies = rowAccessPolicies(three, {
+      readersOf: (ibge) => groups[ibge],
+      writer: 'serviceAccount:pec-workflows@proj.iam.gserviceaccount.com',
+      allRowsReaders: ['group:ses@example.org', 'serviceAccount:pec-workflows@proj.iam.gserviceaccount.com'],
+    });
+    expect(policies.filter((p) => p.mart === MARTS[0]!.name)).toEqual([
+      { mart: MARTS[0]!.name, policyId: 'pipeline_all_rows', grantees: ['serviceAccount:pec-workflows@proj.iam.gserviceaccount.com', 'group:ses@example.org'], filterPredicate: 'TRUE' },
+      { mart: MARTS[0]!.name, policyId: expect.stringMatching(/^readers_[0-9a-f]{16}$/), grantees: ['group:drs-sp@example.org'], filterPredicate: 'municipality_ibge IN ("3509502", "3548500")' },
+    ]);
+    // The same policies on every mart, and a group's policy id does not depend on its municipalities.
+    expect(policies).toHaveLength(2 * MARTS.length);
+    const again = rowAccessPolicies(three, { readersOf: (ibge) => (ibge === '4106902' ? 'group:drs-sp@example.org' : groups[ibge]), writer: 'serviceAccount:w@proj.iam.gserviceaccount.com' });
+    expect(again[1]!.policyId).toBe(policies[1]!.policyId);
+    expect(again[1]!.filterPredicate).toBe('municipality_ibge IN ("3509502", "3548500", "4106902")');
+  });
 });
+

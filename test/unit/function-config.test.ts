@@ -28,6 +28,8 @@ describe('function configuration', () => {
     expect(extract).toMatchObject({ registryFile: 'municipalities.yaml', topicPrefix: '', timeBudgetMs: 1000, partMaxBytes: EXTRACT_DEFAULTS.partMaxBytes, gzipLevel: 1 });
     expect(loadFunctionConfig('load', complete)).toMatchObject({ bqLocation: 'southamerica-east1', rawDataset: 'raw', opsDataset: 'ops' });
     expect(loadFunctionConfig('fanOut', { ...complete, RUN_LOOKBACK_DAYS: '7' }).lookbackDays).toBe(7);
+    expect(loadFunctionConfig('runReport', complete)).toMatchObject({ bqLocation: 'southamerica-east1', opsDataset: 'ops', staleSourceHours: 26 });
+    expect(loadFunctionConfig('runReport', { ...complete, STALE_SOURCE_HOURS: '48' }).staleSourceHours).toBe(48);
   });
 
   it('names every missing variable in one error, by its environment name', () => {

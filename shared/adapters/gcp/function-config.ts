@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_LOOKBACK_DAYS, ENV, ExtractSettingsSchema, parseConfig, type EnvKey } from '../../contracts/config';
 import { FUNCTIONS, type FunctionKey } from '../../contracts/functions';
+import { ALERT_DEFAULTS } from '../../ledger/alerts';
 
 /**
  * One configuration schema per cloud function. Each schema's keys are exactly FUNCTIONS[x].env
@@ -70,11 +71,22 @@ export const RunStatusConfig = z.strictObject({
 });
 export type RunStatusConfig = z.infer<typeof RunStatusConfig>;
 
+export const RunReportConfig = z.strictObject({
+  ...common,
+  stagingBucket: bucket,
+  bqLocation,
+  opsDataset: dataset.default('ops'),
+  /** The `stale_source` alert threshold (shared/ledger/alerts.ts); the same default as the local run. */
+  staleSourceHours: z.coerce.number().int().min(1).max(24 * 30).default(ALERT_DEFAULTS.staleSourceHours),
+});
+export type RunReportConfig = z.infer<typeof RunReportConfig>;
+
 export const FUNCTION_CONFIGS = {
   fanOut: FanOutConfig,
   extract: ExtractConfig,
   load: LoadConfig,
   runStatus: RunStatusConfig,
+  runReport: RunReportConfig,
 } as const satisfies Record<FunctionKey, z.ZodObject>;
 
 export type FunctionConfig<K extends FunctionKey> = z.infer<(typeof FUNCTION_CONFIGS)[K]>;

@@ -16,12 +16,6 @@ import type { MunicipalityRegistry } from '../../../shared/contracts/municipalit
 
 export const repoRoot = path.resolve(__dirname, '../../..');
 
-/** Stand-in for workflows/daily-run.workflows.yaml while that file is written elsewhere. */
-export const FIXTURE_WORKFLOW: WorkflowSource = {
-  name: 'daily-run',
-  source: 'main:\n  params: [args]\n  steps:\n    - done:\n        return: ${args}\n',
-};
-
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Body = Record<string, any>;
 export interface TfJson {
@@ -48,8 +42,8 @@ export function synthEnvironment(
   const config = o.config ? o.config(baseConfig) : baseConfig;
   const registryFile = path.resolve(repoRoot, baseConfig.registryFile);
   const registry = o.registry ?? readRegistry(registryFile);
-  const real = readWorkflows(path.join(repoRoot, 'workflows'));
-  const workflows = o.workflows ?? (real.some((w) => w.name === FIXTURE_WORKFLOW.name) ? real : [...real, FIXTURE_WORKFLOW]);
+  // The committed, generated workflows (workflows/daily.workflows.yaml), as main.ts reads them.
+  const workflows = o.workflows ?? readWorkflows(path.join(repoRoot, 'workflows'));
   const stagingDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pec-infra-test-'));
   try {
     const bundles = prepareBundles({ repoRoot, env, registryFile, stagingDir, placeholder: true });

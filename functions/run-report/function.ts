@@ -1,0 +1,81 @@
+import type { Request, Response } from '@google-cloud/functions-framework';
+import type { Logger } from 'pino';
+import type { RunReportConfig } from '../../shared/adapters/gcp/function-config';
+import { describeError } from '../../shared/errors';
+import { formatIssues } from '../../shared/handlers/pubsub-handler';
+import type { LedgerWriter } from '../../shared/ledger/duckdb-ledger';
+import { RunReportRequest } from '../../shared/ledger/report';
+import { reportResponse, reportRuns } from '../../shared/ledger/run-report';
+import { pipelineMetrics, withSpan } from '../../shared/observability/telemetry';
+import type { Clock, ObjectStore } from '../../shared/ports';
+
+export interface RunReportAdapters {
+  /** The staging bucket: the report is built from the run's objects alone. */
+  store: ObjectStore;
+  /** Where the ledger rows go (BigQueryLedger over the ops dataset in the cloud). */
+  ledger: LedgerWriter;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** Seconds the caller should wait before retrying a transient failure (a hint: Workflows backs off by itself). */
+export const RETRY_AFTER_SECONDS = 30;
+
+const isJsonObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
+
+/**
+ * The run-report function (HTTP), the daily workflow's write_report step: POST a RunReportRequest
+ * (`{"runId","runDate","deadlineAt","loadTimedOut","martsFailed"}`), get `{"runs":[…],"alerts":[…]}`
+ * once the ledger rows of that run (and of every run that loaded slices without a report yet) are
+ * written. The workflow logs the alerts.
+ *
+ * Answers: 200 report written; 400 the body breaks the contract (the field is named); 405 not a
+ * POST; 422 the run cannot be reported (no plan in the bucket: wrong id, or it never started);
+ * 503 + Retry-After on a transient failure (the workflow's retry predicate retries 503); 500 on
+ * any other terminal failure (e.g. the ledger tables are missing or access is denied), which the
+ * workflow does not retry and turns into a `report_failed` alert.
+ */
+export function runReportFunction(config: RunReportConfig, a: RunReportAdapters, options: { afterInvocation?: () => Promise<void> } = {}) {
+  const alertConfig = { staleSourceHours: config.staleSourceHours };
+  return async (req: Request, res: Response): Promise<void> => {
+    const started = performance.now();
+    let outcome: 'ok' | 'transient' | 'terminal' = 'ok';
+    try {
+      if (req.method !== 'POST') {
+        res.set('Allow', 'POST').status(405).json({ error: 'use POST with a JSON RunReportRequest body, e.g. {"runId":"daily-20261122"}' });
+        return;
+      }
+      if (!isJsonObject(req.body)) {
+        res.status(400).json({ error: '(body): must be a JSON object (Content-Type: application/json)' });
+        return;
+      }
+      const parsed = RunReportRequest.safeParse(req.body);
+      if (!parsed.success) {
+        res.status(400).json({ error: formatIssues(parsed.error) });
+        return;
+      }
+      const request = parsed.data;
+      const logger = request.runId ? a.logger.child({ 'logging.googleapis.com/labels': { run: request.runId } }) : a.logger;
+      const result = await withSpan('run-report', { 'pipeline.run': request.runId ?? '(unreported runs)' }, () =>
+        reportRuns({ store: a.store, ledger: a.ledger, clock: a.clock, alertConfig, logger }, request),
+      );
+      const body = reportResponse(result);
+      // The alerts themselves are logged by the workflow (one line each, matched by the log-based
+      // metric): logging them here too would count every alert twice.
+      logger.info({ runs: body.runs.map((r) => `${r.runId}:${r.status}`), alerts: body.alerts.length }, 'run report written');
+      res.status(200).json(body);
+    } catch (err) {
+      const e = describeError(err);
+      outcome = e.transient ? 'transient' : 'terminal';
+      a.logger.error({ errorClass: e.errorClass, transient: e.transient, err: e.message }, 'run report failed');
+      if (e.transient) {
+        res.set('Retry-After', String(RETRY_AFTER_SECONDS)).status(503).json({ error: e.message, errorClass: e.errorClass, retry: true });
+        return;
+      }
+      res.status(e.errorClass === 'invalid_message' ? 422 : 500).json({ error: e.message, errorClass: e.errorClass, retry: false });
+    } finally {
+      pipelineMetrics.duration((performance.now() - started) / 1000, { stage: 'run-report', outcome });
+      await options.afterInvocation?.().catch(() => {});
+    }
+  };
+}
