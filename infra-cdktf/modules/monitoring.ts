@@ -9,6 +9,7 @@ import {
 } from '../google';
 import type { StackContext } from './context';
 import type { Topics } from './pubsub';
+import { ALERT_FIELD_VALUE } from '../../shared/ledger/alerts';
 
 /**
  * Alerts: a municipality failed, dead letters waiting, data older than `alerts.freshnessHours`, a
@@ -86,6 +87,45 @@ export function monitoring(
           thresholdValue: 0,
           duration: '0s',
           aggregations: [{ alignmentPeriod: '300s', perSeriesAligner: 'ALIGN_SUM', crossSeriesReducer: 'REDUCE_SUM', groupByFields: ['metric.label.error_class'] }],
+          trigger: { count: 1 },
+        },
+      },
+    ],
+    alertStrategy: { autoClose: '86400s' },
+  });
+
+  // The daily workflow's report raises alerts (stale source, reconciliation mismatch, late or
+  // failed municipality, …) as one sys.log line each, carrying the fixed field `alert`.
+  const runAlerts = new LoggingMetric(ctx.scope, 'metric-run-alerts', {
+    project,
+    name: names.logMetric('run_alerts'),
+    description: 'Alerts raised by the daily run report, by rule (shared/ledger/alerts.ts)',
+    filter: ['resource.type="workflows.googleapis.com/Workflow"', `jsonPayload.alert="${ALERT_FIELD_VALUE}"`].join('\n'),
+    metricDescriptor: {
+      metricKind: 'DELTA',
+      valueType: 'INT64',
+      unit: '1',
+      labels: [{ key: 'rule', valueType: 'STRING', description: 'alert rule, e.g. stale_source, reconciliation_mismatch' }],
+    },
+    labelExtractors: { rule: 'EXTRACT(jsonPayload.rule)' },
+  });
+
+  new MonitoringAlertPolicy(ctx.scope, 'alert-run-report', {
+    project,
+    displayName: `[${config.environment}] The daily run report raised alerts`,
+    combiner: 'OR',
+    severity: 'ERROR',
+    notificationChannels: channels,
+    documentation: runbook('The run report raised an alert: the rule label says which (stale_source, reconciliation_mismatch, municipality_late, …). `npm run status` or ops.alerts has the details.'),
+    conditions: [
+      {
+        displayName: 'run report alert',
+        conditionThreshold: {
+          filter: `resource.type = "workflows.googleapis.com/Workflow" AND metric.type = "logging.googleapis.com/user/${runAlerts.name}"`,
+          comparison: 'COMPARISON_GT',
+          thresholdValue: 0,
+          duration: '0s',
+          aggregations: [{ alignmentPeriod: '300s', perSeriesAligner: 'ALIGN_SUM', crossSeriesReducer: 'REDUCE_SUM', groupByFields: ['metric.label.rule'] }],
           trigger: { count: 1 },
         },
       },
