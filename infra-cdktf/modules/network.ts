@@ -118,7 +118,7 @@ export function network(ctx: StackContext): Network {
  * HA VPN to one municipality: its own gateway and Cloud Router, so that a municipality's tunnels,
  * BGP sessions and quotas never affect another's, and removing one from the registry removes
  * exactly its resources. Gateways and routers are free; the cost is the two tunnels
- * (docs/cost-model.md). Two tunnels (one per gateway interface) are what Google's 99.99 % SLA needs.
+ * (README "Cost model"). Two tunnels (one per gateway interface) are what Google's 99.99 % SLA needs.
  */
 function haVpn(ctx: StackContext, vpc: ComputeNetwork, m: MunicipalityEntry & { vpn: NonNullable<MunicipalityEntry['vpn']> }): void {
   const { config, names } = ctx;

@@ -50,7 +50,7 @@ interface StagingChunk {
 
 /**
  * The warehouse on BigQuery, with the semantics of the local DuckDB warehouse (see Warehouse in
- * shared/ports.ts), shaped by BigQuery's quotas (docs/cloud-runtime.md):
+ * shared/ports.ts), shaped by BigQuery's quotas (README "Cloud runtime"):
  *
  * 1. Per table, ONE load job takes every municipality's staged files of the load (a URI list from
  *    the manifests; split deterministically beyond 10,000 URIs) into a staging table in the ops

@@ -15,7 +15,7 @@ export const BIGQUERY_TRANSIENT_REASONS = new Set([
   'rateLimitExceeded',
   'jobRateLimitExceeded',
   // Usually a short-lived limit (concurrent queries, metadata updates per 10 s); the daily table
-  // modification quota is kept far away by design (see docs/cloud-runtime.md), so retrying is right.
+  // modification quota is kept far away by design (see README "BigQuery: tables, loads and quotas"), so retrying is right.
   'quotaExceeded',
   'tableUnavailable',
   'resourceInUse',
