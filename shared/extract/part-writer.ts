@@ -25,6 +25,10 @@ export class PartWriter {
   ) {
     this.gzip = createGzip({ level: gzipLevel });
     const body = new PassThrough();
+    // The store may still be setting up (a directory, an upload session) when an abort destroys the
+    // body: without a listener of its own that error would be uncaught and kill the process. The
+    // failure still reaches the caller through `stored` and the source stream.
+    body.on('error', () => {});
     this.gzip.on('data', (d: Buffer) => this.sha.update(d));
     this.gzip.on('error', (e) => body.destroy(e));
     this.gzip.pipe(body);

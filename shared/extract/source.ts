@@ -1,8 +1,8 @@
 import { Client } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { sslmodeOf, type MunicipalityEntry } from '../contracts/municipalities';
-import { classifySourceError } from '../errors';
+import { classifySourceError, TerminalError } from '../errors';
 
 /** Limits that keep the extractor gentle on a server that also serves clinics. */
 export interface SourceLimits {
@@ -19,6 +19,9 @@ export interface SourceLimits {
  * `pg` client; nothing else opens connections to a source. Query parameters are never logged.
  */
 export class SourceSession {
+  /** The first error of the connection itself (e.g. 57P01 when a DBA terminates the backend). */
+  private lost: Error | undefined;
+
   private constructor(private readonly client: Client) {}
 
   static async open(m: MunicipalityEntry, password: string, limits: SourceLimits): Promise<SourceSession> {
@@ -36,12 +39,28 @@ export class SourceSession {
       statement_timeout: limits.statementTimeoutMs,
       lock_timeout: limits.lockTimeoutMs,
       idle_in_transaction_session_timeout: limits.idleInTransactionTimeoutMs,
+      // The whole session is read-only, not only the transaction below: a write after a stray COMMIT
+      // (or any statement outside the snapshot) fails inside PostgreSQL with 25006 as well.
+      options: '-c default_transaction_read_only=on',
       keepAlive: true,
     });
-    // A connection dropped between queries surfaces here; the active query rejects as well.
-    client.on('error', () => {});
+    const session = new SourceSession(client);
+    // A connection dropped between queries surfaces here (the active query rejects as well). Keep
+    // the first error: it carries the server's SQLSTATE, which later "not queryable" errors lack.
+    client.on('error', (err: Error) => {
+      session.lost ??= err;
+    });
     try {
       await client.connect();
+    } catch (err) {
+      await client.end().catch(() => {});
+      // 42501 at connection time: this role may not CONNECT to this database (e.g. a registry entry
+      // pointing one municipality's role at another's database). Credentials, not schema drift.
+      const e = err as { code?: string; message?: string };
+      if (e?.code === '42501') throw new TerminalError(`source error 42501: ${e.message ?? ''}`, 'source_auth', { cause: err });
+      throw classifySourceError(err);
+    }
+    try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       // 9.6/10 print 15 significant digits by default: 3 more make double precision round-trip exactly.
       await client.query("SET LOCAL extra_float_digits = 3; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = 'postgres'; SET LOCAL TimeZone = 'UTC'");
@@ -49,19 +68,27 @@ export class SourceSession {
       await client.end().catch(() => {});
       throw classifySourceError(err);
     }
-    return new SourceSession(client);
+    return session;
   }
 
   async query<T extends Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+    if (this.lost) throw classifySourceError(this.lost);
     try {
       return (await this.client.query<T>(sql, params)).rows;
     } catch (err) {
-      throw classifySourceError(err);
+      throw classifySourceError(this.lost ?? err);
     }
   }
 
   /** Streams a COPY … TO STDOUT. `rowCount` is PostgreSQL's own count once the stream ends. */
   copyOut(sql: string): Readable & { rowCount: number } {
+    if (this.lost) {
+      // The connection died between two tables: fail with the server's reason (SQLSTATE), not pg's generic one.
+      const failed = new Readable({ read() {} });
+      const lost = this.lost;
+      process.nextTick(() => failed.destroy(lost));
+      return Object.assign(failed, { rowCount: 0 });
+    }
     return this.client.query(copyTo(sql)) as unknown as Readable & { rowCount: number };
   }
 

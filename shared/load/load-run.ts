@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { LoadRequest } from '../contracts/messages';
 import type { Manifest } from '../contracts/manifest';
 import type { TableDef } from '../contracts/tables';
+import { TerminalError } from '../errors';
 import { readManifest } from '../extract/extract-municipality';
 import type { ObjectStore, SliceLoad, SliceOutcome, Warehouse } from '../ports';
 
@@ -36,6 +37,15 @@ export async function loadRun(deps: LoadDeps, req: LoadRequest): Promise<LoadRes
     if (m) manifests.push(m);
     else missingManifests.push(ibge);
   }
+  // Every legitimate load names at least one extracted municipality (the DAG lists the run's done
+  // ones; a rerun publishes its load after its manifest). None at all: a wrong run id or a
+  // municipality that was never extracted — a poison message, dead-lettered instead of acked as a no-op.
+  if (manifests.length === 0)
+    throw new TerminalError(
+      `load request names no municipality extracted in run ${req.runId} (no manifest for ${missingManifests.join(', ')}): wrong run id, or not a municipality of this run`,
+      'invalid_message',
+    );
+  if (missingManifests.length > 0) deps.logger.warn({ run: req.runId, missingManifests }, 'load request names municipalities without a manifest in this run: loading the others');
   const wanted = deps.tables.filter((t) => !req.tables || req.tables.includes(t.name));
   const loads = wanted
     .map((table) => ({

@@ -1,0 +1,207 @@
+import { TerminalError, TransientError } from '../../shared/errors';
+import { readManifest } from '../../shared/extract/extract-municipality';
+import { layout } from '../../shared/extract/layout';
+import { runStatus } from '../../shared/run/run-status';
+import { PEC_TABLES } from '../../shared/tables/pec-tables';
+import type { TestDatabase } from '../support/pg';
+import {
+  alertsOf,
+  buildReference,
+  expectSameAsReference,
+  FaultLab,
+  findLeaks,
+  ledgerRow,
+  logLines,
+  personalDataOf,
+  REQUEST,
+  removeDir,
+  secretsOf,
+  seedSource,
+  type LabPipeline,
+  type Reference,
+} from './support/harness';
+
+/**
+ * Faults of the staging bucket and of the warehouse: a part's upload failing, a crash between the
+ * last part and the manifest (the commit record), the load transaction failing before COMMIT, a
+ * load refused for rate limits, and a load refused for good until an operator steps in. Each case
+ * ends with the warehouse of a clean run, compared row by row.
+ */
+const SANTOS = { ibge: '3548500', name: 'Santos', uf: 'SP' as const };
+const CURITIBA = { ibge: '4106902', name: 'Curitiba', uf: 'PR' as const };
+const PONTA_GROSSA = { ibge: '4119905', name: 'Ponta Grossa', uf: 'PR' as const };
+
+describe('faults of the object store and the warehouse', () => {
+  const lab = new FaultLab();
+  let santos: TestDatabase;
+  let parana: TestDatabase;
+  let ref: Reference;
+  const sources = () => [
+    { db: santos, municipalities: [SANTOS] },
+    { db: parana, municipalities: [CURITIBA, PONTA_GROSSA] },
+  ];
+
+  beforeAll(async () => {
+    santos = await seedSource('faults_store_a', 201, [SANTOS]);
+    parana = await seedSource('faults_store_b', 202, [CURITIBA, PONTA_GROSSA]);
+    ref = await buildReference(lab, sources());
+  }, 120_000);
+  afterAll(async () => {
+    await santos?.drop();
+    await parana?.drop();
+    removeDir(ref?.dir);
+  });
+
+  /** Raw rows and slice-ledger rows in the warehouse right now. */
+  async function committed(p: LabPipeline): Promise<{ raw: number; slices: number }> {
+    let raw = 0;
+    for (const t of PEC_TABLES) raw += Number((await p.warehouse.query(`SELECT count(*)::INTEGER AS n FROM raw."${t.name}"`))[0]!.n);
+    const [s] = await p.warehouse.query(`SELECT count(*)::INTEGER AS n FROM ops.loaded_slices`);
+    return { raw, slices: Number(s!.n) };
+  }
+
+  it('a part upload fails before it is committed: storage error, redelivered, the failed object never exists, the same warehouse', async () => {
+    let failedKey = '';
+    const p = await lab.pipeline(sources(), {
+      settings: { partMaxBytes: 4096 },
+      storeBeforeCommit: (key) => {
+        // Other tables' parts are already committed: the extraction fails half-way through.
+        if (!failedKey && key.includes(`/tb_fat_atendimento_individual/${SANTOS.ibge}/`) && key.endsWith('part-00000.csv.gz')) {
+          failedKey = key;
+          throw new Error('injected: 503 Service Unavailable while finalizing the upload');
+        }
+      },
+    });
+    try {
+      const run = await p.runOnce(REQUEST);
+      expect(failedKey).not.toBe('');
+      expect(p.ledgerAtFailures.map((s) => [s.event, s.municipality, s.status, s.error_class])).toEqual([['extract_failed', SANTOS.ibge, 'retrying', 'storage']]);
+      expect(p.ledgerAtFailures[0]!.error_message).toMatch(/object store: injected: 503/);
+      expect(await p.store.list(failedKey)).toEqual([]); // no partial object, ever
+      const manifest = (await readManifest(p.store, run.runId, SANTOS.ibge))!;
+      expect(manifest.tables.flatMap((t) => t.parts).every((x) => x.key.includes(`/${manifest.attempt}/`))).toBe(true);
+      expect(await ledgerRow(p.warehouse, run.runId, SANTOS.ibge)).toMatchObject({ status: 'loaded', attempts: 2, error_class: null });
+      await expectSameAsReference(p.warehouse, ref);
+    } finally {
+      await p.dispose();
+    }
+  });
+
+  it('a crash between the last part and the manifest: not extracted until a redelivery commits a manifest; orphaned parts never load', async () => {
+    const manifestKey = layout.manifest('daily-20261121', SANTOS.ibge);
+    let atCrash: { parts: string[]; state?: string } | undefined;
+    const p = await lab.pipeline(sources(), {
+      storeBeforeCommit: async (key) => {
+        if (key === manifestKey && !atCrash) {
+          atCrash = { parts: await p.store.list(`runs/daily-20261121/tables/`).then((ks) => ks.filter((k) => k.includes(`/${SANTOS.ibge}/`))) };
+          throw new Error('injected: instance lost before the manifest was written');
+        }
+      },
+      onEvent: async (e) => {
+        // What the workflow sees right after the crash: still pending, not done.
+        if (e.kind === 'extract_failed' && atCrash) atCrash.state = (await runStatus(p.store, { runId: e.runId }, { now: new Date() }))!.municipalities.find((m) => m.ibge === SANTOS.ibge)!.state;
+      },
+    });
+    try {
+      const run = await p.runOnce(REQUEST);
+      // Every table's last part was written, then the instance died.
+      expect(atCrash!.parts.length).toBeGreaterThanOrEqual(PEC_TABLES.length);
+      expect(atCrash!.state).toBe('pending');
+      expect(p.ledgerAtFailures.map((s) => [s.municipality, s.status, s.error_class])).toEqual([[SANTOS.ibge, 'retrying', 'storage']]);
+      const manifest = (await readManifest(p.store, run.runId, SANTOS.ibge))!;
+      const committedKeys = new Set(manifest.tables.flatMap((t) => t.parts.map((x) => x.key)));
+      expect(atCrash!.parts.some((k) => committedKeys.has(k))).toBe(false); // the first attempt's parts are orphans
+      expect(await ledgerRow(p.warehouse, run.runId, SANTOS.ibge)).toMatchObject({ status: 'loaded', attempts: 2 });
+      await expectSameAsReference(p.warehouse, ref);
+    } finally {
+      await p.dispose();
+    }
+  });
+
+  it('the warehouse fails mid-load (before COMMIT): rolled back, nothing half-visible, the load is redelivered and lands once', async () => {
+    let failures = 0;
+    let visibleAfterFailure: { raw: number; slices: number } | undefined;
+    const p = await lab.pipeline(sources(), {
+      warehouseBeforeCommit: () => {
+        if (failures++ === 0) throw new Error('injected: connection to the warehouse lost during the load');
+      },
+      onEvent: async (e) => {
+        if (e.kind === 'load_failed') visibleAfterFailure = await committed(p);
+      },
+    });
+    try {
+      const run = await p.runOnce(REQUEST);
+      expect(visibleAfterFailure).toEqual({ raw: 0, slices: 0 });
+      expect(p.ledgerAtFailures.map((s) => [s.event, s.municipality, s.status, s.error_class]).sort()).toEqual(
+        [SANTOS.ibge, CURITIBA.ibge, PONTA_GROSSA.ibge].sort().map((m) => ['load_failed', m, 'staged', 'warehouse']),
+      );
+      expect(p.ledgerAtFailures[0]!.error_message).toMatch(/rolled back: injected/);
+      const outcomes = p.events.flatMap((e) => (e.kind === 'load_finished' ? e.outcomes : []));
+      expect(outcomes.every((o) => o.status === 'loaded')).toBe(true);
+      expect(outcomes).toHaveLength(PEC_TABLES.length * 3);
+      for (const m of ref.municipalities) expect(await ledgerRow(p.warehouse, run.runId, m)).toMatchObject({ status: 'loaded', error_class: null });
+      await expectSameAsReference(p.warehouse, ref);
+    } finally {
+      await p.dispose();
+    }
+  });
+
+  it('a load refused for rate limits: rate_limited (not a generic warehouse error), redelivered after backoff, lands once', async () => {
+    let refusals = 0;
+    const p = await lab.pipeline(sources(), {
+      warehouseBeforeCommit: () => {
+        if (refusals++ === 0) throw new TransientError('BigQuery: Exceeded rate limits: too many table update operations for this table', 'rate_limited');
+      },
+    });
+    try {
+      await p.runOnce(REQUEST);
+      expect(new Set(p.ledgerAtFailures.map((s) => `${s.event}:${s.error_class}`))).toEqual(new Set(['load_failed:rate_limited']));
+      expect(logLines(p).filter((l) => l.severity === 'WARNING' && l.errorClass === 'rate_limited').map((l) => l.handler)).toEqual(['load']);
+      const loadDeliveries = p.deliveries.filter((d) => d.subscription === 'load');
+      expect(loadDeliveries.map((d) => d.attempt)).toEqual([1, 2]);
+      expect(loadDeliveries[1]!.at - loadDeliveries[0]!.at).toBeGreaterThanOrEqual(10); // the subscription's backoff
+      expect(p.bus.deadLetters).toEqual([]);
+      await expectSameAsReference(p.warehouse, ref);
+    } finally {
+      await p.dispose();
+    }
+  });
+
+  it('a load refused for good: dead-lettered once, the run reports staged-not-loaded; the operator republishes the load and the warehouse is complete', async () => {
+    let broken = true;
+    const p = await lab.pipeline(sources(), {
+      timing: { loadTimeoutMs: 1_500 },
+      warehouseBeforeCommit: () => {
+        if (broken) throw new TerminalError('injected: Access Denied: Table raw.tb_dim_tempo: permission bigquery.tables.updateData denied', 'warehouse');
+      },
+    });
+    try {
+      const run = await p.runOnce(REQUEST);
+      await p.drain();
+      expect(run.dag.loadTimedOut).toBe(true);
+      expect(p.deliveries.filter((d) => d.subscription === 'load').map((d) => d.attempt)).toEqual([1]);
+      expect(p.bus.deadLetters.map((d) => [d.attributes.errorClass, d.attributes.sourceHandler])).toEqual([['warehouse', 'load']]);
+      for (const m of ref.municipalities) expect(await ledgerRow(p.warehouse, run.runId, m)).toMatchObject({ status: 'staged' });
+      expect(await alertsOf(p.warehouse, run.runId)).toEqual(ref.municipalities.map((m) => ['not_loaded', 'ALERT', m]));
+      expect(await committed(p)).toEqual({ raw: 0, slices: 0 });
+
+      // The grant is fixed; the operator republishes the dead-lettered load request as it was.
+      broken = false;
+      p.bus.publishRaw('loadRequests', p.bus.deadLetters[0]!.data);
+      await p.drain();
+      await p.finalize(run.runId);
+      for (const m of ref.municipalities) expect(await ledgerRow(p.warehouse, run.runId, m)).toMatchObject({ status: 'loaded' });
+      expect(await alertsOf(p.warehouse, run.runId)).toEqual([]);
+      await expectSameAsReference(p.warehouse, ref);
+    } finally {
+      await p.dispose();
+    }
+  });
+
+  it('no secret and no clear-text personal data in any log line or dead letter of this file', async () => {
+    expect(lab.logLines.length).toBeGreaterThan(100);
+    const personal = await personalDataOf([santos, parana]);
+    expect(personal.length).toBeGreaterThan(300);
+    expect(findLeaks([['logs', lab.logLines.join('\n')], ['dead letters', lab.deadLetterTexts.join('\n')]], [...secretsOf([santos, parana]), ...personal])).toEqual([]);
+  });
+});
