@@ -14,6 +14,20 @@ const QUOTE = 0x22;
 const COMMA = 0x2c;
 const NEWLINE = 0x0a;
 
+/**
+ * The closing quote of the quoted field opened at `open` (doubled quotes are content), or -1 when
+ * the buffer ends first — including right after a quote, which may be the first of a doubled pair.
+ */
+function closingQuote(buf: Buffer, open: number): number {
+  let j = open + 1;
+  for (;;) {
+    const q = buf.indexOf(QUOTE, j);
+    if (q < 0 || q + 1 >= buf.length) return -1;
+    if (buf[q + 1] !== QUOTE) return q;
+    j = q + 2;
+  }
+}
+
 export interface RowChunk {
   data: Buffer;
   rows: number;
@@ -63,18 +77,10 @@ export class CsvRowTransform extends Transform {
       for (let f = 0; f < k; f++) {
         let value: string | null = null;
         if (buf[pos] === QUOTE) {
-          let j = pos + 1;
-          for (;;) {
-            const q = buf.indexOf(QUOTE, j);
-            if (q < 0 || q + 1 >= buf.length) break rowLoop;
-            if (buf[q + 1] === QUOTE) {
-              j = q + 2;
-              continue;
-            }
-            value = buf.toString('utf8', pos + 1, q).replaceAll('""', '"');
-            pos = q + 1;
-            break;
-          }
+          const q = closingQuote(buf, pos);
+          if (q < 0) break rowLoop;
+          value = buf.toString('utf8', pos + 1, q).replaceAll('""', '"');
+          pos = q + 1;
         } else {
           const c = buf.indexOf(COMMA, pos);
           if (c < 0) break rowLoop;
@@ -99,17 +105,9 @@ export class CsvRowTransform extends Transform {
           pos = nl + 1;
           break;
         }
-        let j = nextQuote + 1;
-        for (;;) {
-          const q = buf.indexOf(QUOTE, j);
-          if (q < 0 || q + 1 >= buf.length) break rowLoop;
-          if (buf[q + 1] === QUOTE) {
-            j = q + 2;
-            continue;
-          }
-          pos = q + 1;
-          break;
-        }
+        const q = closingQuote(buf, nextQuote);
+        if (q < 0) break rowLoop;
+        pos = q + 1;
       }
       rows++;
       completed = pos;
