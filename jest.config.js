@@ -1,7 +1,6 @@
 /**
  * One jest run covers every tier; the tier is visible in the path
  * (test/unit, test/integration, test/contract, test/infra, test/faults).
- * @swc/jest transpiles only: `npm run typecheck` (tsc --noEmit) is the type gate.
  */
 /** @type {import('jest').Config} */
 module.exports = {
@@ -9,7 +8,8 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {
-    '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs', ignoreDynamic: true } }],
+    // Transpile only (isolatedModules): `npm run typecheck` (tsc --noEmit) is the type gate.
+    '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }],
   },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
