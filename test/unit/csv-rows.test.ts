@@ -70,6 +70,13 @@ describe('Pseudonymizer', () => {
     }
     expect(P.pseudonym('1')).not.toBe(new Pseudonymizer(Buffer.alloc(32, 8)).pseudonym('1'));
   });
+  it('takes the long-value path (over 64 characters, multi-byte) and the cache bypass without changing a pseudonym', () => {
+    const long = ['x'.repeat(65), 'Conceição '.repeat(20), '€'.repeat(64), '€'.repeat(22)];
+    for (const v of long) expect(P.pseudonym(v)).toBe(H(v));
+    // A tiny cache that never hits switches to direct hashing; results stay exact throughout.
+    const small = new Pseudonymizer(KEY, 2);
+    for (let i = 0; i < 50; i++) expect(small.pseudonym(`v${i}`)).toBe(H(`v${i}`));
+  });
   it('refuses a short key', () => {
     expect(() => new Pseudonymizer(Buffer.alloc(8))).toThrow(/32 bytes/);
   });
