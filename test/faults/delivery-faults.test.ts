@@ -21,6 +21,7 @@ import {
   removeDir,
   secretsOf,
   seedSource,
+  waitFor,
   WINDOW,
   type Reference,
 } from './support/harness';
@@ -219,6 +220,8 @@ describe('faults of message delivery', () => {
     });
     try {
       const run = await p.runOnce(REQUEST);
+      // Bounded: if the subscription never gave up, this fails instead of waiting forever.
+      await waitFor(() => p.bus.deadLetters.length > 0, 10_000, 'the dead letter after maxDeliveryAttempts');
       await p.drain();
       const message = p.bus.published.find((m) => m.topic === 'extractRequests' && JSON.parse(m.data.toString()).municipality === SOROCABA.ibge)!;
       const deliveries = p.deliveries.filter((d) => d.messageId === message.messageId);
