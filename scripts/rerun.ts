@@ -16,18 +16,14 @@ import { IsoDate } from '../shared/contracts/identifiers';
 import { cloudTarget, gcloudPublishCommand, rerunRequest } from '../shared/dag/requests';
 import { saoPauloDate } from '../shared/run/plan-run';
 import { formatTable } from './lib/format';
-import { formatAlerts, openLocalSession, parseFlags } from './lib/local-session';
+import { CLOUD_FLAGS, formatAlerts, openLocalSession, parseFlags, SESSION_FLAGS } from './lib/local-session';
 
 const Args = z.strictObject({
   municipality: IbgeCode,
   date: IsoDate.optional(),
   tables: z.string().min(1).optional(),
-  cloud: z.boolean().default(false),
-  project: z.string().min(1).optional(),
-  topicPrefix: z.string().optional(),
-  registry: z.string().min(1).optional(),
-  dataDir: z.string().min(1).default('.local'),
-  citizens: z.coerce.number().int().min(50).max(500_000).default(1500),
+  ...CLOUD_FLAGS,
+  ...SESSION_FLAGS,
 });
 
 async function main(): Promise<number> {

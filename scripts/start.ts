@@ -15,14 +15,12 @@ import { DAILY_DAG } from '../shared/dag/daily';
 import { saoPauloDate } from '../shared/run/plan-run';
 import { MARTS } from '../shared/marts/marts';
 import { formatTable } from './lib/format';
-import { formatAlerts, openLocalSession, parseFlags } from './lib/local-session';
+import { formatAlerts, openLocalSession, parseFlags, SESSION_FLAGS } from './lib/local-session';
 
 const Args = z.strictObject({
   reset: z.boolean().default(false),
-  registry: z.string().min(1).optional(),
+  ...SESSION_FLAGS,
   date: IsoDate.optional(),
-  citizens: z.coerce.number().int().min(50).max(500_000).default(1500),
-  dataDir: z.string().min(1).default('.local'),
   deadlineMinutes: z.coerce.number().positive().max(24 * 60).optional(),
   staleAfterHours: z.coerce.number().positive().max(24 * 30).optional(),
 });

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { MunicipalityRegistry } from '../../shared/contracts/municipalities';
 import { formatIssues } from '../../shared/handlers/pubsub-handler';
 import type { Alert } from '../../shared/ledger/alerts';
@@ -17,6 +17,20 @@ import { startEmbeddedSources } from './embedded-sources';
  * directory, the sources (embedded synthetic PECs, seeded on first use, or a registry file) and
  * a local pipeline with live progress lines.
  */
+
+/** Flags every local command takes: where state lives and where the sources come from. */
+export const SESSION_FLAGS = {
+  registry: z.string().min(1).optional(),
+  dataDir: z.string().min(1).default('.local'),
+  citizens: z.coerce.number().int().min(50).max(500_000).default(1500),
+};
+
+/** Flags of the commands that can publish to the deployed topic instead (`--cloud`). */
+export const CLOUD_FLAGS = {
+  cloud: z.boolean().default(false),
+  project: z.string().min(1).optional(),
+  topicPrefix: z.string().optional(),
+};
 
 /** `--flag value` pairs (and boolean `--flag`s) into a zod schema; errors name the flag. */
 export function parseFlags<S extends z.ZodType>(argv: string[], schema: S, booleans: readonly string[] = []): z.infer<S> {
