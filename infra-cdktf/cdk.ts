@@ -17,6 +17,7 @@ export {
   TerraformResource,
   TerraformStack,
   Testing,
+  dependable,
 } from 'cdktf';
 export type { IAspect, ITerraformDependable } from 'cdktf';
 export { Construct } from 'constructs';

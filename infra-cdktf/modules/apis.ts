@@ -1,4 +1,4 @@
-import { Aspects, DataResource, TerraformResource, type IConstruct } from '../cdk';
+import { Aspects, DataResource, TerraformResource, dependable, type IConstruct } from '../cdk';
 import { ProjectService } from '../google';
 import type { StackContext } from './context';
 
@@ -48,7 +48,9 @@ export function enableApis(ctx: StackContext): void {
   Aspects.of(ctx.scope).add({
     visit(node: IConstruct) {
       if (node instanceof TerraformResource && !(node instanceof ProjectService) && node !== ready) {
-        node.dependsOn = [...new Set([...(node.dependsOn ?? []), ready.fqn])];
+        // dependable(), not ready.fqn: depends_on takes a bare address (terraform_data.apis-ready);
+        // the fqn token renders as "${terraform_data.apis-ready}", which Terraform rejects.
+        node.dependsOn = [...new Set([...(node.dependsOn ?? []), dependable(ready)])];
       }
     },
   });
