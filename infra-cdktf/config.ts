@@ -3,7 +3,7 @@ import { ConfigError, DEFAULT_LOOKBACK_DAYS, ExtractSettingsSchema } from '../sh
 import { IbgeCode } from '../shared/contracts/ibge';
 import { RunRequest } from '../shared/contracts/messages';
 import { ALERT_DEFAULTS } from '../shared/ledger/alerts';
-import type { MunicipalityEntry, MunicipalityRegistry } from '../shared/contracts/municipalities';
+import { installationOf, type MunicipalityEntry, type MunicipalityRegistry } from '../shared/contracts/municipalities';
 
 /**
  * Typed configuration of one deployment environment (one stack). Parsed from
@@ -38,6 +38,12 @@ export function cidrContains(outer: string, inner: string): boolean {
   const o = parseCidr(outer);
   const i = parseCidr(inner) ?? (/^(\d{1,3}\.){3}\d{1,3}$/.test(inner) ? parseCidr(`${inner}/32`) : undefined);
   return !!o && !!i && i.base >= o.base && i.base + i.size <= o.base + o.size;
+}
+
+export function cidrOverlaps(a: string, b: string): boolean {
+  const x = parseCidr(a);
+  const y = parseCidr(b);
+  return !!x && !!y && x.base < y.base + y.size && y.base < x.base + x.size;
 }
 
 const cidr = (prefixMin: number, prefixMax: number) =>
@@ -132,6 +138,12 @@ export const EnvironmentConfigSchema = z.strictObject({
        * egress (a /26 or more) needs no change on 650 municipal firewalls.
        */
       egressRange: cidr(16, 28).default('10.8.0.0/23'),
+      /**
+       * Reserved for VPN sources: each VPN installation's device presents its PEC server, by NAT, on
+       * one address of this range (the registry's connection.host), whatever its LAN uses. RFC 6598
+       * shared space: routed by the connector's PRIVATE_RANGES_ONLY egress, absent from municipal LANs.
+       */
+      vpnPresentedRange: cidr(12, 28).default('100.64.0.0/16'),
       /** Google-side ASN of the VPN Cloud Routers (private range). */
       routerAsn: z.number().int().min(64512).max(65534).default(64514),
       connector: z
@@ -142,11 +154,14 @@ export const EnvironmentConfigSchema = z.strictObject({
         })
         .prefault({}),
       /**
-       * Link-local /29 per VPN municipality: the first /30 numbers tunnel 0's BGP session, the
-       * second tunnel 1's (Google takes .1/.5, the municipality .2/.6). They are agreed with each
-       * municipality's network team, so they are written down here rather than derived.
+       * Link-local /29 per VPN installation (its `installation` id, or its IBGE code when it has
+       * none): the first /30 numbers tunnel 0's BGP session, the second tunnel 1's (Google takes
+       * .1/.5, the municipality .2/.6). They are agreed with each network team, so they are written
+       * down here rather than derived; the block's position also places the installation on a
+       * shared Cloud Router (infra-cdktf/vpn-plan.ts), so "the next free /29" fills routers in order
+       * and nobody's tunnels move when others are added or removed.
        */
-      vpnBgp: z.record(IbgeCode, cidr(29, 29)).default({}),
+      vpnBgp: z.record(z.string().regex(/^[a-z0-9-]{1,63}$/, 'must be an installation id or IBGE code'), cidr(29, 29)).default({}),
     })
     .prefault({}),
   labels: z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/), z.string().regex(/^[a-z0-9_-]{0,63}$/)).default({}),
@@ -166,6 +181,8 @@ export function parseEnvironmentConfig(environment: EnvironmentName, input: unkn
   const problems: string[] = [];
   const net = r.data.network;
   if (!cidrContains(net.egressRange, net.connectorCidr)) problems.push(`${environment}: network.connectorCidr ${net.connectorCidr} must lie inside network.egressRange ${net.egressRange}`);
+  if (cidrOverlaps(net.egressRange, net.vpnPresentedRange))
+    problems.push(`${environment}: network.vpnPresentedRange ${net.vpnPresentedRange} overlaps network.egressRange ${net.egressRange}`);
   if (net.connector.minInstances >= net.connector.maxInstances) problems.push(`${environment}: network.connector.minInstances must be below maxInstances`);
   if (Object.keys(r.data.powerBiMunicipalityGroups).length > 0 && !r.data.powerBiGroup)
     problems.push(
@@ -190,35 +207,41 @@ export function bgpSessions(block29: string): { range: string; googleIp: string;
 
 /**
  * Cloud-only rules on top of MunicipalityRegistry (which also serves the laptop runtime): passwords
- * come from Secret Manager, every VPN municipality has peer settings and agreed BGP addresses, and
- * no address plan overlaps. Returns every problem at once.
+ * come from Secret Manager, every VPN installation has peer settings, an agreed BGP block and a
+ * presented address inside the reserved range, and no address plan overlaps. Returns every problem.
  */
 export function cloudRegistryProblems(registry: MunicipalityRegistry, config: EnvironmentConfig): string[] {
   const problems: string[] = [];
   const used = new Map<string, string>();
   const where = (m: MunicipalityEntry) => `municipality ${m.ibge} (${m.name})`;
+  const sites = new Set<string>();
   for (const m of registry.municipalities) {
     if (!('secret' in m.connection.password))
       problems.push(`${where(m)}: connection.password must be { secret: <id> } in the cloud (env and file sources exist only on a laptop)`);
-    if (m.network === 'vpn') {
-      if (!m.vpn) problems.push(`${where(m)}: network "vpn" needs vpn.peerIps and vpn.peerAsn`);
-      if (m.vpn?.peerAsn === config.network.routerAsn) problems.push(`${where(m)}: vpn.peerAsn equals the Cloud Router ASN ${config.network.routerAsn}`);
-      const block = config.network.vpnBgp[m.ibge];
-      if (!block) problems.push(`${where(m)}: no BGP block in network.vpnBgp["${m.ibge}"] of the ${config.environment} config (pick the next free 169.254.x.y/29)`);
-      else {
-        if (!cidrContains(LINK_LOCAL, block) || cidrContains('169.254.169.0/24', block))
-          problems.push(`${where(m)}: BGP block ${block} must be inside 169.254.0.0/16 and outside 169.254.169.0/24 (metadata server)`);
-        const other = used.get(block);
-        if (other) problems.push(`${where(m)}: BGP block ${block} is already used by municipality ${other}`);
-        used.set(block, m.ibge);
-      }
-      if (/^(\d{1,3}\.){3}\d{1,3}$/.test(m.connection.host) && cidrContains(config.network.egressRange, m.connection.host))
-        problems.push(`${where(m)}: host ${m.connection.host} lies inside the pipeline's egress range ${config.network.egressRange}`);
+    if (m.network !== 'vpn') continue;
+    if (!m.vpn) problems.push(`${where(m)}: network "vpn" needs vpn.peerIps and vpn.peerAsn`);
+    if (m.vpn?.peerAsn === config.network.routerAsn) problems.push(`${where(m)}: vpn.peerAsn equals the Cloud Router ASN ${config.network.routerAsn}`);
+    if (!cidrContains(config.network.vpnPresentedRange, m.connection.host))
+      problems.push(
+        `${where(m)}: connection.host ${m.connection.host} must be the address its VPN device presents the PEC server on, inside network.vpnPresentedRange ${config.network.vpnPresentedRange} (docs/deploy.md "VPN addressing")`,
+      );
+    const site = installationOf(m);
+    if (sites.has(site)) continue;
+    sites.add(site);
+    // The longest name built from it: <prefix>vpn-<site>-t1-bgp, at most 63 characters.
+    if (`${config.namePrefix}vpn-${site}-t1-bgp`.length > 63) problems.push(`${where(m)}: installation id "${site}" is too long for VPN resource names (at most ${63 - config.namePrefix.length - 11} characters)`);
+    const block = config.network.vpnBgp[site];
+    if (!block) problems.push(`${where(m)}: no BGP block in network.vpnBgp["${site}"] of the ${config.environment} config (pick the next free 169.254.x.y/29)`);
+    else {
+      if (!cidrContains(LINK_LOCAL, block) || cidrContains('169.254.169.0/24', block))
+        problems.push(`${where(m)}: BGP block ${block} must be inside 169.254.0.0/16 and outside 169.254.169.0/24 (metadata server)`);
+      const other = used.get(block);
+      if (other) problems.push(`${where(m)}: BGP block ${block} is already used by installation ${other}`);
+      used.set(block, site);
     }
   }
-  for (const ibge of Object.keys(config.network.vpnBgp))
-    if (!registry.municipalities.some((m) => m.ibge === ibge && m.network === 'vpn'))
-      problems.push(`network.vpnBgp["${ibge}"] names no VPN municipality of the registry`);
+  for (const site of Object.keys(config.network.vpnBgp))
+    if (!sites.has(site)) problems.push(`network.vpnBgp["${site}"] names no VPN installation or municipality of the registry`);
   for (const ibge of Object.keys(config.powerBiMunicipalityGroups))
     if (!registry.municipalities.some((m) => m.ibge === ibge))
       problems.push(`powerBiMunicipalityGroups["${ibge}"] names no municipality of the registry`);

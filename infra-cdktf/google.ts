@@ -11,6 +11,7 @@ export { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 export { ProjectService } from '@cdktf/provider-google/lib/project-service';
 export { DataGoogleProject } from '@cdktf/provider-google/lib/data-google-project';
 export { ComputeNetwork } from '@cdktf/provider-google/lib/compute-network';
+export { ComputeNetworkPeering } from '@cdktf/provider-google/lib/compute-network-peering';
 export { ComputeSubnetwork } from '@cdktf/provider-google/lib/compute-subnetwork';
 export { ComputeRouter } from '@cdktf/provider-google/lib/compute-router';
 export { ComputeRouterNat } from '@cdktf/provider-google/lib/compute-router-nat';

@@ -32,7 +32,8 @@ export function names(config: EnvironmentConfig) {
     sourceBucket: `${config.projectId}-${p}sources`,
     artifactRepository: `${p}functions`,
     pseudonymKeySecret: `${p}pseudonym-key`,
-    vpnPskSecret: (ibge: string) => `vpn-psk-${ibge}`,
+    /** Per VPN site (installation id, or IBGE code without one): see infra-cdktf/vpn-plan.ts. */
+    vpnPskSecret: (site: string) => `vpn-psk-${site}`,
     network: `${p}vpc`,
     connectorSubnet: `${p}connector`,
     // Connector names: ≤ 25 characters, lower-case letters, digits and hyphens.
@@ -40,10 +41,15 @@ export function names(config: EnvironmentConfig) {
     natRouter: `${p}nat`,
     nat: `${p}nat-config`,
     natAddress: `${p}nat-egress`,
-    vpnGateway: (ibge: string) => `${p}vpn-${ibge}`,
-    vpnPeer: (ibge: string) => `${p}peer-${ibge}`,
-    vpnRouter: (ibge: string) => `${p}vpn-router-${ibge}`,
-    vpnTunnel: (ibge: string, i: number) => `${p}vpn-${ibge}-t${i}`,
+    /** Spoke network k holding up to 5 shared VPN Cloud Routers, and its peerings with the hub. */
+    vpnNetwork: (spoke: number) => `${p}vpn-net-${spoke}`,
+    vpnPeering: (spoke: number, direction: 'to-spoke' | 'to-hub') => `${p}vpn-net-${spoke}-${direction}`,
+    /** Shared per router slot (64 sites each). */
+    vpnGateway: (slot: number) => `${p}vpn-gw-${slot}`,
+    vpnRouter: (slot: number) => `${p}vpn-router-${slot}`,
+    /** Per VPN site. */
+    vpnPeer: (site: string) => `${p}peer-${site}`,
+    vpnTunnel: (site: string, i: number) => `${p}vpn-${site}-t${i}`,
     workflow: (file: string) => `${p}${file}`,
     schedulerJob: (workflow: string) => `${p}${workflow}-schedule`,
     /** Log-based metric names: underscores, so that PromQL can name them (logging_googleapis_com:user_<name>). */

@@ -153,6 +153,12 @@ const DELIVERY: Partial<Record<FunctionKey, { maxDeliveryAttempts: number }>> = 
   load: { maxDeliveryAttempts: 20 }, // one instance: a few 429s while a previous load runs
 };
 
+/**
+ * Requests one instance serves at once: one (an extract streams one municipality with all of the
+ * instance's memory; Cloud Run also requires ≥ 1 vCPU for more, see infra-cdktf/limits.ts).
+ */
+export const MAX_REQUESTS_PER_INSTANCE = 1;
+
 /** Only extract talks to municipal servers; the others call Google APIs only and stay off the VPC. */
 const NEEDS_VPC: Record<FunctionKey, boolean> = { fanOut: false, extract: true, load: false, runStatus: false, runReport: false };
 
@@ -234,7 +240,7 @@ export function functions(ctx: StackContext, r: Resources, inputs: FunctionInput
         maxInstanceCount: key === 'extract' ? (config.maxExtractInstances ?? spec.maxInstances) : spec.maxInstances,
         minInstanceCount: 0,
         // One request per instance: an extract streams one municipality with all the instance's memory.
-        maxInstanceRequestConcurrency: 1,
+        maxInstanceRequestConcurrency: MAX_REQUESTS_PER_INSTANCE,
         // Reachable only from inside the project (Pub/Sub push, Workflows, Scheduler, the VPC), and
         // even then only with an identity holding run.invoker on this function.
         ingressSettings: 'ALLOW_INTERNAL_ONLY',

@@ -1,11 +1,10 @@
-import type { MunicipalityEntry } from '../../shared/contracts/municipalities';
 import { TerraformOutput } from '../cdk';
-import { bgpSessions } from '../config';
 import {
   ComputeAddress,
   ComputeExternalVpnGateway,
   ComputeHaVpnGateway,
   ComputeNetwork,
+  ComputeNetworkPeering,
   ComputeRouter,
   ComputeRouterInterface,
   ComputeRouterNat,
@@ -16,6 +15,7 @@ import {
 } from '../google';
 import type { StackContext } from './context';
 import { vpnPreSharedKey } from './secrets';
+import { ROUTERS_PER_SPOKE, vpnPlan, type VpnPlan } from '../vpn-plan';
 
 export interface Network {
   /** Serverless VPC Access connector the extract function sends its traffic through. */
@@ -31,8 +31,9 @@ export interface Network {
 /**
  * The pipeline's private network and one path per municipality, chosen in the registry:
  *
- *   extract ──connector──► VPC ──┬─ HA VPN (2 tunnels, BGP) ──► municipal server (private address)  network: vpn
- *                                └─ Cloud NAT (static IP)  ──► municipal server (public, TLS)       network: tls
+ *   extract ──connector──► hub VPC ─┬─ peering ─► spoke VPCs: shared Cloud Routers + HA VPN (2 tunnels, BGP)
+ *                                   │     ──► municipal VPN device ─NAT─► PEC server (presented address)  network: vpn
+ *                                   └─ Cloud NAT (static IP) ──► municipal server (public, TLS)            network: tls
  *
  * Why a connector and not Direct VPC egress: the google provider bundled with the last cdktf
  * bindings (6.50) cannot set Direct VPC egress on google_cloudfunctions2_function (it arrived in 7.x
@@ -76,7 +77,6 @@ export function network(ctx: StackContext): Network {
   });
 
   const tls = ctx.registry.municipalities.filter((m) => m.network === 'tls');
-  const vpn = ctx.registry.municipalities.filter((m): m is MunicipalityEntry & { vpn: NonNullable<MunicipalityEntry['vpn']> } => m.network === 'vpn' && !!m.vpn);
 
   if (tls.length > 0) {
     // The address municipalities on the TLS path allow-list on their firewall and pg_hba.conf.
@@ -109,91 +109,131 @@ export function network(ctx: StackContext): Network {
     });
   }
 
-  for (const m of vpn) haVpn(ctx, vpc, m);
+  vpnSpokes(ctx, vpc, vpnPlan(ctx.registry, config));
 
   return { connectorId: connector.id, egress: tls.length > 0 ? 'ALL_TRAFFIC' : 'PRIVATE_RANGES_ONLY' };
 }
 
 /**
- * HA VPN to one municipality: its own gateway and Cloud Router, so that a municipality's tunnels,
- * BGP sessions and quotas never affect another's, and removing one from the registry removes
- * exactly its resources. Gateways and routers are free; the cost is the two tunnels
- * (README "Cost model"). Two tunnels (one per gateway interface) are what Google's 99.99 % SLA needs.
+ * HA VPN to every VPN site (infra-cdktf/vpn-plan.ts) on shared Cloud Routers: one BGP session per
+ * tunnel, at most 128 per router (64 two-tunnel sites), at most 5 routers per spoke network, each
+ * spoke peered with the hub (the connector's network), which imports the routes the sites announce:
+ * their presented addresses, one per installation, inside network.vpnPresentedRange. A site's
+ * device NATs that address to its PEC server, so municipal LANs may overlap freely.
+ *
+ * Gateways and routers are free; the cost is two tunnels per site (docs/cost.md). Two tunnels (one
+ * per gateway interface) are what Google's 99.99 % SLA needs. Removing a site from the registry
+ * removes exactly its peer gateway, tunnels, interfaces and BGP peers; the routers stay.
  */
-function haVpn(ctx: StackContext, vpc: ComputeNetwork, m: MunicipalityEntry & { vpn: NonNullable<MunicipalityEntry['vpn']> }): void {
+function vpnSpokes(ctx: StackContext, hub: ComputeNetwork, plan: VpnPlan): void {
   const { config, names } = ctx;
   const project = config.projectId;
   const region = config.region;
-  const ibge = m.ibge;
-  const sessions = bgpSessions(config.network.vpnBgp[ibge]!);
-
-  const gateway = new ComputeHaVpnGateway(ctx.scope, `vpn-gateway-${ibge}`, { project, region, name: names.vpnGateway(ibge), network: vpc.id });
-  const twoPeerIps = m.vpn.peerIps.length === 2;
-  const peer = new ComputeExternalVpnGateway(ctx.scope, `vpn-peer-${ibge}`, {
-    project,
-    name: names.vpnPeer(ibge),
-    // One public address on the municipal side (one device) or two (a redundant pair).
-    redundancyType: twoPeerIps ? 'TWO_IPS_REDUNDANCY' : 'SINGLE_IP_INTERNALLY_REDUNDANT',
-    interface: m.vpn.peerIps.map((ipAddress, id) => ({ id, ipAddress })),
-    description: `PEC server network of ${m.name} (${ibge})`,
-  });
-  const router = new ComputeRouter(ctx.scope, `vpn-router-${ibge}`, {
-    project,
-    region,
-    name: names.vpnRouter(ibge),
-    network: vpc.id,
-    bgp: {
-      asn: config.network.routerAsn,
-      // Announce only the pipeline's egress range: a municipality learns nothing else about this VPC
-      // (and nothing about other municipalities).
-      advertiseMode: 'CUSTOM',
-      advertisedIpRanges: [{ range: config.network.egressRange, description: 'PEC pipeline egress' }],
-    },
-  });
-  const psk = vpnPreSharedKey(ctx, ibge);
-
-  sessions.forEach((s, i) => {
-    const tunnel = new ComputeVpnTunnel(ctx.scope, `vpn-tunnel-${ibge}-${i}`, {
-      project,
-      region,
-      name: names.vpnTunnel(ibge, i),
-      vpnGateway: gateway.id,
-      vpnGatewayInterface: i,
-      peerExternalGateway: peer.id,
-      peerExternalGatewayInterface: twoPeerIps ? i : 0,
-      sharedSecret: psk.secretData,
-      router: router.id,
-      ikeVersion: 2,
+  const spokes = new Map<number, ComputeNetwork>();
+  // Google runs one peering operation per network at a time: chain them so Terraform never starts two.
+  let previous: ComputeNetworkPeering | undefined;
+  for (const k of plan.spokes) {
+    const net = new ComputeNetwork(ctx.scope, `vpn-network-${k}`, { project, name: names.vpnNetwork(k), autoCreateSubnetworks: false, routingMode: 'REGIONAL' });
+    spokes.set(k, net);
+    const toSpoke: ComputeNetworkPeering = new ComputeNetworkPeering(ctx.scope, `vpn-peering-${k}-to-spoke`, {
+      name: names.vpnPeering(k, 'to-spoke'),
+      network: hub.selfLink,
+      peerNetwork: net.selfLink,
+      // The hub learns the sites' presented addresses (BGP routes of the spoke's Cloud Routers)...
+      importCustomRoutes: true,
+      exportCustomRoutes: false,
+      dependsOn: previous ? [previous] : undefined,
     });
-    const iface = new ComputeRouterInterface(ctx.scope, `vpn-interface-${ibge}-${i}`, {
-      project,
-      region,
-      name: `${names.vpnTunnel(ibge, i)}-if`,
-      router: router.name,
-      ipRange: s.range,
-      vpnTunnel: tunnel.name,
+    previous = new ComputeNetworkPeering(ctx.scope, `vpn-peering-${k}-to-hub`, {
+      name: names.vpnPeering(k, 'to-hub'),
+      network: net.selfLink,
+      peerNetwork: hub.selfLink,
+      // ...and the spoke exports them; the connector subnet reaches the spoke as a subnet route.
+      exportCustomRoutes: true,
+      importCustomRoutes: false,
+      dependsOn: [toSpoke],
     });
-    new ComputeRouterPeer(ctx.scope, `vpn-bgp-${ibge}-${i}`, {
-      project,
-      region,
-      name: `${names.vpnTunnel(ibge, i)}-bgp`,
-      router: router.name,
-      interface: iface.name,
-      ipAddress: s.googleIp,
-      peerIpAddress: s.peerIp,
-      peerAsn: m.vpn.peerAsn,
-      advertisedRoutePriority: 100,
-    });
-  });
+  }
 
-  new TerraformOutput(ctx.scope, `vpn_${ibge}`, {
-    description: `Settings for the network team of ${m.name}: Google's public tunnel endpoints and the BGP sessions`,
-    value: {
-      google_asn: config.network.routerAsn,
-      google_endpoints: [0, 1].map((i) => gateway.vpnInterfaces.get(i).ipAddress),
-      bgp_sessions: sessions.map((s, i) => ({ tunnel: names.vpnTunnel(ibge, i), google: s.googleIp, municipality: s.peerIp, prefix_length: 30 })),
-      advertised_range: config.network.egressRange,
-      pre_shared_key_secret: ctx.names.vpnPskSecret(ibge),
-    },
-  });
+  const routers = new Map<number, { router: ComputeRouter; gateway: ComputeHaVpnGateway }>();
+  for (const slot of plan.slots) {
+    const net = spokes.get(Math.floor(slot / ROUTERS_PER_SPOKE))!;
+    routers.set(slot, {
+      gateway: new ComputeHaVpnGateway(ctx.scope, `vpn-gateway-${slot}`, { project, region, name: names.vpnGateway(slot), network: net.id }),
+      router: new ComputeRouter(ctx.scope, `vpn-router-${slot}`, {
+        project,
+        region,
+        name: names.vpnRouter(slot),
+        network: net.id,
+        bgp: {
+          asn: config.network.routerAsn,
+          // Announce only the pipeline's egress range: a municipality learns nothing else about these
+          // networks, and nothing about other municipalities.
+          advertiseMode: 'CUSTOM',
+          advertisedIpRanges: [{ range: config.network.egressRange, description: 'PEC pipeline egress' }],
+        },
+      }),
+    });
+  }
+
+  for (const site of plan.sites) {
+    const { router, gateway } = routers.get(site.slot)!;
+    const twoPeerIps = site.vpn.peerIps.length === 2;
+    const label = site.municipalities.map((m) => `${m.name} (${m.ibge})`).join(', ');
+    const peer = new ComputeExternalVpnGateway(ctx.scope, `vpn-peer-${site.id}`, {
+      project,
+      name: names.vpnPeer(site.id),
+      // One public address on the municipal side (one device) or two (a redundant pair).
+      redundancyType: twoPeerIps ? 'TWO_IPS_REDUNDANCY' : 'SINGLE_IP_INTERNALLY_REDUNDANT',
+      interface: site.vpn.peerIps.map((ipAddress, id) => ({ id, ipAddress })),
+      description: `PEC server network of ${label}`.slice(0, 2048),
+    });
+    const psk = vpnPreSharedKey(ctx, site.id);
+    site.sessions.forEach((s, i) => {
+      const tunnel = new ComputeVpnTunnel(ctx.scope, `vpn-tunnel-${site.id}-${i}`, {
+        project,
+        region,
+        name: names.vpnTunnel(site.id, i),
+        vpnGateway: gateway.id,
+        vpnGatewayInterface: i,
+        peerExternalGateway: peer.id,
+        peerExternalGatewayInterface: twoPeerIps ? i : 0,
+        sharedSecret: psk.secretData,
+        router: router.id,
+        ikeVersion: 2,
+      });
+      const iface = new ComputeRouterInterface(ctx.scope, `vpn-interface-${site.id}-${i}`, {
+        project,
+        region,
+        name: `${names.vpnTunnel(site.id, i)}-if`,
+        router: router.name,
+        ipRange: s.range,
+        vpnTunnel: tunnel.name,
+      });
+      new ComputeRouterPeer(ctx.scope, `vpn-bgp-${site.id}-${i}`, {
+        project,
+        region,
+        name: `${names.vpnTunnel(site.id, i)}-bgp`,
+        router: router.name,
+        interface: iface.name,
+        ipAddress: s.googleIp,
+        peerIpAddress: s.peerIp,
+        peerAsn: site.vpn.peerAsn,
+        advertisedRoutePriority: 100,
+      });
+    });
+
+    new TerraformOutput(ctx.scope, `vpn_${site.id}`, {
+      description: `Settings for the network team of ${label}: Google's tunnel endpoints, the BGP sessions, the address to present the PEC server on`,
+      value: {
+        google_asn: config.network.routerAsn,
+        google_endpoints: [0, 1].map((i) => gateway.vpnInterfaces.get(i).ipAddress),
+        bgp_sessions: site.sessions.map((s, i) => ({ tunnel: names.vpnTunnel(site.id, i), google: s.googleIp, municipality: s.peerIp, prefix_length: 30 })),
+        advertised_range: config.network.egressRange,
+        // NAT on the municipal device: this /32 → the PEC server's real address, announced over BGP.
+        present_pec_server_on: `${site.presentedAddress}/32`,
+        pre_shared_key_secret: names.vpnPskSecret(site.id),
+      },
+    });
+  }
 }

@@ -31,15 +31,15 @@ export function secrets(ctx: StackContext): Secrets {
 }
 
 /**
- * The IKE pre-shared key of a VPN municipality, read from `vpn-psk-<ibge>` (created out of band and
- * exchanged with the municipality over a separate channel). A data source keeps the key out of the
+ * The IKE pre-shared key of a VPN site (installation, or municipality without one), read from
+ * `vpn-psk-<site>` (created out of band and exchanged with its network team over a separate channel). A data source keeps the key out of the
  * synthesized JSON; Terraform still records it, marked sensitive, in the state (hence the private,
  * access-restricted state bucket). Moving to an ephemeral resource + the tunnel's write-only
  * `shared_secret_wo` would keep it out of state too, once the provider bindings offer both.
  */
-export function vpnPreSharedKey(ctx: StackContext, ibge: string): DataGoogleSecretManagerSecretVersion {
-  return new DataGoogleSecretManagerSecretVersion(ctx.scope, `vpn-psk-${ibge}`, {
+export function vpnPreSharedKey(ctx: StackContext, site: string): DataGoogleSecretManagerSecretVersion {
+  return new DataGoogleSecretManagerSecretVersion(ctx.scope, `vpn-psk-${site}`, {
     project: ctx.config.projectId,
-    secret: ctx.names.vpnPskSecret(ibge),
+    secret: ctx.names.vpnPskSecret(site),
   });
 }

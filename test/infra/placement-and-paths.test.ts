@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../../shared/contracts/config';
 import { DAILY_DAG, DAILY_WORKFLOW_FILE, WORKFLOW_ENV } from '../../shared/dag/daily';
-import { MunicipalityRegistry } from '../../shared/contracts/municipalities';
+import { MunicipalityRegistry, sslmodeOf } from '../../shared/contracts/municipalities';
 import { parseEnvironmentConfig } from '../../infra-cdktf/config';
 import { repoRoot, resolve, resources, synthEnvironment, type Body, type TfJson } from './support/synth';
 
@@ -77,21 +77,43 @@ describe('network path per municipality (registry `network`)', () => {
     expect(dev.json.output!.nat_egress_ip).toBeDefined();
   });
 
-  test.each(vpn.map((m) => [m.ibge, m] as const))('VPN path %s: HA gateway, peer gateway, 2 tunnels, Cloud Router with 2 BGP interfaces and peers', (ibge, m) => {
+  test.each(vpn.map((m) => [m.ibge, m] as const))('VPN path %s: shared router and gateway in a spoke peered with the hub, its own peer gateway, 2 tunnels, 2 BGP sessions', (ibge, m) => {
     const j = dev.json;
-    expect(byName(j, 'google_compute_ha_vpn_gateway', `pec-vpn-${ibge}`)).toBeDefined();
-    const peer = byName(j, 'google_compute_external_vpn_gateway', `pec-peer-${ibge}`)!;
-    expect(peer.interface.map((i: Body) => i.ip_address)).toEqual(m.vpn!.peerIps);
-    const router = byName(j, 'google_compute_router', `pec-vpn-router-${ibge}`)!;
+    // Curitiba's /29 169.254.10.0 is block 320 of 169.254.0.0/16 → router slot 5 (64 blocks each) → spoke 1.
+    expect(dev.config.network.vpnBgp[ibge]).toBe('169.254.10.0/29');
+    const gateway = byName(j, 'google_compute_ha_vpn_gateway', 'pec-vpn-gw-5')!;
+    const router = byName(j, 'google_compute_router', 'pec-vpn-router-5')!;
+    const spoke = byName(j, 'google_compute_network', 'pec-vpn-net-1')!;
+    expect(spoke.auto_create_subnetworks).toBe(false);
+    expect(gateway.network).toBe('${google_compute_network.vpn-network-1.id}');
+    expect(router.network).toBe('${google_compute_network.vpn-network-1.id}');
     expect(router.bgp.advertise_mode).toBe('CUSTOM');
     expect(router.bgp.advertised_ip_ranges).toEqual([{ range: dev.config.network.egressRange, description: 'PEC pipeline egress' }]);
+    // The hub imports the routes the spoke's routers learn; the spoke exports them.
+    const toSpoke = byName(j, 'google_compute_network_peering', 'pec-vpn-net-1-to-spoke')!;
+    const toHub = byName(j, 'google_compute_network_peering', 'pec-vpn-net-1-to-hub')!;
+    expect([toSpoke.network, toSpoke.peer_network, toSpoke.import_custom_routes]).toEqual(['${google_compute_network.vpc.self_link}', '${google_compute_network.vpn-network-1.self_link}', true]);
+    expect([toHub.network, toHub.peer_network, toHub.export_custom_routes]).toEqual(['${google_compute_network.vpn-network-1.self_link}', '${google_compute_network.vpc.self_link}', true]);
+    expect(toHub.depends_on).toContain('google_compute_network_peering.vpn-peering-1-to-spoke');
+    const peer = byName(j, 'google_compute_external_vpn_gateway', `pec-peer-${ibge}`)!;
+    expect(peer.interface.map((i: Body) => i.ip_address)).toEqual(m.vpn!.peerIps);
     const tunnels = [0, 1].map((i) => byName(j, 'google_compute_vpn_tunnel', `pec-vpn-${ibge}-t${i}`)!);
     expect(tunnels.map((t) => t.vpn_gateway_interface)).toEqual([0, 1]);
+    expect(tunnels.map((t) => t.router)).toEqual(['${google_compute_router.vpn-router-5.id}', '${google_compute_router.vpn-router-5.id}']);
     const peers = [0, 1].map((i) => byName(j, 'google_compute_router_peer', `pec-vpn-${ibge}-t${i}-bgp`)!);
     expect(peers.map((p) => p.peer_asn)).toEqual([m.vpn!.peerAsn, m.vpn!.peerAsn]);
+    expect(peers.map((p) => [p.ip_address, p.peer_ip_address])).toEqual([
+      ['169.254.10.1', '169.254.10.2'],
+      ['169.254.10.5', '169.254.10.6'],
+    ]);
     const ifaces = [0, 1].map((i) => byName(j, 'google_compute_router_interface', `pec-vpn-${ibge}-t${i}-if`)!);
     expect(ifaces.map((f) => f.ip_range)).toEqual(peers.map((p) => `${p.ip_address}/30`));
-    expect(j.output![`vpn_${ibge}`]).toBeDefined();
+    expect(j.output![`vpn_${ibge}`]!.value).toMatchObject({ present_pec_server_on: `${m.connection.host}/32`, pre_shared_key_secret: `vpn-psk-${ibge}` });
+  });
+
+  test('VPN sources talk TLS inside the tunnel (require) unless the registry gives a reason', () => {
+    for (const m of vpn) expect(sslmodeOf(m)).toBe('require');
+    expect(vpn.length).toBeGreaterThan(0);
   });
 
   test('a registry with VPN municipalities only: no NAT, no static address, extract stays on private ranges', () => {
@@ -236,6 +258,15 @@ describe('config errors stop a bad deployment at synth time', () => {
     const ibge = dev.registry.municipalities.find((m) => m.network === 'vpn')!.ibge;
     expectProblem(() => synthEnvironment('dev', { config: (c) => ({ ...c, network: { ...c.network, vpnBgp: { [ibge]: '169.254.169.248/29' } } }) }), /metadata/);
     expectProblem(() => parseEnvironmentConfig('dev', { ...base, network: { vpnBgp: { [ibge]: '169.254.10.3/29' } } }), /aligned/);
+  });
+
+  test('a VPN source outside the reserved presented range is refused, naming the municipality and the range', () => {
+    const registry = registryWith({ connection: { ...dev.registry.municipalities.find((m) => m.network === 'vpn')!.connection, host: '192.168.1.10' } });
+    expectProblem(() => synthEnvironment('dev', { registry }), /municipality 4106902 \(Curitiba\): connection\.host 192\.168\.1\.10 must be the address its VPN device presents the PEC server on, inside network\.vpnPresentedRange 100\.64\.0\.0\/16/);
+  });
+
+  test('the presented range may not overlap the egress range', () => {
+    expectProblem(() => parseEnvironmentConfig('dev', { ...base, network: { vpnPresentedRange: '10.8.0.0/16' } }), /vpnPresentedRange 10\.8\.0\.0\/16 overlaps network\.egressRange/);
   });
 
   test('Power BI municipality groups must name municipalities of the registry, and need powerBiGroup', () => {

@@ -1,5 +1,7 @@
 import { ENVIRONMENTS } from '../../infra-cdktf/config';
-import { synthEnvironment } from './support/synth';
+import { readEnvironmentConfig } from '../../infra-cdktf/inputs';
+import { syntheticDeployment } from '../../infra-cdktf/synthetic';
+import { repoRoot, synthEnvironment } from './support/synth';
 import { isProviderMissing, terraformAvailable, terraformValidate, type ValidateResult } from './support/terraform';
 
 /**
@@ -32,6 +34,11 @@ if (!tf.ok && inCi) {
   describe(`terraform validate (Terraform ${tf.version})`, () => {
     it.each(ENVIRONMENTS)('stack %s: the only diagnostic is the google provider that cannot be downloaded here', (env) => {
       onlyProviderMissing(terraformValidate(synthEnvironment(env).text));
+    });
+
+    it('a 650-municipality stack, half VPN (shared routers, spokes, peerings), half TLS', () => {
+      const { registry, config } = syntheticDeployment(readEnvironmentConfig(repoRoot, 'prod'), 650, 'mix');
+      onlyProviderMissing(terraformValidate(synthEnvironment('prod', { registry, config: () => config }).text));
     });
 
     it('rejects what the stack used to write (control: the check can fail)', () => {
