@@ -16,3 +16,12 @@ export function coldStart<T>(service: string, fn: () => T): T {
     throw err;
   }
 }
+
+/**
+ * One WARNING line at cold start naming each client pointed at a local endpoint (emulators, test
+ * doubles): a deployed function showing it is talking to something other than Google.
+ */
+export function warnLocalEndpoints(logger: { warn: (obj: object, msg: string) => void }, endpoints: Record<string, string | undefined>): void {
+  const set = Object.fromEntries(Object.entries(endpoints).filter(([, v]) => v));
+  if (Object.keys(set).length > 0) logger.warn({ endpoints: set }, `local endpoints in use for ${Object.keys(set).join(', ')}: not Google's APIs`);
+}

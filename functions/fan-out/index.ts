@@ -3,36 +3,38 @@
  * Thin by design: configuration and clients at cold start, then the shared handler (function.ts).
  */
 import path from 'node:path';
-import { cloudEvent } from '@google-cloud/functions-framework';
+import { http } from '@google-cloud/functions-framework';
 import { PubSub } from '@google-cloud/pubsub';
 import { Storage } from '@google-cloud/storage';
-import { loadFunctionConfig } from '../../shared/adapters/gcp/function-config';
+import { loadFunctionConfig, localEndpoints } from '../../shared/adapters/gcp/function-config';
 import { GcsObjectStore } from '../../shared/adapters/gcp/gcs-object-store';
 import { PubSubBus } from '../../shared/adapters/gcp/pubsub-bus';
 import { FUNCTIONS } from '../../shared/contracts/functions';
 import { createLogger } from '../../shared/log';
 import { systemClock } from '../../shared/ports';
 import { loadRegistryFile } from '../../shared/run/registry-file';
-import { coldStart } from '../cold-start';
+import { coldStart, warnLocalEndpoints } from '../cold-start';
+import { pubsubPush } from '../pubsub-push';
 import { startTelemetry } from '../telemetry';
 import { fanOutFunction } from './function';
 
 const spec = FUNCTIONS.fanOut;
 const config = coldStart(spec.name, () => loadFunctionConfig('fanOut', process.env));
+const endpoints = coldStart(spec.name, () => localEndpoints(process.env));
 const registry = coldStart(spec.name, () => loadRegistryFile(path.resolve(config.registryFile)));
 const telemetry = startTelemetry({ service: spec.name, projectId: config.projectId, environment: config.environment });
+const logger = createLogger({ service: spec.name, projectId: config.projectId, level: config.logLevel });
+warnLocalEndpoints(logger, endpoints);
 
-cloudEvent(
-  spec.entryPoint,
-  fanOutFunction(
-    config,
-    {
-      store: new GcsObjectStore(new Storage({ projectId: config.projectId }).bucket(config.stagingBucket)),
-      bus: new PubSubBus(new PubSub({ projectId: config.projectId }), config.topicPrefix),
-      clock: systemClock,
-      logger: createLogger({ service: spec.name, projectId: config.projectId, level: config.logLevel }),
-      registry,
-    },
-    { afterInvocation: telemetry.flush },
-  ),
+const handler = fanOutFunction(
+  config,
+  {
+    store: new GcsObjectStore(new Storage({ projectId: config.projectId }).bucket(config.stagingBucket)),
+    bus: new PubSubBus(new PubSub({ projectId: config.projectId }), config.topicPrefix),
+    clock: systemClock,
+    logger,
+    registry,
+  },
+  { afterInvocation: telemetry.flush },
 );
+http(spec.entryPoint, pubsubPush(handler));

@@ -7,19 +7,22 @@ import { BigQuery } from '@google-cloud/bigquery';
 import { http } from '@google-cloud/functions-framework';
 import { Storage } from '@google-cloud/storage';
 import { bigQueryQueryRunner } from '../../shared/adapters/gcp/bigquery-query';
-import { loadFunctionConfig } from '../../shared/adapters/gcp/function-config';
+import { loadFunctionConfig, localEndpoints } from '../../shared/adapters/gcp/function-config';
 import { GcsObjectStore } from '../../shared/adapters/gcp/gcs-object-store';
 import { FUNCTIONS } from '../../shared/contracts/functions';
 import { BigQueryLedger } from '../../shared/ledger/bigquery-ledger';
 import { createLogger } from '../../shared/log';
 import { systemClock } from '../../shared/ports';
-import { coldStart } from '../cold-start';
+import { coldStart, warnLocalEndpoints } from '../cold-start';
 import { startTelemetry } from '../telemetry';
 import { runReportFunction } from './function';
 
 const spec = FUNCTIONS.runReport;
 const config = coldStart(spec.name, () => loadFunctionConfig('runReport', process.env));
+const endpoints = coldStart(spec.name, () => localEndpoints(process.env));
 const telemetry = startTelemetry({ service: spec.name, projectId: config.projectId, environment: config.environment });
+const logger = createLogger({ service: spec.name, projectId: config.projectId, level: config.logLevel });
+warnLocalEndpoints(logger, endpoints);
 const bigquery = new BigQuery({ projectId: config.projectId, location: config.bqLocation });
 
 http(
@@ -33,7 +36,7 @@ http(
         dataset: config.opsDataset,
       }),
       clock: systemClock,
-      logger: createLogger({ service: spec.name, projectId: config.projectId, level: config.logLevel }),
+      logger,
     },
     { afterInvocation: telemetry.flush },
   ),

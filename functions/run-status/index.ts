@@ -5,20 +5,23 @@
 import path from 'node:path';
 import { http } from '@google-cloud/functions-framework';
 import { Storage } from '@google-cloud/storage';
-import { loadFunctionConfig } from '../../shared/adapters/gcp/function-config';
+import { loadFunctionConfig, localEndpoints } from '../../shared/adapters/gcp/function-config';
 import { GcsObjectStore } from '../../shared/adapters/gcp/gcs-object-store';
 import { FUNCTIONS } from '../../shared/contracts/functions';
 import { createLogger } from '../../shared/log';
 import { systemClock } from '../../shared/ports';
 import { loadRegistryFile } from '../../shared/run/registry-file';
-import { coldStart } from '../cold-start';
+import { coldStart, warnLocalEndpoints } from '../cold-start';
 import { startTelemetry } from '../telemetry';
 import { runStatusFunction } from './function';
 
 const spec = FUNCTIONS.runStatus;
 const config = coldStart(spec.name, () => loadFunctionConfig('runStatus', process.env));
+const endpoints = coldStart(spec.name, () => localEndpoints(process.env));
 const registry = coldStart(spec.name, () => loadRegistryFile(path.resolve(config.registryFile)));
 const telemetry = startTelemetry({ service: spec.name, projectId: config.projectId, environment: config.environment });
+const logger = createLogger({ service: spec.name, projectId: config.projectId, level: config.logLevel });
+warnLocalEndpoints(logger, endpoints);
 
 http(
   spec.entryPoint,
@@ -27,7 +30,7 @@ http(
     {
       store: new GcsObjectStore(new Storage({ projectId: config.projectId }).bucket(config.stagingBucket)),
       clock: systemClock,
-      logger: createLogger({ service: spec.name, projectId: config.projectId, level: config.logLevel }),
+      logger,
       registry,
     },
     { afterInvocation: telemetry.flush },

@@ -32,10 +32,14 @@ export function pubsubHandler<S extends z.ZodType>(spec: {
   onFailure?: (payload: z.infer<S> | undefined, failure: ReturnType<typeof describeError>, ctx: MessageContext) => Promise<void> | void;
 }): (event: PubsubCloudEvent) => Promise<void> {
   return async (event) => {
-    const envelope = MessagePublishedData.safeParse(event.data);
+    // A push body handed over as the event itself (no `data`: what the functions framework's
+    // CloudEvent signature passes for a message without data) is still read as one.
+    const data = event.data === undefined && event !== null && typeof event === 'object' && 'message' in event ? event : event.data;
+    const envelope = MessagePublishedData.safeParse(data);
     const message = envelope.success ? envelope.data.message : {};
     const attributes = message.attributes ?? {};
-    const messageId = message.messageId ?? message.message_id ?? event.id;
+    const messageId = message.messageId ?? message.message_id ?? (typeof event.id === 'string' ? event.id : 'unknown');
+    // Only present when the subscription has a dead-letter policy (ours always do); 1 otherwise.
     const deliveryAttempt = (envelope.success ? envelope.data.deliveryAttempt : undefined) ?? 1;
     const logger = spec.logger.child({ handler: spec.name, messageId, deliveryAttempt });
     const ctx: MessageContext = { messageId, attributes, deliveryAttempt, logger };
@@ -44,6 +48,9 @@ export function pubsubHandler<S extends z.ZodType>(spec: {
     let payload: z.infer<S> | undefined;
     try {
       if (!envelope.success) throw new TerminalError(`not a Pub/Sub message event: ${formatIssues(envelope.error)}`, 'invalid_message');
+      // Attributes only: Pub/Sub allows it, no contract here does. Said plainly rather than "not JSON (0 bytes)".
+      if (raw.length === 0)
+        throw new TerminalError(`message has no data (attributes only: ${Object.keys(attributes).sort().join(', ') || 'none'})`, 'invalid_message');
       let json: unknown;
       try {
         json = JSON.parse(raw.toString('utf8'));
@@ -72,6 +79,7 @@ export function pubsubHandler<S extends z.ZodType>(spec: {
         errorMessage: failure.message.slice(0, 1000),
         sourceHandler: spec.name,
         originalMessageId: messageId,
+        deliveryAttempt: String(deliveryAttempt),
       });
     }
   };

@@ -3,7 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import { CRC32C } from '@google-cloud/storage';
-import { SecretManagerSecrets } from '../../shared/adapters/gcp/secret-manager-secrets';
+import { SecretManagerSecrets, secretManagerClientOptions } from '../../shared/adapters/gcp/secret-manager-secrets';
 import { PipelineError, TerminalError } from '../../shared/errors';
 
 /**
@@ -26,6 +26,7 @@ interface Stored {
 describe('SecretManagerSecrets against the Secret Manager gRPC API (contract)', () => {
   let server: grpc.Server;
   let client: SecretManagerServiceClient;
+  let port: number;
   const requests: string[] = [];
   const secrets = new Map<string, Stored>();
   const crcOf = (b: Buffer) => {
@@ -51,7 +52,7 @@ describe('SecretManagerSecrets against the Secret Manager gRPC API (contract)', 
         cb(null, { name: call.request.name.replace('latest', '3'), payload: { data: s.data, ...(s.crc ? { dataCrc32c: s.crc } : {}) } });
       },
     });
-    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+    port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
     client = new SecretManagerServiceClient({
       apiEndpoint: '127.0.0.1',
       port,
@@ -119,6 +120,19 @@ describe('SecretManagerSecrets against the Secret Manager gRPC API (contract)', 
     expect(unavailable).toBeInstanceOf(PipelineError);
     expect(unavailable).toMatchObject({ transient: true });
     expect(String((unavailable as Error).message)).not.toContain('the-value');
+  });
+
+  it('the client the extract entry point builds from SECRET_MANAGER_EMULATOR_HOST reaches the local endpoint', async () => {
+    expect(secretManagerClientOptions(undefined)).toEqual({});
+    put('pec-db-3550308', 'via-emulator-host');
+    const local = new SecretManagerServiceClient(secretManagerClientOptions(`127.0.0.1:${port}`));
+    try {
+      const s = new SecretManagerSecrets(local, { projectId: PROJECT, pseudonymKeySecret: 'pec-pseudonym-key' });
+      expect(await s.resolve({ secret: 'pec-db-3550308' })).toBe('via-emulator-host');
+      expect(requests).toEqual([`projects/${PROJECT}/secrets/pec-db-3550308/versions/latest`]);
+    } finally {
+      await local.close();
+    }
   });
 
   it('takes {env} sources from the function environment and refuses {file} sources in the cloud', async () => {

@@ -18,6 +18,7 @@ import { createLogger } from '../../shared/log';
 import { loadRegistryFile } from '../../shared/run/registry-file';
 import { PlanRecord } from '../../shared/run/store-observer';
 import { fanOutFunction } from '../../functions/fan-out/function';
+import { pubsubPush } from '../../functions/pubsub-push';
 import { startTelemetry } from '../../functions/telemetry';
 
 /**
@@ -92,9 +93,12 @@ describe('fan-out function over HTTP', () => {
       projectId: PROJECT,
       destination: new Writable({ write: (c, _e, cb) => (logLines.push(JSON.parse(String(c))), cb()) }),
     });
-    ff.cloudEvent(
+    // Registered as functions/fan-out/index.ts registers it: an HTTP function reading push bodies itself.
+    ff.http(
       'fanOut',
-      fanOutFunction(config, { store: new FsObjectStore(path.join(dir, 'bucket')), bus, clock: { now: () => new Date('2026-11-22T09:00:00Z') }, logger, registry: loadRegistryFile(config.registryFile) }, { afterInvocation: telemetry.flush }),
+      pubsubPush(
+        fanOutFunction(config, { store: new FsObjectStore(path.join(dir, 'bucket')), bus, clock: { now: () => new Date('2026-11-22T09:00:00Z') }, logger, registry: loadRegistryFile(config.registryFile) }, { afterInvocation: telemetry.flush }),
+      ),
     );
     server = getTestServer('fanOut');
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -190,6 +194,60 @@ describe('fan-out function over HTTP', () => {
     const unknown = await postBinary(pubsubData({ trigger: 'rerun', municipalities: ['4106902'] }));
     expect(unknown.status).toBeLessThan(300);
     expect(bus.deadLetters[2]!.attributes).toMatchObject({ errorClass: 'unknown_municipality' });
+  });
+
+  /** What a push subscription POSTs: the push body, at the path infra-cdktf configures. */
+  const postPush = (body: unknown) =>
+    fetch(`${base}/projects/${PROJECT}/topics/pec-run-requests`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+  it('a push with attributes and no data is acknowledged (2xx) and dead-lettered with the reason, not retried', async () => {
+    // Real Pub/Sub omits `data`; the emulator sends "". Both are the same message.
+    for (const message of [
+      { attributes: { requestedBy: 'scheduler' }, messageId: 'no-data-1', publishTime: '2026-11-22T09:00:00.000Z' },
+      { data: '', attributes: { requestedBy: 'scheduler' }, messageId: 'no-data-2', message_id: 'no-data-2', publishTime: '2026-11-22T09:00:00.000Z' },
+    ]) {
+      bus.deadLetters.length = 0;
+      const res = await postPush({ message, subscription: `projects/${PROJECT}/subscriptions/pec-run-requests-fan-out`, deliveryAttempt: 1 });
+      expect(res.status).toBe(204);
+      expect(extracts()).toEqual([]);
+      expect(bus.deadLetters).toHaveLength(1);
+      expect(bus.deadLetters[0]!.data.length).toBe(0);
+      expect(bus.deadLetters[0]!.attributes).toMatchObject({
+        requestedBy: 'scheduler',
+        errorClass: 'invalid_message',
+        errorMessage: 'message has no data (attributes only: requestedBy)',
+        sourceHandler: 'fan-out',
+        originalMessageId: message.messageId,
+      });
+    }
+  });
+
+  it('the delivery attempt of the push body reaches the handler: log lines, span and dead letter carry it', async () => {
+    logLines.length = 0;
+    const res = await postPush(pubsubData({ trigger: 'daily', municipality: '3550308' }, {}, 4));
+    expect(res.status).toBe(204);
+    const line = logLines.find((l) => l.message === 'fan-out failed (terminal): dead-lettered, not retried')!;
+    expect(line).toMatchObject({ deliveryAttempt: 4, errorClass: 'invalid_message' });
+    expect(bus.deadLetters[0]!.attributes).toMatchObject({ deliveryAttempt: '4' });
+    const span = spans.getFinishedSpans().filter((s) => s.name === 'fan-out process').at(-1)!;
+    expect(span.attributes['messaging.gcp_pubsub.message.delivery_attempt']).toBe(4);
+
+    // A transient failure on the 7th delivery: the WARNING line says which attempt it was.
+    failPublish = true;
+    try {
+      const retried = await postPush(pubsubData({ trigger: 'daily', runDate: '2026-11-26' }, {}, 7));
+      expect(retried.status).toBe(500);
+    } finally {
+      failPublish = false;
+    }
+    expect(logLines.find((l) => l.message === 'fan-out failed (transient): Pub/Sub will redeliver')).toMatchObject({ deliveryAttempt: 7, errorClass: 'internal' });
+  });
+
+  it('a body that is not a Pub/Sub push is acknowledged and dead-lettered with the reason', async () => {
+    const res = await fetch(base, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ hello: 'world' }) });
+    expect(res.status).toBe(204);
+    expect(bus.deadLetters).toHaveLength(1);
+    expect(bus.deadLetters[0]!.attributes.errorMessage).toMatch(/^not a Pub\/Sub message event: message: /);
   });
 
   it('a transient failure answers 500, so Pub/Sub redelivers', async () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_LOOKBACK_DAYS, ENV, ExtractSettingsSchema, parseConfig, type EnvKey } from '../../contracts/config';
+import { ConfigError, DEFAULT_LOOKBACK_DAYS, ENV, ExtractSettingsSchema, parseConfig, type EnvKey } from '../../contracts/config';
 import { FUNCTIONS, type FunctionKey } from '../../contracts/functions';
 import { ALERT_DEFAULTS } from '../../ledger/alerts';
 
@@ -102,4 +102,43 @@ export function loadFunctionConfig<K extends FunctionKey>(key: K, env: Record<st
 /** The environment variable names a function reads, e.g. for a deployment checklist or infra. */
 export function envNamesOf(key: FunctionKey): string[] {
   return FUNCTIONS[key].env.map((k) => ENV[k]);
+}
+
+/**
+ * Local endpoints for Google's clients: emulators and API doubles (test/emulator, test/contract).
+ * infra-cdktf never sets these, so in the cloud every client talks to Google. The Pub/Sub, Cloud
+ * Storage and BigQuery clients read their variable themselves (these are their own names); Secret
+ * Manager's client has none, so SecretManagerSecrets' client is built from ours
+ * (secretManagerClientOptions). Checked at cold start so a typo fails loudly instead of silently
+ * reaching Google.
+ */
+export const ENDPOINT_ENV = {
+  /** host:port of a Pub/Sub emulator (plaintext gRPC), e.g. 127.0.0.1:8681. */
+  pubsub: 'PUBSUB_EMULATOR_HOST',
+  /** http://host:port[/storage/v1] of a Cloud Storage JSON API endpoint. */
+  storage: 'STORAGE_EMULATOR_HOST',
+  /** http://host:port/bigquery/v2 of a BigQuery REST endpoint (the client uses it as its base URL). */
+  bigquery: 'BIGQUERY_EMULATOR_HOST',
+  /** host:port of a Secret Manager gRPC endpoint (plaintext). */
+  secretManager: 'SECRET_MANAGER_EMULATOR_HOST',
+} as const;
+export type EndpointKey = keyof typeof ENDPOINT_ENV;
+
+const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port (no scheme)');
+const httpUrl = z.string().regex(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, 'must be an http(s):// URL');
+const LocalEndpoints = z.strictObject({
+  pubsub: hostPort.optional(),
+  storage: httpUrl.optional(),
+  bigquery: httpUrl.regex(/\/bigquery\/v2\/?$/, 'must end with /bigquery/v2 (the client uses it as its base URL)').optional(),
+  secretManager: hostPort.optional(),
+});
+export type LocalEndpoints = z.infer<typeof LocalEndpoints>;
+
+/** The local endpoints set in `env` (none in the cloud); ConfigError names each malformed variable. */
+export function localEndpoints(env: Record<string, string | undefined>): LocalEndpoints {
+  const input: Record<string, string> = {};
+  for (const [k, name] of Object.entries(ENDPOINT_ENV)) if (env[name]) input[k] = env[name]!;
+  const r = LocalEndpoints.safeParse(input);
+  if (r.success) return r.data;
+  throw new ConfigError(r.error.issues.map((i) => `${ENDPOINT_ENV[String(i.path[0]) as EndpointKey] ?? String(i.path[0])}: ${i.message}`));
 }

@@ -1,3 +1,4 @@
+import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { CRC32C } from '@google-cloud/storage';
 import type { PasswordSource } from '../../contracts/municipalities';
 import { TerminalError, TransientError } from '../../errors';
@@ -102,4 +103,16 @@ export class SecretManagerSecrets implements Secrets {
     }
     return bytes;
   }
+}
+
+/**
+ * Options for SecretManagerServiceClient: none in the cloud; for a local gRPC endpoint (host:port
+ * from SECRET_MANAGER_EMULATOR_HOST, see ENDPOINT_ENV) a plaintext channel to it, as the Pub/Sub
+ * client does for PUBSUB_EMULATOR_HOST. With explicit channel credentials the client asks for no
+ * Google credentials, so nothing reaches Google or the metadata server.
+ */
+export function secretManagerClientOptions(hostPort: string | undefined): { apiEndpoint?: string; port?: number; sslCreds?: ChannelCredentials } {
+  if (!hostPort) return {};
+  const colon = hostPort.lastIndexOf(':');
+  return { apiEndpoint: hostPort.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(hostPort.slice(colon + 1)), sslCreds: credentials.createInsecure() };
 }
