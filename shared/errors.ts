@@ -1,3 +1,5 @@
+import { duckDbRule, isNodeSocketCode, pgClientMessageRule, SOURCE_FALLBACK, sqlStateRule, UNCLASSIFIED, type Rule } from './error-classes';
+
 /**
  * Errors say whether to retry. Exactly one layer decides: the handler wrapper rethrows transient
  * errors (Pub/Sub redelivers with backoff) and acknowledges terminal ones after dead-lettering them.
@@ -15,6 +17,7 @@ export type ErrorClass =
   | 'source_stale' // the PEC's own DW is older than the freshness threshold (a warning, recorded)
   | 'storage'
   | 'warehouse'
+  | 'data' // a deterministic data error (a value the warehouse type cannot hold): the same file fails every time
   | 'rate_limited'
   | 'config'
   | 'internal';
@@ -53,31 +56,33 @@ export class ObjectExistsError extends Error {
   }
 }
 
-const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
-
 /**
- * Classify an error from the PostgreSQL source by SQLSTATE (never by message text):
- * 08 connection, 57P01–03 shutdown, 40001 serialization, 53 resources → transient;
- * 28 auth → terminal; 57014 statement timeout → transient (the source may be busy now, not tomorrow);
- * 42 syntax/undefined object → terminal schema problem.
+ * Classify an error from the PostgreSQL source by SQLSTATE (never by message text, except the `pg`
+ * client's own errors, which have no code). The decisions are rows of shared/error-classes.ts;
+ * `phase: 'connect'` for errors of the connection attempt (42501 there means "may not CONNECT").
  */
-export function classifySourceError(err: unknown): PipelineError {
+export function classifySourceError(err: unknown, phase?: 'connect'): PipelineError {
   if (err instanceof PipelineError) return err;
-  const e = err as { code?: string; message?: string };
-  const code = e?.code ?? '';
-  const msg = `source error${code ? ` ${code}` : ''}: ${e?.message ?? String(err)}`;
-  if (TRANSIENT_NODE_CODES.has(code) || /timeout expired|Connection terminated/i.test(e?.message ?? ''))
-    return new TransientError(msg, 'source_unreachable', { cause: err });
-  if (code.startsWith('28')) return new TerminalError(msg, 'source_auth', { cause: err });
-  if (code === '57014' || code === '55P03') return new TransientError(msg, 'source_timeout', { cause: err });
-  if (code.startsWith('08') || code.startsWith('57P') || code === '40001' || code === '40P01' || code.startsWith('53'))
-    return new TransientError(msg, 'source_unreachable', { cause: err });
-  if (code.startsWith('42')) return new TerminalError(msg, 'source_schema', { cause: err });
-  if (code === '3D000') return new TerminalError(msg, 'source_auth', { cause: err });
-  return new TransientError(msg, 'source_error', { cause: err });
+  const e = err as { code?: unknown; message?: unknown } | null | undefined;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  const text = typeof e?.message === 'string' ? e.message : String(err);
+  const msg = `source error${code ? ` ${code}` : ''}: ${text}`;
+  const rule: Rule = isNodeSocketCode(code)
+    ? { errorClass: 'source_unreachable', transient: true, why: '' }
+    : (sqlStateRule(code, phase) ?? pgClientMessageRule(text) ?? SOURCE_FALLBACK);
+  return rule.transient ? new TransientError(msg, rule.errorClass, { cause: err }) : new TerminalError(msg, rule.errorClass, { cause: err });
+}
+
+/** Classify an error of the local DuckDB warehouse by its error type; `message` says what failed. */
+export function classifyDuckDbError(err: unknown, message: string): PipelineError {
+  if (err instanceof PipelineError) return err.transient ? new TransientError(message, err.errorClass, { cause: err }) : new TerminalError(message, err.errorClass, { cause: err });
+  // Not `instanceof Error`: DuckDB's native errors come from another realm under jest's VM.
+  const text = (err as { message?: unknown } | null | undefined)?.message;
+  const rule = duckDbRule(typeof text === 'string' ? text : String(err));
+  return rule.transient ? new TransientError(message, rule.errorClass, { cause: err }) : new TerminalError(message, rule.errorClass, { cause: err });
 }
 
 export function describeError(err: unknown): { errorClass: ErrorClass; transient: boolean; message: string } {
   if (err instanceof PipelineError) return { errorClass: err.errorClass, transient: err.transient, message: err.message };
-  return { errorClass: 'internal', transient: true, message: err instanceof Error ? err.message : String(err) };
+  return { errorClass: UNCLASSIFIED.errorClass, transient: UNCLASSIFIED.transient, message: err instanceof Error ? err.message : String(err) };
 }

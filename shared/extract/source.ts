@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { Readable } from 'node:stream';
 import { sslmodeOf, type MunicipalityEntry } from '../contracts/municipalities';
-import { classifySourceError, TerminalError } from '../errors';
+import { classifySourceError } from '../errors';
 
 /** Limits that keep the extractor gentle on a server that also serves clinics. */
 export interface SourceLimits {
@@ -54,11 +54,9 @@ export class SourceSession {
       await client.connect();
     } catch (err) {
       await client.end().catch(() => {});
-      // 42501 at connection time: this role may not CONNECT to this database (e.g. a registry entry
-      // pointing one municipality's role at another's database). Credentials, not schema drift.
-      const e = err as { code?: string; message?: string };
-      if (e?.code === '42501') throw new TerminalError(`source error 42501: ${e.message ?? ''}`, 'source_auth', { cause: err });
-      throw classifySourceError(err);
+      // 'connect': 42501 here means this role may not CONNECT to this database (e.g. a registry
+      // entry pointing one municipality's role at another's database): credentials, not schema drift.
+      throw classifySourceError(err, 'connect');
     }
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');

@@ -4,7 +4,7 @@ import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb
 import { COLUMN_TYPES, INGESTION_COLUMNS, landedColumns, type TableDef } from '../contracts/tables';
 import type { SliceLoad, SliceOutcome, Warehouse } from '../ports';
 import { quoteIdent } from '../extract/sql';
-import { PipelineError, TerminalError, TransientError } from '../errors';
+import { classifyDuckDbError } from '../errors';
 
 /**
  * The local warehouse: a DuckDB file laid out like the BigQuery datasets (schemas raw, ops, marts).
@@ -64,10 +64,8 @@ export class DuckDbWarehouse implements Warehouse {
         await this.conn.run('ROLLBACK').catch(() => {});
         const message = `warehouse load ${loadId} failed and was rolled back: ${(err as Error).message}`;
         // A classified failure keeps its class and retry decision (a rate limit stays `rate_limited`,
-        // as BigQueryWarehouse reports it); anything else is a transient warehouse failure.
-        if (err instanceof PipelineError)
-          throw err.transient ? new TransientError(message, err.errorClass, { cause: err }) : new TerminalError(message, err.errorClass, { cause: err });
-        throw new TransientError(message, 'warehouse', { cause: err });
+        // as BigQueryWarehouse reports it); DuckDB's own by its error type (shared/error-classes.ts).
+        throw classifyDuckDbError(err, message);
       }
       return outcomes;
     });

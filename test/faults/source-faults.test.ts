@@ -95,6 +95,32 @@ describe('faults of the source database', () => {
     }
   });
 
+  it('server full (a real 53300 from PostgreSQL: the role\'s connection limit reached): source_unreachable, transient, redelivered; then the same warehouse', async () => {
+    // CONNECTION LIMIT 0 makes the server itself refuse the reader's connection with SQLSTATE 53300
+    // (too_many_connections), as a PEC whose max_connections is used up by the clinics would.
+    const limit = (n: number) => campinas.client.query(`ALTER ROLE ${campinas.readerRole} CONNECTION LIMIT ${n}`);
+    await limit(0);
+    const p = await lab.pipeline(sources(), {
+      // The clinics' connections go away after the first failed attempt.
+      onEvent: async (e) => {
+        if (e.kind === 'extract_failed' && e.municipality === CAMPINAS.ibge) await limit(-1);
+      },
+    });
+    try {
+      const run = await p.runOnce(REQUEST);
+      expect(p.ledgerAtFailures).toEqual([
+        expect.objectContaining({ event: 'extract_failed', municipality: CAMPINAS.ibge, status: 'retrying', error_class: 'source_unreachable', attempts: 1 }),
+      ]);
+      expect(p.ledgerAtFailures[0]!.error_message).toMatch(/^source error 53300: too many connections for role/);
+      expect(await ledgerRow(p.warehouse, run.runId, CAMPINAS.ibge)).toMatchObject({ status: 'loaded', attempts: 2, error_class: null });
+      expect(p.bus.deadLetters).toEqual([]);
+      await expectSameAsReference(p.warehouse, ref);
+    } finally {
+      await limit(-1);
+      await p.dispose();
+    }
+  });
+
   it('authentication refused: source_auth, dead-lettered at once (one delivery), the others load; password fixed + rerun gives the same warehouse', async () => {
     const p = await lab.pipeline(sources());
     const secretFile = path.join(p.paths.secrets, `pw-${campinas.name}`);

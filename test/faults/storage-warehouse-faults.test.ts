@@ -1,4 +1,4 @@
-import { TerminalError, TransientError } from '../../shared/errors';
+import { bigQueryQueryRunner } from '../../shared/adapters/gcp/bigquery-query';
 import { readManifest } from '../../shared/extract/extract-municipality';
 import { layout } from '../../shared/extract/layout';
 import { runStatus } from '../../shared/run/run-status';
@@ -20,6 +20,7 @@ import {
   type LabPipeline,
   type Reference,
 } from './support/harness';
+import { ACCESS_DENIED, RATE_LIMIT_EXCEEDED, startRefusingBigQuery, type BigQueryRefusal, type RefusingBigQuery } from './support/bigquery-refusals';
 
 /**
  * Faults of the staging bucket and of the warehouse: a part's upload failing, a crash between the
@@ -146,11 +147,28 @@ describe('faults of the object store and the warehouse', () => {
     }
   });
 
-  it('a load refused for rate limits: rate_limited (not a generic warehouse error), redelivered after backoff, lands once', async () => {
+  /**
+   * Real refusals: a local server answers the real BigQuery client with BigQuery's own status and
+   * JSON error body; the pipeline's adapter (bigQueryQueryRunner) and classifier (gcpError) turn it
+   * into whatever they turn it into, and the load transaction sees that — no pre-classified error.
+   */
+  const refusing: RefusingBigQuery[] = [];
+  afterAll(async () => {
+    for (const r of refusing) await r.close();
+  });
+  async function bigQueryRefusing(refusal: BigQueryRefusal): Promise<{ call: () => Promise<unknown>; server: RefusingBigQuery }> {
+    const server = await startRefusingBigQuery(refusal);
+    refusing.push(server);
+    const run = bigQueryQueryRunner(server.client, { location: 'southamerica-east1' });
+    return { server, call: () => run({ query: 'SELECT 1', params: {} }) };
+  }
+
+  it('a load refused for rate limits (a real 403 rateLimitExceeded body): rate_limited, redelivered after backoff, lands once', async () => {
     let refusals = 0;
+    const bq = await bigQueryRefusing(RATE_LIMIT_EXCEEDED);
     const p = await lab.pipeline(sources(), {
-      warehouseBeforeCommit: () => {
-        if (refusals++ === 0) throw new TransientError('BigQuery: Exceeded rate limits: too many table update operations for this table', 'rate_limited');
+      warehouseBeforeCommit: async () => {
+        if (refusals++ === 0) await bq.call();
       },
     });
     try {
@@ -161,6 +179,8 @@ describe('faults of the object store and the warehouse', () => {
       expect(loadDeliveries.map((d) => d.attempt)).toEqual([1, 2]);
       expect(loadDeliveries[1]!.at - loadDeliveries[0]!.at).toBeGreaterThanOrEqual(10); // the subscription's backoff
       expect(p.bus.deadLetters).toEqual([]);
+      expect(bq.server.requests).toEqual(['POST /bigquery/v2/projects/test-project/jobs']);
+      expect(p.ledgerAtFailures[0]!.error_message).toMatch(/reason rateLimitExceeded/);
       await expectSameAsReference(p.warehouse, ref);
     } finally {
       await p.dispose();
@@ -169,10 +189,12 @@ describe('faults of the object store and the warehouse', () => {
 
   it('a load refused for good: dead-lettered once, the run reports staged-not-loaded; the operator republishes the load and the warehouse is complete', async () => {
     let broken = true;
+    // A real 403 accessDenied body: the same status as a rate limit, but the reason says "no retry helps".
+    const bq = await bigQueryRefusing(ACCESS_DENIED);
     const p = await lab.pipeline(sources(), {
       timing: { loadTimeoutMs: 1_500 },
-      warehouseBeforeCommit: () => {
-        if (broken) throw new TerminalError('injected: Access Denied: Table raw.tb_dim_tempo: permission bigquery.tables.updateData denied', 'warehouse');
+      warehouseBeforeCommit: async () => {
+        if (broken) await bq.call();
       },
     });
     try {
@@ -181,6 +203,7 @@ describe('faults of the object store and the warehouse', () => {
       expect(run.dag.loadTimedOut).toBe(true);
       expect(p.deliveries.filter((d) => d.subscription === 'load').map((d) => d.attempt)).toEqual([1]);
       expect(p.bus.deadLetters.map((d) => [d.attributes.errorClass, d.attributes.sourceHandler])).toEqual([['warehouse', 'load']]);
+      expect(p.bus.deadLetters[0]!.attributes.errorMessage).toMatch(/reason accessDenied/);
       for (const m of ref.municipalities) expect(await ledgerRow(p.warehouse, run.runId, m)).toMatchObject({ status: 'staged' });
       expect(await alertsOf(p.warehouse, run.runId)).toEqual(ref.municipalities.map((m) => ['not_loaded', 'ALERT', m]));
       expect(await committed(p)).toEqual({ raw: 0, slices: 0 });
