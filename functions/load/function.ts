@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { LoadConfig } from '../../shared/adapters/gcp/function-config';
-import type { TableDef } from '../../shared/contracts/tables';
+import { landedTables, type TableDef } from '../../shared/contracts/tables';
 import { makeLoadHandler } from '../../shared/handlers/load';
 import { instrumentCloudEvent } from '../../shared/observability/instrument';
 import { composeObservers, MetricsObserver } from '../../shared/observability/metrics-observer';
@@ -40,7 +40,7 @@ function preparedOnce(warehouse: Warehouse, tables: readonly TableDef[]): Wareho
  */
 export function loadFunction(_config: LoadConfig, a: LoadAdapters, options: { afterInvocation?: () => Promise<void> } = {}) {
   const tables = a.tables ?? PEC_TABLES;
-  const warehouse = preparedOnce(a.warehouse, tables);
+  const warehouse = preparedOnce(a.warehouse, landedTables(tables));
   const observer = composeObservers(new StoreRunObserver(a.store, a.clock), new MetricsObserver());
   return instrumentCloudEvent({ stage: 'load', logger: a.logger, afterInvocation: options.afterInvocation }, (invocation) =>
     makeLoadHandler({ store: a.store, warehouse, tables, bus: a.bus, observer: composeObservers(observer, invocation.observer), logger: invocation.logger }),

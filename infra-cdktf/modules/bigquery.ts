@@ -1,4 +1,4 @@
-import { PiiKind, type TableDef } from '../../shared/contracts/tables';
+import { landedTables, PiiKind, type TableDef } from '../../shared/contracts/tables';
 import { PEC_TABLES } from '../../shared/tables/pec-tables';
 import { rawTableSchema, toBigQuerySchemaJson, type BigQueryTableSpec, type PiiKindName } from '../bigquery-schema';
 import { BigqueryDataset, BigqueryTable, DataCatalogPolicyTag, DataCatalogTaxonomy } from '../google';
@@ -78,7 +78,7 @@ export function warehouse(ctx: StackContext, tables: readonly TableDef[] = PEC_T
       // Changes that need a new table must be done deliberately (export, recreate, reload).
       deletionProtection: true,
     });
-  for (const t of tables) table(`raw-${t.name}`, raw, rawTableSchema(t));
+  for (const t of landedTables(tables)) table(`raw-${t.name}`, raw, rawTableSchema(t));
   for (const t of opsTables()) table(`ops-${t.tableId}`, ops, t);
   // The marts refresh only DELETEs and INSERTs (never drops), so the tables and their row access
   // policies (modules/powerbi.ts) survive every refresh.

@@ -36,6 +36,10 @@ export const TableExtract = z.strictObject({
   extractedAt: z.string().datetime({ offset: true }),
   /** e.g. a drifted column filled with NULL. */
   warnings: z.array(z.string()),
+  /** Values staged as NULL because the landed type cannot hold them (records in `setAside`). */
+  setAsideValues: z.number().int().nonnegative().optional(),
+  /** Source columns the registry does not know: a newer PEC version the registry should follow. */
+  unknownColumns: z.array(z.string()).optional(),
 });
 export type TableExtract = z.infer<typeof TableExtract>;
 
@@ -61,5 +65,10 @@ export const Manifest = z.strictObject({
   tables: z.array(TableExtract),
   /** Tables that failed on their own (drift rules); the rest of the municipality still lands. */
   failedTables: z.array(TableFailure),
+  /**
+   * The records of values set aside (shared/contracts/tables.ts SET_ASIDE_TABLE), one slice for
+   * the municipality, present only when some value was set aside. Loaded with the tables.
+   */
+  setAside: TableExtract.optional(),
 });
 export type Manifest = z.infer<typeof Manifest>;

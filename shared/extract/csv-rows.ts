@@ -38,9 +38,15 @@ export class CsvRowTransform extends Transform {
   private out: Buffer = Buffer.allocUnsafe(1 << 16);
   private outLength = 0;
 
+  /**
+   * @param setAside when given, every row starts with the extractor's `_set_aside` field (see
+   *   `ResolvedColumns.setAsideSql`): NULL (one unquoted empty field) for a row that conforms,
+   *   otherwise a JSON description handed to `setAside`. The field is stripped from the output.
+   */
   constructor(
     private readonly hashedFields: number,
     private readonly pseudonym: (value: string) => string,
+    private readonly setAside?: (description: string) => void,
   ) {
     super({ readableObjectMode: true });
   }
@@ -71,7 +77,24 @@ export class CsvRowTransform extends Transform {
     let nextQuote = -1; // next quote at or after pos (-1: recompute; buf.length: none left)
     this.outLength = 0;
 
+    const lead = this.setAside !== undefined;
+    const copies = k > 0 || lead;
+    const described: string[] = [];
+
     rowLoop: while (pos < buf.length) {
+      // 0. The set-aside field: a lone ',' in the common case.
+      let description: string | undefined;
+      if (lead) {
+        if (buf[pos] === QUOTE) {
+          const q = closingQuote(buf, pos);
+          if (q < 0) break rowLoop;
+          description = buf.toString('utf8', pos + 1, q).replaceAll('""', '"');
+          pos = q + 1;
+        }
+        if (pos >= buf.length) break rowLoop;
+        if (buf[pos] !== COMMA) throw new Error(`unexpected byte after the set-aside field at offset ${pos}`);
+        pos++;
+      }
       // 1. Hashed leading fields. Hashed columns are never last (the primary key follows), so each ends with ','.
       const replacements: string[] = [];
       for (let f = 0; f < k; f++) {
@@ -111,13 +134,16 @@ export class CsvRowTransform extends Transform {
       }
       rows++;
       completed = pos;
-      if (k > 0) {
-        this.appendText(replacements.join(',') + ',');
+      if (description !== undefined) described.push(description);
+      if (copies) {
+        if (k > 0) this.appendText(replacements.join(',') + ',');
         this.append(buf, afterHashed, pos);
       }
     }
+    // Descriptions only for rows that are complete in this chunk (a partial row is re-read later).
+    for (const d of described) this.setAside!(d);
     if (rows > 0) {
-      const data = k > 0 ? Buffer.from(this.out.subarray(0, this.outLength)) : buf.subarray(0, completed);
+      const data = copies ? Buffer.from(this.out.subarray(0, this.outLength)) : buf.subarray(0, completed);
       this.push({ data, rows } satisfies RowChunk);
     }
     return completed;

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { ExtractRequest } from '../contracts/messages';
 import { Manifest, type TableExtract, type TableFailure } from '../contracts/manifest';
 import type { MunicipalityEntry } from '../contracts/municipalities';
-import type { TableDef } from '../contracts/tables';
+import { INGESTION_COLUMNS, landedColumns, SET_ASIDE_TABLE, type TableDef } from '../contracts/tables';
 import { classifySourceError, ObjectExistsError, PipelineError, TerminalError, TransientError } from '../errors';
 import type { Clock, ObjectStore, Secrets } from '../ports';
 import { CsvRowTransform, type RowChunk } from './csv-rows';
@@ -52,6 +52,7 @@ interface Checkpoint {
   dwProcessedAt: string | null;
   tables: TableExtract[];
   failedTables: TableFailure[];
+  setAside?: TableExtract;
 }
 
 export async function readManifest(store: ObjectStore, runId: string, ibge: string): Promise<Manifest | undefined> {
@@ -105,21 +106,28 @@ async function extractFromSnapshot(
   const failedTables: TableFailure[] = [];
   let facts;
   let attempt: string;
+  let setAside: SetAsideWriter | undefined;
   try {
     facts = await readSourceFacts(session, req.municipality, todo.map((t) => t.name));
     if (facts.municipioIds.length === 0)
       throw new TerminalError(`the source has no tb_dim_municipio row with co_ibge ${req.municipality}: wrong database for this municipality?`, 'unknown_municipality');
     // Each attempt writes under its own prefix; only the manifest decides which attempt counts.
     attempt = `${facts.snapshotAt.replace(/[^0-9]/g, '').slice(0, 17)}-${randomBytes(3).toString('hex')}`;
+    setAside = new SetAsideWriter(deps, req, attempt, checkpoints[0]?.extractedAt ?? facts.snapshotAt);
     for (const table of todo) {
       if (tables.length > 0 && Date.now() - started > deps.settings.timeBudgetMs) break;
       const t0 = Date.now();
       try {
-        const result = await extractTable(deps, session, pseudonymizer, table, facts, req, attempt);
+        const result = await extractTable(deps, session, pseudonymizer, table, facts, req, attempt, setAside);
         tables.push({ ...result, seconds: (Date.now() - t0) / 1000 });
         log.info({ table: table.name, rows: result.rows, parts: result.parts.length, warnings: result.warnings }, 'table staged');
         // Drift the registry tolerates (a column filled with NULL) is still drift: WARNING, so log-based alerting sees it.
         if (result.warnings.length > 0) log.warn({ table: table.name, warnings: result.warnings }, 'schema drift: column(s) absent from this PEC version filled with NULL');
+        // The other direction: the source has columns the registry does not know (a newer PEC version).
+        if (result.unknownColumns?.length)
+          log.warn({ table: table.name, unknownColumns: result.unknownColumns }, 'schema drift: source column(s) unknown to the registry are not extracted');
+        if (result.setAsideValues)
+          log.warn({ table: table.name, setAsideValues: result.setAsideValues }, 'values the warehouse types cannot hold were staged as NULL and recorded in set_aside_values');
       } catch (err) {
         // A table the registry's drift rules reject fails alone; anything else fails the municipality.
         if (err instanceof PipelineError && err.errorClass === 'source_schema') {
@@ -128,17 +136,30 @@ async function extractFromSnapshot(
         } else throw err;
       }
     }
+  } catch (err) {
+    setAside?.abort(err as Error);
+    throw err;
   } finally {
     await session.close();
   }
+  const setAsideHere = await setAside.finish();
 
   const prior = mergeCheckpoints(checkpoints);
+  const allSetAside = mergeSetAside([prior.setAside, setAsideHere]);
   const allTables = [...prior.tables, ...tables];
   const allFailed = [...prior.failedTables, ...failedTables];
   const left = todo.length - tables.length - failedTables.length;
   if (left > 0) {
     const sequence = checkpoints.length + 1;
-    const checkpoint: Checkpoint = { extractedAt: prior.extractedAt ?? facts.snapshotAt, attempt, pecVersion: facts.pecVersion, dwProcessedAt: facts.dwProcessedAt, tables, failedTables };
+    const checkpoint: Checkpoint = {
+      extractedAt: prior.extractedAt ?? facts.snapshotAt,
+      attempt,
+      pecVersion: facts.pecVersion,
+      dwProcessedAt: facts.dwProcessedAt,
+      tables,
+      failedTables,
+      ...(setAsideHere ? { setAside: setAsideHere } : {}),
+    };
     if (!(await putOnce(deps.store, layout.checkpoint(req.runId, req.municipality, sequence), checkpoint))) {
       log.info({ sequence }, 'checkpoint already written by a concurrent delivery: stopping here');
       return { status: 'superseded' };
@@ -158,6 +179,7 @@ async function extractFromSnapshot(
     dwProcessedAt: facts.dwProcessedAt,
     tables: allTables,
     failedTables: allFailed,
+    ...(allSetAside ? { setAside: allSetAside } : {}),
   } satisfies Manifest);
   const committed = await putOnce(deps.store, layout.manifest(req.runId, req.municipality), manifest);
   if (!committed) {
@@ -176,6 +198,7 @@ async function extractTable(
   facts: Awaited<ReturnType<typeof readSourceFacts>>,
   req: ExtractRequest,
   attempt: string,
+  setAside: SetAsideWriter,
 ): Promise<Omit<TableExtract, 'seconds'>> {
   const available = facts.columnsByTable.get(table.name);
   if (!available) throw new TerminalError(`${table.name} does not exist in this source`, 'source_schema');
@@ -188,10 +211,18 @@ async function extractTable(
   let csvBytes = 0;
   let part = new PartWriter(deps.store, layout.part(req.runId, table.name, req.municipality, attempt, 0), header, deps.settings.gzipLevel);
   const copy = session.copyOut(sql);
+  // Set-aside descriptions of the rows of the chunk in flight, written with that chunk.
+  let described: string[] = [];
+  let setAsideValues = 0;
   const sink = new Writable({
     objectMode: true,
     write: (chunk: RowChunk, _enc, cb) => {
       (async () => {
+        if (described.length > 0) {
+          const batch = described;
+          described = [];
+          setAsideValues += await setAside.add(table.name, batch);
+        }
         await part.write(chunk.data, chunk.rows);
         if (part.csvBytes >= deps.settings.partMaxBytes) {
           csvBytes += part.csvBytes;
@@ -202,7 +233,9 @@ async function extractTable(
     },
   });
   try {
-    await pipeline(copy, new CsvRowTransform(resolved.hashedCount, (v) => pseudonymizer.pseudonym(v)), sink);
+    const onSetAside = resolved.setAsideSql ? (d: string) => void described.push(d) : undefined;
+    await pipeline(copy, new CsvRowTransform(resolved.hashedCount, (v) => pseudonymizer.pseudonym(v), onSetAside), sink);
+    if (described.length > 0) setAsideValues += await setAside.add(table.name, described).catch((e: unknown) => Promise.reject(storageError(e)));
   } catch (err) {
     part.abort(err as Error);
     if (err instanceof PipelineError || err instanceof ObjectExistsError) throw err;
@@ -223,7 +256,101 @@ async function extractTable(
     csvBytes,
     warnings: resolved.warnings,
     extractedAt: facts.snapshotAt,
+    ...(setAsideValues > 0 ? { setAsideValues } : {}),
+    ...(resolved.unknownColumns.length > 0 ? { unknownColumns: resolved.unknownColumns } : {}),
   };
+}
+
+/** File order of a set-aside record: SET_ASIDE_TABLE's columns, then the ingestion columns. */
+const SET_ASIDE_COLUMNS = [...landedColumns(SET_ASIDE_TABLE), ...INGESTION_COLUMNS].map((c) => ({ name: c.name, type: c.type }));
+
+/** A CSV field as PostgreSQL would write it: NULL unquoted and empty, any text quoted. */
+const csvField = (v: string | number | null): string => (v === null ? '' : typeof v === 'number' ? String(v) : `"${v.replaceAll('"', '""')}"`);
+
+/**
+ * The set-aside records of one invocation, streamed into their own part (opened on the first
+ * record, so the common case writes nothing). Every record carries the manifest's snapshot, so a
+ * continuation's records belong to the same slice as the first invocation's.
+ */
+class SetAsideWriter {
+  private part: PartWriter | undefined;
+  private readonly day: string;
+  private readonly extractedAt: string;
+
+  constructor(
+    private readonly deps: ExtractDeps,
+    private readonly req: ExtractRequest,
+    private readonly attempt: string,
+    snapshotAt: string,
+  ) {
+    this.day = snapshotAt.slice(0, 10);
+    this.extractedAt = snapshotAt.replace('T', ' ').replace(/Z$/, '');
+  }
+
+  /** Writes the records of `descriptions` (see ResolvedColumns.setAsideSql); returns how many values they set aside. */
+  async add(table: string, descriptions: string[]): Promise<number> {
+    this.part ??= new PartWriter(
+      this.deps.store,
+      layout.part(this.req.runId, SET_ASIDE_TABLE.name, this.req.municipality, this.attempt, 0),
+      SET_ASIDE_COLUMNS.map((c) => c.name).join(',') + '\n',
+      this.deps.settings.gzipLevel,
+    );
+    const lines: string[] = [];
+    for (const d of descriptions) {
+      const [pk, ...values] = JSON.parse(d) as [string[], ...([string, string, string | null, number] | null)[]];
+      const key = JSON.stringify(pk);
+      for (const v of values) {
+        if (!v) continue;
+        const [column, reason, original, bytes] = v;
+        lines.push([table, column, key, reason, original, bytes, this.day, this.req.municipality, this.req.runId, this.extractedAt].map(csvField).join(',') + '\n');
+      }
+    }
+    await this.part.write(Buffer.from(lines.join(''), 'utf8'), lines.length);
+    return lines.length;
+  }
+
+  async finish(): Promise<TableExtract | undefined> {
+    if (!this.part) return undefined;
+    const part = await this.part.finish().catch((e: unknown) => Promise.reject(storageError(e)));
+    return setAsideExtract([part], part.rows, this.part.csvBytes, this.day, this.extractedAt);
+  }
+
+  abort(err: Error): void {
+    this.part?.abort(err);
+  }
+}
+
+function nextDay(day: string): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+}
+
+function setAsideExtract(parts: TableExtract['parts'], rows: number, csvBytes: number, day: string, extractedAt: string): TableExtract {
+  return {
+    table: SET_ASIDE_TABLE.name,
+    window: { start: day, end: nextDay(day) },
+    columns: SET_ASIDE_COLUMNS,
+    parts,
+    rows,
+    sourceRows: rows,
+    csvBytes,
+    seconds: 0,
+    extractedAt: `${extractedAt.replace(' ', 'T')}Z`,
+    warnings: [],
+  };
+}
+
+/** One slice for the municipality: a continuation's set-aside part joins the first invocation's. */
+function mergeSetAside(list: (TableExtract | undefined)[]): TableExtract | undefined {
+  const present = list.filter((t): t is TableExtract => t !== undefined);
+  if (present.length === 0) return undefined;
+  const first = present[0]!;
+  return setAsideExtract(
+    present.flatMap((t) => t.parts),
+    present.reduce((n, t) => n + t.rows, 0),
+    present.reduce((n, t) => n + t.csvBytes, 0),
+    first.window!.start,
+    first.extractedAt.replace('T', ' ').replace(/Z$/, ''),
+  );
 }
 
 async function readCheckpoints(store: ObjectStore, runId: string, ibge: string): Promise<Checkpoint[]> {
@@ -233,12 +360,13 @@ async function readCheckpoints(store: ObjectStore, runId: string, ibge: string):
   return out;
 }
 
-function mergeCheckpoints(cps: Checkpoint[]): { extractedAt?: string; attempt?: string; tables: TableExtract[]; failedTables: TableFailure[] } {
+function mergeCheckpoints(cps: Checkpoint[]): { extractedAt?: string; attempt?: string; tables: TableExtract[]; failedTables: TableFailure[]; setAside?: TableExtract } {
   return {
     extractedAt: cps[0]?.extractedAt,
     attempt: cps[0]?.attempt,
     tables: cps.flatMap((c) => c.tables),
     failedTables: cps.flatMap((c) => c.failedTables),
+    setAside: mergeSetAside(cps.map((c) => c.setAside)),
   };
 }
 

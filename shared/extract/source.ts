@@ -107,7 +107,18 @@ export interface SourceFacts {
   pecVersion: string | null;
   dwProcessedAt: string | null;
   municipioIds: string[];
-  columnsByTable: Map<string, Set<string>>;
+  columnsByTable: Map<string, Map<string, SourceColumn>>;
+}
+
+/** A source column as information_schema describes it: enough to skip checks the type makes moot. */
+export interface SourceColumn {
+  /** information_schema data_type, e.g. `numeric`, `character varying`, `timestamp without time zone`. */
+  dataType: string;
+  /** Declared length of varchar(n)/char(n), in characters. */
+  maxChars: number | null;
+  /** Declared numeric(p,s); null when unconstrained. */
+  precision: number | null;
+  scale: number | null;
 }
 
 function newestVersion(versions: string[]): string | null {
@@ -141,14 +152,16 @@ export async function readSourceFacts(s: SourceSession, ibge: string, tableNames
     ibge,
     ibge.slice(0, 6),
   ]);
-  const cols = await s.query<{ table_name: string; column_name: string }>(
-    "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = ANY($1::text[])",
+  const cols = await s.query<{ table_name: string; column_name: string; data_type: string; chars: number | null; precision: number | null; scale: number | null }>(
+    `SELECT table_name, column_name, data_type, character_maximum_length AS chars,
+       CASE WHEN data_type = 'numeric' THEN numeric_precision END AS precision, CASE WHEN data_type = 'numeric' THEN numeric_scale END AS scale
+     FROM information_schema.columns WHERE table_schema = 'public' AND table_name = ANY($1::text[]) ORDER BY table_name, ordinal_position`,
     [tableNames],
   );
-  const columnsByTable = new Map<string, Set<string>>();
+  const columnsByTable = new Map<string, Map<string, SourceColumn>>();
   for (const c of cols) {
-    if (!columnsByTable.has(c.table_name)) columnsByTable.set(c.table_name, new Set());
-    columnsByTable.get(c.table_name)!.add(c.column_name);
+    if (!columnsByTable.has(c.table_name)) columnsByTable.set(c.table_name, new Map());
+    columnsByTable.get(c.table_name)!.set(c.column_name, { dataType: c.data_type, maxChars: c.chars, precision: c.precision, scale: c.scale });
   }
   return { snapshotAt: snap!.t, pecVersion: newestVersion(versions), dwProcessedAt: fresh?.t ?? null, municipioIds: ids.map((r) => r.id), columnsByTable };
 }

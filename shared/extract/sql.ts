@@ -1,4 +1,5 @@
-import { COLUMN_TYPES, INGESTION_COLUMNS, type ColumnDef, type ColumnType, type TableDef } from '../contracts/tables';
+import { COLUMN_TYPES, INGESTION_COLUMNS, TEXT_MAX_BYTES, type ColumnDef, type ColumnType, type ConformCheck, type SetAsideReason, type TableDef } from '../contracts/tables';
+import type { SourceColumn } from './source';
 import type { DateWindow } from '../contracts/identifiers';
 import { TerminalError } from '../errors';
 
@@ -37,20 +38,110 @@ export interface ResolvedColumns {
   columns: { name: string; type: ColumnType }[];
   hashedCount: number;
   warnings: string[];
+  /**
+   * The COPY's first output column when some column needs a conformance check: NULL for a row
+   * whose values all conform (the fast path: one unquoted empty field), otherwise a JSON array
+   * `[[primary key…], [column, reason, original, bytes] | null, …]`. Not part of the staged file.
+   */
+  setAsideSql: string | null;
+  /** Columns checked at extraction (0: no `_set_aside` column at all). */
+  checkedColumns: string[];
+  /** Source columns the registry does not know (neither a name nor an alias): drift to report. */
+  unknownColumns: string[];
+}
+
+/** What the extractor knows of a source column; a bare name set means "unknown type: check everything". */
+type Available = ReadonlySet<string> | ReadonlyMap<string, SourceColumn>;
+
+interface Check {
+  /** SQL condition true when the value cannot land exactly. */
+  bad: string;
+  /** SQL text expression naming the reason (a SET_ASIDE_REASONS key). */
+  reason: string;
+  /** SQL text expression of what the record keeps of the original value. */
+  original: string;
+  /** SQL expression: the original value's length in bytes. */
+  bytes: string;
+}
+
+const TEXT_TYPES = new Set(['text', 'character varying', 'character']);
+const str = (reason: SetAsideReason) => `'${reason}'`;
+
+/**
+ * The check a value of registry type `type`, read from a source column `src`, needs before it can
+ * be staged (COLUMN_TYPES' `conform`), or undefined when the source type already guarantees it —
+ * so the common case costs PostgreSQL nothing. `e` is the quoted source column.
+ */
+export function conformCheck(type: ColumnType, e: string, src: SourceColumn | undefined): Check | undefined {
+  const dt = src?.dataType;
+  const checks: readonly ConformCheck[] = COLUMN_TYPES[type].conform;
+  for (const check of checks) {
+    switch (check) {
+      case 'numeric': {
+        if (dt !== undefined && dt !== 'numeric') return undefined; // integers always fit; other types are not numeric text
+        if (src?.precision != null && src.scale != null && src.scale <= 9 && src.precision - src.scale <= 29) return undefined;
+        return {
+          // NaN sorts above every number in PostgreSQL, so test it first; a value that rounds at
+          // the 9th decimal is set aside rather than rounded (trailing zeros round to themselves).
+          bad: `(${e} = 'NaN' OR abs(${e}) >= 1e29 OR ${e} <> round(${e}, 9))`,
+          reason: `CASE WHEN ${e} = 'NaN' THEN ${str('numeric_nan')} WHEN abs(${e}) >= 1e29 THEN ${str('numeric_out_of_range')} ELSE ${str('numeric_scale')} END`,
+          original: `${e}::text`,
+          bytes: `octet_length(${e}::text)`,
+        };
+      }
+      case 'int32':
+      case 'int16': {
+        const [lo, hi] = check === 'int32' ? ['-2147483648', '2147483647'] : ['-32768', '32767'];
+        // Only a source column wider than the registry type can overflow it (known types only: the
+        // registry's own type needs no check).
+        if (dt !== 'bigint' && dt !== 'numeric' && !(dt === 'integer' && check === 'int16')) return undefined;
+        return { bad: `(${e} < ${lo} OR ${e} > ${hi})`, reason: str('integer_out_of_range'), original: `${e}::text`, bytes: `octet_length(${e}::text)` };
+      }
+      case 'date':
+        if (dt !== undefined && dt !== 'date') return undefined;
+        return {
+          bad: `(${e} < DATE '0001-01-01' OR ${e} > DATE '9999-12-31')`,
+          reason: `CASE WHEN isfinite(${e}) THEN ${str('date_out_of_range')} ELSE ${str('date_infinite')} END`,
+          original: `${e}::text`,
+          bytes: `octet_length(${e}::text)`,
+        };
+      case 'timestamp':
+        if (dt !== undefined && dt !== 'timestamp without time zone') return undefined;
+        return {
+          bad: `(${e} < TIMESTAMP '0001-01-01 00:00:00' OR ${e} > TIMESTAMP '9999-12-31 23:59:59.999999')`,
+          reason: `CASE WHEN isfinite(${e}) THEN ${str('timestamp_out_of_range')} ELSE ${str('timestamp_infinite')} END`,
+          original: `${e}::text`,
+          bytes: `octet_length(${e}::text)`,
+        };
+      case 'text_length':
+        if (dt !== undefined && !TEXT_TYPES.has(dt)) return undefined; // numbers, dates… printed as text are short
+        // varchar(n) holds at most 4n bytes of UTF-8.
+        if (src?.maxChars != null && src.maxChars * 4 <= TEXT_MAX_BYTES) return undefined;
+        // octet_length of a TOASTed value reads its header, not the value.
+        return { bad: `octet_length(${e}) > ${TEXT_MAX_BYTES}`, reason: str('text_too_long'), original: `left(${e}, 1000)`, bytes: `octet_length(${e})` };
+    }
+  }
+  return undefined;
 }
 
 /**
  * Maps registry columns onto what this source actually has (PEC versions drift): the registry
  * name, else the first alias present, else NULL with a warning (`whenMissing: null`), else the
- * table fails with a schema error (`whenMissing: fail`). Dropped columns are never selected.
+ * table fails with a schema error naming the columns (`whenMissing: fail`). Dropped columns are
+ * never selected. Columns whose values may fall outside the landed type get a conformance check
+ * (see `conformCheck`) feeding the leading `_set_aside` column.
  */
-export function resolveColumns(table: TableDef, available: ReadonlySet<string>): ResolvedColumns {
+export function resolveColumns(table: TableDef, available: Available): ResolvedColumns {
+  const names = new Set(available.keys());
+  const typeOf = (name: string): SourceColumn | undefined => (available instanceof Map ? available.get(name) : undefined);
   const warnings: string[] = [];
   const missing: string[] = [];
+  /** The source column a registry column reads, or undefined (absent). */
+  const sourceName = (c: ColumnDef): string | undefined => (names.has(c.name) ? c.name : c.aliases.find((a) => names.has(a)));
   const expr = (c: ColumnDef): string | undefined => {
-    if (available.has(c.name)) return quoteIdent(c.name);
-    const alias = c.aliases.find((a) => available.has(a));
-    if (alias) return `${quoteIdent(alias)} AS ${quoteIdent(c.name)}`;
+    const src = sourceName(c);
+    if (src === c.name) return quoteIdent(c.name);
+    if (src) return `${quoteIdent(src)} AS ${quoteIdent(c.name)}`;
     if (c.whenMissing === 'null') {
       warnings.push(`${table.name}.${c.name} is absent from this PEC version: filled with NULL`);
       return `NULL::${COLUMN_TYPES[c.type].postgres} AS ${quoteIdent(c.name)}`;
@@ -66,12 +157,32 @@ export function resolveColumns(table: TableDef, available: ReadonlySet<string>):
     // Hash the text form; a column aliased or NULL-filled keeps its output name.
     if (e) selectList.push(e.includes(' AS ') ? e.replace(/ AS ("[a-z0-9_]+")$/, '::text AS $1') : `${e}::text AS ${quoteIdent(c.name)}`);
   }
+  const checked: { name: string; check: Check }[] = [];
   for (const c of plain) {
     const e = expr(c);
-    if (e) selectList.push(e);
+    if (!e) continue;
+    const src = sourceName(c);
+    const check = src ? conformCheck(c.type, quoteIdent(src), typeOf(src)) : undefined;
+    if (check) {
+      checked.push({ name: c.name, check });
+      selectList.push(`CASE WHEN ${check.bad} THEN NULL ELSE ${quoteIdent(src!)} END AS ${quoteIdent(c.name)}`);
+    } else selectList.push(e);
   }
   if (missing.length > 0)
-    throw new TerminalError(`${table.name}: column(s) ${missing.join(', ')} absent from the source and the registry does not allow NULL-filling them`, 'source_schema');
+    throw new TerminalError(
+      `${table.name}: column(s) ${missing.join(', ')} absent from the source and the registry does not allow NULL-filling them`,
+      'source_schema',
+    );
+  let setAsideSql: string | null = null;
+  if (checked.length > 0) {
+    const pk = table.primaryKey.map((k) => `${quoteIdent(sourceName(table.columns.find((c) => c.name === k)!) ?? k)}::text`);
+    const items = checked.map(
+      ({ name, check }) =>
+        `CASE WHEN ${check.bad} THEN json_build_array('${name}', ${check.reason}, ${check.original}, ${check.bytes}) END`,
+    );
+    setAsideSql = `CASE WHEN ${checked.map((c) => c.check.bad).join(' OR ')} THEN json_build_array(json_build_array(${pk.join(', ')}), ${items.join(', ')})::text END AS "_set_aside"`;
+  }
+  const known = new Set(table.columns.flatMap((c) => [c.name, ...c.aliases]));
   return {
     selectList,
     columns: [
@@ -81,6 +192,9 @@ export function resolveColumns(table: TableDef, available: ReadonlySet<string>):
     ],
     hashedCount: hashed.length,
     warnings,
+    setAsideSql,
+    checkedColumns: checked.map((c) => c.name),
+    unknownColumns: [...names].filter((n) => !known.has(n)).sort(),
   };
 }
 
@@ -120,6 +234,8 @@ export function copySql(
     // now() is the transaction start: the snapshot every table of this municipality is read in.
     `(now() AT TIME ZONE 'UTC') AS "_extracted_at"`,
   ];
-  const select = `SELECT ${[...resolved.selectList, ...ingestionList].join(', ')} FROM public.${quoteIdent(table.name)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`;
+  // The set-aside description leads the row: the CSV transform reads and strips one field.
+  const lead = resolved.setAsideSql ? [resolved.setAsideSql] : [];
+  const select = `SELECT ${[...lead, ...resolved.selectList, ...ingestionList].join(', ')} FROM public.${quoteIdent(table.name)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`;
   return `COPY (${select}) TO STDOUT WITH (FORMAT csv)`;
 }

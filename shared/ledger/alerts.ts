@@ -18,6 +18,8 @@ export const ALERT_RULES = {
   stale_source: 'ERROR',
   reconciliation_mismatch: 'ALERT',
   table_failed: 'ERROR',
+  /** Source values the warehouse types cannot hold were staged as NULL (records in ops.set_aside_values). */
+  values_set_aside: 'ERROR',
   marts_failed: 'ALERT',
   /** Raised by the workflow itself when the report step fails after its retries. */
   report_failed: 'ALERT',
@@ -56,6 +58,12 @@ export function evaluateAlerts(report: RunReport, config: AlertConfig = ALERT_DE
     if (m.status === 'failed') raise('municipality_failed', `${who}: extraction failed (${m.error_class ?? 'unknown'}): ${m.error_message ?? ''}`.trim(), who);
     if (m.status === 'late') raise('municipality_late', `${who}: not extracted by the deadline ${report.run.deadline_at ?? ''}`.trim(), who);
     if (m.status === 'staged') raise('not_loaded', `${who}: extracted but not loaded${report.loadTimedOut ? ' (the load did not finish in time)' : ''}`, who);
+    if (m.set_aside_values)
+      raise(
+        'values_set_aside',
+        `${who}: ${m.set_aside_values} source value(s) the warehouse types cannot hold were loaded as NULL; each is recorded in ops.set_aside_values (table, column, primary key, reason)`,
+        who,
+      );
     if (m.status === 'staged' || m.status === 'loaded') {
       if (!m.dw_processed_at) raise('stale_source', `${who}: the PEC's data warehouse has no processing record (tb_relatorio_processamento is empty)`, who);
       else {
@@ -74,7 +82,9 @@ export function evaluateAlerts(report: RunReport, config: AlertConfig = ALERT_DE
   }
   for (const [who, e] of byMunicipality) {
     if (e.mismatch.length) raise('reconciliation_mismatch', `${who}: row counts do not reconcile: ${e.mismatch.join(', ')}`, who);
-    if (e.failed.length) raise('table_failed', `${who}: tables not extracted: ${e.failed.join(', ')}`, who);
+    // The failure messages name what is wrong (e.g. the missing columns).
+    const why = report.municipalities.find((m) => m.municipality === who)?.error_message;
+    if (e.failed.length) raise('table_failed', `${who}: tables not extracted: ${e.failed.join(', ')}${why ? ` (${why})` : ''}`, who);
   }
   if (report.martsFailed.length) raise('marts_failed', `marts not refreshed: ${report.martsFailed.join(', ')}`);
   return alerts;

@@ -67,6 +67,12 @@ export interface MunicipalityRunRow {
   extracted_at: string | null;
   loaded_at: string | null;
   updated_at: string;
+  /**
+   * Values set aside at extraction (manifest `setAside.rows`): feeds the `values_set_aside` alert.
+   * Not a ledger column (yet): the ledger counts them in the reconciliation row of the
+   * set_aside_values slice.
+   */
+  set_aside_values?: number | null;
 }
 
 export interface ReconciliationRow {
@@ -115,7 +121,8 @@ async function loadRecords(store: ObjectStore, runId: string): Promise<LoadRecor
 }
 
 function reconcile(runId: string, m: Manifest, loads: LoadRecord[]): ReconciliationRow[] {
-  const rows: ReconciliationRow[] = m.tables.map((t) => {
+  // The set-aside records are a slice like any other: staged, loaded, counted.
+  const rows: ReconciliationRow[] = [...m.tables, ...(m.setAside ? [m.setAside] : [])].map((t) => {
     const outcomes = loads.flatMap((l) => l.outcomes.filter((o) => o.municipality === m.municipality && o.table === t.table));
     const loaded = outcomes.filter((o) => o.status === 'loaded').at(-1);
     const base = {
@@ -181,6 +188,7 @@ export async function buildRunReport(store: ObjectStore, request: RunReportReque
         row.pec_version = manifest.pecVersion;
         row.dw_processed_at = manifest.dwProcessedAt ? utcIso(manifest.dwProcessedAt) : null;
         row.extracted_at = utcIso(manifest.extractedAt);
+        row.set_aside_values = manifest.setAside?.rows ?? 0;
         if (manifest.failedTables.length > 0 && !row.error_class) {
           row.error_class = manifest.failedTables[0]!.errorClass;
           row.error_message = manifest.failedTables.map((f) => `${f.table}: ${f.message}`).join('; ').slice(0, 2000);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { LoadRequest } from '../contracts/messages';
 import type { Manifest } from '../contracts/manifest';
-import type { TableDef } from '../contracts/tables';
+import { landedTables, SET_ASIDE_TABLE, type TableDef } from '../contracts/tables';
 import { TerminalError } from '../errors';
 import { readManifest } from '../extract/extract-municipality';
 import type { ObjectStore, SliceLoad, SliceOutcome, Warehouse } from '../ports';
@@ -46,12 +46,13 @@ export async function loadRun(deps: LoadDeps, req: LoadRequest): Promise<LoadRes
       'invalid_message',
     );
   if (missingManifests.length > 0) deps.logger.warn({ run: req.runId, missingManifests }, 'load request names municipalities without a manifest in this run: loading the others');
-  const wanted = deps.tables.filter((t) => !req.tables || req.tables.includes(t.name));
+  // set_aside_values rides along with whatever tables a request names (its records are per municipality).
+  const wanted = landedTables(deps.tables).filter((t) => !req.tables || req.tables.includes(t.name) || t === SET_ASIDE_TABLE);
   const loads = wanted
     .map((table) => ({
       table,
       slices: manifests.flatMap((m) =>
-        m.tables
+        [...m.tables, ...(m.setAside ? [m.setAside] : [])]
           .filter((t) => t.table === table.name)
           .map(
             (t): SliceLoad => ({

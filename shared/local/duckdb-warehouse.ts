@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
-import { COLUMN_TYPES, INGESTION_COLUMNS, landedColumns, type TableDef } from '../contracts/tables';
+import { COLUMN_TYPES, INGESTION_COLUMNS, landedColumns, STAGED_LINE_MAX_BYTES, type TableDef } from '../contracts/tables';
 import type { SliceLoad, SliceOutcome, Warehouse } from '../ports';
 import { quoteIdent } from '../extract/sql';
 import { classifyDuckDbError } from '../errors';
@@ -114,7 +114,7 @@ export class DuckDbWarehouse implements Warehouse {
     const inserted = await this.conn.run(
       `INSERT INTO ${t} (${names})
        SELECT ${names} FROM read_csv(${files}, header = true, auto_detect = false, columns = {${fileCols}},
-         delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, compression = 'gzip')
+         delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, compression = 'gzip', max_line_size = ${STAGED_LINE_MAX_BYTES})
        WHERE _municipality_ibge = $1`,
       [s.municipality],
     );

@@ -80,4 +80,40 @@ describe('Pseudonymizer', () => {
   it('refuses a short key', () => {
     expect(() => new Pseudonymizer(Buffer.alloc(8))).toThrow(/32 bytes/);
   });
+
+  describe('with a leading set-aside field', () => {
+    async function runAside(input: string, hashed: number, chunkSize: number) {
+      const bytes = Buffer.from(input, 'utf8');
+      const pieces: Buffer[] = [];
+      for (let i = 0; i < bytes.length; i += chunkSize) pieces.push(bytes.subarray(i, i + chunkSize));
+      const described: string[] = [];
+      const t = new CsvRowTransform(hashed, (v) => P.pseudonym(v), (d) => described.push(d));
+      const out: RowChunk[] = [];
+      for await (const c of Readable.from(pieces).pipe(t)) out.push(c as RowChunk);
+      return { text: Buffer.concat(out.map((c) => c.data)).toString('utf8'), rows: out.reduce((n, c) => n + c.rows, 0), described };
+    }
+    // As PostgreSQL writes it: NULL (conforming row) is an empty field, a description is quoted JSON.
+    const desc = '[["7"], null, ["dt", "date_out_of_range", "0044-03-15 BC", 13]]';
+    const quoted = `"${desc.replaceAll('"', '""')}"`;
+    const INPUT = [`,12345678909,1,plain\n`, `${quoted},,2,"multi\nline ""q"", x"\n`, `,"",3,\n`, `${quoted},a,4,"é"\n`].join('');
+
+    it.each([1, 2, 5, 13, 4096])('strips the field, hands over every description once, hashes the next fields (chunks of %i bytes)', async (size) => {
+      const { text, rows, described } = await runAside(INPUT, 1, size);
+      expect(rows).toBe(4);
+      expect(text).toBe([`${H('12345678909')},1,plain\n`, `,2,"multi\nline ""q"", x"\n`, `"",3,\n`, `${H('a')},4,"é"\n`].join(''));
+      expect(described).toEqual([desc, desc]);
+      expect(JSON.parse(described[0]!)).toEqual([['7'], null, ['dt', 'date_out_of_range', '0044-03-15 BC', 13]]);
+    });
+
+    it.each([1, 3, 4096])('strips the field when nothing is hashed (chunks of %i bytes)', async (size) => {
+      const { text, rows, described } = await runAside(INPUT, 0, size);
+      expect(rows).toBe(4);
+      expect(text).toBe([`12345678909,1,plain\n`, `,2,"multi\nline ""q"", x"\n`, `"",3,\n`, `a,4,"é"\n`].join(''));
+      expect(described).toHaveLength(2);
+    });
+
+    it('refuses a row whose set-aside field is not followed by a separator', async () => {
+      await expect(runAside('"x"y,1\n', 0, 64)).rejects.toThrow(/after the set-aside field/);
+    });
+  });
 });

@@ -1,5 +1,6 @@
 import { PEC_TABLES, getTable } from '../../shared/tables/pec-tables';
-import { copySql, dateLiteral, intLiteral, quoteIdent, resolveColumns } from '../../shared/extract/sql';
+import { conformCheck, copySql, dateLiteral, intLiteral, quoteIdent, resolveColumns } from '../../shared/extract/sql';
+import type { SourceColumn } from '../../shared/extract/source';
 
 const consultation = getTable('tb_fat_atendimento_individual');
 const allColumns = (t = consultation) => new Set(t.columns.map((c) => c.name));
@@ -24,7 +25,8 @@ describe('SQL built only from registry identifiers and checked values', () => {
     const sql = copySql(consultation, r, ['7', '9'], { start: '2026-10-01', end: '2026-11-01' }, { ibge: '3509502', runId: 'daily-20261122' });
     expect(sql).toContain('"co_dim_municipio" IN (7, 9)');
     expect(sql).toContain('"co_dim_tempo" >= 20261001 AND "co_dim_tempo" < 20261101');
-    expect(sql).toMatch(/^COPY \(SELECT "nu_cns"::text AS "nu_cns", "nu_cpf_cidadao"::text AS "nu_cpf_cidadao", /);
+    // Column types unknown (a bare name set): every check applies, so the set-aside column leads.
+    expect(sql).toMatch(/^COPY \(SELECT CASE WHEN .* END AS "_set_aside", "nu_cns"::text AS "nu_cns", "nu_cpf_cidadao"::text AS "nu_cpf_cidadao", /);
     expect(sql).toMatch(/TO STDOUT WITH \(FORMAT csv\)$/);
   });
   it('refuses hostile values even if they got past the message contract', () => {
@@ -40,16 +42,60 @@ describe('SQL built only from registry identifiers and checked values', () => {
     v52.add('nu_medicao_pressao_sistolica');
     v52.add('nu_medicao_pressao_diastolica');
     const r = resolveColumns(consultation, v52);
-    expect(r.selectList).toContain('"nu_medicao_pressao_sistolica" AS "nu_pressao_sistolica"');
+    // An aliased column is checked (and NULLed) under its source name, landed under the registry's.
+    expect(r.selectList.find((e) => e.endsWith(' AS "nu_pressao_sistolica"'))).toMatch(
+      /^CASE WHEN \("nu_medicao_pressao_sistolica" = 'NaN' .* THEN NULL ELSE "nu_medicao_pressao_sistolica" END AS "nu_pressao_sistolica"$/,
+    );
     expect(r.selectList).toContain('NULL::integer AS "nu_idade_gestacional_semanas"');
     expect(r.warnings).toEqual(['tb_fat_atendimento_individual.nu_idade_gestacional_semanas is absent from this PEC version: filled with NULL']);
     const noCbo = new Set([...allColumns()].filter((c) => c !== 'co_dim_cbo_1'));
     expect(() => resolveColumns(consultation, noCbo)).toThrow(/co_dim_cbo_1 absent from the source/);
+  });
+  it('reports source columns the registry does not know (drift the other way), not dropped or aliased ones', () => {
+    const newer = new Set([...allColumns(), 'nu_medicao_pressao_sistolica', 'ds_nova_coluna', 'co_novo']);
+    expect(resolveColumns(consultation, newer).unknownColumns).toEqual(['co_novo', 'ds_nova_coluna']);
+    expect(resolveColumns(consultation, allColumns()).unknownColumns).toEqual([]);
   });
   it('every registry table builds a COPY', () => {
     for (const t of PEC_TABLES) {
       const sql = copySql(t, resolveColumns(t, allColumns(t)), ['2'], { start: '2026-01-01', end: '2026-02-01' }, { ibge: '3509502', runId: 'r-1' });
       expect(sql.startsWith('COPY (SELECT ')).toBe(true);
     }
+  });
+
+  describe('conformance checks', () => {
+    const col = (dataType: string, extra: Partial<SourceColumn> = {}): SourceColumn => ({ dataType, maxChars: null, precision: null, scale: null, ...extra });
+    it('generates no check where the source type already guarantees the landed type (the fast path)', () => {
+      expect(conformCheck('numeric', '"x"', col('numeric', { precision: 10, scale: 2 }))).toBeUndefined();
+      expect(conformCheck('numeric', '"x"', col('numeric', { precision: 38, scale: 9 }))).toBeUndefined();
+      expect(conformCheck('numeric', '"x"', col('integer'))).toBeUndefined();
+      expect(conformCheck('text', '"x"', col('character varying', { maxChars: 255 }))).toBeUndefined();
+      expect(conformCheck('integer', '"x"', col('integer'))).toBeUndefined();
+      expect(conformCheck('smallint', '"x"', col('smallint'))).toBeUndefined();
+      for (const t of ['bigint', 'double'] as const) expect(conformCheck(t, '"x"', undefined)).toBeUndefined();
+      // A fact table whose columns are all of exactly representable types has no set-aside column at all.
+      const dims = resolveColumns(getTable('tb_dim_cbo'), new Map([['co_seq_dim_cbo', col('bigint')], ['nu_cbo', col('character varying', { maxChars: 6 })], ['no_cbo', col('character varying', { maxChars: 255 })]]));
+      expect(dims.setAsideSql).toBeNull();
+      expect(copySql(getTable('tb_dim_cbo'), dims, [], null, { ibge: '3509502', runId: 'r-1' })).toMatch(/^COPY \(SELECT "co_seq_dim_cbo", "nu_cbo", "no_cbo", '3509502'/);
+    });
+    it('checks what can fall outside: unconstrained or too-wide numeric, wider integers, dates, timestamps, long text', () => {
+      expect(conformCheck('numeric', '"x"', col('numeric'))?.bad).toBe(`("x" = 'NaN' OR abs("x") >= 1e29 OR "x" <> round("x", 9))`);
+      expect(conformCheck('numeric', '"x"', col('numeric', { precision: 40, scale: 2 }))).toBeDefined();
+      expect(conformCheck('numeric', '"x"', col('numeric', { precision: 20, scale: 10 }))).toBeDefined();
+      expect(conformCheck('integer', '"x"', col('bigint'))?.bad).toBe('("x" < -2147483648 OR "x" > 2147483647)');
+      expect(conformCheck('smallint', '"x"', col('integer'))?.bad).toBe('("x" < -32768 OR "x" > 32767)');
+      expect(conformCheck('date', '"x"', col('date'))?.reason).toContain('date_infinite');
+      expect(conformCheck('timestamp', '"x"', col('timestamp without time zone'))?.bad).toContain("TIMESTAMP '9999-12-31 23:59:59.999999'");
+      expect(conformCheck('text', '"x"', col('text'))?.original).toBe('left("x", 1000)');
+      expect(conformCheck('text', '"x"', col('character varying', { maxChars: 1_000_000 }))).toBeDefined();
+    });
+    it('puts the primary key and one item per checked column in the set-aside description', () => {
+      const r = resolveColumns(consultation, allColumns());
+      expect(r.setAsideSql).toMatch(/^CASE WHEN .* THEN json_build_array\(json_build_array\("co_seq_fat_atd_ind"::text\), /);
+      expect(r.checkedColumns).toEqual(['dt_nascimento', 'dt_inicial_atendimento', 'dt_final_atendimento', 'nu_pressao_sistolica', 'nu_pressao_diastolica',
+        'ds_filtro_cids', 'ds_filtro_ciaps', 'ds_filtro_proced_avaliados', 'ds_filtro_proced_solicitados']);
+      // Hashed and dropped personal data are never checked, so their values never reach a record.
+      expect(r.setAsideSql).not.toMatch(/nu_cpf_cidadao|nu_cns|nu_prontuario/);
+    });
   });
 });
