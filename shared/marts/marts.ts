@@ -1,5 +1,5 @@
 import type { DuckDbWarehouse } from '../local/duckdb-warehouse';
-import { bigQueryTableSpec, duckDbCreateTable, type BigQueryTableSpec, type OwnedTable } from '../ledger/table-schema';
+import { OWNED_COLUMN_TYPES, bigQueryTableSpec, duckDbCreateTable, type BigQueryTableSpec, type OwnedTable } from '../ledger/table-schema';
 import { DIABETES, HYPERTENSION, followUpRefreshStatements, followUpTable, type FollowUpSpec } from './follow-up';
 import type { SqlDialect } from './sql-dialect';
 
@@ -40,16 +40,40 @@ export function bigQueryMartTables(): BigQueryTableSpec[] {
  * placeholders for `project.dataset`. The workflow embeds these texts.
  */
 export function bigQueryRefreshScript(mart: Mart): string {
-  return ['BEGIN TRANSACTION', ...mart.refreshStatements('bigquery'), 'COMMIT TRANSACTION'].join(';\n') + ';';
+  return ['BEGIN TRANSACTION', ...mart.refreshStatements('bigquery').map(compactSql), 'COMMIT TRANSACTION'].join(';\n') + ';';
 }
 
+/**
+ * The SQL without comments and runs of blanks: the workflow embeds every mart's script, and
+ * Workflows limits a source to 128 KB. Safe for our SQL: no string literal holds `--` or relies
+ * on repeated blanks (codes are checked by sqlLiteral).
+ */
+export function compactSql(sql: string): string {
+  return sql
+    .split('\n')
+    .map((line) => line.replace(/--.*$/, ''))
+    .join(' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+/**
+ * Create the mart tables locally, and add the columns a newer definition has to a table an older
+ * version created (what BigQuery does in place for a NULLABLE column).
+ */
 export async function ensureMartTables(warehouse: DuckDbWarehouse): Promise<void> {
-  for (const m of MARTS) await warehouse.execute(duckDbCreateTable(m.table));
+  for (const m of MARTS) await ensureMartTable(warehouse, m);
+}
+
+async function ensureMartTable(warehouse: DuckDbWarehouse, mart: Mart): Promise<void> {
+  await warehouse.execute(duckDbCreateTable(mart.table));
+  for (const c of mart.table.columns.filter((x) => !x.required))
+    await warehouse.execute(`ALTER TABLE marts.${mart.name} ADD COLUMN IF NOT EXISTS ${c.name} ${OWNED_COLUMN_TYPES[c.type].duckdb}`);
 }
 
 /** Rebuild one mart in the local warehouse, in one transaction; returns its row count. */
 export async function refreshMartDuckDb(warehouse: DuckDbWarehouse, mart: Mart): Promise<number> {
-  await warehouse.execute(duckDbCreateTable(mart.table));
+  await ensureMartTable(warehouse, mart);
   // One execute call: the statements run back to back on the warehouse's single connection, so no
   // load can interleave with the transaction.
   const script = ['BEGIN TRANSACTION', ...mart.refreshStatements('duckdb'), 'COMMIT'].join(';\n');

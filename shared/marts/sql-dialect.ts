@@ -30,3 +30,19 @@ export function sqlLiteral(s: string): string {
   if (!/^[A-Za-z0-9 ._-]*$/.test(s)) throw new Error(`refusing to inline ${JSON.stringify(s)} into SQL`);
   return `'${s}'`;
 }
+
+/** A PEC day key (YYYYMMDD integer) as a DATE, in SQL both engines accept. */
+export function dayKeyDate(expr: string): string {
+  const s = `CAST(${expr} AS STRING)`;
+  return `CAST(SUBSTR(${s}, 1, 4) || '-' || SUBSTR(${s}, 5, 2) || '-' || SUBSTR(${s}, 7, 2) AS DATE)`;
+}
+
+/** Whole days from `from` to `to` (DATE expressions): the one function the two engines spell differently. */
+export function daysBetween(dialect: SqlDialect, from: string, to: string): string {
+  return dialect === 'duckdb' ? `date_diff('day', ${from}, ${to})` : `DATE_DIFF(${to}, ${from}, DAY)`;
+}
+
+/** CAST to a double-precision float: FLOAT64 in BigQuery, DOUBLE in DuckDB (which has no FLOAT64). */
+export function asFloat(dialect: SqlDialect, expr: string): string {
+  return `CAST(${expr} AS ${dialect === 'duckdb' ? 'DOUBLE' : 'FLOAT64'})`;
+}

@@ -1,0 +1,229 @@
+import { sqlLiteral, tableRef, type SqlDialect } from './sql-dialect';
+
+/**
+ * Building blocks of the indicator SQL shared by every mart: who a person is, which team they
+ * belong to, which evaluation periods exist and whether each is closed and covered by the loaded
+ * history. Written once for DuckDB and BigQuery (see sql-dialect.ts); the rules are documented in
+ * docs/indicators/common.md, the codes in the docs page of each indicator.
+ */
+
+/**
+ * CBO families (first four characters) of the professionals whose consultations count for the
+ * indicators: doctors 2251, 2252, 2253, 2231 and nurses 2235 (the technical notes name these
+ * families; the PEC stores the 6-character CBO, e.g. 225142 family doctor, 223565 ESF nurse).
+ */
+export const DOCTOR_OR_NURSE_CBO = ['2251', '2252', '2253', '2231', '2235'] as const;
+
+/** CID-10 / CIAP-2 / e-SUS ABP codes naming a condition. */
+export interface ConditionCodes {
+  /** CID-10 three-character categories (I10 covers I10, I109 …). */
+  cidCategories: readonly string[];
+  /** CID-10 four-character subcategories, as the PEC stores them without the dot (O240 = O24.0). */
+  cidSubcategories: readonly string[];
+  /** CIAP-2 codes and the e-SUS "ABP" quick codes, both stored in tb_dim_ciap.nu_ciap. */
+  ciapCodes: readonly string[];
+}
+
+/** Official code lists (docs/indicators/hypertension.md, diabetes.md). */
+export const CONDITION_CODES = {
+  hypertension: {
+    cidCategories: ['I10', 'I11', 'I12', 'I13', 'I15', 'O10', 'O11'],
+    cidSubcategories: [],
+    ciapCodes: ['K86', 'K87', 'ABP005'],
+  },
+  diabetes: {
+    cidCategories: ['E10', 'E11', 'E12', 'E13', 'E14'],
+    cidSubcategories: ['O240', 'O241', 'O242', 'O243'],
+    ciapCodes: ['T89', 'T90', 'ABP006'],
+  },
+} as const satisfies Record<string, ConditionCodes>;
+
+/** SIGTAP and e-SUS AB procedure codes. */
+export const PROCEDURE_CODES = {
+  bloodPressure: ['0301100039', 'ABPG033'],
+  hba1c: ['0202010503', 'ABEX008'],
+  /** Collection of cervical material for cytology (Previne Brasil indicator 4). */
+  cytologyCollection: ['0201020033', 'ABPG010'],
+} as const;
+
+export const list = (xs: readonly string[]): string => (xs.length === 0 ? 'NULL' : xs.map(sqlLiteral).join(', '));
+
+/** `YYYYMMDD` key of the first day of the month with 0-based index `idx` (year * 12 + month - 1). */
+export const monthKey = (idx: string): string => `(CAST(FLOOR((${idx}) / 12) AS INT64) * 10000 + (MOD(${idx}, 12) + 1) * 100 + 1)`;
+
+/** A day key the PEC uses for a real date (30001231 means "unknown"). */
+export const realDay = (col: string): string => `(${col} >= 19000101 AND ${col} < 30000101)`;
+
+/** A CID/CIAP/ABP predicate over the aliases `cid` (tb_dim_cid) and `ciap` (tb_dim_ciap). */
+export function conditionPredicate(codes: ConditionCodes): string {
+  return `(SUBSTR(cid.nu_cid, 1, 3) IN (${list(codes.cidCategories)})
+      OR SUBSTR(cid.nu_cid, 1, 4) IN (${list(codes.cidSubcategories)})
+      OR ciap.nu_ciap IN (${list(codes.ciapCodes)}))`;
+}
+
+/**
+ * The common CTEs (without the leading WITH), in order:
+ *
+ * - `citizen`, `link1`…`link4`, `record`: each PEC citizen record and the person it belongs to.
+ *   Records sharing a CPF pseudonym or a CNS pseudonym are one person (four alternating passes:
+ *   chains of records linked through up to four shared numbers are followed).
+ * - `person`: one row per (municipality, person_id): pseudonymous `person_key`, team (the newest
+ *   record naming one, tb_fat_cidadao_pec.co_dim_equipe_vinc), deceased flag, birth key, sex id.
+ * - `municipality`: IBGE code and name.
+ * - `history`: per municipality, the first real consultation day loaded (`history_start_key`) and
+ *   the day of the newest extraction (`as_of_key`, `data_as_of`).
+ * - `period`: each quadrimestre with consultations, its boundaries as dates and keys, windows of
+ *   6, 12 and 36 months ending with it, and whether it is closed.
+ */
+export function commonCtes(dialect: SqlDialect): string {
+  const raw = (t: string) => tableRef(dialect, 'raw', t);
+  return `
+citizen AS (
+  SELECT
+    _municipality_ibge AS municipality_ibge,
+    co_seq_fat_cidadao_pec AS citizen_id,
+    NULLIF(nu_cpf_cidadao, '') AS cpf,
+    NULLIF(nu_cns, '') AS cns,
+    co_dim_equipe_vinc AS team_id,
+    st_faleceu,
+    co_dim_tempo_nascimento AS birth_key,
+    co_dim_sexo AS sex_id
+  FROM ${raw('tb_fat_cidadao_pec')}
+),
+-- Person linkage: the component of records connected by a shared CPF or CNS pseudonym, labelled by
+-- its smallest record id. Each pass spreads the smallest label over one kind of shared number.
+link1 AS (
+  SELECT *, CASE WHEN cpf IS NULL THEN citizen_id ELSE MIN(citizen_id) OVER (PARTITION BY municipality_ibge, cpf) END AS l1 FROM citizen
+),
+link2 AS (
+  SELECT *, CASE WHEN cns IS NULL THEN l1 ELSE MIN(l1) OVER (PARTITION BY municipality_ibge, cns) END AS l2 FROM link1
+),
+link3 AS (
+  SELECT *, CASE WHEN cpf IS NULL THEN l2 ELSE MIN(l2) OVER (PARTITION BY municipality_ibge, cpf) END AS l3 FROM link2
+),
+link4 AS (
+  SELECT *, CASE WHEN cns IS NULL THEN l3 ELSE MIN(l3) OVER (PARTITION BY municipality_ibge, cns) END AS person_id FROM link3
+),
+record AS (
+  SELECT
+    municipality_ibge, citizen_id, person_id, cpf, cns, team_id, st_faleceu, birth_key, sex_id,
+    ROW_NUMBER() OVER (
+      PARTITION BY municipality_ibge, person_id
+      ORDER BY CASE WHEN team_id IS NULL OR team_id = 1 THEN 1 ELSE 0 END, citizen_id DESC) AS team_rank,
+    ROW_NUMBER() OVER (
+      PARTITION BY municipality_ibge, person_id
+      ORDER BY CASE WHEN ${realDay('birth_key')} THEN 0 ELSE 1 END, citizen_id DESC) AS birth_rank
+  FROM link4
+),
+person AS (
+  SELECT
+    municipality_ibge, person_id,
+    COALESCE('cpf:' || MIN(cpf), 'cns:' || MIN(cns), 'pec:' || municipality_ibge || ':' || CAST(person_id AS STRING)) AS person_key,
+    MAX(CASE WHEN st_faleceu = 1 THEN 1 ELSE 0 END) AS deceased,
+    MAX(CASE WHEN team_rank = 1 THEN team_id END) AS team_id, -- the sentinel 1 (or NULL) when no record names a team
+    MAX(CASE WHEN birth_rank = 1 AND ${realDay('birth_key')} THEN birth_key END) AS birth_key,
+    MAX(CASE WHEN birth_rank = 1 THEN sex_id END) AS sex_id
+  FROM record
+  GROUP BY municipality_ibge, person_id
+),
+municipality AS (
+  SELECT _municipality_ibge AS municipality_ibge, MAX(no_municipio) AS municipality_name
+  FROM ${raw('tb_dim_municipio')}
+  WHERE co_ibge = _municipality_ibge OR co_ibge = SUBSTR(_municipality_ibge, 1, 6)
+  GROUP BY 1
+),
+history AS (
+  -- What the warehouse holds for each municipality: from the first real consultation day loaded,
+  -- up to the day of the newest extraction (the data "as of").
+  SELECT
+    _municipality_ibge AS municipality_ibge,
+    MIN(CASE WHEN ${realDay('co_dim_tempo')} THEN co_dim_tempo END) AS history_start_key,
+    MAX(CAST(EXTRACT(YEAR FROM _extracted_at) AS INT64) * 10000 + CAST(EXTRACT(MONTH FROM _extracted_at) AS INT64) * 100
+        + CAST(EXTRACT(DAY FROM _extracted_at) AS INT64)) AS as_of_key,
+    CAST(MAX(_extracted_at) AS DATE) AS data_as_of
+  FROM ${raw('tb_fat_atendimento_individual')}
+  GROUP BY 1
+),
+quadrimestre AS (
+  -- Every quadrimestre with consultations in the warehouse.
+  SELECT DISTINCT
+    _municipality_ibge AS municipality_ibge,
+    CAST(FLOOR(co_dim_tempo / 10000) AS INT64) AS y,
+    CAST(FLOOR((MOD(CAST(FLOOR(co_dim_tempo / 100) AS INT64), 100) - 1) / 4) AS INT64) + 1 AS q
+  FROM ${raw('tb_fat_atendimento_individual')}
+  WHERE ${realDay('co_dim_tempo')}
+),
+period AS (
+  SELECT
+    qq.municipality_ibge, qq.y, qq.q,
+    CAST(qq.y AS STRING) || 'Q' || CAST(qq.q AS STRING) AS quadrimestre,
+    CAST(CAST(qq.y AS STRING) || CASE qq.q WHEN 1 THEN '-01-01' WHEN 2 THEN '-05-01' ELSE '-09-01' END AS DATE) AS quadrimestre_start,
+    CAST(CAST(qq.y AS STRING) || CASE qq.q WHEN 1 THEN '-04-30' WHEN 2 THEN '-08-31' ELSE '-12-31' END AS DATE) AS quadrimestre_end,
+    CASE qq.q WHEN 1 THEN CAST(CAST(qq.y - 1 AS STRING) || '-11-01' AS DATE)
+              WHEN 2 THEN CAST(CAST(qq.y AS STRING) || '-03-01' AS DATE)
+              ELSE CAST(CAST(qq.y AS STRING) || '-07-01' AS DATE) END AS window_start,
+    CASE qq.q WHEN 1 THEN CAST(CAST(qq.y AS STRING) || '-05-01' AS DATE)
+              WHEN 2 THEN CAST(CAST(qq.y AS STRING) || '-09-01' AS DATE)
+              ELSE CAST(CAST(qq.y + 1 AS STRING) || '-01-01' AS DATE) END AS window_end,
+    -- Day keys: the last day of the quadrimestre (inclusive, ages are taken on it), the day after it
+    -- (exclusive end of every window), and the first day of the 6-, 12- and 36-month windows.
+    qq.y * 10000 + CASE qq.q WHEN 1 THEN 430 WHEN 2 THEN 831 ELSE 1231 END AS last_day_key,
+    ${monthKey('qq.y * 12 + qq.q * 4')} AS end_key,
+    ${monthKey('qq.y * 12 + qq.q * 4 - 6')} AS start6_key,
+    ${monthKey('qq.y * 12 + qq.q * 4 - 12')} AS start12_key,
+    ${monthKey('qq.y * 12 + qq.q * 4 - 36')} AS start36_key,
+    -- Closed once the data is as of the first day of the second month after the quadrimestre: one
+    -- month of grace for records sent late (docs/indicators/common.md, "Honest periods").
+    CASE WHEN h.as_of_key >= ${monthKey('qq.y * 12 + qq.q * 4 + 1')} THEN 1 ELSE 0 END AS period_closed,
+    h.history_start_key,
+    h.data_as_of
+  FROM quadrimestre qq
+  JOIN history h ON h.municipality_ibge = qq.municipality_ibge
+)`;
+}
+
+/**
+ * CTE `condition_consultation` (municipality_ibge, person_id, day_key): consultations by a doctor
+ * or nurse (DOCTOR_OR_NURSE_CBO) that record the condition among the problems evaluated.
+ */
+export function conditionConsultationCte(dialect: SqlDialect, name: string, codes: ConditionCodes): string {
+  const raw = (t: string) => tableRef(dialect, 'raw', t);
+  return `
+${name} AS (
+  SELECT DISTINCT r.municipality_ibge, r.person_id, a.co_dim_tempo AS day_key
+  FROM ${raw('tb_fat_atd_ind_problemas')} p
+  JOIN ${raw('tb_fat_atendimento_individual')} a ON a._municipality_ibge = p._municipality_ibge AND a.co_seq_fat_atd_ind = p.co_fat_atd_ind
+  JOIN ${raw('tb_dim_cbo')} cbo ON cbo._municipality_ibge = a._municipality_ibge AND cbo.co_seq_dim_cbo = a.co_dim_cbo_1
+  LEFT JOIN ${raw('tb_dim_cid')} cid ON cid._municipality_ibge = p._municipality_ibge AND cid.co_seq_dim_cid = p.co_dim_cid
+  LEFT JOIN ${raw('tb_dim_ciap')} ciap ON ciap._municipality_ibge = p._municipality_ibge AND ciap.co_seq_dim_ciap = p.co_dim_ciap
+  JOIN record r ON r.municipality_ibge = a._municipality_ibge AND r.citizen_id = a.co_fat_cidadao_pec
+  WHERE SUBSTR(cbo.nu_cbo, 1, 4) IN (${list(DOCTOR_OR_NURSE_CBO)})
+    AND ${realDay('a.co_dim_tempo')}
+    AND ${conditionPredicate(codes)}
+)`;
+}
+
+/**
+ * CTE `<name>` (municipality_ibge, y, q, person_id, flag): the self-declared flag in the winning
+ * registration version of each person as of each period's end — the newest version (by date, then
+ * by id) among all the person's PEC records, so a newer "no" on any of their records withdraws an
+ * older "yes" on another.
+ */
+export function winningRegistrationCte(dialect: SqlDialect, name: string, flag: 'st_hipertensao_arterial' | 'st_diabete'): string {
+  const raw = (t: string) => tableRef(dialect, 'raw', t);
+  return `
+${name} AS (
+  SELECT municipality_ibge, y, q, person_id, flag
+  FROM (
+    SELECT
+      per.municipality_ibge, per.y, per.q, r.person_id, f.${flag} AS flag,
+      ROW_NUMBER() OVER (
+        PARTITION BY per.municipality_ibge, per.y, per.q, r.person_id
+        ORDER BY f.co_dim_tempo DESC, f.co_seq_fat_cad_individual DESC) AS rn
+    FROM period per
+    JOIN ${raw('tb_fat_cad_individual')} f ON f._municipality_ibge = per.municipality_ibge AND f.co_dim_tempo < per.end_key
+    JOIN record r ON r.municipality_ibge = f._municipality_ibge AND r.citizen_id = f.co_fat_cidadao_pec
+  ) ranked
+  WHERE rn = 1
+)`;
+}

@@ -1,0 +1,354 @@
+import { asFloat, daysBetween, dayKeyDate, tableRef, type SqlDialect } from './sql-dialect';
+import {
+  CONDITION_CODES,
+  DOCTOR_OR_NURSE_CBO,
+  PROCEDURE_CODES,
+  commonCtes,
+  conditionConsultationCte,
+  list,
+  realDay,
+  winningRegistrationCte,
+} from './indicator-sql';
+
+/**
+ * The primary-care quality indicators the marts compute, one definition each: the metadata Power BI
+ * shows (marts.dim_indicator), the good practices and their scores, and the SQL that evaluates each
+ * person of the denominator in each quadrimestre. The rules, codes and the choices made where the
+ * official notes are ambiguous are written out in docs/indicators/<doc>.md.
+ */
+export interface GoodPractice {
+  /** 1-based; the fact table's gp_<n> column. */
+  n: number;
+  description: string;
+  /** Points of the practice in the indicator's 0–100 score; null: the indicator is a plain proportion. */
+  score: number | null;
+}
+
+/** Which window of `period` the numerator looks back over (and the loaded history must cover). */
+type Lookback = 'start6_key' | 'start12_key' | 'start36_key';
+
+export interface Indicator {
+  id: string;
+  name: string;
+  program: 'Previne Brasil (2019–2024)' | 'Cofinanciamento APS (Portaria GM/MS 3.493/2024)';
+  /** The technical note the definition follows (docs/indicators/<doc>.md says more). */
+  officialNote: string;
+  doc: string;
+  /** Target proportion (0–1) of people meeting the numerator; null when the note sets none we could confirm. */
+  target: number | null;
+  goodPractices: readonly GoodPractice[];
+  lookback: Lookback;
+  /** Event CTEs (keys of EVENT_CTES) the evaluation reads. */
+  needs: readonly EventName[];
+  /**
+   * SELECT over `period per` (and the event CTEs) giving (municipality_ibge, y, q, person_id,
+   * gp_1 … gp_k, in_numerator) for every person of the denominator, deceased people included (the
+   * caller removes them).
+   */
+  evaluate: () => string;
+}
+
+export const MAX_GOOD_PRACTICES = 6;
+
+/** `<name>_in_<window>`: people with at least one event of `event` in the window ending with the period. */
+function inWindow(event: EventName, lookback: Lookback): string {
+  return `SELECT DISTINCT per.municipality_ibge, per.y, per.q, e.person_id
+    FROM period per JOIN ${event} e
+      ON e.municipality_ibge = per.municipality_ibge AND e.day_key >= per.${lookback} AND e.day_key < per.end_key`;
+}
+
+/** A LEFT JOIN of a flag subquery and the 0/1 column it yields. */
+const flag = (alias: string, subquery: string) => ({
+  join: `LEFT JOIN (${subquery}) ${alias} ON ${alias}.municipality_ibge = d.municipality_ibge AND ${alias}.y = d.y AND ${alias}.q = d.q AND ${alias}.person_id = d.person_id`,
+  col: `CASE WHEN ${alias}.person_id IS NULL THEN 0 ELSE 1 END`,
+});
+
+/** People with the condition as of each period's end, Previne Brasil style: diagnosed, or self-declared in the winning registration. */
+const previneCondition = (consult: EventName, registration: EventName) => `
+    SELECT per.municipality_ibge, per.y, per.q, c.person_id
+    FROM period per JOIN ${consult} c ON c.municipality_ibge = per.municipality_ibge AND c.day_key < per.end_key
+    UNION DISTINCT
+    SELECT municipality_ibge, y, q, person_id FROM ${registration} WHERE flag = 1`;
+
+/** People diagnosed in a consultation by a doctor or nurse up to each period's end (the 2024 model). */
+const diagnosed = (consult: EventName) => `
+    SELECT DISTINCT per.municipality_ibge, per.y, per.q, c.person_id
+    FROM period per JOIN ${consult} c ON c.municipality_ibge = per.municipality_ibge AND c.day_key < per.end_key`;
+
+function evaluation(denominator: string, flags: { join: string; col: string }[], numerator: string): string {
+  return `
+    SELECT d.municipality_ibge, d.y, d.q, d.person_id,
+      ${flags.map((f, i) => `${f.col} AS gp_${i + 1}`).join(',\n      ')},
+      CASE WHEN ${numerator} THEN 1 ELSE 0 END AS in_numerator
+    FROM (${denominator}) d
+    ${flags.map((f) => f.join).join('\n    ')}`;
+}
+
+/** Good practices met: `gp(1)` = "gp_1 = 1" over the evaluation's output columns, spelled with the flag expressions. */
+const both = (flags: { col: string }[]) => flags.map((f) => `${f.col} = 1`).join(' AND ');
+
+export const INDICATORS: readonly Indicator[] = [
+  {
+    id: 'previne_hypertension',
+    name: 'Previne Brasil 6: people with hypertension with a consultation and blood pressure measured in the semester',
+    program: 'Previne Brasil (2019–2024)',
+    officialNote: 'Nota Técnica nº 18/2022-SAPS/MS (indicador 6)',
+    doc: 'hypertension.md',
+    target: 0.5,
+    goodPractices: [
+      { n: 1, description: 'Consultation by a doctor or nurse recording hypertension in the last 6 months', score: null },
+      { n: 2, description: 'Blood pressure measured in the last 6 months', score: null },
+    ],
+    lookback: 'start6_key',
+    needs: ['hypertension_consultation', 'hypertension_registration', 'blood_pressure'],
+    evaluate() {
+      const f = [flag('k', inWindow('hypertension_consultation', 'start6_key')), flag('b', inWindow('blood_pressure', 'start6_key'))];
+      return evaluation(previneCondition('hypertension_consultation', 'hypertension_registration'), f, both(f));
+    },
+  },
+  {
+    id: 'previne_diabetes',
+    name: 'Previne Brasil 7: people with diabetes with a consultation and HbA1c requested in the semester',
+    program: 'Previne Brasil (2019–2024)',
+    officialNote: 'Nota Técnica nº 18/2022-SAPS/MS (indicador 7)',
+    doc: 'diabetes.md',
+    target: 0.5,
+    goodPractices: [
+      { n: 1, description: 'Consultation by a doctor or nurse recording diabetes in the last 6 months', score: null },
+      { n: 2, description: 'HbA1c requested or evaluated in the last 6 months', score: null },
+    ],
+    lookback: 'start6_key',
+    needs: ['diabetes_consultation', 'diabetes_registration', 'hba1c'],
+    evaluate() {
+      const f = [flag('k', inWindow('diabetes_consultation', 'start6_key')), flag('h', inWindow('hba1c', 'start6_key'))];
+      return evaluation(previneCondition('diabetes_consultation', 'diabetes_registration'), f, both(f));
+    },
+  },
+  {
+    id: 'previne_cytology',
+    name: 'Previne Brasil 4: women aged 25 to 64 with a cervical cytology collection in the last 3 years',
+    program: 'Previne Brasil (2019–2024)',
+    officialNote: 'Nota Técnica nº 15/2022-SAPS/MS (indicador 4)',
+    doc: 'cytology.md',
+    target: 0.4,
+    goodPractices: [{ n: 1, description: 'Cervical cytology collected in the last 36 months', score: null }],
+    lookback: 'start36_key',
+    needs: ['woman', 'cytology_collection'],
+    evaluate() {
+      const f = [flag('c', inWindow('cytology_collection', 'start36_key'))];
+      const denominator = `
+    SELECT per.municipality_ibge, per.y, per.q, w.person_id
+    FROM period per JOIN woman w ON w.municipality_ibge = per.municipality_ibge
+    WHERE CAST(FLOOR((per.last_day_key - w.birth_key) / 10000) AS INT64) BETWEEN 25 AND 64`;
+      return evaluation(denominator, f, both(f));
+    },
+  },
+  {
+    id: 'c5_hypertension',
+    name: 'C5: care of people with hypertension (good-practice score)',
+    program: 'Cofinanciamento APS (Portaria GM/MS 3.493/2024)',
+    officialNote: 'Nota metodológica "Cuidado da pessoa com hipertensão" (SAPS/MS, 2025)',
+    doc: 'hypertension.md',
+    target: null,
+    goodPractices: [
+      { n: 1, description: 'Consultation by a doctor or nurse in the last 6 months', score: 25 },
+      { n: 2, description: 'Blood pressure measured in the last 6 months', score: 25 },
+      { n: 3, description: 'Weight and height recorded on the same day in the last 12 months', score: 25 },
+      { n: 4, description: 'Two home visits by a community health agent at least 30 days apart in the last 12 months', score: 25 },
+    ],
+    lookback: 'start12_key',
+    needs: ['hypertension_consultation', 'doctor_or_nurse_consultation', 'blood_pressure', 'anthropometry', 'agent_visit'],
+    evaluate() {
+      const f = [
+        flag('k', inWindow('doctor_or_nurse_consultation', 'start6_key')),
+        flag('b', inWindow('blood_pressure', 'start6_key')),
+        flag('a', inWindow('anthropometry', 'start12_key')),
+        flag('v', 'SELECT * FROM agent_visits_12'),
+      ];
+      return evaluation(diagnosed('hypertension_consultation'), f, both(f));
+    },
+  },
+  {
+    id: 'c4_diabetes',
+    name: 'C4: care of people with diabetes (good-practice score)',
+    program: 'Cofinanciamento APS (Portaria GM/MS 3.493/2024)',
+    officialNote: 'Nota metodológica "Cuidado da pessoa com diabetes" (SAPS/MS, 2025)',
+    doc: 'diabetes.md',
+    target: null,
+    goodPractices: [
+      { n: 1, description: 'Consultation by a doctor or nurse in the last 6 months', score: 20 },
+      { n: 2, description: 'Blood pressure measured in the last 6 months', score: 15 },
+      { n: 3, description: 'Weight and height recorded on the same day in the last 12 months', score: 15 },
+      { n: 4, description: 'Two home visits by a community health agent at least 30 days apart in the last 12 months', score: 20 },
+      { n: 5, description: 'HbA1c requested or evaluated in the last 12 months', score: 15 },
+      { n: 6, description: 'Diabetic foot examined in the last 12 months', score: 15 },
+    ],
+    lookback: 'start12_key',
+    needs: ['diabetes_consultation', 'doctor_or_nurse_consultation', 'blood_pressure', 'anthropometry', 'agent_visit', 'hba1c', 'foot_exam'],
+    evaluate() {
+      const f = [
+        flag('k', inWindow('doctor_or_nurse_consultation', 'start6_key')),
+        flag('b', inWindow('blood_pressure', 'start6_key')),
+        flag('a', inWindow('anthropometry', 'start12_key')),
+        flag('v', 'SELECT * FROM agent_visits_12'),
+        flag('h', inWindow('hba1c', 'start12_key')),
+        flag('p', inWindow('foot_exam', 'start12_key')),
+      ];
+      return evaluation(diagnosed('diabetes_consultation'), f, both(f));
+    },
+  },
+];
+
+export function getIndicator(id: string): Indicator {
+  const i = INDICATORS.find((x) => x.id === id);
+  if (!i) throw new Error(`unknown indicator "${id}" (known: ${INDICATORS.map((x) => x.id).join(', ')})`);
+  return i;
+}
+
+/** Diabetic foot examination (SIGTAP 03.01.04.009-5). */
+const FOOT_EXAM = ['0301040095'];
+/** CBO of community health agents (515105) and health-agent technicians (322255). */
+const AGENT_CBO = ['515105', '322255'];
+
+type EventName =
+  | 'hypertension_consultation'
+  | 'diabetes_consultation'
+  | 'hypertension_registration'
+  | 'diabetes_registration'
+  | 'doctor_or_nurse_consultation'
+  | 'blood_pressure'
+  | 'hba1c'
+  | 'cytology_collection'
+  | 'anthropometry'
+  | 'agent_visit'
+  | 'foot_exam'
+  | 'woman';
+
+/** The event CTEs, each (municipality_ibge, person_id, day_key) unless said otherwise. */
+function eventCtes(dialect: SqlDialect): Record<EventName, string> {
+  const raw = (t: string) => tableRef(dialect, 'raw', t);
+  const performed = (name: string, codes: readonly string[]) => `
+${name} AS (
+  SELECT r.municipality_ibge, r.person_id, f.co_dim_tempo AS day_key
+  FROM ${raw('tb_fat_proced_atend_proced')} f
+  JOIN ${raw('tb_dim_procedimento')} pr ON pr._municipality_ibge = f._municipality_ibge AND pr.co_seq_dim_procedimento = f.co_dim_procedimento
+  JOIN record r ON r.municipality_ibge = f._municipality_ibge AND r.citizen_id = f.co_fat_cidadao_pec
+  WHERE pr.co_proced IN (${list(codes)})
+)`;
+  return {
+    hypertension_consultation: conditionConsultationCte(dialect, 'hypertension_consultation', CONDITION_CODES.hypertension),
+    diabetes_consultation: conditionConsultationCte(dialect, 'diabetes_consultation', CONDITION_CODES.diabetes),
+    hypertension_registration: winningRegistrationCte(dialect, 'hypertension_registration', 'st_hipertensao_arterial'),
+    diabetes_registration: winningRegistrationCte(dialect, 'diabetes_registration', 'st_diabete'),
+    doctor_or_nurse_consultation: `
+doctor_or_nurse_consultation AS (
+  SELECT r.municipality_ibge, r.person_id, a.co_dim_tempo AS day_key
+  FROM ${raw('tb_fat_atendimento_individual')} a
+  JOIN ${raw('tb_dim_cbo')} cbo ON cbo._municipality_ibge = a._municipality_ibge AND cbo.co_seq_dim_cbo = a.co_dim_cbo_1
+  JOIN record r ON r.municipality_ibge = a._municipality_ibge AND r.citizen_id = a.co_fat_cidadao_pec
+  WHERE SUBSTR(cbo.nu_cbo, 1, 4) IN (${list(DOCTOR_OR_NURSE_CBO)})
+)`,
+    blood_pressure: `
+blood_pressure AS (
+  -- The measurement procedure performed, or a pressure recorded in a consultation (any professional).
+  SELECT r.municipality_ibge, r.person_id, f.co_dim_tempo AS day_key
+  FROM ${raw('tb_fat_proced_atend_proced')} f
+  JOIN ${raw('tb_dim_procedimento')} pr ON pr._municipality_ibge = f._municipality_ibge AND pr.co_seq_dim_procedimento = f.co_dim_procedimento
+  JOIN record r ON r.municipality_ibge = f._municipality_ibge AND r.citizen_id = f.co_fat_cidadao_pec
+  WHERE pr.co_proced IN (${list(PROCEDURE_CODES.bloodPressure)})
+  UNION ALL
+  SELECT r.municipality_ibge, r.person_id, a.co_dim_tempo
+  FROM ${raw('tb_fat_atendimento_individual')} a
+  JOIN record r ON r.municipality_ibge = a._municipality_ibge AND r.citizen_id = a.co_fat_cidadao_pec
+  WHERE a.nu_pressao_sistolica IS NOT NULL
+)`,
+    hba1c: `
+hba1c AS (
+  -- HbA1c requested or evaluated in a consultation, or recorded on the procedure sheet.
+  SELECT r.municipality_ibge, r.person_id, f.co_dim_tempo AS day_key
+  FROM ${raw('tb_fat_atd_ind_procedimentos')} f
+  JOIN ${raw('tb_dim_procedimento')} pr ON pr._municipality_ibge = f._municipality_ibge
+    AND (pr.co_seq_dim_procedimento = f.co_dim_procedimento_solicitado OR pr.co_seq_dim_procedimento = f.co_dim_procedimento_avaliado)
+  JOIN record r ON r.municipality_ibge = f._municipality_ibge AND r.citizen_id = f.co_fat_cidadao_pec
+  WHERE pr.co_proced IN (${list(PROCEDURE_CODES.hba1c)})
+  UNION ALL
+  SELECT r.municipality_ibge, r.person_id, f.co_dim_tempo
+  FROM ${raw('tb_fat_proced_atend_proced')} f
+  JOIN ${raw('tb_dim_procedimento')} pr ON pr._municipality_ibge = f._municipality_ibge AND pr.co_seq_dim_procedimento = f.co_dim_procedimento
+  JOIN record r ON r.municipality_ibge = f._municipality_ibge AND r.citizen_id = f.co_fat_cidadao_pec
+  WHERE pr.co_proced IN (${list(PROCEDURE_CODES.hba1c)})
+)`,
+    cytology_collection: performed('cytology_collection', PROCEDURE_CODES.cytologyCollection),
+    foot_exam: performed('foot_exam', FOOT_EXAM),
+    anthropometry: `
+anthropometry AS (
+  -- Weight and height in the same consultation record: the same day by construction.
+  SELECT r.municipality_ibge, r.person_id, a.co_dim_tempo AS day_key
+  FROM ${raw('tb_fat_atendimento_individual')} a
+  JOIN record r ON r.municipality_ibge = a._municipality_ibge AND r.citizen_id = a.co_fat_cidadao_pec
+  WHERE a.nu_peso IS NOT NULL AND a.nu_altura IS NOT NULL
+)`,
+    agent_visit: `
+agent_visit AS (
+  SELECT r.municipality_ibge, r.person_id, v.co_dim_tempo AS day_key
+  FROM ${raw('tb_fat_visita_domiciliar')} v
+  JOIN ${raw('tb_dim_cbo')} cbo ON cbo._municipality_ibge = v._municipality_ibge AND cbo.co_seq_dim_cbo = v.co_dim_cbo
+  JOIN record r ON r.municipality_ibge = v._municipality_ibge AND r.citizen_id = v.co_fat_cidadao_pec
+  WHERE cbo.nu_cbo IN (${list(AGENT_CBO)}) AND ${realDay('v.co_dim_tempo')}
+),
+agent_visits_12 AS (
+  -- At least two visits in the 12 months, the first and the last at least 30 days apart.
+  SELECT per.municipality_ibge, per.y, per.q, e.person_id
+  FROM period per JOIN agent_visit e
+    ON e.municipality_ibge = per.municipality_ibge AND e.day_key >= per.start12_key AND e.day_key < per.end_key
+  GROUP BY per.municipality_ibge, per.y, per.q, e.person_id
+  HAVING ${daysBetween(dialect, dayKeyDate('MIN(e.day_key)'), dayKeyDate('MAX(e.day_key)'))} >= 30
+)`,
+    woman: `
+woman AS (
+  -- (municipality_ibge, person_id, birth_key) of people recorded with the female sex and a known birth date.
+  SELECT p.municipality_ibge, p.person_id, p.birth_key
+  FROM person p
+  JOIN ${raw('tb_dim_sexo')} sx ON sx._municipality_ibge = p.municipality_ibge AND sx.co_seq_dim_sexo = p.sex_id
+  WHERE (UPPER(sx.ds_sexo) = 'FEMININO' OR UPPER(sx.sg_sexo) = 'F') AND p.birth_key IS NOT NULL
+)`,
+  };
+}
+
+/**
+ * `WITH` clause computing `evaluated` for the given indicators: one row per (indicator,
+ * municipality, quadrimestre, person) of the denominator, deceased people left out, with the
+ * person's pseudonymous key and team, the good-practice flags gp_1…gp_6 (NULL beyond the
+ * indicator's practices), in_numerator, score (0–100 for scored indicators, else NULL) and the
+ * period's honesty flags.
+ */
+export function evaluatedWith(dialect: SqlDialect, indicators: readonly Indicator[]): string {
+  const events = eventCtes(dialect);
+  const needed = [...new Set(indicators.flatMap((i) => i.needs))];
+  const evaluations = indicators.map((i) => {
+    const gps = Array.from({ length: MAX_GOOD_PRACTICES }, (_, k) =>
+      k < i.goodPractices.length ? `x.gp_${k + 1}` : 'CAST(NULL AS INT64)',
+    );
+    const scored = i.goodPractices.every((g) => g.score !== null);
+    const score = asFloat(dialect, scored ? i.goodPractices.map((g) => `x.gp_${g.n} * ${g.score}`).join(' + ') : 'NULL');
+    return `
+  SELECT '${i.id}' AS indicator_id, x.municipality_ibge, x.y, x.q, x.person_id,
+    ${gps.map((g, k) => `${g} AS gp_${k + 1}`).join(', ')},
+    x.in_numerator, ${score} AS score,
+    CASE WHEN per.history_start_key IS NOT NULL
+      AND CAST(FLOOR(per.history_start_key / 100) AS INT64) <= CAST(FLOOR(per.${i.lookback} / 100) AS INT64) THEN 1 ELSE 0 END AS history_complete
+  FROM (${i.evaluate()}) x
+  JOIN period per ON per.municipality_ibge = x.municipality_ibge AND per.y = x.y AND per.q = x.q`;
+  });
+  return `WITH ${commonCtes(dialect)},${needed.map((n) => events[n]).join(',')},
+evaluated AS (
+  SELECT
+    e.indicator_id, e.municipality_ibge, e.y, e.q, p.person_key, p.team_id,
+    ${Array.from({ length: MAX_GOOD_PRACTICES }, (_, k) => `e.gp_${k + 1}`).join(', ')},
+    e.in_numerator, e.score, e.history_complete
+  FROM (${evaluations.join('\n  UNION ALL')}
+  ) e
+  JOIN person p ON p.municipality_ibge = e.municipality_ibge AND p.person_id = e.person_id
+  WHERE p.deceased = 0
+)`;
+}
