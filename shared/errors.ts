@@ -16,6 +16,7 @@ export type ErrorClass =
   | 'storage'
   | 'warehouse'
   | 'rate_limited'
+  | 'data' // a staged value the warehouse cannot hold, a row count or checksum mismatch: terminal for that slice only
   | 'config'
   | 'internal';
 
