@@ -19,6 +19,7 @@ export type ErrorClass =
   | 'warehouse'
   | 'data' // a deterministic data error (a value the warehouse type cannot hold): the same file fails every time
   | 'rate_limited'
+  | 'data' // a staged value the warehouse cannot hold, a row count or checksum mismatch: terminal for that slice only
   | 'config'
   | 'internal';
 

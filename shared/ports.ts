@@ -19,6 +19,11 @@ export interface ObjectStore {
   read(key: string): Promise<Buffer | undefined>;
   /** Keys under a prefix, sorted. */
   list(prefix: string): Promise<string[]>;
+  /**
+   * Stream an object's bytes (e.g. to verify a part's SHA-256 at load without holding the part in
+   * memory). The stream errors when the object is absent.
+   */
+  readStream(key: string): Readable;
   /** Address a warehouse can load from (file path locally, gs:// URI in the cloud). */
   loadUri(key: string): string;
 }
@@ -39,15 +44,25 @@ export interface SliceLoad {
 export type SliceOutcome =
   | { municipality: string; table: string; status: 'loaded'; rowsDeleted: number; rowsInserted: number }
   | { municipality: string; table: string; status: 'already_loaded' }
-  | { municipality: string; table: string; status: 'stale'; newerExtractedAt: string };
+  | { municipality: string; table: string; status: 'stale'; newerExtractedAt: string }
+  /**
+   * A deterministic problem of this slice's staged data (errorClass 'data': a value its column type
+   * cannot hold, a row count or SHA-256 that differs from the manifest). Terminal: a redelivery would
+   * fail the same way. The message names municipality, table, column and line, never row content.
+   * The load's other slices are applied regardless.
+   */
+  | { municipality: string; table: string; status: 'failed'; errorClass: 'data'; message: string };
 
 export interface Warehouse {
   /** Create raw tables (and the slice ledger) from the table registry when missing. */
   ensureRawTables(tables: readonly TableDef[]): Promise<void>;
   /**
    * In one transaction, for each table's slices: skip a slice already loaded from the same
-   * extraction, refuse one older than what is loaded, else delete exactly the slice's rows
-   * (municipality + window) and insert the staged rows.
+   * extraction, refuse one older than what is loaded (shared/load/slice-guard.ts decides both), else
+   * delete exactly the slice's rows (municipality + window, end exclusive) and insert the staged rows.
+   * A slice whose staged files cannot be loaded, or hold other than the manifest's row count, ends
+   * `failed` (errorClass 'data') and does not stop the others. Per table one statement set over all
+   * slices in the normal case (cost per row, not per slice).
    */
   replaceSlices(loads: { table: TableDef; slices: SliceLoad[] }[], loadId: string): Promise<SliceOutcome[]>;
 }

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { LoadRequest } from '../contracts/messages';
-import type { Manifest } from '../contracts/manifest';
+import { pipeline } from 'node:stream/promises';
+import type { Manifest, StagedPart } from '../contracts/manifest';
 import { landedTables, SET_ASIDE_TABLE, type TableDef } from '../contracts/tables';
 import { TerminalError } from '../errors';
 import { readManifest } from '../extract/extract-municipality';
@@ -12,6 +13,8 @@ export interface LoadDeps {
   warehouse: Warehouse;
   tables: readonly TableDef[];
   logger: Logger;
+  /** Parts hashed side by side at load (streams, so memory stays flat). */
+  hashConcurrency?: number;
 }
 
 export interface LoadResult {
@@ -68,10 +71,56 @@ export async function loadRun(deps: LoadDeps, req: LoadRequest): Promise<LoadRes
       ),
     }))
     .filter((l) => l.slices.length > 0);
-  const outcomes = loads.length > 0 ? await deps.warehouse.replaceSlices(loads, loadId) : [];
+  // Checks at load, the same for both warehouses: each part's bytes against the manifest's SHA-256
+  // (a mismatch or a missing part fails that slice only); row counts are checked by the warehouse.
+  const parts = new Map(manifests.flatMap((m) => m.tables.map((t) => [`${t.table}/${m.municipality}`, t.parts] as const)));
+  const failed = new Map<string, SliceOutcome>();
+  await forEachLimit(
+    loads.flatMap(({ table, slices }) => slices.map((s) => ({ table: table.name, s }))),
+    deps.hashConcurrency ?? 4,
+    async ({ table, s }) => {
+      const problem = await verifyParts(deps.store, parts.get(`${table}/${s.municipality}`) ?? []);
+      if (problem) failed.set(`${table}/${s.municipality}`, { municipality: s.municipality, table, status: 'failed', errorClass: 'data', message: `${table}/${s.municipality}: ${problem}` });
+    },
+  );
+  const toWarehouse = loads.map((l) => ({ ...l, slices: l.slices.filter((s) => !failed.has(`${l.table.name}/${s.municipality}`)) })).filter((l) => l.slices.length > 0);
+  const applied = toWarehouse.length > 0 ? await deps.warehouse.replaceSlices(toWarehouse, loadId) : [];
+  const byKey = new Map([...applied.map((o) => [`${o.table}/${o.municipality}`, o] as const), ...failed]);
+  const outcomes = loads.flatMap(({ table, slices }) => slices.map((s) => byKey.get(`${table.name}/${s.municipality}`)!));
+  for (const o of outcomes) if (o.status === 'failed') deps.logger.error({ loadId, run: req.runId, municipality: o.municipality, table: o.table, errorClass: o.errorClass }, o.message);
   deps.logger.info(
-    { loadId, run: req.runId, slices: outcomes.length, loaded: outcomes.filter((o) => o.status === 'loaded').length, missingManifests },
+    { loadId, run: req.runId, slices: outcomes.length, loaded: outcomes.filter((o) => o.status === 'loaded').length, failed: outcomes.filter((o) => o.status === 'failed').length, missingManifests },
     'load finished',
   );
   return { loadId, outcomes, missingManifests, manifests };
+}
+
+/**
+ * Stream every part and compare its SHA-256 with the manifest's: undefined when all match, else
+ * what is wrong (never content). A part that is missing is the slice's problem too (terminal: it was
+ * committed by the manifest and cannot come back by retrying); any other read error is thrown.
+ */
+export async function verifyParts(store: ObjectStore, parts: readonly StagedPart[]): Promise<string | undefined> {
+  for (const p of parts) {
+    const hash = createHash('sha256');
+    try {
+      await pipeline(store.readStream(p.key), hash);
+    } catch (err) {
+      const e = err as { code?: string | number };
+      if (e?.code === 'ENOENT' || e?.code === 404) return `part ${p.key} is missing from the staging bucket`;
+      throw err;
+    }
+    const actual = hash.digest('hex');
+    if (actual !== p.sha256) return `part ${p.key} has SHA-256 ${actual}, the manifest declares ${p.sha256}`;
+  }
+  return undefined;
+}
+
+async function forEachLimit<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
 }

@@ -5,6 +5,8 @@ import { COLUMN_TYPES, INGESTION_COLUMNS, landedColumns, STAGED_LINE_MAX_BYTES, 
 import type { SliceLoad, SliceOutcome, Warehouse } from '../ports';
 import { quoteIdent } from '../extract/sql';
 import { classifyDuckDbError } from '../errors';
+import { decideSlice, MICROS_FORMAT, oldestExtraction, type LedgerSlice } from '../load/slice-guard';
+import { duckDbDataErrorMessage, isDuckDbDataError } from '../load/data-errors';
 
 /**
  * The local warehouse: a DuckDB file laid out like the BigQuery datasets (schemas raw, ops, marts).
@@ -54,77 +56,185 @@ export class DuckDbWarehouse implements Warehouse {
 
   async replaceSlices(loads: { table: TableDef; slices: SliceLoad[] }[], loadId: string): Promise<SliceOutcome[]> {
     return this.exclusive(async () => {
-      const outcomes: SliceOutcome[] = [];
-      await this.conn.run('BEGIN TRANSACTION');
+      const outcomes = new Map<string, SliceOutcome>();
+      const key = (table: string, m: string) => `${table}/${m}`;
+      const temps: string[] = [];
       try {
-        for (const { table, slices } of loads) for (const s of slices) outcomes.push(await this.replaceOne(table, s, loadId));
-        await this.beforeCommit?.(loadId);
-        await this.conn.run('COMMIT');
+        // 1. The guard (shared/load/slice-guard.ts) over the ledger rows of these (table, municipality)
+        //    pairs. Read before the transaction: this connection is the only writer (exclusive(), and
+        //    DuckDB lets one process open the file for writing), so nothing changes the ledger between.
+        const all = loads.flatMap(({ table, slices }) => slices.map((s) => ({ table, s })));
+        if (all.length === 0) return [];
+        await this.tempTable('_load_request', ['table_name', 'municipality'], all.map(({ table, s }) => [table.name, s.municipality]));
+        temps.push('_load_request');
+        const ledger = (
+          await this.rows(
+            `SELECT l.table_name, l.municipality, strftime(l.window_start, '%Y-%m-%d') AS ws, strftime(l.window_end, '%Y-%m-%d') AS we,
+               strftime(l.extracted_at, '${MICROS_FORMAT.duckdb}') AS at
+             FROM ops.loaded_slices AS l
+             WHERE l.extracted_at >= CAST($1 AS TIMESTAMP)
+               AND EXISTS (SELECT 1 FROM _load_request AS q WHERE q.table_name = l.table_name AND q.municipality = l.municipality)`,
+            [toTimestamp(oldestExtraction(all.map((a) => a.s)))],
+          )
+        ).map((r): LedgerSlice => ({ table: String(r.table_name), municipality: String(r.municipality), windowStart: (r.ws as string | null) ?? null, windowEnd: (r.we as string | null) ?? null, extractedAt: String(r.at) }));
+        const toLoad: { table: TableDef; slices: SliceLoad[] }[] = [];
+        for (const { table, slices } of loads) {
+          const load: SliceLoad[] = [];
+          for (const s of slices) {
+            const d = decideSlice(table.name, s, ledger);
+            const base = { municipality: s.municipality, table: table.name };
+            if (d.status === 'already_loaded') outcomes.set(key(table.name, s.municipality), { ...base, status: 'already_loaded' });
+            else if (d.status === 'stale') outcomes.set(key(table.name, s.municipality), { ...base, status: 'stale', newerExtractedAt: d.newerExtractedAt });
+            else load.push(s);
+          }
+          if (load.length > 0) toLoad.push({ table, slices: load });
+        }
+
+        // 2. Stage, per table, every file of the slices to load with ONE read_csv (outside the
+        //    transaction: a failed statement aborts a DuckDB transaction, and a bad file must only fail
+        //    its own slice), then check each slice's row count against its manifest.
+        await this.tempTable('_load_files', ['uri', 'municipality'], toLoad.flatMap(({ slices }) => slices.flatMap((s) => s.uris.map((u) => [u, s.municipality]))));
+        temps.push('_load_files');
+        const ready: { table: TableDef; stage: string; slices: SliceLoad[]; inserted: Map<string, number> }[] = [];
+        for (const [i, { table, slices }] of toLoad.entries()) {
+          const stage = `_stage_${i}`;
+          temps.push(stage);
+          const failed = await this.stage(table, stage, slices);
+          const counts = new Map(
+            (await this.rows(`SELECT _owner, count(*)::BIGINT AS n, count(*) FILTER (WHERE _municipality_ibge = _owner)::BIGINT AS own FROM ${stage} GROUP BY _owner`)).map((r) => [
+              String(r._owner),
+              { n: Number(r.n), own: Number(r.own) },
+            ]),
+          );
+          const good: SliceLoad[] = [];
+          const inserted = new Map<string, number>();
+          for (const s of slices) {
+            const base = { municipality: s.municipality, table: table.name };
+            const c = counts.get(s.municipality) ?? { n: 0, own: 0 };
+            const problem =
+              failed.get(s.municipality) ??
+              (c.n !== s.rows || c.own !== s.rows
+                ? `${table.name}/${s.municipality}: the manifest declares ${s.rows} rows, the staged files hold ${c.n}${c.own !== c.n ? ` (${c.n - c.own} of another municipality)` : ''}`
+                : undefined);
+            if (problem) outcomes.set(key(table.name, s.municipality), { ...base, status: 'failed', errorClass: 'data', message: problem });
+            else {
+              good.push(s);
+              inserted.set(s.municipality, c.own);
+            }
+          }
+          if (good.length > 0) ready.push({ table, stage, slices: good, inserted });
+        }
+        await this.tempTable(
+          '_load_slices_in',
+          ['table_name', 'municipality', 'window_start', 'window_end', 'run_id', 'extracted_at', 'rows_loaded'],
+          ready.flatMap(({ table, slices }) => slices.map((s) => [table.name, s.municipality, s.window?.start ?? null, s.window?.end ?? null, s.runId, toTimestamp(s.extractedAt), String(s.rows)])),
+        );
+        temps.push('_load_slices_in', '_load_slices');
+        await this.conn.run(`CREATE OR REPLACE TEMP TABLE _load_slices AS SELECT table_name, municipality, CAST(window_start AS DATE) AS window_start, CAST(window_end AS DATE) AS window_end,
+          CAST(strftime(CAST(window_start AS DATE), '%Y%m%d') AS BIGINT) AS start_key, CAST(strftime(CAST(window_end AS DATE), '%Y%m%d') AS BIGINT) AS end_key,
+          run_id, CAST(extracted_at AS TIMESTAMP) AS extracted_at, CAST(rows_loaded AS BIGINT) AS rows_loaded FROM _load_slices_in`);
+
+        // 3. One transaction: per table one DELETE (semi-join on the slices, window end EXCLUSIVE) and
+        //    one INSERT from the staging table; the ledger rows in one INSERT.
+        await this.conn.run('BEGIN TRANSACTION');
+        try {
+          for (const { table, stage, slices, inserted } of ready) {
+            const t = `raw.${quoteIdent(table.name)}`;
+            const pred = slicePredicate(table);
+            const deleted = new Map(
+              (
+                await this.rows(
+                  `SELECT d.municipality, count(*)::BIGINT AS n FROM ${t} AS r JOIN _load_slices AS d ON d.table_name = $1 AND r._municipality_ibge = d.municipality WHERE ${pred} GROUP BY d.municipality`,
+                  [table.name],
+                )
+              ).map((r) => [String(r.municipality), Number(r.n)]),
+            );
+            await this.conn.run(`DELETE FROM ${t} AS r USING _load_slices AS d WHERE d.table_name = $1 AND r._municipality_ibge = d.municipality AND ${pred}`, [table.name]);
+            const names = landedNames(table);
+            // A slice only ever inserts its own municipality's rows, whatever a file holds (counted above).
+            await this.conn.run(
+              `INSERT INTO ${t} (${names}) SELECT ${names} FROM ${stage} AS s
+               WHERE s._municipality_ibge = s._owner AND s._owner IN (SELECT municipality FROM _load_slices WHERE table_name = $1)`,
+              [table.name],
+            );
+            for (const s of slices)
+              outcomes.set(key(table.name, s.municipality), {
+                municipality: s.municipality,
+                table: table.name,
+                status: 'loaded',
+                rowsDeleted: deleted.get(s.municipality) ?? 0,
+                rowsInserted: inserted.get(s.municipality) ?? 0,
+              });
+          }
+          await this.conn.run(
+            `INSERT INTO ops.loaded_slices SELECT table_name, municipality, window_start, window_end, run_id, extracted_at, rows_loaded, $1, now() FROM _load_slices`,
+            [loadId],
+          );
+          await this.beforeCommit?.(loadId);
+          await this.conn.run('COMMIT');
+        } catch (err) {
+          await this.conn.run('ROLLBACK').catch(() => {});
+          throw err;
+        }
       } catch (err) {
-        await this.conn.run('ROLLBACK').catch(() => {});
         const message = `warehouse load ${loadId} failed and was rolled back: ${(err as Error).message}`;
         // A classified failure keeps its class and retry decision (a rate limit stays `rate_limited`,
         // as BigQueryWarehouse reports it); DuckDB's own by its error type (shared/error-classes.ts).
         throw classifyDuckDbError(err, message);
+      } finally {
+        for (const t of temps) await this.conn.run(`DROP TABLE IF EXISTS temp.main.${t}`).catch(() => {});
       }
-      return outcomes;
+      return loads.flatMap(({ table, slices }) => slices.map((s) => outcomes.get(key(table.name, s.municipality))!));
     });
   }
 
-  private async replaceOne(table: TableDef, s: SliceLoad, loadId: string): Promise<SliceOutcome> {
-    const base = { municipality: s.municipality, table: table.name };
-    const ws = s.window?.start ?? null;
-    const we = s.window?.end ?? null;
-    const same = await this.rows(
-      `SELECT 1 FROM ops.loaded_slices WHERE table_name = $1 AND municipality = $2 AND window_start IS NOT DISTINCT FROM CAST($3 AS DATE)
-       AND window_end IS NOT DISTINCT FROM CAST($4 AS DATE) AND extracted_at = CAST($5 AS TIMESTAMP)`,
-      [table.name, s.municipality, ws, we, toTimestamp(s.extractedAt)],
-    );
-    if (same.length > 0) return { ...base, status: 'already_loaded' };
-    // A full refresh overlaps everything; two windows overlap when each starts before the other ends.
-    const newer = await this.rows(
-      `SELECT strftime(max(extracted_at), '%Y-%m-%dT%H:%M:%S.%fZ') AS newer FROM ops.loaded_slices
-       WHERE table_name = $1 AND municipality = $2 AND extracted_at > CAST($3 AS TIMESTAMP)
-         AND (window_start IS NULL OR $4::DATE IS NULL OR (window_start < CAST($5 AS DATE) AND CAST($4 AS DATE) < window_end))`,
-      [table.name, s.municipality, toTimestamp(s.extractedAt), ws, we],
-    );
-    if (newer[0]?.newer) return { ...base, status: 'stale', newerExtractedAt: String(newer[0].newer) };
-
-    const t = `raw.${quoteIdent(table.name)}`;
-    const where = [`_municipality_ibge = $1`];
-    const params: DuckDBValue[] = [s.municipality];
-    if (s.window && table.mode.kind === 'window') {
-      const col = quoteIdent(table.mode.column);
-      if (table.mode.keyFormat === 'yyyymmdd') {
-        where.push(`${col} >= $2 AND ${col} < $3`);
-        params.push(BigInt(s.window.start.replaceAll('-', '')), BigInt(s.window.end.replaceAll('-', '')));
-      } else {
-        where.push(`${col} >= CAST($2 AS DATE) AND ${col} < CAST($3 AS DATE)`);
-        params.push(s.window.start, s.window.end);
+  /**
+   * Stage a table's slices into temp table `stage` (the raw table's columns plus `_owner`, the
+   * municipality whose manifest lists the file). Normally one read_csv per column layout over every
+   * file. When that fails on the data, the slices are staged one municipality at a time to find the
+   * unloadable one(s): returned with a message naming where, never what (data-errors.ts).
+   */
+  private async stage(table: TableDef, stage: string, slices: SliceLoad[]): Promise<Map<string, string>> {
+    await this.conn.run(`CREATE OR REPLACE TEMP TABLE ${stage} AS SELECT CAST(NULL AS VARCHAR) AS _owner, * FROM raw.${quoteIdent(table.name)} LIMIT 0`);
+    const bySignature = new Map<string, SliceLoad[]>();
+    for (const s of slices) {
+      const sig = JSON.stringify(s.columns);
+      bySignature.set(sig, [...(bySignature.get(sig) ?? []), s]);
+    }
+    const failed = new Map<string, string>();
+    try {
+      for (const group of bySignature.values()) await this.conn.run(stageSql(stage, group));
+      return failed;
+    } catch (err) {
+      if (!isDuckDbDataError((err as Error).message)) throw err;
+    }
+    await this.conn.run(`DELETE FROM ${stage}`);
+    for (const s of slices) {
+      try {
+        await this.conn.run(stageSql(stage, [s]));
+      } catch (err) {
+        const raw = (err as Error).message;
+        if (!isDuckDbDataError(raw)) throw err;
+        failed.set(s.municipality, duckDbDataErrorMessage({ table: table.name, municipality: s.municipality }, raw));
       }
     }
-    const deleted = await this.conn.run(`DELETE FROM ${t} WHERE ${where.join(' AND ')}`, params);
-    const rowsDeleted = Number(deleted.rowsChanged);
+    return failed;
+  }
 
-    const fileCols = s.columns.map((c) => `${sqlString(c.name)}: ${sqlString(COLUMN_TYPES[c.type].duckdb)}`).join(', ');
-    const files = `[${s.uris.map(sqlString).join(', ')}]`;
-    const names = s.columns.map((c) => quoteIdent(c.name)).join(', ');
-    // The staged files carry the ingestion columns; the filter makes sure a slice only ever
-    // inserts its own municipality's rows, whatever a file holds.
-    const inserted = await this.conn.run(
-      `INSERT INTO ${t} (${names})
-       SELECT ${names} FROM read_csv(${files}, header = true, auto_detect = false, columns = {${fileCols}},
-         delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, compression = 'gzip', max_line_size = ${STAGED_LINE_MAX_BYTES})
-       WHERE _municipality_ibge = $1`,
-      [s.municipality],
-    );
-    const rowsInserted = Number(inserted.rowsChanged);
-    if (rowsInserted !== s.rows) throw new Error(`${table.name}/${s.municipality}: manifest declares ${s.rows} rows, staged files hold ${rowsInserted}`);
-    await this.conn.run(
-      `INSERT INTO ops.loaded_slices VALUES ($1, $2, CAST($3 AS DATE), CAST($4 AS DATE), $5, CAST($6 AS TIMESTAMP), $7, $8, now())`,
-      [table.name, s.municipality, ws, we, s.runId, toTimestamp(s.extractedAt), BigInt(rowsInserted), loadId],
-    );
-    return { ...base, status: 'loaded', rowsDeleted, rowsInserted };
+  /** A connection-local temp table of VARCHAR columns, filled through an appender (no SQL text built from values). */
+  private async tempTable(name: string, columns: string[], rows: (string | null)[][]): Promise<void> {
+    await this.conn.run(`CREATE OR REPLACE TEMP TABLE ${name} (${columns.map((c) => `${quoteIdent(c)} VARCHAR`).join(', ')})`);
+    const appender = await this.conn.createAppender(name, 'main', 'temp');
+    try {
+      for (const row of rows) {
+        for (const v of row) if (v === null) appender.appendNull();
+        else appender.appendVarchar(v);
+        appender.endRow();
+      }
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
   }
 
   private async rows(sql: string, params: DuckDBValue[] = []): Promise<Record<string, unknown>[]> {
@@ -145,6 +255,30 @@ export class DuckDbWarehouse implements Warehouse {
     this.conn.closeSync();
     this.instance.closeSync();
   }
+}
+
+/** The raw table's rows of slice row `d` (alias `r`): municipality is joined by the caller; the window's end is exclusive. */
+function slicePredicate(table: TableDef): string {
+  if (table.mode.kind !== 'window') return 'TRUE';
+  const col = `r.${quoteIdent(table.mode.column)}`;
+  return table.mode.keyFormat === 'yyyymmdd'
+    ? `(d.window_start IS NULL OR (${col} >= d.start_key AND ${col} < d.end_key))`
+    : `(d.window_start IS NULL OR (${col} >= d.window_start AND ${col} < d.window_end))`;
+}
+
+function landedNames(table: TableDef): string {
+  return [...landedColumns(table), ...INGESTION_COLUMNS].map((c) => quoteIdent(c.name)).join(', ');
+}
+
+/** INSERT the files of `slices` (one column layout) into the staging table, each row tagged with the municipality whose manifest lists its file. */
+function stageSql(stage: string, slices: readonly SliceLoad[]): string {
+  const columns = slices[0]!.columns;
+  const fileCols = columns.map((c) => `${sqlString(c.name)}: ${sqlString(COLUMN_TYPES[c.type].duckdb)}`).join(', ');
+  const files = `[${slices.flatMap((s) => s.uris).map(sqlString).join(', ')}]`;
+  return `INSERT INTO ${stage} BY NAME SELECT f.municipality AS _owner, ${columns.map((c) => `c.${quoteIdent(c.name)}`).join(', ')}
+    FROM read_csv(${files}, header = true, auto_detect = false, columns = {${fileCols}},
+      delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, compression = 'gzip', max_line_size = ${STAGED_LINE_MAX_BYTES}, filename = '_load_file') AS c
+    JOIN _load_files AS f ON f.uri = c._load_file`;
 }
 
 /** "2026-11-22T10:15:00.123456Z" → "2026-11-22 10:15:00.123456" (UTC, as DuckDB TIMESTAMP). */

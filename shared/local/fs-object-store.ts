@@ -58,6 +58,10 @@ export class FsObjectStore implements ObjectStore {
     }
   }
 
+  readStream(key: string): Readable {
+    return fs.createReadStream(this.pathOf(key));
+  }
+
   async list(prefix: string): Promise<string[]> {
     const dirPart = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
     const base = path.join(this.root, dirPart);

@@ -1,5 +1,5 @@
 import { Parser } from 'node-sql-parser';
-import { applySlicesScript, tableRef, timestampLit, type ApplyTable, type Step } from '../../shared/adapters/gcp/bigquery-sql';
+import { applySlicesScript, ledgerReadQuery, sliceParams, tableRef, timestampParam, type ApplyTable, type Step } from '../../shared/adapters/gcp/bigquery-sql';
 import { TableDef } from '../../shared/contracts/tables';
 import type { SliceLoad } from '../../shared/ports';
 import { getTable } from '../../shared/tables/pec-tables';
@@ -36,24 +36,26 @@ function slice(municipality: string, window: SliceLoad['window'], extractedAt = 
   return { municipality, runId: 'daily-20261122', extractedAt, window, columns: [], uris: [], rows: 10 };
 }
 const W = { start: '2026-10-18', end: '2026-11-23' };
+const load = (s: SliceLoad) => ({ slice: s, decision: { status: 'load' as const } });
 const stage = (name: string, columns: SliceLoad['columns']) => ({ ref: tableRef(P, 'ops', name), columns });
 
 const loads: ApplyTable[] = [
   {
     table: FACT,
     rawRef: tableRef(P, 'raw', FACT.name),
-    slices: [slice('3550308', W), slice('3304557', { start: '2026-09-01', end: '2026-10-01' })],
+    slices: [load(slice('3550308', W)), load(slice('3304557', { start: '2026-09-01', end: '2026-10-01' })), { slice: slice('4106902', W), decision: { status: 'stale', newerExtractedAt: '2026-11-23T09:00:00.000000Z' } }],
     staging: [
       stage('stage_l_fact_0', [...cols([['co_seq_fat_atd_ind', 'bigint'], ['co_dim_tempo', 'bigint'], ['nu_peso', 'double']]), ...ING]),
       // A second staging table whose files lack a column (registry changed mid-run): NULL-filled.
       stage('stage_l_fact_1', [...cols([['co_seq_fat_atd_ind', 'bigint'], ['co_dim_tempo', 'bigint']]), ...ING]),
     ],
   },
-  { table: DIM, rawRef: tableRef(P, 'raw', DIM.name), slices: [slice('3550308', null)], staging: [stage('stage_l_dim_0', [...cols([['co_seq_dim_equipe', 'bigint']]), ...ING])] },
-  { table: BY_DATE, rawRef: tableRef(P, 'raw', BY_DATE.name), slices: [slice('3550308', W)], staging: [stage('stage_l_ev_0', [...cols([['co_seq', 'bigint'], ['dt_evento', 'date']]), ...ING])] },
+  { table: DIM, rawRef: tableRef(P, 'raw', DIM.name), slices: [load(slice('3550308', null))], staging: [stage('stage_l_dim_0', [...cols([['co_seq_dim_equipe', 'bigint']]), ...ING])] },
+  { table: BY_DATE, rawRef: tableRef(P, 'raw', BY_DATE.name), slices: [load(slice('3550308', W))], staging: [stage('stage_l_ev_0', [...cols([['co_seq', 'bigint'], ['dt_evento', 'date']]), ...ING])] },
 ];
 const ledger = tableRef(P, 'ops', 'loaded_slices');
-const script = applySlicesScript(loads, 'load-daily-20261122-0123456789ab', ledger);
+const GUARD = { ledgerRowsRead: 2, since: '2026-11-22T09:00:00.123456Z' };
+const script = applySlicesScript(loads, 'load-daily-20261122-0123456789ab', ledger, GUARD);
 
 /** Tables a statement reads and writes, per node-sql-parser: "select::null::p.raw.t". */
 function tablesOf(step: Step): string[] {
@@ -70,15 +72,6 @@ describe('the BigQuery load transaction (contract: GoogleSQL, parsed)', () => {
         case 'commit':
           expect(step.sql).toBe('COMMIT TRANSACTION');
           break;
-        case 'end_if':
-          expect(step.sql).toBe('END IF');
-          break;
-        case 'if': {
-          const m = /^IF (EXISTS \(.+\)) THEN$/s.exec(step.sql);
-          expect(m).not.toBeNull();
-          expect(() => parser.astify(`SELECT ${m![1]}`, OPT)).not.toThrow();
-          break;
-        }
         case 'assert': {
           const m = /^ASSERT (.+) AS '[^']+'$/s.exec(step.sql);
           expect(m).not.toBeNull();
@@ -95,9 +88,12 @@ describe('the BigQuery load transaction (contract: GoogleSQL, parsed)', () => {
     }
   });
 
-  it('one transaction; per raw table exactly one DELETE and one INSERT, both skipped when nothing is to load; one ledger INSERT per load', () => {
+  it('one transaction; per raw table exactly one DELETE and one INSERT; one ledger INSERT per load; the optimistic guard first', () => {
     const kinds = script.steps.map((s) => s.kind);
-    expect(kinds[0]).toBe('begin');
+    expect(kinds.slice(0, 2)).toEqual(['begin', 'assert']);
+    expect(script.steps[1]!.sql).toMatch(/^ASSERT \(SELECT COUNT\(\*\) FROM `test-project\.ops\.loaded_slices` AS l WHERE l\.extracted_at >= @since AND .* IN UNNEST\(@pairs\)\) = @ledger_rows_read AS /);
+    // The guard re-counts exactly the rows the adapter read (one definition of the scope).
+    expect(ledgerReadQuery(ledger)).toContain(script.steps[1]!.sql.slice('ASSERT (SELECT COUNT(*) '.length, script.steps[1]!.sql.indexOf(') = @ledger_rows_read')));
     expect(kinds.filter((k) => k === 'begin')).toHaveLength(1);
     expect(kinds.filter((k) => k === 'commit')).toHaveLength(1);
     expect(kinds.at(-1)).toBe('select'); // the result rows come after the commit
@@ -105,10 +101,6 @@ describe('the BigQuery load transaction (contract: GoogleSQL, parsed)', () => {
       const raw = `${P}.raw.${table.name}`;
       const writes = script.steps.filter((s) => (s.kind === 'delete' || s.kind === 'insert') && tablesOf(s).some((t) => t.endsWith(`::${raw}`) && !t.startsWith('select')));
       expect(writes.map((s) => s.kind)).toEqual(['delete', 'insert']);
-      // Both inside the IF that skips tables whose slices are all already loaded or stale.
-      const i = script.steps.indexOf(writes[0]!);
-      expect(script.steps[i - 1]!.kind).toBe('if');
-      expect(script.steps[i + 2]!.kind).toBe('end_if');
     }
     const ledgerWrites = script.steps.filter((s) => s.kind === 'insert' && tablesOf(s).includes(`insert::null::${P}.ops.loaded_slices`));
     expect(ledgerWrites).toHaveLength(1);
@@ -118,29 +110,49 @@ describe('the BigQuery load transaction (contract: GoogleSQL, parsed)', () => {
     expect(new Set(written)).toEqual(new Set([...loads.map((l) => `delete::null::${P}.raw.${l.table.name}`), ...loads.map((l) => `insert::null::${P}.raw.${l.table.name}`), `insert::null::${P}.ops.loaded_slices`]));
   });
 
-  it('deletes filter on constants BigQuery can prune on (municipalities, window bounds), then the exact per-slice condition', () => {
-    const del = (name: string) => script.steps.find((s) => s.kind === 'delete' && s.sql.startsWith(`DELETE \`${P}.raw.${name}\``))!.sql;
-    expect(del(FACT.name)).toContain(`r._municipality_ibge IN ('3304557', '3550308') AND r.co_dim_tempo >= 20260901 AND r.co_dim_tempo < 20261123`);
-    expect(del(FACT.name)).toContain('(d.window_start_key IS NULL OR (r.co_dim_tempo >= d.window_start_key AND r.co_dim_tempo < d.window_end_key))');
-    expect(del(BY_DATE.name)).toContain(`r.dt_evento >= DATE '2026-10-18' AND r.dt_evento < DATE '2026-11-23'`);
-    // A full refresh replaces the municipality's whole table.
-    expect(del(DIM.name)).toMatch(/r\._municipality_ibge IN \('3550308'\) AND EXISTS \(.* AND TRUE\)$/);
+  it('a table with nothing to load gets no statement at all (table modification quota)', () => {
+    const none = applySlicesScript([loads[0]!, { ...loads[1]!, slices: [{ slice: slice('3550308', null), decision: { status: 'already_loaded' } }] }], 'load-x', ledger, GUARD);
+    expect(none.steps.filter((s) => s.kind === 'delete' || (s.kind === 'insert' && s.sql.includes('.raw.'))).map((s) => s.sql.match(/raw\.(\w+)/)![1])).toEqual([FACT.name, FACT.name]);
   });
 
-  it('inserts staged rows by column name, NULL-filling a column a staging table lacks', () => {
+  it('deletes filter on parameters BigQuery can prune on (municipalities, window bounds), then the exact per-slice condition with the window end exclusive', () => {
+    const del = (name: string) => script.steps.find((s) => s.kind === 'delete' && s.sql.startsWith(`DELETE \`${P}.raw.${name}\``))!.sql;
+    expect(del(FACT.name)).toContain('r._municipality_ibge IN UNNEST(@munis_0) AND r.co_dim_tempo >= @lo_0 AND r.co_dim_tempo < @hi_0');
+    expect(del(FACT.name)).toContain("FROM UNNEST(@slices) WHERE table_name = 'tb_fat_atendimento_individual' AND status = 'load') AS d WHERE d.municipality = r._municipality_ibge AND (d.window_start_key IS NULL OR (r.co_dim_tempo >= d.window_start_key AND r.co_dim_tempo < d.window_end_key))");
+    expect(del(BY_DATE.name)).toContain('r.dt_evento >= @lo_2 AND r.dt_evento < @hi_2');
+    // A full refresh replaces the municipality's whole table.
+    expect(del(DIM.name)).toMatch(/r\._municipality_ibge IN UNNEST\(@munis_1\) AND EXISTS \(.* AND TRUE\)$/);
+    const param = (n: string) => script.params.find((p) => p.name === n)!;
+    // Only the slices to load: the stale one is not deleted.
+    expect(param('munis_0').parameterValue.arrayValues!.map((v) => v.value)).toEqual(['3304557', '3550308']);
+    expect([param('lo_0'), param('hi_0')].map((p) => [p.parameterType.type, p.parameterValue.value])).toEqual([['INT64', '20260901'], ['INT64', '20261123']]);
+    expect([param('lo_2'), param('hi_2')].map((p) => [p.parameterType.type, p.parameterValue.value])).toEqual([['DATE', '2026-10-18'], ['DATE', '2026-11-23']]);
+  });
+
+  it('inserts staged rows by column name, NULL-filling a column a staging table lacks, only for the municipalities to load', () => {
     const ins = script.steps.find((s) => s.kind === 'insert' && s.sql.startsWith(`INSERT INTO \`${P}.raw.${FACT.name}\``))!;
     const ast = parser.astify(ins.sql, OPT) as unknown as { columns: string[] };
     expect(ast.columns).toEqual(['co_seq_fat_atd_ind', 'co_dim_tempo', 'nu_peso', '_municipality_ibge', '_run_id', '_extracted_at']);
     expect(ins.sql).toContain('CAST(NULL AS FLOAT64) AS nu_peso');
+    expect(ins.sql).toMatch(/WHERE s\._municipality_ibge IN UNNEST\(@munis_0\)$/);
     expect(tablesOf(ins)).toEqual(expect.arrayContaining([`select::null::${P}.ops.stage_l_fact_0`, `select::null::${P}.ops.stage_l_fact_1`]));
   });
 
-  it('keeps microseconds in timestamps (the guard compares extractions exactly) and refuses unchecked literals', () => {
-    expect(timestampLit('2026-11-22T09:00:00.123456Z')).toBe("TIMESTAMP '2026-11-22 09:00:00.123456+00:00'");
-    expect(script.sql).toContain("TIMESTAMP '2026-11-22 09:00:00.123456+00:00'");
-    const evil = { ...loads[1]!, slices: [{ ...slice('3550308', null), municipality: "3550308') OR TRUE --" }] };
-    expect(() => applySlicesScript([evil], 'load-x', ledger)).toThrow(/refusing/);
-    expect(() => applySlicesScript([loads[1]!], "load'; DROP TABLE x", ledger)).toThrow(/refusing/);
-    expect(() => applySlicesScript([{ ...loads[1]!, slices: [slice('3550308', null, '2026-11-22 09:00')] }], 'load-x', ledger)).toThrow(/refusing/);
+  it('every value is a parameter (microseconds kept); the text refuses unchecked identifiers and values', () => {
+    expect(timestampParam('2026-11-22T09:00:00.123456Z')).toBe('2026-11-22 09:00:00.123456+00:00');
+    const rows = sliceParams(script.params);
+    expect(rows.map((r) => [r.table_name, r.municipality, r.status, r.extracted_at, r.newer_extracted_at])).toEqual([
+      [FACT.name, '3550308', 'load', '2026-11-22 09:00:00.123456+00:00', null],
+      [FACT.name, '3304557', 'load', '2026-11-22 09:00:00.123456+00:00', null],
+      [FACT.name, '4106902', 'stale', '2026-11-22 09:00:00.123456+00:00', '2026-11-23T09:00:00.000000Z'],
+      [DIM.name, '3550308', 'load', '2026-11-22 09:00:00.123456+00:00', null],
+      [BY_DATE.name, '3550308', 'load', '2026-11-22 09:00:00.123456+00:00', null],
+    ]);
+    for (const v of ['3550308', '2026-10-18', '20261018', '09:00:00']) expect(script.sql).not.toContain(v);
+    expect(script.params.find((p) => p.name === 'ledger_rows_read')!.parameterValue.value).toBe('2');
+    const evil = { ...loads[1]!, slices: [load({ ...slice('3550308', null), municipality: "3550308') OR TRUE --" })] };
+    expect(() => applySlicesScript([evil], 'load-x', ledger, GUARD)).toThrow(/refusing/);
+    expect(() => applySlicesScript([loads[1]!], "load'; DROP TABLE x", ledger, GUARD)).toThrow(/refusing/);
+    expect(() => applySlicesScript([{ ...loads[1]!, slices: [load(slice('3550308', null, '2026-11-22 09:00'))] }], 'load-x', ledger, GUARD)).toThrow(/refusing/);
   });
 });

@@ -2,9 +2,10 @@ import { BigQuery } from '@google-cloud/bigquery';
 import { BigQueryWarehouse } from '../../shared/adapters/gcp/bigquery-warehouse';
 import { rawTableSchema, YYYYMMDD_MONTH_RANGE } from '../../shared/adapters/gcp/bigquery-schema';
 import { PipelineError, TerminalError } from '../../shared/errors';
-import type { SliceLoad } from '../../shared/ports';
+import type { SliceLoad, SliceOutcome } from '../../shared/ports';
 import { getTable, PEC_TABLES } from '../../shared/tables/pec-tables';
 import { startFakeBigQueryServer, type FakeBigQueryServer, type JobResource } from '../support/fake-bigquery-server';
+import { LEDGER_CONFLICT, sliceParams } from '../../shared/adapters/gcp/bigquery-sql';
 
 /**
  * Contract: the requests the BigQuery warehouse adapter makes through the real
@@ -15,6 +16,15 @@ import { startFakeBigQueryServer, type FakeBigQueryServer, type JobResource } fr
  * SQL (the SQL itself is checked by bigquery-sql.contract.test.ts).
  */
 const PROJECT = 'test-project';
+
+type LedgerRow = { table_name: string; municipality: string; window_start: string | null; window_end: string | null; extracted_at: string };
+const LEDGER_SCHEMA = ['table_name', 'municipality', 'window_start', 'window_end', 'extracted_at'].map((name) => ({ name, type: 'STRING' }));
+const RESULT_SCHEMA = [
+  { name: 'table_name', type: 'STRING' }, { name: 'municipality', type: 'STRING' }, { name: 'status', type: 'STRING' },
+  { name: 'newer_extracted_at', type: 'STRING' }, { name: 'message', type: 'STRING' }, { name: 'rows_deleted', type: 'INTEGER' }, { name: 'rows_inserted', type: 'INTEGER' },
+];
+const isLedgerRead = (j: JobResource) => /-ledger-[0-9a-f]{8}$/.test(j.jobReference.jobId);
+const paramOf = (j: JobResource, name: string) => j.configuration.query!.queryParameters!.find((p) => p.name === name)!;
 
 // @google-cloud/bigquery sends requests through teeny-request, which loads node-fetch with a dynamic
 // import(): inside jest that needs Node's --experimental-vm-modules (`npm test` sets it).
@@ -52,7 +62,10 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
   let bq: BigQuery;
   const warehouse = (overrides: Partial<ConstructorParameters<typeof BigQueryWarehouse>[1]> = {}) =>
     new BigQueryWarehouse(bq, { projectId: PROJECT, location: LOCATION, rawDataset: 'raw', opsDataset: 'ops', pollMs: { initial: 5, max: 10 }, ...overrides });
-  const jobPosts = () => fake.requests.filter((r) => r.method === 'POST' && r.path === `/bigquery/v2/projects/${PROJECT}/jobs`).map((r) => r.json as JobResource);
+  const allJobPosts = () => fake.requests.filter((r) => r.method === 'POST' && r.path === `/bigquery/v2/projects/${PROJECT}/jobs`).map((r) => r.json as JobResource);
+  /** Jobs that change something (staging loads, the transaction): ledger reads aside. */
+  const jobPosts = () => allJobPosts().filter((j) => !isLedgerRead(j));
+  const ledgerReads = () => allJobPosts().filter(isLedgerRead);
 
   beforeAll(async () => {
     fake = await startFakeBigQueryServer();
@@ -65,21 +78,22 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     fake.tables.clear();
   });
 
-  /** Plays BigQuery: load jobs stage what their files declare, the script answers `status` per slice. */
-  function playBigQuery(rowsPerUri: Map<string, number>, status: (table: string, ibge: string) => string = () => 'loaded') {
+  /**
+   * Plays BigQuery without choosing any decision: load jobs stage what their files declare; the
+   * ledger read answers `ledger` (the ledger's content, an input of the test); the apply script's
+   * result echoes its @slices parameter (the statuses the adapter decided), loaded slices with the
+   * rows their manifests declare.
+   */
+  function playBigQuery(rowsPerUri: Map<string, number>, ledger: LedgerRow[] = []) {
     fake.onJob = (job) => {
       if (job.configuration.load) return { outputRows: job.configuration.load.sourceUris.reduce((n, u) => n + (rowsPerUri.get(u) ?? 0), 0) };
-      const sql = job.configuration.query!.query;
-      const tuples = [...sql.matchAll(/\('(tb_[a-z_]+)', '(\d{7})', [^)]*?, (\d+)\)/g)];
+      if (isLedgerRead(job)) return { rows: ledger.map((l) => ({ ...l })), schema: LEDGER_SCHEMA };
       return {
-        rows: tuples.map(([, t, m, n]) => ({
-          table_name: t!, municipality: m!, status: status(t!, m!), newer_extracted_at: status(t!, m!) === 'stale' ? '2026-11-23T09:00:00.000001Z' : null,
-          rows_deleted: status(t!, m!) === 'loaded' ? 7 : null, rows_inserted: status(t!, m!) === 'loaded' ? Number(n) : null,
+        rows: sliceParams(job.configuration.query!.queryParameters ?? []).map((p) => ({
+          table_name: p.table_name, municipality: p.municipality, status: p.status, newer_extracted_at: p.newer_extracted_at, message: p.message,
+          rows_deleted: p.status === 'load' ? 7 : null, rows_inserted: p.status === 'load' ? Number(p.rows_expected) : null,
         })),
-        schema: [
-          { name: 'table_name', type: 'STRING' }, { name: 'municipality', type: 'STRING' }, { name: 'status', type: 'STRING' },
-          { name: 'newer_extracted_at', type: 'STRING' }, { name: 'rows_deleted', type: 'INTEGER' }, { name: 'rows_inserted', type: 'INTEGER' },
-        ],
+        schema: RESULT_SCHEMA,
       };
     };
   }
@@ -165,6 +179,27 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     expect(apply.query.match(/^INSERT INTO `test-project\.raw\./gm)).toHaveLength(2); // one per table
     expect(apply.query.match(/^INSERT INTO `test-project\.ops\.loaded_slices`/gm)).toHaveLength(1); // one per load
     expect(apply.query).toContain(`\`test-project.ops.stage_load_daily_20261122_0123456789ab_${FACT.name}_0\``);
+    // Values travel as parameters, never in the statement text; the decisions are the adapter's.
+    expect(apply.parameterMode).toBe('NAMED');
+    for (const v of ['3550308', '3304557', '2026-10-18', '20261018', '20261123', '09:00:00']) expect(apply.query).not.toContain(v);
+    expect(sliceParams(apply.queryParameters!).map((p) => [p.table_name, p.municipality, p.status, p.window_start_key, p.window_end_key, p.rows_expected])).toEqual([
+      [FACT.name, '3550308', 'load', '20261018', '20261123', '30'],
+      [FACT.name, '3304557', 'load', '20261018', '20261123', '12'],
+      [DIM.name, '3550308', 'load', null, null, '4'],
+      [DIM.name, '3304557', 'load', null, null, '3'],
+    ]);
+    expect(paramOf(jobs[2]!, 'munis_0').parameterValue.arrayValues!.map((v) => v.value)).toEqual(['3304557', '3550308']);
+    expect([paramOf(jobs[2]!, 'lo_0').parameterValue.value, paramOf(jobs[2]!, 'hi_0').parameterValue.value]).toEqual(['20261018', '20261123']);
+    // The guard read the ledger once, for exactly the request's pairs since its oldest extraction; the
+    // transaction re-counts those rows (optimistic concurrency).
+    expect(ledgerReads()).toHaveLength(1);
+    const read = ledgerReads()[0]!.configuration.query!;
+    expect(read.queryParameters!.find((p) => p.name === 'pairs')!.parameterValue.arrayValues!.map((v) => v.value)).toEqual([
+      `${FACT.name}/3550308`, `${FACT.name}/3304557`, `${DIM.name}/3550308`, `${DIM.name}/3304557`,
+    ]);
+    expect(read.queryParameters!.find((p) => p.name === 'since')!.parameterValue.value).toBe('2026-11-22 09:00:00.123456+00:00');
+    expect(paramOf(jobs[2]!, 'ledger_rows_read').parameterValue.value).toBe('0');
+    expect(apply.query).toContain(`ASSERT (SELECT COUNT(*) FROM \`test-project.ops.loaded_slices\` AS l WHERE l.extracted_at >= @since AND CONCAT(l.table_name, '/', l.municipality) IN UNNEST(@pairs)) = @ledger_rows_read`);
 
     expect(outcomes).toEqual([
       { municipality: '3550308', table: FACT.name, status: 'loaded', rowsDeleted: 7, rowsInserted: 30 },
@@ -184,13 +219,50 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     expect(jobPosts().length).toBe(before);
   });
 
-  it('maps already_loaded and stale slices like the local warehouse', async () => {
-    const loads = [{ table: FACT, slices: [slice(FACT, '3550308', 5), slice(FACT, '3304557', 6)] }];
-    playBigQuery(rowsByUri(...loads[0]!.slices), (_t, m) => (m === '3550308' ? 'already_loaded' : 'stale'));
+  it('the guard is decided from the ledger rows read: already loaded, stale, load — and the transaction only carries the decisions', async () => {
+    const loads = [{ table: FACT, slices: [slice(FACT, '3550308', 5), slice(FACT, '3304557', 6), slice(FACT, '4106902', 2)] }];
+    playBigQuery(rowsByUri(...loads[0]!.slices), [
+      // 3550308: the same slice from the same extraction.
+      { table_name: FACT.name, municipality: '3550308', window_start: '2026-10-18', window_end: '2026-11-23', extracted_at: '2026-11-22T09:00:00.123456Z' },
+      // 3304557: an overlapping window from a newer extraction (one microsecond newer).
+      { table_name: FACT.name, municipality: '3304557', window_start: '2026-11-01', window_end: '2026-12-01', extracted_at: '2026-11-22T09:00:00.123457Z' },
+      // 4106902: a newer extraction of a window that ends where this one starts (exclusive end): no overlap.
+      { table_name: FACT.name, municipality: '4106902', window_start: '2026-09-01', window_end: '2026-10-18', extracted_at: '2026-11-23T09:00:00.000000Z' },
+    ]);
     expect(await warehouse().replaceSlices(loads, 'load-x-bbbbbbbbbbbb')).toEqual([
       { municipality: '3550308', table: FACT.name, status: 'already_loaded' },
-      { municipality: '3304557', table: FACT.name, status: 'stale', newerExtractedAt: '2026-11-23T09:00:00.000001Z' },
+      { municipality: '3304557', table: FACT.name, status: 'stale', newerExtractedAt: '2026-11-22T09:00:00.123457Z' },
+      { municipality: '4106902', table: FACT.name, status: 'loaded', rowsDeleted: 7, rowsInserted: 2 },
     ]);
+    const apply = jobPosts().find((j) => j.configuration.query)!;
+    expect(sliceParams(apply.configuration.query!.queryParameters!).map((p) => `${p.municipality}:${p.status}`)).toEqual(['3550308:already_loaded', '3304557:stale', '4106902:load']);
+    expect(paramOf(apply, 'munis_0').parameterValue.arrayValues!.map((v) => v.value)).toEqual(['4106902']);
+    expect(paramOf(apply, 'ledger_rows_read').parameterValue.value).toBe('3');
+  });
+
+  it('nothing to load (all already loaded or stale): no transaction at all', async () => {
+    const loads = [{ table: DIM, slices: [slice(DIM, '3550308', 4)] }];
+    playBigQuery(rowsByUri(...loads[0]!.slices), [{ table_name: DIM.name, municipality: '3550308', window_start: null, window_end: null, extracted_at: '2026-11-22T09:00:00.123456Z' }]);
+    expect(await warehouse().replaceSlices(loads, 'load-x-cccccccccccc')).toEqual([{ municipality: '3550308', table: DIM.name, status: 'already_loaded' }]);
+    expect(jobPosts().some((j) => j.configuration.query)).toBe(false);
+  });
+
+  it('a concurrent load that changed the ledger fails the optimistic ASSERT: transient, read again, decide again under the next job id', async () => {
+    const loads = [{ table: DIM, slices: [slice(DIM, '3550308', 4)] }];
+    const ledger: LedgerRow[] = [];
+    playBigQuery(rowsByUri(...loads[0]!.slices), ledger);
+    const play = fake.onJob;
+    fake.onJob = (job) => {
+      if (job.jobReference.jobId.endsWith('-apply-a0')) {
+        // Another load committed a newer extraction of this slice between the read and the transaction.
+        ledger.push({ table_name: DIM.name, municipality: '3550308', window_start: null, window_end: null, extracted_at: '2026-11-22T10:00:00.000000Z' });
+        return { error: { reason: 'invalidQuery', message: `${LEDGER_CONFLICT} at [3:1]` } };
+      }
+      return play(job);
+    };
+    expect(await warehouse().replaceSlices(loads, 'load-c-dddddddddddd')).toEqual([{ municipality: '3550308', table: DIM.name, status: 'stale', newerExtractedAt: '2026-11-22T10:00:00.000000Z' }]);
+    expect(ledgerReads()).toHaveLength(2);
+    expect(jobPosts().map((j) => j.jobReference.jobId)).toEqual([`load-c-dddddddddddd-${DIM.name}-0-a0`, 'load-c-dddddddddddd-apply-a0']);
   });
 
   it('a job that failed transiently spends its id: the next attempt is -a1; a job found with 409 is reused', async () => {
@@ -202,6 +274,7 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     fake.onJob = (job) => (job.configuration.load && !failed ? ((failed = true), { error: { reason: 'backendError', message: 'try again' } }) : play(job));
     await warehouse().replaceSlices(loads, 'load-r-cccccccccccc');
     expect(jobPosts().map((j) => j.jobReference.jobId)).toEqual([`load-r-cccccccccccc-${DIM.name}-0-a0`, `load-r-cccccccccccc-${DIM.name}-0-a1`, 'load-r-cccccccccccc-apply-a0']);
+    expect(ledgerReads()).toHaveLength(1);
 
   });
 
@@ -219,9 +292,8 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     await expect(warehouse().replaceSlices(loads, 'load-r-dddddddddddd')).resolves.toEqual([
       { municipality: '3550308', table: DIM.name, status: 'loaded', rowsDeleted: 7, rowsInserted: 4 },
     ]);
-    const posts = fake.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/jobs'));
-    expect(posts.map((r) => (r.json as JobResource).jobReference.jobId)).toEqual([`load-r-dddddddddddd-${DIM.name}-0-a0`, 'load-r-dddddddddddd-apply-a0']);
-    expect(fake.jobs.size).toBe(2); // nothing ran twice
+    expect(jobPosts().map((j) => j.jobReference.jobId)).toEqual([`load-r-dddddddddddd-${DIM.name}-0-a0`, 'load-r-dddddddddddd-apply-a0']);
+    expect([...fake.jobs.keys()].filter((id) => !/-ledger-/.test(id))).toHaveLength(2); // nothing ran twice
   });
 
   it('a terminal job error (invalid) is a TerminalError and no transaction runs', async () => {
@@ -232,9 +304,50 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     expect(jobPosts().some((j) => j.configuration.query)).toBe(false);
   });
 
-  it('refuses a staging load whose row count differs from the manifests (terminal)', async () => {
-    fake.onJob = (job) => (job.configuration.load ? { outputRows: 3 } : { rows: [] });
-    await expect(warehouse().replaceSlices([{ table: DIM, slices: [slice(DIM, '3550308', 4)] }], 'load-u-eeeeeeeeeeee')).rejects.toThrow(/staged 3 rows, the manifests declare 4/);
+  it('a staging load whose row count differs from the manifests fails that slice (data); the others are staged alone and land', async () => {
+    const slices = [slice(DIM, '3550308', 4), slice(DIM, '3304557', 3)];
+    const rows = rowsByUri(...slices);
+    rows.set(slices[0]!.uris[0]!, 3); // 3550308's file holds one row fewer than its manifest declares
+    playBigQuery(rows);
+    const outcomes = await warehouse().replaceSlices([{ table: DIM, slices }], 'load-u-eeeeeeeeeeee');
+    expect(outcomes).toEqual([
+      { municipality: '3550308', table: DIM.name, status: 'failed', errorClass: 'data', message: expect.stringMatching(/^tb_dim_equipe\/3550308: the manifest declares 4 rows, load job .* staged 3$/) },
+      { municipality: '3304557', table: DIM.name, status: 'loaded', rowsDeleted: 7, rowsInserted: 3 },
+    ]);
+    expect(jobPosts().map((j) => j.jobReference.jobId)).toEqual([
+      `load-u-eeeeeeeeeeee-${DIM.name}-0-a0`, `load-u-eeeeeeeeeeee-${DIM.name}-m3304557-a0`, `load-u-eeeeeeeeeeee-${DIM.name}-m3550308-a0`, 'load-u-eeeeeeeeeeee-apply-a0',
+    ]);
+    const apply = jobPosts().at(-1)!;
+    // Only the good municipality's staging table feeds the INSERT; the failed slice is carried as a decision.
+    expect(apply.configuration.query!.query).toContain(`stage_load_u_eeeeeeeeeeee_${DIM.name}_0_m3304557\``);
+    expect(apply.configuration.query!.query).not.toContain(`stage_load_u_eeeeeeeeeeee_${DIM.name}_0\``);
+    expect(sliceParams(apply.configuration.query!.queryParameters!).map((p) => `${p.municipality}:${p.status}`)).toEqual(['3550308:failed', '3304557:load']);
+    expect(paramOf(apply, 'munis_0').parameterValue.arrayValues!.map((v) => v.value)).toEqual(['3304557']);
+  });
+
+  it('a value the column cannot hold fails its municipality\'s slice only (named where, no row content); maxBadRecords stays 0', async () => {
+    const slices = [slice(FACT, '3550308', 4), slice(FACT, '3304557', 3), slice(FACT, '4106902', 2)];
+    playBigQuery(rowsByUri(...slices));
+    const play = fake.onJob;
+    const badUri = slices[1]!.uris[0]!;
+    const dataError = {
+      error: { reason: 'invalid', message: 'Error while reading data, error message: CSV table encountered too many errors, giving up. Rows: 2; errors: 1.' },
+      errors: [
+        { reason: 'invalid', message: 'Error while reading data, error message: CSV table encountered too many errors, giving up. Rows: 2; errors: 1.' },
+        { reason: 'invalid', location: badUri, message: "Error while reading data, error message: Could not parse 'NaN' as NUMERIC for field nu_pressao_sistolica (position 12) starting at location 431  with message 'Invalid NUMERIC value: NaN'" },
+      ],
+    };
+    fake.onJob = (job) => (job.configuration.load?.sourceUris.includes(badUri) ? dataError : play(job));
+    const outcomes = await warehouse().replaceSlices([{ table: FACT, slices }], 'load-v-eeeeeeeeeeee');
+    expect(outcomes.map((o) => `${o.municipality}:${o.status}`)).toEqual(['3550308:loaded', '3304557:failed', '4106902:loaded']);
+    const failed = outcomes[1] as Extract<SliceOutcome, { status: 'failed' }>;
+    expect(failed).toMatchObject({ errorClass: 'data' });
+    expect(failed.message).toBe(`${FACT.name}/3304557: column nu_pressao_sistolica (position 12) at byte 431 of ${badUri}: value not convertible to NUMERIC (row content withheld)`);
+    expect(failed.message).not.toContain('NaN');
+    expect(jobPosts().filter((j) => j.configuration.load).every((j) => j.configuration.load!.maxBadRecords === 0)).toBe(true);
+    expect(jobPosts().filter((j) => j.configuration.load).map((j) => j.jobReference.jobId)).toEqual([
+      `load-v-eeeeeeeeeeee-${FACT.name}-0-a0`, ...['3304557', '3550308', '4106902'].map((m) => `load-v-eeeeeeeeeeee-${FACT.name}-m${m}-a0`),
+    ]);
   });
 
   it('waits for a running job, and gives up as transient when it outlasts the wait', async () => {

@@ -48,6 +48,7 @@ describe('run-status function over HTTP', () => {
     store = {
       create: (k, b, t) => fsStore.create(k, b, t),
       read: (k) => fsStore.read(k),
+      readStream: (k) => fsStore.readStream(k),
       list: async (p) => {
         if (failReads) throw new TransientError('bucket unavailable (HTTP 503)', 'storage');
         return fsStore.list(p);

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { QueryParameter } from '../../shared/adapters/gcp/bigquery-sql';
 
 /**
  * A local HTTP server speaking the part of BigQuery's REST API (v2) that the warehouse adapter
@@ -27,13 +28,13 @@ export interface JobResource {
     query?: {
       query: string;
       useLegacySql?: boolean;
-      /** Named parameters as the client sends them (`params: {name: 'text'}` → STRING parameters). */
+      /** Named parameters as the REST API takes them (scalars, arrays, arrays of structs). */
       parameterMode?: string;
-      queryParameters?: { name: string; parameterType: { type: string }; parameterValue: { value: string } }[];
+      queryParameters?: QueryParameter[];
     };
     labels?: Record<string, string>;
   };
-  status: { state: 'PENDING' | 'RUNNING' | 'DONE'; errorResult?: { reason: string; message: string }; errors?: { reason: string; message: string }[] };
+  status: { state: 'PENDING' | 'RUNNING' | 'DONE'; errorResult?: { reason: string; message: string }; errors?: { reason: string; message: string; location?: string }[] };
   statistics?: Record<string, unknown>;
 }
 
@@ -42,6 +43,8 @@ export interface JobOutcome {
   /** Poll answers to give as RUNNING before DONE. */
   runningPolls?: number;
   error?: { reason: string; message: string };
+  /** The job's errors[] (defaults to [error]); a load job's data errors name the file in `location`. */
+  errors?: { reason: string; message: string; location?: string }[];
   /** load: rows staged. */
   outputRows?: number;
   /** query: result rows (the script's last statement), with their schema. */
@@ -82,7 +85,7 @@ export async function startFakeBigQueryServer(): Promise<FakeBigQueryServer> {
   const view = (j: JobResource & { outcome: JobOutcome; polls: number }): JobResource => {
     const done = j.polls >= (j.outcome.runningPolls ?? 0);
     const status: JobResource['status'] = done
-      ? { state: 'DONE', ...(j.outcome.error ? { errorResult: j.outcome.error, errors: [j.outcome.error] } : {}) }
+      ? { state: 'DONE', ...(j.outcome.error ? { errorResult: j.outcome.error, errors: j.outcome.errors ?? [j.outcome.error] } : {}) }
       : { state: 'RUNNING' };
     const statistics = j.configuration.load && done && !j.outcome.error ? { load: { outputRows: String(j.outcome.outputRows ?? 0), inputFiles: String(j.configuration.load.sourceUris.length) } } : {};
     return { jobReference: j.jobReference, configuration: j.configuration, status, statistics };

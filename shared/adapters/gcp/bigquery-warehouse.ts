@@ -1,10 +1,13 @@
 import type { BigQuery, Job, JobMetadata } from '@google-cloud/bigquery';
 import type { ColumnType, TableDef } from '../../contracts/tables';
-import { TerminalError, TransientError } from '../../errors';
+import { randomUUID } from 'node:crypto';
+import { PipelineError, TerminalError, TransientError } from '../../errors';
 import { systemClock, type Clock, type SliceLoad, type SliceOutcome, type Warehouse } from '../../ports';
 import { withSpan } from '../../observability/telemetry';
 import { loadedSlicesSchema, LOADED_SLICES_TABLE, rawTableSchema, stagingFields, toTableResource } from './bigquery-schema';
-import { applySlicesScript, tableRef, type ApplyResultRow, type ApplyTable, type StagingSource } from './bigquery-sql';
+import { applySlicesScript, ledgerReadQuery, ledgerScopeParams, LEDGER_CONFLICT, tableRef, type ApplyResultRow, type ApplyTable, type StagingSource } from './bigquery-sql';
+import { decideSlice, oldestExtraction, type LedgerSlice } from '../../load/slice-guard';
+import { bigQueryDataErrorMessage } from '../../load/data-errors';
 import { gcpError, httpStatus } from './errors';
 
 export interface BigQueryWarehouseOptions {
@@ -105,27 +108,85 @@ export class BigQueryWarehouse implements Warehouse {
     const applyId = `${loadId}-apply`;
     const runLabel = loads[0]?.slices[0]?.runId ?? 'unknown';
     const chunks = this.plan(loads, loadId);
+    // Staging tables are no longer needed after the transaction; they also expire by themselves, so a failure here is harmless.
+    const cleanup = (tableIds: string[]) => Promise.all(tableIds.map((id) => this.bq.dataset(this.o.opsDataset).table(id).delete({ ignoreNotFound: true }).catch(() => {})));
 
     // A redelivered request whose transaction already committed: answer from that job, stage nothing.
     const finished = await this.findFinished(applyId);
-    if (!finished) {
-      await pool(chunks, this.o.parallelLoads, (c) => this.stage(c, loadId, runLabel));
+    if (finished) {
+      const outcomes = this.outcomes(loads, await this.results(finished));
+      await cleanup(chunks.map((c) => c.tableId));
+      return outcomes;
     }
-    const applyTables: ApplyTable[] = loads.map(({ table, slices }) => ({
-      table,
-      slices,
-      rawRef: tableRef(this.o.projectId, this.o.rawDataset, table.name),
-      staging: chunks.filter((c) => c.table.name === table.name).map((c): StagingSource => ({ ref: tableRef(this.o.projectId, this.o.opsDataset, c.tableId), columns: c.columns })),
-    }));
-    const job =
-      finished ??
-      (await withSpan('bigquery apply slices', { 'pipeline.load_id': loadId, 'pipeline.slices': loads.reduce((n, l) => n + l.slices.length, 0) }, () =>
-        this.runJob(applyId, { query: { query: applySlicesScript(applyTables, loadId, this.ledgerRef).sql, useLegacySql: false } }, { run: runLabel, step: 'apply' }),
-      ));
-    const outcomes = this.outcomes(loads, await this.results(job));
-    // Staging tables are no longer needed; they also expire by themselves, so a failure here is harmless.
-    await Promise.all(chunks.map((c) => this.bq.dataset(this.o.opsDataset).table(c.tableId).delete({ ignoreNotFound: true }).catch(() => {})));
+
+    // Stage every slice of the request (a deterministic plan, so a redelivery finds the same jobs);
+    // a chunk that fails on its data, or stages other than its manifests' rows, is staged again one
+    // municipality at a time to name the bad slice(s) and keep the rest.
+    const staged = new Map<string, StagingSource[]>();
+    const failed = new Map<string, string>();
+    const stagingIds: string[] = [];
+    await pool(chunks, this.o.parallelLoads, async (c) => {
+      const r = await this.stageIsolating(c, loadId, runLabel);
+      stagingIds.push(...r.tableIds);
+      for (const [m, msg] of r.failed) failed.set(`${c.table.name}/${m}`, msg);
+      staged.set(c.table.name, [...(staged.get(c.table.name) ?? []), ...r.sources]);
+    });
+    // Staging tables in plan order, whatever order the parallel loads finished in (a stable script).
+    for (const [t, sources] of staged) staged.set(t, [...sources].sort((a, b) => a.ref.localeCompare(b.ref)));
+
+    const since = oldestExtraction(loads.flatMap((l) => l.slices));
+    const pairs = loads.flatMap(({ table, slices }) => slices.map((s) => `${table.name}/${s.municipality}`));
+    let decided: ApplyTable[] = [];
+    const job = await withSpan('bigquery apply slices', { 'pipeline.load_id': loadId, 'pipeline.slices': pairs.length }, () =>
+      this.runJob(
+        applyId,
+        // Built again for every attempt: after a conflict (a concurrent load changed the ledger since
+        // it was read) the guard reads the ledger again and decides again.
+        async () => {
+          const ledger = await this.readLedger(pairs, since, loadId);
+          decided = loads.map(({ table, slices }) => ({
+            table,
+            rawRef: tableRef(this.o.projectId, this.o.rawDataset, table.name),
+            staging: staged.get(table.name) ?? [],
+            slices: slices.map((slice) => {
+              const decision = decideSlice(table.name, slice, ledger);
+              const problem = failed.get(`${table.name}/${slice.municipality}`);
+              return { slice, decision: decision.status === 'load' && problem ? { status: 'failed' as const, message: problem } : decision };
+            }),
+          }));
+          if (!decided.some((t) => t.slices.some((x) => x.decision.status === 'load'))) return undefined;
+          const script = applySlicesScript(decided, loadId, this.ledgerRef, { ledgerRowsRead: ledger.length, since });
+          return { query: { query: script.sql, useLegacySql: false, parameterMode: 'NAMED', queryParameters: script.params } };
+        },
+        { run: runLabel, step: 'apply' },
+      ),
+    );
+    // Nothing to load (every slice already loaded, stale or failed): no transaction at all.
+    const outcomes = this.outcomes(loads, job ? await this.results(job) : decidedRows(decided));
+    await cleanup(stagingIds);
     return outcomes;
+  }
+
+  /** The ledger rows the guard needs (shared/load/slice-guard.ts): same pairs, at or after the oldest extraction. */
+  private async readLedger(pairs: string[], since: string, loadId: string): Promise<LedgerSlice[]> {
+    let job: Job;
+    try {
+      // A read: a fresh job id each time (it must see the ledger as it is now, never an earlier answer).
+      [job] = await this.bq.createJob({
+        jobId: `${loadId}-ledger-${randomUUID().slice(0, 8)}`,
+        location: this.o.location,
+        configuration: {
+          query: { query: ledgerReadQuery(this.ledgerRef), useLegacySql: false, parameterMode: 'NAMED', queryParameters: ledgerScopeParams(pairs, since) },
+          labels: jobLabels({ step: 'ledger' }),
+        },
+      });
+    } catch (err) {
+      throw gcpError(err, 'warehouse', 'reading the slice ledger');
+    }
+    return (await this.results(job)).map((r) => {
+      const x = r as unknown as Record<string, string | null>;
+      return { table: String(x.table_name), municipality: String(x.municipality), windowStart: x.window_start ?? null, windowEnd: x.window_end ?? null, extractedAt: String(x.extracted_at) };
+    });
   }
 
   /** Deterministic staging plan: per table, slices grouped by file columns, in IBGE order, cut at maxUrisPerJob. */
@@ -156,40 +217,76 @@ export class BigQueryWarehouse implements Warehouse {
     return chunks;
   }
 
+  /**
+   * Stage a chunk with one load job. When it fails on the data (a value a column cannot hold: the
+   * job's errors point at files of the chunk) or stages other than its manifests' rows, stage it
+   * again one municipality at a time (deterministic ids `<load>-<table>-m<ibge>`), so the bad
+   * slice(s) are named and every other slice still lands.
+   */
+  private async stageIsolating(chunk: StagingChunk, loadId: string, runLabel: string): Promise<{ sources: StagingSource[]; failed: Map<string, string>; tableIds: string[] }> {
+    const failed = new Map<string, string>();
+    const ref = (id: string) => tableRef(this.o.projectId, this.o.opsDataset, id);
+    const whole = await this.stage(chunk, `${loadId}-${chunk.table.name}-${chunk.index}`, runLabel);
+    if (whole.ok) return { sources: [{ ref: ref(chunk.tableId), columns: chunk.columns }], failed, tableIds: [chunk.tableId] };
+    if (chunk.slices.length === 1) {
+      failed.set(chunk.slices[0]!.municipality, whole.problem);
+      return { sources: [], failed, tableIds: [chunk.tableId] };
+    }
+    const sources: StagingSource[] = [];
+    const tableIds = [chunk.tableId];
+    for (const s of chunk.slices) {
+      const one: StagingChunk = { ...chunk, tableId: `${chunk.tableId}_m${s.municipality}`, slices: [s], uris: s.uris, rows: s.rows };
+      tableIds.push(one.tableId);
+      const r = await this.stage(one, `${loadId}-${chunk.table.name}-m${s.municipality}`, runLabel);
+      if (r.ok) sources.push({ ref: ref(one.tableId), columns: one.columns });
+      else failed.set(s.municipality, r.problem);
+    }
+    return { sources, failed, tableIds };
+  }
+
   /** Load one chunk of staged files into its staging table (created first, with an expiry). */
-  private async stage(chunk: StagingChunk, loadId: string, runLabel: string): Promise<void> {
+  private async stage(chunk: StagingChunk, jobBase: string, runLabel: string): Promise<{ ok: true } | { ok: false; problem: string }> {
     const fields = stagingFields(chunk.columns);
-    await withSpan('bigquery load staging', { 'pipeline.table': chunk.table.name, 'pipeline.uris': chunk.uris.length }, async () => {
+    const where = { table: chunk.table.name, municipality: chunk.slices.map((s) => s.municipality).join(',') };
+    return withSpan('bigquery load staging', { 'pipeline.table': chunk.table.name, 'pipeline.uris': chunk.uris.length }, async () => {
       const expirationTime = String(this.o.clock.now().getTime() + this.o.stagingTtlMs);
-      await this.ensureTable(this.o.opsDataset, chunk.tableId, { schema: { fields }, expirationTime, description: `Staged files of ${chunk.table.name} for ${loadId}` });
-      const job = await this.runJob(
-        `${loadId}-${chunk.table.name}-${chunk.index}`,
-        {
-          load: {
-            sourceUris: chunk.uris,
-            destinationTable: { projectId: this.o.projectId, datasetId: this.o.opsDataset, tableId: chunk.tableId },
-            // Explicit schema in file order (from the manifests): autodetect would guess types per file.
-            schema: { fields },
-            sourceFormat: 'CSV',
-            // The staged files are PostgreSQL CSV with a header row; quoted fields may hold newlines.
-            skipLeadingRows: 1,
-            allowQuotedNewlines: true,
-            fieldDelimiter: ',',
-            quote: '"',
-            encoding: 'UTF-8',
-            maxBadRecords: 0,
-            // A redelivery re-running the load must not double the staged rows.
-            writeDisposition: 'WRITE_TRUNCATE',
-            createDisposition: 'CREATE_NEVER',
-          },
-        },
-        { run: runLabel, step: 'stage', table: chunk.table.name },
-        // A job found from an earlier delivery is only reusable if its staging table still exists.
-        async () => (await this.bq.dataset(this.o.opsDataset).table(chunk.tableId).exists())[0],
-      );
+      await this.ensureTable(this.o.opsDataset, chunk.tableId, { schema: { fields }, expirationTime, description: `Staged files of ${chunk.table.name}` });
+      let job: Job;
+      try {
+        job = (await this.runJob(
+          jobBase,
+          async () => ({
+            load: {
+              sourceUris: chunk.uris,
+              destinationTable: { projectId: this.o.projectId, datasetId: this.o.opsDataset, tableId: chunk.tableId },
+              // Explicit schema in file order (from the manifests): autodetect would guess types per file.
+              schema: { fields },
+              sourceFormat: 'CSV',
+              // The staged files are PostgreSQL CSV with a header row; quoted fields may hold newlines.
+              skipLeadingRows: 1,
+              allowQuotedNewlines: true,
+              fieldDelimiter: ',',
+              quote: '"',
+              encoding: 'UTF-8',
+              // One bad value fails the job (never a silently dropped row); the chunk is then staged per municipality.
+              maxBadRecords: 0,
+              // A redelivery re-running the load must not double the staged rows.
+              writeDisposition: 'WRITE_TRUNCATE',
+              createDisposition: 'CREATE_NEVER',
+            },
+          }),
+          { run: runLabel, step: 'stage', table: chunk.table.name },
+          // A job found from an earlier delivery is only reusable if its staging table still exists.
+          async () => (await this.bq.dataset(this.o.opsDataset).table(chunk.tableId).exists())[0],
+        ))!;
+      } catch (err) {
+        const errors = dataErrors(err, chunk.uris);
+        if (!errors) throw err;
+        return { ok: false, problem: bigQueryDataErrorMessage(where, errors) };
+      }
       const outputRows = Number((job.metadata as JobMetadata).statistics?.load?.outputRows ?? NaN);
-      if (outputRows !== chunk.rows)
-        throw new TerminalError(`${chunk.table.name}: load job ${job.id} staged ${outputRows} rows, the manifests declare ${chunk.rows}`, 'warehouse');
+      if (outputRows !== chunk.rows) return { ok: false, problem: `${where.table}/${where.municipality}: the manifest declares ${chunk.rows} rows, load job ${job.id} staged ${outputRows}` };
+      return { ok: true };
     });
   }
 
@@ -217,19 +314,26 @@ export class BigQueryWarehouse implements Warehouse {
    */
   private async runJob(
     baseId: string,
-    configuration: Record<string, unknown>,
+    /** Built only when a new job is created; undefined: no job is needed (runJob returns undefined). */
+    configuration: () => Promise<Record<string, unknown> | undefined>,
     labels: Record<string, string>,
     reusable: (job: Job) => Promise<boolean> = async () => true,
-  ): Promise<Job> {
+  ): Promise<Job | undefined> {
     let lastError: Error | undefined;
     for (let attempt = 0; attempt < this.o.maxJobAttempts; attempt++) {
       const jobId = `${baseId}-a${attempt}`;
       let job: Job;
       let existed = false;
+      const config = await configuration();
+      if (!config) return undefined;
       try {
-        [job] = await this.bq.createJob({ jobId, location: this.o.location, configuration: { ...configuration, labels: jobLabels(labels) } });
+        [job] = await this.bq.createJob({ jobId, location: this.o.location, configuration: { ...config, labels: jobLabels(labels) } });
       } catch (err) {
         if (httpStatus(err) !== 409) {
+          if (isLedgerConflict(err)) {
+            lastError = new TransientError(`BigQuery job ${jobId}: the slice ledger changed during the load (a concurrent load): deciding again`, 'warehouse');
+            continue;
+          }
           const e = gcpError(err, 'warehouse', `BigQuery job ${jobId}`);
           // The job was created but failed at once (the response carried its errors): its id is spent.
           if (e.transient && (err as { response?: { jobReference?: unknown } })?.response?.jobReference) {
@@ -245,6 +349,12 @@ export class BigQueryWarehouse implements Warehouse {
       const failure = meta.status?.errorResult;
       if (!failure) {
         if (!existed || (await reusable(job))) return job;
+        continue;
+      }
+      // The optimistic guard's ASSERT failed: a concurrent load changed the ledger after it was read.
+      // Transient by nature: the next attempt reads the ledger again and decides again.
+      if (isLedgerConflict({ errors: meta.status?.errors ?? [failure] })) {
+        lastError = new TransientError(`BigQuery job ${jobId}: the slice ledger changed during the load (a concurrent load): deciding again`, 'warehouse');
         continue;
       }
       const e = gcpError({ errors: meta.status?.errors ?? [failure], reason: failure.reason, message: failure.message }, 'warehouse', `BigQuery job ${jobId}`);
@@ -291,10 +401,50 @@ export class BigQueryWarehouse implements Warehouse {
         const base = { municipality: s.municipality, table: table.name };
         if (r.status === 'already_loaded') return { ...base, status: 'already_loaded' };
         if (r.status === 'stale') return { ...base, status: 'stale', newerExtractedAt: String(r.newer_extracted_at) };
+        if (r.status === 'failed') return { ...base, status: 'failed', errorClass: 'data', message: String(r.message) };
         return { ...base, status: 'loaded', rowsDeleted: Number(r.rows_deleted ?? 0), rowsInserted: Number(r.rows_inserted ?? 0) };
       }),
     );
   }
+}
+
+/**
+ * The transaction's optimistic guard failed (its ASSERT, recognised by the message the script itself
+ * gives it: BigQuery reports a failed ASSERT as a plain invalidQuery, with no reason of its own).
+ */
+function isLedgerConflict(err: unknown): boolean {
+  const e = err as { message?: string; errors?: { message?: string }[] } | undefined;
+  return [e?.message, ...(e?.errors ?? []).map((x) => x.message)].some((m) => typeof m === 'string' && m.includes(LEDGER_CONFLICT));
+}
+
+/** The outcome rows of a load that needed no transaction (nothing to load). */
+function decidedRows(decided: readonly ApplyTable[]): ApplyResultRow[] {
+  return decided.flatMap(({ table, slices }) =>
+    slices.map(({ slice, decision }) => ({
+      table_name: table.name,
+      municipality: slice.municipality,
+      status: decision.status,
+      newer_extracted_at: decision.status === 'stale' ? decision.newerExtractedAt : null,
+      message: decision.status === 'failed' ? decision.message : null,
+      rows_deleted: null,
+      rows_inserted: null,
+    })),
+  );
+}
+
+/**
+ * The errors of a load job that failed on its data: terminal, reason `invalid`, and pointing at
+ * files of this chunk (BigQuery names the file in `errors[].location`), a structural test, not a
+ * message match. Anything else (a bad configuration, a permission) is not the data's fault and is
+ * rethrown as it was.
+ */
+function dataErrors(err: unknown, uris: readonly string[]): { message?: string; location?: string }[] | undefined {
+  if (!(err instanceof PipelineError) || err.transient) return undefined;
+  const cause = err.cause as { reason?: string; errors?: { reason?: string; message?: string; location?: string }[] } | undefined;
+  const errors = cause?.errors ?? [];
+  if (cause?.reason !== 'invalid' && !errors.some((e) => e.reason === 'invalid')) return undefined;
+  const files = new Set(uris);
+  return errors.some((e) => e.location && files.has(e.location)) ? errors : undefined;
 }
 
 /** Job labels: lower-case, ≤ 63 characters; they let billing and the jobs explorer group a run's jobs. */

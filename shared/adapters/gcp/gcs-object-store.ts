@@ -85,6 +85,12 @@ export class GcsObjectStore implements ObjectStore {
     }
   }
 
+  readStream(key: string): Readable {
+    checkKey(key);
+    // The library validates the whole object's CRC32C at the end of the stream (a corrupted download errors).
+    return this.bucket.file(key).createReadStream({ validation: 'crc32c' });
+  }
+
   async list(prefix: string): Promise<string[]> {
     try {
       // autoPaginate follows nextPageToken: a run's table prefix can hold thousands of parts.

@@ -1,0 +1,154 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { loadRun } from '../../shared/load/load-run';
+import { DuckDbWarehouse } from '../../shared/local/duckdb-warehouse';
+import { FsObjectStore } from '../../shared/local/fs-object-store';
+import type { SliceOutcome } from '../../shared/ports';
+import { DIM, FACT, TABLES, dimRows, factRows, stageMunicipality } from '../support/warehouse-fixtures';
+
+/**
+ * The load guarantees, as behaviour, against the local warehouse (DuckDB executing the real
+ * statements). The BigQuery adapter runs the same scenarios in
+ * test/contract/bigquery-warehouse-behaviour.contract.test.ts, checking the parameters its
+ * statements receive. Each test fails when its guarantee breaks (see docs/load.md, "Mutations").
+ */
+const A = '3550308';
+const B = '3304557';
+const C = '4106902';
+const W_OCT = { start: '2026-10-01', end: '2026-11-01' };
+const W_NOV = { start: '2026-11-01', end: '2026-12-01' };
+const T1 = '2026-11-22T09:00:00.123456Z';
+const T2 = '2026-11-23T09:00:00.654321Z';
+
+describe('warehouse behaviour: DuckDbWarehouse through loadRun', () => {
+  let dir: string;
+  let store: FsObjectStore;
+  let w: DuckDbWarehouse;
+  const logger = pino({ level: 'silent' });
+  const load = (runId: string, municipalities: string[]) => loadRun({ store, warehouse: w, tables: TABLES, logger }, { runId, municipalities });
+  const raw = async (table: string, municipality?: string) =>
+    (await w.query(`SELECT co_seq::INTEGER AS s, ${table === FACT.name ? 'co_dim_tempo::INTEGER AS d, qt_valor::INTEGER AS v, ' : ''}_municipality_ibge AS m, _run_id AS r FROM raw."${table}" ${municipality ? 'WHERE _municipality_ibge = $1' : ''} ORDER BY ALL`, municipality ? [municipality] : []));
+  const ledger = async () => w.query(`SELECT table_name, municipality, run_id, rows_loaded::INTEGER AS n FROM ops.loaded_slices ORDER BY ALL`);
+  const statusOf = (outcomes: SliceOutcome[]) => outcomes.map((o) => `${o.table}/${o.municipality}:${o.status}`);
+
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wh-behaviour-'));
+    store = new FsObjectStore(path.join(dir, 'bucket'));
+    w = await DuckDbWarehouse.open(path.join(dir, 'w.duckdb'));
+    await w.ensureRawTables(TABLES);
+  });
+  afterEach(() => {
+    w.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('guard: a redelivered load is already_loaded and changes nothing', async () => {
+    await stageMunicipality(store, 'daily-20261122', A, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261101, 20261115]) }, { table: DIM, window: null, rows: dimRows(1) }]);
+    const first = await load('daily-20261122', [A]);
+    expect(first.outcomes).toEqual([
+      { municipality: A, table: FACT.name, status: 'loaded', rowsDeleted: 0, rowsInserted: 2 },
+      { municipality: A, table: DIM.name, status: 'loaded', rowsDeleted: 0, rowsInserted: 2 },
+    ]);
+    const before = { fact: await raw(FACT.name), dim: await raw(DIM.name), ledger: await ledger() };
+    const again = await load('daily-20261122', [A]);
+    expect(statusOf(again.outcomes)).toEqual([`${FACT.name}/${A}:already_loaded`, `${DIM.name}/${A}:already_loaded`]);
+    expect({ fact: await raw(FACT.name), dim: await raw(DIM.name), ledger: await ledger() }).toEqual(before);
+  });
+
+  it('guard: an older extraction of an overlapping window is stale and never overwrites newer data; a non-overlapping one loads', async () => {
+    await stageMunicipality(store, 'daily-20261123', A, T2, [{ table: FACT, window: W_NOV, rows: factRows(2, [20261105]) }]);
+    await stageMunicipality(store, 'daily-20261122', A, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261104, 20261106]) }]);
+    await stageMunicipality(store, 'backfill-202610', A, T1, [{ table: FACT, window: W_OCT, rows: factRows(3, [20261010]) }]);
+    expect(statusOf((await load('daily-20261123', [A])).outcomes)).toEqual([`${FACT.name}/${A}:loaded`]);
+    const older = await load('daily-20261122', [A]);
+    expect(older.outcomes).toEqual([{ municipality: A, table: FACT.name, status: 'stale', newerExtractedAt: T2 }]);
+    expect((await raw(FACT.name)).map((r) => r.v)).toEqual([2]);
+    // October does not overlap November (the end is exclusive): an older extraction of it loads.
+    expect(statusOf((await load('backfill-202610', [A])).outcomes)).toEqual([`${FACT.name}/${A}:loaded`]);
+    expect((await raw(FACT.name)).map((r) => `${r.d}:${r.v}`).sort()).toEqual(['20261010:3', '20261105:2']);
+  });
+
+  it('delete scope: only the slice (municipality, table, window with its exclusive end) is replaced', async () => {
+    // Day one: A's October and November, B's October, both dimensions.
+    await stageMunicipality(store, 'daily-20261122', A, T1, [
+      { table: FACT, window: W_OCT, rows: factRows(1, [20261001, 20261031]) },
+      { table: DIM, window: null, rows: dimRows(1) },
+    ]);
+    await stageMunicipality(store, 'daily-20261122', B, T1, [
+      { table: FACT, window: W_OCT, rows: factRows(1, [20261001, 20261031]) },
+      { table: DIM, window: null, rows: dimRows(1) },
+    ]);
+    await stageMunicipality(store, 'nov-20261122', A, T1, [{ table: FACT, window: W_NOV, rows: factRows(9, [20261101, 20261130]) }]);
+    await load('daily-20261122', [A, B]);
+    await load('nov-20261122', [A]);
+    // A newer extraction of A's October only, with one row fewer.
+    await stageMunicipality(store, 'rerun-3550308-20261123', A, T2, [{ table: FACT, window: W_OCT, rows: factRows(2, [20261015]) }]);
+    const rerun = await load('rerun-3550308-20261123', [A]);
+    expect(rerun.outcomes).toEqual([{ municipality: A, table: FACT.name, status: 'loaded', rowsDeleted: 2, rowsInserted: 1 }]);
+    // A's October replaced; A's row on November 1st (the window's end day) kept; November's last day kept.
+    expect((await raw(FACT.name, A)).map((r) => `${r.d}:${r.v}`).sort()).toEqual(['20261015:2', '20261101:9', '20261130:9']);
+    // B untouched; the other table untouched.
+    expect((await raw(FACT.name, B)).map((r) => `${r.d}:${r.v}`).sort()).toEqual(['20261001:1', '20261031:1']);
+    expect(await raw(DIM.name)).toHaveLength(4);
+  });
+
+  it('delete scope: a full refresh replaces the municipality\'s whole table, nothing of another municipality', async () => {
+    await stageMunicipality(store, 'daily-20261122', A, T1, [{ table: DIM, window: null, rows: dimRows(1, 3) }]);
+    await stageMunicipality(store, 'daily-20261122', B, T1, [{ table: DIM, window: null, rows: dimRows(1, 3) }]);
+    await load('daily-20261122', [A, B]);
+    await stageMunicipality(store, 'daily-20261123', A, T2, [{ table: DIM, window: null, rows: dimRows(2, 1) }]);
+    expect((await load('daily-20261123', [A])).outcomes).toEqual([{ municipality: A, table: DIM.name, status: 'loaded', rowsDeleted: 3, rowsInserted: 1 }]);
+    expect((await raw(DIM.name)).map((r) => `${r.m}:${r.r}`).sort()).toEqual([`${B}:daily-20261122`, `${B}:daily-20261122`, `${B}:daily-20261122`, `${A}:daily-20261123`].sort());
+  });
+
+  it('row count: a slice whose files hold other than its manifest declares fails (data) alone; the others load', async () => {
+    await stageMunicipality(store, 'daily-20261122', A, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261101, 20261102]), declaredRows: 3 }]);
+    await stageMunicipality(store, 'daily-20261122', B, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261101]) }]);
+    const r = await load('daily-20261122', [A, B]);
+    expect(r.outcomes).toEqual([
+      { municipality: A, table: FACT.name, status: 'failed', errorClass: 'data', message: expect.stringMatching(new RegExp(`^${FACT.name}/${A}: the manifest declares 3 rows, the staged files hold 2`)) },
+      { municipality: B, table: FACT.name, status: 'loaded', rowsDeleted: 0, rowsInserted: 1 },
+    ]);
+    expect(await raw(FACT.name, A)).toEqual([]);
+    expect((await ledger()).map((l) => l.municipality)).toEqual([B]);
+  });
+
+  it('row count: a file holding another municipality\'s rows fails its slice; no foreign row lands', async () => {
+    await stageMunicipality(store, 'daily-20261122', A, T1, [{ table: FACT, window: W_NOV, rows: [...factRows(1, [20261101]), { ...factRows(1, [20261102])[0]!, co_seq: 5, _municipality_ibge: B }] }]);
+    await stageMunicipality(store, 'daily-20261122', B, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261103]) }]);
+    const r = await load('daily-20261122', [A, B]);
+    expect(statusOf(r.outcomes)).toEqual([`${FACT.name}/${A}:failed`, `${FACT.name}/${B}:loaded`]);
+    expect((await raw(FACT.name)).map((x) => `${x.m}:${x.d}`)).toEqual([`${B}:20261103`]);
+  });
+
+  it('SHA-256: a part whose bytes differ from the manifest fails its slice (data) alone; the others load', async () => {
+    await stageMunicipality(store, 'daily-20261122', A, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261101, 20261102]), corruptAfterHash: true }, { table: DIM, window: null, rows: dimRows(1) }]);
+    await stageMunicipality(store, 'daily-20261122', B, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261101]) }]);
+    const r = await load('daily-20261122', [A, B]);
+    expect(r.outcomes).toEqual([
+      { municipality: A, table: FACT.name, status: 'failed', errorClass: 'data', message: expect.stringMatching(/part runs\/daily-20261122\/tables\/tb_fat_teste\/3550308\/a1\/part-00000\.csv\.gz has SHA-256 [0-9a-f]{64}, the manifest declares [0-9a-f]{64}/) },
+      { municipality: B, table: FACT.name, status: 'loaded', rowsDeleted: 0, rowsInserted: 1 },
+      { municipality: A, table: DIM.name, status: 'loaded', rowsDeleted: 0, rowsInserted: 2 },
+    ]);
+    expect(await raw(FACT.name, A)).toEqual([]);
+  });
+
+  it('data error: one unloadable value fails its slice (terminal, named where, no row content); every other slice loads', async () => {
+    const bad = [...factRows(1, [20261101]), { co_seq: 77, co_dim_tempo: 20261102, qt_valor: 'NaN', ds_nota: 'hmac-0f3a9c secret-note' }];
+    await stageMunicipality(store, 'daily-20261122', A, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261101]) }]);
+    await stageMunicipality(store, 'daily-20261122', B, T1, [{ table: FACT, window: W_NOV, rows: bad }, { table: DIM, window: null, rows: dimRows(1) }]);
+    await stageMunicipality(store, 'daily-20261122', C, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261101, 20261103]) }]);
+    const r = await load('daily-20261122', [A, B, C]);
+    expect(statusOf(r.outcomes)).toEqual([`${FACT.name}/${A}:loaded`, `${FACT.name}/${B}:failed`, `${FACT.name}/${C}:loaded`, `${DIM.name}/${B}:loaded`]);
+    const failed = r.outcomes[1] as Extract<SliceOutcome, { status: 'failed' }>;
+    expect(failed.errorClass).toBe('data');
+    expect(failed.message).toMatch(new RegExp(`^${FACT.name}/${B}: column qt_valor on line 3 of \\S+part-00000\\.csv\\.gz: value not convertible to BIGINT`));
+    for (const leaked of ['NaN', 'hmac-0f3a9c', 'secret-note', '20261102', '77']) expect(failed.message).not.toContain(leaked);
+    expect((await raw(FACT.name)).map((x) => x.m).sort()).toEqual([A, C, C].sort());
+    // Terminal: a redelivery fails it the same way and re-applies nothing else.
+    const again = await load('daily-20261122', [A, B, C]);
+    expect(statusOf(again.outcomes)).toEqual([`${FACT.name}/${A}:already_loaded`, `${FACT.name}/${B}:failed`, `${FACT.name}/${C}:already_loaded`, `${DIM.name}/${B}:already_loaded`]);
+  });
+});
