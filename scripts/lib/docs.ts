@@ -6,6 +6,8 @@ import { FUNCTIONS, type FunctionKey } from '../../shared/contracts/functions';
 import { FUNCTION_CONFIGS } from '../../shared/adapters/gcp/function-config';
 import { LEDGER_TABLES } from '../../shared/ledger/schema';
 import type { OwnedTable } from '../../shared/ledger/table-schema';
+import { EXIT_HELP, flagName, isRequired } from './cli';
+import { COMMANDS } from './commands';
 
 /**
  * Documentation tables that restate code are generated from the code's single definitions and
@@ -58,6 +60,28 @@ export function renderLedgerTables(): string {
   return LEDGER_TABLES.map(renderLedgerTable).join('\n\n');
 }
 
+/** Every command's flags (scripts/lib/commands.ts): what `--help` prints, as tables. */
+export function renderCommands(): string {
+  return Object.values(COMMANDS)
+    .map((cmd) => {
+      const rows = Object.entries(cmd.flags).map(([k, f]) => {
+        const d = f.type === 'boolean' ? '' : isRequired(f) ? 'required' : (() => {
+          const v = f.schema.safeParse(undefined);
+          return v.success && v.data !== undefined ? `\`${String(v.data)}\`` : '';
+        })();
+        return `| \`${flagName(k)}${f.type === 'string' ? ` ${f.value}` : ''}\` | ${d} | ${cell(f.help)} |`;
+      });
+      const pos = cmd.positional ? [`| \`"<${cmd.positional.name}>"\` | ${cmd.positional.required ? 'required' : ''} | ${cell(cmd.positional.help)} |`] : [];
+      return [`### \`${cmd.usage}\``, '', cmd.summary, '', '| flag | default | meaning |', '|---|---|---|', ...pos, ...rows, ...(cmd.notes ?? []).flatMap((n) => ['', n])].join('\n');
+    })
+    .join('\n\n');
+}
+
+/** The exit codes every command shares (scripts/lib/cli.ts EXIT). */
+export function renderExitCodes(): string {
+  return ['| code | meaning |', '|---|---|', ...Object.entries(EXIT_HELP).map(([c, h]) => `| ${c} | ${cell(h)} |`)].join('\n');
+}
+
 export interface GeneratedBlock {
   /** Repository-relative path of the page. */
   file: string;
@@ -68,6 +92,8 @@ export interface GeneratedBlock {
 export const GENERATED_BLOCKS: GeneratedBlock[] = [
   { file: 'docs/configuration.md', id: 'function-env', render: renderEnvTable },
   { file: 'docs/ledger.md', id: 'ledger-columns', render: renderLedgerTables },
+  { file: 'docs/operations.md', id: 'commands', render: renderCommands },
+  { file: 'docs/operations.md', id: 'exit-codes', render: renderExitCodes },
   ...FUNCTION_KEYS.map((f) => ({ file: `functions/${FUNCTIONS[f].name}/README.md`, id: 'env', render: () => renderFunctionEnvTable(f) })),
 ];
 
