@@ -8,36 +8,33 @@
  * rebuilt once; with --cloud (or GOOGLE_CLOUD_PROJECT and TOPIC_PREFIX set) they are published to
  * the deployed run-requests topic.
  */
-import { z } from 'zod';
-import { IbgeCode } from '../shared/contracts/ibge';
 import { publishRunRequests } from '../shared/dag/cloud-publish';
 import { backfillChunks, cloudTarget, gcloudPublishCommand } from '../shared/dag/requests';
 import { saoPauloDate } from '../shared/run/plan-run';
+import { CommandError, commandLine, EXIT, runCommand, type Parsed } from './lib/cli';
+import { BACKFILL } from './lib/commands';
 import { formatTable } from './lib/format';
-import { CLOUD_FLAGS, formatAlerts, openLocalSession, parseFlags, SESSION_FLAGS } from './lib/local-session';
+import { formatAlerts, openLocalSession } from './lib/local-session';
+import { failureLines, outcomesOf } from './lib/outcome';
 
-const Args = z.strictObject({
-  municipality: IbgeCode,
-  from: z.string(),
-  to: z.string(),
-  tables: z.string().min(1).optional(),
-  ...CLOUD_FLAGS,
-  ...SESSION_FLAGS,
-});
-
-async function main(): Promise<number> {
-  const args = parseFlags(process.argv.slice(2), Args, ['cloud']);
-  const chunks = backfillChunks({ municipality: args.municipality, from: args.from, to: args.to, tables: args.tables?.split(',').map((t) => t.trim()) });
+async function main(args: Parsed<typeof BACKFILL.flags>): Promise<number> {
+  let chunks: ReturnType<typeof backfillChunks>;
+  try {
+    chunks = backfillChunks({ municipality: args.municipality, from: args.from, to: args.to, tables: args.tables?.split(',').map((t) => t.trim()) });
+  } catch (err) {
+    // A window the contract refuses (from after to, too many months) is a command-line mistake.
+    throw new CommandError((err as Error).message, EXIT.usage);
+  }
   console.log(`backfill of ${args.municipality}: ${chunks.length} monthly chunk(s), ${chunks[0]!.runId} … ${chunks.at(-1)!.runId}`);
   const target = cloudTarget(args, process.env);
   if (target) {
     const ids = await publishRunRequests(chunks, target);
     console.log(`published ${ids.length} run request(s) to projects/${target.projectId}/topics/${target.topicPrefix}pec-run-requests`);
     console.log(`the first one with gcloud:\n  ${gcloudPublishCommand(chunks[0], target.topicPrefix)}`);
-    return 0;
+    return EXIT.ok;
   }
 
-  const session = await openLocalSession({ dataDir: args.dataDir, registry: args.registry, citizens: args.citizens, runDate: saoPauloDate(new Date()) });
+  const session = await openLocalSession({ command: commandLine(BACKFILL), dataDir: args.dataDir, registry: args.registry, citizens: args.citizens, runDate: saoPauloDate(new Date()) });
   try {
     if (!session.names.has(args.municipality)) throw new Error(`municipality ${args.municipality} is not in the registry (${[...session.names.keys()].join(', ')})`);
     const results = [];
@@ -59,16 +56,19 @@ async function main(): Promise<number> {
     console.log(`\nledger:\n${formatTable(rows)}`);
     console.log(`marts rebuilt: ${dag.martsFailed.length ? `FAILED ${dag.martsFailed.join(', ')}` : 'yes'}`);
     console.log(formatAlerts(session.alerts));
-    return results.every((r) => r.extracted === 'yes') ? 0 : 1;
+    // The ledger decides: every month must end loaded for the municipality.
+    const runIds = chunks.map((c) => c.runId!);
+    const why = failureLines(await outcomesOf(session.pipeline.warehouse, runIds), runIds.map((runId) => ({ runId, municipality: args.municipality })), session.names);
+    for (const m of dag.martsFailed) why.push(`marts.${m}: refresh failed`);
+    if (why.length) {
+      console.log(`\nNOT DONE (${why.length} of ${chunks.length} month(s) or marts):\n${why.map((l) => `  ${l}`).join('\n')}`);
+      return EXIT.failed;
+    }
+    console.log(`\nDone. ${args.municipality}: ${chunks.length} month(s) loaded`);
+    return EXIT.ok;
   } finally {
     await session.close();
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(`npm run backfill failed: ${(err as Error).message}`);
-    process.exit(1);
-  },
-);
+runCommand(BACKFILL, main);

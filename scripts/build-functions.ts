@@ -24,6 +24,8 @@ import { build, type Plugin } from 'esbuild';
 import { ENV } from '../shared/contracts/config';
 import { FUNCTIONS, type FunctionKey } from '../shared/contracts/functions';
 import { loadRegistryFile } from '../shared/run/registry-file';
+import { EXIT, runCommand, type Parsed } from './lib/cli';
+import { BUILD_FUNCTIONS } from './lib/commands';
 
 const ROOT = path.resolve(__dirname, '..');
 const OUT = path.join(ROOT, 'dist', 'functions');
@@ -68,17 +70,6 @@ function rootPackage(): { dependencies: Record<string, string>; engines?: Record
   return JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
 }
 
-function parseArgs(argv: string[]): { registry?: string; measure: boolean; sourcemap: boolean } {
-  const out: { registry?: string; measure: boolean; sourcemap: boolean } = { measure: true, sourcemap: false };
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--registry') out.registry = argv[++i];
-    else if (argv[i] === '--no-measure') out.measure = false;
-    else if (argv[i] === '--sourcemap') out.sourcemap = true;
-    else throw new Error(`unknown argument ${JSON.stringify(argv[i])} (use --registry FILE, --sourcemap, --no-measure)`);
-  }
-  return out;
-}
-
 /** A placeholder environment that passes each function's configuration schema (nothing is contacted at load). */
 function placeholderEnv(dir: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production' };
@@ -112,8 +103,7 @@ function measureLoad(dir: string, registryForMeasure: string | undefined, runs =
 
 const kib = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+async function main(args: Parsed<typeof BUILD_FUNCTIONS.flags>): Promise<number> {
   const registryFile = args.registry;
   // Validate before shipping it: a broken registry would only show at the function's cold start.
   if (registryFile) loadRegistryFile(registryFile);
@@ -154,7 +144,7 @@ async function main(): Promise<void> {
     if (needsRegistry && registryFile) fs.copyFileSync(registryFile, path.join(dir, REGISTRY_NAME));
     const code = fs.readFileSync(path.join(dir, 'index.js'));
     const row: Row = { name: spec.name, bytes: code.length, gzipBytes: gzipSync(code).length, registry: needsRegistry && !!registryFile };
-    if (args.measure) {
+    if (!args.noMeasure) {
       const m = measureLoad(dir, needsRegistry && !registryFile ? placeholderRegistry : undefined);
       row.loadMs = m.ms;
       row.error = m.error;
@@ -173,7 +163,7 @@ async function main(): Promise<void> {
   for (const t of table) console.log(line(t));
   if (!registryFile && rows.some((r) => needsNote(r) === 'at synth'))
     console.log(`\n"at synth": infra-cdktf copies the environment's registry in as ${REGISTRY_NAME} (or pass --registry FILE). Load times measured with a one-municipality placeholder.`);
-  if (rows.some((r) => r.error)) process.exitCode = 1;
+  return rows.some((r) => r.error) ? EXIT.failed : EXIT.ok;
 }
 
 function needsNote(r: Row): string {
@@ -181,7 +171,4 @@ function needsNote(r: Row): string {
   return (spec.env as readonly string[]).includes('registryFile') ? 'at synth' : '-';
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+runCommand(BUILD_FUNCTIONS, main);

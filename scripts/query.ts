@@ -1,39 +1,32 @@
 /**
- * npm run query -- "<sql>"          prints a table
- * npm run query -- --json "<sql>"   prints one JSON object per row
- * Reads the local warehouse (DuckDB) read-only, so it can run while nothing else writes to it.
+ * npm run query -- [--json] [--data-dir DIR] "<sql>"
+ *
+ * One statement on the local warehouse (DuckDB), read-only: a table, or with --json one JSON object
+ * per row with numbers as JSON numbers. While a run holds the warehouse it says who (exit code 3).
  */
-import fs from 'node:fs';
-import { DuckDbWarehouse } from '../shared/local/duckdb-warehouse';
-import { localPaths } from '../shared/local/runtime';
+import { EXIT, runCommand } from './lib/cli';
+import { QUERY } from './lib/commands';
 import { formatTable } from './lib/format';
+import { NoWarehouseError, openWarehouseForReading, type ReadOnlyWarehouse } from './lib/read-warehouse';
 
-async function main(): Promise<number> {
-  const args = process.argv.slice(2);
-  const json = args.includes('--json');
-  const warehouseArg = args.indexOf('--warehouse');
-  const file = warehouseArg >= 0 ? args[warehouseArg + 1]! : process.env.PIPELINE_WAREHOUSE ?? localPaths('.local').warehouse;
-  const sql = args.filter((a, i) => a !== '--json' && i !== warehouseArg && i !== warehouseArg + 1).join(' ').trim();
-  if (!sql) {
-    console.error('usage: npm run query -- [--json] "<sql>"   e.g. npm run query -- "select count(*) from raw.tb_fat_atendimento_individual"');
-    return 2;
-  }
-  if (!fs.existsSync(file)) {
-    console.error(`no warehouse at ${file}: run \`npm start\` first`);
-    return 1;
-  }
-  const w = await DuckDbWarehouse.open(file, { readOnly: true });
+runCommand(QUERY, async (args) => {
+  let w: ReadOnlyWarehouse;
   try {
-    const rows = await w.query(sql);
-    if (json) for (const r of rows) process.stdout.write(JSON.stringify(r) + '\n');
+    w = await openWarehouseForReading(args.dataDir);
+  } catch (err) {
+    if (!(err instanceof NoWarehouseError)) throw err;
+    console.error(err.message);
+    return EXIT.failed;
+  }
+  try {
+    const rows = await w.query(args.positional);
+    if (args.json) process.stdout.write(rows.map((r) => JSON.stringify(r) + '\n').join(''));
     else process.stdout.write(formatTable(rows) + `\n(${rows.length} row${rows.length === 1 ? '' : 's'})\n`);
-    return 0;
+    return EXIT.ok;
   } catch (err) {
     console.error(`query failed: ${(err as Error).message}`);
-    return 1;
+    return EXIT.failed;
   } finally {
     w.close();
   }
-}
-
-main().then((code) => process.exit(code));
+});

@@ -9,25 +9,16 @@
  * steps rebuild the marts and write the ledger. With --cloud (or GOOGLE_CLOUD_PROJECT and TOPIC_PREFIX
  * set) it goes to the deployed topic instead; marts and ledger catch up at the next daily run.
  */
-import { z } from 'zod';
-import { IbgeCode } from '../shared/contracts/ibge';
 import { publishRunRequests } from '../shared/dag/cloud-publish';
-import { IsoDate } from '../shared/contracts/identifiers';
 import { cloudTarget, gcloudPublishCommand, rerunRequest } from '../shared/dag/requests';
 import { saoPauloDate } from '../shared/run/plan-run';
+import { commandLine, EXIT, runCommand, type Parsed } from './lib/cli';
+import { RERUN } from './lib/commands';
 import { formatTable } from './lib/format';
-import { CLOUD_FLAGS, formatAlerts, openLocalSession, parseFlags, SESSION_FLAGS } from './lib/local-session';
+import { formatAlerts, openLocalSession } from './lib/local-session';
+import { failureLines, outcomesOf } from './lib/outcome';
 
-const Args = z.strictObject({
-  municipality: IbgeCode,
-  date: IsoDate.optional(),
-  tables: z.string().min(1).optional(),
-  ...CLOUD_FLAGS,
-  ...SESSION_FLAGS,
-});
-
-async function main(): Promise<number> {
-  const args = parseFlags(process.argv.slice(2), Args, ['cloud']);
+async function main(args: Parsed<typeof RERUN.flags>): Promise<number> {
   const request = rerunRequest({ municipality: args.municipality, runDate: args.date, tables: args.tables?.split(',').map((t) => t.trim()) });
   const target = cloudTarget(args, process.env);
   if (target) {
@@ -37,10 +28,10 @@ async function main(): Promise<number> {
     console.log(`\nthe same with gcloud:\n  ${gcloudPublishCommand(request, target.topicPrefix)}`);
     console.log('\nfollow it: the run-status function (runId in the fan-out log); marts and ledger catch up at the next daily run,');
     console.log('or now: gcloud workflows run <prefix>daily --data=\'{"finalizeOnly":true}\'');
-    return 0;
+    return EXIT.ok;
   }
 
-  const session = await openLocalSession({ dataDir: args.dataDir, registry: args.registry, citizens: args.citizens, runDate: args.date ?? saoPauloDate(new Date()) });
+  const session = await openLocalSession({ command: commandLine(RERUN), dataDir: args.dataDir, registry: args.registry, citizens: args.citizens, runDate: args.date ?? saoPauloDate(new Date()) });
   try {
     if (!session.names.has(args.municipality)) throw new Error(`municipality ${args.municipality} is not in the registry (${[...session.names.keys()].join(', ')})`);
     console.log(`\nrerun of ${args.municipality} ${session.names.get(args.municipality)}: ${JSON.stringify(request)}`);
@@ -55,16 +46,18 @@ async function main(): Promise<number> {
     console.log(`marts rebuilt: ${dag.martsFailed.length ? `FAILED ${dag.martsFailed.join(', ')}` : 'yes'}; ledger: ops.runs / ops.municipality_runs for ${sent.runId}`);
     console.log(formatAlerts(session.alerts));
     console.log(`\nin the cloud: npm run rerun -- --municipality ${args.municipality} --cloud, or\n  ${gcloudPublishCommand(request)}`);
-    return sent.extracted.length === sent.planned.length ? 0 : 1;
+    // The ledger decides: extracted is not enough, the municipality must end loaded.
+    const why = failureLines(await outcomesOf(session.pipeline.warehouse, [sent.runId]), [{ runId: sent.runId, municipality: args.municipality }], session.names);
+    for (const m of dag.martsFailed) why.push(`marts.${m}: refresh failed`);
+    if (why.length) {
+      console.log(`\nNOT DONE:\n${why.map((l) => `  ${l}`).join('\n')}`);
+      return EXIT.failed;
+    }
+    console.log(`\nDone. ${args.municipality} loaded in ${sent.runId}`);
+    return EXIT.ok;
   } finally {
     await session.close();
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(`npm run rerun failed: ${(err as Error).message}`);
-    process.exit(1);
-  },
-);
+runCommand(RERUN, main);

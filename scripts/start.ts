@@ -1,34 +1,21 @@
 /**
  * npm start — the daily run on this machine: the same DAG the cloud deploys (shared/dag/daily.ts),
- * through the same handlers, ending with the marts rebuilt and the run ledger written.
- *
- *   npm start                           embedded PostgreSQL with synthetic PECs (seeded on first run)
- *   npm start -- --reset                start over: new sources, empty bucket and warehouse
- *   npm start -- --registry FILE        your own PEC databases (see README "Municipality registry")
- *   npm start -- --date 2026-11-22      the day the run is for (default: today in São Paulo)
- *   npm start -- --citizens 20000       size of each synthetic municipality (first seeding only)
- *   npm start -- --deadline-minutes 5   extraction deadline (default: the DAG's, 180)
+ * through the same handlers, ending with the marts rebuilt and the run ledger written. Flags:
+ * scripts/lib/commands.ts (START), or `npm start -- --help`.
  */
-import { z } from 'zod';
-import { IsoDate } from '../shared/contracts/identifiers';
 import { DAILY_DAG } from '../shared/dag/daily';
 import { saoPauloDate } from '../shared/run/plan-run';
 import { MARTS } from '../shared/marts/marts';
+import { commandLine, EXIT, runCommand, type Parsed } from './lib/cli';
+import { START } from './lib/commands';
 import { formatTable } from './lib/format';
-import { formatAlerts, openLocalSession, parseFlags, SESSION_FLAGS } from './lib/local-session';
+import { formatAlerts, openLocalSession } from './lib/local-session';
+import { failureLines, outcomesOf } from './lib/outcome';
 
-const Args = z.strictObject({
-  reset: z.boolean().default(false),
-  ...SESSION_FLAGS,
-  date: IsoDate.optional(),
-  deadlineMinutes: z.coerce.number().positive().max(24 * 60).optional(),
-  staleAfterHours: z.coerce.number().positive().max(24 * 30).optional(),
-});
-
-async function main(): Promise<number> {
-  const args = parseFlags(process.argv.slice(2), Args, ['reset']);
+async function main(args: Parsed<typeof START.flags>): Promise<number> {
   const runDate = args.date ?? saoPauloDate(new Date());
   const session = await openLocalSession({
+    command: commandLine(START),
     dataDir: args.dataDir,
     registry: args.registry,
     citizens: args.citizens,
@@ -85,23 +72,27 @@ async function main(): Promise<number> {
     console.log(`\nwarehouse: ${paths.warehouse}`);
     console.log(`bucket:    ${paths.bucket}`);
     console.log(`log:       ${session.logFile}`);
+    const dir = args.dataDir === '.local' ? '' : ` --data-dir ${args.dataDir}`;
     console.log('\nnext:');
-    console.log('  npm run status                                         latest state per municipality (the ledger)');
-    console.log('  npm run query -- "select * from marts.hypertension_follow_up order by 1, 3, 5"');
-    console.log(`  npm run rerun -- --municipality ${run.planned[0] ?? '<ibge>'}                    replace one municipality's slices`);
-    console.log(`  npm run backfill -- --municipality ${run.planned[0] ?? '<ibge>'} --from ${runDate.slice(0, 4)}-01 --to ${runDate.slice(0, 7)}   older months, one chunk per month`);
+    console.log(`  npm run status${dir ? ` --${dir}` : ''}                 latest state per municipality (the ledger)`);
+    console.log(`  npm run query --${dir} "select * from marts.hypertension_follow_up order by 1, 3, 5"`);
+    console.log(`  npm run rerun -- --municipality ${run.planned[0] ?? '<ibge>'}${dir}                    replace one municipality's slices`);
+    console.log(`  npm run backfill -- --municipality ${run.planned[0] ?? '<ibge>'} --from ${runDate.slice(0, 4)}-01 --to ${runDate.slice(0, 7)}${dir}   older months, one chunk per month`);
     // Late extractions are still running: the DAG does not wait for them, and neither does the process.
     if (dag.late.length === 0) await pipeline.drain();
-    return dag.failed.length + dag.late.length > 0 || dag.loadTimedOut || dag.martsFailed.length > 0 ? 1 : 0;
+
+    const outcomes = await outcomesOf(pipeline.warehouse, [run.runId]);
+    const why = failureLines(outcomes, run.planned.map((m) => ({ runId: run.runId, municipality: m })), names);
+    if (dag.loadTimedOut) why.push('the load did not finish within its budget');
+    for (const m of dag.martsFailed) why.push(`marts.${m}: refresh failed`);
+    const count = (s: string) => outcomes.filter((o) => o.status === s).length;
+    const others = outcomes.length - count('loaded') - count('failed') - count('late');
+    if (why.length) console.log(`\nnot done:\n${why.map((l) => `  ${l}`).join('\n')}`);
+    console.log(`\nDone. loaded=${count('loaded')} failed=${count('failed')} late=${count('late')}${others ? ` other=${others}` : ''} of ${run.planned.length}${dag.martsFailed.length ? ` marts_failed=${dag.martsFailed.length}` : ''}`);
+    return why.length ? EXIT.failed : EXIT.ok;
   } finally {
     await session.close();
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(`npm start failed: ${(err as Error).message}`);
-    process.exit(1);
-  },
-);
+runCommand(START, main);

@@ -4,37 +4,33 @@
  * The latest state of every municipality from the run ledger (ops.municipality_runs, ops.runs,
  * ops.reconciliation, ops.alerts in the local warehouse): which run touched it last, how that ended,
  * the PEC version, how fresh its source DW was, when it was last loaded, reconciliation mismatches
- * and the last error. Read-only: it can run next to `npm run query`, not during `npm start`.
+ * and the last error. Read-only; while a run holds the warehouse it says who (exit code 3).
  */
-import fs from 'node:fs';
-import { z } from 'zod';
 import { latestMunicipalityStates } from '../shared/ledger/duckdb-ledger';
-import { DuckDbWarehouse } from '../shared/local/duckdb-warehouse';
-import { localPaths } from '../shared/local/runtime';
+import { EXIT, runCommand } from './lib/cli';
+import { STATUS } from './lib/commands';
 import { formatTable } from './lib/format';
-import { parseFlags } from './lib/local-session';
+import { currentHolder, describeHolder } from './lib/run-lock';
+import { localPaths } from '../shared/local/runtime';
+import { NoWarehouseError, openWarehouseForReading, type ReadOnlyWarehouse } from './lib/read-warehouse';
 
-const Args = z.strictObject({ json: z.boolean().default(false), dataDir: z.string().min(1).default('.local') });
-
-async function main(): Promise<number> {
-  const args = parseFlags(process.argv.slice(2), Args, ['json']);
-  const file = localPaths(args.dataDir).warehouse;
-  if (!fs.existsSync(file)) {
-    console.log(`no runs yet (no warehouse at ${file}): run \`npm start\` first`);
-    return 0;
-  }
-  let w: DuckDbWarehouse;
+runCommand(STATUS, async (args) => {
+  let w: ReadOnlyWarehouse;
   try {
-    w = await DuckDbWarehouse.open(file, { readOnly: true });
+    w = await openWarehouseForReading(args.dataDir);
   } catch (err) {
-    console.error(/lock/i.test((err as Error).message) ? `${file} is in use (npm start, rerun or backfill is running): try again when it ends` : (err as Error).message);
-    return 1;
+    if (!(err instanceof NoWarehouseError)) throw err;
+    const running = currentHolder(localPaths(args.dataDir).root);
+    if (args.json) process.stdout.write(JSON.stringify({ latestDailyRun: null, municipalities: [], alerts: [] }) + '\n');
+    else console.log(running ? `no runs yet: ${describeHolder(running)} is running the first one now` : `no runs yet (${err.message})`);
+    return EXIT.ok;
   }
   try {
     const tables = await w.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'ops' AND table_name = 'municipality_runs'`);
     if (tables.length === 0) {
-      console.log('no run ledger yet: run `npm start` first');
-      return 0;
+      if (args.json) process.stdout.write(JSON.stringify({ latestDailyRun: null, municipalities: [], alerts: [] }) + '\n');
+      else console.log('no run ledger yet: run `npm start` first');
+      return EXIT.ok;
     }
     const states = await latestMunicipalityStates(w);
     const [run] = await w.query(
@@ -42,10 +38,10 @@ async function main(): Promise<number> {
               municipalities_loaded AS loaded, municipalities_failed AS failed, municipalities_late AS late, alerts
        FROM ops.runs WHERE trigger = 'daily' ORDER BY started_at DESC LIMIT 1`,
     );
-    const alerts = run ? await w.query(`SELECT severity, rule, message FROM ops.alerts WHERE run_id = $1 ORDER BY rule, municipality`, [String(run.run_id)]) : [];
+    const alerts = run ? await w.query(`SELECT severity, rule, municipality, message FROM ops.alerts WHERE run_id = $1 ORDER BY rule, municipality`, [String(run.run_id)]) : [];
     if (args.json) {
       process.stdout.write(JSON.stringify({ latestDailyRun: run ?? null, municipalities: states, alerts }) + '\n');
-      return 0;
+      return EXIT.ok;
     }
     if (run)
       console.log(
@@ -53,16 +49,8 @@ async function main(): Promise<number> {
       );
     console.log(states.length ? formatTable(states) : 'no municipality has run yet');
     if (alerts.length) console.log(`\nalerts of ${String(run!.run_id)}:\n${alerts.map((a) => `  ${String(a.severity).padEnd(5)} ${String(a.rule)}: ${String(a.message)}`).join('\n')}`);
-    return 0;
+    return EXIT.ok;
   } finally {
     w.close();
   }
-}
-
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(`npm run status failed: ${(err as Error).message}`);
-    process.exit(1);
-  },
-);
+});

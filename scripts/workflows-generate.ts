@@ -9,19 +9,24 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DAILY_DAG, DAILY_WORKFLOW_FILE } from '../shared/dag/daily';
 import { renderWorkflowYaml } from '../shared/dag/workflow-yaml';
+import { EXIT, runCommand } from './lib/cli';
+import { WORKFLOWS_GENERATE } from './lib/commands';
 
-const root = path.resolve(__dirname, '..');
-const file = path.join(root, DAILY_WORKFLOW_FILE);
-const yaml = renderWorkflowYaml(DAILY_DAG);
-const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
-if (process.argv.includes('--check')) {
-  if (current !== yaml) {
-    console.error(`${DAILY_WORKFLOW_FILE} is out of date: run \`npm run workflows:generate\``);
-    process.exit(1);
+runCommand(WORKFLOWS_GENERATE, async (args) => {
+  const root = path.resolve(__dirname, '..');
+  const file = path.join(root, DAILY_WORKFLOW_FILE);
+  const yaml = renderWorkflowYaml(DAILY_DAG);
+  const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
+  if (args.check) {
+    if (current !== yaml) {
+      console.error(`${DAILY_WORKFLOW_FILE} is out of date: run \`npm run workflows:generate\``);
+      return EXIT.failed;
+    }
+    console.log(`${DAILY_WORKFLOW_FILE} is up to date`);
+    return EXIT.ok;
   }
-  console.log(`${DAILY_WORKFLOW_FILE} is up to date`);
-} else {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, yaml);
   console.log(`${current === yaml ? 'unchanged' : 'wrote'} ${DAILY_WORKFLOW_FILE} (${yaml.length.toLocaleString('en-US')} bytes, steps ${DAILY_DAG.steps.map((s) => s.id).join(' → ')})`);
-}
+  return EXIT.ok;
+});

@@ -1,8 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
 import type { MunicipalityRegistry } from '../../shared/contracts/municipalities';
-import { formatIssues } from '../../shared/handlers/pubsub-handler';
 import type { Alert } from '../../shared/ledger/alerts';
 import { createLogger } from '../../shared/log';
 import { effectiveDataDir, type LocalPostgres } from '../../shared/local/postgres-server';
@@ -11,42 +9,13 @@ import type { LocalTiming } from '../../shared/dag/local-executor';
 import type { RunEvent, RunObserver } from '../../shared/ports';
 import { addDays } from '../../shared/run/plan-run';
 import { startEmbeddedSources } from './embedded-sources';
+import { acquireRunLock, LOCK_FILE, type RunLock } from './run-lock';
 
 /**
- * What `npm start`, `npm run rerun` and `npm run backfill` share: argument parsing, the local state
- * directory, the sources (embedded synthetic PECs, seeded on first use, or a registry file) and
+ * What `npm start`, `npm run rerun` and `npm run backfill` share: the data dir's run lock, the local
+ * state directory, the sources (embedded synthetic PECs, seeded on first use, or a registry file) and
  * a local pipeline with live progress lines.
  */
-
-/** Flags every local command takes: where state lives and where the sources come from. */
-export const SESSION_FLAGS = {
-  registry: z.string().min(1).optional(),
-  dataDir: z.string().min(1).default('.local'),
-  citizens: z.coerce.number().int().min(50).max(500_000).default(1500),
-};
-
-/** Flags of the commands that can publish to the deployed topic instead (`--cloud`). */
-export const CLOUD_FLAGS = {
-  cloud: z.boolean().default(false),
-  project: z.string().min(1).optional(),
-  topicPrefix: z.string().optional(),
-};
-
-/** `--flag value` pairs (and boolean `--flag`s) into a zod schema; errors name the flag. */
-export function parseFlags<S extends z.ZodType>(argv: string[], schema: S, booleans: readonly string[] = []): z.infer<S> {
-  const raw: Record<string, unknown> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (!a.startsWith('--')) throw new Error(`unexpected argument ${JSON.stringify(a)}`);
-    const key = a.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-    if (booleans.includes(key)) raw[key] = true;
-    else if (i + 1 >= argv.length || argv[i + 1]!.startsWith('--')) throw new Error(`${a} needs a value`);
-    else raw[key] = argv[++i];
-  }
-  const r = schema.safeParse(raw);
-  if (!r.success) throw new Error(formatIssues(r.error).replace(/^(\w+)/, (k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`));
-  return r.data;
-}
 
 /** Live progress: one line per transition (extracting → staged → loaded), readable in CI logs too. */
 export class ProgressPrinter implements RunObserver {
@@ -86,6 +55,8 @@ export class ProgressPrinter implements RunObserver {
 }
 
 export interface SessionOptions {
+  /** What the user ran, e.g. "npm start": recorded in the run lock for whoever finds it held. */
+  command: string;
   dataDir: string;
   registry?: string;
   citizens: number;
@@ -109,8 +80,20 @@ export interface LocalSession {
 
 export async function openLocalSession(o: SessionOptions): Promise<LocalSession> {
   const paths = localPaths(o.dataDir);
+  // Before anything starts or is deleted: a second command on the same data dir stops here.
+  const lock = acquireRunLock(paths.root, o.command);
+  try {
+    return await openLocked(o, paths, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function openLocked(o: SessionOptions, paths: LocalPaths, lock: RunLock): Promise<LocalSession> {
   if (o.reset) {
-    fs.rmSync(paths.root, { recursive: true, force: true });
+    // Everything but the lock we hold.
+    for (const entry of fs.readdirSync(paths.root)) if (entry !== LOCK_FILE) fs.rmSync(path.join(paths.root, entry), { recursive: true, force: true });
     fs.rmSync(path.dirname(effectiveDataDir(paths.postgres)), { recursive: true, force: true });
     console.log(`reset: removed ${paths.root}`);
   }
@@ -158,8 +141,12 @@ export async function openLocalSession(o: SessionOptions): Promise<LocalSession>
     alerts,
     logFile,
     async close() {
-      pipeline.close();
-      await server?.stop();
+      try {
+        pipeline.close();
+        await server?.stop();
+      } finally {
+        lock.release();
+      }
     },
   };
 }

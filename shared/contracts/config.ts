@@ -92,3 +92,31 @@ export function parseConfig<S extends z.ZodType>(schema: S, keys: readonly EnvKe
     return `${name}: ${i.code === 'invalid_type' && input[key] === undefined ? 'is required but not set' : i.message}`;
   }));
 }
+
+/**
+ * What each variable means, for a person: the generated tables in docs/configuration.md and the
+ * functions' READMEs (`npm run docs:generate`) read this, so the meaning is written once.
+ */
+export const ENV_HELP: Record<EnvKey, string> = {
+  projectId: 'project of every resource; the trace project of log lines',
+  region: 'region of the deployment (infra only; the functions do not read it)',
+  environment: 'deployment name (`prod`, `dev`) in logs, metrics and the source session\'s `application_name`',
+  stagingBucket: 'the staging bucket, without `gs://`: plans, parts, manifests, failure and load records',
+  registryFile: 'municipality registry shipped in the bundle (infra copies the environment\'s in), read once at cold start',
+  pseudonymKeySecret: 'Secret Manager secret id of the HMAC pseudonymisation key (base64, ≥ 32 bytes)',
+  topicPrefix: 'prefix of every topic id (continuations, load requests, dead letters)',
+  bqLocation: 'location of the datasets and of every job',
+  rawDataset: 'dataset of the raw tables (one per registry table)',
+  opsDataset: 'dataset of the slice ledger and staging tables (load) and of the run ledger (run-report)',
+  martsDataset: 'dataset of the Power BI marts (read by the workflow)',
+  statementTimeoutMs: 'stops a runaway query on a struggling municipal server',
+  lockTimeoutMs: 'never queue behind the PEC\'s nightly DW job or a migration',
+  connectTimeoutMs: 'a dead network path fails the attempt instead of hanging',
+  idleInTransactionTimeoutMs: 'the server frees the snapshot if the extractor dies mid-transaction',
+  partMaxBytes: 'CSV bytes per staged part (~15–25 MiB gzipped: one BigQuery worker each)',
+  gzipLevel: 'gzip level of the parts: 1 is ~3× faster than 6 for ~20 % more bytes',
+  timeBudgetMs: 'after this no new table is started: checkpoint and continue in a new message (functions stop at 540 s)',
+  lookbackDays: 'the daily window re-reads this many days: PEC administrators can reprocess old data',
+  staleSourceHours: 'a PEC whose own DW was processed longer ago than this before the run raises `stale_source`',
+  logLevel: 'pino log level',
+};
