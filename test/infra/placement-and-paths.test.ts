@@ -4,7 +4,7 @@ import { ConfigError } from '../../shared/contracts/config';
 import { DAILY_DAG, DAILY_WORKFLOW_FILE, WORKFLOW_ENV } from '../../shared/dag/daily';
 import { MunicipalityRegistry, sslmodeOf } from '../../shared/contracts/municipalities';
 import { parseEnvironmentConfig } from '../../infra-cdktf/config';
-import { repoRoot, resolve, resources, synthEnvironment, type Body, type TfJson } from './support/synth';
+import { repoRoot, resolve, resources, some, synthEnvironment, type Body, type TfJson } from './support/synth';
 
 /**
  * Where things are (LGPD: São Paulo only), the network path per municipality, orchestration and
@@ -49,8 +49,8 @@ describe('placement', () => {
       google_vpc_access_connector: 'region',
       google_compute_subnetwork: 'region',
     };
-    for (const [type, key] of Object.entries(mustHave)) for (const [, b] of resources(dev.json, type)) expect(b[key]).toBeDefined();
-    for (const [, sec] of resources(dev.json, 'google_secret_manager_secret')) expect(sec.replication.user_managed.replicas).toEqual([{ location: REGION }]);
+    for (const [type, key] of Object.entries(mustHave)) for (const [, b] of some(dev.json, type)) expect(b[key]).toBeDefined();
+    for (const [, sec] of some(dev.json, 'google_secret_manager_secret')) expect(sec.replication.user_managed.replicas).toEqual([{ location: REGION }]);
     expect(dev.json.provider.google[0].region).toBe(REGION);
   });
 });
