@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
+import { LOG_MESSAGES } from '../contracts/log-messages';
 import type { LoadRequest } from '../contracts/messages';
 import type { Manifest } from '../contracts/manifest';
 import type { TableDef } from '../contracts/tables';
@@ -70,7 +71,7 @@ export async function loadRun(deps: LoadDeps, req: LoadRequest): Promise<LoadRes
   const outcomes = loads.length > 0 ? await deps.warehouse.replaceSlices(loads, loadId) : [];
   deps.logger.info(
     { loadId, run: req.runId, slices: outcomes.length, loaded: outcomes.filter((o) => o.status === 'loaded').length, missingManifests },
-    'load finished',
+    LOG_MESSAGES.loadFinished,
   );
   return { loadId, outcomes, missingManifests, manifests };
 }

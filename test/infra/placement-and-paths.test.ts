@@ -188,11 +188,11 @@ describe('orchestration and alerting', () => {
     expect(s.warnings.join('\n')).toMatch(/No daily schedule/);
   });
 
-  test('five alert policies, all notifying the configured e-mail channel', () => {
+  test('five alert policies (no 5xx ratio), all notifying the configured e-mail channel', () => {
     const [[, channel]] = resources(dev.json, 'google_monitoring_notification_channel') as [[string, Body]];
     expect(channel.labels.email_address).toBe(dev.config.alertEmail);
     const policies = resources(dev.json, 'google_monitoring_alert_policy');
-    expect(policies.map(([id]) => id).sort()).toEqual(['alert-data-freshness', 'alert-dead-letter-backlog', 'alert-function-errors', 'alert-municipality-failed', 'alert-run-report']);
+    expect(policies.map(([id]) => id).sort()).toEqual(['alert-data-freshness', 'alert-dead-letter-backlog', 'alert-municipalities-not-loaded', 'alert-municipality-failed', 'alert-run-report']);
     for (const [, p] of policies) expect(p.notification_channels).toEqual(['${google_monitoring_notification_channel.alert-email.name}']);
   });
 
@@ -207,8 +207,7 @@ describe('orchestration and alerting', () => {
     const dlq = policy('alert-dead-letter-backlog').condition_threshold.filter;
     expect(dlq).toContain('pubsub.googleapis.com/subscription/num_undelivered_messages');
     expect(dlq).toContain('${google_pubsub_subscription.subscription-dead-letter-hold.name}');
-    expect(policy('alert-data-freshness').condition_prometheus_query_language.query).toMatch(/^absent_over_time\(.*\[26h\]\)$/);
-    expect(policy('alert-function-errors').condition_prometheus_query_language.query).toContain('response_code_class="5xx"');
+    expect(policy('alert-data-freshness').condition_prometheus_query_language.query).toMatch(/^absent_over_time\(.*\[26h\]\) and on\(\) \(.*offset 26h\) > 0\)$/);
     // The run report's alert lines (stale source, reconciliation mismatch, late …) from the workflow.
     const runAlerts = metric('metric-run-alerts');
     expect(runAlerts.filter).toContain('resource.type="workflows.googleapis.com/Workflow"');
