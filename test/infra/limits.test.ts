@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { GOOGLE_LIMITS, type LimitId } from '../../infra-cdktf/limits';
 import { LIMITS_DOC, WORKFLOW_FILE } from '../../infra-cdktf/limits-cli';
-import { evaluate, usage } from '../../infra-cdktf/limits-model';
+import { evaluate, usage, workflowSteps } from '../../infra-cdktf/limits-model';
 import { limitsDocument } from '../../infra-cdktf/limits-report';
 import { readEnvironmentConfig } from '../../infra-cdktf/inputs';
 import { syntheticDeployment, type NetworkMix } from '../../infra-cdktf/synthetic';
@@ -72,6 +72,12 @@ describe('docs/limits.md', () => {
     expect(doc).toMatch(/\[VPN tunnels \(Classic \+ HA\)\]\([^)]+\) \| quota \| console \| project × region \| 1,300 \| \*\*check quota ≥ count\*\*/);
     expect(fs.readFileSync(`${repoRoot}/docs/deploy.md`, 'utf8')).toMatch(/docs\/limits\.md|\(limits\.md\)/);
   });
+});
+
+test('docs/cost.md counts workflow steps from the generated YAML as it is now', () => {
+  const { fixed, perMunicipality } = workflowSteps(workflow);
+  // If this fails after a change to the DAG: update the Workflows paragraph of docs/cost.md.
+  expect(fs.readFileSync(`${repoRoot}/docs/cost.md`, 'utf8')).toMatch(new RegExp(`\\*\\*${fixed} steps\\s+once per execution \\+ ${perMunicipality} per municipality\\*\\*`));
 });
 
 test('every limit names a Google documentation page', () => {
