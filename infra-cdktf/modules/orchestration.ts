@@ -169,5 +169,10 @@ export function orchestration(
     },
   });
   new TerraformOutput(ctx.scope, 'daily_workflow', { value: daily.name });
+  // Workflows are regional: without --location gcloud looks in its default location and fails.
+  new TerraformOutput(ctx.scope, 'finalize_command', {
+    description: 'Re-runs the load, marts and report of the current run (docs/deploy.md "The daily workflow")',
+    value: `gcloud workflows run ${names.workflow(DAILY_DAG.name)} --location=${config.region} --project=${project} --data='{"finalizeOnly":true}'`,
+  });
   return { runner, runnerMember };
 }

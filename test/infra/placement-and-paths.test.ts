@@ -170,6 +170,10 @@ describe('orchestration and alerting', () => {
     expect(wf.user_env_vars[EXTRACT_MAX_IN_FLIGHT_ENV]).toBe(env === 'dev' ? '5' : '20');
   });
 
+  test('the printed finalize command names the workflow\'s location', () => {
+    expect(dev.json.output!.finalize_command!.value).toBe(`gcloud workflows run pec-daily --location=${REGION} --project=${dev.config.projectId} --data='{"finalizeOnly":true}'`);
+  });
+
   test('an empty topic prefix is left unset: the workflow defaults it to ""', () => {
     const s = synthEnvironment('dev', { config: (c) => ({ ...c, topicPrefix: '' }) });
     const [[, wf]] = resources(s.json, 'google_workflows_workflow') as [[string, Body]];
