@@ -117,8 +117,6 @@ export const EnvironmentConfigSchema = z.strictObject({
     .prefault({}),
   alerts: z
     .strictObject({
-      /** Share of a function's requests answered 5xx over 10 minutes that raises an incident. */
-      functionErrorRatio: z.number().gt(0).lt(1).default(0.1),
       /** No successful load for this long raises the freshness incident. */
       freshnessHours: z.number().int().min(2).max(168).default(26),
       /**

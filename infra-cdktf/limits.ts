@@ -146,13 +146,13 @@ export const GOOGLE_LIMITS = {
     source: PUBSUB,
     moves: 'never grows with municipalities (one subscription per consuming function)',
   },
-  functionMaxInstances: {
-    what: 'Cloud Run functions maximum instances (extract: municipal servers read at once)',
+  functionMemory: {
+    what: 'Cloud Run functions memory of all instances at their caps, MiB (the "Max project memory" quota)',
     kind: 'quota',
-    value: 100,
-    per: 'function',
+    value: null,
+    per: 'project × region',
     source: FUNCTIONS,
-    moves: 'quota increase; daily wall time is N × time per municipality / instances',
+    moves: 'quota increase; more extract instances shorten the daily run (N × time per municipality / instances)',
   },
   functionConcurrency: {
     what: 'Requests per instance when the instance has less than 1 vCPU',

@@ -1,5 +1,5 @@
 import { ENV, type EnvKey } from '../../shared/contracts/config';
-import { FUNCTIONS, type FunctionKey } from '../../shared/contracts/functions';
+import { ackDeadlineSeconds, DELIVERY, FUNCTIONS, type FunctionKey, type PubsubFunctionKey } from '../../shared/contracts/functions';
 import { AssetType, TerraformAsset } from '../cdk';
 import {
   ArtifactRegistryRepository,
@@ -137,21 +137,13 @@ const FUNCTION_GRANTS: Record<FunctionKey, (r: Resources) => Grant[]> = {
 };
 
 /**
- * Delivery of each Pub/Sub-triggered function. Why our own push subscriptions rather than the
- * function's `event_trigger`: Eventarc creates and owns the trigger's subscription and exposes no
- * dead-letter policy (terraform-provider-google #25069, #17697), so a message failing transiently
- * forever would retry until retention drops it, silently. Here every subscription has a retry
- * policy (10 s → 600 s backoff) and a dead-letter topic.
- *
- * maxDeliveryAttempts counts every failed push, including 429s when the function is at its
- * instance cap, which for extract is the normal state of a daily run (650 messages, 20 servers at a
- * time). 100 attempts at ≤ 600 s apart ≈ 16 h before a municipality that keeps failing is parked.
+ * Delivery of each Pub/Sub-triggered function, with the values of DELIVERY (shared/contracts/
+ * functions.ts). Why our own push subscriptions rather than the function's `event_trigger`:
+ * Eventarc creates and owns the trigger's subscription and exposes no dead-letter policy
+ * (terraform-provider-google #25069, #17697), so a message failing transiently forever would retry
+ * until retention drops it, silently. Here every subscription has a retry policy and a dead-letter topic.
  */
-const DELIVERY: Partial<Record<FunctionKey, { maxDeliveryAttempts: number }>> = {
-  fanOut: { maxDeliveryAttempts: 5 }, // one message a day; failing 5 times is a bug, not load
-  extract: { maxDeliveryAttempts: 100 },
-  load: { maxDeliveryAttempts: 20 }, // one instance: a few 429s while a previous load runs
-};
+const pushed = (key: FunctionKey): key is PubsubFunctionKey => key in DELIVERY.maxDeliveryAttempts;
 
 /**
  * Requests one instance serves at once: one (an extract streams one municipality with all of the
@@ -275,8 +267,7 @@ function delivery(ctx: StackContext, topics: Topics, fns: Record<FunctionKey, Cl
   for (const key of Object.keys(FUNCTIONS) as FunctionKey[]) {
     const spec: (typeof FUNCTIONS)[FunctionKey] = FUNCTIONS[key];
     if (spec.trigger.kind !== 'pubsub') continue;
-    const settings = DELIVERY[key];
-    if (!settings) throw new Error(`function ${key} is triggered by Pub/Sub but has no delivery settings in infra-cdktf/modules/functions.ts`);
+    if (!pushed(key)) throw new Error(`function ${key} is triggered by Pub/Sub but has no DELIVERY.maxDeliveryAttempts entry in shared/contracts/functions.ts`);
     const topic = topics.topics[spec.trigger.topic];
     const fn = fns[key];
     // The run.app address of the function's Cloud Run service: the audience Cloud Run checks, and
@@ -289,11 +280,11 @@ function delivery(ctx: StackContext, topics: Topics, fns: Record<FunctionKey, Cl
       topic: topic.id,
       // Push waits this long for the HTTP answer: longer than the function's timeout, or Pub/Sub
       // would redeliver a message that is still being processed.
-      ackDeadlineSeconds: Math.min(600, spec.timeoutSeconds + 30),
-      messageRetentionDuration: '86400s', // a day: the next daily run supersedes anything older
+      ackDeadlineSeconds: ackDeadlineSeconds(key),
+      messageRetentionDuration: `${DELIVERY.messageRetentionSeconds}s`,
       expirationPolicy: { ttl: '' },
-      retryPolicy: { minimumBackoff: '10s', maximumBackoff: '600s' },
-      deadLetterPolicy: { deadLetterTopic: topics.topics.deadLetter.id, maxDeliveryAttempts: settings.maxDeliveryAttempts },
+      retryPolicy: { minimumBackoff: `${DELIVERY.minimumBackoffSeconds}s`, maximumBackoff: `${DELIVERY.maximumBackoffSeconds}s` },
+      deadLetterPolicy: { deadLetterTopic: topics.topics.deadLetter.id, maxDeliveryAttempts: DELIVERY.maxDeliveryAttempts[key] },
       pushConfig: {
         // The path names the topic for the functions framework's Pub/Sub-push → CloudEvent conversion.
         pushEndpoint: `${uri}/projects/${config.projectId}/topics/${topic.name}`,

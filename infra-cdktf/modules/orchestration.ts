@@ -1,4 +1,5 @@
 import { DAILY_DAG, DAILY_WORKFLOW_FILE, WORKFLOW_ENV } from '../../shared/dag/daily';
+import { FUNCTIONS } from '../../shared/contracts/functions';
 import { PEC_TABLES } from '../../shared/tables/pec-tables';
 import type { TableDef } from '../../shared/contracts/tables';
 import { Annotations, TerraformOutput } from '../cdk';
@@ -29,6 +30,12 @@ const DAILY_WORKFLOW_NAME = /([a-z][a-z0-9-]*)\.workflows\.yaml$/.exec(DAILY_WOR
 if (DAILY_WORKFLOW_NAME !== DAILY_DAG.name) throw new Error(`${DAILY_WORKFLOW_FILE} does not carry the DAG's name ${DAILY_DAG.name}`);
 
 /**
+ * TODO(WORKFLOW_ENV.extractMaxInFlight): the DAG's own name for this variable arrives with the DAG
+ * change that reads it; until then the name is written here, once. Remove the fallback after the merge.
+ */
+export const EXTRACT_MAX_IN_FLIGHT_ENV: string = (WORKFLOW_ENV as Record<string, string>).extractMaxInFlight ?? 'EXTRACT_MAX_IN_FLIGHT';
+
+/**
  * The value of every variable the generated workflow reads with sys.get_env (WORKFLOW_ENV in
  * shared/dag/daily.ts, besides the built-in GOOGLE_CLOUD_PROJECT_ID). A Record over its keys: a
  * variable added to the DAG fails the type check here until the stack supplies it.
@@ -36,9 +43,12 @@ if (DAILY_WORKFLOW_NAME !== DAILY_DAG.name) throw new Error(`${DAILY_WORKFLOW_FI
 export function workflowEnvironment(
   ctx: StackContext,
   r: { warehouse: Warehouse; runStatus: Cloudfunctions2Function; runReport: Cloudfunctions2Function },
-): Record<keyof typeof WORKFLOW_ENV, string> {
+): Record<keyof typeof WORKFLOW_ENV, string> & { extractMaxInFlight: string } {
   return {
     topicPrefix: ctx.config.topicPrefix,
+    // The workflow releases extract messages only up to the extract function's instance cap: more in
+    // flight would be answered 429 and burn delivery attempts (DELIVERY.maxDeliveryAttempts).
+    extractMaxInFlight: String(ctx.config.maxExtractInstances ?? FUNCTIONS.extract.maxInstances),
     runStatusUrl: serviceUri(r.runStatus),
     runReportUrl: serviceUri(r.runReport),
     rawDataset: r.warehouse.raw.datasetId,
@@ -99,9 +109,13 @@ export function orchestration(
 
   const env = workflowEnvironment(ctx, r);
   // An empty TOPIC_PREFIX is left unset: the workflow reads it as default(…, "").
-  const userEnvVars = Object.fromEntries(
+  const userEnvVars: Record<string, string> = Object.fromEntries(
     (Object.keys(WORKFLOW_ENV) as (keyof typeof WORKFLOW_ENV)[]).filter((k) => env[k] !== '').map((k) => [WORKFLOW_ENV[k], env[k]]),
   );
+  // Only to a workflow that reads it (the generated YAML does once the DAG change is merged): Workflows
+  // keeps user variables per workflow, and the tests hold each workflow to exactly what it reads.
+  const envFor = (source: string): Record<string, string> =>
+    source.includes(`sys.get_env("${EXTRACT_MAX_IN_FLIGHT_ENV}")`) ? { ...userEnvVars, [EXTRACT_MAX_IN_FLIGHT_ENV]: env.extractMaxInFlight } : userEnvVars;
 
   const deployed = new Map<string, WorkflowsWorkflow>();
   for (const wf of workflows) {
@@ -116,7 +130,7 @@ export function orchestration(
         sourceContents: wf.source,
         callLogLevel: 'LOG_ERRORS_ONLY',
         // Names may not start with GOOGLE: the project id is the built-in GOOGLE_CLOUD_PROJECT_ID.
-        userEnvVars,
+        userEnvVars: envFor(wf.source),
       }),
     );
   }
@@ -155,5 +169,10 @@ export function orchestration(
     },
   });
   new TerraformOutput(ctx.scope, 'daily_workflow', { value: daily.name });
+  // Workflows are regional: without --location gcloud looks in its default location and fails.
+  new TerraformOutput(ctx.scope, 'finalize_command', {
+    description: 'Re-runs the load, marts and report of the current run (docs/deploy.md "The daily workflow")',
+    value: `gcloud workflows run ${names.workflow(DAILY_DAG.name)} --location=${config.region} --project=${project} --data='{"finalizeOnly":true}'`,
+  });
   return { runner, runnerMember };
 }

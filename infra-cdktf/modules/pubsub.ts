@@ -1,3 +1,4 @@
+import { DELIVERY } from '../../shared/contracts/functions';
 import { TOPICS, type TopicKey } from '../../shared/contracts/messages';
 import { PubsubSubscription, PubsubTopic } from '../google';
 import { grant } from '../iam';
@@ -11,7 +12,7 @@ export interface Topics {
   pubsubAgent: string;
 }
 
-export const DEAD_LETTER_RETENTION = '604800s'; // 7 days: a week-end plus time to investigate
+export const DEAD_LETTER_RETENTION = `${DELIVERY.deadLetterRetentionSeconds}s`;
 
 export function topics(ctx: StackContext): Topics {
   const topics = Object.fromEntries(

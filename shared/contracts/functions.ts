@@ -83,3 +83,37 @@ export const FUNCTIONS = {
   },
 } as const satisfies Record<string, FunctionSpec>;
 export type FunctionKey = keyof typeof FUNCTIONS;
+
+/**
+ * How Pub/Sub delivers to the Pub/Sub-triggered functions: the push subscriptions infra-cdktf
+ * synthesizes, and what an emulator test must configure to behave like them. One definition.
+ */
+export const DELIVERY = {
+  /** Exponential retry between these bounds after a failed push (Pub/Sub's retry policy). */
+  minimumBackoffSeconds: 10,
+  maximumBackoffSeconds: 600,
+  /**
+   * Failed pushes before a message goes to the dead-letter topic. 429s at the instance cap count
+   * too, and for extract they are the normal state of a daily run (650 messages, 20 servers at a
+   * time): 100 attempts ≤ 600 s apart ≈ 16 h before a municipality that keeps failing is parked.
+   */
+  maxDeliveryAttempts: {
+    fanOut: 5, // one message a day; failing 5 times is a bug, not load
+    extract: 100,
+    load: 20, // one instance: a few 429s while a previous load runs
+  },
+  /** Undelivered work is kept a day: the next daily run supersedes anything older. */
+  messageRetentionSeconds: 86_400,
+  /** Dead letters are kept a week: a week-end plus time to investigate. */
+  deadLetterRetentionSeconds: 604_800,
+  /** The push waits for the answer longer than the function may run (Pub/Sub's maximum is 600 s). */
+  ackDeadlineMarginSeconds: 30,
+  maxAckDeadlineSeconds: 600,
+} as const;
+
+export type PubsubFunctionKey = keyof typeof DELIVERY.maxDeliveryAttempts;
+
+/** Ack deadline of a function's push subscription: its timeout plus the margin, capped at Pub/Sub's maximum. */
+export function ackDeadlineSeconds(key: PubsubFunctionKey): number {
+  return Math.min(DELIVERY.maxAckDeadlineSeconds, FUNCTIONS[key].timeoutSeconds + DELIVERY.ackDeadlineMarginSeconds);
+}

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
+import { LOG_MESSAGES } from '../contracts/log-messages';
 import type { LoadRequest } from '../contracts/messages';
 import { pipeline } from 'node:stream/promises';
 import type { Manifest, StagedPart } from '../contracts/manifest';
@@ -73,7 +74,7 @@ export async function loadRun(deps: LoadDeps, req: LoadRequest): Promise<LoadRes
     .filter((l) => l.slices.length > 0);
   // Checks at load, the same for both warehouses: each part's bytes against the manifest's SHA-256
   // (a mismatch or a missing part fails that slice only); row counts are checked by the warehouse.
-  const parts = new Map(manifests.flatMap((m) => m.tables.map((t) => [`${t.table}/${m.municipality}`, t.parts] as const)));
+  const parts = new Map(manifests.flatMap((m) => [...m.tables, ...(m.setAside ? [m.setAside] : [])].map((t) => [`${t.table}/${m.municipality}`, t.parts] as const)));
   const failed = new Map<string, SliceOutcome>();
   await forEachLimit(
     loads.flatMap(({ table, slices }) => slices.map((s) => ({ table: table.name, s }))),
@@ -90,7 +91,7 @@ export async function loadRun(deps: LoadDeps, req: LoadRequest): Promise<LoadRes
   for (const o of outcomes) if (o.status === 'failed') deps.logger.error({ loadId, run: req.runId, municipality: o.municipality, table: o.table, errorClass: o.errorClass }, o.message);
   deps.logger.info(
     { loadId, run: req.runId, slices: outcomes.length, loaded: outcomes.filter((o) => o.status === 'loaded').length, failed: outcomes.filter((o) => o.status === 'failed').length, missingManifests },
-    'load finished',
+    LOG_MESSAGES.loadFinished,
   );
   return { loadId, outcomes, missingManifests, manifests };
 }

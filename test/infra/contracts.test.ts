@@ -1,5 +1,5 @@
 import { ENV } from '../../shared/contracts/config';
-import { FUNCTIONS, type FunctionKey } from '../../shared/contracts/functions';
+import { DELIVERY, FUNCTIONS, type FunctionKey, type PubsubFunctionKey } from '../../shared/contracts/functions';
 import { TOPICS } from '../../shared/contracts/messages';
 import { COLUMN_TYPES, INGESTION_COLUMNS, landedTables, type TableDef } from '../../shared/contracts/tables';
 import { PEC_TABLES } from '../../shared/tables/pec-tables';
@@ -7,7 +7,7 @@ import { loadedSlicesSchema, rawTableSchema as loaderRawTableSchema } from '../.
 import { bigQueryOpsTables } from '../../shared/ledger/schema';
 import type { BigQueryTableSpec as OwnedTableSpec } from '../../shared/ledger/table-schema';
 import { MART_NAMES, bigQueryMartTables } from '../../shared/marts/marts';
-import { resolve, resources, synthEnvironment, type Body, type TfJson } from './support/synth';
+import { resolve, resources, some, synthEnvironment, type Body, type TfJson } from './support/synth';
 
 /**
  * The infrastructure is wired to the code through the shared contracts: function specs and ENV
@@ -75,20 +75,37 @@ describe('Pub/Sub: every topic of the contract, retry and dead-letter on every d
   test('topics are TOPIC_PREFIX + TOPICS, kept in the region', () => {
     const topics = resources(json, 'google_pubsub_topic');
     expect(topics.map(([, t]) => t.name).sort()).toEqual(Object.values(TOPICS).map((n) => `${config.topicPrefix}${n}`).sort());
+    expect(topics.length).toBeGreaterThan(0);
     for (const [, t] of topics) expect(t.message_storage_policy.allowed_persistence_regions).toEqual(['southamerica-east1']);
   });
 
-  test('every work subscription: retry 10 s–600 s, dead-letter topic, bounded attempts, never expires', () => {
-    const work = subs.filter(([, b]) => topicName(b.topic) !== deadLetter);
-    expect(work.length).toBeGreaterThan(0);
-    for (const [, b] of work) {
-      expect(b.retry_policy).toEqual({ minimum_backoff: '10s', maximum_backoff: '600s' });
-      expect(topicName(b.dead_letter_policy.dead_letter_topic)).toBe(deadLetter);
-      expect(b.dead_letter_policy.max_delivery_attempts).toBeGreaterThanOrEqual(5);
-      expect(b.dead_letter_policy.max_delivery_attempts).toBeLessThanOrEqual(100);
-      expect(b.expiration_policy).toEqual({ ttl: '' });
-      expect(b.message_retention_duration).toBeDefined();
-    }
+  test('the delivery contract holds the reviewed values (an independent copy: a change here is a decision, not a drift)', () => {
+    expect(DELIVERY).toEqual({
+      minimumBackoffSeconds: 10,
+      maximumBackoffSeconds: 600,
+      maxDeliveryAttempts: { fanOut: 5, extract: 100, load: 20 },
+      messageRetentionSeconds: 86_400,
+      deadLetterRetentionSeconds: 604_800,
+      ackDeadlineMarginSeconds: 30,
+      maxAckDeadlineSeconds: 600,
+    });
+  });
+
+  const pushedKeys = functionKeys.filter((k) => FUNCTIONS[k].trigger.kind === 'pubsub') as PubsubFunctionKey[];
+  test('every Pub/Sub-triggered function has delivery settings, and the fixture has some', () => {
+    expect(pushedKeys.length).toBeGreaterThan(0);
+    expect(pushedKeys.sort()).toEqual(Object.keys(DELIVERY.maxDeliveryAttempts).sort());
+  });
+
+  test.each(pushedKeys)('%s subscription: retry, dead letter, attempts, retention and ack deadline exactly as DELIVERY says', (key) => {
+    const [, b] = some(json, 'google_pubsub_subscription', (x) => x.name === `${config.topicPrefix}${TOPICS[FUNCTIONS[key].trigger.kind === 'pubsub' ? FUNCTIONS[key].trigger.topic : 'deadLetter']}-to-${FUNCTIONS[key].name}`)[0]!;
+    expect(b.retry_policy).toEqual({ minimum_backoff: `${DELIVERY.minimumBackoffSeconds}s`, maximum_backoff: `${DELIVERY.maximumBackoffSeconds}s` });
+    expect(topicName(b.dead_letter_policy.dead_letter_topic)).toBe(deadLetter);
+    expect(b.dead_letter_policy.max_delivery_attempts).toBe(DELIVERY.maxDeliveryAttempts[key]);
+    expect(b.message_retention_duration).toBe(`${DELIVERY.messageRetentionSeconds}s`);
+    // Written out rather than through ackDeadlineSeconds(): the timeout plus 30 s, at most 600 s.
+    expect(b.ack_deadline_seconds).toBe(Math.min(600, FUNCTIONS[key].timeoutSeconds + 30));
+    expect(b.expiration_policy).toEqual({ ttl: '' });
   });
 
   test('each Pub/Sub-triggered function has exactly one authenticated push subscription on its spec topic', () => {
@@ -110,15 +127,16 @@ describe('Pub/Sub: every topic of the contract, retry and dead-letter on every d
     }
   });
 
-  test('no delivery bypasses these subscriptions: Eventarc triggers, if any, retry', () => {
-    for (const [, f] of resources(json, 'google_cloudfunctions2_function')) if (f.event_trigger) expect(f.event_trigger.retry_policy).toBe('RETRY_POLICY_RETRY');
+  test('no delivery bypasses these subscriptions: no function has an Eventarc trigger (its subscription would have no dead letters)', () => {
+    const fns = some(json, 'google_cloudfunctions2_function');
+    expect(fns.filter(([, f]) => f.event_trigger !== undefined).map(([id]) => id)).toEqual([]);
   });
 
   test('dead letters are held a week in a pull subscription that never expires', () => {
     const hold = subs.filter(([, b]) => topicName(b.topic) === deadLetter);
     expect(hold).toHaveLength(1);
     expect(hold[0]![1].push_config).toBeUndefined();
-    expect(hold[0]![1].message_retention_duration).toBe('604800s');
+    expect(hold[0]![1].message_retention_duration).toBe(`${DELIVERY.deadLetterRetentionSeconds}s`);
     expect(hold[0]![1].expiration_policy).toEqual({ ttl: '' });
   });
 });
@@ -227,7 +245,7 @@ describe('BigQuery ops and marts tables are their single definitions', () => {
 
   test('marts holds exactly the marts (shared/marts/marts.ts), protected from deletion', () => {
     expect(tablesIn(config.datasets.marts)).toEqual(bigQueryMartTables().map((t) => t.name).sort());
-    for (const [, t] of resources(json, 'google_bigquery_table')) expect(t.deletion_protection).toBe(true);
+    for (const [, t] of some(json, 'google_bigquery_table')) expect(t.deletion_protection).toBe(true);
   });
 
   test.each(bigQueryMartTables().map((t) => [t.name, t] as const))('marts.%s: exactly the mart definition', (name, t) => {

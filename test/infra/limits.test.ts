@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { GOOGLE_LIMITS, type LimitId } from '../../infra-cdktf/limits';
 import { LIMITS_DOC, WORKFLOW_FILE } from '../../infra-cdktf/limits-cli';
-import { evaluate, usage } from '../../infra-cdktf/limits-model';
+import { evaluate, usage, workflowSteps } from '../../infra-cdktf/limits-model';
 import { limitsDocument } from '../../infra-cdktf/limits-report';
 import { readEnvironmentConfig } from '../../infra-cdktf/inputs';
 import { syntheticDeployment, type NetworkMix } from '../../infra-cdktf/synthetic';
@@ -41,7 +41,7 @@ describe.each<NetworkMix>(['vpn', 'tls', 'mix'])('650 municipalities, network %s
       vpcNetworks: count('google_compute_network'),
       staticExternalAddresses: count('google_compute_address'),
       pubsubSubscriptionsPerTopic: maxGroup(json, 'google_pubsub_subscription', 'topic'),
-      functionMaxInstances: Math.max(...resources(json, 'google_cloudfunctions2_function').map(([, f]) => f.service_config.max_instance_count as number)),
+      functionMemory: resources(json, 'google_cloudfunctions2_function').reduce((sum, [, f]) => sum + (f.service_config.max_instance_count as number) * parseInt(f.service_config.available_memory as string, 10), 0),
       functionConcurrency: Math.max(...resources(json, 'google_cloudfunctions2_function').map(([, f]) => f.service_config.max_instance_request_concurrency as number)),
       connectorRange: Math.max(...resources(json, 'google_vpc_access_connector').map(([, c]) => c.max_instances as number)),
     };
@@ -72,6 +72,12 @@ describe('docs/limits.md', () => {
     expect(doc).toMatch(/\[VPN tunnels \(Classic \+ HA\)\]\([^)]+\) \| quota \| console \| project × region \| 1,300 \| \*\*check quota ≥ count\*\*/);
     expect(fs.readFileSync(`${repoRoot}/docs/deploy.md`, 'utf8')).toMatch(/docs\/limits\.md|\(limits\.md\)/);
   });
+});
+
+test('docs/cost.md counts workflow steps from the generated YAML as it is now', () => {
+  const { fixed, perMunicipality } = workflowSteps(workflow);
+  // If this fails after a change to the DAG: update the Workflows paragraph of docs/cost.md.
+  expect(fs.readFileSync(`${repoRoot}/docs/cost.md`, 'utf8')).toMatch(new RegExp(`\\*\\*${fixed} steps\\s+once per execution \\+ ${perMunicipality} per municipality\\*\\*`));
 });
 
 test('every limit names a Google documentation page', () => {

@@ -4,7 +4,8 @@ import { ConfigError } from '../../shared/contracts/config';
 import { DAILY_DAG, DAILY_WORKFLOW_FILE, WORKFLOW_ENV } from '../../shared/dag/daily';
 import { MunicipalityRegistry, sslmodeOf } from '../../shared/contracts/municipalities';
 import { parseEnvironmentConfig } from '../../infra-cdktf/config';
-import { repoRoot, resolve, resources, synthEnvironment, type Body, type TfJson } from './support/synth';
+import { EXTRACT_MAX_IN_FLIGHT_ENV } from '../../infra-cdktf/modules/orchestration';
+import { repoRoot, resolve, resources, some, synthEnvironment, type Body, type TfJson } from './support/synth';
 
 /**
  * Where things are (LGPD: São Paulo only), the network path per municipality, orchestration and
@@ -49,8 +50,8 @@ describe('placement', () => {
       google_vpc_access_connector: 'region',
       google_compute_subnetwork: 'region',
     };
-    for (const [type, key] of Object.entries(mustHave)) for (const [, b] of resources(dev.json, type)) expect(b[key]).toBeDefined();
-    for (const [, sec] of resources(dev.json, 'google_secret_manager_secret')) expect(sec.replication.user_managed.replicas).toEqual([{ location: REGION }]);
+    for (const [type, key] of Object.entries(mustHave)) for (const [, b] of some(dev.json, type)) expect(b[key]).toBeDefined();
+    for (const [, sec] of some(dev.json, 'google_secret_manager_secret')) expect(sec.replication.user_managed.replicas).toEqual([{ location: REGION }]);
     expect(dev.json.provider.google[0].region).toBe(REGION);
   });
 });
@@ -160,6 +161,19 @@ describe('orchestration and alerting', () => {
     for (const t of topics) expect(names).toContain(t);
   });
 
+  test.each(['dev', 'prod'] as const)('%s: a workflow reading EXTRACT_MAX_IN_FLIGHT gets the extract function\'s instance cap', (env) => {
+    const daily = fs.readFileSync(path.join(repoRoot, DAILY_WORKFLOW_FILE), 'utf8');
+    const s = synthEnvironment(env, { workflows: [{ name: DAILY_DAG.name, source: `${daily}\n# reads sys.get_env("${EXTRACT_MAX_IN_FLIGHT_ENV}")\n` }] });
+    const [[, wf]] = resources(s.json, 'google_workflows_workflow') as [[string, Body]];
+    const [, extract] = resources(s.json, 'google_cloudfunctions2_function').find(([, f]) => f.name === 'pec-extract')!;
+    expect(wf.user_env_vars[EXTRACT_MAX_IN_FLIGHT_ENV]).toBe(String(extract.service_config.max_instance_count));
+    expect(wf.user_env_vars[EXTRACT_MAX_IN_FLIGHT_ENV]).toBe(env === 'dev' ? '5' : '20');
+  });
+
+  test('the printed finalize command names the workflow\'s location', () => {
+    expect(dev.json.output!.finalize_command!.value).toBe(`gcloud workflows run pec-daily --location=${REGION} --project=${dev.config.projectId} --data='{"finalizeOnly":true}'`);
+  });
+
   test('an empty topic prefix is left unset: the workflow defaults it to ""', () => {
     const s = synthEnvironment('dev', { config: (c) => ({ ...c, topicPrefix: '' }) });
     const [[, wf]] = resources(s.json, 'google_workflows_workflow') as [[string, Body]];
@@ -188,11 +202,11 @@ describe('orchestration and alerting', () => {
     expect(s.warnings.join('\n')).toMatch(/No daily schedule/);
   });
 
-  test('five alert policies, all notifying the configured e-mail channel', () => {
+  test('five alert policies (no 5xx ratio), all notifying the configured e-mail channel', () => {
     const [[, channel]] = resources(dev.json, 'google_monitoring_notification_channel') as [[string, Body]];
     expect(channel.labels.email_address).toBe(dev.config.alertEmail);
     const policies = resources(dev.json, 'google_monitoring_alert_policy');
-    expect(policies.map(([id]) => id).sort()).toEqual(['alert-data-freshness', 'alert-dead-letter-backlog', 'alert-function-errors', 'alert-municipality-failed', 'alert-run-report']);
+    expect(policies.map(([id]) => id).sort()).toEqual(['alert-data-freshness', 'alert-dead-letter-backlog', 'alert-municipalities-not-loaded', 'alert-municipality-failed', 'alert-run-report']);
     for (const [, p] of policies) expect(p.notification_channels).toEqual(['${google_monitoring_notification_channel.alert-email.name}']);
   });
 
@@ -207,8 +221,7 @@ describe('orchestration and alerting', () => {
     const dlq = policy('alert-dead-letter-backlog').condition_threshold.filter;
     expect(dlq).toContain('pubsub.googleapis.com/subscription/num_undelivered_messages');
     expect(dlq).toContain('${google_pubsub_subscription.subscription-dead-letter-hold.name}');
-    expect(policy('alert-data-freshness').condition_prometheus_query_language.query).toMatch(/^absent_over_time\(.*\[26h\]\)$/);
-    expect(policy('alert-function-errors').condition_prometheus_query_language.query).toContain('response_code_class="5xx"');
+    expect(policy('alert-data-freshness').condition_prometheus_query_language.query).toMatch(/^absent_over_time\(.*\[26h\]\) and on\(\) \(.*offset 26h\) > 0\)$/);
     // The run report's alert lines (stale source, reconciliation mismatch, late …) from the workflow.
     const runAlerts = metric('metric-run-alerts');
     expect(runAlerts.filter).toContain('resource.type="workflows.googleapis.com/Workflow"');

@@ -1,6 +1,6 @@
 import { FUNCTIONS } from '../../shared/contracts/functions';
 import { TOPICS, type TopicKey } from '../../shared/contracts/messages';
-import { memberAccount, resources, synthEnvironment, type Body, type Synthesized, type TfJson } from './support/synth';
+import { memberAccount, resources, some, synthEnvironment, type Body, type Synthesized, type TfJson } from './support/synth';
 
 /**
  * Security properties of the synthesized Terraform: nothing public, no keys, no secret values, and
@@ -221,8 +221,7 @@ describe.each(ENVS)('security of the %s stack', (env) => {
     const secretLike = /^(shared_secret|secret_data|password|private_key|pre_shared_key)$/;
     const offenders = [...leaves(json.resource)].filter(([p, v]) => secretLike.test(p.at(-1)!) && !/^\$\{data\.google_secret_manager_secret_version\.[^}]+\.secret_data\}$/.test(String(v)));
     expect(offenders).toEqual([]);
-    const tunnels = resources(json, 'google_compute_vpn_tunnel');
-    for (const [, t] of tunnels) {
+    for (const [, t] of some(json, 'google_compute_vpn_tunnel')) {
       const ref = /^\$\{data\.google_secret_manager_secret_version\.([^.]+)\.secret_data\}$/.exec(t.shared_secret)!;
       expect(ref).not.toBeNull();
       expect(json.data!.google_secret_manager_secret_version![ref[1]!]!.secret).toMatch(/^vpn-psk-\d{7}$/);
@@ -230,16 +229,19 @@ describe.each(ENVS)('security of the %s stack', (env) => {
   });
 
   test('no function environment variable carries a secret value', () => {
-    for (const [, f] of resources(json, 'google_cloudfunctions2_function'))
+    for (const [, f] of some(json, 'google_cloudfunctions2_function'))
       for (const v of Object.values(f.service_config.environment_variables as Record<string, string>)) expect(v).not.toMatch(/secret_data|data\.google_secret/);
   });
 
-  test('no firewall rule opens ingress from the internet; NAT translates the connector subnet only', () => {
-    for (const [, fw] of resources(json, 'google_compute_firewall') as [string, Body][])
-      if ((fw.direction ?? 'INGRESS') === 'INGRESS') expect(fw.source_ranges ?? []).not.toContain('0.0.0.0/0');
-    for (const [, nat] of resources(json, 'google_compute_router_nat')) {
+  test('no firewall rule at all: custom VPCs deny every ingress by default (a new rule must be reviewed here)', () => {
+    expect(some(json, 'google_compute_network').every(([, n]) => n.auto_create_subnetworks === false)).toBe(true);
+    expect(resources(json, 'google_compute_firewall')).toEqual([]);
+  });
+
+  test('NAT translates the connector subnet only', () => {
+    for (const [, nat] of some(json, 'google_compute_router_nat')) {
       expect(nat.source_subnetwork_ip_ranges_to_nat).toBe('LIST_OF_SUBNETWORKS');
-      expect(nat.subnetwork).toHaveLength(1);
+      expect(nat.subnetwork).toEqual([{ name: '${google_compute_subnetwork.subnet-connector.self_link}', source_ip_ranges_to_nat: ['ALL_IP_RANGES'] }]);
     }
   });
 });

@@ -62,6 +62,16 @@ export function resources(json: TfJson, type: string): [string, Body][] {
   return Object.entries(json.resource[type] ?? {});
 }
 
+/**
+ * Like resources(), for a check that loops over them: at least one must exist, because a check
+ * over nothing proves nothing (an "every X is Y" test passes when the stack has no X at all).
+ */
+export function some(json: TfJson, type: string, where: (b: Body) => boolean = () => true): [string, Body][] {
+  const found = resources(json, type).filter(([, b]) => where(b));
+  if (found.length === 0) throw new Error(`expected at least one ${type} to check, found none`);
+  return found;
+}
+
 const REF = /^\$\{(data\.)?([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z0-9_]+)\}$/;
 
 /**
