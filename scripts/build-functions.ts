@@ -15,6 +15,9 @@
  *   npm run build:functions -- --registry path/to.yaml   also ship this registry (deploying without infra-cdktf)
  *   npm run build:functions -- --sourcemap               also write source maps (10–20 MB each: opt-in)
  *   npm run build:functions -- --no-measure              skip the load-time measurement
+ *   npm run build:functions -- --out DIR                 write the bundles to DIR instead of dist/functions
+ *                                                        (the emulator tier builds its own copy, so it never
+ *                                                        replaces dist/functions under a running synth)
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -26,7 +29,7 @@ import { FUNCTIONS, type FunctionKey } from '../shared/contracts/functions';
 import { loadRegistryFile } from '../shared/run/registry-file';
 
 const ROOT = path.resolve(__dirname, '..');
-const OUT = path.join(ROOT, 'dist', 'functions');
+const DEFAULT_OUT = path.join(ROOT, 'dist', 'functions');
 const REGISTRY_NAME = 'municipalities.yaml'; // the default of MUNICIPALITY_REGISTRY_FILE
 
 /**
@@ -68,13 +71,14 @@ function rootPackage(): { dependencies: Record<string, string>; engines?: Record
   return JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
 }
 
-function parseArgs(argv: string[]): { registry?: string; measure: boolean; sourcemap: boolean } {
-  const out: { registry?: string; measure: boolean; sourcemap: boolean } = { measure: true, sourcemap: false };
+function parseArgs(argv: string[]): { registry?: string; measure: boolean; sourcemap: boolean; out: string } {
+  const out: { registry?: string; measure: boolean; sourcemap: boolean; out: string } = { measure: true, sourcemap: false, out: DEFAULT_OUT };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--registry') out.registry = argv[++i];
+    else if (argv[i] === '--out') out.out = path.resolve(argv[++i] ?? '');
     else if (argv[i] === '--no-measure') out.measure = false;
     else if (argv[i] === '--sourcemap') out.sourcemap = true;
-    else throw new Error(`unknown argument ${JSON.stringify(argv[i])} (use --registry FILE, --sourcemap, --no-measure)`);
+    else throw new Error(`unknown argument ${JSON.stringify(argv[i])} (use --registry FILE, --out DIR, --sourcemap, --no-measure)`);
   }
   return out;
 }
@@ -119,6 +123,11 @@ async function main(): Promise<void> {
   if (registryFile) loadRegistryFile(registryFile);
 
   const pkg = rootPackage();
+  const OUT = args.out;
+  // The folder is replaced: refuse one holding anything but an earlier build's function folders.
+  const names = new Set<string>(Object.values(FUNCTIONS).map((f) => f.name));
+  const foreign = fs.existsSync(OUT) ? fs.readdirSync(OUT).filter((e) => !names.has(e)) : [];
+  if (foreign.length > 0) throw new Error(`--out ${OUT} holds other files (${foreign.slice(0, 3).join(', ')}): give an empty or new folder`);
   fs.rmSync(OUT, { recursive: true, force: true });
   const rows: Row[] = [];
   // For measuring load time without a real registry: a one-municipality placeholder.
