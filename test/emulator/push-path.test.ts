@@ -7,7 +7,7 @@ import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
 import { stringify } from 'yaml';
 import { seedPec } from '../../scripts/synthetic-pec/generate';
 import { UFS } from '../../scripts/synthetic-pec/vocab';
-import { ENDPOINT_ENV } from '../../shared/adapters/gcp/function-config';
+import { ENDPOINT_ENV, FUNCTION_CONFIGS } from '../../shared/adapters/gcp/function-config';
 import { ENV } from '../../shared/contracts/config';
 import { FUNCTIONS, type FunctionKey } from '../../shared/contracts/functions';
 import { Manifest } from '../../shared/contracts/manifest';
@@ -173,20 +173,28 @@ describeTier('push path on Google\'s Pub/Sub emulator, built bundles served by t
     `\n--- dead letters: ${JSON.stringify(deadLetters.map((m) => m.attributes))}\n--- bucket: ${[...gcs.objects(BUCKET).keys()].slice(0, 40).join(', ')}`;
 
   beforeAll(async () => {
-    stack = stackSubscriptions();
     rerunLine = readmeRerunLine();
     rerunMunicipalities = JSON.parse(/--message='([^']*)'/.exec(rerunLine)?.[1] ?? '{}').municipalities ?? [];
     if (rerunMunicipalities.length === 0) throw new Error(`the README's rerun line names no municipality: ${rerunLine}`);
 
+    // The bundles are built, the source seeded and the emulator started side by side.
+    // Built inside the repository so npx and the bundles' external (the functions framework) resolve from its node_modules.
+    bundles = path.join(REPO_ROOT, 'dist', `emulator-${prefix.slice(0, -1)}`);
+    const build = run('npx', ['tsx', 'scripts/build-functions.ts', '--no-measure', '--out', bundles], process.env, 150_000);
     // A source holding the README's municipalities, with data up to today (a rerun's window ends today).
     const today = new Date().toISOString().slice(0, 10);
     const seedMunicipalities = rerunMunicipalities.map((ibge) => ({ ibge, name: `Município ${ibge}`, uf: UFS.find((u) => u.code === ibge.slice(0, 2))!.sg }));
-    const [database, emu] = await Promise.all([
-      createTestDatabase('emu_push', (c) => seedPec(c, { seed: 11, municipalities: seedMunicipalities, citizens: 120, months: 2, endDate: today, dwProcessedAt: new Date(Date.now() - 3_600_000) }).then(() => {})),
-      startPubSubEmulator(),
-    ]);
-    db = database;
-    emulator = emu;
+    const seeded = createTestDatabase('emu_push', (c) => seedPec(c, { seed: 11, municipalities: seedMunicipalities, citizens: 120, months: 2, endDate: today, dwProcessedAt: new Date(Date.now() - 3_600_000) }).then(() => {}));
+    const started = startPubSubEmulator();
+    // Synchronous (CPU in this process) while the others run in theirs.
+    stack = stackSubscriptions();
+    // Settled, not all: a failure must not leave the build writing into a folder afterAll removes.
+    const [b, d, e] = await Promise.allSettled([build, seeded, started]);
+    if (d.status === 'fulfilled') db = d.value;
+    if (e.status === 'fulfilled') emulator = e.value;
+    for (const r of [b, d, e]) if (r.status === 'rejected') throw r.reason;
+    const built = (b as PromiseFulfilledResult<{ code: number | null; out: string }>).value;
+    if (built.code !== 0) throw new Error(`npm run build:functions failed:\n${built.out}`);
 
     const registry = MunicipalityRegistry.parse({
       municipalities: rerunMunicipalities.map((ibge) => ({
@@ -196,14 +204,11 @@ describeTier('push path on Google\'s Pub/Sub emulator, built bundles served by t
         connection: { host: '127.0.0.1', port: testServerPort(), database: db.name, user: db.readerRole, password: { env: PASSWORD_ENV } },
       })),
     });
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'emulator-tier-'));
-    gcloudConfig = work;
-    const registryFile = path.join(work, 'municipalities.yaml');
-    fs.writeFileSync(registryFile, stringify(registry));
-    // Built inside the repository so npx and the bundles' external (the functions framework) resolve from its node_modules.
-    bundles = path.join(REPO_ROOT, 'dist', `emulator-${prefix.slice(0, -1)}`);
-    const build = await run('npx', ['tsx', 'scripts/build-functions.ts', '--no-measure', '--registry', registryFile, '--out', bundles], process.env, 120_000);
-    if (build.code !== 0) throw new Error(`npm run build:functions failed:\n${build.out}`);
+    // Shipped next to the code of the functions that read it, under the configuration's default
+    // name, as infra-cdktf's synth does for a deployment (build-functions --registry does the same).
+    for (const k of PUBSUB_FUNCTIONS)
+      if ((FUNCTIONS[k].env as readonly string[]).includes('registryFile')) fs.writeFileSync(path.join(bundles, FUNCTIONS[k].name, FUNCTION_CONFIGS.fanOut.shape.registryFile.parse(undefined)), stringify(registry));
+    gcloudConfig = fs.mkdtempSync(path.join(os.tmpdir(), 'emulator-tier-'));
 
     [gcs, bq, secrets] = await Promise.all([startFakeGcsServer(), startFakeBigQueryServer(), startFakeSecretManager()]);
     playBigQueryFromGcs(bq, gcs);
