@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
 import { stringify } from 'yaml';
 import { seedPec } from '../../scripts/synthetic-pec/generate';
@@ -16,7 +17,9 @@ import { TOPICS, type TopicKey } from '../../shared/contracts/messages';
 import { PUBSUB_DEAD_LETTER_ATTRIBUTES } from '../../shared/contracts/pubsub';
 import { layout } from '../../shared/extract/layout';
 import { LoadRecord, PlanRecord } from '../../shared/run/store-observer';
+import { findLeaks, personalDataOf, secretsOf } from '../faults/support/harness';
 import { resources, synthEnvironment, type TfJson } from '../infra/support/synth';
+import { TEST_KEY } from '../support/local-pipeline';
 import { startFakeBigQueryServer, type FakeBigQueryServer, type JobResource } from '../support/fake-bigquery-server';
 import { startFakeGcsServer, type FakeGcsServer } from '../support/fake-gcs-server';
 import { createTestDatabase, testServerPort, type TestDatabase } from '../support/pg';
@@ -213,7 +216,7 @@ describeTier('push path on Google\'s Pub/Sub emulator, built bundles served by t
     [gcs, bq, secrets] = await Promise.all([startFakeGcsServer(), startFakeBigQueryServer(), startFakeSecretManager()]);
     playBigQueryFromGcs(bq, gcs);
     gcs.corruptUploadsOf = (bucket, name) => bucket === BUCKET && name.startsWith(`runs/${TRANSIENT_RUN}/`);
-    secrets.put(PROJECT, KEY_SECRET, Buffer.alloc(32, 0x5a).toString('base64'));
+    secrets.put(PROJECT, KEY_SECRET, TEST_KEY.toString('base64'));
 
     process.env.PUBSUB_EMULATOR_HOST = emulator.host;
     process.env.METADATA_SERVER_DETECTION = 'none';
@@ -383,6 +386,20 @@ describeTier('push path on Google\'s Pub/Sub emulator, built bundles served by t
     expect(gcs.objects(BUCKET).has(layout.plan(TRANSIENT_RUN))).toBe(false);
     console.log(`transient scenario: ${sub.maxDeliveryAttempts} deliveries then dead-lettered ${((Date.now() - transientPublishedAt) / 1000).toFixed(0)} s after publishing`);
   }, FLOW_MS + 30_000);
+
+  it('no secret and no clear-text personal data in any log line, dead letter, staged object or BigQuery request', async () => {
+    const haystacks: [string, string][] = [
+      ...[...servers.entries()].map(([k, srv]): [string, string] => [`${k} output`, srv.lines.join('\n')]),
+      ...deadLetters.map((m, i): [string, string] => [`dead letter ${i}`, `${m.data.toString('utf8')} ${JSON.stringify(m.attributes)}`]),
+      ...[...gcs.objects(BUCKET).values()].map((o): [string, string] => [o.name, (o.data[0] === 0x1f && o.data[1] === 0x8b ? gunzipSync(o.data) : o.data).toString('utf8')]),
+      ['BigQuery requests', JSON.stringify(bq.requests.map((r) => r.json ?? null))],
+    ];
+    expect(haystacks.length).toBeGreaterThan(10);
+    const personal = await personalDataOf([db]);
+    // The scan has something to find: the source does hold clear-text personal data.
+    expect(personal.length).toBeGreaterThan(50);
+    expect(findLeaks(haystacks, [...secretsOf([db]), ...personal])).toEqual([]);
+  });
 });
 
 if (MISSING) {
