@@ -15,6 +15,9 @@
  *   npm run build:functions -- --registry path/to.yaml   also ship this registry (deploying without infra-cdktf)
  *   npm run build:functions -- --sourcemap               also write source maps (10–20 MB each: opt-in)
  *   npm run build:functions -- --no-measure              skip the load-time measurement
+ *   npm run build:functions -- --out DIR                 write the bundles to DIR instead of dist/functions
+ *                                                        (the emulator tier builds its own copy, so it never
+ *                                                        replaces dist/functions under a running synth)
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -28,7 +31,7 @@ import { EXIT, runCommand, type Parsed } from './lib/cli';
 import { BUILD_FUNCTIONS } from './lib/commands';
 
 const ROOT = path.resolve(__dirname, '..');
-const OUT = path.join(ROOT, 'dist', 'functions');
+const DEFAULT_OUT = path.join(ROOT, 'dist', 'functions');
 const REGISTRY_NAME = 'municipalities.yaml'; // the default of MUNICIPALITY_REGISTRY_FILE
 
 /**
@@ -109,6 +112,11 @@ async function main(args: Parsed<typeof BUILD_FUNCTIONS.flags>): Promise<number>
   if (registryFile) loadRegistryFile(registryFile);
 
   const pkg = rootPackage();
+  const OUT = args.out ? path.resolve(args.out) : DEFAULT_OUT;
+  // The folder is replaced: refuse one holding anything but an earlier build's function folders.
+  const names = new Set<string>(Object.values(FUNCTIONS).map((f) => f.name));
+  const foreign = fs.existsSync(OUT) ? fs.readdirSync(OUT).filter((e) => !names.has(e)) : [];
+  if (foreign.length > 0) throw new Error(`--out ${OUT} holds other files (${foreign.slice(0, 3).join(', ')}): give an empty or new folder`);
   fs.rmSync(OUT, { recursive: true, force: true });
   const rows: Row[] = [];
   // For measuring load time without a real registry: a one-municipality placeholder.

@@ -7,7 +7,7 @@ import { http } from '@google-cloud/functions-framework';
 import { PubSub } from '@google-cloud/pubsub';
 import { Storage } from '@google-cloud/storage';
 import { BigQueryWarehouse } from '../../shared/adapters/gcp/bigquery-warehouse';
-import { loadFunctionConfig, localEndpoints } from '../../shared/adapters/gcp/function-config';
+import { bigQueryClientOptions, loadFunctionConfig, localEndpoints } from '../../shared/adapters/gcp/function-config';
 import { GcsObjectStore } from '../../shared/adapters/gcp/gcs-object-store';
 import { PubSubBus } from '../../shared/adapters/gcp/pubsub-bus';
 import { FUNCTIONS } from '../../shared/contracts/functions';
@@ -30,7 +30,7 @@ const handler = loadFunction(
   {
     store: new GcsObjectStore(new Storage({ projectId: config.projectId }).bucket(config.stagingBucket)),
     bus: new PubSubBus(new PubSub({ projectId: config.projectId }), config.topicPrefix),
-    warehouse: new BigQueryWarehouse(new BigQuery({ projectId: config.projectId, location: config.bqLocation }), {
+    warehouse: new BigQueryWarehouse(new BigQuery({ projectId: config.projectId, location: config.bqLocation, ...bigQueryClientOptions(endpoints, config.projectId) }), {
       projectId: config.projectId,
       location: config.bqLocation,
       rawDataset: config.rawDataset,

@@ -7,7 +7,7 @@ import { BigQuery } from '@google-cloud/bigquery';
 import { http } from '@google-cloud/functions-framework';
 import { Storage } from '@google-cloud/storage';
 import { bigQueryQueryRunner } from '../../shared/adapters/gcp/bigquery-query';
-import { loadFunctionConfig, localEndpoints } from '../../shared/adapters/gcp/function-config';
+import { bigQueryClientOptions, loadFunctionConfig, localEndpoints } from '../../shared/adapters/gcp/function-config';
 import { GcsObjectStore } from '../../shared/adapters/gcp/gcs-object-store';
 import { FUNCTIONS } from '../../shared/contracts/functions';
 import { BigQueryLedger } from '../../shared/ledger/bigquery-ledger';
@@ -23,7 +23,7 @@ const endpoints = coldStart(spec.name, () => localEndpoints(process.env));
 const telemetry = startTelemetry({ service: spec.name, projectId: config.projectId, environment: config.environment });
 const logger = createLogger({ service: spec.name, projectId: config.projectId, level: config.logLevel });
 warnLocalEndpoints(logger, endpoints);
-const bigquery = new BigQuery({ projectId: config.projectId, location: config.bqLocation });
+const bigquery = new BigQuery({ projectId: config.projectId, location: config.bqLocation, ...bigQueryClientOptions(endpoints, config.projectId) });
 
 http(
   spec.entryPoint,

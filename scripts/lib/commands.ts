@@ -105,6 +105,7 @@ export const BUILD_FUNCTIONS = {
     registry: valueFlag(z.string().min(1).optional(), 'also ship this registry as municipalities.yaml (deploying without infra-cdktf)', 'FILE'),
     sourcemap: switchFlag('also write source maps (10–20 MB each)'),
     noMeasure: switchFlag('skip the load-time measurement'),
+    out: valueFlag(z.string().min(1).optional(), 'build into this folder instead of dist/functions/ (an empty or earlier build folder)', 'DIR'),
   },
 } satisfies Command<Record<string, Flag>>;
 

@@ -30,3 +30,16 @@ export interface PubsubCloudEvent {
   time?: string;
   data?: unknown;
 }
+
+/**
+ * The attributes Pub/Sub itself adds when it forwards a message to a subscription's dead-letter
+ * topic after `maxDeliveryAttempts` failed deliveries (seen on Google's emulator, test/emulator).
+ * A message the handler parks itself (terminal failure) carries the handler's attributes instead:
+ * errorClass, errorMessage, sourceHandler, originalMessageId, deliveryAttempt.
+ */
+export const PUBSUB_DEAD_LETTER_ATTRIBUTES = {
+  deliveryCount: 'CloudPubSubDeadLetterSourceDeliveryCount',
+  subscription: 'CloudPubSubDeadLetterSourceSubscription',
+  subscriptionProject: 'CloudPubSubDeadLetterSourceSubscriptionProject',
+  topicPublishTime: 'CloudPubSubDeadLetterSourceTopicPublishTime',
+} as const;

@@ -48,6 +48,8 @@ export interface FakeGcsServer {
   put(bucket: string, name: string, data: Buffer, contentType?: string): void;
   /** The next finalized upload reports a wrong CRC32C (data corrupted in flight). */
   corruptNextUpload(): void;
+  /** Every finalized upload of a matching object reports a wrong CRC32C (a fault that persists across retries). */
+  corruptUploadsOf?: (bucket: string, name: string) => boolean;
   /** Answer the next `times` requests matching `match` with `status`. */
   failNext(match: (r: RecordedRequest) => boolean, status: number, times?: number): void;
   /** Objects per listing page, to exercise pagination. */
@@ -159,7 +161,7 @@ export async function startFakeGcsServer(): Promise<FakeGcsServer> {
           data,
           generation: ++generation,
           contentType: s.contentType,
-          crc32c: corrupt ? crc32cOf(Buffer.concat([data, Buffer.from('x')])) : crc32cOf(data),
+          crc32c: corrupt || fake.corruptUploadsOf?.(s.bucket, s.name) ? crc32cOf(Buffer.concat([data, Buffer.from('x')])) : crc32cOf(data),
           md5Hash: createHash('md5').update(data).digest('base64'),
         };
         corrupt = false;

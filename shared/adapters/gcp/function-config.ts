@@ -142,3 +142,16 @@ export function localEndpoints(env: Record<string, string | undefined>): LocalEn
   if (r.success) return r.data;
   throw new ConfigError(r.error.issues.map((i) => `${ENDPOINT_ENV[String(i.path[0]) as EndpointKey] ?? String(i.path[0])}: ${i.message}`));
 }
+
+/**
+ * Options for the BigQuery client. With BIGQUERY_EMULATOR_HOST set, the client sends its requests
+ * there but would still ask google-auth-library for Google credentials (its base class skips auth
+ * only for clients that declare a custom endpoint, which BigQuery's does not): without credentials
+ * that fails, with them a real token would go to a local server. A local endpoint gets requests
+ * without credentials instead.
+ */
+export function bigQueryClientOptions(endpoints: LocalEndpoints, projectId: string): { apiEndpoint?: string; authClient?: never } {
+  if (!endpoints.bigquery) return {};
+  const noCredentials = { getRequestHeaders: async () => new Headers(), getProjectId: async () => projectId };
+  return { apiEndpoint: new URL(endpoints.bigquery).origin, authClient: noCredentials as never };
+}
