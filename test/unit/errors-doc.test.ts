@@ -21,8 +21,17 @@ describe('docs/failures.md classification table', () => {
     expect(md).toMatch(/\| SQLSTATE `53xxx` [^|]+ \| `source_unreachable` \| transient \|/);
   });
 
+  it('no table cell holds a `|` or a line break (cells are written as they are)', () => {
+    const rows = renderClassificationMarkdown().split('\n').filter((l) => l.startsWith('| '));
+    expect(rows.length).toBeGreaterThan(80);
+    for (const r of rows) expect(r.split(' | ')).toHaveLength(4);
+  });
+
   it('a document without the section gets it appended; a stale one is replaced', () => {
-    expect(withGeneratedSection('# T\n')).toBe(`# T\n\n${renderClassificationMarkdown()}\n`);
+    const md = renderClassificationMarkdown();
+    for (const doc of ['# T', '# T\n', '# T\n\n\n']) expect(withGeneratedSection(doc)).toBe(`# T\n\n${md}\n`);
+    expect(withGeneratedSection(`${GENERATED_BEGIN}\nold\n${GENERATED_END}\nb\n`)).toBe(`${md}\nb\n`);
+    expect(withGeneratedSection(`a\n${GENERATED_END}\n${GENERATED_BEGIN}\n`)).toBe(`a\n${GENERATED_END}\n${GENERATED_BEGIN}\n\n${md}\n`);
     const stale = `a\n${GENERATED_BEGIN}\nold\n${GENERATED_END}\nb\n`;
     expect(withGeneratedSection(stale)).toBe(`a\n${renderClassificationMarkdown()}\nb\n`);
   });

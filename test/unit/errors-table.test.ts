@@ -69,6 +69,13 @@ describe('the error classification table, row by row against the real classifier
         expectClassified(classifySourceError(err), SOURCE_FALLBACK.errorClass, SOURCE_FALLBACK.transient);
     });
 
+    it('the message carries the SQLSTATE when there is one, and the original text', () => {
+      expect(classifySourceError(pgError('22012', 'division by zero')).message).toBe('source error 22012: division by zero');
+      expect(classifySourceError(new Error('timeout expired')).message).toBe('source error: timeout expired');
+      expect(classifySourceError('a string').message).toBe('source error: a string');
+      expect(classifySourceError({ code: 42, message: 'odd' }).message).toBe('source error: odd');
+    });
+
     it('the most specific SQLSTATE wins: 42501 only at connection is source_auth; elsewhere its class 42 decides', () => {
       expectClassified(classifySourceError(pgError('42501'), 'connect'), 'source_auth', false);
       expectClassified(classifySourceError(pgError('42501')), 'source_schema', false);
@@ -117,13 +124,20 @@ describe('the error classification table, row by row against the real classifier
     });
 
     it('anything else → the fallback, with the adapter class', () => {
-      for (const err of [new Error('odd'), { code: 'EWHATEVER' }, { reason: 'aBrandNewReason' }, apiError(302), { code: 0, details: 'OK?' }, undefined]) {
+      // Includes a small numeric code without gRPC `details` (not a gRPC status) and statuses just outside 4xx/5xx.
+      for (const err of [new Error('odd'), { code: 'EWHATEVER' }, { reason: 'aBrandNewReason' }, apiError(302), apiError(399), apiError(600), { code: 5 }, { code: 0, details: 'OK?' }, undefined]) {
         expect(classifyGcp(err)).toEqual({ transient: GCP_FALLBACK.transient, errorClass: GCP_FALLBACK.errorClass, basis: 'unclassified' });
         expectClassified(gcpError(err, 'warehouse', 'x'), 'warehouse', GCP_FALLBACK.transient);
       }
     });
 
+    it('an unknown BigQuery reason falls through to the HTTP status', () => {
+      expect(classifyGcp(apiError(403, 'aBrandNewReason'))).toEqual({ transient: false, errorClass: CALLER, basis: 'HTTP 403' });
+      expect(classifyGcp(apiError(503, 'aBrandNewReason'))).toEqual({ transient: true, errorClass: CALLER, basis: 'HTTP 503' });
+    });
+
     it('the message names the operation and the basis; an error already classified passes through', () => {
+      expect(gcpError('boom', 'storage', 'op').message).toBe('op failed (unclassified): boom');
       const e = gcpError(apiError(403, 'accessDenied'), 'warehouse', 'BigQuery job load-1');
       expect(e.message).toBe('BigQuery job load-1 failed (reason accessDenied): HTTP 403 accessDenied');
       const done = new TransientError('x', 'storage');
@@ -143,8 +157,12 @@ describe('the error classification table, row by row against the real classifier
     it('any other error → the fallback; a PipelineError keeps its class and decision', () => {
       for (const err of [new Error('Out of Memory Error: x'), new Error('no type here'), 'string'])
         expectClassified(classifyDuckDbError(err, 'm'), DUCKDB_FALLBACK.errorClass, DUCKDB_FALLBACK.transient);
-      expectClassified(classifyDuckDbError(new TransientError('x', 'rate_limited'), 'm'), 'rate_limited', true);
-      expectClassified(classifyDuckDbError(new TerminalError('x', 'warehouse'), 'm'), 'warehouse', false);
+      const limited = new TransientError('x', 'rate_limited');
+      const refused = new TerminalError('x', 'warehouse');
+      expectClassified(classifyDuckDbError(limited, 'm1'), 'rate_limited', true);
+      expectClassified(classifyDuckDbError(refused, 'm2'), 'warehouse', false);
+      expect([classifyDuckDbError(limited, 'm1').message, classifyDuckDbError(limited, 'm1').cause]).toEqual(['m1', limited]);
+      expect([classifyDuckDbError(refused, 'm2').message, classifyDuckDbError(refused, 'm2').cause]).toEqual(['m2', refused]);
     });
 
     it('real DuckDB errors: a value the type cannot hold is `data`, terminal; a missing table is terminal; both name the type DuckDB gave', async () => {

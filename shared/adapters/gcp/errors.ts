@@ -54,13 +54,13 @@ const decided = (r: GcpRule, basis: string): Classified => ({ transient: r.trans
 /** Decide transient or terminal for any Google Cloud client error, by the rows of shared/error-classes.ts. */
 export function classifyGcp(err: unknown): Classified {
   const reason = bigQueryReason(err);
-  const byReason = reason === undefined ? undefined : bigQueryReasonRule(reason);
+  const byReason = bigQueryReasonRule(reason);
   if (byReason) return decided(byReason, `reason ${reason}`);
   const grpc = grpcCode(err);
-  const byGrpc = grpc === undefined ? undefined : grpcRule(grpc);
+  const byGrpc = grpcRule(grpc);
   if (byGrpc) return decided(byGrpc, `gRPC status ${grpc}`);
   const status = httpStatus(err);
-  const byStatus = status === undefined ? undefined : httpRule(status);
+  const byStatus = httpRule(status);
   if (byStatus) return decided(byStatus, `HTTP ${status}`);
   const code = (err as ApiErrorShape | undefined)?.code;
   if (typeof code === 'string' && isNodeSocketCode(code)) return { errorClass: CALLER, transient: true, basis: code };
