@@ -74,9 +74,10 @@ export function renderTypesDoc(): string {
     '',
     '- A registry column missing from the source: NULL-filled with a warning where the registry allows it',
     '  (`whenMissing: null`), otherwise the table fails alone and the `table_failed` alert names the columns.',
-    '- A source column the registry does not know: not extracted, reported once per run and municipality — a',
-    '  WARNING log line per table and `tables[].unknownColumns` in the manifest — so the registry can follow new',
-    '  PEC versions.',
+    '- A source column the registry does not know (neither a column, an alias, nor listed in the table\'s',
+    '  `ignoredColumns` of known columns deliberately not extracted): not extracted, reported once per run and',
+    '  municipality — a WARNING log line per table and `tables[].unknownColumns` in the manifest — so the',
+    '  registry can follow new PEC versions (extract the column, or list it in `ignoredColumns`).',
     '',
   ];
   return lines.join('\n');
