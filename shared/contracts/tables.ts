@@ -202,9 +202,18 @@ export const TableDef = z
     municipality: MunicipalityScope,
     mode: ExtractionMode,
     columns: z.array(ColumnDef).min(1),
+    /**
+     * Source columns the registry knows and deliberately does not extract. Any other source column
+     * the registry does not name is reported as drift (a newer PEC version) once per run and
+     * municipality; listing it here, or extracting it, is how the registry follows the PEC.
+     */
+    ignoredColumns: z.array(SqlIdentifier).optional(),
   })
   .superRefine((t, ctx) => {
     const names = t.columns.map((c) => c.name);
+    for (const ignored of t.ignoredColumns ?? [])
+      if (t.columns.some((c) => c.name === ignored || c.aliases.includes(ignored)))
+        ctx.addIssue({ code: 'custom', message: `column "${ignored}" is both extracted and ignored`, path: ['ignoredColumns'] });
     const dup = names.find((n, i) => names.indexOf(n) !== i);
     if (dup) ctx.addIssue({ code: 'custom', message: `column "${dup}" is listed twice`, path: ['columns'] });
     for (const k of t.primaryKey) {

@@ -182,7 +182,7 @@ export function resolveColumns(table: TableDef, available: Available): ResolvedC
     );
     setAsideSql = `CASE WHEN ${checked.map((c) => c.check.bad).join(' OR ')} THEN json_build_array(json_build_array(${pk.join(', ')}), ${items.join(', ')})::text END AS "_set_aside"`;
   }
-  const known = new Set(table.columns.flatMap((c) => [c.name, ...c.aliases]));
+  const known = new Set([...table.columns.flatMap((c) => [c.name, ...c.aliases]), ...(table.ignoredColumns ?? [])]);
   return {
     selectList,
     columns: [

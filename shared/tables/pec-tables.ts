@@ -35,6 +35,21 @@ const BY_MUNICIPIO = { kind: 'column', column: 'co_dim_municipio' } as const;
 const FULL = { kind: 'full' } as const;
 const BY_DAY = { kind: 'window', column: 'co_dim_tempo', keyFormat: 'yyyymmdd' } as const;
 
+/**
+ * PEC columns known and deliberately not extracted (not reported as drift): every dimension's
+ * search column `ds_filtro`, plus the per-table ones listed with their tables.
+ */
+const NOT_EXTRACTED: Record<string, string[]> = {
+  tb_dim_cbo: ['st_registro_valido'],
+  tb_dim_cid: ['st_registro_valido'],
+  tb_dim_ciap: ['st_registro_valido'],
+  tb_dim_procedimento: ['st_registro_valido'],
+  tb_dim_imunobiologico: ['st_registro_valido'],
+  tb_fat_cad_individual: ['st_doenca_cardiaca', 'st_doenca_respiratoria', 'st_acamado', 'st_ficha_inativa', 'co_dim_municipio_cidadao'],
+  tb_fat_atendimento_individual: ['nu_uuid_ficha'],
+  tb_fat_vacinacao: ['nu_uuid_ficha'],
+};
+
 const dimension = (name: string, description: string, columns: ColumnInput[]) => ({
   name,
   description,
@@ -42,6 +57,7 @@ const dimension = (name: string, description: string, columns: ColumnInput[]) =>
   municipality: ALL_INSTALLATION,
   mode: FULL,
   columns,
+  ignoredColumns: ['ds_filtro', ...(NOT_EXTRACTED[name] ?? [])],
 });
 
 const tables: z.input<typeof TableRegistry> = [
@@ -192,6 +208,8 @@ const tables: z.input<typeof TableRegistry> = [
     ],
   },
 ];
+
+for (const t of tables) if (!t.name.startsWith('tb_dim_') && NOT_EXTRACTED[t.name]) t.ignoredColumns = NOT_EXTRACTED[t.name];
 
 /** The validated table registry. Parsing at import time makes a bad entry fail every entry point at once. */
 export const PEC_TABLES: readonly TableDef[] = TableRegistry.parse(tables);

@@ -252,6 +252,29 @@ describe('type round trip, PostgreSQL → extract → local warehouse', () => {
     }
   }, 300_000);
 
+  it('a time-budget continuation adds its set-aside records to the same slice', async () => {
+    await db.client.query(`INSERT INTO tb_dim_municipio VALUES (8, repeat('y', ${TEXT_MAX_BYTES + 1}))`);
+    // A budget of 1 ms: every invocation stages one table and continues in a new message.
+    const p = await testPipeline([{ db, municipalities: [{ ibge: '3509502', name: 'Campinas' }] }], { tables: REGISTRY, settings: { timeBudgetMs: 1 } });
+    try {
+      const run = await p.runOnce({ runDate: '2026-11-21', window: { start: '2026-11-01', end: '2026-11-22' } });
+      const manifest = Manifest.parse(JSON.parse((await p.store.read(layout.manifest(run.runId, '3509502')))!.toString('utf8')));
+      const expected = 1 + CASES.filter((c) => c.setAside).length;
+      expect(manifest.setAside!.parts).toHaveLength(2); // one per invocation, one slice
+      expect(manifest.setAside!.rows).toBe(expected);
+      expect(manifest.setAside!.extractedAt).toBe(manifest.extractedAt);
+      const rows = await p.warehouse.query(`SELECT source_table, count(*)::INTEGER AS n, count(DISTINCT _extracted_at)::INTEGER AS snapshots
+          FROM ops.set_aside_values GROUP BY 1 ORDER BY 1`);
+      expect(rows).toEqual([
+        { source_table: 'tb_dim_municipio', n: 1, snapshots: 1 },
+        { source_table: 'tb_fat_tipos', n: expected - 1, snapshots: 1 },
+      ]);
+    } finally {
+      await p.dispose();
+      await db.client.query('DELETE FROM tb_dim_municipio WHERE co_seq_dim_municipio = 8');
+    }
+  }, 300_000);
+
   it('a registry column missing from the source fails its table with an alert that names the column', async () => {
     await db.client.query('ALTER TABLE tb_fat_tipos RENAME COLUMN nu_grande TO nu_grande_renomeado');
     const p = await testPipeline([{ db, municipalities: [{ ibge: '3509502', name: 'Campinas' }] }], { tables: REGISTRY });

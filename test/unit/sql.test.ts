@@ -1,6 +1,7 @@
 import { PEC_TABLES, getTable } from '../../shared/tables/pec-tables';
 import { conformCheck, copySql, dateLiteral, intLiteral, quoteIdent, resolveColumns } from '../../shared/extract/sql';
 import type { SourceColumn } from '../../shared/extract/source';
+import { TableRegistry } from '../../shared/contracts/tables';
 
 const consultation = getTable('tb_fat_atendimento_individual');
 const allColumns = (t = consultation) => new Set(t.columns.map((c) => c.name));
@@ -55,6 +56,13 @@ describe('SQL built only from registry identifiers and checked values', () => {
     const newer = new Set([...allColumns(), 'nu_medicao_pressao_sistolica', 'ds_nova_coluna', 'co_novo']);
     expect(resolveColumns(consultation, newer).unknownColumns).toEqual(['co_novo', 'ds_nova_coluna']);
     expect(resolveColumns(consultation, allColumns()).unknownColumns).toEqual([]);
+    // Columns the registry lists as known-but-not-extracted are not drift.
+    expect(resolveColumns(consultation, new Set([...allColumns(), 'nu_uuid_ficha'])).unknownColumns).toEqual([]);
+    expect(resolveColumns(getTable('tb_dim_cbo'), new Set([...allColumns(getTable('tb_dim_cbo')), 'ds_filtro', 'st_registro_valido'])).unknownColumns).toEqual([]);
+  });
+  it('refuses a registry table that both extracts and ignores a column', () => {
+    const t = { ...consultation, ignoredColumns: ['nu_peso'] };
+    expect(() => TableRegistry.parse([t])).toThrow(/nu_peso.{0,8} is both extracted and ignored/);
   });
   it('every registry table builds a COPY', () => {
     for (const t of PEC_TABLES) {
