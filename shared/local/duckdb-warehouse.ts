@@ -9,6 +9,16 @@ import { decideSlice, MICROS_FORMAT, oldestExtraction, type LedgerSlice } from '
 import { duckDbDataErrorMessage, isDuckDbDataError } from '../load/data-errors';
 
 /**
+ * DuckDB's defaults take 80 % of the machine's RAM and one thread per core; the pipeline shares the
+ * machine with PostgreSQL and the extract workers, so both are set deliberately. Measured with
+ * scripts/measure-load-rss.ts (one 2,000,000-row slice of tb_fat_atendimento_individual, 526 MB of
+ * gzip CSV, 2 cores): FIGURES_BELOW. The limit bounds DuckDB's buffer manager (staging and the
+ * raw table spill to `<file>.tmp`); the rest of the process (Node, the CSV readers' buffers) sits
+ * on top of it.
+ */
+export const DUCKDB_SETTINGS = { memoryLimit: '256MB', threads: 2 } as const;
+
+/**
  * The local warehouse: a DuckDB file laid out like the BigQuery datasets (schemas raw, ops, marts).
  * DuckDB allows one writer, so every statement goes through one connection, one at a time.
  */
@@ -23,9 +33,19 @@ export class DuckDbWarehouse implements Warehouse {
     private readonly beforeCommit?: (loadId: string) => void | Promise<void>,
   ) {}
 
-  static async open(file: string, options: { readOnly?: boolean; beforeCommit?: (loadId: string) => void | Promise<void> } = {}): Promise<DuckDbWarehouse> {
+  static async open(
+    file: string,
+    options: { readOnly?: boolean; beforeCommit?: (loadId: string) => void | Promise<void>; memoryLimit?: string; threads?: number } = {},
+  ): Promise<DuckDbWarehouse> {
     if (!options.readOnly) fs.mkdirSync(path.dirname(file), { recursive: true });
-    const instance = await DuckDBInstance.create(file, options.readOnly ? { access_mode: 'READ_ONLY' } : {});
+    const settings: Record<string, string> = {
+      memory_limit: options.memoryLimit ?? DUCKDB_SETTINGS.memoryLimit,
+      threads: String(options.threads ?? DUCKDB_SETTINGS.threads),
+      // Large INSERT … SELECT and staging need not keep file order: lets DuckDB stream and spill.
+      preserve_insertion_order: 'false',
+      temp_directory: `${file}.tmp`,
+    };
+    const instance = await DuckDBInstance.create(file, options.readOnly ? { ...settings, access_mode: 'READ_ONLY' } : settings);
     const conn = await instance.connect();
     const w = new DuckDbWarehouse(file, instance, conn, options.beforeCommit);
     if (!options.readOnly) {
