@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { INGESTION_COLUMNS, landedColumns } from '../shared/contracts/tables';
-import { DuckDbWarehouse } from '../shared/local/duckdb-warehouse';
+import { DUCKDB_SETTINGS, DuckDbWarehouse } from '../shared/local/duckdb-warehouse';
 import { getTable } from '../shared/tables/pec-tables';
 
 const TABLE = getTable('tb_fat_atendimento_individual');
@@ -57,7 +57,7 @@ async function load(dir: string, rows: number): Promise<void> {
   fs.rmSync(path.join(dir, 'w.duckdb'), { force: true });
   fs.rmSync(path.join(dir, 'w.duckdb.wal'), { force: true });
   const w = await DuckDbWarehouse.open(path.join(dir, 'w.duckdb'), {
-    ...(process.env.MEMORY_LIMIT ? { memoryLimit: process.env.MEMORY_LIMIT } : {}),
+    ...(process.env.MEMORY_LIMIT ? { loadMemoryLimit: process.env.MEMORY_LIMIT } : {}),
     ...(process.env.THREADS ? { threads: Number(process.env.THREADS) } : {}),
   });
   await w.ensureRawTables([TABLE]);
@@ -68,7 +68,7 @@ async function load(dir: string, rows: number): Promise<void> {
   );
   const seconds = (performance.now() - t0) / 1000;
   w.close();
-  console.log(JSON.stringify({ memoryLimit: process.env.MEMORY_LIMIT ?? 'default setting', threads: process.env.THREADS ?? 'default setting', rows, outcome: o?.status, seconds: Number(seconds.toFixed(1)), maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }));
+  console.log(JSON.stringify({ loadMemoryLimit: process.env.MEMORY_LIMIT ?? DUCKDB_SETTINGS.loadMemoryLimit, threads: process.env.THREADS ?? DUCKDB_SETTINGS.threads, rows, outcome: o?.status, seconds: Number(seconds.toFixed(1)), maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }));
 }
 
 async function main(): Promise<void> {
