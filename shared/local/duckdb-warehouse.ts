@@ -9,6 +9,19 @@ import { decideSlice, MICROS_FORMAT, oldestExtraction, type LedgerSlice } from '
 import { duckDbDataErrorMessage, isDuckDbDataError } from '../load/data-errors';
 
 /**
+ * DuckDB's defaults take 80 % of the machine's RAM and one thread per core; the pipeline shares the
+ * machine with PostgreSQL and the extract workers, so both are set deliberately. Measured with
+ * scripts/measure-load-rss.ts (peak RSS of a process loading one 2,000,000-row slice of
+ * tb_fat_atendimento_individual, 526 MB of gzip CSV, on 2 cores): defaults 2,854 MB; 256MB and 2
+ * threads 499 MB; 256MB and 1 thread 510 MB; 160MB and 2 threads 339 MB. The limit bounds DuckDB's
+ * buffer manager (the staging table and the raw table's new blocks spill to `<file>.tmp`); Node and
+ * the CSV readers' buffers (per thread) sit on top of it, so 1 thread saves nothing and 2 keep the
+ * load parallel. A load runs under `loadMemoryLimit` (target: ≤ 500 MB RSS with margin); other work
+ * (marts, queries) under `memoryLimit`, which leaves their joins and aggregates room before spilling.
+ */
+export const DUCKDB_SETTINGS = { memoryLimit: '1GB', loadMemoryLimit: '160MB', threads: 2 } as const;
+
+/**
  * The local warehouse: a DuckDB file laid out like the BigQuery datasets (schemas raw, ops, marts).
  * DuckDB allows one writer, so every statement goes through one connection, one at a time.
  */
@@ -21,13 +34,27 @@ export class DuckDbWarehouse implements Warehouse {
     private readonly conn: DuckDBConnection,
     /** Fault injection for tests: called inside the load transaction, before COMMIT. */
     private readonly beforeCommit?: (loadId: string) => void | Promise<void>,
+    private readonly memory: { work: string; load: string } = { work: DUCKDB_SETTINGS.memoryLimit, load: DUCKDB_SETTINGS.loadMemoryLimit },
   ) {}
 
-  static async open(file: string, options: { readOnly?: boolean; beforeCommit?: (loadId: string) => void | Promise<void> } = {}): Promise<DuckDbWarehouse> {
+  static async open(
+    file: string,
+    options: { readOnly?: boolean; beforeCommit?: (loadId: string) => void | Promise<void>; memoryLimit?: string; loadMemoryLimit?: string; threads?: number } = {},
+  ): Promise<DuckDbWarehouse> {
     if (!options.readOnly) fs.mkdirSync(path.dirname(file), { recursive: true });
-    const instance = await DuckDBInstance.create(file, options.readOnly ? { access_mode: 'READ_ONLY' } : {});
+    const settings: Record<string, string> = {
+      memory_limit: options.memoryLimit ?? DUCKDB_SETTINGS.memoryLimit,
+      threads: String(options.threads ?? DUCKDB_SETTINGS.threads),
+      // Large INSERT … SELECT and staging need not keep file order: lets DuckDB stream and spill.
+      preserve_insertion_order: 'false',
+      temp_directory: `${file}.tmp`,
+    };
+    const instance = await DuckDBInstance.create(file, options.readOnly ? { ...settings, access_mode: 'READ_ONLY' } : settings);
     const conn = await instance.connect();
-    const w = new DuckDbWarehouse(file, instance, conn, options.beforeCommit);
+    const w = new DuckDbWarehouse(file, instance, conn, options.beforeCommit, {
+      work: settings.memory_limit!,
+      load: options.loadMemoryLimit ?? DUCKDB_SETTINGS.loadMemoryLimit,
+    });
     if (!options.readOnly) {
       await conn.run('CREATE SCHEMA IF NOT EXISTS raw; CREATE SCHEMA IF NOT EXISTS ops; CREATE SCHEMA IF NOT EXISTS marts;');
       await conn.run(`CREATE TABLE IF NOT EXISTS ops.loaded_slices (
@@ -59,6 +86,7 @@ export class DuckDbWarehouse implements Warehouse {
       const outcomes = new Map<string, SliceOutcome>();
       const key = (table: string, m: string) => `${table}/${m}`;
       const temps: string[] = [];
+      await this.conn.run(`SET memory_limit = ${sqlString(this.memory.load)}`);
       try {
         // 1. The guard (shared/load/slice-guard.ts) over the ledger rows of these (table, municipality)
         //    pairs. Read before the transaction: this connection is the only writer (exclusive(), and
@@ -183,6 +211,7 @@ export class DuckDbWarehouse implements Warehouse {
         throw classifyDuckDbError(err, message);
       } finally {
         for (const t of temps) await this.conn.run(`DROP TABLE IF EXISTS temp.main.${t}`).catch(() => {});
+        await this.conn.run(`SET memory_limit = ${sqlString(this.memory.work)}`).catch(() => {});
       }
       return loads.flatMap(({ table, slices }) => slices.map((s) => outcomes.get(key(table.name, s.municipality))!));
     });

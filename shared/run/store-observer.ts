@@ -41,6 +41,7 @@ const SliceOutcomeSchema = z.discriminatedUnion('status', [
   z.strictObject({ municipality: IbgeCode, table: z.string(), status: z.literal('loaded'), rowsDeleted: z.number().int(), rowsInserted: z.number().int() }),
   z.strictObject({ municipality: IbgeCode, table: z.string(), status: z.literal('already_loaded') }),
   z.strictObject({ municipality: IbgeCode, table: z.string(), status: z.literal('stale'), newerExtractedAt: z.string() }),
+  z.strictObject({ municipality: IbgeCode, table: z.string(), status: z.literal('failed'), errorClass: z.literal('data'), message: z.string() }),
 ]);
 
 /** What one load request did, slice by slice. */

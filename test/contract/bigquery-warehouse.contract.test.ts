@@ -265,6 +265,20 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     expect(jobPosts().map((j) => j.jobReference.jobId)).toEqual([`load-c-dddddddddddd-${DIM.name}-0-a0`, 'load-c-dddddddddddd-apply-a0']);
   });
 
+  it('a conflict found while waiting for a running transaction is retried the same way', async () => {
+    const loads = [{ table: DIM, slices: [slice(DIM, '3550308', 4)] }];
+    const ledger: LedgerRow[] = [];
+    playBigQuery(rowsByUri(...loads[0]!.slices), ledger);
+    const play = fake.onJob;
+    fake.onJob = (job) => {
+      if (job.jobReference.jobId.endsWith('-apply-a0')) return { runningPolls: 2, error: { reason: 'invalidQuery', message: `${LEDGER_CONFLICT} at [3:1]` } };
+      return play(job);
+    };
+    expect(await warehouse().replaceSlices(loads, 'load-c-eeeeeeeeeeee')).toEqual([{ municipality: '3550308', table: DIM.name, status: 'loaded', rowsDeleted: 7, rowsInserted: 4 }]);
+    expect(ledgerReads()).toHaveLength(2);
+    expect(jobPosts().map((j) => j.jobReference.jobId)).toEqual([`load-c-eeeeeeeeeeee-${DIM.name}-0-a0`, 'load-c-eeeeeeeeeeee-apply-a0', 'load-c-eeeeeeeeeeee-apply-a1']);
+  });
+
   it('a job that failed transiently spends its id: the next attempt is -a1; a job found with 409 is reused', async () => {
     const loads = [{ table: DIM, slices: [slice(DIM, '3550308', 4)] }];
     const rows = rowsByUri(...loads[0]!.slices);

@@ -6,14 +6,25 @@ import { loadRun } from '../../shared/load/load-run';
 import { DuckDbWarehouse } from '../../shared/local/duckdb-warehouse';
 import { FsObjectStore } from '../../shared/local/fs-object-store';
 import type { SliceOutcome } from '../../shared/ports';
+import { BigQuery } from '@google-cloud/bigquery';
+import { BigQueryWarehouse } from '../../shared/adapters/gcp/bigquery-warehouse';
+import { sliceParams } from '../../shared/adapters/gcp/bigquery-sql';
+import { startFakeBigQueryServer, type FakeBigQueryServer, type JobResource } from '../support/fake-bigquery-server';
+import { playLoader } from '../support/fake-bigquery-loader';
 import { DIM, FACT, TABLES, dimRows, factRows, stageMunicipality } from '../support/warehouse-fixtures';
 
 /**
- * The load guarantees, as behaviour, against the local warehouse (DuckDB executing the real
- * statements). The BigQuery adapter runs the same scenarios in
- * test/contract/bigquery-warehouse-behaviour.contract.test.ts, checking the parameters its
- * statements receive. Each test fails when its guarantee breaks (see docs/load.md, "Mutations").
+ * The load guarantees, as behaviour, against both warehouses through loadRun (which also verifies
+ * the parts' SHA-256), with the same staged files and manifests:
+ * - DuckDbWarehouse: DuckDB executes the real statements; the tests look at the rows.
+ * - BigQueryWarehouse: the real @google-cloud/bigquery client against the fake BigQuery server,
+ *   whose load jobs really read and type-check the staged files (test/support/fake-bigquery-loader.ts)
+ *   and whose ledger is what the transactions wrote; the decisions are the adapter's, and the tests
+ *   check the parameters and predicates the transaction receives (it runs no SQL).
+ * Each test fails when its guarantee breaks (docs/load.md lists the defects tried by hand).
  */
+if (!`${process.env.NODE_OPTIONS ?? ''} ${process.execArgv.join(' ')}`.includes('--experimental-vm-modules'))
+  throw new Error('run this suite with NODE_OPTIONS=--experimental-vm-modules (as `npm test` does): the BigQuery client needs dynamic import()');
 const A = '3550308';
 const B = '3304557';
 const C = '4106902';
@@ -150,5 +161,132 @@ describe('warehouse behaviour: DuckDbWarehouse through loadRun', () => {
     // Terminal: a redelivery fails it the same way and re-applies nothing else.
     const again = await load('daily-20261122', [A, B, C]);
     expect(statusOf(again.outcomes)).toEqual([`${FACT.name}/${A}:already_loaded`, `${FACT.name}/${B}:failed`, `${FACT.name}/${C}:already_loaded`, `${DIM.name}/${B}:already_loaded`]);
+  });
+});
+
+describe('warehouse behaviour: BigQueryWarehouse through loadRun (fake BigQuery server)', () => {
+  const PROJECT = 'test-project';
+  let fake: FakeBigQueryServer;
+  let bq: BigQuery;
+  let dir: string;
+  let store: FsObjectStore;
+  let ledger: ReturnType<typeof playLoader>['ledger'];
+  const logger = pino({ level: 'silent' });
+  const staticAuth = { getRequestHeaders: async () => new Headers({ authorization: 'Bearer behaviour' }), getProjectId: async () => PROJECT };
+  const warehouse = () => new BigQueryWarehouse(bq, { projectId: PROJECT, location: 'southamerica-east1', rawDataset: 'raw', opsDataset: 'ops', pollMs: { initial: 2, max: 5 } });
+  const load = (runId: string, municipalities: string[]) => loadRun({ store, warehouse: warehouse(), tables: TABLES, logger }, { runId, municipalities });
+  const jobs = () => fake.requests.filter((r) => r.method === 'POST' && r.path === `/bigquery/v2/projects/${PROJECT}/jobs`).map((r) => r.json as JobResource);
+  const applies = () => jobs().filter((j) => j.configuration.query && !/-ledger-/.test(j.jobReference.jobId));
+  const loadJobs = () => jobs().filter((j) => j.configuration.load);
+  const param = (j: JobResource, name: string) => j.configuration.query!.queryParameters!.find((p) => p.name === name)?.parameterValue;
+  const values = (j: JobResource, name: string) => param(j, name)?.arrayValues?.map((v) => v.value);
+  const decisions = (j: JobResource) => sliceParams(j.configuration.query!.queryParameters!).map((p) => `${p.table_name}/${p.municipality}:${p.status}`);
+  const statusOf = (outcomes: SliceOutcome[]) => outcomes.map((o) => `${o.table}/${o.municipality}:${o.status}`);
+
+  beforeAll(async () => {
+    fake = await startFakeBigQueryServer();
+    bq = new BigQuery({ projectId: PROJECT, location: 'southamerica-east1', apiEndpoint: fake.url, authClient: staticAuth as never, autoRetry: false });
+  });
+  afterAll(() => fake.close());
+  beforeEach(async () => {
+    fake.requests.length = 0;
+    fake.jobs.clear();
+    fake.tables.clear();
+    ({ ledger } = playLoader(fake));
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wh-behaviour-bq-'));
+    store = new FsObjectStore(path.join(dir, 'bucket'));
+    await warehouse().ensureRawTables(TABLES);
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('guard: a redelivered load answers from its committed transaction; a new request for the same slices is already_loaded with no transaction', async () => {
+    await stageMunicipality(store, 'daily-20261122', A, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261101, 20261115]) }, { table: DIM, window: null, rows: dimRows(1) }]);
+    const first = await load('daily-20261122', [A]);
+    expect(statusOf(first.outcomes)).toEqual([`${FACT.name}/${A}:loaded`, `${DIM.name}/${A}:loaded`]);
+    expect(applies()).toHaveLength(1);
+    expect(await load('daily-20261122', [A])).toMatchObject({ outcomes: first.outcomes });
+    expect(applies()).toHaveLength(1);
+    // Another request naming the same slices (another load id): the guard finds them in the ledger.
+    await stageMunicipality(store, 'daily-20261122', B, T1, [{ table: DIM, window: null, rows: dimRows(1) }]);
+    const other = await load('daily-20261122', [A, B]);
+    expect(statusOf(other.outcomes)).toEqual([`${FACT.name}/${A}:already_loaded`, `${DIM.name}/${A}:already_loaded`, `${DIM.name}/${B}:loaded`]);
+    expect(decisions(applies()[1]!)).toEqual([`${FACT.name}/${A}:already_loaded`, `${DIM.name}/${A}:already_loaded`, `${DIM.name}/${B}:load`]);
+    expect(values(applies()[1]!, 'munis_1')).toEqual([B]);
+    expect(values(applies()[1]!, 'munis_0')).toBeUndefined(); // no statement for the fact table at all
+  });
+
+  it('guard: an older extraction of an overlapping window is stale (no transaction); a non-overlapping one loads', async () => {
+    await stageMunicipality(store, 'daily-20261123', A, T2, [{ table: FACT, window: W_NOV, rows: factRows(2, [20261105]) }]);
+    await stageMunicipality(store, 'daily-20261122', A, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261104, 20261106]) }]);
+    await stageMunicipality(store, 'backfill-202610', A, T1, [{ table: FACT, window: W_OCT, rows: factRows(3, [20261010]) }]);
+    await load('daily-20261123', [A]);
+    expect((await load('daily-20261122', [A])).outcomes).toEqual([{ municipality: A, table: FACT.name, status: 'stale', newerExtractedAt: T2 }]);
+    expect(applies()).toHaveLength(1);
+    expect(statusOf((await load('backfill-202610', [A])).outcomes)).toEqual([`${FACT.name}/${A}:loaded`]);
+    expect(decisions(applies()[1]!)).toEqual([`${FACT.name}/${A}:load`]);
+  });
+
+  it('delete scope: the transaction deletes only the slices to load: their municipalities, their table, their windows with the end exclusive', async () => {
+    await stageMunicipality(store, 'daily-20261122', A, T1, [{ table: FACT, window: W_OCT, rows: factRows(1, [20261001, 20261031]) }, { table: DIM, window: null, rows: dimRows(1) }]);
+    await stageMunicipality(store, 'daily-20261122', B, T1, [{ table: FACT, window: W_OCT, rows: factRows(1, [20261001]) }, { table: DIM, window: null, rows: dimRows(1) }]);
+    await load('daily-20261122', [A, B]);
+    await stageMunicipality(store, 'rerun-3550308-20261123', A, T2, [{ table: FACT, window: W_OCT, rows: factRows(2, [20261015]) }]);
+    await load('rerun-3550308-20261123', [A]);
+    const rerun = applies().at(-1)!;
+    const del = rerun.configuration.query!.query.split('\n').filter((l) => l.startsWith('DELETE '));
+    // One DELETE, of the fact table only (the dimension is not in the request).
+    expect(del).toHaveLength(1);
+    expect(del[0]).toMatch(/^DELETE `test-project\.raw\.tb_fat_teste` r WHERE /);
+    expect(values(rerun, 'munis_0')).toEqual([A]);
+    // Outer bounds and per-slice window: start inclusive, end exclusive (a row on November 1st stays).
+    expect([param(rerun, 'lo_0')?.value, param(rerun, 'hi_0')?.value]).toEqual(['20261001', '20261101']);
+    expect(del[0]).toContain('r.co_dim_tempo >= @lo_0 AND r.co_dim_tempo < @hi_0');
+    expect(del[0]).toContain('d.municipality = r._municipality_ibge AND (d.window_start_key IS NULL OR (r.co_dim_tempo >= d.window_start_key AND r.co_dim_tempo < d.window_end_key))');
+    expect(sliceParams(rerun.configuration.query!.queryParameters!).map((p) => [p.municipality, p.window_start_key, p.window_end_key])).toEqual([[A, '20261001', '20261101']]);
+    const ins = rerun.configuration.query!.query.split('\n').filter((l) => l.startsWith('INSERT INTO `test-project.raw.'));
+    expect(ins).toHaveLength(1);
+    expect(ins[0]).toMatch(/WHERE s\._municipality_ibge IN UNNEST\(@munis_0\);$/);
+  });
+
+  it('row count: a slice whose files hold other than its manifest declares fails (data) alone; the others load', async () => {
+    await stageMunicipality(store, 'daily-20261122', A, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261101, 20261102]), declaredRows: 3 }]);
+    await stageMunicipality(store, 'daily-20261122', B, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261101]) }]);
+    const r = await load('daily-20261122', [A, B]);
+    expect(r.outcomes).toEqual([
+      { municipality: A, table: FACT.name, status: 'failed', errorClass: 'data', message: expect.stringMatching(new RegExp(`^${FACT.name}/${A}: the manifest declares 3 rows, load job \\S+ staged 2$`)) },
+      { municipality: B, table: FACT.name, status: 'loaded', rowsDeleted: 0, rowsInserted: 1 },
+    ]);
+    expect(values(applies()[0]!, 'munis_0')).toEqual([B]);
+    expect(ledger.map((l) => l.municipality)).toEqual([B]);
+  });
+
+  it('SHA-256: a part whose bytes differ from the manifest fails its slice (data) alone; it is never staged', async () => {
+    await stageMunicipality(store, 'daily-20261122', A, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261101, 20261102]), corruptAfterHash: true }, { table: DIM, window: null, rows: dimRows(1) }]);
+    await stageMunicipality(store, 'daily-20261122', B, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261101]) }]);
+    const r = await load('daily-20261122', [A, B]);
+    expect(statusOf(r.outcomes)).toEqual([`${FACT.name}/${A}:failed`, `${FACT.name}/${B}:loaded`, `${DIM.name}/${A}:loaded`]);
+    expect((r.outcomes[0] as Extract<SliceOutcome, { status: 'failed' }>).message).toMatch(/has SHA-256 [0-9a-f]{64}, the manifest declares [0-9a-f]{64}/);
+    expect(loadJobs().flatMap((j) => j.configuration.load!.sourceUris).some((u) => u.includes(`/${FACT.name}/${A}/`))).toBe(false);
+  });
+
+  it('data error: one unloadable value fails its slice (terminal, named where, no row content); every other slice loads', async () => {
+    const bad = [...factRows(1, [20261101]), { co_seq: 77, co_dim_tempo: 20261102, qt_valor: 'NaN', ds_nota: 'hmac-0f3a9c secret-note' }];
+    await stageMunicipality(store, 'daily-20261122', A, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261101]) }]);
+    await stageMunicipality(store, 'daily-20261122', B, T1, [{ table: FACT, window: W_NOV, rows: bad }, { table: DIM, window: null, rows: dimRows(1) }]);
+    await stageMunicipality(store, 'daily-20261122', C, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261101, 20261103]) }]);
+    const r = await load('daily-20261122', [A, B, C]);
+    expect(statusOf(r.outcomes)).toEqual([`${FACT.name}/${A}:loaded`, `${FACT.name}/${B}:failed`, `${FACT.name}/${C}:loaded`, `${DIM.name}/${B}:loaded`]);
+    const failed = r.outcomes[1] as Extract<SliceOutcome, { status: 'failed' }>;
+    expect(failed.errorClass).toBe('data');
+    expect(failed.message).toMatch(new RegExp(`^${FACT.name}/${B}: column qt_valor \\(position 2\\) at byte \\d+ of \\S+part-00000\\.csv\\.gz: value not convertible to INT64`));
+    for (const leaked of ['NaN', 'hmac-0f3a9c', 'secret-note', '20261102']) expect(failed.message).not.toContain(leaked);
+    // The normal case is one load job per table; only the failed table was staged again per municipality.
+    expect(loadJobs().map((j) => j.jobReference.jobId.replace(/^load-daily-20261122-[0-9a-f]{12}-/, ''))).toEqual(
+      expect.arrayContaining([`${FACT.name}-0-a0`, `${DIM.name}-0-a0`, `${FACT.name}-m${A}-a0`, `${FACT.name}-m${B}-a0`, `${FACT.name}-m${C}-a0`]),
+    );
+    expect(loadJobs()).toHaveLength(5);
+    expect(values(applies()[0]!, 'munis_0')).toEqual([C, A].sort());
+    // Terminal: a redelivery answers the same from the committed transaction.
+    expect(statusOf((await load('daily-20261122', [A, B, C])).outcomes)).toEqual(statusOf(r.outcomes));
   });
 });
