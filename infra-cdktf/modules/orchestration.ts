@@ -1,4 +1,5 @@
 import { DAILY_DAG, DAILY_WORKFLOW_FILE, WORKFLOW_ENV } from '../../shared/dag/daily';
+import { FUNCTIONS } from '../../shared/contracts/functions';
 import { PEC_TABLES } from '../../shared/tables/pec-tables';
 import type { TableDef } from '../../shared/contracts/tables';
 import { Annotations, TerraformOutput } from '../cdk';
@@ -44,6 +45,8 @@ export function workflowEnvironment(
     rawDataset: r.warehouse.raw.datasetId,
     martsDataset: r.warehouse.marts.datasetId,
     bqLocation: ctx.config.region,
+    // The workflow's in-flight cap follows the extract function's max instances in this environment.
+    extractMaxInFlight: String(ctx.config.maxExtractInstances ?? FUNCTIONS.extract.maxInstances),
   };
 }
 
