@@ -9,6 +9,7 @@ import { makeFanOutHandler } from '../handlers/fan-out';
 import { makeLoadHandler } from '../handlers/load';
 import { readManifest, type ExtractSettings } from '../extract/extract-municipality';
 import { PEC_TABLES } from '../tables/pec-tables';
+import { TerminalError } from '../errors';
 import { DEFAULT_LEASE, type LeaseSettings } from '../extract/source-lease';
 import { systemClock, type Clock, type RunEvent, type RunObserver } from '../ports';
 import { DAILY_DAG } from '../dag/daily';
@@ -222,6 +223,19 @@ export async function createLocalPipeline(opts: LocalPipelineOptions) {
     },
     publishRunRequest,
     finalize,
+    /**
+     * Ctrl-C: the run's ledger rows as they stand, with the run marked `interrupted` (its
+     * municipalities keep their live state). False when the run had no plan yet (nothing to record).
+     */
+    async recordInterrupted(runId: string): Promise<boolean> {
+      try {
+        await reportRuns({ store, ledger, clock, alertConfig: opts.alertConfig ?? ALERT_DEFAULTS, logger: opts.logger }, { runId, interrupted: true });
+        return true;
+      } catch (err) {
+        if (err instanceof TerminalError) return false;
+        throw err;
+      }
+    },
     /** Waits until no message is in flight (late extractions keep running after the DAG returns). */
     drain: () => bus.idle(),
     close: () => warehouse.close(),
