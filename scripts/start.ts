@@ -26,6 +26,21 @@ async function main(args: Parsed<typeof START.flags>): Promise<number> {
   });
   const { pipeline, progress, names, paths } = session;
   const t0 = Date.now();
+  // Ctrl-C: the ledger records the run as interrupted before the process exits (twice: at once).
+  const runId = `daily-${runDate.replaceAll('-', '')}`;
+  let stopping = false;
+  process.on('SIGINT', () => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    console.log('\ninterrupted: recording the run in the ledger (Ctrl-C again to quit at once)…');
+    void pipeline
+      .recordInterrupted(runId)
+      .then(
+        (ok) => console.log(ok ? `run ${runId} recorded as interrupted (ops.runs; npm run status)` : 'the run had not started: nothing recorded'),
+        (err) => console.error(`could not record the interruption: ${(err as Error).message}`),
+      )
+      .finally(() => session.close().finally(() => process.exit(130)));
+  });
   try {
     console.log(`\nrun for ${runDate}: ${session.registry.municipalities.filter((m) => m.enabled).length} municipalities (DAG ${DAILY_DAG.steps.map((s) => s.id).join(' → ')})`);
     const run = await pipeline.runOnce({ runDate });
@@ -52,7 +67,7 @@ async function main(args: Parsed<typeof START.flags>): Promise<number> {
     const summary = dag.report?.runs.find((r) => r.runId === run.runId);
     console.log(
       `\nrun report: ${summary?.status ?? 'not written'} — ${dag.planned.length} planned, ${dag.done.length} extracted, ` +
-        `${dag.failed.length} failed, ${dag.late.length} late${dag.loadTimedOut ? ', load timed out' : ''}; ledger in ops.runs, ops.municipality_runs, ops.reconciliation`,
+        `${dag.failed.length} failed, ${dag.late.length} late, ${dag.skipped.length} skipped${dag.loadTimedOut ? ', load timed out' : ''}; ledger in ops.runs, ops.municipality_runs, ops.reconciliation`,
     );
     const recon = await pipeline.warehouse.query(
       `SELECT count(*)::INTEGER AS slices, count(*) FILTER (WHERE status = 'match')::INTEGER AS matching FROM ops.reconciliation WHERE run_id = $1`,

@@ -88,10 +88,26 @@ export const systemClock: Clock = { now: () => new Date() };
 
 /** What happened to a municipality in a run: drives live progress locally and the run ledger. */
 export type RunEvent =
-  | { kind: 'extract_started'; runId: string; municipality: string; attempt: number }
+  /** `sequence`: 0 for the first message, n for the n-th time-budget continuation. */
+  | { kind: 'extract_started'; runId: string; municipality: string; attempt: number; sequence?: number }
   | { kind: 'extract_staged'; runId: string; municipality: string; manifest: import('./contracts/manifest').Manifest; alreadyDone: boolean }
   | { kind: 'extract_continued'; runId: string; municipality: string; tablesDone: number; tablesLeft: number }
-  | { kind: 'extract_failed'; runId: string; municipality: string; errorClass: string; message: string; willRetry: boolean }
+  /**
+   * `willRetry` false: terminal, or the last delivery attempt (`deadLettered`: the message goes to the
+   * dead-letter topic). `nextAttemptAt`: when the redelivery is due, where the handler knows the policy.
+   */
+  | {
+      kind: 'extract_failed';
+      runId: string;
+      municipality: string;
+      errorClass: string;
+      message: string;
+      willRetry: boolean;
+      attempt?: number;
+      sequence?: number;
+      deadLettered?: boolean;
+      nextAttemptAt?: string;
+    }
   | { kind: 'load_finished'; runId: string; loadId: string; outcomes: SliceOutcome[]; missingManifests: string[] }
   | { kind: 'load_failed'; runId: string; municipalities: string[]; errorClass: string; message: string; willRetry: boolean };
 

@@ -4,6 +4,7 @@ import type { RunReportConfig } from '../../shared/adapters/gcp/function-config'
 import { describeError } from '../../shared/errors';
 import { formatIssues } from '../../shared/handlers/pubsub-handler';
 import type { LedgerWriter } from '../../shared/ledger/duckdb-ledger';
+import { alertLogEntry } from '../../shared/ledger/alerts';
 import { RunReportRequest } from '../../shared/ledger/report';
 import { reportResponse, reportRuns } from '../../shared/ledger/run-report';
 import { pipelineMetrics, withSpan } from '../../shared/observability/telemetry';
@@ -25,9 +26,9 @@ const isJsonObject = (v: unknown): v is Record<string, unknown> => typeof v === 
 
 /**
  * The run-report function (HTTP), the daily workflow's write_report step: POST a RunReportRequest
- * (`{"runId","runDate","deadlineAt","loadTimedOut","martsFailed"}`), get `{"runs":[…],"alerts":[…]}`
+ * (`{"runId","runDate","deadlineAt","loadTimedOut","martsFailed"}`), get `{"runs":[…],"alerts":n,"alertsQuery":…}`
  * once the ledger rows of that run (and of every run that loaded slices without a report yet) are
- * written. The workflow logs the alerts.
+ * written. The function logs one line per alert; the workflow logs only their number.
  *
  * Answers: 200 report written; 400 the body breaks the contract (the field is named); 405 not a
  * POST; 422 the run cannot be reported (no plan in the bucket: wrong id, or it never started);
@@ -60,9 +61,10 @@ export function runReportFunction(config: RunReportConfig, a: RunReportAdapters,
         reportRuns({ store: a.store, ledger: a.ledger, clock: a.clock, alertConfig, logger }, request),
       );
       const body = reportResponse(result);
-      // The alerts themselves are logged by the workflow (one line each, matched by the log-based
-      // metric): logging them here too would count every alert twice.
-      logger.info({ runs: body.runs.map((r) => `${r.runId}:${r.status}`), alerts: body.alerts.length }, 'run report written');
+      // One log line per alert (matched by the log-based metric). Logged here, not by the workflow,
+      // so the workflow holds only their number, whatever it is.
+      for (const alert of result.alerts) logger.error(alertLogEntry(alert), alert.message);
+      logger.info({ runs: body.runs.map((r) => `${r.runId}:${r.status}`), runsReported: body.runsReported, alerts: body.alerts }, 'run report written');
       res.status(200).json(body);
     } catch (err) {
       const e = describeError(err);

@@ -43,7 +43,7 @@ export const EXTRACT_MAX_IN_FLIGHT_ENV: string = (WORKFLOW_ENV as Record<string,
 export function workflowEnvironment(
   ctx: StackContext,
   r: { warehouse: Warehouse; runStatus: Cloudfunctions2Function; runReport: Cloudfunctions2Function },
-): Record<keyof typeof WORKFLOW_ENV, string> & { extractMaxInFlight: string } {
+): Record<keyof typeof WORKFLOW_ENV, string> {
   return {
     topicPrefix: ctx.config.topicPrefix,
     // The workflow releases extract messages only up to the extract function's instance cap: more in

@@ -7,7 +7,9 @@ import { effectiveDataDir, type LocalPostgres } from '../../shared/local/postgre
 import { createLocalPipeline, loadRegistryFile, localPaths, type LocalPaths, type LocalPipeline } from '../../shared/local/runtime';
 import type { LocalTiming } from '../../shared/dag/local-executor';
 import type { RunEvent, RunObserver } from '../../shared/ports';
+import { waitingLine } from '../../shared/run/heartbeat';
 import { addDays } from '../../shared/run/plan-run';
+import type { RunStatusSummary } from '../../shared/run/run-status';
 import { startEmbeddedSources } from './embedded-sources';
 import { acquireRunLock, LOCK_FILE, type RunLock } from './run-lock';
 
@@ -17,9 +19,26 @@ import { acquireRunLock, LOCK_FILE, type RunLock } from './run-lock';
  * a local pipeline with live progress lines.
  */
 
+/** Between two heartbeat lines while the DAG waits. */
+const HEARTBEAT_MS = 10_000;
+
 /** Live progress: one line per transition (extracting → staged → loaded), readable in CI logs too. */
 export class ProgressPrinter implements RunObserver {
   readonly rows = new Map<string, { rows: number; bytes: number; seconds: number; status: string; detail?: string }>();
+  /** When each retrying municipality's next delivery is due (for the heartbeat). */
+  readonly nextAttempts = new Map<string, Date>();
+  private lastHeartbeat = Date.now();
+  /** The DAG's onWait: a heartbeat line at most every HEARTBEAT_MS while it waits. */
+  readonly onWait = (s: RunStatusSummary, w: { step: string; deadlineAt: string }): void => {
+    if (Date.now() - this.lastHeartbeat < HEARTBEAT_MS) return;
+    const now = new Date();
+    const next = [...this.nextAttempts.values()].filter((d) => d >= now).sort((a, b) => a.getTime() - b.getTime())[0];
+    const line = waitingLine(s, { step: w.step, now, deadlineAt: w.deadlineAt, ...(next ? { nextAttemptAt: next } : {}) });
+    if (line) {
+      console.log(`  ${line}`);
+      this.lastHeartbeat = Date.now();
+    }
+  };
   constructor(private readonly names: Map<string, string>) {}
   private label(ibge: string) {
     return `${ibge} ${(this.names.get(ibge) ?? '').padEnd(14)}`;
@@ -38,8 +57,13 @@ export class ProgressPrinter implements RunObserver {
     }
     if (e.kind === 'extract_failed') {
       this.rows.set(e.municipality, { rows: 0, bytes: 0, seconds: 0, status: e.willRetry ? 'retrying' : 'failed', detail: e.errorClass });
-      console.log(`  ${this.label(e.municipality)} ${e.willRetry ? 'failed, will retry' : 'FAILED'}: ${e.errorClass}: ${e.message}`);
+      if (e.nextAttemptAt) this.nextAttempts.set(e.municipality, new Date(e.nextAttemptAt));
+      else this.nextAttempts.delete(e.municipality);
+      // Never "will retry" for a message that is being dead-lettered: say so, and that it is final.
+      const outcome = e.willRetry ? 'failed, will retry' : e.deadLettered ? `FAILED after ${e.attempt ?? '?'} attempts, dead-lettered` : 'FAILED, dead-lettered (not retried)';
+      console.log(`  ${this.label(e.municipality)} ${outcome}: ${e.errorClass}: ${e.message}`);
     }
+    if (e.kind === 'extract_started') this.nextAttempts.delete(e.municipality);
     if (e.kind === 'load_finished') {
       const byMunicipality = new Map<string, string[]>();
       for (const o of e.outcomes) byMunicipality.set(o.municipality, [...(byMunicipality.get(o.municipality) ?? []), o.status]);
@@ -126,6 +150,7 @@ async function openLocked(o: SessionOptions, paths: LocalPaths, lock: RunLock): 
       timing: o.timing,
       alertConfig: o.staleSourceHours ? { staleSourceHours: o.staleSourceHours } : undefined,
       onAlert: (a) => void alerts.push(a),
+      onWait: progress.onWait,
     });
   } catch (err) {
     await server?.stop();

@@ -20,13 +20,16 @@ const MART_RETRY: RetryPolicy = { maxRetries: 3, initialDelaySeconds: 10, maxDel
 export const DAILY_DAG: Dag = validateDag({
   name: 'daily',
   description:
-    'The daily PEC → BigQuery run: start a run, release the extract messages in batches under a concurrency limit, wait for the extractions until a deadline, load every extracted municipality once per table, rebuild the marts, write the run ledger and alert on failures.',
+    'The daily PEC → BigQuery run: start a run, release the extract messages in batches under a limit on extractions in progress (a source waiting for a retry holds no slot), load staged municipalities in waves (one load job per table per wave) until the extraction deadline, rebuild the marts, write the run ledger and alert on failures. Every municipality ends loaded, failed (with its error class), late or skipped.',
   schedule: { cron: '0 6 * * *', timeZone: 'America/Sao_Paulo' },
   steps: [
     { kind: 'startRun', id: 'start_run', retry: CALL_RETRY, planRetry: PLAN_RETRY },
     { kind: 'fanOut', id: 'fan_out', batchSize: 10, maxInFlight: FUNCTIONS.extract.maxInstances, retry: CALL_RETRY },
     { kind: 'awaitExtractions', id: 'await_extractions', deadlineMinutes: 180, pollEverySeconds: 60, retry: CALL_RETRY },
-    { kind: 'loadTables', id: 'load_tables', timeoutMinutes: 60, pollEverySeconds: 30, retry: CALL_RETRY },
+    // Healthy municipalities land ≤ ~10 min after staging, whatever the dead sources do; at most
+    // 18 timed + 7 full + 1 last wave for 650 municipalities (26 of BigQuery's 1,500 daily table
+    // modifications). 100 municipalities per wave keep a load job far below 10,000 source URIs.
+    { kind: 'loadTables', id: 'load_tables', timeoutMinutes: 60, pollEverySeconds: 30, waveEveryMinutes: 10, waveMaxMunicipalities: 100, retry: CALL_RETRY },
     { kind: 'refreshMarts', id: 'refresh_marts', marts: MART_NAMES, concurrency: 2, retry: MART_RETRY },
     { kind: 'writeReport', id: 'write_report', retry: CALL_RETRY },
     { kind: 'alertOnFailures', id: 'alert_on_failures' },
@@ -40,6 +43,11 @@ export const WORKFLOW_ENV = {
   runStatusUrl: 'RUN_STATUS_URL',
   /** URL of the run-report HTTP function (shared/ledger/run-report.ts behind HTTP). */
   runReportUrl: 'RUN_REPORT_URL',
+  /**
+   * Extractions in progress at once: the extract function's max instances in this environment
+   * (infra-cdktf sets it; more would be answered 429 and burn delivery attempts). Unset: the DAG's maxInFlight.
+   */
+  extractMaxInFlight: 'EXTRACT_MAX_IN_FLIGHT',
   rawDataset: ENV.rawDataset,
   martsDataset: ENV.martsDataset,
   bqLocation: ENV.bqLocation,

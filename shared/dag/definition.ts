@@ -19,13 +19,28 @@ export type DagStep =
   | { kind: 'startRun'; id: 'start_run'; retry: RetryPolicy; planRetry: RetryPolicy }
   /**
    * Release one extract message per municipality, `batchSize` per publish call, never more than
-   * `maxInFlight` municipalities extracting at once, and none after the deadline.
+   * `maxInFlight` municipalities in flight (released and neither settled nor waiting for a
+   * redelivery: a source in backoff holds no slot), and none after the deadline. Staged
+   * municipalities are loaded in waves meanwhile (see loadTables).
    */
   | { kind: 'fanOut'; id: 'fan_out'; batchSize: number; maxInFlight: number; retry: RetryPolicy }
-  /** Wait until no municipality is pending, or the deadline: late ones are recorded, not waited for. */
+  /** Wait until no municipality is pending, or the deadline, loading waves as they are due. */
   | { kind: 'awaitExtractions'; id: 'await_extractions'; deadlineMinutes: number; pollEverySeconds: number; retry: RetryPolicy }
-  /** One fan-in load for every extracted municipality (one load job per table), then wait for it. */
-  | { kind: 'loadTables'; id: 'load_tables'; timeoutMinutes: number; pollEverySeconds: number; retry: RetryPolicy }
+  /**
+   * Load staged municipalities in waves: one load request per wave (one load job per table), at
+   * most one wave in flight, a wave when `waveMaxMunicipalities` are waiting or `waveEveryMinutes`
+   * after the previous one, and a last one once extraction is over; then wait for it, up to
+   * `timeoutMinutes`. Waves are bounded (see `maxLoadWaves`): each is one modification per table.
+   */
+  | {
+      kind: 'loadTables';
+      id: 'load_tables';
+      timeoutMinutes: number;
+      pollEverySeconds: number;
+      waveEveryMinutes: number;
+      waveMaxMunicipalities: number;
+      retry: RetryPolicy;
+    }
   /** Rebuild every mart from raw, `concurrency` at a time; a failed mart is recorded and reported. */
   | { kind: 'refreshMarts'; id: 'refresh_marts'; marts: readonly string[]; concurrency: number; retry: RetryPolicy }
   /** Build the run report from the bucket and write the ledger (plus reruns/backfills not yet reported). */
@@ -56,12 +71,26 @@ export function step<K extends DagStepKind>(dag: Dag, kind: K): StepOf<K> {
   return s as StepOf<K>;
 }
 
+/**
+ * The most load waves (= table modifications per table) one daily run can make for `planned`
+ * municipalities: timed waves during extraction, full waves, and the last one. BigQuery allows 1,500
+ * modifications per table per day, shared with reruns and backfills.
+ */
+export function maxLoadWaves(dag: Dag, planned: number): number {
+  const wait = step(dag, 'awaitExtractions');
+  const load = step(dag, 'loadTables');
+  return Math.ceil(wait.deadlineMinutes / load.waveEveryMinutes) + Math.ceil(planned / load.waveMaxMunicipalities) + 1;
+}
+
 export function validateDag(dag: Dag): Dag {
   const kinds = dag.steps.map((s) => s.kind);
   if (kinds.join() !== STEP_ORDER.join()) throw new Error(`DAG ${dag.name}: steps must be ${STEP_ORDER.join(' → ')}, got ${kinds.join(' → ')}`);
   const f = step(dag, 'fanOut');
   if (f.batchSize < 1 || f.maxInFlight < f.batchSize) throw new Error(`DAG ${dag.name}: fanOut needs 1 ≤ batchSize ≤ maxInFlight`);
   if (f.batchSize > 1000) throw new Error(`DAG ${dag.name}: Pub/Sub accepts at most 1000 messages per publish call`);
+  const l = step(dag, 'loadTables');
+  if (l.waveMaxMunicipalities < 1 || l.waveMaxMunicipalities > 100) throw new Error(`DAG ${dag.name}: loadTables waveMaxMunicipalities must be 1–100 (the run status lists at most 100)`);
+  if (l.waveEveryMinutes <= 0) throw new Error(`DAG ${dag.name}: loadTables waveEveryMinutes must be positive`);
   const m = step(dag, 'refreshMarts');
   if (m.concurrency < 1 || m.concurrency > 20) throw new Error(`DAG ${dag.name}: refreshMarts concurrency must be 1–20 (Workflows' parallel limit)`);
   return dag;

@@ -7,8 +7,8 @@ import type { RunReportRequest } from '../ledger/report';
 import type { RunReportResponse } from '../ledger/run-report';
 import type { Clock } from '../ports';
 import { saoPauloDate } from '../run/plan-run';
-import type { RunStatus } from '../run/run-status';
-import { FINALIZE_STEPS, step, type Dag, type DagStep, type RetryPolicy } from './definition';
+import { finalState, type RunStatus, type RunStatusSummary } from '../run/run-status';
+import { FINALIZE_STEPS, maxLoadWaves, step, type Dag, type DagStep, type RetryPolicy } from './definition';
 import { EXTRACT_REQUEST, LOAD_REQUEST, MESSAGE_ATTRIBUTES, REPORT_REQUEST, RUN_REQUEST, RUN_REQUEST_OPTIONAL_ARGS, evaluate } from './templates';
 
 /**
@@ -21,14 +21,30 @@ import { EXTRACT_REQUEST, LOAD_REQUEST, MESSAGE_ATTRIBUTES, REPORT_REQUEST, RUN_
 export interface DagPorts {
   /** Validates against the topic's contract, like the real publisher. */
   publish(topic: TopicKey, payload: unknown, attributes: Record<string, string>): Promise<unknown>;
-  /** The run-status function; undefined while fan-out has not written the plan (the function's 404). */
-  runStatus(runId: string): Promise<RunStatus | undefined>;
+  /**
+   * The run-status function, summary view (what the workflow holds: counts, one dispatch page, at
+   * most 100 loadable municipalities); undefined while fan-out has not written the plan (its 404).
+   */
+  runStatus(query: DagStatusQuery): Promise<RunStatusSummary | undefined>;
+  /** The full status, only to fill DagRunResult's lists for local callers (the workflow never reads it). */
+  fullStatus?(runId: string, lateAfterSeconds?: number): Promise<RunStatus | undefined>;
   refreshMart(name: string): Promise<void>;
-  report(request: RunReportRequest): Promise<RunReportResponse>;
+  /**
+   * The run-report function: writes the ledger, logs one line per alert through `logAlert` (as the
+   * function does with its own logger) and answers counts only.
+   */
+  report(request: RunReportRequest, logAlert: (alert: Alert) => void): Promise<RunReportResponse>;
   logAlert(alert: Alert | Record<string, unknown>): void;
+  /** A plain log line of the DAG's own (the workflow's sys.log), e.g. the alert count. */
+  log?(entry: Record<string, unknown>): void;
+  /** Called after every status poll while the DAG waits (local heartbeat). */
+  onWait?(status: RunStatusSummary, waiting: { step: string; deadlineAt: string }): void;
   clock: Clock;
   sleep?: (ms: number) => Promise<void>;
 }
+
+/** What the DAG asks the run-status function (the summary view). */
+export type DagStatusQuery = { runId: string; view: 'summary'; dispatchFrom?: number; dispatchLimit?: number; loadableLimit?: number };
 
 /**
  * The cloud's durations are minutes; a laptop run takes seconds. Unset values are the DAG's own
@@ -38,6 +54,8 @@ export interface LocalTiming {
   pollEveryMs?: number;
   deadlineMs?: number;
   loadTimeoutMs?: number;
+  /** Time between timed load waves (default: the DAG's waveEveryMinutes). */
+  loadWaveEveryMs?: number;
   /** Multiplies every retry delay (1 = the workflow's delays). */
   retryDelayScale?: number;
 }
@@ -59,14 +77,24 @@ export interface DagRunResult {
   trace: string[];
   /** Municipalities of each extract batch, in publish order. */
   batches: string[][];
-  status: RunStatus | null;
+  /** Municipalities of each load wave, in publish order. */
+  waves: string[][];
+  /** The last summary the DAG polled. */
+  status: RunStatusSummary | null;
+  /** From the full status at the end (local callers only): */
   planned: string[];
+  /** Extracted (manifest committed). */
   done: string[];
+  /** Ended failed: terminal, a retry that never succeeded by the deadline, or slices the warehouse refused. */
   failed: string[];
+  /** Still extracting at the deadline. */
   late: string[];
+  /** Never started before the deadline. */
+  skipped: string[];
   loadTimedOut: boolean;
   martsFailed: string[];
   report: RunReportResponse | null;
+  /** Every alert logged during the execution (by the report, or by the DAG itself). */
   alerts: (Alert | Record<string, unknown>)[];
 }
 
@@ -108,6 +136,7 @@ export async function executeDag(dag: Dag, ports: DagPorts, args: DagArgs = {}, 
   const reportStep = step(dag, 'writeReport');
   const extractPollMs = timing.pollEveryMs ?? wait.pollEverySeconds * 1000;
   const loadPollMs = timing.pollEveryMs ?? load.pollEverySeconds * 1000;
+  const waveEveryMs = timing.loadWaveEveryMs ?? load.waveEveryMinutes * 60_000;
 
   // init (as the workflow's init step)
   const runDate = args.runDate ?? saoPauloDate(ports.clock.now());
@@ -120,7 +149,7 @@ export async function executeDag(dag: Dag, ports: DagPorts, args: DagArgs = {}, 
     deadline_iso: null,
     load_timed_out: false,
     marts_failed: [] as string[],
-    done: [] as string[],
+    wave: [] as string[],
     status: null,
   };
   let deadline = now() + (timing.deadlineMs ?? wait.deadlineMinutes * 60_000);
@@ -128,27 +157,59 @@ export async function executeDag(dag: Dag, ports: DagPorts, args: DagArgs = {}, 
     runId,
     trace: [],
     batches: [],
+    waves: [],
     status: null,
     planned: [],
     done: [],
     failed: [],
     late: [],
+    skipped: [],
     loadTimedOut: false,
     martsFailed: [],
     report: null,
     alerts: [],
   };
   const attributes = () => evaluate(MESSAGE_ATTRIBUTES, vars) as Record<string, string>;
+  const logAlert = (a: Alert | Record<string, unknown>) => {
+    ports.logAlert(a);
+    result.alerts.push(a);
+  };
   const status = () => {
     if (!vars.status) throw new Error('no run status yet');
-    return vars.status as RunStatus;
+    return vars.status as RunStatusSummary;
   };
-  const poll = async (): Promise<RunStatus> => {
-    const s = await withRetry(start.retry, () => ports.runStatus(runId));
+  const poll = async (stepId: string, page: { dispatchFrom?: number; dispatchLimit?: number } = {}): Promise<RunStatusSummary> => {
+    const s = await withRetry(start.retry, () => ports.runStatus({ runId, view: 'summary', loadableLimit: load.waveMaxMunicipalities, ...page }));
     if (!s) throw new Error(`run ${runId} lost its plan`);
     vars.status = s;
+    ports.onWait?.(s, { step: stepId, deadlineAt: new Date(deadline).toISOString() });
     return s;
   };
+
+  // Load waves (the workflow's load_wave subworkflow): at most one in flight; `requested` is the
+  // number of municipalities processed by a load once every wave sent so far has finished.
+  let requested = 0;
+  let lastWaveAt = now();
+  let maxWaves = Infinity;
+  const outstanding = (s: RunStatusSummary) => requested - s.counts.loaded > 0;
+  const maybeWave = async (s: RunStatusSummary, last: boolean): Promise<void> => {
+    if (outstanding(s)) {
+      // A wave that never finished (its load dead-lettered) must not stop the next ones: give up on
+      // it after the load budget; its municipalities are loadable again.
+      if (now() - lastWaveAt < (timing.loadTimeoutMs ?? load.timeoutMinutes * 60_000)) return;
+      requested = s.counts.loaded;
+      vars.load_timed_out = true;
+      result.loadTimedOut = true;
+    }
+    const due = last || s.counts.loadable >= load.waveMaxMunicipalities || now() - lastWaveAt >= waveEveryMs;
+    if (s.loadable.length === 0 || !due || result.waves.length >= maxWaves) return;
+    vars.wave = s.loadable;
+    await withRetry(load.retry, () => ports.publish('loadRequests', evaluate(LOAD_REQUEST, vars), attributes()));
+    result.waves.push([...s.loadable]);
+    requested = s.counts.loaded + s.loadable.length;
+    lastWaveAt = now();
+  };
+  const inFlight = (s: RunStatusSummary, dispatched: number) => dispatched - s.counts.done - s.counts.failed - s.counts.retrying;
 
   const run: { [K in DagStep['kind']]: () => Promise<void> } = {
     startRun: async () => {
@@ -158,7 +219,7 @@ export async function executeDag(dag: Dag, ports: DagPorts, args: DagArgs = {}, 
       vars.status = await withRetry(
         start.planRetry,
         async () => {
-          const s = await ports.runStatus(runId);
+          const s = await ports.runStatus({ runId, view: 'summary' });
           if (!s) throw new PlanNotReady(`run ${runId} has no plan yet`);
           return s;
         },
@@ -166,69 +227,56 @@ export async function executeDag(dag: Dag, ports: DagPorts, args: DagArgs = {}, 
       );
       deadline = Date.parse(status().createdAt) + (timing.deadlineMs ?? wait.deadlineMinutes * 60_000);
       vars.deadline_iso = new Date(deadline).toISOString();
-      result.planned = status().municipalities.map((m) => m.ibge);
+      lastWaveAt = Date.parse(status().createdAt);
+      maxWaves = maxLoadWaves(dag, status().counts.planned);
     },
 
     fanOut: async () => {
-      /** True once at most `allowed` dispatched municipalities are still extracting; false past the deadline. */
-      const hasCapacity = async (dispatched: number, allowed: number): Promise<boolean> => {
-        if (now() >= deadline) return false;
-        if (dispatched <= allowed) return true;
-        for (;;) {
-          const s = await poll();
-          if (dispatched - s.counts.done - s.counts.failed <= allowed) return true;
-          if (now() >= deadline) return false;
-          await sleep(extractPollMs);
-        }
-      };
-      const planned = status().municipalities;
-      let messages: { ibge: string; payload: unknown }[] = [];
+      // One page of the plan per batch (who is not done yet), so no per-municipality list is held.
       let dispatched = 0;
-      for (const [i, m] of planned.entries()) {
-        // A municipality already extracted in this run (a second run the same day) is not sent again.
-        if (m.state !== 'done') messages.push({ ibge: m.ibge, payload: evaluate(EXTRACT_REQUEST, { ...vars, m }) });
-        if (messages.length > 0 && (messages.length === fan.batchSize || i === planned.length - 1)) {
-          if (await hasCapacity(dispatched, fan.maxInFlight - messages.length)) {
-            const batch = messages;
-            await withRetry(fan.retry, async () => {
-              for (const msg of batch) await ports.publish('extractRequests', msg.payload, attributes());
-            });
-            dispatched += batch.length;
-            result.batches.push(batch.map((b) => b.ibge));
-          }
-          messages = [];
+      for (let cursor: number | null = 0; cursor !== null && now() < deadline; ) {
+        const page = await poll(fan.id, { dispatchFrom: cursor, dispatchLimit: fan.batchSize });
+        const batch = page.dispatch?.municipalities ?? [];
+        cursor = page.dispatch?.next ?? null;
+        if (batch.length === 0) continue;
+        // Wait until releasing the batch keeps the extractions in progress within the cap.
+        let s = page;
+        while (inFlight(s, dispatched) + batch.length > fan.maxInFlight && now() < deadline) {
+          await maybeWave(s, false);
+          await sleep(extractPollMs);
+          s = await poll(fan.id);
         }
+        if (now() >= deadline) break;
+        await withRetry(fan.retry, async () => {
+          for (const ibge of batch) await ports.publish('extractRequests', evaluate(EXTRACT_REQUEST, { ...vars, status: page, ibge }), attributes());
+        });
+        dispatched += batch.length;
+        result.batches.push(batch);
+        await maybeWave(s, false);
       }
     },
 
     awaitExtractions: async () => {
       for (;;) {
-        const s = await poll();
+        const s = await poll(wait.id);
         if (s.counts.pending === 0 || now() >= deadline) break;
+        await maybeWave(s, false);
         await sleep(extractPollMs);
       }
-      const s = status();
-      result.done = s.municipalities.filter((m) => m.state === 'done').map((m) => m.ibge);
-      result.failed = s.municipalities.filter((m) => m.state === 'failed').map((m) => m.ibge);
-      result.late = s.municipalities.filter((m) => m.state === 'pending').map((m) => m.ibge);
     },
 
     loadTables: async () => {
-      const done = status()
-        .municipalities.filter((m) => m.state === 'done')
-        .map((m) => m.ibge);
-      vars.done = done;
-      if (done.length === 0) return;
-      await withRetry(load.retry, () => ports.publish('loadRequests', evaluate(LOAD_REQUEST, vars), attributes()));
       const timeoutAt = now() + (timing.loadTimeoutMs ?? load.timeoutMinutes * 60_000);
       for (;;) {
-        const s = await poll();
-        if (s.counts.loaded >= done.length) return;
+        const s = await poll(load.id);
+        // Out of budget: no new wave (a wave sent now could not be waited for).
         if (now() >= timeoutAt) {
           vars.load_timed_out = true;
           result.loadTimedOut = true;
           return;
         }
+        await maybeWave(s, true);
+        if (!outstanding(s) && (s.counts.loadable === 0 || result.waves.length >= maxWaves)) return;
         await sleep(loadPollMs);
       }
     },
@@ -242,7 +290,7 @@ export async function executeDag(dag: Dag, ports: DagPorts, args: DagArgs = {}, 
           try {
             await withRetry(marts.retry, () => ports.refreshMart(mart));
           } catch (err) {
-            ports.logAlert({ severity: 'ERROR', message: 'mart refresh failed', mart, error: (err as Error).message });
+            logAlert({ severity: 'ERROR', message: 'mart refresh failed', mart, error: (err as Error).message });
             failed.push(mart);
           }
         }
@@ -253,7 +301,7 @@ export async function executeDag(dag: Dag, ports: DagPorts, args: DagArgs = {}, 
 
     writeReport: async () => {
       try {
-        result.report = await withRetry(reportStep.retry, () => ports.report(evaluate(REPORT_REQUEST, vars) as RunReportRequest));
+        result.report = await withRetry(reportStep.retry, () => ports.report(evaluate(REPORT_REQUEST, vars) as RunReportRequest, logAlert));
       } catch (err) {
         const alert = {
           alert: 'pec-pipeline',
@@ -263,16 +311,15 @@ export async function executeDag(dag: Dag, ports: DagPorts, args: DagArgs = {}, 
           message: 'the run report could not be written: ledger and alerts are missing for this run',
           error: (err as Error).message,
         };
-        ports.logAlert(alert);
-        result.alerts.push(alert);
+        logAlert(alert);
       }
     },
 
+    // The report logged each alert; the DAG logs their number and where they are (bounded).
     alertOnFailures: async () => {
-      for (const a of result.report?.alerts ?? []) {
-        ports.logAlert(a);
-        result.alerts.push(a);
-      }
+      const r = result.report;
+      if (r && r.alerts > 0)
+        ports.log?.({ severity: 'ERROR', message: `${r.alerts} alert(s) raised by the run report`, runId: vars.report_run_id ?? runId, alerts: r.alerts, ledger: r.alertsQuery });
     },
   };
 
@@ -281,6 +328,18 @@ export async function executeDag(dag: Dag, ports: DagPorts, args: DagArgs = {}, 
     result.trace.push(s.id);
     await run[s.kind]();
   }
-  result.status = (vars.status as RunStatus | null) ?? null;
+  result.status = (vars.status as RunStatusSummary | null) ?? null;
+  if (!args.finalizeOnly && ports.fullStatus) {
+    const full = await ports.fullStatus(runId);
+    const past = now() >= deadline;
+    for (const m of full?.municipalities ?? []) {
+      result.planned.push(m.ibge);
+      if (m.state === 'done') result.done.push(m.ibge);
+      const f = finalState(m, past);
+      if (f === 'failed') result.failed.push(m.ibge);
+      if (f === 'late') result.late.push(m.ibge);
+      if (f === 'skipped') result.skipped.push(m.ibge);
+    }
+  }
   return result;
 }

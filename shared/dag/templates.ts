@@ -49,17 +49,17 @@ export function evaluate(t: Template, vars: Record<string, unknown>): unknown {
 export const RUN_REQUEST: Template = { trigger: 'daily', runId: ref('run_id'), runDate: ref('run_date'), dispatch: 'caller' };
 export const RUN_REQUEST_OPTIONAL_ARGS = ['cohort', 'municipalities', 'window'] as const;
 
-/** One municipality's extract message, from the plan fan-out recorded (`status` is the run status). */
+/** One municipality's extract message, from the plan fan-out recorded (`status` is the run status summary). */
 export const EXTRACT_REQUEST: Template = {
   runId: ref('run_id'),
-  municipality: ref('m.ibge'),
+  municipality: ref('ibge'),
   window: ref('status.window'),
   trigger: 'daily',
   loadWhenDone: false,
 };
 
-/** The fan-in load: every municipality extracted in time, one load job per table. */
-export const LOAD_REQUEST: Template = { runId: ref('run_id'), municipalities: ref('done') };
+/** One load wave: staged municipalities no load has processed yet (≤ 100), one load job per table. */
+export const LOAD_REQUEST: Template = { runId: ref('run_id'), municipalities: ref('wave') };
 
 /** The report step's request (RunReportRequest). */
 export const REPORT_REQUEST: Template = {

@@ -59,6 +59,10 @@ export function workflowDefinition(dag: Dag): Obj {
   const topic = (key: 'runRequests' | 'extractRequests' | 'loadRequests') => x(`"projects/" + project + "/topics/" + topic_prefix + "${topicName(key)}"`);
   const env = (name: string) => x(`sys.get_env("${name}")`);
 
+  // Timed waves the deadline allows; the full and last waves are added once the plan's size is known.
+  const timedWaves = Math.ceil(wait.deadlineMinutes / load.waveEveryMinutes);
+  const statusQuery = (extra: string) => x(`{"runId": run_id, "view": "summary", "loadableLimit": wave_max${extra}}`);
+
   const init: Obj = {
     init: {
       assign: [
@@ -81,18 +85,27 @@ export function workflowDefinition(dag: Dag): Obj {
         { report_run_date: x('run_date') },
         { deadline_minutes: wait.deadlineMinutes },
         { batch_size: fan.batchSize },
-        { max_in_flight: fan.maxInFlight },
-        { load_timeout_minutes: load.timeoutMinutes },
+        // Extractions in progress at once: the extract function's max instances in this environment.
+        { max_in_flight: x(`int(default(sys.get_env("${WORKFLOW_ENV.extractMaxInFlight}"), "${fan.maxInFlight}"))`) },
+        { poll_every: wait.pollEverySeconds },
+        { load_poll_every: load.pollEverySeconds },
+        { load_timeout_seconds: load.timeoutMinutes * 60 },
+        { wave_max: load.waveMaxMunicipalities },
         { deadline: x(`sys.now() + ${wait.deadlineMinutes} * 60`) },
         { deadline_iso: null },
         { status: null },
+        { cursor: 0 },
+        { batch: [] },
         { messages: [] },
         { dispatched: 0 },
-        { done: [] },
+        // Load waves: municipalities processed by a load once every wave sent has finished, etc.
+        { waves: { requested: 0, last_at: x('sys.now()'), count: 0, max: 1, timed_out: false } },
+        { load_until: 0 },
         { load_timed_out: false },
         { marts_failed: [] },
         { report: null },
-        { alerts: [] },
+        { alerts: 0 },
+        { alerts_query: null },
         {
           marts: marts.marts.map((name) => ({ name, sql: bigQueryRefreshScript(getMart(name)) })),
         },
@@ -100,6 +113,8 @@ export function workflowDefinition(dag: Dag): Obj {
       ],
     },
   };
+  // A smaller instance limit than the batch size releases smaller batches.
+  const clampBatch = { clamp_batch: { switch: [{ condition: x('batch_size > max_in_flight'), assign: [{ batch_size: x('max_in_flight') }] }] } };
 
   const optionalArgs = RUN_REQUEST_OPTIONAL_ARGS.map((arg) => ({
     [`arg_${arg}`]: { switch: [{ condition: x(`"${arg}" in input`), assign: [{ [`run_request.${arg}`]: x(`input.${arg}`) }] }] },
@@ -113,84 +128,88 @@ export function workflowDefinition(dag: Dag): Obj {
   };
   const route = { route: { switch: [{ condition: x('finalize_only'), next: marts.id }] } };
 
+  const callWave = (name: string, last: boolean) => ({
+    [name]: {
+      call: 'load_wave',
+      args: {
+        status: x('status'),
+        waves: x('waves'),
+        last,
+        run_id: x('run_id'),
+        load_topic: x('load_topic'),
+        wave_max: x('wave_max'),
+        wave_every: load.waveEveryMinutes * 60,
+        load_timeout: x('load_timeout_seconds'),
+      },
+      result: 'waves',
+    },
+  });
+  const getStatus = (name: string, extra = '') => ({ [name]: { call: 'run_status', args: { url: x('run_status_url'), query: statusQuery(extra) }, result: 'status' } });
+
   const startRun = {
     [start.id]: {
       steps: [
         publish('publish_run_request', 'run_topic', x(`[${message('run_request')}]`), start.retry),
         {
           await_plan: {
-            try: { call: 'run_status', args: { url: x('run_status_url'), run_id: x('run_id') }, result: 'status' },
+            try: { call: 'run_status', args: { url: x('run_status_url'), query: x('{"runId": run_id, "view": "summary"}') }, result: 'status' },
             retry: retry(start.planRetry, 'plan_not_ready'),
           },
         },
         {
           set_deadline: {
-            assign: [{ deadline: x('time.parse(status.createdAt) + deadline_minutes * 60') }, { deadline_iso: x('time.format(deadline)') }],
+            assign: [
+              { deadline: x('time.parse(status.createdAt) + deadline_minutes * 60') },
+              { deadline_iso: x('time.format(deadline)') },
+              { 'waves.last_at': x('time.parse(status.createdAt)') },
+              // The bound of maxLoadWaves (shared/dag/definition.ts): timed + full + last waves.
+              { 'waves.max': x(`${timedWaves} + (status.counts.planned + wave_max - 1) // wave_max + 1`) },
+            ],
           },
         },
       ],
     },
   };
 
+  // One page of the plan per batch (who is not done yet): the workflow never holds the whole list.
   const fanOut = {
     [fan.id]: {
       steps: [
+        { fan_check: { switch: [{ condition: x('cursor == null or sys.now() >= deadline'), next: 'fan_end' }] } },
+        getStatus('fan_page', ', "dispatchFrom": cursor, "dispatchLimit": batch_size'),
+        { fan_cursor: { assign: [{ cursor: x('status.dispatch.next') }, { batch: x('status.dispatch.municipalities') }] } },
+        { fan_empty: { switch: [{ condition: x('len(batch) == 0'), next: 'fan_check' }] } },
+        // In flight: released and neither settled nor waiting for a redelivery (backoff holds no slot).
         {
-          dispatch: {
+          fan_capacity: {
+            switch: [
+              {
+                condition: x('dispatched - status.counts.done - status.counts.failed - status.counts.retrying + len(batch) <= max_in_flight'),
+                next: 'fan_release',
+              },
+            ],
+          },
+        },
+        callWave('fan_wave_while_waiting', false),
+        { fan_sleep: { call: 'sys.sleep', args: { seconds: x('poll_every') } } },
+        getStatus('fan_repoll'),
+        { fan_deadline: { switch: [{ condition: x('sys.now() >= deadline'), next: 'fan_end' }] } },
+        { fan_wait_again: { next: 'fan_capacity' } },
+        { fan_release: { assign: [{ messages: [] }] } },
+        {
+          fan_messages: {
             for: {
-              value: 'm',
-              index: 'i',
-              in: x('status.municipalities'),
-              steps: [
-                // A municipality already extracted in this run (a re-executed workflow) is not sent again.
-                {
-                  add_message: {
-                    switch: [{ condition: x('m.state != "done"'), assign: [{ messages: x(`list.concat(messages, ${message(renderExpression(EXTRACT_REQUEST))})`) }] }],
-                  },
-                },
-                {
-                  batch_full: {
-                    switch: [
-                      {
-                        condition: x('len(messages) > 0 and (len(messages) == batch_size or i == len(status.municipalities) - 1)'),
-                        steps: [
-                          {
-                            wait_for_capacity: {
-                              call: 'poll_capacity',
-                              args: {
-                                url: x('run_status_url'),
-                                run_id: x('run_id'),
-                                dispatched: x('dispatched'),
-                                allowed_in_flight: x('max_in_flight - len(messages)'),
-                                deadline: x('deadline'),
-                                poll_every: wait.pollEverySeconds,
-                              },
-                              result: 'has_capacity',
-                            },
-                          },
-                          {
-                            release_batch: {
-                              switch: [
-                                {
-                                  condition: x('has_capacity'),
-                                  steps: [
-                                    publish('publish_batch', 'extract_topic', x('messages'), fan.retry),
-                                    { count_batch: { assign: [{ dispatched: x('dispatched + len(messages)') }] } },
-                                  ],
-                                },
-                              ],
-                            },
-                          },
-                          { next_batch: { assign: [{ messages: [] }] } },
-                        ],
-                      },
-                    ],
-                  },
-                },
-              ],
+              value: 'ibge',
+              in: x('batch'),
+              steps: [{ add_message: { assign: [{ messages: x(`list.concat(messages, ${message(renderExpression(EXTRACT_REQUEST))})`) }] } }],
             },
           },
         },
+        publish('publish_batch', 'extract_topic', x('messages'), fan.retry),
+        { count_batch: { assign: [{ dispatched: x('dispatched + len(batch)') }, { messages: [] }] } },
+        callWave('fan_wave', false),
+        { fan_next: { next: 'fan_check' } },
+        { fan_end: { assign: [{ batch: [] }] } },
       ],
     },
   };
@@ -198,55 +217,35 @@ export function workflowDefinition(dag: Dag): Obj {
   const awaitExtractions = {
     [wait.id]: {
       steps: [
-        {
-          wait_until_settled: {
-            call: 'poll_until_settled',
-            args: { url: x('run_status_url'), run_id: x('run_id'), deadline: x('deadline'), poll_every: wait.pollEverySeconds },
-            result: 'status',
-          },
-        },
+        getStatus('await_poll'),
+        { await_check: { switch: [{ condition: x('status.counts.pending == 0 or sys.now() >= deadline'), next: 'await_end' }] } },
+        callWave('await_wave', false),
+        { await_sleep: { call: 'sys.sleep', args: { seconds: x('poll_every'), }, next: 'await_poll' } },
+        { await_end: { assign: [{ load_until: x('sys.now() + load_timeout_seconds') }] } },
       ],
     },
   };
 
+  // The last waves (everything staged), then wait until no wave is in flight, up to the load timeout.
   const loadTables = {
     [load.id]: {
       steps: [
+        getStatus('load_poll'),
+        // Out of budget: no new wave (a wave sent now could not be waited for).
+        { load_timeout: { switch: [{ condition: x('sys.now() >= load_until'), assign: [{ load_timed_out: true }], next: 'load_end' }] } },
+        callWave('load_wave_last', true),
         {
-          collect_done: {
-            for: {
-              value: 'm',
-              in: x('status.municipalities'),
-              steps: [{ is_done: { switch: [{ condition: x('m.state == "done"'), assign: [{ done: x('list.concat(done, m.ibge)') }] }] } }],
-            },
-          },
-        },
-        {
-          load_if_any: {
+          load_check: {
             switch: [
               {
-                condition: x('len(done) > 0'),
-                steps: [
-                  publish('publish_load', 'load_topic', x(`[${message(renderExpression(LOAD_REQUEST))}]`), load.retry),
-                  {
-                    wait_for_load: {
-                      call: 'poll_until_loaded',
-                      args: {
-                        url: x('run_status_url'),
-                        run_id: x('run_id'),
-                        expected: x('len(done)'),
-                        timeout_at: x('sys.now() + load_timeout_minutes * 60'),
-                        poll_every: load.pollEverySeconds,
-                      },
-                      result: 'load_finished',
-                    },
-                  },
-                  { note_timeout: { assign: [{ load_timed_out: x('not load_finished') }] } },
-                ],
+                condition: x('waves.requested - status.counts.loaded <= 0 and (status.counts.loadable == 0 or waves.count >= waves.max)'),
+                next: 'load_end',
               },
             ],
           },
         },
+        { load_sleep: { call: 'sys.sleep', args: { seconds: x('load_poll_every') }, next: 'load_poll' } },
+        { load_end: { assign: [{ load_timed_out: x('load_timed_out or waves.timed_out') }] } },
       ],
     },
   };
@@ -318,23 +317,36 @@ export function workflowDefinition(dag: Dag): Obj {
     },
   };
 
+  // The report function logs each alert line itself (the log-based metric counts them); the
+  // workflow only holds and logs their number and where to read them: bounded whatever the count.
   const alertStep = step(dag, 'alertOnFailures');
   const alertOnFailures = {
     [alertStep.id]: {
       steps: [
-        { pick_alerts: { switch: [{ condition: x('report != null'), assign: [{ alerts: x('report.body.alerts') }] }] } },
+        { count_alerts: { switch: [{ condition: x('report != null'), assign: [{ alerts: x('report.body.alerts') }, { alerts_query: x('report.body.alertsQuery') }] }] } },
         {
-          log_alerts: {
-            for: {
-              value: 'a',
-              in: x('alerts'),
-              steps: [{ log_alert: { call: 'sys.log', args: { severity: x('a.severity'), json: x('a') } } }],
-            },
+          alert_summary: {
+            switch: [
+              {
+                condition: x('alerts > 0'),
+                steps: [
+                  {
+                    log_alert_summary: {
+                      call: 'sys.log',
+                      args: {
+                        severity: 'ERROR',
+                        json: x('{"message": string(alerts) + " alert(s) raised by the run report (one log line each, from the run-report function)", "runId": report_run_id, "alerts": alerts, "ledger": alerts_query}'),
+                      },
+                    },
+                  },
+                ],
+              },
+            ],
           },
         },
         {
           finish: {
-            return: x('{"runId": report_run_id, "alerts": len(alerts), "loadTimedOut": load_timed_out, "martsFailed": marts_failed}'),
+            return: x('{"runId": report_run_id, "alerts": alerts, "loadTimedOut": load_timed_out, "loadWaves": waves.count, "martsFailed": marts_failed}'),
           },
         },
       ],
@@ -344,14 +356,15 @@ export function workflowDefinition(dag: Dag): Obj {
   return {
     main: {
       params: ['args'],
-      steps: [init, ...optionalArgs, finalizeVars, route, startRun, fanOut, awaitExtractions, loadTables, refreshMarts, writeReport, alertOnFailures],
+      steps: [init, clampBatch, ...optionalArgs, finalizeVars, route, startRun, fanOut, awaitExtractions, loadTables, refreshMarts, writeReport, alertOnFailures],
     },
+    // The summary view of the run status (counts and short lists: see shared/run/run-status.ts).
     run_status: {
-      params: ['url', 'run_id'],
+      params: ['url', 'query'],
       steps: [
         {
           get: {
-            try: { call: 'http.get', args: { url: x('url'), query: { runId: x('run_id') }, auth: { type: 'OIDC' }, timeout: 60 }, result: 'response' },
+            try: { call: 'http.get', args: { url: x('url'), query: x('query'), auth: { type: 'OIDC' }, timeout: 60 }, result: 'response' },
             retry: retry(start.retry),
           },
         },
@@ -373,47 +386,41 @@ export function workflowDefinition(dag: Dag): Obj {
         { otherwise: { return: false } },
       ],
     },
-    // True once fewer than allowed_in_flight dispatched municipalities are still extracting; false past the deadline.
-    poll_capacity: {
-      params: ['url', 'run_id', 'dispatched', 'allowed_in_flight', 'deadline', 'poll_every'],
+    // One load wave when one is due (the local executor's maybeWave): at most one in flight; a wave
+    // that outlives the load timeout is given up (its municipalities become loadable again).
+    load_wave: {
+      params: ['status', 'waves', 'last', 'run_id', 'load_topic', 'wave_max', 'wave_every', 'load_timeout'],
       steps: [
-        { past_deadline: { switch: [{ condition: x('sys.now() >= deadline'), return: false }] } },
-        { nothing_in_flight: { switch: [{ condition: x('dispatched <= allowed_in_flight'), return: true }] } },
-        { poll: { call: 'run_status', args: { url: x('url'), run_id: x('run_id') }, result: 'status' } },
         {
-          check: {
+          in_flight: {
             switch: [
-              { condition: x('dispatched - status.counts.done - status.counts.failed <= allowed_in_flight'), return: true },
-              { condition: x('sys.now() >= deadline'), return: false },
+              { condition: x('waves.requested - status.counts.loaded > 0 and sys.now() - waves.last_at < load_timeout'), return: x('waves') },
+              { condition: x('waves.requested - status.counts.loaded > 0'), assign: [{ 'waves.requested': x('status.counts.loaded') }, { 'waves.timed_out': true }] },
             ],
           },
         },
-        { sleep: { call: 'sys.sleep', args: { seconds: x('poll_every') }, next: 'poll' } },
-      ],
-    },
-    // The run status once no municipality is pending, or at the deadline (pending ones are then late).
-    poll_until_settled: {
-      params: ['url', 'run_id', 'deadline', 'poll_every'],
-      steps: [
-        { poll: { call: 'run_status', args: { url: x('url'), run_id: x('run_id') }, result: 'status' } },
-        { check: { switch: [{ condition: x('status.counts.pending == 0 or sys.now() >= deadline'), return: x('status') }] } },
-        { sleep: { call: 'sys.sleep', args: { seconds: x('poll_every') }, next: 'poll' } },
-      ],
-    },
-    // True once the fan-in load has processed every extracted municipality; false at timeout_at.
-    poll_until_loaded: {
-      params: ['url', 'run_id', 'expected', 'timeout_at', 'poll_every'],
-      steps: [
-        { poll: { call: 'run_status', args: { url: x('url'), run_id: x('run_id') }, result: 'status' } },
         {
-          check: {
+          not_due: {
             switch: [
-              { condition: x('status.counts.loaded >= expected'), return: true },
-              { condition: x('sys.now() >= timeout_at'), return: false },
+              {
+                condition: x('len(status.loadable) == 0 or waves.count >= waves.max or not (last or status.counts.loadable >= wave_max or sys.now() - waves.last_at >= wave_every)'),
+                return: x('waves'),
+              },
             ],
           },
         },
-        { sleep: { call: 'sys.sleep', args: { seconds: x('poll_every') }, next: 'poll' } },
+        { take_wave: { assign: [{ wave: x('status.loadable') }] } },
+        publish('publish_wave', 'load_topic', x(`[${message(renderExpression(LOAD_REQUEST))}]`), load.retry),
+        {
+          count_wave: {
+            assign: [
+              { 'waves.requested': x('status.counts.loaded + len(wave)') },
+              { 'waves.last_at': x('sys.now()') },
+              { 'waves.count': x('waves.count + 1') },
+            ],
+          },
+        },
+        { return_waves: { return: x('waves') } },
       ],
     },
   };

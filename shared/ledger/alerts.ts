@@ -14,6 +14,7 @@ export const ALERT_FIELD_VALUE = 'pec-pipeline';
 export const ALERT_RULES = {
   municipality_failed: 'ERROR',
   municipality_late: 'ERROR',
+  municipality_skipped: 'ERROR',
   not_loaded: 'ALERT',
   stale_source: 'ERROR',
   reconciliation_mismatch: 'ALERT',
@@ -55,8 +56,10 @@ export function evaluateAlerts(report: RunReport, config: AlertConfig = ALERT_DE
 
   for (const m of report.municipalities) {
     const who = m.municipality;
-    if (m.status === 'failed') raise('municipality_failed', `${who}: extraction failed (${m.error_class ?? 'unknown'}): ${m.error_message ?? ''}`.trim(), who);
-    if (m.status === 'late') raise('municipality_late', `${who}: not extracted by the deadline ${report.run.deadline_at ?? ''}`.trim(), who);
+    if (m.status === 'failed')
+      raise('municipality_failed', `${who}: ${m.extracted_at ? 'load' : 'extraction'} failed (${m.error_class ?? 'unknown'}): ${m.error_message ?? ''}`.trim(), who);
+    if (m.status === 'late') raise('municipality_late', `${who}: still extracting at the deadline ${report.run.deadline_at ?? ''}`.trim(), who);
+    if (m.status === 'skipped') raise('municipality_skipped', `${who}: not started before the deadline ${report.run.deadline_at ?? ''}`.trim(), who);
     if (m.status === 'staged') raise('not_loaded', `${who}: extracted but not loaded${report.loadTimedOut ? ' (the load did not finish in time)' : ''}`, who);
     if (m.set_aside_values)
       raise(

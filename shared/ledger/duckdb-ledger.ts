@@ -32,7 +32,12 @@ export class DuckDbLedger implements RunObserver, LedgerWriter {
   ) {}
 
   static async open(warehouse: DuckDbWarehouse, clock: Clock = systemClock): Promise<DuckDbLedger> {
-    for (const t of LEDGER_TABLES) await warehouse.execute(duckDbCreateTable(t));
+    for (const t of LEDGER_TABLES) {
+      await warehouse.execute(duckDbCreateTable(t));
+      // A warehouse made by an earlier version gains the columns added since (all nullable).
+      for (const c of t.columns.filter((c) => !c.required))
+        await warehouse.execute(`ALTER TABLE ${t.dataset}.${t.name} ADD COLUMN IF NOT EXISTS ${c.name} ${OWNED_COLUMN_TYPES[c.type].duckdb}`);
+    }
     return new DuckDbLedger(warehouse, clock);
   }
 
@@ -64,8 +69,17 @@ export class DuckDbLedger implements RunObserver, LedgerWriter {
     ]);
   }
 
+  /** The run's report has been written with a final status: its rows are the final word. */
+  private async reported(runId: string): Promise<boolean> {
+    const rows = await this.warehouse.query(`SELECT 1 AS x FROM ops.runs WHERE run_id = $1 AND status NOT IN ('running') LIMIT 1`, [runId]);
+    return rows.length > 0;
+  }
+
   record(e: RunEvent): Promise<void> {
     return this.serial(async () => {
+      // Deliveries that go on after the report (a source still retrying past the deadline) must not
+      // turn a final `failed`/`late` back into `retrying`: the bucket keeps them for the next report.
+      if ('runId' in e && (await this.reported(e.runId))) return;
       switch (e.kind) {
         case 'extract_started':
           await this.update(e.runId, e.municipality, { status: 'extracting' }, ['attempts = COALESCE(attempts, 0) + 1']);
@@ -89,8 +103,20 @@ export class DuckDbLedger implements RunObserver, LedgerWriter {
           await this.update(e.runId, e.municipality, { status: e.willRetry ? 'retrying' : 'failed', error_class: e.errorClass, error_message: e.message.slice(0, 2000) });
           return;
         case 'load_finished':
-          for (const ibge of new Set(e.outcomes.map((o) => o.municipality)))
-            await this.update(e.runId, ibge, { status: 'loaded', loaded_at: ts(this.clock.now().toISOString()) });
+          for (const ibge of new Set(e.outcomes.map((o) => o.municipality))) {
+            // A slice the warehouse refused (a data error) fails its municipality, and only it.
+            // (SliceOutcome's `failed` variant comes with the load path's data-error handling.)
+            const refused = (e.outcomes as { municipality: string; table: string; status: string; errorClass?: string; message?: string }[]).find(
+              (o) => o.municipality === ibge && o.status === 'failed',
+            );
+            await this.update(
+              e.runId,
+              ibge,
+              refused
+                ? { status: 'failed', error_class: refused.errorClass ?? 'data', error_message: `${refused.table}: ${refused.message}`.slice(0, 2000), loaded_at: ts(this.clock.now().toISOString()) }
+                : { status: 'loaded', loaded_at: ts(this.clock.now().toISOString()) },
+            );
+          }
           return;
         case 'load_failed':
           for (const ibge of e.municipalities) await this.update(e.runId, ibge, { error_class: e.errorClass, error_message: e.message.slice(0, 2000) });

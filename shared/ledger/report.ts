@@ -6,8 +6,8 @@ import { readManifest } from '../extract/extract-municipality';
 import { layout } from '../extract/layout';
 import type { ObjectStore } from '../ports';
 import { addDays } from '../run/plan-run';
-import { runStatus } from '../run/run-status';
-import { LoadRecord } from '../run/store-observer';
+import { finalState, runStatus, type MunicipalityStatus } from '../run/run-status';
+import { AttemptMarker, LoadRecord } from '../run/store-observer';
 import type { MunicipalityLedgerStatus, ReconciliationStatus, RunLedgerStatus } from './schema';
 
 /**
@@ -30,6 +30,8 @@ export const RunReportRequest = z.strictObject({
   loadTimedOut: z.boolean().default(false),
   /** Marts whose refresh failed after its retries. */
   martsFailed: z.array(z.string()).default([]),
+  /** The run was stopped before its end (Ctrl-C on a local run): recorded as `interrupted`. */
+  interrupted: z.boolean().default(false),
 });
 export type RunReportRequest = z.input<typeof RunReportRequest>;
 
@@ -49,6 +51,7 @@ export interface RunRow {
   municipalities_loaded: number;
   municipalities_failed: number;
   municipalities_late: number;
+  municipalities_skipped: number;
   alerts: number;
 }
 
@@ -62,6 +65,7 @@ export interface MunicipalityRunRow {
   seconds: number | null;
   error_class: string | null;
   error_message: string | null;
+  error_classes: string | null;
   pec_version: string | null;
   dw_processed_at: string | null;
   extracted_at: string | null;
@@ -120,6 +124,23 @@ async function loadRecords(store: ObjectStore, runId: string): Promise<LoadRecor
   return out.sort((a, b) => a.finishedAt.localeCompare(b.finishedAt));
 }
 
+/** "source_unreachable:3, source_timeout:1": the failed deliveries a municipality met, per class. */
+export function formatErrorClasses(classes: Record<string, number>): string | null {
+  const entries = Object.entries(classes).sort(([a], [b]) => a.localeCompare(b));
+  return entries.length ? entries.map(([c, n]) => `${c}:${n}`).join(', ') : null;
+}
+
+/** The message of a municipality's latest failed delivery (one read), for one that ends failed at the deadline. */
+async function lastFailureMessage(store: ObjectStore, runId: string, m: MunicipalityStatus): Promise<string | null> {
+  if (!m.lastFailure) return null;
+  const key = layout.attemptMarker(runId, m.ibge, m.lastFailure.sequence, m.lastFailure.attempt, { failed: m.lastFailure.errorClass });
+  const raw = await store.read(key);
+  const parsed = raw ? AttemptMarker.safeParse(JSON.parse(raw.toString('utf8'))) : undefined;
+  const message = parsed?.success ? parsed.data.message : undefined;
+  const running = m.phase === 'extracting' ? ` (attempt ${m.attempts} was still running)` : '';
+  return `still failing at the deadline after ${m.attempts} attempt(s)${running}${message ? `: ${message}` : ''}`.slice(0, 2000);
+}
+
 function reconcile(runId: string, m: Manifest, loads: LoadRecord[]): ReconciliationRow[] {
   // The set-aside records are a slice like any other: staged, loaded, counted.
   const rows: ReconciliationRow[] = [...m.tables, ...(m.setAside ? [m.setAside] : [])].map((t) => {
@@ -134,6 +155,8 @@ function reconcile(runId: string, m: Manifest, loads: LoadRecord[]): Reconciliat
       source_rows: t.sourceRows,
       staged_rows: t.rows,
     };
+    const refused = outcomes.find((o) => o.status === 'failed');
+    if (refused && !loaded) return { ...base, loaded_rows: null, status: 'load_failed' };
     if (loaded && loaded.status === 'loaded') {
       const ok = t.sourceRows === t.rows && t.rows === loaded.rowsInserted;
       return { ...base, loaded_rows: loaded.rowsInserted, status: ok ? 'match' : 'mismatch' };
@@ -163,16 +186,24 @@ export async function buildRunReport(store: ObjectStore, request: RunReportReque
   const municipalities: MunicipalityRunRow[] = [];
   const reconciliation: ReconciliationRow[] = [];
   for (const m of status.municipalities) {
+    const final = finalState(m, pastDeadline);
+    // Before the deadline a pending municipality shows its live phase (queued shows as pending).
+    const live = m.phase === 'extracting' || m.phase === 'retrying' ? m.phase : 'pending';
     const row: MunicipalityRunRow = {
       run_id: req.runId,
       municipality: m.ibge,
-      status: m.state === 'done' ? (m.loaded ? 'loaded' : 'staged') : m.state === 'failed' ? 'failed' : pastDeadline ? 'late' : 'pending',
-      attempts: null,
+      status: final === 'pending' ? live : final,
+      attempts: m.attempts || null,
       rows: null,
       bytes: null,
       seconds: null,
-      error_class: m.failure?.errorClass ?? null,
-      error_message: m.failure?.message ?? null,
+      // A retry that later succeeded keeps its classes in error_classes, not as the row's error.
+      error_class: m.failure?.errorClass ?? m.loadFailure?.errorClass ?? (m.state === 'pending' ? m.lastFailure?.errorClass : undefined) ?? null,
+      error_message:
+        m.failure?.message ??
+        (m.loadFailure ? `${m.loadFailure.tables.join(', ')}: ${m.loadFailure.message}`.slice(0, 2000) : null) ??
+        (final === 'failed' && m.state === 'pending' ? await lastFailureMessage(store, req.runId, m) : null),
+      error_classes: formatErrorClasses(m.errorClasses),
       pec_version: null,
       dw_processed_at: null,
       extracted_at: null,
@@ -204,8 +235,16 @@ export async function buildRunReport(store: ObjectStore, request: RunReportReque
   const count = (s: MunicipalityLedgerStatus) => municipalities.filter((m) => m.status === s).length;
   const loaded = count('loaded');
   const planned = municipalities.length;
-  const runStatusValue: RunLedgerStatus =
-    count('pending') > 0 ? 'running' : loaded === planned && req.martsFailed.length === 0 ? 'succeeded' : loaded === 0 && planned > 0 ? 'failed' : 'partial';
+  const live = count('pending') + count('extracting') + count('retrying');
+  const runStatusValue: RunLedgerStatus = req.interrupted
+    ? 'interrupted'
+    : live > 0
+      ? 'running'
+      : loaded === planned && req.martsFailed.length === 0
+        ? 'succeeded'
+        : loaded === 0 && planned > 0
+          ? 'failed'
+          : 'partial';
   return {
     run: {
       run_id: req.runId,
@@ -218,10 +257,11 @@ export async function buildRunReport(store: ObjectStore, request: RunReportReque
       finished_at: nowIso,
       status: runStatusValue,
       municipalities_planned: planned,
-      municipalities_done: municipalities.filter((m) => m.status === 'loaded' || m.status === 'staged').length,
+      municipalities_done: status.counts.done,
       municipalities_loaded: loaded,
       municipalities_failed: count('failed'),
       municipalities_late: count('late'),
+      municipalities_skipped: count('skipped'),
       alerts: 0,
     },
     municipalities,

@@ -18,24 +18,44 @@ export interface ReportResult {
   alerts: Alert[];
 }
 
-/** What the report step answers (the run-report function's JSON body): the workflow logs `alerts`. */
+/** Most runs the report step's answer lists (the requested one first): the workflow holds the answer. */
+export const MAX_RUNS_IN_RESPONSE = 10;
+
+/**
+ * What the report step answers (the run-report function's JSON body). Bounded whatever the number
+ * of municipalities, alerts or runs reported: counts and a pointer to the ledger. The alert lines
+ * themselves are logged by whoever built the report (the run-report function, the local runtime).
+ */
 export interface RunReportResponse {
-  runs: { runId: string; status: string; planned: number; loaded: number; failed: number; late: number; alerts: number }[];
-  alerts: Alert[];
+  runs: { runId: string; status: string; planned: number; loaded: number; failed: number; late: number; skipped: number; alerts: number }[];
+  /** Runs reported, when more than `runs` lists. */
+  runsReported: number;
+  /** Alerts raised, all runs together. */
+  alerts: number;
+  /** Where the alerts are (ops.alerts), as a ledger query. */
+  alertsQuery: string;
 }
 
 export function reportResponse(result: ReportResult): RunReportResponse {
+  const ids = result.reports.map((r) => r.run.run_id);
   return {
-    runs: result.reports.map((r) => ({
+    runs: result.reports.slice(0, MAX_RUNS_IN_RESPONSE).map((r) => ({
       runId: r.run.run_id,
       status: r.run.status,
       planned: r.run.municipalities_planned,
       loaded: r.run.municipalities_loaded,
       failed: r.run.municipalities_failed,
       late: r.run.municipalities_late,
+      skipped: r.run.municipalities_skipped,
       alerts: r.run.alerts,
     })),
-    alerts: result.alerts,
+    runsReported: ids.length,
+    alerts: result.alerts.length,
+    // Run ids are RunId-validated ([a-z0-9-]): safe to quote. Only the first few are named.
+    alertsQuery:
+      ids.length === 0
+        ? ''
+        : `SELECT * FROM ops.alerts WHERE run_id IN (${ids.slice(0, MAX_RUNS_IN_RESPONSE).map((id) => `'${id}'`).join(', ')})${ids.length > MAX_RUNS_IN_RESPONSE ? ' -- and more runs: see ops.runs' : ''} ORDER BY run_id, rule, municipality`,
   };
 }
 

@@ -7,14 +7,20 @@ import { bigQueryTableSpec, type BigQueryTableSpec, type OwnedTable } from './ta
  * `bigQueryOpsTables()`). `ops.loaded_slices` belongs to the loader and is defined with it.
  */
 
-export const RUN_STATUSES = ['running', 'succeeded', 'partial', 'failed'] as const;
+/** `interrupted`: stopped before its end (Ctrl-C on a local run); its municipalities keep their live state. */
+export const RUN_STATUSES = ['running', 'succeeded', 'partial', 'failed', 'interrupted'] as const;
 export type RunLedgerStatus = (typeof RUN_STATUSES)[number];
 
-/** extracting/retrying are live states (local observer); the others are written by the report. */
-export const MUNICIPALITY_STATUSES = ['extracting', 'retrying', 'pending', 'staged', 'loaded', 'failed', 'late'] as const;
+/**
+ * Final states (every municipality is in one once the deadline has passed): loaded, failed (with its
+ * error class: terminal, a source still failing at the deadline, or slices the warehouse refused),
+ * late (still extracting at the deadline), skipped (never started before the deadline); staged: extracted,
+ * not loaded. Live states, before the deadline: pending (queued), extracting, retrying.
+ */
+export const MUNICIPALITY_STATUSES = ['pending', 'extracting', 'retrying', 'staged', 'loaded', 'failed', 'late', 'skipped'] as const;
 export type MunicipalityLedgerStatus = (typeof MUNICIPALITY_STATUSES)[number];
 
-export const RECONCILIATION_STATUSES = ['match', 'mismatch', 'not_loaded', 'superseded', 'extract_failed'] as const;
+export const RECONCILIATION_STATUSES = ['match', 'mismatch', 'not_loaded', 'superseded', 'extract_failed', 'load_failed'] as const;
 export type ReconciliationStatus = (typeof RECONCILIATION_STATUSES)[number];
 
 export const OPS_RUNS: OwnedTable = {
@@ -31,12 +37,13 @@ export const OPS_RUNS: OwnedTable = {
     { name: 'started_at', type: 'timestamp', required: true, description: 'Plan written by fan-out (UTC)' },
     { name: 'deadline_at', type: 'timestamp', description: 'Extraction deadline; pending municipalities after it are late' },
     { name: 'finished_at', type: 'timestamp', description: 'When the report was written (UTC)' },
-    { name: 'status', type: 'string', required: true, description: 'running | succeeded (all loaded) | partial | failed (none loaded)' },
+    { name: 'status', type: 'string', required: true, description: 'running | succeeded (all loaded) | partial | failed (none loaded) | interrupted (stopped before its end)' },
     { name: 'municipalities_planned', type: 'int', required: true, description: 'Municipalities the run was for' },
     { name: 'municipalities_done', type: 'int', required: true, description: 'Extracted (manifest committed)' },
     { name: 'municipalities_loaded', type: 'int', required: true, description: 'Extracted and loaded' },
-    { name: 'municipalities_failed', type: 'int', required: true, description: 'Terminal extract failure' },
-    { name: 'municipalities_late', type: 'int', required: true, description: 'Still pending at the deadline' },
+    { name: 'municipalities_failed', type: 'int', required: true, description: 'Ended failed: terminal failure, still failing at the deadline, or slices refused by the warehouse' },
+    { name: 'municipalities_late', type: 'int', required: true, description: 'Still extracting at the deadline' },
+    { name: 'municipalities_skipped', type: 'int', description: 'Never started before the deadline' },
     { name: 'alerts', type: 'int', required: true, description: 'Alerts raised by the report (ops.alerts)' },
   ],
 };
@@ -49,12 +56,13 @@ export const OPS_MUNICIPALITY_RUNS: OwnedTable = {
   columns: [
     { name: 'run_id', type: 'string', required: true, description: 'Run id' },
     { name: 'municipality', type: 'string', required: true, description: 'IBGE code' },
-    { name: 'status', type: 'string', required: true, description: 'pending | extracting | retrying | staged | loaded | failed | late' },
-    { name: 'attempts', type: 'int', description: 'Extract deliveries seen (local ledger; NULL when only the bucket records are known)' },
+    { name: 'status', type: 'string', required: true, description: 'loaded | failed | late | skipped | staged (final); pending | extracting | retrying (live)' },
+    { name: 'attempts', type: 'int', description: 'Extract deliveries that started (attempt markers in the bucket)' },
     { name: 'rows', type: 'int', description: 'Rows staged (all tables)' },
     { name: 'bytes', type: 'int', description: 'Compressed bytes staged' },
     { name: 'seconds', type: 'float', description: 'Extraction time (snapshot start to manifest)' },
     { name: 'error_class', type: 'string', description: 'Error class of the failure (shared/errors.ts), or of the last retry' },
+    { name: 'error_classes', type: 'string', description: 'Failed deliveries per error class, also when a retry later succeeded, e.g. "source_unreachable:3, source_timeout:1"' },
     { name: 'error_message', type: 'string', description: 'Message of the failure (never a credential)' },
     { name: 'pec_version', type: 'string', description: 'PEC version of the source (newest tb_migracao entry)' },
     { name: 'dw_processed_at', type: 'timestamp', description: "Freshness of the PEC's own data warehouse: max(tb_relatorio_processamento.dt_processamento)" },
@@ -78,7 +86,7 @@ export const OPS_RECONCILIATION: OwnedTable = {
     { name: 'source_rows', type: 'int', description: "Rows PostgreSQL's COPY reported for the slice (manifest sourceRows)" },
     { name: 'staged_rows', type: 'int', description: 'Rows written to the staged files (manifest rows)' },
     { name: 'loaded_rows', type: 'int', description: 'Rows the load inserted for the slice (load outcome)' },
-    { name: 'status', type: 'string', required: true, description: 'match | mismatch | not_loaded | superseded (a newer extraction was loaded) | extract_failed' },
+    { name: 'status', type: 'string', required: true, description: 'match | mismatch | not_loaded | superseded (a newer extraction was loaded) | extract_failed | load_failed (the warehouse refused the slice)' },
   ],
 };
 
@@ -89,7 +97,7 @@ export const OPS_ALERTS: OwnedTable = {
   timePartitioning: { type: 'MONTH', field: 'raised_at' },
   columns: [
     { name: 'run_id', type: 'string', required: true, description: 'Run id' },
-    { name: 'rule', type: 'string', required: true, description: 'municipality_failed | municipality_late | not_loaded | stale_source | reconciliation_mismatch | table_failed' },
+    { name: 'rule', type: 'string', required: true, description: 'municipality_failed | municipality_late | municipality_skipped | not_loaded | stale_source | reconciliation_mismatch | table_failed | marts_failed' },
     { name: 'severity', type: 'string', required: true, description: 'ERROR or ALERT (Cloud Logging severity)' },
     { name: 'municipality', type: 'string', description: 'IBGE code, when the alert is about one' },
     { name: 'message', type: 'string', required: true, description: 'What happened, for a person' },

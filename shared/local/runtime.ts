@@ -9,6 +9,7 @@ import { makeFanOutHandler } from '../handlers/fan-out';
 import { makeLoadHandler } from '../handlers/load';
 import { readManifest, type ExtractSettings } from '../extract/extract-municipality';
 import { PEC_TABLES } from '../tables/pec-tables';
+import { TerminalError } from '../errors';
 import { DEFAULT_LEASE, type LeaseSettings } from '../extract/source-lease';
 import { systemClock, type Clock, type RunEvent, type RunObserver } from '../ports';
 import { DAILY_DAG } from '../dag/daily';
@@ -87,6 +88,8 @@ export interface LocalPipelineOptions {
   alertConfig?: AlertConfig;
   /** Every alert the DAG raises (they are logged too). */
   onAlert?: (alert: Alert | Record<string, unknown>) => void;
+  /** Each status the DAG polls while it waits (the local heartbeat). */
+  onWait?: DagPorts['onWait'];
 }
 
 /** What `runOnce` returns: the run, who was extracted, and the DAG's own account of it. */
@@ -145,7 +148,11 @@ export async function createLocalPipeline(opts: LocalPipelineOptions) {
   bus.subscribe(
     'extractRequests',
     'extract',
-    makeExtractHandler({ store, secrets, bus, observer, municipality: (i) => byIbge.get(i), tables, clock, logger: opts.logger, settings, lease: LOCAL_LEASE }),
+    makeExtractHandler({
+      store, secrets, bus, observer, municipality: (i) => byIbge.get(i), tables, clock, logger: opts.logger, settings, lease: LOCAL_LEASE,
+      // The bus's own policy: the last failed delivery is recorded as final (dead-lettered).
+      redelivery: { maxDeliveryAttempts: sub.maxDeliveryAttempts, minBackoffMs: sub.minBackoffMs, maxBackoffMs: sub.maxBackoffMs },
+    }),
     sub,
   );
   bus.subscribe('loadRequests', 'load', makeLoadHandler({ store, warehouse, tables, bus, observer, logger: opts.logger }), { ...sub, maxConcurrency: 1 });
@@ -156,15 +163,21 @@ export async function createLocalPipeline(opts: LocalPipelineOptions) {
   /** What the deployed workflow calls, locally: the bus, run status over the bucket, DuckDB marts, the ledger. */
   const dagPorts: DagPorts = {
     publish: (topic, payload, attributes) => bus.publish(topic, payload, attributes),
-    runStatus: (runId) => runStatus(store, { runId }, { now: clock.now(), name: (i) => names.get(i) }),
+    runStatus: (query) => runStatus(store, query, { now: clock.now() }),
+    fullStatus: (runId, lateAfterSeconds) => runStatus(store, { runId, lateAfterSeconds }, { now: clock.now(), name: (i) => names.get(i) }),
+    ...(opts.onWait ? { onWait: opts.onWait } : {}),
     refreshMart: async (name) => void (await refreshMartDuckDb(warehouse, getMart(name))),
-    report: async (request) =>
-      reportResponse(await reportRuns({ store, ledger, clock, alertConfig: opts.alertConfig ?? ALERT_DEFAULTS, logger: opts.logger }, request)),
+    report: async (request, logAlert) => {
+      const result = await reportRuns({ store, ledger, clock, alertConfig: opts.alertConfig ?? ALERT_DEFAULTS, logger: opts.logger }, request);
+      for (const a of result.alerts) logAlert(a);
+      return reportResponse(result);
+    },
     logAlert: (a) => {
       const entry = 'rule' in a && 'alert' in a ? alertLogEntry(a as Alert) : a;
       opts.logger.error(entry, String(entry.message ?? 'alert'));
       opts.onAlert?.(a);
     },
+    log: (entry) => opts.logger.error(entry, String(entry.message ?? '')),
     clock,
   };
 
@@ -212,6 +225,19 @@ export async function createLocalPipeline(opts: LocalPipelineOptions) {
     },
     publishRunRequest,
     finalize,
+    /**
+     * Ctrl-C: the run's ledger rows as they stand, with the run marked `interrupted` (its
+     * municipalities keep their live state). False when the run had no plan yet (nothing to record).
+     */
+    async recordInterrupted(runId: string): Promise<boolean> {
+      try {
+        await reportRuns({ store, ledger, clock, alertConfig: opts.alertConfig ?? ALERT_DEFAULTS, logger: opts.logger }, { runId, interrupted: true });
+        return true;
+      } catch (err) {
+        if (err instanceof TerminalError) return false;
+        throw err;
+      }
+    },
     /** Waits until no message is in flight (late extractions keep running after the DAG returns). */
     drain: () => bus.idle(),
     close: () => warehouse.close(),

@@ -41,7 +41,8 @@ const SliceOutcomeSchema = z.discriminatedUnion('status', [
   z.strictObject({ municipality: IbgeCode, table: z.string(), status: z.literal('loaded'), rowsDeleted: z.number().int(), rowsInserted: z.number().int() }),
   z.strictObject({ municipality: IbgeCode, table: z.string(), status: z.literal('already_loaded') }),
   z.strictObject({ municipality: IbgeCode, table: z.string(), status: z.literal('stale'), newerExtractedAt: z.string() }),
-  z.strictObject({ municipality: IbgeCode, table: z.string(), status: z.literal('failed'), errorClass: z.literal('data'), message: z.string() }),
+  // A slice the warehouse could not take (a value its type cannot hold): terminal for that slice only.
+  z.strictObject({ municipality: IbgeCode, table: z.string(), status: z.literal('failed'), errorClass: z.string(), message: z.string() }),
 ]);
 
 /** What one load request did, slice by slice. */
@@ -54,6 +55,23 @@ export const LoadRecord = z.strictObject({
   missingManifests: z.array(IbgeCode),
 });
 export type LoadRecord = z.infer<typeof LoadRecord>;
+
+/**
+ * One extract delivery began, or failed. Its name says which (see layout.attemptMarker), so the run
+ * status lists these without reading them; the body is for people.
+ */
+export const AttemptMarker = z.strictObject({
+  schemaVersion: z.literal(1),
+  runId: RunId,
+  municipality: IbgeCode,
+  sequence: z.number().int().min(0),
+  attempt: z.number().int().min(1),
+  at: z.string().datetime({ offset: true }),
+  errorClass: z.string().optional(),
+  message: z.string().optional(),
+  nextAttemptAt: z.string().datetime({ offset: true }).optional(),
+});
+export type AttemptMarker = z.infer<typeof AttemptMarker>;
 
 /** Create-if-absent for a small JSON record; false when it already exists (a redelivery, or a second failure). */
 export async function putRecordOnce(store: ObjectStore, key: string, value: unknown): Promise<boolean> {
@@ -81,10 +99,11 @@ export async function writePlan(store: ObjectStore, plan: RunPlan, createdAt: Da
 }
 
 /**
- * A RunObserver that writes terminal extract failures and finished loads into the bucket. Transient
- * failures are not recorded: Pub/Sub redelivers them and the run status shows them as pending
- * (late, once past the workflow's deadline). Only the first terminal failure of a municipality in
- * a run is kept: objects are create-only, like every object of a run.
+ * A RunObserver that writes the run's records into the bucket: one marker per extract delivery and
+ * per failed delivery (so the run status tells extracting from waiting for a redelivery, and keeps
+ * the error classes a municipality met), the terminal extract failure, and finished loads. Only the
+ * first terminal failure of a municipality in a run is kept: objects are create-only, like every
+ * object of a run, which also makes a redelivered event harmless.
  */
 export class StoreRunObserver implements RunObserver {
   constructor(
@@ -93,6 +112,25 @@ export class StoreRunObserver implements RunObserver {
   ) {}
 
   async record(event: RunEvent): Promise<void> {
+    if (event.kind === 'extract_started' || (event.kind === 'extract_failed' && event.attempt !== undefined)) {
+      const sequence = event.sequence ?? 0;
+      const attempt = event.attempt ?? 1;
+      const failed = event.kind === 'extract_failed' ? event : undefined;
+      await putRecordOnce(
+        this.store,
+        layout.attemptMarker(event.runId, event.municipality, sequence, attempt, failed ? { failed: failed.errorClass } : 'started'),
+        AttemptMarker.parse({
+          schemaVersion: 1,
+          runId: event.runId,
+          municipality: event.municipality,
+          sequence,
+          attempt,
+          at: this.clock.now().toISOString(),
+          ...(failed ? { errorClass: failed.errorClass, message: failed.message.slice(0, 2000) } : {}),
+          ...(failed?.nextAttemptAt ? { nextAttemptAt: failed.nextAttemptAt } : {}),
+        }),
+      );
+    }
     if (event.kind === 'extract_failed' && !event.willRetry) {
       await putRecordOnce(
         this.store,

@@ -210,7 +210,7 @@ describe('faults of message delivery', () => {
     }
   });
 
-  it('a source down for good: exactly maxDeliveryAttempts deliveries with exponential backoff, then the dead-letter topic and "late"; rerun once it is back', async () => {
+  it('a source down for good: exactly maxDeliveryAttempts deliveries with exponential backoff, then the dead-letter topic and `failed` with its class; rerun once it is back', async () => {
     const net = new TcpProxy(testServerPort());
     await net.up();
     await net.down();
@@ -236,11 +236,15 @@ describe('faults of message delivery', () => {
       // Every attempt is visible and classified: a WARNING line each, the ledger row each time.
       const warn = logLines(p).filter((l) => l.severity === 'WARNING' && municipalityOf(l) === SOROCABA.ibge);
       expect(warn.map((l) => l.errorClass)).toEqual(Array(5).fill('source_unreachable'));
-      expect(p.ledgerAtFailures.map((s) => [s.status, s.error_class, s.attempts])).toEqual([1, 2, 3, 4, 5].map((n) => ['retrying', 'source_unreachable', n]));
-      // At the deadline the run moves on: the others are loaded, Sorocaba is late, with an alert.
-      expect(run.dag.late).toEqual([SOROCABA.ibge]);
-      expect(await ledgerRow(p.warehouse, run.runId, SOROCABA.ibge)).toMatchObject({ status: 'late', attempts: 5 });
-      expect(await alertsOf(p.warehouse, run.runId)).toEqual([['municipality_late', 'ERROR', SOROCABA.ibge]]);
+      // The last delivery is the final failure (the message is being dead-lettered), not one more retry.
+      expect(p.ledgerAtFailures.map((s) => [s.status, s.error_class, s.attempts])).toEqual(
+        [1, 2, 3, 4, 5].map((n) => [n < 5 ? 'retrying' : 'failed', 'source_unreachable', n]),
+      );
+      // The run moves on: the others are loaded, Sorocaba ends failed with ITS class (not "late"), with an alert.
+      expect(run.dag.late).toEqual([]);
+      expect(run.dag.failed).toEqual([SOROCABA.ibge]);
+      expect(await ledgerRow(p.warehouse, run.runId, SOROCABA.ibge)).toMatchObject({ status: 'failed', error_class: 'source_unreachable', attempts: 5 });
+      expect(await alertsOf(p.warehouse, run.runId)).toEqual([['municipality_failed', 'ERROR', SOROCABA.ibge]]);
       expect(await diffFromReference(p.warehouse, ref, { municipalities: [CURITIBA.ibge, PONTA_GROSSA.ibge] })).toEqual({});
 
       // The VPN is repaired; the operator reruns the municipality.

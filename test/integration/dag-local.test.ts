@@ -1,7 +1,10 @@
+import net from 'node:net';
+import { ibgeCheckDigit } from '../../shared/contracts/ibge';
 import { MunicipalityRegistry } from '../../shared/contracts/municipalities';
 import { DAILY_DAG } from '../../shared/dag/daily';
-import { FINALIZE_STEPS, step, validateDag, type Dag } from '../../shared/dag/definition';
+import { FINALIZE_STEPS, maxLoadWaves, step, validateDag, type Dag } from '../../shared/dag/definition';
 import type { RunEvent } from '../../shared/ports';
+import { runStatus } from '../../shared/run/run-status';
 import { seedPec } from '../../scripts/synthetic-pec/generate';
 import { createTestDatabase, testServerPort, type TestDatabase } from '../support/pg';
 import { registryFor, testPipeline } from '../support/local-pipeline';
@@ -60,9 +63,9 @@ describe('the daily DAG executed locally', () => {
       return refresh(name);
     };
     const report = ports.report;
-    ports.report = async (req) => {
+    ports.report = async (req, logAlert) => {
       log.push(`report:${req.runId}`);
-      return report(req);
+      return report(req, logAlert);
     };
     return { p, log };
   }
@@ -71,7 +74,7 @@ describe('the daily DAG executed locally', () => {
     const { p, log } = await loggedPipeline();
     // What the run status said when the DAG sent the load and when it refreshed each mart.
     const seen: { atLoad?: { done: number; pending: number }; atMarts: number[] } = { atMarts: [] };
-    const status = () => p.dagPorts.runStatus('daily-20261121').then((s) => s!.counts);
+    const status = () => runStatus(p.store, { runId: 'daily-20261121' }, { now: new Date() }).then((s) => s!.counts);
     const publish = p.dagPorts.publish;
     p.dagPorts.publish = async (topic, payload, attributes) => {
       if (topic === 'loadRequests') seen.atLoad = await status().then((c) => ({ done: c.done, pending: c.pending }));
@@ -143,7 +146,7 @@ describe('the daily DAG executed locally', () => {
         p.dagPorts.publish = async (topic, payload, attributes) => {
           if (topic === 'extractRequests') {
             released.push((payload as { municipality: string }).municipality);
-            const status = await p.dagPorts.runStatus('daily-20261121');
+            const status = await runStatus(p.store, { runId: 'daily-20261121' }, { now: new Date() });
             const settled = status!.municipalities.filter((m) => released.includes(m.ibge) && m.state !== 'pending').length;
             inFlight.push(released.length - settled);
           }
@@ -212,4 +215,74 @@ describe('the daily DAG executed locally', () => {
       await p.dispose();
     }
   });
+  it('no shared fate: 20 sources that refuse connections, listed first, hold no slot while they wait for a retry; the healthy three load, the dead end failed with their class', async () => {
+    // A port where nothing listens: every connection is refused (ECONNREFUSED → source_unreachable, transient).
+    const refusing = await new Promise<number>((resolve) => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => {
+        const port = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(port));
+      });
+    });
+    const dead = Array.from({ length: 20 }, (_, i) => `41${String(i).padStart(4, '0')}`).map((six) => `${six}${ibgeCheckDigit(six)}`);
+    const healthy = registryFor([{ db, municipalities: [A, B, C] }]).municipalities;
+    const registry = MunicipalityRegistry.parse({
+      municipalities: [
+        ...dead.map((ibge, i) => ({ ...healthy[0]!, ibge, name: `Dead ${i}`, installation: `dead-${i}`, connection: { ...healthy[0]!.connection, port: refusing } })),
+        ...healthy,
+      ],
+    });
+    const deadlineMs = 8_000;
+    const { p, log } = await loggedPipeline({
+      registry,
+      // The default cap (batches of 10, 20 in flight): before, the 20 dead filled it until the deadline.
+      timing: { deadlineMs, pollEveryMs: 50, retryDelayScale: 0.01, loadWaveEveryMs: 500 },
+      // Redelivered for longer than the deadline (the cloud retries for hours).
+      subscription: { maxDeliveryAttempts: 20, minBackoffMs: 200, maxBackoffMs: 800 },
+    });
+    const waits: { step: string; retrying: number; extracting: number }[] = [];
+    p.dagPorts.onWait = (s, w) => void waits.push({ step: w.step, retrying: s.counts.retrying, extracting: s.counts.extracting });
+    // The DAG step each load wave was sent in.
+    const waveSteps: string[] = [];
+    const publish = p.dagPorts.publish;
+    p.dagPorts.publish = async (topic, payload, attributes) => {
+      if (topic === 'loadRequests') waveSteps.push(waits.at(-1)?.step ?? '');
+      return publish(topic, payload, attributes);
+    };
+    try {
+      const run = await p.runOnce({ runDate: RUN_DATE });
+      const all = [A.ibge, B.ibge, C.ibge];
+      expect(run.dag.batches).toEqual([dead.slice(0, 10), dead.slice(10), all]);
+      // The healthy three were loaded in waves as they were staged, while the dead were still
+      // retrying: before the deadline, not after it.
+      expect(run.dag.waves.flat().sort()).toEqual([...all].sort());
+      expect(waveSteps.length).toBe(run.dag.waves.length);
+      for (const st of waveSteps) expect(['fan_out', 'await_extractions']).toContain(st);
+      expect(run.dag.waves.length).toBeLessThanOrEqual(maxLoadWaves(DAILY_DAG, 23));
+      expect(log.filter((l) => l.startsWith('failed:'))).toEqual([]);
+      expect(waits.some((w) => w.step === 'await_extractions' && w.retrying > 0)).toBe(true);
+      expect(Math.max(...waits.map((w) => w.extracting))).toBeLessThanOrEqual(20);
+
+      expect(run.dag.done.sort()).toEqual([...all].sort());
+      expect(run.dag.late).toEqual([]);
+      expect(run.dag.failed.sort()).toEqual(dead);
+      const rows = await p.warehouse.query(`SELECT municipality, status, error_class, error_classes, attempts FROM ops.municipality_runs WHERE run_id = $1 ORDER BY municipality`, [run.runId]);
+      for (const r of rows) {
+        if (all.includes(String(r.municipality))) expect({ m: r.municipality, status: r.status, error_class: r.error_class }).toEqual({ m: r.municipality, status: 'loaded', error_class: null });
+        else {
+          // A source down for good ends with ITS class, not `late`; the classes it met are counted.
+          expect({ m: r.municipality, status: r.status, error_class: r.error_class }).toEqual({ m: r.municipality, status: 'failed', error_class: 'source_unreachable' });
+          expect(String(r.error_classes)).toMatch(/^source_unreachable:\d+$/);
+          expect(Number(r.attempts)).toBeGreaterThanOrEqual(2);
+        }
+      }
+      const [runRow] = await p.warehouse.query(
+        `SELECT status, municipalities_loaded::INTEGER AS loaded, municipalities_failed::INTEGER AS failed, municipalities_late::INTEGER AS late, municipalities_skipped::INTEGER AS skipped FROM ops.runs WHERE run_id = $1`,
+        [run.runId],
+      );
+      expect(runRow).toEqual({ status: 'partial', loaded: 3, failed: 20, late: 0, skipped: 0 });
+    } finally {
+      await p.drain();
+      await p.dispose();
+    }
+  }, 120_000);
 });

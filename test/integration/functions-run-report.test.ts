@@ -13,7 +13,8 @@ import type { Manifest } from '../../shared/contracts/manifest';
 import { MunicipalityRegistry } from '../../shared/contracts/municipalities';
 import { layout } from '../../shared/extract/layout';
 import { FsObjectStore } from '../../shared/local/fs-object-store';
-import { silentLogger } from '../../shared/log';
+import { createLogger } from '../../shared/log';
+import { CapturedLog } from '../support/local-pipeline';
 import { evaluateAlerts } from '../../shared/ledger/alerts';
 import { BigQueryLedger, bigQueryLedgerScript } from '../../shared/ledger/bigquery-ledger';
 import { buildRunReport } from '../../shared/ledger/report';
@@ -49,6 +50,7 @@ const registry = MunicipalityRegistry.parse({
 });
 const CREATED = new Date('2026-11-22T09:00:00Z');
 const DEADLINE = '2026-11-22T12:00:00.000Z';
+const logLines = new CapturedLog();
 const REPORT_REQUEST = { runId: 'daily-20261122', runDate: '2026-11-22', deadlineAt: DEADLINE, loadTimedOut: false, martsFailed: [] };
 
 /** A manifest of one full-refresh table, `rows` staged of `rows` read; the PEC's DW processed 30 h before the run. */
@@ -106,7 +108,7 @@ describe('run-report function over HTTP, writing the ledger through BigQuery', (
       project: config.projectId,
       dataset: config.opsDataset,
     });
-    ff.http('runReport', runReportFunction(config, { store, ledger, clock, logger: silentLogger }));
+    ff.http('runReport', runReportFunction(config, { store, ledger, clock, logger: createLogger({ service: 'run-report-test', destination: logLines }) }));
     server = getTestServer('runReport');
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -154,15 +156,20 @@ describe('run-report function over HTTP, writing the ledger through BigQuery', (
     expect(res.status).toBe(200);
     const body = (await res.json()) as RunReportResponse;
     expect(body.runs).toEqual([
-      { runId: 'daily-20261122', status: 'partial', planned: 3, loaded: 1, failed: 1, late: 0, alerts: 2 },
-      { runId: rerunId, status: 'succeeded', planned: 1, loaded: 1, failed: 0, late: 0, alerts: 0 },
+      { runId: 'daily-20261122', status: 'partial', planned: 3, loaded: 1, failed: 1, late: 0, skipped: 0, alerts: 2 },
+      { runId: rerunId, status: 'succeeded', planned: 1, loaded: 1, failed: 0, late: 0, skipped: 0, alerts: 0 },
     ]);
+    // The answer is counts and a pointer (the workflow holds it); the function logs each alert line itself.
+    expect(body.alerts).toBe(2);
+    expect(body.runsReported).toBe(2);
+    expect(body.alertsQuery).toBe(`SELECT * FROM ops.alerts WHERE run_id IN ('daily-20261122', '${rerunId}') ORDER BY run_id, rule, municipality`);
     // STALE_SOURCE_HOURS=48 reached the alert rules: DW processed 30 h before the run is not stale.
-    expect(body.alerts.map((a) => [a.rule, a.municipality, a.severity])).toEqual([
-      ['municipality_failed', '3304557', 'ERROR'],
-      ['not_loaded', '4106902', 'ALERT'],
+    const alertLines = logLines.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.alert === 'pec-pipeline');
+    expect(alertLines.map((a) => [a.rule, a.municipality])).toEqual([
+      ['municipality_failed', '3304557'],
+      ['not_loaded', '4106902'],
     ]);
-    expect(body.alerts[0]).toMatchObject({ alert: 'pec-pipeline', runId: 'daily-20261122' });
+    expect(alertLines[0]).toMatchObject({ alert: 'pec-pipeline', runId: 'daily-20261122', severity: 'ERROR' });
 
     // Three jobs, in order: the daily report, the unreported-runs query, the rerun's report.
     const jobs = jobPosts();

@@ -14,7 +14,7 @@ const STARTED = '2026-11-22T09:00:00.000Z';
 
 function municipality(ibge: string, o: Partial<MunicipalityRunRow> = {}): MunicipalityRunRow {
   return {
-    run_id: 'daily-20261122', municipality: ibge, status: 'loaded', attempts: 1, rows: 10, bytes: 100, seconds: 1, error_class: null, error_message: null,
+    run_id: 'daily-20261122', municipality: ibge, status: 'loaded', attempts: 1, rows: 10, bytes: 100, seconds: 1, error_class: null, error_message: null, error_classes: null,
     pec_version: '5.5.12', dw_processed_at: '2026-11-22T03:00:00.000Z', extracted_at: STARTED, loaded_at: STARTED, updated_at: STARTED, ...o,
   };
 }
@@ -26,7 +26,7 @@ function report(municipalities: MunicipalityRunRow[], reconciliation: Reconcilia
     run: {
       run_id: 'daily-20261122', trigger: 'daily', run_date: '2026-11-22', window_start: '2026-10-18', window_end: '2026-11-23', started_at: STARTED,
       deadline_at: '2026-11-22T12:00:00.000Z', finished_at: '2026-11-22T12:30:00.000Z', status: 'partial', municipalities_planned: municipalities.length,
-      municipalities_done: 0, municipalities_loaded: 0, municipalities_failed: 0, municipalities_late: 0, alerts: 0,
+      municipalities_done: 0, municipalities_loaded: 0, municipalities_failed: 0, municipalities_late: 0, municipalities_skipped: 0, alerts: 0,
     },
     municipalities,
     reconciliation,

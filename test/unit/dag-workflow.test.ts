@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Parser } from 'node-sql-parser';
 import YAML from 'yaml';
 import { ExtractRequest, LoadRequest, RunRequest } from '../../shared/contracts/messages';
-import { DAILY_DAG, DAILY_WORKFLOW_FILE } from '../../shared/dag/daily';
+import { DAILY_DAG, DAILY_WORKFLOW_FILE, WORKFLOW_ENV } from '../../shared/dag/daily';
 import { FINALIZE_STEPS, STEP_ORDER, step, validateDag, type Dag } from '../../shared/dag/definition';
 import { EXTRACT_REQUEST, LOAD_REQUEST, MESSAGE_ATTRIBUTES, REPORT_REQUEST, RUN_REQUEST, evaluate, renderExpression } from '../../shared/dag/templates';
 import { renderWorkflowYaml, workflowDefinition } from '../../shared/dag/workflow-yaml';
@@ -75,9 +75,11 @@ describe('the daily workflow is generated from the DAG definition', () => {
     const init = (wf.main!.steps[0]!.init as { assign: Node[] }).assign.reduce<Node>((a, x) => ({ ...a, ...x }), {});
     const fan = step(DAILY_DAG, 'fanOut');
     expect(init.batch_size).toBe(fan.batchSize);
-    expect(init.max_in_flight).toBe(fan.maxInFlight);
+    // The cap is each environment's extract instance limit (infra sets it), the DAG's value by default.
+    expect(init.max_in_flight).toBe(`\${int(default(sys.get_env("${WORKFLOW_ENV.extractMaxInFlight}"), "${fan.maxInFlight}"))}`);
+    expect(init.wave_max).toBe(step(DAILY_DAG, 'loadTables').waveMaxMunicipalities);
     expect(init.deadline_minutes).toBe(step(DAILY_DAG, 'awaitExtractions').deadlineMinutes);
-    expect(init.load_timeout_minutes).toBe(step(DAILY_DAG, 'loadTables').timeoutMinutes);
+    expect(init.load_timeout_seconds).toBe(step(DAILY_DAG, 'loadTables').timeoutMinutes * 60);
     // Never more municipalities extracting than the extract function has instances.
     expect(fan.maxInFlight).toBeLessThanOrEqual(FUNCTIONS.extract.maxInstances);
     const marts = step(DAILY_DAG, 'refreshMarts');
@@ -111,9 +113,9 @@ describe('the daily workflow is generated from the DAG definition', () => {
     const vars = {
       run_id: 'daily-20261122',
       run_date: '2026-11-22',
-      m: { ibge: '3509502', state: 'pending' },
+      ibge: '3509502',
       status: { window: { start: '2026-10-18', end: '2026-11-23' }, trigger: 'daily' },
-      done: ['3509502', '3548500'],
+      wave: ['3509502', '3548500'],
       report_run_id: 'daily-20261122',
       report_run_date: '2026-11-22',
       deadline_iso: '2026-11-22T12:00:00.000Z',
@@ -123,7 +125,7 @@ describe('the daily workflow is generated from the DAG definition', () => {
     expect(RunRequest.parse(evaluate(RUN_REQUEST, vars)).dispatch).toBe('caller');
     expect(RunRequest.parse({ ...(evaluate(RUN_REQUEST, vars) as object), cohort: 'pilot', municipalities: ['3509502'] }).trigger).toBe('daily');
     expect(ExtractRequest.parse(evaluate(EXTRACT_REQUEST, vars))).toMatchObject({ municipality: '3509502', loadWhenDone: false });
-    expect(LoadRequest.parse(evaluate(LOAD_REQUEST, vars)).municipalities).toEqual(vars.done);
+    expect(LoadRequest.parse(evaluate(LOAD_REQUEST, vars)).municipalities).toEqual(vars.wave);
     expect(RunReportRequest.parse(evaluate(REPORT_REQUEST, vars)).runId).toBe('daily-20261122');
     // finalizeOnly without a run id: only the runs not reported yet.
     expect(RunReportRequest.parse(evaluate(REPORT_REQUEST, { ...vars, report_run_id: null, report_run_date: null, deadline_iso: null })).runId).toBeNull();
