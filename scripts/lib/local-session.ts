@@ -9,6 +9,7 @@ import type { LocalTiming } from '../../shared/dag/local-executor';
 import type { RunEvent, RunObserver } from '../../shared/ports';
 import { addDays } from '../../shared/run/plan-run';
 import { startEmbeddedSources } from './embedded-sources';
+import { CommandError, EXIT } from './cli';
 import { duration, eta, paint, StatusLine, symbol, terminalStyle, type Style } from './progress';
 import { acquireRunLock, LOCK_FILE, type RunLock } from './run-lock';
 
@@ -196,7 +197,9 @@ async function openLocked(o: SessionOptions, paths: LocalPaths, lock: RunLock): 
     });
   } catch (err) {
     await server?.stop();
-    if (/lock/i.test((err as Error).message)) throw new Error(`${paths.warehouse} is in use by another process (npm start, rerun, backfill or query): wait for it to finish`);
+    // We hold the run lock, so the other process is a reader (`npm run query` / `status`, a notebook).
+    if (/lock/i.test((err as Error).message))
+      throw new CommandError(`${paths.warehouse} is open in another process (npm run query or status, or a DuckDB client): close it and run again`, EXIT.busy);
     throw err;
   }
   return {
