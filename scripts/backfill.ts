@@ -37,6 +37,7 @@ async function main(args: Parsed<typeof BACKFILL.flags>): Promise<number> {
   const session = await openLocalSession({ command: commandLine(BACKFILL), dataDir: args.dataDir, registry: args.registry, citizens: args.citizens, runDate: saoPauloDate(new Date()) });
   try {
     if (!session.names.has(args.municipality)) throw new Error(`municipality ${args.municipality} is not in the registry (${[...session.names.keys()].join(', ')})`);
+    session.progress.expect([args.municipality]);
     const results = [];
     for (const chunk of chunks) {
       const t0 = Date.now();

@@ -35,6 +35,7 @@ async function main(args: Parsed<typeof RERUN.flags>): Promise<number> {
   try {
     if (!session.names.has(args.municipality)) throw new Error(`municipality ${args.municipality} is not in the registry (${[...session.names.keys()].join(', ')})`);
     console.log(`\nrerun of ${args.municipality} ${session.names.get(args.municipality)}: ${JSON.stringify(request)}`);
+    session.progress.expect([args.municipality]);
     const sent = await session.pipeline.publishRunRequest(request);
     const dag = await session.pipeline.finalize(sent.runId);
     const rows = await session.pipeline.warehouse.query(

@@ -11,6 +11,7 @@ import { START } from './lib/commands';
 import { formatTable } from './lib/format';
 import { formatAlerts, openLocalSession } from './lib/local-session';
 import { failureLines, outcomesOf } from './lib/outcome';
+import { paint, symbol, terminalStyle } from './lib/progress';
 
 async function main(args: Parsed<typeof START.flags>): Promise<number> {
   const runDate = args.date ?? saoPauloDate(new Date());
@@ -43,6 +44,7 @@ async function main(args: Parsed<typeof START.flags>): Promise<number> {
   });
   try {
     console.log(`\nrun for ${runDate}: ${session.registry.municipalities.filter((m) => m.enabled).length} municipalities (DAG ${DAILY_DAG.steps.map((s) => s.id).join(' → ')})`);
+    progress.expect(session.registry.municipalities.filter((m) => m.enabled).map((m) => m.ibge));
     const run = await pipeline.runOnce({ runDate });
     const dag = run.dag;
     console.log(`\nrun ${run.runId} finished in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
@@ -59,7 +61,8 @@ async function main(args: Parsed<typeof START.flags>): Promise<number> {
         rows: Number(r?.rows ?? 0),
         'MB staged': (Number(r?.bytes ?? 0) / 1e6).toFixed(2),
         seconds: Number(r?.seconds ?? 0).toFixed(1),
-        status: `${String(r?.status ?? 'unknown')}${r?.error_class ? ` (${String(r.error_class)})` : live?.detail ? ` (${live.detail})` : ''}`,
+        // Anything but loaded in capitals: a failed row must not look like a loaded one.
+        status: `${String(r?.status ?? 'unknown').replace(/^(?!loaded).*/, (x) => x.toUpperCase())}${r?.error_class ? ` (${String(r.error_class)})` : live?.detail ? ` (${live.detail})` : ''}`,
       };
     });
     console.log(formatTable(table));
@@ -102,8 +105,11 @@ async function main(args: Parsed<typeof START.flags>): Promise<number> {
     for (const m of dag.martsFailed) why.push(`marts.${m}: refresh failed`);
     const count = (s: string) => outcomes.filter((o) => o.status === s).length;
     const others = outcomes.length - count('loaded') - count('failed') - count('late');
-    if (why.length) console.log(`\nnot done:\n${why.map((l) => `  ${l}`).join('\n')}`);
-    console.log(`\nDone. loaded=${count('loaded')} failed=${count('failed')} late=${count('late')}${others ? ` other=${others}` : ''} of ${run.planned.length}${dag.martsFailed.length ? ` marts_failed=${dag.martsFailed.length}` : ''}`);
+    const style = terminalStyle();
+    if (progress.retrySummary()) console.log(`\n${progress.retrySummary()}`);
+    if (why.length) console.log(`\n${paint(style, 'red', 'NOT DONE:')}\n${why.map((l) => `  ${symbol(style, 'fail')}${l}`).join('\n')}`);
+    const done = `Done. loaded=${count('loaded')} failed=${count('failed')} late=${count('late')}${others ? ` other=${others}` : ''} of ${run.planned.length}${dag.martsFailed.length ? ` marts_failed=${dag.martsFailed.length}` : ''}`;
+    console.log(`\n${paint(style, why.length ? 'red' : 'green', done)}`);
     return why.length ? EXIT.failed : EXIT.ok;
   } finally {
     await session.close();

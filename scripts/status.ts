@@ -47,7 +47,9 @@ runCommand(STATUS, async (args) => {
       console.log(
         `latest daily run ${String(run.run_id)} (started ${String(run.started_at)} UTC): ${String(run.status)} — ${String(run.loaded)}/${String(run.planned)} loaded, ${String(run.failed)} failed, ${String(run.late)} late, ${String(run.alerts)} alert(s)\n`,
       );
-    console.log(states.length ? formatTable(states) : 'no municipality has run yet');
+    // Anything but loaded in capitals: a failed municipality must not look like a loaded one.
+    const shown = states.map((s) => ({ ...s, status: String(s.status).replace(/^(?!loaded$).*/, (x) => x.toUpperCase()) }));
+    console.log(states.length ? formatTable(shown) : 'no municipality has run yet');
     if (alerts.length) console.log(`\nalerts of ${String(run!.run_id)}:\n${alerts.map((a) => `  ${String(a.severity).padEnd(5)} ${String(a.rule)}: ${String(a.message)}`).join('\n')}`);
     return EXIT.ok;
   } finally {

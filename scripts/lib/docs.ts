@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { z } from 'zod';
 import { ENV, ENV_HELP, type EnvKey } from '../../shared/contracts/config';
 import { FUNCTIONS, type FunctionKey } from '../../shared/contracts/functions';
+import { TOPICS } from '../../shared/contracts/messages';
 import { FUNCTION_CONFIGS } from '../../shared/adapters/gcp/function-config';
 import { LEDGER_TABLES } from '../../shared/ledger/schema';
 import type { OwnedTable } from '../../shared/ledger/table-schema';
@@ -50,6 +51,16 @@ export function renderFunctionEnvTable(f: FunctionKey): string {
   return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
 }
 
+/** Each function's trigger and sizing (FUNCTIONS), for the deploy-facing table. */
+export function renderFunctionSizing(): string {
+  const rows = FUNCTION_KEYS.map((f) => {
+    const s = FUNCTIONS[f];
+    const trigger = s.trigger.kind === 'http' ? 'HTTP' : `Pub/Sub \`${TOPICS[s.trigger.topic]}\``;
+    return `| \`${s.name}\` | ${trigger} | ${s.memoryMb} MiB | ${s.timeoutSeconds} s | ${s.maxInstances} |`;
+  });
+  return ['| function | trigger | memory | timeout | max instances |', '|---|---|--:|--:|--:|', ...rows].join('\n');
+}
+
 function renderLedgerTable(t: OwnedTable): string {
   const rows = t.columns.map((c) => `| \`${c.name}\` | ${c.type}${c.required ? ', required' : ''} | ${cell(c.description ?? '')} |`);
   return [`**\`${t.dataset}.${t.name}\`** — ${t.description ?? ''}`, '', '| column | type | meaning |', '|---|---|---|', ...rows].join('\n');
@@ -91,6 +102,7 @@ export interface GeneratedBlock {
 
 export const GENERATED_BLOCKS: GeneratedBlock[] = [
   { file: 'docs/configuration.md', id: 'function-env', render: renderEnvTable },
+  { file: 'docs/configuration.md', id: 'function-sizing', render: renderFunctionSizing },
   { file: 'docs/ledger.md', id: 'ledger-columns', render: renderLedgerTables },
   { file: 'docs/operations.md', id: 'commands', render: renderCommands },
   { file: 'docs/operations.md', id: 'exit-codes', render: renderExitCodes },

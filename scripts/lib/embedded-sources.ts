@@ -52,7 +52,13 @@ export interface EmbeddedEnvironment {
 /** Starts the embedded server and seeds the sources on first use; later runs reuse them. */
 export async function startEmbeddedSources(
   paths: LocalPaths,
-  options: { citizens: number; endDate: string; log: (line: string) => void },
+  options: {
+    citizens: number;
+    endDate: string;
+    log: (line: string) => void;
+    /** Each seeding step as it ends (a table loaded, constraints, analyze): the seeding's progress. */
+    onSeedStep?: (database: string, step: { label: string; rows?: number; ms: number }) => void;
+  },
 ): Promise<EmbeddedEnvironment> {
   const secrets = new LocalSecrets(paths.secrets);
   const superFile = path.join(paths.secrets, 'postgres-superuser');
@@ -91,7 +97,9 @@ export async function startEmbeddedSources(
         // The PEC's nightly DW job processed the data at the start of the run day (00:00 São Paulo),
         // so the first run sees a fresh source; later days see it age (and the stale-source alert).
         const dwProcessedAt = new Date(`${addDays(options.endDate, 1)}T03:00:00Z`);
-        const summary = await seedPec(db, { seed: s.seed, municipalities: s.municipalities, citizens: options.citizens, endDate: options.endDate, pecVersion: s.pecVersion, dwProcessedAt });
+        const summary = await seedPec(db, { seed: s.seed, municipalities: s.municipalities, citizens: options.citizens, endDate: options.endDate, pecVersion: s.pecVersion, dwProcessedAt }, (step) =>
+          options.onSeedStep?.(s.database, step),
+        );
         const password = randomBytes(18).toString('base64url');
         await db.query(readOnlyRoleSql(roleOf(s.database), password, s.database));
         secrets.put(secretOf(s.database), password);

@@ -155,7 +155,12 @@ function processingRows(historyStart: number, historyEnd: number, processedAt: D
  * fills it, all in one transaction. Keys and indexes are built after the load, then the tables
  * are analyzed.
  */
-export async function seedPec(client: Client, options: SeedOptions): Promise<SeedSummary> {
+export async function seedPec(
+  client: Client,
+  options: SeedOptions,
+  /** Called after each step (a table loaded, constraints, analyze): live progress for `npm start`. */
+  onStep?: (step: { label: string; rows?: number; ms: number }) => void,
+): Promise<SeedSummary> {
   const o = SeedOptions.parse(options);
   const started = performance.now();
   const endDay = dayNumber(o.endDate);
@@ -202,6 +207,7 @@ export async function seedPec(client: Client, options: SeedOptions): Promise<See
     await work();
     timingsMs[label] = Math.round(performance.now() - t0);
   };
+  const done = (label: string, rows?: number) => onStep?.({ label, rows, ms: timingsMs[label] ?? 0 });
   const { tables: ddl, constraints } = pecSchemaParts(o.pecVersion);
   await client.query('BEGIN');
   try {
@@ -213,18 +219,22 @@ export async function seedPec(client: Client, options: SeedOptions): Promise<See
       if (!rows) continue;
       await timed(`load:${table.name}`, () => copyInto(client, table.name, table.columns.map((c) => c.name), rowChunks(table, rows)));
       rowsPerTable[table.name] = rows.length;
+      done(`load:${table.name}`, rows.length);
     }
     for (const [name, produce] of factLoads) {
       await timed(`load:${name}`, () => copyInto(client, name, factColumns.get(name)!, produce()));
       rowsPerTable[name] = facts.rowCounts.get(name)!.reduce((a, b) => a + b, 0);
+      done(`load:${name}`, rowsPerTable[name]);
     }
     await timed('constraints', () => client.query(constraints));
+    done('constraints');
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
     throw err;
   }
   await timed('analyze', () => client.query('ANALYZE'));
+  done('analyze');
 
   for (const table of tables) rowsPerTable[table.name] ??= 0;
   const totalRows = Object.values(rowsPerTable).reduce((a, b) => a + b, 0);

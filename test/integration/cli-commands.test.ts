@@ -2,16 +2,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { DuckDbLedger } from '../../shared/ledger/duckdb-ledger';
 import { DuckDbWarehouse } from '../../shared/local/duckdb-warehouse';
 import { EXIT } from '../../scripts/lib/cli';
 import { LOCK_FILE } from '../../scripts/lib/run-lock';
 
 /**
- * The commands as a person runs them: real processes, real npm, a real DuckDB file. The README's
- * `npm run query` / `npm run status` lines run exactly as written, in a scratch project whose
- * scripts point at this checkout and whose `.local/` holds a small warehouse this test builds (the
- * full `npm start` example is parsed by test/unit/cli.test.ts, not run here: it seeds PostgreSQL).
+ * The commands as a person runs them: real processes, real npm, the real pipeline. The README's
+ * `npm start`, `npm run status` and `npm run query` lines run exactly as written, in a scratch project
+ * whose scripts point at this checkout, so `.local/` is the scratch project's: `npm start` seeds the
+ * embedded PostgreSQL and runs the daily DAG, then the readers read what it landed.
  */
 const root = path.resolve(__dirname, '../..');
 const tsx = path.join(root, 'node_modules/.bin/tsx');
@@ -33,30 +32,36 @@ function run(cmd: string, args: string[], options: { cwd?: string } = {}): Promi
 }
 const script = (name: string, args: string[]) => run(tsx, [path.join(root, 'scripts', `${name}.ts`), ...args]);
 
-/** The `npm run query` / `npm run status` lines of the README's sh blocks, as written. */
-function readmeReaderLines(): string[] {
+/** The README's sh-block command lines (comments removed, `a && b` split), as written. */
+function readmeLines(pattern: RegExp): string[] {
   const text = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
   return [...text.matchAll(/```sh\n([\s\S]*?)```/g)]
     .flatMap((m) => m[1]!.split('\n'))
-    .map((l) => l.replace(/\s+#.*$/, '').trim())
-    .filter((l) => /^npm run (query|status)\b/.test(l));
+    .flatMap((l) => l.replace(/\s+#.*$/, '').split('&&'))
+    .map((l) => l.trim())
+    .filter((l) => pattern.test(l));
 }
+const readmeReaderLines = () => readmeLines(/^npm run (query|status)\b/);
+let started: { code: number; stdout: string; stderr: string };
 
 beforeAll(async () => {
   project = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-commands-'));
   dataDir = path.join(project, '.local');
-  const scripts = Object.fromEntries(['query', 'status'].map((s) => [s, `${tsx} ${path.join(root, 'scripts', `${s}.ts`)}`]));
+  const scripts = Object.fromEntries(['start', 'query', 'status'].map((s) => [s, `${tsx} ${path.join(root, 'scripts', `${s}.ts`)}`]));
   fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'cli-scratch', private: true, scripts }));
-  const w = await DuckDbWarehouse.open(path.join(dataDir, 'warehouse.duckdb'));
-  await DuckDbLedger.open(w);
-  await w.execute(`CREATE TABLE raw.tb_fat_atendimento_individual AS SELECT '3509502' AS _municipality_ibge, range AS co_seq FROM range(7)`);
-  await w.execute(`CREATE TABLE raw.tb_fat_cidadao_pec AS SELECT '3509502' AS _municipality_ibge, range AS co_seq FROM range(3)`);
-  await w.execute(`INSERT INTO ops.municipality_runs (run_id, municipality, status, attempts, rows, updated_at) VALUES ('daily-20261122', '3509502', 'loaded', 1, 8509, now())`);
-  w.close();
-});
+  const [start] = readmeLines(/^npm start$/);
+  started = await run('sh', ['-c', start!]);
+}, 600_000);
 afterAll(() => fs.rmSync(project, { recursive: true, force: true }));
 
-describe('npm run query and status, as the README writes them', () => {
+describe('the README quick start, as written', () => {
+  it('`npm start` runs the daily DAG, ends with the Done line and exits 0', () => {
+    expect({ code: started.code, stderr: started.stderr.includes('failed') ? started.stderr : '' }).toEqual({ code: EXIT.ok, stderr: '' });
+    expect(started.stdout).toMatch(/\[5\/5\] \d{7} /);
+    expect(started.stdout).toMatch(/\nDone\. loaded=5 failed=0 late=0 of 5\n/);
+    expect(fs.existsSync(path.join(dataDir, LOCK_FILE))).toBe(false);
+  });
+
   it('the README has reader examples to run', () => expect(readmeReaderLines().length).toBeGreaterThanOrEqual(3));
 
   it.each(readmeReaderLines().map((l) => [l]))('`%s` exits 0 with output', async (line) => {
@@ -66,11 +71,16 @@ describe('npm run query and status, as the README writes them', () => {
   }, 60_000);
 
   it('--json prints numbers as JSON numbers', async () => {
-    const r = await run('sh', ['-c', 'npm run --silent query -- --json "select count(*) as n, sum(co_seq) as s, 1.50::DECIMAL(4,2) as d from raw.tb_fat_cidadao_pec"']);
+    const r = await run('sh', ['-c', 'npm run --silent query -- --json "select count(*) as n, count(*) > 0 as some, 1.50::DECIMAL(4,2) as d, 12345678901234567890::HUGEINT as big from raw.tb_fat_cidadao_pec"']);
     expect(r.code).toBe(EXIT.ok);
-    expect(JSON.parse(r.stdout)).toEqual({ n: 3, s: 3, d: 1.5 });
+    const row = JSON.parse(r.stdout);
+    expect(row).toEqual({ n: expect.any(Number), some: true, d: 1.5, big: '12345678901234567890' });
+    expect(row.n).toBeGreaterThan(0);
     const status = await script('status', ['--json', '--data-dir', dataDir]);
-    expect(JSON.parse(status.stdout).municipalities[0]).toMatchObject({ municipality: '3509502', attempts: 1, rows: 8509, mismatches: 0 });
+    const doc = JSON.parse(status.stdout);
+    expect(doc.latestDailyRun).toMatchObject({ planned: 5, loaded: 5, failed: 0, late: 0, alerts: 0 });
+    expect(doc.municipalities).toHaveLength(5);
+    for (const m of doc.municipalities) expect(m).toMatchObject({ status: 'loaded', attempts: 1, rows: expect.any(Number), mismatches: 0 });
   }, 60_000);
 
   it('--json piped to another command is complete (3,001 rows)', async () => {

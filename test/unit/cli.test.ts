@@ -28,6 +28,14 @@ function npmExamples(file: string): string[] {
     .filter((l) => /^npm (start|run \S+)/.test(l));
 }
 
+/** Every `npm start -- …` / `npm run x -- …` invocation written inline in a page's prose and tables. */
+function inlineNpm(file: string): string[] {
+  const text = fs.readFileSync(path.join(root, file), 'utf8').replace(/```[\s\S]*?```/g, '').replace(/\\`/g, '');
+  return [...text.matchAll(/`(npm (?:start|run [^\s`]+)[^`]*)`/g)].map((m) => m[1]!.trim())
+    // `npm run rerun` alone names a command; with ` -- ` it is an invocation, which must parse.
+    .filter((l) => l.includes(' -- ') && !l.includes('<command>'));
+}
+
 /** The command a line runs, and the arguments npm passes to it (what follows `--`). */
 function commandOf(line: string): { name: string; argv: string[] } {
   const words = shellWords(line);
@@ -50,6 +58,12 @@ const usageError = (cmd: Command<Record<string, Flag>>, argv: string[]): string 
 
 describe('the command-line layer (scripts/lib/cli.ts)', () => {
   it.each(['README.md', 'docs/operations.md'].flatMap((f) => npmExamples(f).map((l) => [f, l])))('%s: `%s` parses', (_f, line) => {
+    const { name, argv } = commandOf(line);
+    if (!(name in COMMANDS)) return expect(['test', 'synth', 'bench', 'typecheck', 'test:faults']).toContain(name);
+    expect(() => parse(COMMANDS[name]!, argv)).not.toThrow();
+  });
+
+  it.each(['README.md', 'docs/operations.md', 'docs/ledger.md', 'docs/configuration.md'].flatMap((f) => inlineNpm(f).map((l) => [f, l])))('%s: inline `%s` parses', (_f, line) => {
     const { name, argv } = commandOf(line);
     if (!(name in COMMANDS)) return expect(['test', 'synth', 'bench', 'typecheck', 'test:faults']).toContain(name);
     expect(() => parse(COMMANDS[name]!, argv)).not.toThrow();
