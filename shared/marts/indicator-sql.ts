@@ -227,3 +227,15 @@ ${name} AS (
   WHERE rn = 1
 )`;
 }
+
+/** Names the aggregates and the follow-up marts show, from raw (the dimension marts may refresh later). */
+export function namesFrom(dialect: SqlDialect): { teams: string; municipalities: string } {
+  const raw = (t: string) => tableRef(dialect, 'raw', t);
+  return {
+    teams: `(SELECT _municipality_ibge AS municipality_ibge, COALESCE(NULLIF(nu_ine, ''), '-') AS team_ine, MAX(no_equipe) AS team_name
+      FROM ${raw('tb_dim_equipe')} GROUP BY 1, 2)`,
+    municipalities: `(SELECT _municipality_ibge AS municipality_ibge, MAX(no_municipio) AS municipality_name
+      FROM ${raw('tb_dim_municipio')} WHERE co_ibge = _municipality_ibge OR co_ibge = SUBSTR(_municipality_ibge, 1, 6) GROUP BY 1)`,
+  };
+}
+
