@@ -217,4 +217,22 @@ describe('star schema marts on a hand-made warehouse', () => {
     await refreshMartDuckDb(w, getMart('indicator_person_period'));
     expect(await w.query(`SELECT count(*)::INTEGER AS n FROM marts.indicator_person_period WHERE person_key NOT SIMILAR TO '(cpf|cns|pec):.*'`)).toEqual([{ n: 0 }]);
   });
+
+  it('the queries of docs/powerbi.md run as written; "below target this period" finds the team that fell below', async () => {
+    // Runs after the previous test: W2's collection is gone, so T1's cytology in 2026Q3 is 1/3 < 40 %.
+    const doc = fs.readFileSync(path.join(__dirname, '../../docs/powerbi.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('## Queries (`npm run query`)'));
+    const queries = [...section.matchAll(/```sql\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(queries).toHaveLength(4);
+    const results = [];
+    for (const q of queries) results.push(await w.query(q));
+    expect(results[0]!.map((r) => [r.team_ine, r.indicator_id, r.quadrimestre, r.rate, r.target])).toEqual([[T1, 'previne_cytology', '2026Q3', 0.3333, 0.4]]);
+    expect(results[1]!.map((r) => [r.indicator_id, r.score_mean])).toEqual([['c5_hypertension', 100]]);
+    expect(results[2]!.map((r) => [r.indicator_id, r.person_key, r.missing_practices])).toEqual([
+      ['previne_cytology', 'cpf:w8', '1'], // team '-' sorts first
+      ['previne_cytology', 'cpf:w2', '1'],
+      ['previne_cytology', 'cpf:w4', '1'],
+    ]);
+    expect(results[3]!.length).toBeGreaterThan(0);
+  });
 });
