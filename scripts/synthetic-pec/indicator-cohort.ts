@@ -14,8 +14,14 @@ import { CBOS, PROC } from './vocab';
  * Off by default (SeedOptions.indicatorCohort): existing seeds stay byte-identical.
  */
 export const INDICATOR_COHORT = {
-  /** Men aged 50, hypertension (K86) recorded by the team's doctor; `followed` of them with blood pressure measured that day. */
-  hypertension: { people: 100, followed: 60 },
+  /**
+   * Men aged 50, hypertension (K86) recorded by the team's doctor; `followed` of them with blood
+   * pressure measured that day; the first `duplicated` also have a second PEC record with the same
+   * CPF (one person). Besides: `selfDeclared` men whose registration says hypertension but who were
+   * never diagnosed (Previne 6 counts them, C5 does not), and `deceased` diagnosed men marked dead
+   * (counted nowhere).
+   */
+  hypertension: { people: 100, followed: 60, duplicated: 10, selfDeclared: 10, deceased: 5 },
   /** Men aged 60, diabetes (T90) recorded by the doctor; `followed` of them with an HbA1c requested in that consultation. */
   diabetes: { people: 50, followed: 30 },
   /** Women aged 30; `followed` of them with a cervical cytology collection that day. */
@@ -86,11 +92,11 @@ export function indicatorCohortRows(installation: Installation, endDay: number):
     let procedure = 0;
     let exam = 0;
 
-    const citizen = (ageYears: number, female: boolean): { id: number; cpf: string; cns: string } => {
+    const citizen = (ageYears: number, female: boolean, o: { deceased?: boolean; sameCpfAs?: string } = {}): { id: number; cpf: string; cns: string } => {
       const n = ++person;
       const id = idOf(m.index, 1, n);
-      const cpf = cohortCpf(m.index, n);
-      const cns = cohortCns(m.index, n);
+      const cpf = o.sameCpfAs ?? cohortCpf(m.index, n);
+      const cns = o.sameCpfAs ? null : cohortCns(m.index, n);
       // Born on the same calendar day `ageYears` years before the event: the age on the period's last day is ageYears.
       const monthDay = isoOfDay(day).slice(4) === '-02-29' ? '-02-28' : isoOfDay(day).slice(4);
       const born = dayNumber(`${Number(isoOfDay(day).slice(0, 4)) - ageYears}${monthDay}`);
@@ -104,11 +110,12 @@ export function indicatorCohortRows(installation: Installation, endDay: number):
           no_cidadao: `COORTE ${m.ibge} ${n}`,
           co_dim_tempo_nascimento: ymd(born),
           co_dim_sexo: female ? SEX.female : SEX.male,
-          st_faleceu: 0,
-          co_dim_equipe_vinc: teamId,
+          st_faleceu: o.deceased ? 1 : 0,
+          // A duplicate record names no team: the person's team comes from the record that does.
+          co_dim_equipe_vinc: o.sameCpfAs ? SENTINEL : teamId,
         }),
       );
-      return { id, cpf, cns };
+      return { id, cpf, cns: cns ?? '' };
     };
     const consult = (p: { id: number; cpf: string; cns: string }, ciap: number, ciapCode: string, systolic: number | null): number => {
       const id = idOf(m.index, 2, ++consultation);
@@ -159,6 +166,29 @@ export function indicatorCohortRows(installation: Installation, endDay: number):
       const p = citizen(50, false);
       consult(p, k86, 'K86', null);
       if (i < h.followed) perform(p, bloodPressure);
+      if (i < h.duplicated) citizen(50, false, { sameCpfAs: p.cpf });
+    }
+    for (let i = 0; i < h.selfDeclared; i++) {
+      const p = citizen(50, false);
+      push(
+        'tb_fat_cad_individual',
+        factRow('tb_fat_cad_individual', m.dimId, day, {
+          co_seq_fat_cad_individual: idOf(m.index, 6, i + 1),
+          nu_uuid_ficha: `cohort-${m.ibge}-cad-${i + 1}`,
+          nu_uuid_ficha_origem: `cohort-${m.ibge}-cad-${i + 1}`,
+          co_fat_cidadao_pec: p.id,
+          nu_cns: p.cns,
+          nu_cpf_cidadao: p.cpf,
+          co_dim_equipe: teamId,
+          co_dim_sexo: SEX.male,
+          st_hipertensao_arterial: 1,
+        }),
+      );
+    }
+    for (let i = 0; i < h.deceased; i++) {
+      const p = citizen(50, false, { deceased: true });
+      consult(p, k86, 'K86', null);
+      perform(p, bloodPressure);
     }
     const d = INDICATOR_COHORT.diabetes;
     for (let i = 0; i < d.people; i++) {

@@ -41,7 +41,8 @@ describe('indicator marts over a synthetic PEC with a planted cohort', () => {
     );
     const byId = Object.fromEntries(rows.map((r) => [r.indicator_id, [r.d, r.n, r.score_mean, r.g1, r.g2, r.g3, r.g4, r.g5, r.g6]]));
     expect(byId).toEqual({
-      previne_hypertension: [H.people, H.followed, null, H.people, H.followed, null, null, null, null],
+      // Self-declared people count in Previne 6 (never followed: no consultation); duplicates once; the dead nowhere.
+      previne_hypertension: [H.people + H.selfDeclared, H.followed, null, H.people, H.followed, null, null, null, null],
       previne_diabetes: [D.people, D.followed, null, D.people, D.followed, null, null, null, null],
       previne_cytology: [C.people, C.followed, null, C.followed, null, null, null, null, null],
       // C5: consultation (25) for all, blood pressure (25) for the followed; no anthropometry, no visits.
@@ -53,7 +54,7 @@ describe('indicator marts over a synthetic PEC with a planted cohort', () => {
       `SELECT denominator::INTEGER AS d, numerator::INTEGER AS n FROM marts.hypertension_follow_up WHERE team_ine = $1 AND quadrimestre = '2026Q3'`,
       [cohortTeamIne(CAMPINAS.ibge)],
     );
-    expect(mart).toEqual({ d: H.people, n: H.followed });
+    expect(mart).toEqual({ d: H.people + H.selfDeclared, n: H.followed });
   });
 
   it('the municipality: every figure is a proportion of its denominator, and the teams add up to the municipal figure', async () => {
