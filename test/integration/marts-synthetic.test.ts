@@ -1,5 +1,6 @@
 import { seedPec } from '../../scripts/synthetic-pec/generate';
 import { INDICATOR_COHORT, cohortTeamIne } from '../../scripts/synthetic-pec/indicator-cohort';
+import { INDICATORS } from '../../shared/marts/indicators';
 import { MARTS, refreshMartDuckDb } from '../../shared/marts/marts';
 import { createTestDatabase, type TestDatabase } from '../support/pg';
 import { testPipeline } from '../support/local-pipeline';
@@ -76,6 +77,6 @@ describe('indicator marts over a synthetic PEC with a planted cohort', () => {
       `SELECT count(DISTINCT indicator_id)::INTEGER AS n FROM marts.indicator_team_period WHERE team_ine NOT IN ('-', $1) AND denominator > 0`,
       [cohortTeamIne(CAMPINAS.ibge)],
     );
-    expect(n!.n).toBe(5);
+    expect(n!.n).toBe(INDICATORS.length);
   });
 });
