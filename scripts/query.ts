@@ -13,7 +13,8 @@ async function main(): Promise<number> {
   const json = args.includes('--json');
   const warehouseArg = args.indexOf('--warehouse');
   const file = warehouseArg >= 0 ? args[warehouseArg + 1]! : process.env.PIPELINE_WAREHOUSE ?? localPaths('.local').warehouse;
-  const sql = args.filter((a, i) => a !== '--json' && i !== warehouseArg && i !== warehouseArg + 1).join(' ').trim();
+  // Without --warehouse (index -1) no argument is its value: index 0 is the SQL, not a path.
+  const sql = args.filter((a, i) => a !== '--json' && (warehouseArg < 0 || (i !== warehouseArg && i !== warehouseArg + 1))).join(' ').trim();
   if (!sql) {
     console.error('usage: npm run query -- [--json] "<sql>"   e.g. npm run query -- "select count(*) from raw.tb_fat_atendimento_individual"');
     return 2;
