@@ -26,6 +26,11 @@ export const INDICATOR_COHORT = {
   diabetes: { people: 50, followed: 30 },
   /** Women aged 30; `followed` of them with a cervical cytology collection that day. */
   cytology: { people: 100, followed: 45 },
+  /**
+   * Children turning one on that day; `vaccinated` with the third doses of pentavalent and VIP at six
+   * months, `pentavalentOnly` more with the pentavalent's third dose alone, the rest with neither.
+   */
+  vaccination: { children: 40, vaccinated: 38, pentavalentOnly: 1 },
   /** Days before the seed's end date on which every cohort event happens. */
   daysBeforeEnd: 10,
 } as const;
@@ -76,6 +81,9 @@ export function indicatorCohortRows(installation: Installation, endDay: number):
   const bloodPressure = code(codes.procedure, PROC.bloodPressure[0]);
   const hba1c = code(codes.procedure, PROC.hba1c[0]);
   const cytology = code(codes.procedure, PROC.cytology[0]);
+  const penta = code(codes.vaccine, 'penta');
+  const vip = code(codes.vaccine, 'vip');
+  const thirdDose = code(codes.dose, '3');
   const day = endDay - INDICATOR_COHORT.daysBeforeEnd;
   const at = (hour: number) => `${isoOfDay(day)} ${String(hour).padStart(2, '0')}:00:00`;
 
@@ -211,6 +219,30 @@ export function indicatorCohortRows(installation: Installation, endDay: number):
     for (let i = 0; i < c.people; i++) {
       const p = citizen(30, true);
       if (i < c.followed) perform(p, cytology);
+    }
+    const v = INDICATOR_COHORT.vaccination;
+    const doseDay = day - 182;
+    for (let i = 0; i < v.children; i++) {
+      const p = citizen(1, i % 2 === 0);
+      const doses = i < v.vaccinated ? [penta, vip] : i < v.vaccinated + v.pentavalentOnly ? [penta] : [];
+      if (doses.length === 0) continue;
+      const header = idOf(m.index, 7, i + 1);
+      push(
+        'tb_fat_vacinacao',
+        factRow('tb_fat_vacinacao', m.dimId, doseDay, {
+          co_seq_fat_vacinacao: header, co_fat_cidadao_pec: p.id, nu_cns: p.cns, nu_cpf_cidadao: p.cpf, co_dim_cbo: nurseCbo, co_dim_equipe: teamId,
+          nu_uuid_ficha: `cohort-${m.ibge}-vac-${i + 1}`,
+        }),
+      );
+      doses.forEach((vaccine, k) =>
+        push(
+          'tb_fat_vacinacao_vacina',
+          factRow('tb_fat_vacinacao_vacina', m.dimId, doseDay, {
+            co_seq_fat_vacinacao_vacina: idOf(m.index, 8, 2 * i + k + 1), co_fat_vacinacao: header, co_fat_cidadao_pec: p.id,
+            co_dim_imunobiologico: vaccine, co_dim_dose_imunobiologico: thirdDose, co_dim_tempo_vacina_aplicada: ymd(doseDay), no_lote: 'COORTE',
+          }),
+        ),
+      );
     }
   }
   return rows;

@@ -22,6 +22,7 @@ describe('indicator marts over a synthetic PEC with a planted cohort', () => {
   const H = INDICATOR_COHORT.hypertension;
   const D = INDICATOR_COHORT.diabetes;
   const C = INDICATOR_COHORT.cytology;
+  const V = INDICATOR_COHORT.vaccination;
   beforeAll(async () => {
     db = await createTestDatabase('pec_cohort', (c) => seedPec(c, { seed: 21, municipalities: [CAMPINAS], citizens: 300, endDate: END, indicatorCohort: true }).then(() => {}));
     p = await testPipeline([{ db, municipalities: [CAMPINAS] }]);
@@ -46,6 +47,7 @@ describe('indicator marts over a synthetic PEC with a planted cohort', () => {
       previne_hypertension: [H.people + H.selfDeclared, H.followed, null, H.people, H.followed, null, null, null, null],
       previne_diabetes: [D.people, D.followed, null, D.people, D.followed, null, null, null, null],
       previne_cytology: [C.people, C.followed, null, C.followed, null, null, null, null, null],
+      previne_vaccination: [V.children, V.vaccinated, null, V.vaccinated + V.pentavalentOnly, V.vaccinated, null, null, null, null],
       // C5: consultation (25) for all, blood pressure (25) for the followed; no anthropometry, no visits.
       c5_hypertension: [H.people, 0, (25 * H.people + 25 * H.followed) / H.people, H.people, H.followed, 0, 0, null, null],
       // C4: consultation (20) for all, HbA1c (15) for the followed.
