@@ -373,7 +373,7 @@ export function evaluatedWith(dialect: SqlDialect, indicators: readonly Indicato
     const scored = i.goodPractices.every((g) => g.score !== null);
     const score = asFloat(dialect, scored ? i.goodPractices.map((g) => `x.gp_${g.n} * ${g.score}`).join(' + ') : 'NULL');
     return `
-  SELECT '${i.id}' AS indicator_id, x.municipality_ibge, x.y, x.q, x.person_id,
+  SELECT ${sqlLiteral(i.id)} AS indicator_id, x.municipality_ibge, x.y, x.q, x.person_id,
     ${gps.map((g, k) => `${g} AS gp_${k + 1}`).join(', ')},
     x.in_numerator, ${score} AS score,
     CASE WHEN per.history_start_key IS NOT NULL

@@ -3,7 +3,7 @@ import { HONESTY_COLUMNS, frozenClause, refreshUnfrozen } from './honest-periods
 import { DIABETES, HYPERTENSION, followUpRefreshStatements } from './follow-up';
 import { commonCtes, namesFrom } from './indicator-sql';
 import { INDICATORS, MAX_GOOD_PRACTICES, evaluatedWith, type Indicator } from './indicators';
-import { asFloat, dayKeyDate, tableRef, type SqlDialect } from './sql-dialect';
+import { asFloat, dayKeyDate, sqlLiteral, tableRef, type SqlDialect } from './sql-dialect';
 
 /**
  * The star schema Power BI reads (docs/powerbi.md has the diagram):
@@ -50,7 +50,7 @@ const gpCols = (suffix: string, type: OwnedColumn['type'], describe: (n: number)
 
 /** `CASE indicator_id WHEN … THEN <value> END` over the definitions. */
 function byIndicator(expr: string, value: (i: Indicator) => string): string {
-  return `CASE ${expr} ${INDICATORS.map((i) => `WHEN '${i.id}' THEN ${value(i)}`).join(' ')} END`;
+  return `CASE ${expr} ${INDICATORS.map((i) => `WHEN ${sqlLiteral(i.id)} THEN ${value(i)}`).join(' ')} END`;
 }
 
 /** A text constant the project defines (names, notes) as a literal both engines read the same way. */
@@ -77,7 +77,7 @@ const factTable: OwnedTable = {
   clustering: ['municipality_ibge', 'indicator_id', 'team_ine'],
   columns: [
     MUNICIPALITY, QUADRIMESTRE, QUADRIMESTRE_START, QUADRIMESTRE_END,
-    col('window_start', 'date', "First day of the indicator's look-back window (6, 12 or 36 months ending with the quadrimestre)"),
+    col('window_start', 'date', "First day of the indicator's look-back window (6, 12, 16 or 36 months ending with the quadrimestre)"),
     col('window_end', 'date', 'Day after the window (exclusive): the day after the quadrimestre'),
     INDICATOR_ID, INDICATOR_KEY, PERIOD_KEY, TEAM_KEY, TEAM_INE,
     col('person_key', 'string', "Pseudonymous person: 'cpf:<HMAC>', 'cns:<HMAC>' or 'pec:<ibge>:<record id>' (docs/indicators/common.md); never clear text"),
