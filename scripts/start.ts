@@ -79,7 +79,9 @@ async function main(args: Parsed<typeof START.flags>): Promise<number> {
     console.log(`reconciliation: ${recon[0]?.matching ?? 0} of ${recon[0]?.slices ?? 0} slices match their source row counts`);
     const marts = [];
     for (const m of MARTS) {
-      const [r] = await pipeline.warehouse.query(`SELECT count(*)::INTEGER AS n, max(quadrimestre) AS latest FROM marts.${m.name}`);
+      // Dimension marts (dim_team, dim_indicator) have no period column.
+      const periodic = m.table.columns.some((c) => c.name === 'quadrimestre');
+      const [r] = await pipeline.warehouse.query(`SELECT count(*)::INTEGER AS n${periodic ? ', max(quadrimestre) AS latest' : ''} FROM marts.${m.name}`);
       marts.push(`marts.${m.name} ${r?.n ?? 0} rows${r?.latest ? ` (latest ${r.latest})` : ''}${dag.martsFailed.includes(m.name) ? ' — REFRESH FAILED' : ''}`);
     }
     console.log(`marts: ${marts.join(', ')}`);

@@ -71,3 +71,19 @@ export function makeProvisionalCns(rng: Rng): string {
     if (last < 10) return body + last;
   }
 }
+
+/**
+ * Deterministic documents for the planted indicator cohort (indicator-cohort.ts): a CPF whose
+ * first digit is 8 followed by the municipality's index and a serial, and a definitive CNS from a
+ * PIS starting 29. Valid check digits; a random population CPF/CNS equal to one of these is a
+ * one-in-a-billion event per pair.
+ */
+export function cohortCpf(municipalityIndex: number, n: number): string {
+  const base = `8${String(municipalityIndex % 100).padStart(2, '0')}${String(n).padStart(6, '0')}`;
+  const withD1 = base + cpfCheckDigit(base, 9);
+  return withD1 + cpfCheckDigit(withD1, 10);
+}
+
+export function cohortCns(municipalityIndex: number, n: number): string {
+  return definitiveCnsFromPis(`29${String(municipalityIndex % 100).padStart(2, '0')}${String(n).padStart(7, '0')}`);
+}

@@ -6,6 +6,7 @@ import { IsoDate } from '../../shared/contracts/identifiers';
 import { Calendar, dayNumber, isoOfDay, minusMonths, timestampText } from './calendar';
 import { CHUNK_CHARS, copyInto, copyText, NULL } from './copy';
 import { FACT_COLUMNS, FactGenerator, type FactTable } from './facts';
+import { indicatorCohortRows } from './indicator-cohort';
 import { buildInstallation, STREAM, type DimRow } from './population';
 import { mixSeed, Rng } from './prng';
 import { PEC_VERSIONS, pecSchemaParts, pecTables, type PecTable, type PecVersion } from './schema';
@@ -38,6 +39,11 @@ export const SeedOptions = z
     pecVersion: z.enum(PEC_VERSIONS).default('5.5'),
     /** Newest tb_relatorio_processamento.dt_processamento (UTC fields are written); default endDate 03:00. */
     dwProcessedAt: z.date().optional(),
+    /**
+     * Add the planted indicator cohort (indicator-cohort.ts): per municipality, a team whose people
+     * have exactly known indicator events. Off by default, so existing seeds stay byte-identical.
+     */
+    indicatorCohort: z.boolean().default(false),
     /** Benchmarks: dimensions, citizens and exactly `rows` consultations, no other facts. */
     onlyTable: z.strictObject({ name: z.literal('tb_fat_atendimento_individual'), rows: z.number().int().min(0).max(1_000_000_000) }).optional(),
   })
@@ -177,6 +183,9 @@ export async function seedPec(
   const installation = buildInstallation({ seed: o.seed, municipalities: o.municipalities, citizens: o.citizens }, calendar);
   const metaRng = new Rng(mixSeed(o.seed, STREAM.metadata));
   const staticRows = new Map<string, DimRow[]>(installation.dimensions);
+  // The planted cohort: its team joins the static dimension rows, its facts follow each fact table's own rows.
+  const cohort = o.indicatorCohort && !o.onlyTable ? indicatorCohortRows(installation, endDay) : new Map<string, DimRow[]>();
+  staticRows.set('tb_dim_equipe', [...(staticRows.get('tb_dim_equipe') ?? []), ...(cohort.get('tb_dim_equipe') ?? [])]);
   staticRows.set('tb_migracao', migrationRows(o.pecVersion, endDay, metaRng));
   staticRows.set('tb_relatorio_processamento', processingRows(calendar.historyStart, calendar.historyEnd, processedAt, metaRng));
 
@@ -224,6 +233,11 @@ export async function seedPec(
     for (const [name, produce] of factLoads) {
       await timed(`load:${name}`, () => copyInto(client, name, factColumns.get(name)!, produce()));
       rowsPerTable[name] = facts.rowCounts.get(name)!.reduce((a, b) => a + b, 0);
+      const planted = cohort.get(name);
+      if (planted) {
+        await copyInto(client, name, tableByName.get(name)!.columns.map((c) => c.name), rowChunks(tableByName.get(name)!, planted));
+        rowsPerTable[name] += planted.length;
+      }
       done(`load:${name}`, rowsPerTable[name]);
     }
     await timed('constraints', () => client.query(constraints));
@@ -253,7 +267,12 @@ export async function seedPec(
       municipioIds: [m.dimId],
       citizens: m.citizens.length,
       rowsPerTable: Object.fromEntries(
-        tables.filter((t) => t.kind === 'fact').map((t) => [t.name, facts.rowCounts.get(t.name as FactTable)?.[m.index] ?? 0]),
+        tables
+          .filter((t) => t.kind === 'fact')
+          .map((t) => [
+            t.name,
+            (facts.rowCounts.get(t.name as FactTable)?.[m.index] ?? 0) + (cohort.get(t.name)?.filter((r) => r.co_dim_municipio === m.dimId).length ?? 0),
+          ]),
       ),
     })),
     totalRows,

@@ -1,13 +1,13 @@
 import type { OwnedTable } from '../ledger/table-schema';
-import { evaluatedWith, getIndicator } from './indicators';
 import { frozenClause, HONESTY_COLUMNS, refreshUnfrozen } from './honest-periods';
-import { tableRef, type SqlDialect } from './sql-dialect';
+import { namesFrom } from './indicator-sql';
+import { sqlLiteral, tableRef, type SqlDialect } from './sql-dialect';
 
 /**
  * The Previne Brasil chronic-condition marts (indicators 6 and 7) per municipality, team and
  * quadrimestre: the shape Power BI reports were first built on. The evaluation itself is the one of
  * the star schema (shared/marts/indicators.ts: `previne_hypertension`, `previne_diabetes`), so the
- * two can never disagree; docs/indicators/hypertension.md and diabetes.md hold the rules.
+ * two can never disagree; they are rebuilt in the fact's transaction (star.ts); docs/indicators/hypertension.md and diabetes.md hold the rules.
  */
 export interface FollowUpSpec {
   name: 'hypertension_follow_up' | 'diabetes_follow_up';
@@ -55,40 +55,27 @@ export function followUpTable(spec: FollowUpSpec): OwnedTable {
 }
 
 /**
- * The refresh of one follow-up mart: delete the rows of periods that are not frozen, insert the
- * recomputed rows of every (municipality, quadrimestre) without frozen rows. DELETE + INSERT (not
- * CREATE OR REPLACE) keeps the table, and with it BigQuery's row access policies and Power BI's
- * connection.
+ * The refresh of one follow-up mart, run inside the star schema's fact refresh (star.ts), from the
+ * fact rows of its indicator just written: delete the rows of periods that are not frozen, insert the
+ * rows of every (municipality, quadrimestre) without frozen rows. DELETE + INSERT (not CREATE OR
+ * REPLACE) keeps the table, and with it BigQuery's row access policies and Power BI's connection.
  */
-export function followUpRefreshStatements(spec: FollowUpSpec, dialect: SqlDialect): string[] {
+export function followUpRefreshStatements(spec: FollowUpSpec, dialect: SqlDialect, factTable: string): string[] {
   const target = tableRef(dialect, 'marts', spec.name);
-  const raw = (t: string) => tableRef(dialect, 'raw', t);
+  const fact = tableRef(dialect, 'marts', factTable);
+  const names = namesFrom(dialect);
   const columns = followUpTable(spec).columns.map((c) => c.name);
   const insert = `INSERT INTO ${target} (${columns.join(', ')})
-${evaluatedWith(dialect, [getIndicator(spec.indicatorId)])}
 SELECT
-  e.municipality_ibge,
-  mu.municipality_name,
-  COALESCE(t.nu_ine, '-') AS team_ine,
-  t.no_equipe AS team_name,
-  per.quadrimestre,
-  per.quadrimestre_start,
-  per.quadrimestre_end,
-  per.window_start,
-  per.window_end,
-  COUNT(*) AS denominator,
-  SUM(e.in_numerator) AS numerator,
-  ROUND(SUM(e.in_numerator) / COUNT(*), 4) AS rate,
-  per.period_closed,
-  MIN(e.history_complete) AS history_complete,
-  per.data_as_of,
-  CAST(CURRENT_TIMESTAMP AS TIMESTAMP) AS refreshed_at
-FROM evaluated e
-JOIN period per ON per.municipality_ibge = e.municipality_ibge AND per.y = e.y AND per.q = e.q
-LEFT JOIN ${raw('tb_dim_equipe')} t ON t._municipality_ibge = e.municipality_ibge AND t.co_seq_dim_equipe = e.team_id
-LEFT JOIN municipality mu ON mu.municipality_ibge = e.municipality_ibge
-WHERE ${frozenClause(target, 'e.municipality_ibge', 'per.quadrimestre')}
-GROUP BY e.municipality_ibge, mu.municipality_name, COALESCE(t.nu_ine, '-'), t.no_equipe,
-  per.quadrimestre, per.quadrimestre_start, per.quadrimestre_end, per.window_start, per.window_end, per.period_closed, per.data_as_of`;
+  f.municipality_ibge, MAX(mu.municipality_name), f.team_ine, MAX(t.team_name),
+  f.quadrimestre, f.quadrimestre_start, f.quadrimestre_end, f.window_start, f.window_end,
+  COUNT(*), SUM(f.in_numerator), ROUND(SUM(f.in_numerator) / COUNT(*), 4),
+  MAX(f.period_closed), MIN(f.history_complete), MAX(f.data_as_of), CAST(CURRENT_TIMESTAMP AS TIMESTAMP)
+FROM ${fact} f
+LEFT JOIN ${names.teams} t ON t.municipality_ibge = f.municipality_ibge AND t.team_ine = f.team_ine
+LEFT JOIN ${names.municipalities} mu ON mu.municipality_ibge = f.municipality_ibge
+WHERE f.indicator_id = ${sqlLiteral(spec.indicatorId)}
+  AND ${frozenClause(target, 'f.municipality_ibge', 'f.quadrimestre')}
+GROUP BY f.municipality_ibge, f.team_ine, f.quadrimestre, f.quadrimestre_start, f.quadrimestre_end, f.window_start, f.window_end`;
   return refreshUnfrozen(target, insert);
 }

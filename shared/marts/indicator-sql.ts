@@ -46,6 +46,13 @@ export const PROCEDURE_CODES = {
   cytologyCollection: ['0201020033', 'ABPG010'],
 } as const;
 
+/**
+ * Vaccines and doses by their national codes (tb_dim_imunobiologico.nu_identificador,
+ * tb_dim_dose_imunobiologico.nu_identificador): pentavalent (DTP/HB/Hib) 42, inactivated polio
+ * (VIP) 22; the third dose is dose code 3.
+ */
+export const VACCINE_CODES = { pentavalent: '42', inactivatedPolio: '22', thirdDose: '3' } as const;
+
 export const list = (xs: readonly string[]): string => (xs.length === 0 ? 'NULL' : xs.map(sqlLiteral).join(', '));
 
 /** `YYYYMMDD` key of the first day of the month with 0-based index `idx` (year * 12 + month - 1). */
@@ -167,10 +174,12 @@ period AS (
               ELSE CAST(CAST(qq.y + 1 AS STRING) || '-01-01' AS DATE) END AS window_end,
     -- Day keys: the last day of the quadrimestre (inclusive, ages are taken on it), the day after it
     -- (exclusive end of every window), and the first day of the 6-, 12- and 36-month windows.
+    qq.y * 10000 + CASE qq.q WHEN 1 THEN 101 WHEN 2 THEN 501 ELSE 901 END AS first_day_key,
     qq.y * 10000 + CASE qq.q WHEN 1 THEN 430 WHEN 2 THEN 831 ELSE 1231 END AS last_day_key,
     ${monthKey('qq.y * 12 + qq.q * 4')} AS end_key,
     ${monthKey('qq.y * 12 + qq.q * 4 - 6')} AS start6_key,
     ${monthKey('qq.y * 12 + qq.q * 4 - 12')} AS start12_key,
+    ${monthKey('qq.y * 12 + qq.q * 4 - 16')} AS start16_key,
     ${monthKey('qq.y * 12 + qq.q * 4 - 36')} AS start36_key,
     -- Closed once the data is as of the first day of the second month after the quadrimestre: one
     -- month of grace for records sent late (docs/indicators/common.md, "Honest periods").
@@ -227,3 +236,15 @@ ${name} AS (
   WHERE rn = 1
 )`;
 }
+
+/** Names the aggregates and the follow-up marts show, from raw (the dimension marts may refresh later). */
+export function namesFrom(dialect: SqlDialect): { teams: string; municipalities: string } {
+  const raw = (t: string) => tableRef(dialect, 'raw', t);
+  return {
+    teams: `(SELECT _municipality_ibge AS municipality_ibge, COALESCE(NULLIF(nu_ine, ''), '-') AS team_ine, MAX(no_equipe) AS team_name
+      FROM ${raw('tb_dim_equipe')} GROUP BY 1, 2)`,
+    municipalities: `(SELECT _municipality_ibge AS municipality_ibge, MAX(no_municipio) AS municipality_name
+      FROM ${raw('tb_dim_municipio')} WHERE co_ibge = _municipality_ibge OR co_ibge = SUBSTR(_municipality_ibge, 1, 6) GROUP BY 1)`,
+  };
+}
+

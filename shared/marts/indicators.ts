@@ -1,8 +1,9 @@
-import { asFloat, daysBetween, dayKeyDate, tableRef, type SqlDialect } from './sql-dialect';
+import { asFloat, daysBetween, dayKeyDate, sqlLiteral, tableRef, type SqlDialect } from './sql-dialect';
 import {
   CONDITION_CODES,
   DOCTOR_OR_NURSE_CBO,
   PROCEDURE_CODES,
+  VACCINE_CODES,
   commonCtes,
   conditionConsultationCte,
   list,
@@ -25,7 +26,7 @@ export interface GoodPractice {
 }
 
 /** Which window of `period` the numerator looks back over (and the loaded history must cover). */
-type Lookback = 'start6_key' | 'start12_key' | 'start36_key';
+type Lookback = 'start6_key' | 'start12_key' | 'start16_key' | 'start36_key';
 
 export interface Indicator {
   id: string;
@@ -92,7 +93,7 @@ export const INDICATORS: readonly Indicator[] = [
     id: 'previne_hypertension',
     name: 'Previne Brasil 6: people with hypertension with a consultation and blood pressure measured in the semester',
     program: 'Previne Brasil (2019–2024)',
-    officialNote: 'Nota Técnica nº 18/2022-SAPS/MS (indicador 6)',
+    officialNote: 'Previne Brasil: nota técnica do indicador 6 (SAPS/MS, edição 2022)',
     doc: 'hypertension.md',
     target: 0.5,
     goodPractices: [
@@ -110,7 +111,7 @@ export const INDICATORS: readonly Indicator[] = [
     id: 'previne_diabetes',
     name: 'Previne Brasil 7: people with diabetes with a consultation and HbA1c requested in the semester',
     program: 'Previne Brasil (2019–2024)',
-    officialNote: 'Nota Técnica nº 18/2022-SAPS/MS (indicador 7)',
+    officialNote: 'Previne Brasil: nota técnica do indicador 7 (SAPS/MS, edição 2022)',
     doc: 'diabetes.md',
     target: 0.5,
     goodPractices: [
@@ -128,7 +129,7 @@ export const INDICATORS: readonly Indicator[] = [
     id: 'previne_cytology',
     name: 'Previne Brasil 4: women aged 25 to 64 with a cervical cytology collection in the last 3 years',
     program: 'Previne Brasil (2019–2024)',
-    officialNote: 'Nota Técnica nº 15/2022-SAPS/MS (indicador 4)',
+    officialNote: 'Previne Brasil: nota técnica do indicador 4 (SAPS/MS, edição 2022)',
     doc: 'cytology.md',
     target: 0.4,
     goodPractices: [{ n: 1, description: 'Cervical cytology collected in the last 36 months', score: null }],
@@ -140,6 +141,33 @@ export const INDICATORS: readonly Indicator[] = [
     SELECT per.municipality_ibge, per.y, per.q, w.person_id
     FROM period per JOIN woman w ON w.municipality_ibge = per.municipality_ibge
     WHERE CAST(FLOOR((per.last_day_key - w.birth_key) / 10000) AS INT64) BETWEEN 25 AND 64`;
+      return evaluation(denominator, f, both(f));
+    },
+  },
+  {
+    id: 'previne_vaccination',
+    name: 'Previne Brasil 5: children aged one vaccinated against diphtheria, tetanus, pertussis, hepatitis B, Hib and polio (third doses)',
+    program: 'Previne Brasil (2019–2024)',
+    officialNote: 'Previne Brasil: nota técnica do indicador 5 (SAPS/MS, edição 2022)',
+    doc: 'vaccination.md',
+    target: 0.95,
+    goodPractices: [
+      { n: 1, description: 'Third dose of the pentavalent vaccine (DTP/HB/Hib) recorded', score: null },
+      { n: 2, description: 'Third dose of the inactivated polio vaccine (VIP) recorded', score: null },
+    ],
+    // From the first birthday's quadrimestre back to birth: the 16 months ending with it.
+    lookback: 'start16_key',
+    needs: ['third_dose'],
+    evaluate() {
+      const dose = (vaccine: string) =>
+        `SELECT DISTINCT per.municipality_ibge, per.y, per.q, v.person_id FROM period per JOIN third_dose v
+          ON v.municipality_ibge = per.municipality_ibge AND v.vaccine = ${sqlLiteral(vaccine)} AND v.day_key < per.end_key`;
+      const f = [flag('p', dose(VACCINE_CODES.pentavalent)), flag('v', dose(VACCINE_CODES.inactivatedPolio))];
+      // Children whose first birthday falls in the quadrimestre (key arithmetic: + 10000 is one year).
+      const denominator = `
+    SELECT per.municipality_ibge, per.y, per.q, p.person_id
+    FROM period per JOIN person p ON p.municipality_ibge = per.municipality_ibge
+    WHERE p.birth_key + 10000 BETWEEN per.first_day_key AND per.last_day_key`;
       return evaluation(denominator, f, both(f));
     },
   },
@@ -222,6 +250,7 @@ type EventName =
   | 'anthropometry'
   | 'agent_visit'
   | 'foot_exam'
+  | 'third_dose'
   | 'woman';
 
 /** The event CTEs, each (municipality_ibge, person_id, day_key) unless said otherwise. */
@@ -304,6 +333,18 @@ agent_visits_12 AS (
   GROUP BY per.municipality_ibge, per.y, per.q, e.person_id
   HAVING ${daysBetween(dialect, dayKeyDate('MIN(e.day_key)'), dayKeyDate('MAX(e.day_key)'))} >= 30
 )`,
+    third_dose: `
+third_dose AS (
+  -- (municipality_ibge, person_id, vaccine, day_key): third doses of the indicator's vaccines, by their national codes.
+  SELECT r.municipality_ibge, r.person_id, im.nu_identificador AS vaccine, v.co_dim_tempo_vacina_aplicada AS day_key
+  FROM ${raw('tb_fat_vacinacao_vacina')} v
+  JOIN ${raw('tb_dim_imunobiologico')} im ON im._municipality_ibge = v._municipality_ibge AND im.co_seq_dim_imunobiologico = v.co_dim_imunobiologico
+  JOIN ${raw('tb_dim_dose_imunobiologico')} d ON d._municipality_ibge = v._municipality_ibge AND d.co_seq_dim_dose_imunobiologico = v.co_dim_dose_imunobiologico
+  JOIN record r ON r.municipality_ibge = v._municipality_ibge AND r.citizen_id = v.co_fat_cidadao_pec
+  WHERE im.nu_identificador IN (${list([VACCINE_CODES.pentavalent, VACCINE_CODES.inactivatedPolio])})
+    AND d.nu_identificador = ${sqlLiteral(VACCINE_CODES.thirdDose)}
+    AND ${realDay('v.co_dim_tempo_vacina_aplicada')}
+)`,
     woman: `
 woman AS (
   -- (municipality_ibge, person_id, birth_key) of people recorded with the female sex and a known birth date.
@@ -332,7 +373,7 @@ export function evaluatedWith(dialect: SqlDialect, indicators: readonly Indicato
     const scored = i.goodPractices.every((g) => g.score !== null);
     const score = asFloat(dialect, scored ? i.goodPractices.map((g) => `x.gp_${g.n} * ${g.score}`).join(' + ') : 'NULL');
     return `
-  SELECT '${i.id}' AS indicator_id, x.municipality_ibge, x.y, x.q, x.person_id,
+  SELECT ${sqlLiteral(i.id)} AS indicator_id, x.municipality_ibge, x.y, x.q, x.person_id,
     ${gps.map((g, k) => `${g} AS gp_${k + 1}`).join(', ')},
     x.in_numerator, ${score} AS score,
     CASE WHEN per.history_start_key IS NOT NULL

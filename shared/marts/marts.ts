@@ -1,7 +1,8 @@
 import type { DuckDbWarehouse } from '../local/duckdb-warehouse';
 import { OWNED_COLUMN_TYPES, bigQueryTableSpec, duckDbCreateTable, type BigQueryTableSpec, type OwnedTable } from '../ledger/table-schema';
-import { DIABETES, HYPERTENSION, followUpRefreshStatements, followUpTable, type FollowUpSpec } from './follow-up';
+import { DIABETES, HYPERTENSION, followUpTable, type FollowUpSpec } from './follow-up';
 import type { SqlDialect } from './sql-dialect';
+import { FACT_TABLE, STAR_TABLES } from './star';
 
 /**
  * The marts Power BI reads, in the `marts` dataset. Each is rebuilt from the raw tables at the end
@@ -13,15 +14,26 @@ export interface Mart {
   table: OwnedTable;
   /** Statements of one refresh, to run in one transaction, in the given dialect. */
   refreshStatements(dialect: SqlDialect): string[];
+  /**
+   * The mart whose refresh transaction rebuilds this one (from its rows); this mart's own refresh
+   * is then empty. Kept in MARTS so its table, row access policies and docs come from here.
+   */
+  refreshedWith?: string;
 }
 
 const followUp = (spec: FollowUpSpec): Mart => ({
   name: spec.name,
   table: followUpTable(spec),
-  refreshStatements: (dialect) => followUpRefreshStatements(spec, dialect),
+  refreshedWith: FACT_TABLE,
+  refreshStatements: () => [],
 });
 
-export const MARTS: readonly Mart[] = [followUp(HYPERTENSION), followUp(DIABETES)];
+export const MARTS: readonly Mart[] = [
+  followUp(HYPERTENSION),
+  followUp(DIABETES),
+  // The star schema (shared/marts/star.ts, docs/powerbi.md).
+  ...STAR_TABLES.map((t): Mart => ({ name: t.table.name, table: t.table, refreshedWith: t.refreshedWith, refreshStatements: (dialect) => t.refreshStatements(dialect) })),
+];
 export const MART_NAMES = MARTS.map((m) => m.name);
 
 export function getMart(name: string): Mart {
@@ -73,7 +85,8 @@ async function ensureMartTable(warehouse: DuckDbWarehouse, mart: Mart): Promise<
 
 /** Rebuild one mart in the local warehouse, in one transaction; returns its row count. */
 export async function refreshMartDuckDb(warehouse: DuckDbWarehouse, mart: Mart): Promise<number> {
-  await ensureMartTable(warehouse, mart);
+  // This mart's table and those its transaction rebuilds too.
+  for (const m of [mart, ...MARTS.filter((x) => x.refreshedWith === mart.name)]) await ensureMartTable(warehouse, m);
   // One execute call: the statements run back to back on the warehouse's single connection, so no
   // load can interleave with the transaction.
   const script = ['BEGIN TRANSACTION', ...mart.refreshStatements('duckdb'), 'COMMIT'].join(';\n');

@@ -257,7 +257,7 @@ describe('follow-up marts on a hand-made warehouse', () => {
 
   it('a refresh recomputes open periods and keeps closed ones frozen: a later death or a deleted measurement does not rewrite them', async () => {
     const before = await rows('hypertension_follow_up');
-    await refreshMartDuckDb(w, getMart('hypertension_follow_up'));
+    await refreshMartDuckDb(w, getMart(getMart('hypertension_follow_up').refreshedWith!));
     expect(await rows('hypertension_follow_up')).toEqual(before);
     const stamp = async () =>
       (await w.query(`SELECT CAST(max(refreshed_at) AS VARCHAR) AS t FROM marts.hypertension_follow_up WHERE municipality_ibge = $1 AND quadrimestre = '2026Q2'`, [A]))[0]!.t;
@@ -265,7 +265,7 @@ describe('follow-up marts on a hand-made warehouse', () => {
     // P1 dies (the PEC has no date of death) and P5's blood-pressure measurement of 08-30 is deleted.
     await w.execute(`UPDATE raw.tb_fat_cidadao_pec SET st_faleceu = 1 WHERE _municipality_ibge = $1 AND co_seq_fat_cidadao_pec = 1`, [A]);
     await w.execute(`DELETE FROM raw.tb_fat_proced_atend_proced WHERE _municipality_ibge = $1 AND co_seq_fat_proced_atend_proced = 305`, [A]);
-    await refreshMartDuckDb(w, getMart('hypertension_follow_up'));
+    await refreshMartDuckDb(w, getMart(getMart('hypertension_follow_up').refreshedWith!));
     expect(await rows('hypertension_follow_up')).toEqual([
       // Q1 is closed but its history is incomplete: recomputed, P1 leaves T1.
       [A, 'Campinas', ...T1, '2026Q1', 2, 0, 0],

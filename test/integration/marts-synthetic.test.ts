@@ -1,0 +1,84 @@
+import { seedPec } from '../../scripts/synthetic-pec/generate';
+import { INDICATOR_COHORT, cohortTeamIne } from '../../scripts/synthetic-pec/indicator-cohort';
+import { INDICATORS } from '../../shared/marts/indicators';
+import { MARTS, refreshMartDuckDb } from '../../shared/marts/marts';
+import { createTestDatabase, type TestDatabase } from '../support/pg';
+import { testPipeline } from '../support/local-pipeline';
+
+/**
+ * The whole chain — synthetic PEC → extract (pseudonymisation) → load → marts — against the
+ * planted indicator cohort of the synthetic PEC (scripts/synthetic-pec/indicator-cohort.ts): one
+ * team per municipality whose people have exactly known events on one day of 2026Q3. Its rows in
+ * the marts must equal the planted numbers; the rest of the municipality is a random simulation
+ * and is only checked for consistency.
+ */
+const CAMPINAS = { ibge: '3509502', name: 'Campinas', uf: 'SP' };
+const END = '2026-11-20';
+const WINDOW = { start: '2025-09-01', end: '2026-11-22' }; // all of the synthetic history
+
+describe('indicator marts over a synthetic PEC with a planted cohort', () => {
+  let db: TestDatabase;
+  let p: Awaited<ReturnType<typeof testPipeline>>;
+  const H = INDICATOR_COHORT.hypertension;
+  const D = INDICATOR_COHORT.diabetes;
+  const C = INDICATOR_COHORT.cytology;
+  const V = INDICATOR_COHORT.vaccination;
+  beforeAll(async () => {
+    db = await createTestDatabase('pec_cohort', (c) => seedPec(c, { seed: 21, municipalities: [CAMPINAS], citizens: 300, endDate: END, indicatorCohort: true }).then(() => {}));
+    p = await testPipeline([{ db, municipalities: [CAMPINAS] }]);
+    await p.runOnce({ runDate: END, window: WINDOW });
+    for (const m of MARTS) await refreshMartDuckDb(p.warehouse, m);
+  }, 240_000);
+  afterAll(async () => {
+    await p?.dispose();
+    await db?.drop();
+  });
+
+  it("the cohort team's figures in 2026Q3 are the planted ones, for every indicator", async () => {
+    const rows = await p.warehouse.query(
+      `SELECT indicator_id, denominator::INTEGER AS d, numerator::INTEGER AS n, score_mean,
+         gp_1_met::INTEGER AS g1, gp_2_met::INTEGER AS g2, gp_3_met::INTEGER AS g3, gp_4_met::INTEGER AS g4, gp_5_met::INTEGER AS g5, gp_6_met::INTEGER AS g6
+       FROM marts.indicator_team_period WHERE team_ine = $1 AND quadrimestre = '2026Q3' ORDER BY 1`,
+      [cohortTeamIne(CAMPINAS.ibge)],
+    );
+    const byId = Object.fromEntries(rows.map((r) => [r.indicator_id, [r.d, r.n, r.score_mean, r.g1, r.g2, r.g3, r.g4, r.g5, r.g6]]));
+    expect(byId).toEqual({
+      // Self-declared people count in Previne 6 (never followed: no consultation); duplicates once; the dead nowhere.
+      previne_hypertension: [H.people + H.selfDeclared, H.followed, null, H.people, H.followed, null, null, null, null],
+      previne_diabetes: [D.people, D.followed, null, D.people, D.followed, null, null, null, null],
+      previne_cytology: [C.people, C.followed, null, C.followed, null, null, null, null, null],
+      previne_vaccination: [V.children, V.vaccinated, null, V.vaccinated + V.pentavalentOnly, V.vaccinated, null, null, null, null],
+      // C5: consultation (25) for all, blood pressure (25) for the followed; no anthropometry, no visits.
+      c5_hypertension: [H.people, 0, (25 * H.people + 25 * H.followed) / H.people, H.people, H.followed, 0, 0, null, null],
+      // C4: consultation (20) for all, HbA1c (15) for the followed.
+      c4_diabetes: [D.people, 0, Math.round(((20 * D.people + 15 * D.followed) / D.people) * 100) / 100, D.people, 0, 0, 0, D.followed, 0],
+    });
+    const [mart] = await p.warehouse.query(
+      `SELECT denominator::INTEGER AS d, numerator::INTEGER AS n FROM marts.hypertension_follow_up WHERE team_ine = $1 AND quadrimestre = '2026Q3'`,
+      [cohortTeamIne(CAMPINAS.ibge)],
+    );
+    expect(mart).toEqual({ d: H.people + H.selfDeclared, n: H.followed });
+  });
+
+  it('the municipality: every figure is a proportion of its denominator, and the teams add up to the municipal figure', async () => {
+    const bad = await p.warehouse.query(
+      `SELECT * FROM marts.indicator_team_period WHERE numerator > denominator OR denominator = 0 OR rate <> ROUND(numerator / denominator, 4)`,
+    );
+    expect(bad).toEqual([]);
+    const sums = await p.warehouse.query(
+      `SELECT * FROM (
+         SELECT m.indicator_id, m.quadrimestre, m.denominator::INTEGER AS municipal,
+           (SELECT sum(t.denominator)::INTEGER FROM marts.indicator_team_period t
+            WHERE t.indicator_key = m.indicator_key AND t.period_key = m.period_key AND t.team_ine <> '-') AS teams
+         FROM marts.indicator_municipality_period m) x
+       WHERE municipal <> teams`,
+    );
+    expect(sums).toEqual([]);
+    // The random population does produce people in every indicator (the simulation plants the conditions).
+    const [n] = await p.warehouse.query(
+      `SELECT count(DISTINCT indicator_id)::INTEGER AS n FROM marts.indicator_team_period WHERE team_ine NOT IN ('-', $1) AND denominator > 0`,
+      [cohortTeamIne(CAMPINAS.ibge)],
+    );
+    expect(n!.n).toBe(INDICATORS.length);
+  });
+});
