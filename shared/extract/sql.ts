@@ -29,6 +29,9 @@ export function dateLiteral(isoDate: string): string {
 }
 
 /** "2026-11-22" → 20261122, the tb_dim_tempo key form. */
+/** The leading output column of a COPY whose table has values to conform (csv-rows.ts strips it). */
+export const SET_ASIDE_COLUMN = '_set_aside';
+
 export const yyyymmdd = (isoDate: string): string => intLiteral(isoDate.replaceAll('-', ''));
 
 export interface ResolvedColumns {
@@ -180,7 +183,7 @@ export function resolveColumns(table: TableDef, available: Available): ResolvedC
       ({ name, check }) =>
         `CASE WHEN ${check.bad} THEN json_build_array('${name}', ${check.reason}, ${check.original}, ${check.bytes}) END`,
     );
-    setAsideSql = `CASE WHEN ${checked.map((c) => c.check.bad).join(' OR ')} THEN json_build_array(json_build_array(${pk.join(', ')}), ${items.join(', ')})::text END AS "_set_aside"`;
+    setAsideSql = `CASE WHEN ${checked.map((c) => c.check.bad).join(' OR ')} THEN json_build_array(json_build_array(${pk.join(', ')}), ${items.join(', ')})::text END AS ${quoteIdent(SET_ASIDE_COLUMN)}`;
   }
   const known = new Set([...table.columns.flatMap((c) => [c.name, ...c.aliases]), ...(table.ignoredColumns ?? [])]);
   return {

@@ -20,6 +20,12 @@ import { duckDbDataErrorMessage, isDuckDbDataError } from '../load/data-errors';
  * (marts, queries) under `memoryLimit`, which leaves their joins and aggregates room before spilling.
  */
 export const DUCKDB_SETTINGS = { memoryLimit: '1GB', loadMemoryLimit: '160MB', threads: 2 } as const;
+/**
+ * read_csv's buffer. DuckDB defaults it to 16 × max_line_size: with the 16 MiB lines the type
+ * contract allows (STAGED_LINE_MAX_BYTES) that is a 256 MiB block per reader, over the load's
+ * memory limit. Two lines' worth still holds the longest legal line.
+ */
+const CSV_BUFFER_BYTES = 2 * STAGED_LINE_MAX_BYTES;
 
 /**
  * The local warehouse: a DuckDB file laid out like the BigQuery datasets (schemas raw, ops, marts).
@@ -306,7 +312,7 @@ function stageSql(stage: string, slices: readonly SliceLoad[]): string {
   const files = `[${slices.flatMap((s) => s.uris).map(sqlString).join(', ')}]`;
   return `INSERT INTO ${stage} BY NAME SELECT f.municipality AS _owner, ${columns.map((c) => `c.${quoteIdent(c.name)}`).join(', ')}
     FROM read_csv(${files}, header = true, auto_detect = false, columns = {${fileCols}},
-      delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, compression = 'gzip', max_line_size = ${STAGED_LINE_MAX_BYTES}, filename = '_load_file') AS c
+      delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, compression = 'gzip', max_line_size = ${STAGED_LINE_MAX_BYTES}, buffer_size = ${CSV_BUFFER_BYTES}, filename = '_load_file') AS c
     JOIN _load_files AS f ON f.uri = c._load_file`;
 }
 
