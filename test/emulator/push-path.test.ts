@@ -286,10 +286,13 @@ describeTier('push path on Google\'s Pub/Sub emulator, built bundles served by t
   it('the README\'s gcloud rerun line, run as written: fan-out → extract → staged files → load', async () => {
     const token = path.join(gcloudConfig, 'token');
     fs.writeFileSync(token, 'emulator-needs-no-token\n');
-    const line = rerunLine.replace('<prefix>', prefix);
+    // `<prefix>` is the README's placeholder; a line written with $TOPIC_PREFIX / $GOOGLE_CLOUD_PROJECT runs as is.
+    const line = rerunLine.replaceAll('<prefix>', prefix);
     const published = await run('bash', ['-c', line], {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
+      [ENV.topicPrefix]: prefix,
+      [ENV.projectId]: PROJECT,
       CLOUDSDK_CONFIG: path.join(gcloudConfig, 'gcloud'),
       CLOUDSDK_CORE_PROJECT: PROJECT,
       CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
