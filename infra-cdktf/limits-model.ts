@@ -2,6 +2,7 @@ import YAML from 'yaml';
 import { FUNCTIONS } from '../shared/contracts/functions';
 import { TOPICS, type TopicKey } from '../shared/contracts/messages';
 import type { MunicipalityRegistry } from '../shared/contracts/municipalities';
+import type { MunicipalityStatus } from '../shared/run/run-status';
 import { MART_NAMES } from '../shared/marts/marts';
 import { PEC_TABLES } from '../shared/tables/pec-tables';
 import type { EnvironmentConfig } from './config';
@@ -17,11 +18,20 @@ import { TUNNELS_PER_SITE, ROUTERS_PER_SPOKE, vpnPlan } from './vpn-plan';
 
 /** Share of municipalities re-run (and re-loaded one by one) on a bad day. An assumption, not a measurement. */
 export const RERUN_SHARE = 0.1;
+/** A failure record in the run-status answer: error class, message (assumed ~200 characters), time. */
+export const FAILURE_BYTES = 280;
+
 /**
- * Bytes per municipality in the run-status answer the workflow keeps in memory (ibge, state,
- * counts as JSON). An assumption: measure with a real run-status answer before relying on the margin.
+ * What the workflow holds per run: the run-status answer (one MunicipalityStatus per municipality,
+ * as JSON, with the registry's real names; RERUN_SHARE of them carrying a failure record) and the
+ * list of done IBGE codes it builds for the load. Workflows counts variables roughly as their JSON.
  */
-export const STATUS_BYTES_PER_MUNICIPALITY = 160;
+export function workflowMemoryBytes(registry: MunicipalityRegistry): number {
+  return registry.municipalities.reduce((sum, m) => {
+    const entry: MunicipalityStatus = { ibge: m.ibge, name: m.name, state: 'pending', late: false, continuations: 0, loaded: false };
+    return sum + Buffer.byteLength(JSON.stringify(entry)) + 1 + RERUN_SHARE * FAILURE_BYTES + Buffer.byteLength(JSON.stringify(m.ibge)) + 1;
+  }, 0);
+}
 
 export interface Use {
   count: number;
@@ -66,7 +76,7 @@ export function usage(registry: MunicipalityRegistry, config: EnvironmentConfig,
     ),
     functionConcurrency: u(MAX_REQUESTS_PER_INSTANCE, 'maxInstanceRequestConcurrency of every function'),
     workflowsStepsPerExecution: u(steps.fixed + n * steps.perMunicipality, `${steps.fixed} + ${steps.perMunicipality} × N steps (every step of the per-municipality loops counted; polling sleeps excluded)`),
-    workflowsVariableMemory: u(n * STATUS_BYTES_PER_MUNICIPALITY, `${STATUS_BYTES_PER_MUNICIPALITY} B × N: the run-status municipality list (assumed size)`),
+    workflowsVariableMemory: u(Math.round(workflowMemoryBytes(registry)), `run-status municipality list as JSON (${RERUN_SHARE * 100} % with a ${FAILURE_BYTES} B failure) + the done list`),
     workflowsSourceSize: u(Buffer.byteLength(workflowSource), 'bytes of workflows/daily.workflows.yaml'),
     workflowsConcurrentExecutions: u(2, 'the daily execution + one finalize-only'),
     schedulerJobs: u(1, 'the daily trigger'),

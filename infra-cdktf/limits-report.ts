@@ -1,6 +1,6 @@
 import type { EnvironmentConfig } from './config';
 import { GOOGLE_LIMITS, type LimitId } from './limits';
-import { evaluate, RERUN_SHARE, STATUS_BYTES_PER_MUNICIPALITY, type LimitRow } from './limits-model';
+import { evaluate, FAILURE_BYTES, RERUN_SHARE, type LimitRow } from './limits-model';
 import { syntheticDeployment, type NetworkMix } from './synthetic';
 
 /** Text of `npm run limits` and of docs/limits.md (generated: test/infra/limits.test.ts compares them). */
@@ -62,9 +62,10 @@ export function limitsDocument(base: EnvironmentConfig, workflowSource: string):
     'or request it before the first apply; **raise quota**: over a documented default; **OVER LIMIT**: a fixed limit the design',
     'breaks at that size.',
     '',
-    `Assumptions of the model: ${RERUN_SHARE * 100} % of municipalities re-run and loaded one by one on a bad day; the run-status list the`,
-    `workflow holds takes ${STATUS_BYTES_PER_MUNICIPALITY} B per municipality; workflow steps count every step of the per-municipality loops,`,
-    'not the polling sleeps. Any size: `npm run limits -- --municipalities 5570 --network tls` (`--network vpn|tls|mix`).',
+    `Assumptions of the model: ${RERUN_SHARE * 100} % of municipalities re-run and loaded one by one on a bad day, and as many carry a`,
+    `${FAILURE_BYTES} B failure record in the run-status answer the workflow holds (its other fields measured as JSON); workflow steps`,
+    'count every step of the per-municipality loops, not the polling sleeps. Any size:',
+    '`npm run limits -- --municipalities 5570 --network tls` (`--network vpn|tls|mix`).',
     '',
     '## 650 municipalities, the production target',
     '',
