@@ -2,6 +2,9 @@ import YAML from 'yaml';
 import { FUNCTIONS } from '../shared/contracts/functions';
 import { TOPICS, type TopicKey } from '../shared/contracts/messages';
 import type { MunicipalityRegistry } from '../shared/contracts/municipalities';
+import { workflowsVariableBytes } from '../shared/dag/workflow-memory';
+import { ERROR_CLASS_NAMES } from '../shared/errors';
+import { MAX_DISPATCH_PAGE, MAX_LOADABLE_LISTED } from '../shared/run/run-status';
 import { MART_NAMES } from '../shared/marts/marts';
 import { PEC_TABLES } from '../shared/tables/pec-tables';
 import type { EnvironmentConfig } from './config';
@@ -17,11 +20,30 @@ import { TUNNELS_PER_SITE, ROUTERS_PER_SPOKE, vpnPlan } from './vpn-plan';
 
 /** Share of municipalities re-run (and re-loaded one by one) on a bad day. An assumption, not a measurement. */
 export const RERUN_SHARE = 0.1;
+
 /**
- * Bytes per municipality in the run-status answer the workflow keeps in memory (ibge, state,
- * counts as JSON). An assumption: measure with a real run-status answer before relying on the margin.
+ * The largest run-status summary the workflow can hold, in Workflows' accounting: counts, retries
+ * per error class, at most MAX_LOADABLE_LISTED loadable municipalities and one dispatch page of at
+ * most MAX_DISPATCH_PAGE — the contract's own caps, so the figure does not grow with the number of
+ * municipalities (test/unit/dag-workflow-limits.test.ts measures every variable of the generated
+ * workflow on a real 650-municipality bad-morning bucket). Doubled for the workflow's other
+ * variables (run id, cursors, wave counters, the report's counts and pointer).
  */
-export const STATUS_BYTES_PER_MUNICIPALITY = 160;
+export function workflowMemoryBytes(): number {
+  const ibge = '3509502';
+  const counts = Object.fromEntries(['planned', 'done', 'failed', 'pending', 'late', 'loaded', 'loadable', 'skipped', 'queued', 'extracting', 'retrying'].map((k) => [k, 0]));
+  const summary = {
+    runId: 'daily-20261122',
+    createdAt: '2026-11-22T09:00:00.000Z',
+    window: { start: '2026-10-18', end: '2026-11-23' },
+    complete: false,
+    counts,
+    retryingByClass: Object.fromEntries(ERROR_CLASS_NAMES.map((c) => [c, 0])),
+    loadable: Array.from({ length: MAX_LOADABLE_LISTED }, () => ibge),
+    dispatch: { municipalities: Array.from({ length: MAX_DISPATCH_PAGE }, () => ibge), next: 0 },
+  };
+  return 2 * workflowsVariableBytes(summary);
+}
 
 export interface Use {
   count: number;
@@ -66,7 +88,7 @@ export function usage(registry: MunicipalityRegistry, config: EnvironmentConfig,
     ),
     functionConcurrency: u(MAX_REQUESTS_PER_INSTANCE, 'maxInstanceRequestConcurrency of every function'),
     workflowsStepsPerExecution: u(steps.fixed + n * steps.perMunicipality, `${steps.fixed} + ${steps.perMunicipality} × N steps (every step of the per-municipality loops counted; polling sleeps excluded)`),
-    workflowsVariableMemory: u(n * STATUS_BYTES_PER_MUNICIPALITY, `${STATUS_BYTES_PER_MUNICIPALITY} B × N: the run-status municipality list (assumed size)`),
+    workflowsVariableMemory: u(workflowMemoryBytes(), `2 × the largest run-status summary (≤ ${MAX_LOADABLE_LISTED} loadable + ≤ ${MAX_DISPATCH_PAGE} dispatched IBGE codes, counts): independent of the number of municipalities`),
     workflowsSourceSize: u(Buffer.byteLength(workflowSource), 'bytes of workflows/daily.workflows.yaml'),
     workflowsConcurrentExecutions: u(2, 'the daily execution + one finalize-only'),
     schedulerJobs: u(1, 'the daily trigger'),

@@ -1,6 +1,6 @@
 import type { EnvironmentConfig } from './config';
 import { GOOGLE_LIMITS, type LimitId } from './limits';
-import { evaluate, RERUN_SHARE, STATUS_BYTES_PER_MUNICIPALITY, type LimitRow } from './limits-model';
+import { evaluate, RERUN_SHARE, type LimitRow } from './limits-model';
 import { syntheticDeployment, type NetworkMix } from './synthetic';
 
 /** Text of `npm run limits` and of docs/limits.md (generated: test/infra/limits.test.ts compares them). */
@@ -24,11 +24,13 @@ export function table(rows: LimitRow[]): string {
 }
 
 /** First size (1…upTo) at which each documented limit or quota is exceeded, by bisection (counts grow with N). */
-export function ceilings(base: EnvironmentConfig, mix: NetworkMix, workflowSource: string, upTo = ALL_MUNICIPALITIES): { id: LimitId; firstOver: number | null }[] {
+export function ceilings(base: EnvironmentConfig, mix: NetworkMix, workflowSource: string, upTo = ALL_MUNICIPALITIES): { id: LimitId; firstOver: number | null; countAtMax: number }[] {
   const over = (n: number) => new Set(rowsFor(base, n, mix, workflowSource).filter((r) => r.verdict === 'over' || r.verdict === 'raise').map((r) => r.id));
+  const rowsAtMax = rowsFor(base, upTo, mix, workflowSource);
+  const countAtMax = (id: LimitId) => rowsAtMax.find((r) => r.id === id)!.use.count;
   const atMax = over(upTo);
   return (Object.keys(GOOGLE_LIMITS) as LimitId[]).map((id) => {
-    if (!atMax.has(id)) return { id, firstOver: null };
+    if (!atMax.has(id)) return { id, firstOver: null, countAtMax: countAtMax(id) };
     let lo = 1;
     let hi = upTo;
     while (lo < hi) {
@@ -36,16 +38,18 @@ export function ceilings(base: EnvironmentConfig, mix: NetworkMix, workflowSourc
       if (over(mid).has(id)) hi = mid;
       else lo = mid + 1;
     }
-    return { id, firstOver: lo };
+    return { id, firstOver: lo, countAtMax: countAtMax(id) };
   });
 }
 
-export function ceilingTable(c: { id: LimitId; firstOver: number | null }[]): string {
-  const lines = ['| limit | first exceeded at | what would move it |', '|---|---|---|'];
-  for (const { id, firstOver } of [...c].sort((a, b) => (a.firstOver ?? Infinity) - (b.firstOver ?? Infinity))) {
-    if (firstOver === null && GOOGLE_LIMITS[id].value === null) continue;
-    lines.push(`| ${GOOGLE_LIMITS[id].what} | ${firstOver === null ? `not before ${fmt(ALL_MUNICIPALITIES)}` : `**${fmt(firstOver)} municipalities**`} | ${GOOGLE_LIMITS[id].moves} |`);
-  }
+export function ceilingTable(c: { id: LimitId; firstOver: number | null; countAtMax: number }[]): string {
+  const lines = [`| limit | first exceeded at | count at ${fmt(ALL_MUNICIPALITIES)} | what would move it |`, '|---|---|---|---|'];
+  const documented = c.filter(({ id }) => GOOGLE_LIMITS[id].value !== null);
+  for (const { id, firstOver, countAtMax } of [...documented].sort((a, b) => (a.firstOver ?? Infinity) - (b.firstOver ?? Infinity)))
+    lines.push(`| ${GOOGLE_LIMITS[id].what} | ${firstOver === null ? `not before ${fmt(ALL_MUNICIPALITIES)}` : `**${fmt(firstOver)} municipalities**`} | ${fmt(countAtMax)} | ${GOOGLE_LIMITS[id].moves} |`);
+  // Quotas whose default Google does not document: no ceiling to compute, only what to request.
+  for (const { id, countAtMax } of c.filter(({ id, countAtMax }) => GOOGLE_LIMITS[id].value === null && countAtMax > 0))
+    lines.push(`| ${GOOGLE_LIMITS[id].what} | request ≥ ${fmt(countAtMax)} (no documented default) | ${fmt(countAtMax)} | ${GOOGLE_LIMITS[id].moves} |`);
   return lines.join('\n');
 }
 
@@ -62,9 +66,10 @@ export function limitsDocument(base: EnvironmentConfig, workflowSource: string):
     'or request it before the first apply; **raise quota**: over a documented default; **OVER LIMIT**: a fixed limit the design',
     'breaks at that size.',
     '',
-    `Assumptions of the model: ${RERUN_SHARE * 100} % of municipalities re-run and loaded one by one on a bad day; the run-status list the`,
-    `workflow holds takes ${STATUS_BYTES_PER_MUNICIPALITY} B per municipality; workflow steps count every step of the per-municipality loops,`,
-    'not the polling sleeps. Any size: `npm run limits -- --municipalities 5570 --network tls` (`--network vpn|tls|mix`).',
+    `Assumptions of the model: ${RERUN_SHARE * 100} % of municipalities re-run and loaded one by one on a bad day; the workflow holds`,
+    'counts and bounded pages of the run status, never per-municipality lists (sized with Google\'s formula); workflow steps',
+    'count every step, as if every branch ran, not the polling sleeps. Any size:',
+    '`npm run limits -- --municipalities 5570 --network tls` (`--network vpn|tls|mix`).',
     '',
     '## 650 municipalities, the production target',
     '',

@@ -5,23 +5,25 @@ import { duckDbRule, isNodeSocketCode, pgClientMessageRule, SOURCE_FALLBACK, sql
  * errors (Pub/Sub redelivers with backoff) and acknowledges terminal ones after dead-lettering them.
  */
 
-export type ErrorClass =
-  | 'invalid_message' // payload fails its contract: never retried
-  | 'unknown_municipality'
-  | 'source_unreachable'
-  | 'source_auth'
-  | 'source_timeout'
-  | 'source_busy' // another extraction holds the server's lease: try again later
-  | 'source_schema' // drift the registry does not allow
-  | 'source_error'
-  | 'source_stale' // the PEC's own DW is older than the freshness threshold (a warning, recorded)
-  | 'storage'
-  | 'warehouse'
-  | 'data' // a deterministic data error (a value the warehouse type cannot hold): the same file fails every time
-  | 'rate_limited'
-  | 'data' // a staged value the warehouse cannot hold, a row count or checksum mismatch: terminal for that slice only
-  | 'config'
-  | 'internal';
+/** Every error class, with why it exists; the type is derived from this list. */
+export const ERROR_CLASS_NAMES = [
+  'invalid_message', // payload fails its contract: never retried
+  'unknown_municipality',
+  'source_unreachable',
+  'source_auth',
+  'source_timeout',
+  'source_busy', // another extraction holds the server's lease: try again later
+  'source_schema', // drift the registry does not allow
+  'source_error',
+  'source_stale', // the PEC's own DW is older than the freshness threshold (a warning, recorded)
+  'storage',
+  'warehouse',
+  'rate_limited',
+  'data', // a staged value the warehouse cannot hold, a row count or checksum mismatch: terminal for that slice only
+  'config',
+  'internal',
+] as const;
+export type ErrorClass = (typeof ERROR_CLASS_NAMES)[number];
 
 export class PipelineError extends Error {
   constructor(

@@ -64,7 +64,11 @@ describe.each<NetworkMix>(['vpn', 'tls', 'mix'])('650 municipalities, network %s
 
 describe('docs/limits.md', () => {
   test('is what `npm run limits -- --write-doc` generates', () => {
-    expect(fs.readFileSync(LIMITS_DOC, 'utf8')).toBe(limitsDocument(base, workflow));
+    const committed = fs.readFileSync(LIMITS_DOC, 'utf8');
+    const generated = limitsDocument(base, workflow);
+    // Changes to the workflow YAML, the limits or the stack change it: regenerate, review, commit.
+    if (committed !== generated) throw new Error('docs/limits.md is out of date: run `npm run limits -- --write-doc` and commit it');
+    expect(committed).toBe(generated);
   });
 
   test('names, for 650 VPN municipalities, the quotas to request with their numbers, and the deploy guide sends the reader there', () => {
@@ -76,8 +80,10 @@ describe('docs/limits.md', () => {
 
 test('docs/cost.md counts workflow steps from the generated YAML as it is now', () => {
   const { fixed, perMunicipality } = workflowSteps(workflow);
-  // If this fails after a change to the DAG: update the Workflows paragraph of docs/cost.md.
-  expect(fs.readFileSync(`${repoRoot}/docs/cost.md`, 'utf8')).toMatch(new RegExp(`\\*\\*${fixed} steps\\s+once per execution \\+ ${perMunicipality} per municipality\\*\\*`));
+  const cost = fs.readFileSync(`${repoRoot}/docs/cost.md`, 'utf8');
+  if (!cost.includes(`**${fixed} steps`) || !cost.includes(`+ ${perMunicipality} per municipality**`))
+    throw new Error(`docs/cost.md quotes other workflow step counts than the YAML has now (${fixed} + ${perMunicipality} × N): update its Workflows paragraph`);
+  expect(cost).toMatch(new RegExp(`\\*\\*${fixed} steps\\s+once per execution \\+ ${perMunicipality} per municipality\\*\\*`));
 });
 
 test('every limit names a Google documentation page', () => {

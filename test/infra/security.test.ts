@@ -224,7 +224,7 @@ describe.each(ENVS)('security of the %s stack', (env) => {
     for (const [, t] of some(json, 'google_compute_vpn_tunnel')) {
       const ref = /^\$\{data\.google_secret_manager_secret_version\.([^.]+)\.secret_data\}$/.exec(t.shared_secret)!;
       expect(ref).not.toBeNull();
-      expect(json.data!.google_secret_manager_secret_version![ref[1]!]!.secret).toMatch(/^vpn-psk-\d{7}$/);
+      expect(json.data!.google_secret_manager_secret_version![ref[1]!]!.secret).toMatch(/^vpn-psk-[a-z0-9-]{1,63}$/);
     }
   });
 

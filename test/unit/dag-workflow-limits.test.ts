@@ -6,6 +6,7 @@ import { ibgeCheckDigit } from '../../shared/contracts/ibge';
 import { DAILY_DAG } from '../../shared/dag/daily';
 import { maxLoadWaves, step } from '../../shared/dag/definition';
 import { EXTRACT_REQUEST, MESSAGE_ATTRIBUTES, RUN_REQUEST, evaluate } from '../../shared/dag/templates';
+import { workflowsVariableBytes } from '../../shared/dag/workflow-memory';
 import { renderWorkflowYaml } from '../../shared/dag/workflow-yaml';
 import { evaluateAlerts } from '../../shared/ledger/alerts';
 import { buildRunReport } from '../../shared/ledger/report';
@@ -33,13 +34,8 @@ const RUN_ID = 'daily-20261122';
 type Node = Record<string, unknown>;
 const wf = YAML.parse(renderWorkflowYaml(DAILY_DAG)) as Record<string, { params?: string[]; steps: Node[] }>;
 
-/** Google's formula. `null` is not listed: counted as 8 bytes, like a scalar. */
-export function workflowsSize(v: unknown): number {
-  if (v === null || v === undefined || typeof v === 'number' || typeof v === 'boolean') return 8;
-  if (typeof v === 'string') return 8 + Buffer.byteLength(v);
-  if (Array.isArray(v)) return 8 + v.reduce<number>((n, e) => n + workflowsSize(e), 0);
-  return 8 + Object.entries(v as Node).reduce((n, [k, e]) => n + workflowsSize(k) + workflowsSize(e), 0);
-}
+/** Google's formula (shared/dag/workflow-memory.ts; infra-cdktf's limits table uses the same). */
+export const workflowsSize = workflowsVariableBytes;
 
 /** Names a block assigns (assign keys, call results, loop variables, except aliases), recursively. */
 function assignedNames(node: unknown, out = new Set<string>()): Set<string> {
