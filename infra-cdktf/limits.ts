@@ -176,7 +176,7 @@ export const GOOGLE_LIMITS = {
     value: 512 * 1024,
     per: 'execution',
     source: WORKFLOWS,
-    moves: 'run-status answering pages instead of the whole municipality list',
+    moves: 'already bounded: the workflow holds counts and pages of the run status (MAX_LOADABLE_LISTED, MAX_DISPATCH_PAGE), not lists; smaller pages if a new variable grows',
   },
   workflowsSourceSize: {
     what: 'Workflows source size (bytes)',
