@@ -290,7 +290,8 @@ export const SET_ASIDE_TABLE: TableDef = TableDef.parse({
     {
       name: 'original_value',
       type: 'text',
-      description: 'the value as PostgreSQL prints it (text: first 1000 characters); NULL for hashed or dropped personal data',
+      description:
+        'the value as PostgreSQL prints it (text: first 1000 characters); NULL for personal data (kept-in-clear columns are protected by their own policy tag, which this table has not)',
     },
     { name: 'original_bytes', type: 'bigint', description: 'length of the original value in bytes of UTF-8' },
     { name: 'extracted_on', type: 'date', description: 'UTC day of the extraction snapshot (the slice key)' },

@@ -162,7 +162,10 @@ export function resolveColumns(table: TableDef, available: Available): ResolvedC
     const e = expr(c);
     if (!e) continue;
     const src = sourceName(c);
-    const check = src ? conformCheck(c.type, quoteIdent(src), typeOf(src)) : undefined;
+    let check = src ? conformCheck(c.type, quoteIdent(src), typeOf(src)) : undefined;
+    // Personal data kept in clear (policy `keep`) is protected by a policy tag on its own column;
+    // set_aside_values has none, so the record names the value but does not copy it.
+    if (check && c.pii) check = { ...check, original: 'NULL::text' };
     if (check) {
       checked.push({ name: c.name, check });
       selectList.push(`CASE WHEN ${check.bad} THEN NULL ELSE ${quoteIdent(src!)} END AS ${quoteIdent(c.name)}`);

@@ -48,12 +48,13 @@ const REGISTRY = TableRegistry.parse([
       { name: 'nu_real', type: 'double' },
       { name: 'dt_data', type: 'date' },
       { name: 'dt_hora', type: 'timestamp' },
+      { name: 'dt_nascimento', type: 'date', pii: { kind: 'birth_date', policy: 'keep', reason: 'age bands drive the indicators (fixture)' } },
       { name: 'co_dim_municipio', type: 'bigint' },
     ],
   },
 ]);
 
-type Row = Partial<Record<'ds_texto' | 'nu_grande' | 'nu_inteiro' | 'nu_pequeno' | 'nu_decimal' | 'nu_real' | 'dt_data' | 'dt_hora' | 'nu_cpf', string | null>>;
+type Row = Partial<Record<'ds_texto' | 'nu_grande' | 'nu_inteiro' | 'nu_pequeno' | 'nu_decimal' | 'nu_real' | 'dt_data' | 'dt_hora' | 'nu_cpf' | 'dt_nascimento', string | null>>;
 /** Source rows (PostgreSQL literals as text) and, for out-of-range ones, the reason expected. */
 const CASES: { row: Row; setAside?: [column: string, reason: string] }[] = [
   // text: NULL vs '', separators, quotes, line breaks, backslashes, \N, non-ASCII, the length limit
@@ -124,6 +125,9 @@ const CASES: { row: Row; setAside?: [column: string, reason: string] }[] = [
   { row: { dt_hora: '0001-12-31 23:59:59.999999 BC' }, setAside: ['dt_hora', 'timestamp_out_of_range'] },
   { row: { dt_hora: '10000-01-01 00:00:00' }, setAside: ['dt_hora', 'timestamp_out_of_range'] },
   { row: { dt_hora: 'infinity' }, setAside: ['dt_hora', 'timestamp_infinite'] },
+  // personal data kept in clear: checked and recorded, but its value is not copied into the record
+  { row: { dt_nascimento: '1950-07-01' } },
+  { row: { dt_nascimento: '0010-01-01 BC' }, setAside: ['dt_nascimento', 'date_out_of_range'] },
   // hashed personal data: never checked, never recorded; NULL and '' stay apart
   { row: { nu_cpf: null } },
   { row: { nu_cpf: '' } },
@@ -154,7 +158,7 @@ describe('type round trip, PostgreSQL → extract → local warehouse', () => {
         INSERT INTO tb_dim_municipio VALUES (7, '3509502');
         CREATE TABLE tb_fat_tipos (co_seq bigint primary key, nu_cpf text, no_nome text, ds_texto text, nu_grande bigint,
           nu_inteiro bigint, nu_pequeno integer, nu_decimal numeric, nu_real double precision, dt_data date, dt_hora timestamp,
-          co_dim_municipio bigint)`);
+          dt_nascimento date, co_dim_municipio bigint)`);
       for (const [i, { row }] of CASES.entries()) {
         const cols = Object.keys(row);
         await c.query(
@@ -177,11 +181,11 @@ describe('type round trip, PostgreSQL → extract → local warehouse', () => {
       await db.client.query('SET extra_float_digits = 3');
       const source = (
         await db.client.query(`SELECT co_seq::text AS id, ds_texto, nu_grande::text, nu_inteiro::text, nu_pequeno::text, nu_decimal::text,
-          nu_real::text, dt_data::text, to_char(dt_hora, 'YYYY-MM-DD HH24:MI:SS.US') AS dt_hora FROM tb_fat_tipos ORDER BY co_seq`)
+          nu_real::text, dt_data::text, dt_nascimento::text, to_char(dt_hora, 'YYYY-MM-DD HH24:MI:SS.US') AS dt_hora FROM tb_fat_tipos ORDER BY co_seq`)
       ).rows as Record<string, string | null>[];
       const landed = await p.warehouse.query(`SELECT co_seq::VARCHAR AS id, ds_texto, nu_grande::VARCHAR AS nu_grande, nu_inteiro::VARCHAR AS nu_inteiro,
           nu_pequeno::VARCHAR AS nu_pequeno, nu_decimal::VARCHAR AS nu_decimal, nu_real::VARCHAR AS nu_real, strftime(dt_data, '%Y-%m-%d') AS dt_data,
-          strftime(dt_hora, '%Y-%m-%d %H:%M:%S.%f') AS dt_hora, nu_cpf FROM raw.tb_fat_tipos ORDER BY co_seq`);
+          strftime(dt_hora, '%Y-%m-%d %H:%M:%S.%f') AS dt_hora, strftime(dt_nascimento, '%Y-%m-%d') AS dt_nascimento, nu_cpf FROM raw.tb_fat_tipos ORDER BY co_seq`);
       expect(landed).toHaveLength(CASES.length);
 
       const expectedAside: [string, string, string][] = [];
@@ -191,7 +195,7 @@ describe('type round trip, PostgreSQL → extract → local warehouse', () => {
         const aside = c.setAside?.[0];
         if (aside) expectedAside.push([String(i + 1), aside, c.setAside![1]]);
         const ctx = `row ${i + 1} ${JSON.stringify(c.row).slice(0, 80)}`;
-        for (const col of ['ds_texto', 'nu_grande', 'nu_inteiro', 'nu_pequeno', 'dt_data', 'dt_hora'] as const)
+        for (const col of ['ds_texto', 'nu_grande', 'nu_inteiro', 'nu_pequeno', 'dt_data', 'dt_hora', 'dt_nascimento'] as const)
           expect([ctx, col, l[col]]).toEqual([ctx, col, col === aside ? null : s[col]]);
         expect([ctx, l.nu_decimal === null ? null : canonicalDecimal(String(l.nu_decimal))]).toEqual([
           ctx,
@@ -217,6 +221,9 @@ describe('type round trip, PostgreSQL → extract → local warehouse', () => {
         expect(r._run_id).toBe(run.runId);
         if (r.reason === 'text_too_long') {
           expect(r.original_value).toBe(original.slice(0, 1000));
+          expect(r.original_bytes).toBe(Buffer.byteLength(original));
+        } else if (r.column_name === 'dt_nascimento') {
+          expect(r.original_value).toBeNull(); // personal data: the record names it, never copies it
           expect(r.original_bytes).toBe(Buffer.byteLength(original));
         } else if (r.column_name !== 'dt_hora') expect(r.original_value).toBe(original);
         else expect(r.original_value).toMatch(/^(infinity|10000-01-01 00:00:00|0001-12-31 23:59:59.999999 BC)$/);

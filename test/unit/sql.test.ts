@@ -104,6 +104,9 @@ describe('SQL built only from registry identifiers and checked values', () => {
         'ds_filtro_cids', 'ds_filtro_ciaps', 'ds_filtro_proced_avaliados', 'ds_filtro_proced_solicitados']);
       // Hashed and dropped personal data are never checked, so their values never reach a record.
       expect(r.setAsideSql).not.toMatch(/nu_cpf_cidadao|nu_cns|nu_prontuario/);
+      // Personal data kept in clear (birth date) is checked, but its value is not copied into the record.
+      expect(r.setAsideSql).toContain(`THEN json_build_array('dt_nascimento', CASE WHEN isfinite("dt_nascimento") THEN 'date_out_of_range' ELSE 'date_infinite' END, NULL::text, octet_length("dt_nascimento"::text))`);
+      expect(r.setAsideSql).toContain(`THEN json_build_array('dt_inicial_atendimento', CASE WHEN isfinite("dt_inicial_atendimento") THEN 'timestamp_out_of_range' ELSE 'timestamp_infinite' END, "dt_inicial_atendimento"::text,`);
     });
   });
 });
