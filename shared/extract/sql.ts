@@ -62,6 +62,8 @@ interface Check {
   original: string;
   /** SQL expression: the original value's length in bytes. */
   bytes: string;
+  /** What is staged when the value conforms, when not the column itself (e.g. a cast). */
+  value?: string;
 }
 
 const TEXT_TYPES = new Set(['text', 'character varying', 'character']);
@@ -95,7 +97,10 @@ export function conformCheck(type: ColumnType, e: string, src: SourceColumn | un
         // Only a source column wider than the registry type can overflow it (known types only: the
         // registry's own type needs no check).
         if (dt !== 'bigint' && dt !== 'numeric' && !(dt === 'integer' && check === 'int16')) return undefined;
-        return { bad: `(${e} < ${lo} OR ${e} > ${hi})`, reason: str('integer_out_of_range'), original: `${e}::text`, bytes: `octet_length(${e}::text)` };
+        // A numeric source may also hold fractions (and NaN, which sorts above every number).
+        const bad = dt === 'numeric' ? `(${e} < ${lo} OR ${e} > ${hi} OR ${e} <> trunc(${e}))` : `(${e} < ${lo} OR ${e} > ${hi})`;
+        // An integral numeric prints as e.g. `12.000`: stage it as integer digits.
+        return { bad, reason: str('integer_out_of_range'), original: `${e}::text`, bytes: `octet_length(${e}::text)`, ...(dt === 'numeric' ? { value: `${e}::bigint` } : {}) };
       }
       case 'date':
         if (dt !== undefined && dt !== 'date') return undefined;
@@ -168,7 +173,7 @@ export function resolveColumns(table: TableDef, available: Available): ResolvedC
     if (check && c.pii) check = { ...check, original: 'NULL::text' };
     if (check) {
       checked.push({ name: c.name, check });
-      selectList.push(`CASE WHEN ${check.bad} THEN NULL ELSE ${quoteIdent(src!)} END AS ${quoteIdent(c.name)}`);
+      selectList.push(`CASE WHEN ${check.bad} THEN NULL ELSE ${check.value ?? quoteIdent(src!)} END AS ${quoteIdent(c.name)}`);
     } else selectList.push(e);
   }
   if (missing.length > 0)

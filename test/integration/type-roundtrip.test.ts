@@ -44,6 +44,8 @@ const REGISTRY = TableRegistry.parse([
       // Registry narrower than the source (source bigint / integer): out-of-range values exist.
       { name: 'nu_inteiro', type: 'integer' },
       { name: 'nu_pequeno', type: 'smallint' },
+      // Registry integer, source numeric: fractions and NaN cannot land either.
+      { name: 'nu_contagem', type: 'integer' },
       { name: 'nu_decimal', type: 'numeric' },
       { name: 'nu_real', type: 'double' },
       { name: 'dt_data', type: 'date' },
@@ -54,7 +56,7 @@ const REGISTRY = TableRegistry.parse([
   },
 ]);
 
-type Row = Partial<Record<'ds_texto' | 'nu_grande' | 'nu_inteiro' | 'nu_pequeno' | 'nu_decimal' | 'nu_real' | 'dt_data' | 'dt_hora' | 'nu_cpf' | 'dt_nascimento', string | null>>;
+type Row = Partial<Record<'ds_texto' | 'nu_grande' | 'nu_inteiro' | 'nu_pequeno' | 'nu_decimal' | 'nu_real' | 'dt_data' | 'dt_hora' | 'nu_cpf' | 'dt_nascimento' | 'nu_contagem', string | null>>;
 /** Source rows (PostgreSQL literals as text) and, for out-of-range ones, the reason expected. */
 const CASES: { row: Row; setAside?: [column: string, reason: string] }[] = [
   // text: NULL vs '', separators, quotes, line breaks, backslashes, \N, non-ASCII, the length limit
@@ -83,6 +85,10 @@ const CASES: { row: Row; setAside?: [column: string, reason: string] }[] = [
   { row: { nu_pequeno: '-32768' } },
   { row: { nu_pequeno: '32767' } },
   { row: { nu_pequeno: '32768' }, setAside: ['nu_pequeno', 'integer_out_of_range'] },
+  { row: { nu_contagem: '12' } },
+  { row: { nu_contagem: '-2147483648.000' } },
+  { row: { nu_contagem: '1.5' }, setAside: ['nu_contagem', 'integer_out_of_range'] },
+  { row: { nu_contagem: 'NaN' }, setAside: ['nu_contagem', 'integer_out_of_range'] },
   // numeric (unconstrained in the source) → NUMERIC(38,9) / DECIMAL(38,9)
   { row: { nu_decimal: '0' } },
   { row: { nu_decimal: '-0.5' } },
@@ -157,7 +163,7 @@ describe('type round trip, PostgreSQL → extract → local warehouse', () => {
       await c.query(`CREATE TABLE tb_dim_municipio (co_seq_dim_municipio bigint primary key, co_ibge text);
         INSERT INTO tb_dim_municipio VALUES (7, '3509502');
         CREATE TABLE tb_fat_tipos (co_seq bigint primary key, nu_cpf text, no_nome text, ds_texto text, nu_grande bigint,
-          nu_inteiro bigint, nu_pequeno integer, nu_decimal numeric, nu_real double precision, dt_data date, dt_hora timestamp,
+          nu_inteiro bigint, nu_pequeno integer, nu_contagem numeric, nu_decimal numeric, nu_real double precision, dt_data date, dt_hora timestamp,
           dt_nascimento date, co_dim_municipio bigint)`);
       for (const [i, { row }] of CASES.entries()) {
         const cols = Object.keys(row);
@@ -180,11 +186,11 @@ describe('type round trip, PostgreSQL → extract → local warehouse', () => {
 
       await db.client.query('SET extra_float_digits = 3');
       const source = (
-        await db.client.query(`SELECT co_seq::text AS id, ds_texto, nu_grande::text, nu_inteiro::text, nu_pequeno::text, nu_decimal::text,
+        await db.client.query(`SELECT co_seq::text AS id, ds_texto, nu_grande::text, nu_inteiro::text, nu_pequeno::text, CASE WHEN nu_contagem <> 'NaN' AND nu_contagem = trunc(nu_contagem) THEN nu_contagem::bigint::text ELSE nu_contagem::text END AS nu_contagem, nu_decimal::text,
           nu_real::text, dt_data::text, dt_nascimento::text, to_char(dt_hora, 'YYYY-MM-DD HH24:MI:SS.US') AS dt_hora FROM tb_fat_tipos ORDER BY co_seq`)
       ).rows as Record<string, string | null>[];
       const landed = await p.warehouse.query(`SELECT co_seq::VARCHAR AS id, ds_texto, nu_grande::VARCHAR AS nu_grande, nu_inteiro::VARCHAR AS nu_inteiro,
-          nu_pequeno::VARCHAR AS nu_pequeno, nu_decimal::VARCHAR AS nu_decimal, nu_real::VARCHAR AS nu_real, strftime(dt_data, '%Y-%m-%d') AS dt_data,
+          nu_pequeno::VARCHAR AS nu_pequeno, nu_contagem::VARCHAR AS nu_contagem, nu_decimal::VARCHAR AS nu_decimal, nu_real::VARCHAR AS nu_real, strftime(dt_data, '%Y-%m-%d') AS dt_data,
           strftime(dt_hora, '%Y-%m-%d %H:%M:%S.%f') AS dt_hora, strftime(dt_nascimento, '%Y-%m-%d') AS dt_nascimento, nu_cpf FROM raw.tb_fat_tipos ORDER BY co_seq`);
       expect(landed).toHaveLength(CASES.length);
 
@@ -195,7 +201,7 @@ describe('type round trip, PostgreSQL → extract → local warehouse', () => {
         const aside = c.setAside?.[0];
         if (aside) expectedAside.push([String(i + 1), aside, c.setAside![1]]);
         const ctx = `row ${i + 1} ${JSON.stringify(c.row).slice(0, 80)}`;
-        for (const col of ['ds_texto', 'nu_grande', 'nu_inteiro', 'nu_pequeno', 'dt_data', 'dt_hora', 'dt_nascimento'] as const)
+        for (const col of ['ds_texto', 'nu_grande', 'nu_inteiro', 'nu_pequeno', 'nu_contagem', 'dt_data', 'dt_hora', 'dt_nascimento'] as const)
           expect([ctx, col, l[col]]).toEqual([ctx, col, col === aside ? null : s[col]]);
         expect([ctx, l.nu_decimal === null ? null : canonicalDecimal(String(l.nu_decimal))]).toEqual([
           ctx,

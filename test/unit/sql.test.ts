@@ -92,6 +92,7 @@ describe('SQL built only from registry identifiers and checked values', () => {
       expect(conformCheck('numeric', '"x"', col('numeric', { precision: 20, scale: 10 }))).toBeDefined();
       expect(conformCheck('integer', '"x"', col('bigint'))?.bad).toBe('("x" < -2147483648 OR "x" > 2147483647)');
       expect(conformCheck('smallint', '"x"', col('integer'))?.bad).toBe('("x" < -32768 OR "x" > 32767)');
+      expect(conformCheck('integer', '"x"', col('numeric'))?.bad).toBe('("x" < -2147483648 OR "x" > 2147483647 OR "x" <> trunc("x"))');
       expect(conformCheck('date', '"x"', col('date'))?.reason).toContain('date_infinite');
       expect(conformCheck('timestamp', '"x"', col('timestamp without time zone'))?.bad).toContain("TIMESTAMP '9999-12-31 23:59:59.999999'");
       expect(conformCheck('text', '"x"', col('text'))?.original).toBe('left("x", 1000)');
