@@ -97,6 +97,10 @@ export function renderTypesDoc(): string {
     '  `ignoredColumns` of known columns deliberately not extracted): not extracted, reported once per run and',
     '  municipality — a WARNING log line per table and `tables[].unknownColumns` in the manifest — so the',
     '  registry can follow new PEC versions (extract the column, or list it in `ignoredColumns`).',
+    '- A source column whose type the registry type does not read exactly (e.g. `numeric` read as `double`, which',
+    '  rounds; `timestamp with time zone` read as `timestamp`): staged as PostgreSQL prints it and reported — a',
+    '  WARNING log line and `tables[].typeDrift` in the manifest. Wider integers and unconstrained numerics are not',
+    '  drift: their values are checked one by one (above).',
     '',
   ];
   return lines.join('\n');

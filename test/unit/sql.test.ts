@@ -98,6 +98,14 @@ describe('SQL built only from registry identifiers and checked values', () => {
       expect(conformCheck('text', '"x"', col('text'))?.original).toBe('left("x", 1000)');
       expect(conformCheck('text', '"x"', col('character varying', { maxChars: 1_000_000 }))).toBeDefined();
     });
+    it('reports type drift: a source type the registry type does not read exactly', () => {
+      const cbo = getTable('tb_dim_cbo');
+      const typed = (nuCbo: SourceColumn) => new Map([['co_seq_dim_cbo', col('integer')], ['nu_cbo', nuCbo], ['no_cbo', col('text')]]);
+      expect(resolveColumns(cbo, typed(col('character varying', { maxChars: 6 }))).typeDrift).toEqual([]);
+      expect(resolveColumns(cbo, typed(col('bigint'))).typeDrift).toEqual([]); // text holds any type's text form
+      const peso = resolveColumns(consultation, new Map([...allColumns()].map((n) => [n, n === 'nu_peso' ? col('numeric') : n === 'dt_nascimento' ? col('timestamp without time zone') : col('bigint')])));
+      expect(peso.typeDrift).toEqual(expect.arrayContaining(['dt_nascimento: source timestamp without time zone read as registry date', 'nu_peso: source numeric read as registry double']));
+    });
     it('puts the primary key and one item per checked column in the set-aside description', () => {
       const r = resolveColumns(consultation, allColumns());
       expect(r.setAsideSql).toMatch(/^CASE WHEN .* THEN json_build_array\(json_build_array\("co_seq_fat_atd_ind"::text\), /);
