@@ -40,6 +40,8 @@ export const TableExtract = z.strictObject({
   setAsideValues: z.number().int().nonnegative().optional(),
   /** Source columns the registry does not know: a newer PEC version the registry should follow. */
   unknownColumns: z.array(z.string()).optional(),
+  /** Columns whose source type the registry type does not read exactly (e.g. numeric read as double). */
+  typeDrift: z.array(z.string()).optional(),
 });
 export type TableExtract = z.infer<typeof TableExtract>;
 

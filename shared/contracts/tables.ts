@@ -47,7 +47,7 @@ export const SET_ASIDE_REASONS = {
   numeric_nan: 'numeric NaN: NUMERIC/DECIMAL have no NaN',
   numeric_out_of_range: 'numeric with 30 or more integer digits: beyond NUMERIC(38,9)/DECIMAL(38,9)',
   numeric_scale: 'numeric with a non-zero digit after the 9th decimal: NUMERIC/DECIMAL(38,9) would round it',
-  integer_out_of_range: 'integer outside the registry type’s range (the source column is wider than the registry says)',
+  integer_out_of_range: 'integer outside the registry type’s range, or a fraction or NaN (the source column is wider than the registry says)',
   date_infinite: 'date ±infinity: BigQuery DATE has no infinity',
   date_out_of_range: 'date before 0001-01-01 (BC) or after 9999-12-31: outside BigQuery DATE',
   timestamp_infinite: 'timestamp ±infinity: BigQuery DATETIME has no infinity',
@@ -290,7 +290,8 @@ export const SET_ASIDE_TABLE: TableDef = TableDef.parse({
     {
       name: 'original_value',
       type: 'text',
-      description: 'the value as PostgreSQL prints it (text: first 1000 characters); NULL for hashed or dropped personal data',
+      description:
+        'the value as PostgreSQL prints it (text: first 1000 characters); NULL for personal data (kept-in-clear columns are protected by their own policy tag, which this table has not)',
     },
     { name: 'original_bytes', type: 'bigint', description: 'length of the original value in bytes of UTF-8' },
     { name: 'extracted_on', type: 'date', description: 'UTC day of the extraction snapshot (the slice key)' },

@@ -126,6 +126,8 @@ async function extractFromSnapshot(
         // The other direction: the source has columns the registry does not know (a newer PEC version).
         if (result.unknownColumns?.length)
           log.warn({ table: table.name, unknownColumns: result.unknownColumns }, 'schema drift: source column(s) unknown to the registry are not extracted');
+        if (result.typeDrift?.length)
+          log.warn({ table: table.name, typeDrift: result.typeDrift }, 'schema drift: source column type(s) differ from the registry; values staged as PostgreSQL prints them');
         if (result.setAsideValues)
           log.warn({ table: table.name, setAsideValues: result.setAsideValues }, 'values the warehouse types cannot hold were staged as NULL and recorded in set_aside_values');
       } catch (err) {
@@ -258,6 +260,7 @@ async function extractTable(
     extractedAt: facts.snapshotAt,
     ...(setAsideValues > 0 ? { setAsideValues } : {}),
     ...(resolved.unknownColumns.length > 0 ? { unknownColumns: resolved.unknownColumns } : {}),
+    ...(resolved.typeDrift.length > 0 ? { typeDrift: resolved.typeDrift } : {}),
   };
 }
 

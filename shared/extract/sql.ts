@@ -51,7 +51,25 @@ export interface ResolvedColumns {
   checkedColumns: string[];
   /** Source columns the registry does not know (neither a name nor an alias): drift to report. */
   unknownColumns: string[];
+  /** Columns whose source type is not one the registry type reads exactly (type drift), e.g. `nu_peso: numeric read as double`. */
+  typeDrift: string[];
 }
+
+/**
+ * Source types each registry type reads exactly (values beyond the landed range are caught by the
+ * checks above). Any other source type is type drift: staged as PostgreSQL prints it and reported,
+ * because the value may not load or may change (numeric read as double rounds).
+ */
+const EXACT_SOURCES: Record<ColumnType, readonly string[] | 'any'> = {
+  bigint: ['bigint', 'integer', 'smallint'],
+  integer: ['integer', 'smallint', 'bigint', 'numeric'],
+  smallint: ['smallint', 'integer', 'bigint', 'numeric'],
+  text: 'any', // every PostgreSQL type has a text form, and STRING/VARCHAR hold it exactly
+  numeric: ['numeric', 'bigint', 'integer', 'smallint'],
+  double: ['double precision', 'real', 'integer', 'smallint'],
+  date: ['date'],
+  timestamp: ['timestamp without time zone'],
+};
 
 /** What the extractor knows of a source column; a bare name set means "unknown type: check everything". */
 type Available = ReadonlySet<string> | ReadonlyMap<string, SourceColumn>;
@@ -65,6 +83,8 @@ interface Check {
   original: string;
   /** SQL expression: the original value's length in bytes. */
   bytes: string;
+  /** What is staged when the value conforms, when not the column itself (e.g. a cast). */
+  value?: string;
 }
 
 const TEXT_TYPES = new Set(['text', 'character varying', 'character']);
@@ -98,7 +118,10 @@ export function conformCheck(type: ColumnType, e: string, src: SourceColumn | un
         // Only a source column wider than the registry type can overflow it (known types only: the
         // registry's own type needs no check).
         if (dt !== 'bigint' && dt !== 'numeric' && !(dt === 'integer' && check === 'int16')) return undefined;
-        return { bad: `(${e} < ${lo} OR ${e} > ${hi})`, reason: str('integer_out_of_range'), original: `${e}::text`, bytes: `octet_length(${e}::text)` };
+        // A numeric source may also hold fractions (and NaN, which sorts above every number).
+        const bad = dt === 'numeric' ? `(${e} < ${lo} OR ${e} > ${hi} OR ${e} <> trunc(${e}))` : `(${e} < ${lo} OR ${e} > ${hi})`;
+        // An integral numeric prints as e.g. `12.000`: stage it as integer digits.
+        return { bad, reason: str('integer_out_of_range'), original: `${e}::text`, bytes: `octet_length(${e}::text)`, ...(dt === 'numeric' ? { value: `${e}::bigint` } : {}) };
       }
       case 'date':
         if (dt !== undefined && dt !== 'date') return undefined;
@@ -161,14 +184,21 @@ export function resolveColumns(table: TableDef, available: Available): ResolvedC
     if (e) selectList.push(e.includes(' AS ') ? e.replace(/ AS ("[a-z0-9_]+")$/, '::text AS $1') : `${e}::text AS ${quoteIdent(c.name)}`);
   }
   const checked: { name: string; check: Check }[] = [];
+  const typeDrift: string[] = [];
   for (const c of plain) {
     const e = expr(c);
     if (!e) continue;
     const src = sourceName(c);
-    const check = src ? conformCheck(c.type, quoteIdent(src), typeOf(src)) : undefined;
+    const dt = src ? typeOf(src)?.dataType : undefined;
+    const exact = EXACT_SOURCES[c.type];
+    if (dt !== undefined && exact !== 'any' && !exact.includes(dt)) typeDrift.push(`${c.name}: source ${dt} read as registry ${c.type}`);
+    let check = src ? conformCheck(c.type, quoteIdent(src), typeOf(src)) : undefined;
+    // Personal data kept in clear (policy `keep`) is protected by a policy tag on its own column;
+    // set_aside_values has none, so the record names the value but does not copy it.
+    if (check && c.pii) check = { ...check, original: 'NULL::text' };
     if (check) {
       checked.push({ name: c.name, check });
-      selectList.push(`CASE WHEN ${check.bad} THEN NULL ELSE ${quoteIdent(src!)} END AS ${quoteIdent(c.name)}`);
+      selectList.push(`CASE WHEN ${check.bad} THEN NULL ELSE ${check.value ?? quoteIdent(src!)} END AS ${quoteIdent(c.name)}`);
     } else selectList.push(e);
   }
   if (missing.length > 0)
@@ -198,6 +228,7 @@ export function resolveColumns(table: TableDef, available: Available): ResolvedC
     setAsideSql,
     checkedColumns: checked.map((c) => c.name),
     unknownColumns: [...names].filter((n) => !known.has(n)).sort(),
+    typeDrift,
   };
 }
 

@@ -44,16 +44,19 @@ const REGISTRY = TableRegistry.parse([
       // Registry narrower than the source (source bigint / integer): out-of-range values exist.
       { name: 'nu_inteiro', type: 'integer' },
       { name: 'nu_pequeno', type: 'smallint' },
+      // Registry integer, source numeric: fractions and NaN cannot land either.
+      { name: 'nu_contagem', type: 'integer' },
       { name: 'nu_decimal', type: 'numeric' },
       { name: 'nu_real', type: 'double' },
       { name: 'dt_data', type: 'date' },
       { name: 'dt_hora', type: 'timestamp' },
+      { name: 'dt_nascimento', type: 'date', pii: { kind: 'birth_date', policy: 'keep', reason: 'age bands drive the indicators (fixture)' } },
       { name: 'co_dim_municipio', type: 'bigint' },
     ],
   },
 ]);
 
-type Row = Partial<Record<'ds_texto' | 'nu_grande' | 'nu_inteiro' | 'nu_pequeno' | 'nu_decimal' | 'nu_real' | 'dt_data' | 'dt_hora' | 'nu_cpf', string | null>>;
+type Row = Partial<Record<'ds_texto' | 'nu_grande' | 'nu_inteiro' | 'nu_pequeno' | 'nu_decimal' | 'nu_real' | 'dt_data' | 'dt_hora' | 'nu_cpf' | 'dt_nascimento' | 'nu_contagem', string | null>>;
 /** Source rows (PostgreSQL literals as text) and, for out-of-range ones, the reason expected. */
 const CASES: { row: Row; setAside?: [column: string, reason: string] }[] = [
   // text: NULL vs '', separators, quotes, line breaks, backslashes, \N, non-ASCII, the length limit
@@ -82,6 +85,10 @@ const CASES: { row: Row; setAside?: [column: string, reason: string] }[] = [
   { row: { nu_pequeno: '-32768' } },
   { row: { nu_pequeno: '32767' } },
   { row: { nu_pequeno: '32768' }, setAside: ['nu_pequeno', 'integer_out_of_range'] },
+  { row: { nu_contagem: '12' } },
+  { row: { nu_contagem: '-2147483648.000' } },
+  { row: { nu_contagem: '1.5' }, setAside: ['nu_contagem', 'integer_out_of_range'] },
+  { row: { nu_contagem: 'NaN' }, setAside: ['nu_contagem', 'integer_out_of_range'] },
   // numeric (unconstrained in the source) → NUMERIC(38,9) / DECIMAL(38,9)
   { row: { nu_decimal: '0' } },
   { row: { nu_decimal: '-0.5' } },
@@ -124,6 +131,9 @@ const CASES: { row: Row; setAside?: [column: string, reason: string] }[] = [
   { row: { dt_hora: '0001-12-31 23:59:59.999999 BC' }, setAside: ['dt_hora', 'timestamp_out_of_range'] },
   { row: { dt_hora: '10000-01-01 00:00:00' }, setAside: ['dt_hora', 'timestamp_out_of_range'] },
   { row: { dt_hora: 'infinity' }, setAside: ['dt_hora', 'timestamp_infinite'] },
+  // personal data kept in clear: checked and recorded, but its value is not copied into the record
+  { row: { dt_nascimento: '1950-07-01' } },
+  { row: { dt_nascimento: '0010-01-01 BC' }, setAside: ['dt_nascimento', 'date_out_of_range'] },
   // hashed personal data: never checked, never recorded; NULL and '' stay apart
   { row: { nu_cpf: null } },
   { row: { nu_cpf: '' } },
@@ -153,8 +163,8 @@ describe('type round trip, PostgreSQL → extract → local warehouse', () => {
       await c.query(`CREATE TABLE tb_dim_municipio (co_seq_dim_municipio bigint primary key, co_ibge text);
         INSERT INTO tb_dim_municipio VALUES (7, '3509502');
         CREATE TABLE tb_fat_tipos (co_seq bigint primary key, nu_cpf text, no_nome text, ds_texto text, nu_grande bigint,
-          nu_inteiro bigint, nu_pequeno integer, nu_decimal numeric, nu_real double precision, dt_data date, dt_hora timestamp,
-          co_dim_municipio bigint)`);
+          nu_inteiro bigint, nu_pequeno integer, nu_contagem numeric, nu_decimal numeric, nu_real double precision, dt_data date, dt_hora timestamp,
+          dt_nascimento date, co_dim_municipio bigint)`);
       for (const [i, { row }] of CASES.entries()) {
         const cols = Object.keys(row);
         await c.query(
@@ -176,12 +186,12 @@ describe('type round trip, PostgreSQL → extract → local warehouse', () => {
 
       await db.client.query('SET extra_float_digits = 3');
       const source = (
-        await db.client.query(`SELECT co_seq::text AS id, ds_texto, nu_grande::text, nu_inteiro::text, nu_pequeno::text, nu_decimal::text,
-          nu_real::text, dt_data::text, to_char(dt_hora, 'YYYY-MM-DD HH24:MI:SS.US') AS dt_hora FROM tb_fat_tipos ORDER BY co_seq`)
+        await db.client.query(`SELECT co_seq::text AS id, ds_texto, nu_grande::text, nu_inteiro::text, nu_pequeno::text, CASE WHEN nu_contagem <> 'NaN' AND nu_contagem = trunc(nu_contagem) THEN nu_contagem::bigint::text ELSE nu_contagem::text END AS nu_contagem, nu_decimal::text,
+          nu_real::text, dt_data::text, dt_nascimento::text, to_char(dt_hora, 'YYYY-MM-DD HH24:MI:SS.US') AS dt_hora FROM tb_fat_tipos ORDER BY co_seq`)
       ).rows as Record<string, string | null>[];
       const landed = await p.warehouse.query(`SELECT co_seq::VARCHAR AS id, ds_texto, nu_grande::VARCHAR AS nu_grande, nu_inteiro::VARCHAR AS nu_inteiro,
-          nu_pequeno::VARCHAR AS nu_pequeno, nu_decimal::VARCHAR AS nu_decimal, nu_real::VARCHAR AS nu_real, strftime(dt_data, '%Y-%m-%d') AS dt_data,
-          strftime(dt_hora, '%Y-%m-%d %H:%M:%S.%f') AS dt_hora, nu_cpf FROM raw.tb_fat_tipos ORDER BY co_seq`);
+          nu_pequeno::VARCHAR AS nu_pequeno, nu_contagem::VARCHAR AS nu_contagem, nu_decimal::VARCHAR AS nu_decimal, nu_real::VARCHAR AS nu_real, strftime(dt_data, '%Y-%m-%d') AS dt_data,
+          strftime(dt_hora, '%Y-%m-%d %H:%M:%S.%f') AS dt_hora, strftime(dt_nascimento, '%Y-%m-%d') AS dt_nascimento, nu_cpf FROM raw.tb_fat_tipos ORDER BY co_seq`);
       expect(landed).toHaveLength(CASES.length);
 
       const expectedAside: [string, string, string][] = [];
@@ -191,7 +201,7 @@ describe('type round trip, PostgreSQL → extract → local warehouse', () => {
         const aside = c.setAside?.[0];
         if (aside) expectedAside.push([String(i + 1), aside, c.setAside![1]]);
         const ctx = `row ${i + 1} ${JSON.stringify(c.row).slice(0, 80)}`;
-        for (const col of ['ds_texto', 'nu_grande', 'nu_inteiro', 'nu_pequeno', 'dt_data', 'dt_hora'] as const)
+        for (const col of ['ds_texto', 'nu_grande', 'nu_inteiro', 'nu_pequeno', 'nu_contagem', 'dt_data', 'dt_hora', 'dt_nascimento'] as const)
           expect([ctx, col, l[col]]).toEqual([ctx, col, col === aside ? null : s[col]]);
         expect([ctx, l.nu_decimal === null ? null : canonicalDecimal(String(l.nu_decimal))]).toEqual([
           ctx,
@@ -218,6 +228,9 @@ describe('type round trip, PostgreSQL → extract → local warehouse', () => {
         if (r.reason === 'text_too_long') {
           expect(r.original_value).toBe(original.slice(0, 1000));
           expect(r.original_bytes).toBe(Buffer.byteLength(original));
+        } else if (r.column_name === 'dt_nascimento') {
+          expect(r.original_value).toBeNull(); // personal data: the record names it, never copies it
+          expect(r.original_bytes).toBe(Buffer.byteLength(original));
         } else if (r.column_name !== 'dt_hora') expect(r.original_value).toBe(original);
         else expect(r.original_value).toMatch(/^(infinity|10000-01-01 00:00:00|0001-12-31 23:59:59.999999 BC)$/);
       }
@@ -229,6 +242,7 @@ describe('type round trip, PostgreSQL → extract → local warehouse', () => {
       const fact = manifest.tables.find((t) => t.table === 'tb_fat_tipos')!;
       expect(fact.setAsideValues).toBe(expectedAside.length);
       expect(fact.unknownColumns).toEqual(['ds_coluna_nova']);
+      expect(fact.typeDrift).toBeUndefined(); // wider integer sources are checked value by value, not drift
       expect(manifest.tables.find((t) => t.table === 'tb_dim_municipio')!.setAsideValues).toBeUndefined();
       expect(manifest.setAside!.rows).toBe(expectedAside.length);
       const recon = await p.warehouse.query(`SELECT staged_rows::INTEGER AS staged, loaded_rows::INTEGER AS loaded, status FROM ops.reconciliation

@@ -92,10 +92,19 @@ describe('SQL built only from registry identifiers and checked values', () => {
       expect(conformCheck('numeric', '"x"', col('numeric', { precision: 20, scale: 10 }))).toBeDefined();
       expect(conformCheck('integer', '"x"', col('bigint'))?.bad).toBe('("x" < -2147483648 OR "x" > 2147483647)');
       expect(conformCheck('smallint', '"x"', col('integer'))?.bad).toBe('("x" < -32768 OR "x" > 32767)');
+      expect(conformCheck('integer', '"x"', col('numeric'))?.bad).toBe('("x" < -2147483648 OR "x" > 2147483647 OR "x" <> trunc("x"))');
       expect(conformCheck('date', '"x"', col('date'))?.reason).toContain('date_infinite');
       expect(conformCheck('timestamp', '"x"', col('timestamp without time zone'))?.bad).toContain("TIMESTAMP '9999-12-31 23:59:59.999999'");
       expect(conformCheck('text', '"x"', col('text'))?.original).toBe('left("x", 1000)');
       expect(conformCheck('text', '"x"', col('character varying', { maxChars: 1_000_000 }))).toBeDefined();
+    });
+    it('reports type drift: a source type the registry type does not read exactly', () => {
+      const cbo = getTable('tb_dim_cbo');
+      const typed = (nuCbo: SourceColumn) => new Map([['co_seq_dim_cbo', col('integer')], ['nu_cbo', nuCbo], ['no_cbo', col('text')]]);
+      expect(resolveColumns(cbo, typed(col('character varying', { maxChars: 6 }))).typeDrift).toEqual([]);
+      expect(resolveColumns(cbo, typed(col('bigint'))).typeDrift).toEqual([]); // text holds any type's text form
+      const peso = resolveColumns(consultation, new Map([...allColumns()].map((n) => [n, n === 'nu_peso' ? col('numeric') : n === 'dt_nascimento' ? col('timestamp without time zone') : col('bigint')])));
+      expect(peso.typeDrift).toEqual(expect.arrayContaining(['dt_nascimento: source timestamp without time zone read as registry date', 'nu_peso: source numeric read as registry double']));
     });
     it('puts the primary key and one item per checked column in the set-aside description', () => {
       const r = resolveColumns(consultation, allColumns());
@@ -104,6 +113,9 @@ describe('SQL built only from registry identifiers and checked values', () => {
         'ds_filtro_cids', 'ds_filtro_ciaps', 'ds_filtro_proced_avaliados', 'ds_filtro_proced_solicitados']);
       // Hashed and dropped personal data are never checked, so their values never reach a record.
       expect(r.setAsideSql).not.toMatch(/nu_cpf_cidadao|nu_cns|nu_prontuario/);
+      // Personal data kept in clear (birth date) is checked, but its value is not copied into the record.
+      expect(r.setAsideSql).toContain(`THEN json_build_array('dt_nascimento', CASE WHEN isfinite("dt_nascimento") THEN 'date_out_of_range' ELSE 'date_infinite' END, NULL::text, octet_length("dt_nascimento"::text))`);
+      expect(r.setAsideSql).toContain(`THEN json_build_array('dt_inicial_atendimento', CASE WHEN isfinite("dt_inicial_atendimento") THEN 'timestamp_out_of_range' ELSE 'timestamp_infinite' END, "dt_inicial_atendimento"::text,`);
     });
   });
 });
