@@ -54,3 +54,16 @@ export function bigQueryDataErrorMessage(where: DataErrorWhere, errors: readonly
     .filter((d): d is string => !!d);
   return `${where.table}/${where.municipality}: ${details.length > 0 ? [...new Set(details)].slice(0, 3).join('; ') : 'staged files cannot be loaded'} (row content withheld)`;
 }
+
+/**
+ * For a warehouse error that is not classified as a data error but may still quote data (an
+ * unexpected CSV failure): drops DuckDB's "Original Line:" row and any quoted value it converts,
+ * keeping the rest of the diagnosis. True when something was withheld (the raw error must then not
+ * travel as a cause either).
+ */
+export function redactRowContent(message: string): { message: string; redacted: boolean } {
+  const out = message
+    .replace(/^Original Line:.*$/gm, 'Original Line: (row content withheld)')
+    .replace(/(Could not convert string |Could not parse )(["'])(?:(?!\2).)*\2/g, '$1(value withheld)');
+  return { message: out, redacted: out !== message };
+}
