@@ -364,6 +364,17 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     ]);
   });
 
+  it('a terminal job error that is not the data\'s (no file named) is thrown, with any quoted value withheld', async () => {
+    fake.onJob = (job) =>
+      job.configuration.load
+        ? { error: { reason: 'invalid', message: "Error while reading data, error message: Could not parse 'Maria Souza' as INT64 for field co_seq_dim_equipe (position 0) starting at location 0" } }
+        : { rows: [] };
+    const err = (await warehouse().replaceSlices([{ table: DIM, slices: [slice(DIM, '3550308', 4)] }], 'load-t-ffffffffffff').catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(TerminalError);
+    expect(err.message).toContain('Could not parse (value withheld) as INT64');
+    expect(JSON.stringify({ message: err.message, cause: String((err as { cause?: unknown }).cause) })).not.toContain('Maria');
+  });
+
   it('waits for a running job, and gives up as transient when it outlasts the wait', async () => {
     const loads = [{ table: DIM, slices: [slice(DIM, '3550308', 4)] }];
     playBigQuery(rowsByUri(...loads[0]!.slices));

@@ -66,5 +66,10 @@ describe('data-error messages name where, never what', () => {
     ]);
     expect(m).toBe(`${T}/${A}: column qt_valor (position 2) at byte 99 of gs://b/p.csv.gz: value not convertible to INT64 (row content withheld)`);
     expect(m).not.toContain('João');
+    const newer = bigQueryDataErrorMessage({ table: T, municipality: A }, [
+      { location: 'gs://b/p.csv.gz', message: 'Error while reading data, error message: Unable to parse; line_number: 3 byte_offset_to_start_of_line: 120 column_index: 2 column_name: "qt_valor" column_type: INT64 value: "NaN" File: gs://b/p.csv.gz' },
+    ]);
+    expect(newer).toBe(`${T}/${A}: column qt_valor (position 2) on line 3 at byte 120 of gs://b/p.csv.gz: value not convertible to INT64 (row content withheld)`);
+    expect(redactRowContent('column_type: INT64 value: "NaN" File: x').message).toBe('column_type: INT64 value: (value withheld) File: x');
   });
 });

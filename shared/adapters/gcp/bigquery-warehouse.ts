@@ -7,7 +7,7 @@ import { withSpan } from '../../observability/telemetry';
 import { loadedSlicesSchema, LOADED_SLICES_TABLE, rawTableSchema, stagingFields, toTableResource } from './bigquery-schema';
 import { applySlicesScript, ledgerReadQuery, ledgerScopeParams, LEDGER_CONFLICT, tableRef, type ApplyResultRow, type ApplyTable, type StagingSource } from './bigquery-sql';
 import { decideSlice, oldestExtraction, type LedgerSlice } from '../../load/slice-guard';
-import { bigQueryDataErrorMessage } from '../../load/data-errors';
+import { bigQueryDataErrorMessage, redactRowContent } from '../../load/data-errors';
 import { gcpError, httpStatus } from './errors';
 
 export interface BigQueryWarehouseOptions {
@@ -281,7 +281,7 @@ export class BigQueryWarehouse implements Warehouse {
         ))!;
       } catch (err) {
         const errors = dataErrors(err, chunk.uris);
-        if (!errors) throw err;
+        if (!errors) throw withoutRowContent(err);
         return { ok: false, problem: bigQueryDataErrorMessage(where, errors) };
       }
       const outputRows = Number((job.metadata as JobMetadata).statistics?.load?.outputRows ?? NaN);
@@ -415,6 +415,14 @@ export class BigQueryWarehouse implements Warehouse {
 function isLedgerConflict(err: unknown): boolean {
   const e = err as { message?: string; errors?: { message?: string }[] } | undefined;
   return [e?.message, ...(e?.errors ?? []).map((x) => x.message)].some((m) => typeof m === 'string' && m.includes(LEDGER_CONFLICT));
+}
+
+/** A job error that quotes a value (BigQuery's CSV errors do) keeps its class, loses the value and its raw cause. */
+function withoutRowContent(err: unknown): unknown {
+  if (!(err instanceof PipelineError)) return err;
+  const { message, redacted } = redactRowContent(err.message);
+  if (!redacted) return err;
+  return err.transient ? new TransientError(message, err.errorClass) : new TerminalError(message, err.errorClass);
 }
 
 /** The outcome rows of a load that needed no transaction (nothing to load). */
