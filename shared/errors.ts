@@ -76,13 +76,16 @@ export function classifySourceError(err: unknown, phase?: 'connect'): PipelineEr
   return rule.transient ? new TransientError(msg, rule.errorClass, { cause: err }) : new TerminalError(msg, rule.errorClass, { cause: err });
 }
 
-/** Classify an error of the local DuckDB warehouse by its error type; `message` says what failed. */
-export function classifyDuckDbError(err: unknown, message: string): PipelineError {
-  if (err instanceof PipelineError) return err.transient ? new TransientError(message, err.errorClass, { cause: err }) : new TerminalError(message, err.errorClass, { cause: err });
+/**
+ * Classify an error of the local DuckDB warehouse by its error type; `message` says what failed;
+ * `cause` is what travels as the error's cause (undefined when the original quotes row content).
+ */
+export function classifyDuckDbError(err: unknown, message: string, cause: unknown = err): PipelineError {
+  if (err instanceof PipelineError) return err.transient ? new TransientError(message, err.errorClass, { cause }) : new TerminalError(message, err.errorClass, { cause });
   // Not `instanceof Error`: DuckDB's native errors come from another realm under jest's VM.
   const text = (err as { message?: unknown } | null | undefined)?.message;
   const rule = duckDbRule(typeof text === 'string' ? text : String(err));
-  return rule.transient ? new TransientError(message, rule.errorClass, { cause: err }) : new TerminalError(message, rule.errorClass, { cause: err });
+  return rule.transient ? new TransientError(message, rule.errorClass, { cause }) : new TerminalError(message, rule.errorClass, { cause });
 }
 
 export function describeError(err: unknown): { errorClass: ErrorClass; transient: boolean; message: string } {

@@ -43,14 +43,30 @@ export function bigQueryDataErrorMessage(where: DataErrorWhere, errors: readonly
   const details = errors
     .map((e) => {
       const m = e.message ?? '';
-      const field = safe(/for field ([A-Za-z0-9_]+)/.exec(m)?.[1]);
-      const position = /\(position (\d+)\)/.exec(m)?.[1];
-      const offset = /starting at location (\d+)/.exec(m)?.[1];
-      const type = safe(/ as ([A-Z0-9_]+) for field/.exec(m)?.[1]);
+      // Two shapes: "Could not parse 'v' as T for field f (position p) starting at location o", and the
+      // newer "line_number: 3 byte_offset_to_start_of_line: o column_index: p column_name: "f" column_type: T value: "v"".
+      const field = safe(/for field ([A-Za-z0-9_]+)/.exec(m)?.[1] ?? /column_name: "?([A-Za-z0-9_]+)"?/.exec(m)?.[1]);
+      const position = /\(position (\d+)\)/.exec(m)?.[1] ?? /column_index: (\d+)/.exec(m)?.[1];
+      const offset = /starting at location (\d+)/.exec(m)?.[1] ?? /byte_offset_to_start_of_line: (\d+)/.exec(m)?.[1];
+      const line = /line_number: (\d+)/.exec(m)?.[1];
+      const type = safe(/ as ([A-Z0-9_]+) for field/.exec(m)?.[1] ?? /column_type: ([A-Z0-9_]+)/.exec(m)?.[1]);
       const file = safe(e.location) ?? safe(/File: (\S+)/.exec(m)?.[1]);
       if (!field && !offset && !file) return undefined;
-      return `${field ? `column ${field} ` : ''}${position ? `(position ${position}) ` : ''}${offset ? `at byte ${offset} ` : ''}${file ? `of ${file}` : ''}${type ? `: value not convertible to ${type}` : ''}`.trim();
+      return `${field ? `column ${field} ` : ''}${position ? `(position ${position}) ` : ''}${line ? `on line ${line} ` : ''}${offset ? `at byte ${offset} ` : ''}${file ? `of ${file}` : ''}${type ? `: value not convertible to ${type}` : ''}`.trim();
     })
     .filter((d): d is string => !!d);
   return `${where.table}/${where.municipality}: ${details.length > 0 ? [...new Set(details)].slice(0, 3).join('; ') : 'staged files cannot be loaded'} (row content withheld)`;
+}
+
+/**
+ * For a warehouse error that is not classified as a data error but may still quote data (an
+ * unexpected CSV failure): drops DuckDB's "Original Line:" row and any quoted value it converts,
+ * keeping the rest of the diagnosis. True when something was withheld (the raw error must then not
+ * travel as a cause either).
+ */
+export function redactRowContent(message: string): { message: string; redacted: boolean } {
+  const out = message
+    .replace(/^Original Line:.*$/gm, 'Original Line: (row content withheld)')
+    .replace(/(Could not convert string |Could not parse |value: )(["'])(?:(?!\2).)*\2/g, '$1(value withheld)');
+  return { message: out, redacted: out !== message };
 }

@@ -6,14 +6,14 @@ import type { SliceLoad, SliceOutcome, Warehouse } from '../ports';
 import { quoteIdent } from '../extract/sql';
 import { classifyDuckDbError } from '../errors';
 import { decideSlice, MICROS_FORMAT, oldestExtraction, type LedgerSlice } from '../load/slice-guard';
-import { duckDbDataErrorMessage, isDuckDbDataError } from '../load/data-errors';
+import { duckDbDataErrorMessage, isDuckDbDataError, redactRowContent } from '../load/data-errors';
 
 /**
  * DuckDB's defaults take 80 % of the machine's RAM and one thread per core; the pipeline shares the
  * machine with PostgreSQL and the extract workers, so both are set deliberately. Measured with
  * scripts/measure-load-rss.ts (peak RSS of a process loading one 2,000,000-row slice of
  * tb_fat_atendimento_individual, 526 MB of gzip CSV, on 2 cores): defaults 2,854 MB; 256MB and 2
- * threads 499 MB; 256MB and 1 thread 510 MB; 160MB and 2 threads 339 MB. The limit bounds DuckDB's
+ * threads 499 MB; 256MB and 1 thread 510 MB; 160MB and 2 threads 339 MB and 397 MB (two runs). The limit bounds DuckDB's
  * buffer manager (the staging table and the raw table's new blocks spill to `<file>.tmp`); Node and
  * the CSV readers' buffers (per thread) sit on top of it, so 1 thread saves nothing and 2 keep the
  * load parallel. A load runs under `loadMemoryLimit` (target: ≤ 500 MB RSS with margin); other work
@@ -211,10 +211,14 @@ export class DuckDbWarehouse implements Warehouse {
           throw err;
         }
       } catch (err) {
-        const message = `warehouse load ${loadId} failed and was rolled back: ${(err as Error).message}`;
+        // An error that still quotes a row (an unexpected CSV failure) is redacted, and its raw form
+        // does not travel as the cause (loggers print causes).
+        const { message: detail, redacted } = redactRowContent((err as Error).message);
+        const message = `warehouse load ${loadId} failed and was rolled back: ${detail}`;
+        const cause = redacted ? undefined : err;
         // A classified failure keeps its class and retry decision (a rate limit stays `rate_limited`,
         // as BigQueryWarehouse reports it); DuckDB's own by its error type (shared/error-classes.ts).
-        throw classifyDuckDbError(err, message);
+        throw classifyDuckDbError(err, message, cause);
       } finally {
         for (const t of temps) await this.conn.run(`DROP TABLE IF EXISTS temp.main.${t}`).catch(() => {});
         await this.conn.run(`SET memory_limit = ${sqlString(this.memory.work)}`).catch(() => {});
