@@ -220,7 +220,7 @@ export function workflowDefinition(dag: Dag): Obj {
         getStatus('await_poll'),
         { await_check: { switch: [{ condition: x('status.counts.pending == 0 or sys.now() >= deadline'), next: 'await_end' }] } },
         callWave('await_wave', false),
-        { await_sleep: { call: 'sys.sleep', args: { seconds: x('poll_every'), }, next: 'await_poll' } },
+        { await_sleep: { call: 'sys.sleep', args: { seconds: x('poll_every') }, next: 'await_poll' } },
         { await_end: { assign: [{ load_until: x('sys.now() + load_timeout_seconds') }] } },
       ],
     },
@@ -232,7 +232,7 @@ export function workflowDefinition(dag: Dag): Obj {
       steps: [
         getStatus('load_poll'),
         // Out of budget: no new wave (a wave sent now could not be waited for).
-        { load_timeout: { switch: [{ condition: x('sys.now() >= load_until'), assign: [{ load_timed_out: true }], next: 'load_end' }] } },
+        { load_timeout: { switch: [{ condition: x('sys.now() >= load_until'), next: 'load_out_of_time' }] } },
         callWave('load_wave_last', true),
         {
           load_check: {
@@ -245,6 +245,7 @@ export function workflowDefinition(dag: Dag): Obj {
           },
         },
         { load_sleep: { call: 'sys.sleep', args: { seconds: x('load_poll_every') }, next: 'load_poll' } },
+        { load_out_of_time: { assign: [{ load_timed_out: true }] } },
         { load_end: { assign: [{ load_timed_out: x('load_timed_out or waves.timed_out') }] } },
       ],
     },
