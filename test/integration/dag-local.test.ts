@@ -285,4 +285,30 @@ describe('the daily DAG executed locally', () => {
       await p.dispose();
     }
   }, 120_000);
+  it('Ctrl-C: the run is recorded as interrupted in the ledger, its municipalities in their live state', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const { p } = await loggedPipeline({
+      timing: { pollEveryMs: 50 },
+      // Every extraction hangs before its commit record: the run is in the middle of extracting.
+      storeBeforeCommit: (key) => (key.includes('/manifests/') ? held : undefined),
+    });
+    let running: Promise<unknown> | undefined;
+    try {
+      running = p.runOnce({ runDate: RUN_DATE });
+      for (let i = 0; i < 400 && !p.events.some((e) => e.kind === 'extract_started'); i++) await new Promise((r) => setTimeout(r, 25));
+      expect(await p.recordInterrupted('daily-20261121')).toBe(true);
+      const [run] = await p.warehouse.query(`SELECT status, municipalities_planned::INTEGER AS planned FROM ops.runs WHERE run_id = 'daily-20261121'`);
+      expect(run).toEqual({ status: 'interrupted', planned: 3 });
+      const states = (await p.warehouse.query(`SELECT DISTINCT status FROM ops.municipality_runs WHERE run_id = 'daily-20261121'`)).map((r) => r.status);
+      for (const st of states) expect(['pending', 'extracting', 'retrying']).toContain(st);
+      // No plan, nothing to record.
+      expect(await p.recordInterrupted('daily-20990101')).toBe(false);
+    } finally {
+      release();
+      await running;
+      await p.drain();
+      await p.dispose();
+    }
+  }, 60_000);
 });
