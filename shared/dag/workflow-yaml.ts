@@ -98,6 +98,7 @@ export function workflowDefinition(dag: Dag): Obj {
         { batch: [] },
         { messages: [] },
         { dispatched: 0 },
+        { done_before: 0 },
         // Load waves: municipalities processed by a load once every wave sent has finished, etc.
         { waves: { requested: 0, last_at: x('sys.now()'), count: 0, max: 1, timed_out: false } },
         { load_until: 0 },
@@ -162,6 +163,8 @@ export function workflowDefinition(dag: Dag): Obj {
               { deadline: x('time.parse(status.createdAt) + deadline_minutes * 60') },
               { deadline_iso: x('time.format(deadline)') },
               { 'waves.last_at': x('time.parse(status.createdAt)') },
+              // Done before this execution (a re-executed workflow): not released again, not in flight.
+              { done_before: x('status.counts.done') },
               // The bound of maxLoadWaves (shared/dag/definition.ts): timed + full + last waves.
               { 'waves.max': x(`${timedWaves} + (status.counts.planned + wave_max - 1) // wave_max + 1`) },
             ],
@@ -184,7 +187,7 @@ export function workflowDefinition(dag: Dag): Obj {
           fan_capacity: {
             switch: [
               {
-                condition: x('dispatched - status.counts.done - status.counts.failed - status.counts.retrying + len(batch) <= max_in_flight'),
+                condition: x('dispatched - (status.counts.done - done_before) - status.counts.failed - status.counts.retrying + len(batch) <= max_in_flight'),
                 next: 'fan_release',
               },
             ],
