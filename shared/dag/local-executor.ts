@@ -209,7 +209,10 @@ export async function executeDag(dag: Dag, ports: DagPorts, args: DagArgs = {}, 
     requested = s.counts.loaded + s.loadable.length;
     lastWaveAt = now();
   };
-  const inFlight = (s: RunStatusSummary, dispatched: number) => dispatched - s.counts.done - s.counts.failed - s.counts.retrying;
+  // Released and neither settled nor waiting for a redelivery. Municipalities done before this
+  // execution (a re-executed workflow) were not released again: they do not count.
+  let doneBefore = 0;
+  const inFlight = (s: RunStatusSummary, dispatched: number) => dispatched - (s.counts.done - doneBefore) - s.counts.failed - s.counts.retrying;
 
   const run: { [K in DagStep['kind']]: () => Promise<void> } = {
     startRun: async () => {
@@ -229,6 +232,7 @@ export async function executeDag(dag: Dag, ports: DagPorts, args: DagArgs = {}, 
       vars.deadline_iso = new Date(deadline).toISOString();
       lastWaveAt = Date.parse(status().createdAt);
       maxWaves = maxLoadWaves(dag, status().counts.planned);
+      doneBefore = status().counts.done;
     },
 
     fanOut: async () => {

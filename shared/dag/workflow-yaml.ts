@@ -98,6 +98,7 @@ export function workflowDefinition(dag: Dag): Obj {
         { batch: [] },
         { messages: [] },
         { dispatched: 0 },
+        { done_before: 0 },
         // Load waves: municipalities processed by a load once every wave sent has finished, etc.
         { waves: { requested: 0, last_at: x('sys.now()'), count: 0, max: 1, timed_out: false } },
         { load_until: 0 },
@@ -162,6 +163,8 @@ export function workflowDefinition(dag: Dag): Obj {
               { deadline: x('time.parse(status.createdAt) + deadline_minutes * 60') },
               { deadline_iso: x('time.format(deadline)') },
               { 'waves.last_at': x('time.parse(status.createdAt)') },
+              // Done before this execution (a re-executed workflow): not released again, not in flight.
+              { done_before: x('status.counts.done') },
               // The bound of maxLoadWaves (shared/dag/definition.ts): timed + full + last waves.
               { 'waves.max': x(`${timedWaves} + (status.counts.planned + wave_max - 1) // wave_max + 1`) },
             ],
@@ -184,7 +187,7 @@ export function workflowDefinition(dag: Dag): Obj {
           fan_capacity: {
             switch: [
               {
-                condition: x('dispatched - status.counts.done - status.counts.failed - status.counts.retrying + len(batch) <= max_in_flight'),
+                condition: x('dispatched - (status.counts.done - done_before) - status.counts.failed - status.counts.retrying + len(batch) <= max_in_flight'),
                 next: 'fan_release',
               },
             ],
@@ -220,7 +223,7 @@ export function workflowDefinition(dag: Dag): Obj {
         getStatus('await_poll'),
         { await_check: { switch: [{ condition: x('status.counts.pending == 0 or sys.now() >= deadline'), next: 'await_end' }] } },
         callWave('await_wave', false),
-        { await_sleep: { call: 'sys.sleep', args: { seconds: x('poll_every'), }, next: 'await_poll' } },
+        { await_sleep: { call: 'sys.sleep', args: { seconds: x('poll_every') }, next: 'await_poll' } },
         { await_end: { assign: [{ load_until: x('sys.now() + load_timeout_seconds') }] } },
       ],
     },
@@ -232,7 +235,7 @@ export function workflowDefinition(dag: Dag): Obj {
       steps: [
         getStatus('load_poll'),
         // Out of budget: no new wave (a wave sent now could not be waited for).
-        { load_timeout: { switch: [{ condition: x('sys.now() >= load_until'), assign: [{ load_timed_out: true }], next: 'load_end' }] } },
+        { load_timeout: { switch: [{ condition: x('sys.now() >= load_until'), next: 'load_out_of_time' }] } },
         callWave('load_wave_last', true),
         {
           load_check: {
@@ -245,6 +248,7 @@ export function workflowDefinition(dag: Dag): Obj {
           },
         },
         { load_sleep: { call: 'sys.sleep', args: { seconds: x('load_poll_every') }, next: 'load_poll' } },
+        { load_out_of_time: { assign: [{ load_timed_out: true }] } },
         { load_end: { assign: [{ load_timed_out: x('load_timed_out or waves.timed_out') }] } },
       ],
     },

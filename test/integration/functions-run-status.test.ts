@@ -15,7 +15,7 @@ import { silentLogger } from '../../shared/log';
 import type { Clock, ObjectStore } from '../../shared/ports';
 import { planRun } from '../../shared/run/plan-run';
 import { StoreRunObserver, writePlan } from '../../shared/run/store-observer';
-import type { RunStatus } from '../../shared/run/run-status';
+import type { RunStatus, RunStatusSummary } from '../../shared/run/run-status';
 import { runStatusFunction } from '../../functions/run-status/function';
 
 /**
@@ -73,7 +73,7 @@ describe('run-status function over HTTP', () => {
     await observer.record({ kind: 'extract_failed', runId: plan.runId, municipality: '3304557', errorClass: 'source_auth', message: 'second failure: not kept', willRetry: false });
     await observer.record({ kind: 'extract_failed', runId: plan.runId, municipality: '4106902', errorClass: 'source_auth', message: 'then fixed', willRetry: false });
     // Transient failures are redelivered by Pub/Sub: never recorded as failed.
-    await observer.record({ kind: 'extract_failed', runId: plan.runId, municipality: '3509502', errorClass: 'source_unreachable', message: 'timeout', willRetry: true });
+    await observer.record({ kind: 'extract_failed', runId: plan.runId, municipality: '3509502', errorClass: 'source_unreachable', message: 'timeout', willRetry: true, attempt: 1 });
     await put(layout.checkpoint(plan.runId, '3509502', 1), {});
     await put(layout.checkpoint(plan.runId, '3509502', 2), {});
     await observer.record({
@@ -104,6 +104,18 @@ describe('run-status function over HTTP', () => {
     expect(by['4106902']).toMatchObject({ state: 'done' });
     expect(by['4106902']!.failure).toBeUndefined();
     expect(by['3509502']).toMatchObject({ state: 'pending', continuations: 2, late: false });
+  });
+
+  it('the summary view (what the workflow polls) holds counts, one page of the plan and the loadable list, from query strings', async () => {
+    const res = await fetch(`${base}/?runId=daily-20261122&view=summary&dispatchFrom=0&dispatchLimit=3&loadableLimit=5`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as RunStatusSummary;
+    expect(body).not.toHaveProperty('municipalities');
+    expect(body.counts).toMatchObject({ planned: 4, done: 2, failed: 1, pending: 1, retrying: 1, loaded: 1, loadable: 1 });
+    expect(body.retryingByClass).toEqual({ source_unreachable: 1 });
+    expect(body.loadable).toEqual(['4106902']);
+    expect(body.dispatch!.next).toBe(3);
+    expect((await fetch(`${base}/?runId=daily-20261122&view=summary&loadableLimit=101`)).status).toBe(400);
   });
 
   it('flags pending municipalities late past the caller\'s deadline; POST with a JSON body works too', async () => {

@@ -161,6 +161,7 @@ describe('the generated workflow stays within Cloud Workflows limits for 650 mun
       deadline: 1.7e9,
       deadline_iso: '2026-11-22T12:00:00.000Z',
       max_in_flight: 20,
+      done_before: 0,
       batch_size: 10,
     };
     const assigned = assignedNames(wf.main!.steps);
