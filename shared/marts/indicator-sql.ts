@@ -25,11 +25,12 @@ export interface ConditionCodes {
 }
 
 /** Official code lists (docs/indicators/hypertension.md, diabetes.md). */
-/** Pregnancy (prenatal care): CIAP W03, W05, W71, W78–W81, W84, W85; CID O00–O99, Z32.1, Z33–Z36. */
+/** Pregnancy (prenatal care): CIAP W03, W05, W71, W78–W81, W84, W85, ABP001; CID O00–O99, Z32.1, Z33–Z36. */
 const PREGNANCY_CODES: ConditionCodes = {
   cidCategories: [...Array.from({ length: 100 }, (_, i) => `O${String(i).padStart(2, '0')}`), 'Z33', 'Z34', 'Z35', 'Z36'],
   cidSubcategories: ['Z321'],
-  ciapCodes: ['W03', 'W05', 'W71', 'W78', 'W79', 'W80', 'W81', 'W84', 'W85'],
+  // ABP001 is the e-SUS quick code for prenatal care (LEDI dictionary: W78 "Pré-natal").
+  ciapCodes: ['W03', 'W05', 'W71', 'W78', 'W79', 'W80', 'W81', 'W84', 'W85', 'ABP001'],
 };
 
 export const CONDITION_CODES = {
@@ -57,7 +58,7 @@ export const PROCEDURE_CODES = {
   syphilisExam: ['0202031098', '0202031110', '0202031179', 'ABEX019'],
   /** HIV: rapid tests performed, or the exams requested/evaluated. */
   hivPerformed: ['0214010040', '0214010058', 'ABPG024'],
-  hivExam: ['0213010500', '0213010780', 'ABEX018'],
+  hivExam: ['0213010500', '0213010780', '0202030300', 'ABEX018'],
 } as const;
 
 /**
