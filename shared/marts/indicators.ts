@@ -41,7 +41,7 @@ export interface Indicator {
   target: number | null;
   goodPractices: readonly GoodPractice[];
   lookback: Lookback;
-  /** Event CTEs (keys of EVENT_CTES) the evaluation reads. */
+  /** Event CTEs (keys of eventCtes()) the evaluation reads; only these are put in the SQL. */
   needs: readonly EventName[];
   /**
    * SELECT over `period per` (and the event CTEs) giving (municipality_ibge, y, q, person_id,
@@ -53,7 +53,7 @@ export interface Indicator {
 
 export const MAX_GOOD_PRACTICES = 6;
 
-/** `<name>_in_<window>`: people with at least one event of `event` in the window ending with the period. */
+/** (municipality, y, q, person_id) of people with at least one `event` in the window ending with each period. */
 function inWindow(event: EventName, lookback: Lookback): string {
   return `SELECT DISTINCT per.municipality_ibge, per.y, per.q, e.person_id
     FROM period per JOIN ${event} e
@@ -87,7 +87,7 @@ function evaluation(denominator: string, flags: { join: string; col: string }[],
     ${flags.map((f) => f.join).join('\n    ')}`;
 }
 
-/** Good practices met: `gp(1)` = "gp_1 = 1" over the evaluation's output columns, spelled with the flag expressions. */
+/** The numerator condition "every practice met", over the flag expressions. */
 const both = (flags: { col: string }[]) => flags.map((f) => `${f.col} = 1`).join(' AND ');
 
 export const INDICATORS: readonly Indicator[] = [
