@@ -31,6 +31,13 @@ export const INDICATOR_COHORT = {
    * months, `pentavalentOnly` more with the pentavalent's third dose alone, the rest with neither.
    */
   vaccination: { children: 40, vaccinated: 38, pentavalentOnly: 1 },
+  /**
+   * Women aged 20 whose last menstrual period is 250 days before that day (the pregnancy ends 44
+   * days after it): `complete` with 6 prenatal consultations from day 60, `late` with 6 from day 100
+   * (after week 12), the rest with 3 from day 60; the first `tested` with syphilis and HIV exams
+   * requested at their first consultation.
+   */
+  prenatal: { pregnancies: 20, complete: 12, late: 4, tested: 15 },
   /** Days before the seed's end date on which every cohort event happens. */
   daysBeforeEnd: 10,
 } as const;
@@ -84,6 +91,9 @@ export function indicatorCohortRows(installation: Installation, endDay: number):
   const penta = code(codes.vaccine, 'penta');
   const vip = code(codes.vaccine, 'vip');
   const thirdDose = code(codes.dose, '3');
+  const w78 = code(codes.ciap, 'W78');
+  const syphilisExam = code(codes.procedure, PROC.syphilisTest);
+  const hivExam = code(codes.procedure, PROC.hivTest);
   const day = endDay - INDICATOR_COHORT.daysBeforeEnd;
   const at = (hour: number) => `${isoOfDay(day)} ${String(hour).padStart(2, '0')}:00:00`;
 
@@ -219,6 +229,38 @@ export function indicatorCohortRows(installation: Installation, endDay: number):
     for (let i = 0; i < c.people; i++) {
       const p = citizen(30, true);
       if (i < c.followed) perform(p, cytology);
+    }
+    const pn = INDICATOR_COHORT.prenatal;
+    for (let i = 0; i < pn.pregnancies; i++) {
+      const p = citizen(20, true);
+      const lmp = day - 250;
+      const days = i < pn.complete ? [60, 90, 120, 150, 180, 210] : i < pn.complete + pn.late ? [100, 120, 140, 160, 180, 200] : [60, 90, 120];
+      days.forEach((d, k) => {
+        const id = idOf(m.index, 2, ++consultation);
+        push(
+          'tb_fat_atendimento_individual',
+          factRow('tb_fat_atendimento_individual', m.dimId, lmp + d, {
+            co_seq_fat_atd_ind: id, co_fat_cidadao_pec: p.id, nu_cns: p.cns, nu_cpf_cidadao: p.cpf,
+            dt_inicial_atendimento: `${isoOfDay(lmp + d)} 09:00:00`, dt_final_atendimento: `${isoOfDay(lmp + d)} 10:00:00`,
+            co_dim_cbo_1: nurseCbo, co_dim_equipe_1: teamId, co_dim_tempo_dum: ymd(lmp), ds_filtro_ciaps: '|W78|', nu_uuid_ficha: `cohort-${m.ibge}-${id}`,
+          }),
+        );
+        push(
+          'tb_fat_atd_ind_problemas',
+          factRow('tb_fat_atd_ind_problemas', m.dimId, lmp + d, {
+            co_seq_fat_atd_ind_problemas: idOf(m.index, 3, consultation), co_fat_atd_ind: id, co_fat_cidadao_pec: p.id, co_dim_ciap: w78, co_dim_cbo_1: nurseCbo, co_dim_equipe_1: teamId,
+          }),
+        );
+        if (k === 0 && i < pn.tested)
+          for (const requested of [syphilisExam, hivExam])
+            push(
+              'tb_fat_atd_ind_procedimentos',
+              factRow('tb_fat_atd_ind_procedimentos', m.dimId, lmp + d, {
+                co_seq_fat_atd_ind_procedimentos: idOf(m.index, 5, ++exam), co_fat_atd_ind: id, co_fat_cidadao_pec: p.id,
+                co_dim_procedimento_solicitado: requested, co_dim_cbo_1: nurseCbo, co_dim_equipe_1: teamId,
+              }),
+            );
+      });
     }
     const v = INDICATOR_COHORT.vaccination;
     const doseDay = day - 182;

@@ -206,7 +206,8 @@ export const PROC = {
   creatinine: '0202010317',
   bloodCount: '0202020380',
   urine: '0202050017',
-  syphilisTest: 'ABEX021',
+  // e-SUS AB exam codes (LEDI dictionary, ListaExames): ABEX019 syphilis serology (VDRL), ABEX018 HIV serology.
+  syphilisTest: 'ABEX019',
   hivTest: 'ABEX018',
 } as const;
 
@@ -229,8 +230,8 @@ export const PROC_NAMES: Readonly<Record<string, string>> = {
   '0202010317': 'Dosagem de creatinina',
   '0202020380': 'Hemograma completo',
   '0202050017': 'Análise de caracteres físicos, elementos e sedimento da urina',
-  ABEX021: 'Teste rápido para sífilis (código AB, descrição sintética)',
-  ABEX018: 'Teste rápido para HIV (código AB, descrição sintética)',
+  ABEX019: 'Sorologia de sífilis (VDRL)',
+  ABEX018: 'Sorologia para HIV',
 };
 
 export interface Vaccine {

@@ -1,4 +1,4 @@
-import { sqlLiteral, tableRef, type SqlDialect } from './sql-dialect';
+import { dayKeyDate, daysBetween, sqlLiteral, tableRef, type SqlDialect } from './sql-dialect';
 
 /**
  * Building blocks of the indicator SQL shared by every mart: who a person is, which team they
@@ -25,6 +25,14 @@ export interface ConditionCodes {
 }
 
 /** Official code lists (docs/indicators/hypertension.md, diabetes.md). */
+/** Pregnancy (prenatal care): CIAP W03, W05, W71, W78–W81, W84, W85, ABP001; CID O00–O99, Z32.1, Z33–Z36. */
+const PREGNANCY_CODES: ConditionCodes = {
+  cidCategories: [...Array.from({ length: 100 }, (_, i) => `O${String(i).padStart(2, '0')}`), 'Z33', 'Z34', 'Z35', 'Z36'],
+  cidSubcategories: ['Z321'],
+  // ABP001 is the e-SUS quick code for prenatal care (LEDI dictionary: W78 "Pré-natal").
+  ciapCodes: ['W03', 'W05', 'W71', 'W78', 'W79', 'W80', 'W81', 'W84', 'W85', 'ABP001'],
+};
+
 export const CONDITION_CODES = {
   hypertension: {
     cidCategories: ['I10', 'I11', 'I12', 'I13', 'I15', 'O10', 'O11'],
@@ -36,6 +44,7 @@ export const CONDITION_CODES = {
     cidSubcategories: ['O240', 'O241', 'O242', 'O243'],
     ciapCodes: ['T89', 'T90', 'ABP006'],
   },
+  pregnancy: PREGNANCY_CODES,
 } as const satisfies Record<string, ConditionCodes>;
 
 /** SIGTAP and e-SUS AB procedure codes. */
@@ -44,6 +53,12 @@ export const PROCEDURE_CODES = {
   hba1c: ['0202010503', 'ABEX008'],
   /** Collection of cervical material for cytology (Previne Brasil indicator 4). */
   cytologyCollection: ['0201020033', 'ABPG010'],
+  /** Syphilis: rapid tests performed, or the exams requested/evaluated. */
+  syphilisPerformed: ['0214010074', '0214010082', 'ABPG026'],
+  syphilisExam: ['0202031098', '0202031110', '0202031179', 'ABEX019'],
+  /** HIV: rapid tests performed, or the exams requested/evaluated. */
+  hivPerformed: ['0214010040', '0214010058', 'ABPG024'],
+  hivExam: ['0213010500', '0213010780', '0202030300', 'ABEX018'],
 } as const;
 
 /**
@@ -52,6 +67,9 @@ export const PROCEDURE_CODES = {
  * (VIP) 22; the third dose is dose code 3.
  */
 export const VACCINE_CODES = { pentavalent: '42', inactivatedPolio: '22', thirdDose: '3' } as const;
+
+/** A day key as a day number (days since 2000-01-01), for day arithmetic both engines share. */
+export const dayNumber = (dialect: SqlDialect, key: string): string => daysBetween(dialect, "DATE '2000-01-01'", dayKeyDate(key));
 
 export const list = (xs: readonly string[]): string => (xs.length === 0 ? 'NULL' : xs.map(sqlLiteral).join(', '));
 
@@ -176,6 +194,8 @@ period AS (
     -- (exclusive end of every window), and the first day of the 6-, 12- and 36-month windows.
     qq.y * 10000 + CASE qq.q WHEN 1 THEN 101 WHEN 2 THEN 501 ELSE 901 END AS first_day_key,
     qq.y * 10000 + CASE qq.q WHEN 1 THEN 430 WHEN 2 THEN 831 ELSE 1231 END AS last_day_key,
+    ${dayNumber(dialect, "qq.y * 10000 + CASE qq.q WHEN 1 THEN 101 WHEN 2 THEN 501 ELSE 901 END")} AS first_day_n,
+    ${dayNumber(dialect, "qq.y * 10000 + CASE qq.q WHEN 1 THEN 430 WHEN 2 THEN 831 ELSE 1231 END")} AS last_day_n,
     ${monthKey('qq.y * 12 + qq.q * 4')} AS end_key,
     ${monthKey('qq.y * 12 + qq.q * 4 - 6')} AS start6_key,
     ${monthKey('qq.y * 12 + qq.q * 4 - 12')} AS start12_key,

@@ -6,6 +6,8 @@ import {
   VACCINE_CODES,
   commonCtes,
   conditionConsultationCte,
+  conditionPredicate,
+  dayNumber,
   list,
   realDay,
   winningRegistrationCte,
@@ -39,7 +41,7 @@ export interface Indicator {
   target: number | null;
   goodPractices: readonly GoodPractice[];
   lookback: Lookback;
-  /** Event CTEs (keys of EVENT_CTES) the evaluation reads. */
+  /** Event CTEs (keys of eventCtes()) the evaluation reads; only these are put in the SQL. */
   needs: readonly EventName[];
   /**
    * SELECT over `period per` (and the event CTEs) giving (municipality_ibge, y, q, person_id,
@@ -51,7 +53,7 @@ export interface Indicator {
 
 export const MAX_GOOD_PRACTICES = 6;
 
-/** `<name>_in_<window>`: people with at least one event of `event` in the window ending with the period. */
+/** (municipality, y, q, person_id) of people with at least one `event` in the window ending with each period. */
 function inWindow(event: EventName, lookback: Lookback): string {
   return `SELECT DISTINCT per.municipality_ibge, per.y, per.q, e.person_id
     FROM period per JOIN ${event} e
@@ -85,7 +87,7 @@ function evaluation(denominator: string, flags: { join: string; col: string }[],
     ${flags.map((f) => f.join).join('\n    ')}`;
 }
 
-/** Good practices met: `gp(1)` = "gp_1 = 1" over the evaluation's output columns, spelled with the flag expressions. */
+/** The numerator condition "every practice met", over the flag expressions. */
 const both = (flags: { col: string }[]) => flags.map((f) => `${f.col} = 1`).join(' AND ');
 
 export const INDICATORS: readonly Indicator[] = [
@@ -142,6 +144,52 @@ export const INDICATORS: readonly Indicator[] = [
     FROM period per JOIN woman w ON w.municipality_ibge = per.municipality_ibge
     WHERE CAST(FLOOR((per.last_day_key - w.birth_key) / 10000) AS INT64) BETWEEN 25 AND 64`;
       return evaluation(denominator, f, both(f));
+    },
+  },
+  {
+    id: 'previne_prenatal_consultations',
+    name: 'Previne Brasil 1: pregnant women with at least 6 prenatal consultations, the first by the 12th week',
+    program: 'Previne Brasil (2019–2024)',
+    officialNote: 'Previne Brasil: nota técnica do indicador 1 (SAPS/MS, edição 2022)',
+    doc: 'prenatal.md',
+    target: 0.45,
+    goodPractices: [
+      { n: 1, description: 'At least 6 prenatal consultations by a doctor or nurse during the pregnancy', score: null },
+      { n: 2, description: 'First prenatal consultation by the 12th week of gestation', score: null },
+    ],
+    lookback: 'start16_key',
+    needs: ['pregnancy'],
+    evaluate() {
+      const during = `FROM pregnancy g JOIN prenatal_consultation c
+          ON c.municipality_ibge = g.municipality_ibge AND c.person_id = g.person_id AND c.day_n >= g.dum_n AND c.day_n < g.dum_n + ${PREGNANCY_DAYS}`;
+      const f = [
+        flag('s', `SELECT g.municipality_ibge, g.y, g.q, g.person_id ${during}
+          GROUP BY g.municipality_ibge, g.y, g.q, g.person_id HAVING COUNT(DISTINCT c.consultation_id) >= 6`),
+        // "By the 12th week": gestational age in completed weeks at most 12 (day 90 after the LMP).
+        flag('e', `SELECT g.municipality_ibge, g.y, g.q, g.person_id ${during}
+          GROUP BY g.municipality_ibge, g.y, g.q, g.person_id, g.dum_n HAVING MIN(c.day_n) - g.dum_n <= 90`),
+      ];
+      return evaluation('SELECT municipality_ibge, y, q, person_id FROM pregnancy', f, both(f));
+    },
+  },
+  {
+    id: 'previne_prenatal_exams',
+    name: 'Previne Brasil 2: pregnant women with syphilis and HIV exams',
+    program: 'Previne Brasil (2019–2024)',
+    officialNote: 'Previne Brasil: nota técnica do indicador 2 (SAPS/MS, edição 2022)',
+    doc: 'prenatal.md',
+    target: 0.6,
+    goodPractices: [
+      { n: 1, description: 'Syphilis rapid test performed or exam requested/evaluated during the pregnancy', score: null },
+      { n: 2, description: 'HIV rapid test performed or exam requested/evaluated during the pregnancy', score: null },
+    ],
+    lookback: 'start16_key',
+    needs: ['pregnancy', 'syphilis_exam', 'hiv_exam'],
+    evaluate() {
+      const exam = (event: EventName) => `SELECT DISTINCT g.municipality_ibge, g.y, g.q, g.person_id FROM pregnancy g JOIN ${event} x
+          ON x.municipality_ibge = g.municipality_ibge AND x.person_id = g.person_id AND x.day_n >= g.dum_n AND x.day_n < g.dum_n + ${PREGNANCY_DAYS}`;
+      const f = [flag('s', exam('syphilis_exam')), flag('h', exam('hiv_exam'))];
+      return evaluation('SELECT municipality_ibge, y, q, person_id FROM pregnancy', f, both(f));
     },
   },
   {
@@ -251,7 +299,33 @@ type EventName =
   | 'agent_visit'
   | 'foot_exam'
   | 'third_dose'
+  | 'pregnancy'
+  | 'syphilis_exam'
+  | 'hiv_exam'
   | 'woman';
+
+/** A pregnancy lasts at most 294 days (42 weeks) from the last menstrual period. */
+const PREGNANCY_DAYS = 294;
+
+/** (municipality_ibge, person_id, day_n): an exam's rapid test performed, or the exam requested or evaluated. */
+function examCte(dialect: SqlDialect, name: string, performed: readonly string[], requested: readonly string[]): string {
+  const raw = (t: string) => tableRef(dialect, 'raw', t);
+  return `
+${name} AS (
+  SELECT r.municipality_ibge, r.person_id, ${dayNumber(dialect, 'f.co_dim_tempo')} AS day_n
+  FROM ${raw('tb_fat_proced_atend_proced')} f
+  JOIN ${raw('tb_dim_procedimento')} pr ON pr._municipality_ibge = f._municipality_ibge AND pr.co_seq_dim_procedimento = f.co_dim_procedimento
+  JOIN record r ON r.municipality_ibge = f._municipality_ibge AND r.citizen_id = f.co_fat_cidadao_pec
+  WHERE pr.co_proced IN (${list(performed)}) AND ${realDay('f.co_dim_tempo')}
+  UNION ALL
+  SELECT r.municipality_ibge, r.person_id, ${dayNumber(dialect, 'f.co_dim_tempo')}
+  FROM ${raw('tb_fat_atd_ind_procedimentos')} f
+  JOIN ${raw('tb_dim_procedimento')} pr ON pr._municipality_ibge = f._municipality_ibge
+    AND (pr.co_seq_dim_procedimento = f.co_dim_procedimento_solicitado OR pr.co_seq_dim_procedimento = f.co_dim_procedimento_avaliado)
+  JOIN record r ON r.municipality_ibge = f._municipality_ibge AND r.citizen_id = f.co_fat_cidadao_pec
+  WHERE pr.co_proced IN (${list(requested)}) AND ${realDay('f.co_dim_tempo')}
+)`;
+}
 
 /** The event CTEs, each (municipality_ibge, person_id, day_key) unless said otherwise. */
 function eventCtes(dialect: SqlDialect): Record<EventName, string> {
@@ -333,6 +407,36 @@ agent_visits_12 AS (
   GROUP BY per.municipality_ibge, per.y, per.q, e.person_id
   HAVING ${daysBetween(dialect, dayKeyDate('MIN(e.day_key)'), dayKeyDate('MAX(e.day_key)'))} >= 30
 )`,
+    pregnancy: `
+prenatal_consultation AS (
+  -- Consultations by a doctor or nurse recording a pregnancy code, with their day and LMP as day numbers.
+  SELECT DISTINCT r.municipality_ibge, r.person_id, a.co_seq_fat_atd_ind AS consultation_id,
+    ${dayNumber(dialect, 'a.co_dim_tempo')} AS day_n,
+    CASE WHEN ${realDay('a.co_dim_tempo_dum')} THEN ${dayNumber(dialect, 'a.co_dim_tempo_dum')} END AS dum_n
+  FROM ${raw('tb_fat_atd_ind_problemas')} p
+  JOIN ${raw('tb_fat_atendimento_individual')} a ON a._municipality_ibge = p._municipality_ibge AND a.co_seq_fat_atd_ind = p.co_fat_atd_ind
+  JOIN ${raw('tb_dim_cbo')} cbo ON cbo._municipality_ibge = a._municipality_ibge AND cbo.co_seq_dim_cbo = a.co_dim_cbo_1
+  LEFT JOIN ${raw('tb_dim_cid')} cid ON cid._municipality_ibge = p._municipality_ibge AND cid.co_seq_dim_cid = p.co_dim_cid
+  LEFT JOIN ${raw('tb_dim_ciap')} ciap ON ciap._municipality_ibge = p._municipality_ibge AND ciap.co_seq_dim_ciap = p.co_dim_ciap
+  JOIN record r ON r.municipality_ibge = a._municipality_ibge AND r.citizen_id = a.co_fat_cidadao_pec
+  WHERE SUBSTR(cbo.nu_cbo, 1, 4) IN (${list(DOCTOR_OR_NURSE_CBO)})
+    AND ${realDay('a.co_dim_tempo')}
+    AND ${conditionPredicate(CONDITION_CODES.pregnancy)}
+),
+pregnancy AS (
+  -- (municipality_ibge, y, q, person_id, dum_n): the pregnancies that end in each quadrimestre — the
+  -- LMP informed at the earliest prenatal consultation among those whose LMP + 294 days falls in it.
+  SELECT municipality_ibge, y, q, person_id, dum_n
+  FROM (
+    SELECT per.municipality_ibge, per.y, per.q, c.person_id, c.dum_n,
+      ROW_NUMBER() OVER (PARTITION BY per.municipality_ibge, per.y, per.q, c.person_id ORDER BY c.day_n, c.dum_n) AS rn
+    FROM period per JOIN prenatal_consultation c ON c.municipality_ibge = per.municipality_ibge
+    WHERE c.dum_n IS NOT NULL AND c.dum_n + ${PREGNANCY_DAYS} BETWEEN per.first_day_n AND per.last_day_n
+  ) first_informed
+  WHERE rn = 1
+)`,
+    syphilis_exam: examCte(dialect, 'syphilis_exam', PROCEDURE_CODES.syphilisPerformed, PROCEDURE_CODES.syphilisExam),
+    hiv_exam: examCte(dialect, 'hiv_exam', PROCEDURE_CODES.hivPerformed, PROCEDURE_CODES.hivExam),
     third_dose: `
 third_dose AS (
   -- (municipality_ibge, person_id, vaccine, day_key): third doses of the indicator's vaccines, by their national codes.

@@ -23,6 +23,7 @@ describe('indicator marts over a synthetic PEC with a planted cohort', () => {
   const D = INDICATOR_COHORT.diabetes;
   const C = INDICATOR_COHORT.cytology;
   const V = INDICATOR_COHORT.vaccination;
+  const P = INDICATOR_COHORT.prenatal;
   beforeAll(async () => {
     db = await createTestDatabase('pec_cohort', (c) => seedPec(c, { seed: 21, municipalities: [CAMPINAS], citizens: 300, endDate: END, indicatorCohort: true }).then(() => {}));
     p = await testPipeline([{ db, municipalities: [CAMPINAS] }]);
@@ -47,6 +48,9 @@ describe('indicator marts over a synthetic PEC with a planted cohort', () => {
       previne_hypertension: [H.people + H.selfDeclared, H.followed, null, H.people, H.followed, null, null, null, null],
       previne_diabetes: [D.people, D.followed, null, D.people, D.followed, null, null, null, null],
       previne_cytology: [C.people, C.followed, null, C.followed, null, null, null, null, null],
+      // 6 consultations: complete + late; by week 12: all but the late; both exams: the tested.
+      previne_prenatal_consultations: [P.pregnancies, P.complete, null, P.complete + P.late, P.pregnancies - P.late, null, null, null, null],
+      previne_prenatal_exams: [P.pregnancies, P.tested, null, P.tested, P.tested, null, null, null, null],
       previne_vaccination: [V.children, V.vaccinated, null, V.vaccinated + V.pentavalentOnly, V.vaccinated, null, null, null, null],
       // C5: consultation (25) for all, blood pressure (25) for the followed; no anthropometry, no visits.
       c5_hypertension: [H.people, 0, (25 * H.people + 25 * H.followed) / H.people, H.people, H.followed, 0, 0, null, null],
