@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { TOPIC_SCHEMAS, TOPICS, type TopicKey } from '../contracts/messages';
-import { PUBSUB_EVENT_TYPE, type MessagePublishedData, type PubsubCloudEvent } from '../contracts/pubsub';
+import { PUBSUB_DEAD_LETTER_ATTRIBUTES as DEAD_LETTER, PUBSUB_EVENT_TYPE, type MessagePublishedData, type PubsubCloudEvent } from '../contracts/pubsub';
 import type { Bus } from '../ports';
 
 export interface SubscriptionOptions {
@@ -120,7 +120,8 @@ export class InProcessBus implements Bus {
     } catch (err) {
       if (attempt >= sub.maxDeliveryAttempts) {
         this.deadLetters.push({ ...msg, subscription: sub.name, deliveryAttempts: attempt, reason: (err as Error).message });
-        this.publishRaw('deadLetter', msg.data, { ...msg.attributes, sourceSubscription: sub.name, deliveryAttempts: String(attempt) });
+        // The attributes Pub/Sub itself adds when it forwards a message to the dead-letter topic.
+        this.publishRaw('deadLetter', msg.data, { ...msg.attributes, [DEAD_LETTER.subscription]: sub.name, [DEAD_LETTER.deliveryCount]: String(attempt) });
         return;
       }
       const backoff = Math.min(sub.maxBackoffMs, sub.minBackoffMs * 2 ** (attempt - 1));
@@ -131,7 +132,7 @@ export class InProcessBus implements Bus {
   async publishDeadLetter(data: Buffer, attributes: Record<string, string>): Promise<string> {
     this.deadLetters.push({
       topic: 'deadLetter', messageId: String(this.seq + 1), data, attributes, publishTime: new Date().toISOString(),
-      subscription: attributes.sourceSubscription ?? '', deliveryAttempts: Number(attributes.deliveryAttempts ?? 1), reason: attributes.errorMessage ?? '',
+      subscription: attributes[DEAD_LETTER.subscription] ?? '', deliveryAttempts: Number(attributes[DEAD_LETTER.deliveryCount] ?? attributes.deliveryAttempt ?? 1), reason: attributes.errorMessage ?? '',
     });
     return this.publishRaw('deadLetter', data, attributes);
   }

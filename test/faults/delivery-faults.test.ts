@@ -231,7 +231,7 @@ describe('faults of message delivery', () => {
       expect(p.bus.deadLetters.map((d) => [d.subscription, d.deliveryAttempts])).toEqual([['extract', 5]]);
       expect(p.bus.deadLetters[0]!.reason).toMatch(/ECONNREFUSED/);
       const parked = p.bus.published.filter((m) => m.topic === 'deadLetter');
-      expect(parked.map((m) => [m.attributes.sourceSubscription, m.attributes.deliveryAttempts])).toEqual([['extract', '5']]);
+      expect(parked.map((m) => [m.attributes.CloudPubSubDeadLetterSourceSubscription, m.attributes.CloudPubSubDeadLetterSourceDeliveryCount])).toEqual([['extract', '5']]);
       expect(JSON.parse(p.bus.deadLetters[0]!.data.toString())).toMatchObject({ runId: run.runId, municipality: SOROCABA.ibge });
       // Every attempt is visible and classified: a WARNING line each, the ledger row each time.
       const warn = logLines(p).filter((l) => l.severity === 'WARNING' && municipalityOf(l) === SOROCABA.ibge);
