@@ -1,3 +1,4 @@
+import { cohortCns, cohortCpf } from '../../scripts/synthetic-pec/documents';
 import { seedPec } from '../../scripts/synthetic-pec/generate';
 import { INDICATOR_COHORT, cohortTeamIne } from '../../scripts/synthetic-pec/indicator-cohort';
 import { INDICATORS } from '../../shared/marts/indicators';
@@ -84,5 +85,23 @@ describe('indicator marts over a synthetic PEC with a planted cohort', () => {
       [cohortTeamIne(CAMPINAS.ibge)],
     );
     expect(n!.n).toBe(INDICATORS.length);
+  });
+
+  it('no clear-text CPF, CNS or name of the cohort in any mart; person keys are HMAC pseudonyms', async () => {
+    const clear = Array.from({ length: 400 }, (_, i) => [cohortCpf(0, i + 1), cohortCns(0, i + 1), `COORTE ${CAMPINAS.ibge} ${i + 1}`]).flat();
+    const tables = await p.warehouse.query(`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'marts'`);
+    let scanned = 0;
+    for (const { t } of tables) {
+      const rows = await p.warehouse.query(`SELECT * FROM marts.${String(t)}`);
+      scanned += rows.length;
+      const text = rows.map((r) => Object.values(r).map(String).join('|')).join('\n');
+      expect({ table: t, leaks: clear.filter((v) => text.includes(v)) }).toEqual({ table: t, leaks: [] });
+    }
+    expect(scanned).toBeGreaterThan(1000);
+    const keys = await p.warehouse.query(
+      `SELECT count(*)::INTEGER AS n, count(*) FILTER (WHERE regexp_full_match(person_key, '(cpf|cns):[0-9a-f]{64}|pec:[0-9]{7}:[0-9]+'))::INTEGER AS ok
+       FROM marts.indicator_person_period`,
+    );
+    expect(keys[0]!.ok).toBe(keys[0]!.n);
   });
 });
