@@ -110,6 +110,19 @@ describe('GcsObjectStore against the Cloud Storage JSON API (contract)', () => {
     expect(get.query.alt).toBe('media');
   });
 
+  it('streams an object back (the SHA-256 check at load), and a missing object errors with 404', async () => {
+    const data = Buffer.from(Array.from({ length: 300_000 }, (_, i) => i % 251));
+    fake.put(BUCKET, 'runs/r7/tables/t/3550308/a/part-00000.csv.gz', data, 'application/gzip');
+    const chunks: Buffer[] = [];
+    for await (const c of store.readStream('runs/r7/tables/t/3550308/a/part-00000.csv.gz')) chunks.push(c as Buffer);
+    expect(Buffer.concat(chunks).equals(data)).toBe(true);
+    const err = await (async () => {
+      for await (const _ of store.readStream('runs/r7/absent.csv.gz')) void _;
+    })().catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 404 });
+    expect(() => store.readStream('../etc/passwd')).toThrow(/invalid object key/);
+  });
+
   it('lists a prefix across pages, sorted', async () => {
     fake.pageSize = 2;
     try {

@@ -146,6 +146,15 @@ describe('warehouse behaviour: DuckDbWarehouse through loadRun', () => {
     expect(await raw(FACT.name, A)).toEqual([]);
   });
 
+  it('SHA-256: a part missing from the bucket fails its slice (data); the others load', async () => {
+    const m = await stageMunicipality(store, 'daily-20261122', A, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261101]) }]);
+    await stageMunicipality(store, 'daily-20261122', B, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261101]) }]);
+    fs.rmSync(store.loadUri(m.tables[0]!.parts[0]!.key));
+    const r = await load('daily-20261122', [A, B]);
+    expect(r.outcomes[0]).toMatchObject({ status: 'failed', errorClass: 'data', message: expect.stringContaining('is missing from the staging bucket') });
+    expect(statusOf(r.outcomes.slice(1))).toEqual([`${FACT.name}/${B}:loaded`]);
+  });
+
   it('data error: one unloadable value fails its slice (terminal, named where, no row content); every other slice loads', async () => {
     const bad = [...factRows(1, [20261101]), { co_seq: 77, co_dim_tempo: 20261102, qt_valor: 'NaN', ds_nota: 'hmac-0f3a9c secret-note' }];
     await stageMunicipality(store, 'daily-20261122', A, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261101]) }]);
