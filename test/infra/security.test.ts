@@ -120,7 +120,9 @@ function expectedGrants(s: Synthesized): Record<string, string[]> {
       'roles/bigquery.jobUser on project',
       `roles/bigquery.dataViewer on dataset:${config.datasets.raw}`,
       `roles/bigquery.dataEditor on dataset:${config.datasets.marts}`,
-      // The marts are built from pseudonymised CPF and CNS: fine-grained read on those two tags only.
+      // The marts are built from pseudonymised CPF and CNS, and the cytology and vaccination rules
+      // need ages (birth dates): fine-grained read on those three tags only.
+      'roles/datacatalog.categoryFineGrainedReader on policyTag:birth_date',
       'roles/datacatalog.categoryFineGrainedReader on policyTag:cpf',
       'roles/datacatalog.categoryFineGrainedReader on policyTag:cns',
       'roles/logging.logWriter on project',

@@ -1,3 +1,4 @@
+import { MART_NAMES } from '../../shared/marts/marts';
 import net from 'node:net';
 import { ibgeCheckDigit } from '../../shared/contracts/ibge';
 import { MunicipalityRegistry } from '../../shared/contracts/municipalities';
@@ -108,7 +109,7 @@ describe('the daily DAG executed locally', () => {
       expect(seen.atLoad).toEqual({ done: 3, pending: 0 });
       expect(at(`loaded:${all}`)).toBeGreaterThan(at(`publish:loadRequests:${all}`));
       expect(at('mart:hypertension_follow_up')).toBeGreaterThan(at(`publish:loadRequests:${all}`));
-      expect(seen.atMarts).toEqual([3, 3]);
+      expect(seen.atMarts).toEqual(MART_NAMES.map(() => 3));
       expect(at('report:daily-20261121')).toBeGreaterThan(Math.max(at('mart:hypertension_follow_up'), at('mart:diabetes_follow_up')));
 
       const [runRow] = await p.warehouse.query(`SELECT status, municipalities_loaded::INTEGER AS loaded FROM ops.runs WHERE run_id = 'daily-20261121'`);

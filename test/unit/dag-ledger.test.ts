@@ -130,6 +130,8 @@ describe('BigQuery ledger and table schemas', () => {
     const tables = [...bigQueryOpsTables(), ...bigQueryMartTables()];
     expect(tables.map((t) => `${t.dataset}.${t.name}`)).toEqual([
       'ops.runs', 'ops.municipality_runs', 'ops.reconciliation', 'ops.alerts', 'marts.hypertension_follow_up', 'marts.diabetes_follow_up',
+      'marts.dim_indicator', 'marts.dim_team', 'marts.dim_period', 'marts.indicator_person_period', 'marts.indicator_team_period',
+      'marts.indicator_municipality_period', 'marts.nominal_list',
     ]);
     for (const t of tables) for (const f of t.fields) expect(['STRING', 'INT64', 'FLOAT64', 'DATE', 'TIMESTAMP']).toContain(f.type);
     const mart = tables.find((t) => t.name === 'hypertension_follow_up')!;
@@ -167,12 +169,14 @@ describe('row access policies for Power BI', () => {
       readersOf: (ibge) => `group:pec-bi-${ibge}@saude.example.gov.br`,
       writer: 'serviceAccount:pec-workflows@proj.iam.gserviceaccount.com',
     });
-    expect(sql).toEqual([
-      'CREATE OR REPLACE ROW ACCESS POLICY pipeline_all_rows ON `proj.pec_marts.hypertension_follow_up` GRANT TO ("serviceAccount:pec-workflows@proj.iam.gserviceaccount.com") FILTER USING (TRUE);',
-      'CREATE OR REPLACE ROW ACCESS POLICY municipality_3509502 ON `proj.pec_marts.hypertension_follow_up` GRANT TO ("group:pec-bi-3509502@saude.example.gov.br") FILTER USING (municipality_ibge = "3509502");',
-      'CREATE OR REPLACE ROW ACCESS POLICY pipeline_all_rows ON `proj.pec_marts.diabetes_follow_up` GRANT TO ("serviceAccount:pec-workflows@proj.iam.gserviceaccount.com") FILTER USING (TRUE);',
-      'CREATE OR REPLACE ROW ACCESS POLICY municipality_3509502 ON `proj.pec_marts.diabetes_follow_up` GRANT TO ("group:pec-bi-3509502@saude.example.gov.br") FILTER USING (municipality_ibge = "3509502");',
-    ]);
+    // Every mart table, each with the pipeline's own policy and one per municipality group.
+    expect(sql).toEqual(
+      MARTS.flatMap((m) => [
+        `CREATE OR REPLACE ROW ACCESS POLICY pipeline_all_rows ON \`proj.pec_marts.${m.name}\` GRANT TO ("serviceAccount:pec-workflows@proj.iam.gserviceaccount.com") FILTER USING (TRUE);`,
+        `CREATE OR REPLACE ROW ACCESS POLICY municipality_3509502 ON \`proj.pec_marts.${m.name}\` GRANT TO ("group:pec-bi-3509502@saude.example.gov.br") FILTER USING (municipality_ibge = "3509502");`,
+      ]),
+    );
+    expect(sql.filter((q) => q.includes('pec_marts.hypertension_follow_up'))).toHaveLength(2);
     expect(() => rowAccessPolicyStatements(registry, { project: 'proj', martsDataset: 'pec_marts', readersOf: () => 'group:x") OR TRUE --', writer: 'serviceAccount:a@b' })).toThrow(
       /not an IAM principal/,
     );
