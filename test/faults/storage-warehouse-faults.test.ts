@@ -76,6 +76,9 @@ describe('faults of the object store and the warehouse', () => {
     try {
       const run = await p.runOnce(REQUEST);
       expect(failedKey).not.toBe('');
+      // The snapshot is taken when the ledger has recorded the failure, which can queue behind a load
+      // wave on the warehouse's single connection: wait for it (bounded), don't race it.
+      for (const until = Date.now() + 15_000; p.ledgerAtFailures.length === 0 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
       expect(p.ledgerAtFailures.map((s) => [s.event, s.municipality, s.status, s.error_class])).toEqual([['extract_failed', SANTOS.ibge, 'retrying', 'storage']]);
       expect(p.ledgerAtFailures[0]!.error_message).toMatch(/object store: injected: 503/);
       expect(await p.store.list(failedKey)).toEqual([]); // no partial object, ever
