@@ -29,10 +29,11 @@ async function main(args: Parsed<typeof START.flags>): Promise<number> {
   const t0 = Date.now();
   // Ctrl-C: the ledger records the run as interrupted before the process exits (twice: at once).
   const runId = `daily-${runDate.replaceAll('-', '')}`;
-  let stopping = false;
+  let stopping = 0;
   process.on('SIGINT', () => {
-    if (stopping) process.exit(130);
-    stopping = true;
+    // tsx relays the terminal's Ctrl-C to this process a second time: only a later one quits at once.
+    if (stopping) return void (Date.now() - stopping > 2_000 && process.exit(130));
+    stopping = Date.now();
     console.log('\ninterrupted: recording the run in the ledger (Ctrl-C again to quit at once)…');
     void pipeline
       .recordInterrupted(runId)
