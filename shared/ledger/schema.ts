@@ -97,7 +97,7 @@ export const OPS_ALERTS: OwnedTable = {
   timePartitioning: { type: 'MONTH', field: 'raised_at' },
   columns: [
     { name: 'run_id', type: 'string', required: true, description: 'Run id' },
-    { name: 'rule', type: 'string', required: true, description: 'municipality_failed | municipality_late | municipality_skipped | not_loaded | stale_source | reconciliation_mismatch | table_failed | marts_failed' },
+    { name: 'rule', type: 'string', required: true, description: 'municipality_failed | municipality_late | municipality_skipped | not_loaded | stale_source | reconciliation_mismatch | table_failed | marts_failed | values_set_aside' },
     { name: 'severity', type: 'string', required: true, description: 'ERROR or ALERT (Cloud Logging severity)' },
     { name: 'municipality', type: 'string', description: 'IBGE code, when the alert is about one' },
     { name: 'message', type: 'string', required: true, description: 'What happened, for a person' },

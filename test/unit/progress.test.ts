@@ -56,14 +56,14 @@ describe('progress a person can follow', () => {
     expect(text).toContain('[0/4] 3548500 Santos         will retry (source_unreachable): connect ECONNREFUSED');
     expect(text).toMatch(/\[1\/4\] 3509502 Campinas {7}staged 8,414 rows, 2\.00 MB in 4\.0 s, 0\.50 MB\/s, PEC 5\.5\.12 — ETA \d+:\d\d/);
     expect(text).toContain('3548500 Santos         extracting, attempt 2');
-    expect(text).toContain('[2/4] 3552205 Sorocaba       FAILED (source_auth): password authentication failed');
+    expect(text).toContain('[2/4] 3552205 Sorocaba       FAILED (source_auth), dead-lettered (not retried): password authentication failed');
     expect(text).toContain('[1/4 loaded] 3509502 Campinas       loaded');
     expect(printer.retrySummary()).toBe('retries: source_unreachable ×1');
   });
 
   it('on a terminal: colour and symbols; NO_COLOR keeps the symbols and drops the colour', () => {
     const tty = printed({ color: true, tty: true }, EVENTS).lines.join('\n');
-    expect(tty).toContain('\x1b[31mFAILED (source_auth)\x1b[0m');
+    expect(tty).toContain('\x1b[31mFAILED (source_auth), dead-lettered (not retried)\x1b[0m');
     expect(tty).toContain('✓ 3509502');
     expect(tty).toContain('↻ 3548500');
     const noColor = printed(terminalStyle({ isTTY: true }, { NO_COLOR: '1' }), EVENTS).lines.join('\n');
