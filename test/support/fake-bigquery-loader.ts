@@ -25,32 +25,37 @@ export interface LedgerRow {
 
 export function playLoader(fake: FakeBigQueryServer): { ledger: LedgerRow[] } {
   const ledger: LedgerRow[] = [];
-  fake.onJob = (job: JobResource): JobOutcome => {
-    if (job.configuration.load) return loadJob(job);
-    const q = job.configuration.query!;
-    if (/-ledger-[0-9a-f]{8}$/.test(job.jobReference.jobId))
-      return { rows: ledger.map((l) => ({ ...l })), schema: ['table_name', 'municipality', 'window_start', 'window_end', 'extracted_at'].map((name) => ({ name, type: 'STRING' })) };
-    const slices = sliceParams(q.queryParameters ?? []);
-    for (const s of slices)
-      if (s.status === 'load')
-        ledger.push({ table_name: s.table_name!, municipality: s.municipality!, window_start: s.window_start, window_end: s.window_end, extracted_at: isoOf(s.extracted_at!) });
-    return {
-      rows: slices.map((s) => ({
-        table_name: s.table_name,
-        municipality: s.municipality,
-        status: s.status,
-        newer_extracted_at: s.newer_extracted_at,
-        message: s.message,
-        rows_deleted: s.status === 'load' ? 0 : null,
-        rows_inserted: s.status === 'load' ? Number(s.rows_expected) : null,
-      })),
-      schema: [
-        { name: 'table_name', type: 'STRING' }, { name: 'municipality', type: 'STRING' }, { name: 'status', type: 'STRING' }, { name: 'newer_extracted_at', type: 'STRING' },
-        { name: 'message', type: 'STRING' }, { name: 'rows_deleted', type: 'INTEGER' }, { name: 'rows_inserted', type: 'INTEGER' },
-      ],
-    };
-  };
+  fake.onJob = (job: JobResource): JobOutcome => (job.configuration.load ? loadJob(job) : queryJob(job, ledger));
   return { ledger };
+}
+
+/**
+ * The query jobs of a load, over `ledger` (which it appends to): the ledger read answers the rows
+ * held; the apply transaction echoes its @slices parameter and records the slices it loads.
+ */
+export function queryJob(job: JobResource, ledger: LedgerRow[]): JobOutcome {
+  const q = job.configuration.query!;
+  if (/-ledger-[0-9a-f]{8}$/.test(job.jobReference.jobId))
+    return { rows: ledger.map((l) => ({ ...l })), schema: ['table_name', 'municipality', 'window_start', 'window_end', 'extracted_at'].map((name) => ({ name, type: 'STRING' })) };
+  const slices = sliceParams(q.queryParameters ?? []);
+  for (const s of slices)
+    if (s.status === 'load')
+      ledger.push({ table_name: s.table_name!, municipality: s.municipality!, window_start: s.window_start, window_end: s.window_end, extracted_at: isoOf(s.extracted_at!) });
+  return {
+    rows: slices.map((s) => ({
+      table_name: s.table_name,
+      municipality: s.municipality,
+      status: s.status,
+      newer_extracted_at: s.newer_extracted_at,
+      message: s.message,
+      rows_deleted: s.status === 'load' ? 0 : null,
+      rows_inserted: s.status === 'load' ? Number(s.rows_expected) : null,
+    })),
+    schema: [
+      { name: 'table_name', type: 'STRING' }, { name: 'municipality', type: 'STRING' }, { name: 'status', type: 'STRING' }, { name: 'newer_extracted_at', type: 'STRING' },
+      { name: 'message', type: 'STRING' }, { name: 'rows_deleted', type: 'INTEGER' }, { name: 'rows_inserted', type: 'INTEGER' },
+    ],
+  };
 }
 
 /** "2026-11-22 09:00:00.123456+00:00" (a TIMESTAMP parameter) → "2026-11-22T09:00:00.123456Z" (FORMAT_TIMESTAMP as the ledger read returns it). */

@@ -1,6 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import type { FakeBigQueryServer, JobOutcome, JobResource } from '../../support/fake-bigquery-server';
 import type { FakeGcsServer } from '../../support/fake-gcs-server';
+import { queryJob, type LedgerRow } from '../../support/fake-bigquery-loader';
 
 /**
  * Plays BigQuery for the load function over the Cloud Storage double, checking what a load job
@@ -11,11 +12,12 @@ import type { FakeGcsServer } from '../../support/fake-gcs-server';
  *   otherwise the job stages the CSV records really in those files (gzip, header row skipped,
  *   quoted newlines allowed), so the warehouse adapter's own check "staged rows = rows the
  *   manifests declare" meets real numbers;
- * - the apply script (the one multi-statement transaction) answers each slice it lists as loaded,
- *   with the rows the manifests declared (this double runs no SQL; the script is covered by
- *   test/contract/bigquery-sql.contract.test.ts).
+ * - the ledger read and the apply transaction are answered as in the warehouse behaviour suite
+ *   (test/support/fake-bigquery-loader.ts: the adapter's own decisions echoed from its parameters;
+ *   this double runs no SQL).
  */
 export function playBigQueryFromGcs(bq: FakeBigQueryServer, gcs: FakeGcsServer): void {
+  const ledger: LedgerRow[] = [];
   bq.onJob = (job: JobResource): JobOutcome => {
     const load = job.configuration.load;
     if (load) {
@@ -38,26 +40,7 @@ export function playBigQueryFromGcs(bq: FakeBigQueryServer, gcs: FakeGcsServer):
       }
       return { outputRows: rows };
     }
-    const sql = job.configuration.query?.query ?? '';
-    const tuples = [...sql.matchAll(/\('(tb_[a-z0-9_]+)', '(\d{7})', [^)]*?, (\d+)\)/g)];
-    return {
-      rows: tuples.map(([, table, municipality, rows]) => ({
-        table_name: table!,
-        municipality: municipality!,
-        status: 'loaded',
-        newer_extracted_at: null,
-        rows_deleted: 0,
-        rows_inserted: Number(rows),
-      })),
-      schema: [
-        { name: 'table_name', type: 'STRING' },
-        { name: 'municipality', type: 'STRING' },
-        { name: 'status', type: 'STRING' },
-        { name: 'newer_extracted_at', type: 'STRING' },
-        { name: 'rows_deleted', type: 'INTEGER' },
-        { name: 'rows_inserted', type: 'INTEGER' },
-      ],
-    };
+    return queryJob(job, ledger);
   };
 }
 
