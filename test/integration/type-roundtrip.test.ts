@@ -248,6 +248,9 @@ describe('type round trip, PostgreSQL → extract → local warehouse', () => {
       const recon = await p.warehouse.query(`SELECT staged_rows::INTEGER AS staged, loaded_rows::INTEGER AS loaded, status FROM ops.reconciliation
           WHERE run_id = $1 AND table_name = $2`, [run.runId, SET_ASIDE_TABLE.name]);
       expect(recon).toEqual([{ staged: expectedAside.length, loaded: expectedAside.length, status: 'match' }]);
+      expect(await p.warehouse.query(`SELECT set_aside_values::INTEGER AS set_aside, unknown_columns FROM ops.municipality_runs WHERE run_id = $1`, [run.runId])).toEqual([
+        { set_aside: expectedAside.length, unknown_columns: 'tb_fat_tipos.ds_coluna_nova' },
+      ]);
       const alerts = await p.warehouse.query(`SELECT message FROM ops.alerts WHERE run_id = $1 AND rule = 'values_set_aside'`, [run.runId]);
       expect(alerts).toEqual([{ message: expect.stringContaining(`3509502: ${expectedAside.length} source value(s)`) }]);
       const lines = p.log.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
