@@ -1,4 +1,4 @@
-import { COLUMN_TYPES, SET_ASIDE_REASONS, SET_ASIDE_TABLE, STAGED_LINE_MAX_BYTES, TEXT_MAX_BYTES, type TypeContract } from './tables';
+import { COLUMN_TYPES, NUMERIC_MAX, SET_ASIDE_REASONS, SET_ASIDE_TABLE, STAGED_LINE_MAX_BYTES, TEXT_MAX_BYTES, type TypeContract } from './tables';
 
 /**
  * docs/types.md, rendered from the type contract in shared/contracts/tables.ts so the page cannot
@@ -22,6 +22,14 @@ export function renderTypesDoc(): string {
     '| registry type | PostgreSQL | staged CSV text | BigQuery | DuckDB | lands exactly | outside the range |',
     '|---|---|---|---|---|---|---|',
     ...entries.map(([name, t]) => `| \`${name}\` | \`${t.postgres}\` | ${cell(t.staged)} | \`${t.bigquery}\` | \`${t.duckdb}\` | ${cell(t.range)} | ${cell(t.outside)} |`),
+    '',
+    '**Pinned numerics.** A registry `numeric` column may pin its precision and scale (`precision`, `scale`; e.g. a',
+    'blood pressure as `numeric(5,1)`): it lands as `NUMERIC(p,s)` in BigQuery and `DECIMAL(p,s)` in DuckDB, and',
+    'the conformance check uses `p − s` integer digits and `s` decimals instead of 29 and 9 (same reasons:',
+    '`numeric_out_of_range`, `numeric_scale`, `numeric_nan`). The registry refuses a pin outside the contract:',
+    `numeric columns only, both given, \`s ≤ ${NUMERIC_MAX.scale}\`, \`s ≤ p\` and \`p − s ≤ ${NUMERIC_MAX.integerDigits}\`. Pinning an existing`,
+    'column changes its warehouse type: BigQuery would replace the raw table (deletion protection stops it), so pin',
+    'a column when it is added, or migrate the table deliberately.',
     '',
     'Hashed personal-data columns land as `text` (64 hex characters); dropped ones are never selected. The',
     'ingestion columns `_municipality_ibge`, `_run_id` (text) and `_extracted_at` (UTC, `TIMESTAMP` in BigQuery)',
@@ -56,7 +64,7 @@ export function renderTypesDoc(): string {
     'leading `_set_aside` column is NULL for a conforming row (one unquoted empty field) or a JSON array',
     '`[[primary key…], [column, reason, original, bytes] | null, …]`. The Node row stream only looks at that first',
     'field and strips it. Checks the source column type makes moot are not generated at all: `numeric(p,s)` with',
-    '`s ≤ 9` and `p − s ≤ 29`, `varchar(n)` with `4n ≤ ' + TEXT_MAX_BYTES + '`, an `integer` column read as `integer`.',
+    '`s ≤ 9` and `p − s ≤ 29` (for a pinned column: no more decimals or integer digits than the pin), `varchar(n)` with `4n ≤ ' + TEXT_MAX_BYTES + '`, an `integer` column read as `integer`.',
     'A table with nothing to check has no `_set_aside` column and streams as before.',
     '',
     `Text values are limited to ${TEXT_MAX_BYTES} bytes of UTF-8 so that every staged line stays within`,
