@@ -1,5 +1,5 @@
 import { PiiKind } from '../shared/contracts/tables';
-import type { BigQueryField, BigQueryTableSpec } from '../shared/adapters/gcp/bigquery-schema';
+import { numericParams, type BigQueryField, type BigQueryTableSpec } from '../shared/adapters/gcp/bigquery-schema';
 
 /**
  * Table shapes come from the loader's own pure definitions (shared/adapters/gcp/bigquery-schema.ts:
@@ -26,6 +26,7 @@ export function toBigQuerySchemaJson(
       type: f.type,
       mode: f.mode,
       ...(f.description ? { description: f.description } : {}),
+      ...numericParams(f),
       ...(kind ? { policyTags: { names: [policyTagFor(kind)] } } : {}),
     };
   });

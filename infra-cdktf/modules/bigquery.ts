@@ -3,6 +3,7 @@ import { PEC_TABLES } from '../../shared/tables/pec-tables';
 import { rawTableSchema, toBigQuerySchemaJson, type BigQueryTableSpec, type PiiKindName } from '../bigquery-schema';
 import { BigqueryDataset, BigqueryTable, DataCatalogPolicyTag, DataCatalogTaxonomy } from '../google';
 import { grant } from '../iam';
+import { OPS_VIEWS, opsViewQuery } from '../../shared/ledger/schema';
 import { martTables, opsTables } from '../owned-tables';
 import { iamCtx, type StackContext } from './context';
 
@@ -78,8 +79,21 @@ export function warehouse(ctx: StackContext, tables: readonly TableDef[] = PEC_T
       // Changes that need a new table must be done deliberately (export, recreate, reload).
       deletionProtection: true,
     });
-  for (const t of landedTables(tables)) table(`raw-${t.name}`, raw, rawTableSchema(t));
+  const rawTables = Object.fromEntries(landedTables(tables).map((t) => [t.name, table(`raw-${t.name}`, raw, rawTableSchema(t))]));
   for (const t of opsTables()) table(`ops-${t.tableId}`, ops, t);
+  // Views over raw tables (the set-aside values), from the ledger's one definition. The dataset's own
+  // readers read them; no grant is added (nor an authorized view: reading one needs `raw` access too).
+  for (const v of OPS_VIEWS)
+    new BigqueryTable(ctx.scope, `ops-view-${v.name}`, {
+      project: config.projectId,
+      datasetId: ops.datasetId,
+      tableId: v.name,
+      description: v.description,
+      view: { query: opsViewQuery(v, (t) => `\`${config.projectId}.${config.datasets.raw}.${t}\``), useLegacySql: false },
+      // Like every table of the stack (a view holds no data, but dropping it is still deliberate).
+      deletionProtection: true,
+      dependsOn: [rawTables[v.rawTable]!],
+    });
   // The marts refresh only DELETEs and INSERTs (never drops), so the tables and their row access
   // policies (modules/powerbi.ts) survive every refresh.
   const martsByName = Object.fromEntries(martTables().map((t) => [t.tableId, table(`marts-${t.tableId}`, marts, t)]));

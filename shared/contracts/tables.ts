@@ -45,8 +45,8 @@ export const STAGED_LINE_MAX_BYTES = 16 * 1_048_576;
 /** Reasons a value is set aside; the `reason` column of set_aside_values. */
 export const SET_ASIDE_REASONS = {
   numeric_nan: 'numeric NaN: NUMERIC/DECIMAL have no NaN',
-  numeric_out_of_range: 'numeric with 30 or more integer digits: beyond NUMERIC(38,9)/DECIMAL(38,9)',
-  numeric_scale: 'numeric with a non-zero digit after the 9th decimal: NUMERIC/DECIMAL(38,9) would round it',
+  numeric_out_of_range: 'numeric with more integer digits than its column holds: 30 or more beyond NUMERIC(38,9)/DECIMAL(38,9), or p − s for a column the registry pins to numeric(p,s)',
+  numeric_scale: 'numeric with a non-zero digit after the column’s scale (the 9th decimal, or s for a pinned numeric(p,s)): the warehouse would round it',
   integer_out_of_range: 'integer outside the registry type’s range, or a fraction or NaN (the source column is wider than the registry says)',
   date_infinite: 'date ±infinity: BigQuery DATE has no infinity',
   date_out_of_range: 'date before 0001-01-01 (BC) or after 9999-12-31: outside BigQuery DATE',
@@ -56,6 +56,9 @@ export const SET_ASIDE_REASONS = {
 } as const;
 export type SetAsideReason = keyof typeof SET_ASIDE_REASONS;
 export type ConformCheck = 'numeric' | 'int32' | 'int16' | 'date' | 'timestamp' | 'text_length';
+
+/** The widest numeric both warehouses hold exactly: NUMERIC(38,9) in BigQuery, DECIMAL(38,9) in DuckDB. */
+export const NUMERIC_MAX = { precision: 38, scale: 9, integerDigits: 29 } as const;
 
 export const COLUMN_TYPES = {
   bigint: {
@@ -166,11 +169,28 @@ export const ColumnDef = z
      * warns; `fail` fails that table (never the whole municipality).
      */
     whenMissing: z.enum(['null', 'fail']).default('fail'),
+    /**
+     * A `numeric` column may pin its precision and scale (e.g. a blood pressure as numeric(5,1)): it
+     * lands as DECIMAL(p,s) / NUMERIC(p,s), and values beyond it are set aside like any other value
+     * the type cannot hold. Within the contract's maximum (NUMERIC_MAX); without them, DECIMAL(38,9).
+     */
+    precision: z.number().int().min(1).max(38).optional(),
+    scale: z.number().int().min(0).optional(),
     description: z.string().optional(),
   })
   .refine((c) => c.pii?.policy !== 'keep' || (c.pii.reason ?? '').length >= 10, {
     message: 'a personal-data column kept in clear text needs a reason',
     path: ['pii', 'reason'],
+  })
+  .superRefine((c, ctx) => {
+    if (c.precision === undefined && c.scale === undefined) return;
+    const issue = (path: string, message: string) => ctx.addIssue({ code: z.ZodIssueCode.custom, path: [path], message: `${c.name}: ${message}` });
+    if (c.type !== 'numeric') return issue('precision', `precision/scale apply to numeric columns only, not ${c.type}`);
+    if (c.precision === undefined || c.scale === undefined) return issue(c.precision === undefined ? 'precision' : 'scale', 'a pinned numeric needs both precision and scale');
+    if (c.scale > NUMERIC_MAX.scale) issue('scale', `scale ${c.scale} is above the contract's maximum ${NUMERIC_MAX.scale}`);
+    if (c.scale > c.precision) issue('scale', `scale ${c.scale} is above the precision ${c.precision}`);
+    if (c.precision - c.scale > NUMERIC_MAX.integerDigits)
+      issue('precision', `${c.precision - c.scale} integer digits (precision − scale) are above the contract's maximum ${NUMERIC_MAX.integerDigits}`);
   });
 export type ColumnDef = z.infer<typeof ColumnDef>;
 
@@ -247,16 +267,30 @@ export interface LandedColumn {
   type: ColumnType;
   /** Present when the column holds personal data (hashed or kept): infra tags these with a policy tag. */
   pii?: { kind: z.infer<typeof PiiKind>; policy: 'hash' | 'keep' };
+  /** A numeric column the registry pins to numeric(p,s) (not for hashed columns, which land as text). */
+  numeric?: { precision: number; scale: number };
 }
 
 export function landedColumns(table: TableDef): LandedColumn[] {
   return table.columns
     .filter((c) => c.pii?.policy !== 'drop')
-    .map((c) =>
-      c.pii
+    .map((c): LandedColumn => {
+      const landed: LandedColumn = c.pii
         ? { name: c.name, type: c.pii.policy === 'hash' ? 'text' : c.type, pii: { kind: c.pii.kind, policy: c.pii.policy as 'hash' | 'keep' } }
-        : { name: c.name, type: c.type },
-    );
+        : { name: c.name, type: c.type };
+      const pinned = pinnedNumeric(c);
+      return pinned && landed.type === 'numeric' ? { ...landed, numeric: pinned } : landed;
+    });
+}
+
+/** The precision and scale a numeric column is pinned to, if the registry pins it. */
+export function pinnedNumeric(c: { type: ColumnType; precision?: number; scale?: number }): { precision: number; scale: number } | undefined {
+  return c.type === 'numeric' && c.precision !== undefined && c.scale !== undefined ? { precision: c.precision, scale: c.scale } : undefined;
+}
+
+/** The DuckDB type a landed column is created with: COLUMN_TYPES', or DECIMAL(p,s) for a pinned numeric. */
+export function duckDbColumnType(c: { type: ColumnType; numeric?: { precision: number; scale: number } }): string {
+  return c.numeric ? `DECIMAL(${c.numeric.precision},${c.numeric.scale})` : COLUMN_TYPES[c.type].duckdb;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { COLUMN_TYPES, INGESTION_COLUMNS, TEXT_MAX_BYTES, type ColumnDef, type ColumnType, type ConformCheck, type SetAsideReason, type TableDef } from '../contracts/tables';
+import { COLUMN_TYPES, INGESTION_COLUMNS, NUMERIC_MAX, pinnedNumeric, TEXT_MAX_BYTES, type ColumnDef, type ColumnType, type ConformCheck, type SetAsideReason, type TableDef } from '../contracts/tables';
 import type { SourceColumn } from './source';
 import type { DateWindow } from '../contracts/identifiers';
 import { TerminalError } from '../errors';
@@ -95,19 +95,22 @@ const str = (reason: SetAsideReason) => `'${reason}'`;
  * be staged (COLUMN_TYPES' `conform`), or undefined when the source type already guarantees it —
  * so the common case costs PostgreSQL nothing. `e` is the quoted source column.
  */
-export function conformCheck(type: ColumnType, e: string, src: SourceColumn | undefined): Check | undefined {
+export function conformCheck(type: ColumnType, e: string, src: SourceColumn | undefined, pinned?: { precision: number; scale: number }): Check | undefined {
   const dt = src?.dataType;
   const checks: readonly ConformCheck[] = COLUMN_TYPES[type].conform;
   for (const check of checks) {
     switch (check) {
       case 'numeric': {
         if (dt !== undefined && dt !== 'numeric') return undefined; // integers always fit; other types are not numeric text
-        if (src?.precision != null && src.scale != null && src.scale <= 9 && src.precision - src.scale <= 29) return undefined;
+        // The landed column: the registry's pinned numeric(p,s), else the contract's maximum.
+        const scale = pinned?.scale ?? NUMERIC_MAX.scale;
+        const digits = pinned ? pinned.precision - pinned.scale : NUMERIC_MAX.integerDigits;
+        if (src?.precision != null && src.scale != null && src.scale <= scale && src.precision - src.scale <= digits) return undefined;
         return {
           // NaN sorts above every number in PostgreSQL, so test it first; a value that rounds at
-          // the 9th decimal is set aside rather than rounded (trailing zeros round to themselves).
-          bad: `(${e} = 'NaN' OR abs(${e}) >= 1e29 OR ${e} <> round(${e}, 9))`,
-          reason: `CASE WHEN ${e} = 'NaN' THEN ${str('numeric_nan')} WHEN abs(${e}) >= 1e29 THEN ${str('numeric_out_of_range')} ELSE ${str('numeric_scale')} END`,
+          // the column's scale is set aside rather than rounded (trailing zeros round to themselves).
+          bad: `(${e} = 'NaN' OR abs(${e}) >= 1e${digits} OR ${e} <> round(${e}, ${scale}))`,
+          reason: `CASE WHEN ${e} = 'NaN' THEN ${str('numeric_nan')} WHEN abs(${e}) >= 1e${digits} THEN ${str('numeric_out_of_range')} ELSE ${str('numeric_scale')} END`,
           original: `${e}::text`,
           bytes: `octet_length(${e}::text)`,
         };
@@ -192,7 +195,7 @@ export function resolveColumns(table: TableDef, available: Available): ResolvedC
     const dt = src ? typeOf(src)?.dataType : undefined;
     const exact = EXACT_SOURCES[c.type];
     if (dt !== undefined && exact !== 'any' && !exact.includes(dt)) typeDrift.push(`${c.name}: source ${dt} read as registry ${c.type}`);
-    let check = src ? conformCheck(c.type, quoteIdent(src), typeOf(src)) : undefined;
+    let check = src ? conformCheck(c.type, quoteIdent(src), typeOf(src), pinnedNumeric(c)) : undefined;
     // Personal data kept in clear (policy `keep`) is protected by a policy tag on its own column;
     // set_aside_values has none, so the record names the value but does not copy it.
     if (check && c.pii) check = { ...check, original: 'NULL::text' };

@@ -2,7 +2,7 @@ import type { DuckDBValue } from '@duckdb/node-api';
 import type { DuckDbWarehouse } from '../local/duckdb-warehouse';
 import { systemClock, type Clock, type RunEvent, type RunObserver } from '../ports';
 import type { Alert } from './alerts';
-import type { RunReport } from './report';
+import { unknownColumnsOf, type RunReport } from './report';
 import { LEDGER_TABLES, OPS_ALERTS, OPS_MUNICIPALITY_RUNS, OPS_RECONCILIATION, OPS_RUNS } from './schema';
 import { OWNED_COLUMN_TYPES, duckDbCreateTable, type OwnedTable } from './table-schema';
 
@@ -96,6 +96,8 @@ export class DuckDbLedger implements RunObserver, LedgerWriter {
             extracted_at: ts(new Date(Date.parse(m.extractedAt)).toISOString()),
             error_class: null,
             error_message: null,
+            set_aside_values: m.setAside?.rows ?? 0,
+            unknown_columns: unknownColumnsOf(m),
           });
           return;
         }

@@ -71,12 +71,10 @@ export interface MunicipalityRunRow {
   extracted_at: string | null;
   loaded_at: string | null;
   updated_at: string;
-  /**
-   * Values set aside at extraction (manifest `setAside.rows`): feeds the `values_set_aside` alert.
-   * Not a ledger column (yet): the ledger counts them in the reconciliation row of the
-   * set_aside_values slice.
-   */
-  set_aside_values?: number | null;
+  /** Values set aside at extraction (manifest `setAside.rows`): also feeds the `values_set_aside` alert. */
+  set_aside_values: number | null;
+  /** Source columns unknown to the registry, "table.column, …" (manifest `unknownColumns` per table). */
+  unknown_columns: string | null;
 }
 
 export interface ReconciliationRow {
@@ -139,6 +137,12 @@ async function lastFailureMessage(store: ObjectStore, runId: string, m: Municipa
   const message = parsed?.success ? parsed.data.message : undefined;
   const running = m.phase === 'extracting' ? ` (attempt ${m.attempts} was still running)` : '';
   return `still failing at the deadline after ${m.attempts} attempt(s)${running}${message ? `: ${message}` : ''}`.slice(0, 2000);
+}
+
+/** The manifest's unknown source columns as one "table.column, …" cell (NULL when there is none). */
+export function unknownColumnsOf(m: Manifest): string | null {
+  const list = m.tables.flatMap((t) => (t.unknownColumns ?? []).map((c) => `${t.table}.${c}`));
+  return list.length > 0 ? list.join(', ') : null;
 }
 
 function reconcile(runId: string, m: Manifest, loads: LoadRecord[]): ReconciliationRow[] {
@@ -209,6 +213,8 @@ export async function buildRunReport(store: ObjectStore, request: RunReportReque
       extracted_at: null,
       loaded_at: null,
       updated_at: nowIso,
+      set_aside_values: null,
+      unknown_columns: null,
     };
     if (m.state === 'done') {
       const manifest = await readManifest(store, req.runId, m.ibge);
@@ -220,6 +226,7 @@ export async function buildRunReport(store: ObjectStore, request: RunReportReque
         row.dw_processed_at = manifest.dwProcessedAt ? utcIso(manifest.dwProcessedAt) : null;
         row.extracted_at = utcIso(manifest.extractedAt);
         row.set_aside_values = manifest.setAside?.rows ?? 0;
+        row.unknown_columns = unknownColumnsOf(manifest);
         if (manifest.failedTables.length > 0 && !row.error_class) {
           row.error_class = manifest.failedTables[0]!.errorClass;
           row.error_message = manifest.failedTables.map((f) => `${f.table}: ${f.message}`).join('; ').slice(0, 2000);

@@ -1,3 +1,4 @@
+import { SET_ASIDE_TABLE } from '../contracts/tables';
 import { bigQueryTableSpec, type BigQueryTableSpec, type OwnedTable } from './table-schema';
 
 /**
@@ -69,6 +70,16 @@ export const OPS_MUNICIPALITY_RUNS: OwnedTable = {
     { name: 'extracted_at', type: 'timestamp', description: 'Start of the source snapshot (UTC)' },
     { name: 'loaded_at', type: 'timestamp', description: 'When the load that applied its slices finished' },
     { name: 'updated_at', type: 'timestamp', required: true, description: 'Last change of this row' },
+    {
+      name: 'set_aside_values',
+      type: 'int',
+      description: 'Source values staged as NULL in this run because the warehouse types cannot hold them (manifest setAside rows; each recorded in ops.set_aside_values)',
+    },
+    {
+      name: 'unknown_columns',
+      type: 'string',
+      description: 'Source columns the registry does not know, not extracted (schema drift: a newer PEC version), e.g. "tb_cidadao.no_novo, tb_fat_visita.nu_x"',
+    },
   ],
 };
 
@@ -110,4 +121,31 @@ export const LEDGER_TABLES: readonly OwnedTable[] = [OPS_RUNS, OPS_MUNICIPALITY_
 /** BigQuery schemas of the ledger tables, for infra-cdktf (pure: no provider imports). */
 export function bigQueryOpsTables(): BigQueryTableSpec[] {
   return LEDGER_TABLES.map(bigQueryTableSpec);
+}
+
+/**
+ * Views in `ops` over tables that land in `raw`. The set-aside values are staged and loaded like a
+ * table (one slice per municipality, replaced by the loader, so `raw` is their only copy) and read
+ * with the ledger: locally the runtime creates the view in DuckDB, in the cloud infra-cdktf
+ * (modules/bigquery.ts). Not an authorized view: reading it needs read access to `raw` as well, so
+ * it opens nothing to anyone who cannot already read the records (Power BI reads `marts` only).
+ */
+export interface OpsView {
+  name: string;
+  description: string;
+  /** The raw table the view selects every column of. */
+  rawTable: string;
+}
+
+export const OPS_VIEWS: readonly OpsView[] = [
+  {
+    name: SET_ASIDE_TABLE.name,
+    description: `${SET_ASIDE_TABLE.description} (view over raw.${SET_ASIDE_TABLE.name})`,
+    rawTable: SET_ASIDE_TABLE.name,
+  },
+];
+
+/** The view's query; `rawRef` names the raw table in the engine's syntax (DuckDB `raw.t`, BigQuery `` `project.raw.t` ``). */
+export function opsViewQuery(view: OpsView, rawRef: (table: string) => string): string {
+  return `SELECT * FROM ${rawRef(view.rawTable)}`;
 }

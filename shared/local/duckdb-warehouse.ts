@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
-import { COLUMN_TYPES, INGESTION_COLUMNS, landedColumns, STAGED_LINE_MAX_BYTES, type TableDef } from '../contracts/tables';
+import { COLUMN_TYPES, duckDbColumnType, INGESTION_COLUMNS, landedColumns, STAGED_LINE_MAX_BYTES, type TableDef } from '../contracts/tables';
 import type { SliceLoad, SliceOutcome, Warehouse } from '../ports';
 import { quoteIdent } from '../extract/sql';
 import { classifyDuckDbError } from '../errors';
@@ -81,7 +81,7 @@ export class DuckDbWarehouse implements Warehouse {
   async ensureRawTables(tables: readonly TableDef[]): Promise<void> {
     await this.exclusive(async () => {
       for (const t of tables) {
-        const cols = [...landedColumns(t), ...INGESTION_COLUMNS].map((c) => `${quoteIdent(c.name)} ${COLUMN_TYPES[c.type].duckdb}`);
+        const cols = [...landedColumns(t), ...INGESTION_COLUMNS].map((c) => `${quoteIdent(c.name)} ${duckDbColumnType(c)}`);
         await this.conn.run(`CREATE TABLE IF NOT EXISTS raw.${quoteIdent(t.name)} (${cols.join(', ')})`);
       }
     });

@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import { ExtractSettingsSchema, DEFAULT_LOOKBACK_DAYS } from '../contracts/config';
 import type { MunicipalityRegistry } from '../contracts/municipalities';
 import type { RunRequest } from '../contracts/messages';
-import { landedTables, SET_ASIDE_TABLE, type TableDef } from '../contracts/tables';
+import { landedTables, type TableDef } from '../contracts/tables';
+import { OPS_VIEWS, opsViewQuery } from '../ledger/schema';
 import { makeExtractHandler } from '../handlers/extract';
 import { makeFanOutHandler } from '../handlers/fan-out';
 import { makeLoadHandler } from '../handlers/load';
@@ -118,7 +119,7 @@ export async function createLocalPipeline(opts: LocalPipelineOptions) {
   const warehouse = await DuckDbWarehouse.open(opts.paths.warehouse, { beforeCommit: opts.warehouseBeforeCommit });
   await warehouse.ensureRawTables(landedTables(tables));
   // Values set aside at extraction land like a table (raw) and are read where the ledger is (ops).
-  await warehouse.execute(`CREATE OR REPLACE VIEW ops.${SET_ASIDE_TABLE.name} AS SELECT * FROM raw.${SET_ASIDE_TABLE.name}`);
+  for (const v of OPS_VIEWS) await warehouse.execute(`CREATE OR REPLACE VIEW ops.${v.name} AS ${opsViewQuery(v, (t) => `raw.${t}`)}`);
   await ensureMartTables(warehouse);
   const ledger = await DuckDbLedger.open(warehouse, clock);
   // Run records in the bucket (what the run-status function reads), the caller (live progress), the ledger.

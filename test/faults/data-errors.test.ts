@@ -24,6 +24,8 @@ describe('a value the warehouse type cannot hold', () => {
     );
     expect(res.rowCount).toBe(1);
     rowId = res.rows[0].id;
+    // And a newer PEC version added a column the registry does not know yet: drift, reported in the ledger.
+    await db.client.query('ALTER TABLE tb_fat_cidadao_pec ADD COLUMN ds_coluna_nova text');
   }, 120_000);
   afterAll(async () => {
     await db?.drop();
@@ -38,6 +40,13 @@ describe('a value the warehouse type cannot hold', () => {
       expect(p.deliveries.filter((d) => d.subscription === 'extract').map((d) => d.attempt)).toEqual([1]);
       expect(p.bus.deadLetters).toEqual([]);
       expect(await ledgerRow(p.warehouse, run.runId, CAMPINAS.ibge)).toMatchObject({ status: 'loaded' });
+      // The ledger row counts the set-aside value and names the unknown column (ops.municipality_runs).
+      expect(
+        await p.warehouse.query(`SELECT set_aside_values::INTEGER AS set_aside, unknown_columns FROM ops.municipality_runs WHERE run_id = $1 AND municipality = $2`, [
+          run.runId,
+          CAMPINAS.ibge,
+        ]),
+      ).toEqual([{ set_aside: 1, unknown_columns: 'tb_fat_cidadao_pec.ds_coluna_nova' }]);
       expect(await p.warehouse.query(`SELECT source_table, column_name, primary_key, reason, original_value FROM ops.set_aside_values`)).toEqual([
         { source_table: 'tb_fat_cidadao_pec', column_name: 'st_faleceu', primary_key: JSON.stringify([rowId]), reason: 'integer_out_of_range', original_value: '1099511627776' },
       ]);

@@ -1,10 +1,10 @@
 import { ENV } from '../../shared/contracts/config';
 import { DELIVERY, FUNCTIONS, type FunctionKey, type PubsubFunctionKey } from '../../shared/contracts/functions';
 import { TOPICS } from '../../shared/contracts/messages';
-import { COLUMN_TYPES, INGESTION_COLUMNS, landedTables, type TableDef } from '../../shared/contracts/tables';
+import { COLUMN_TYPES, INGESTION_COLUMNS, landedTables, SET_ASIDE_TABLE, type TableDef } from '../../shared/contracts/tables';
 import { PEC_TABLES } from '../../shared/tables/pec-tables';
 import { loadedSlicesSchema, rawTableSchema as loaderRawTableSchema } from '../../shared/adapters/gcp/bigquery-schema';
-import { bigQueryOpsTables } from '../../shared/ledger/schema';
+import { OPS_VIEWS, bigQueryOpsTables } from '../../shared/ledger/schema';
 import type { BigQueryTableSpec as OwnedTableSpec } from '../../shared/ledger/table-schema';
 import { MART_NAMES, bigQueryMartTables } from '../../shared/marts/marts';
 import { resolve, resources, some, synthEnvironment, type Body, type TfJson } from './support/synth';
@@ -232,11 +232,23 @@ const ownedShape = (t: OwnedTableSpec) => ({
 describe('BigQuery ops and marts tables are their single definitions', () => {
   const tablesIn = (dataset: string) => resources(json, 'google_bigquery_table').filter(([, t]) => resolve(json, t.dataset_id) === dataset).map(([, t]) => t.table_id).sort();
 
-  test('ops holds exactly the slice ledger and the run ledger (shared/ledger/schema.ts)', () => {
-    expect(tablesIn(config.datasets.ops)).toEqual(['loaded_slices', ...bigQueryOpsTables().map((t) => t.name)].sort());
+  test('ops holds exactly the slice ledger, the run ledger and its views (shared/ledger/schema.ts)', () => {
+    expect(tablesIn(config.datasets.ops)).toEqual(['loaded_slices', ...bigQueryOpsTables().map((t) => t.name), ...OPS_VIEWS.map((v) => v.name)].sort());
     expect(schemaOf(json, config.datasets.ops, 'loaded_slices').map(({ name, type, mode }) => ({ name, type, mode }))).toEqual(
       loadedSlicesSchema().fields.map(({ name, type, mode }) => ({ name, type, mode })),
     );
+  });
+
+  test('ops.set_aside_values is a standard-SQL view over raw.set_aside_values, as locally', () => {
+    expect(OPS_VIEWS.map((v) => v.name)).toContain(SET_ASIDE_TABLE.name);
+    for (const v of OPS_VIEWS) {
+      const [, body] = resources(json, 'google_bigquery_table').find(([, t]) => t.table_id === v.name && resolve(json, t.dataset_id) === config.datasets.ops)!;
+      expect(body.view).toEqual({ query: `SELECT * FROM \`${config.projectId}.${config.datasets.raw}.${v.rawTable}\``, use_legacy_sql: false });
+      expect(body.schema).toBeUndefined();
+      // Created after the raw table it reads.
+      const [rawId] = resources(json, 'google_bigquery_table').find(([, t]) => t.table_id === v.rawTable && resolve(json, t.dataset_id) === config.datasets.raw)!;
+      expect(body.depends_on).toContain(`google_bigquery_table.${rawId}`);
+    }
   });
 
   test.each(bigQueryOpsTables().map((t) => [t.name, t] as const))('ops.%s: columns, modes, descriptions, partitioning and clustering as the ledger defines them', (name, t) => {

@@ -47,6 +47,8 @@ const REGISTRY = TableRegistry.parse([
       // Registry integer, source numeric: fractions and NaN cannot land either.
       { name: 'nu_contagem', type: 'integer' },
       { name: 'nu_decimal', type: 'numeric' },
+      // The registry pins this one (a blood pressure): it lands as DECIMAL(5,1) / NUMERIC(5,1).
+      { name: 'nu_pressao', type: 'numeric', precision: 5, scale: 1 },
       { name: 'nu_real', type: 'double' },
       { name: 'dt_data', type: 'date' },
       { name: 'dt_hora', type: 'timestamp' },
@@ -56,7 +58,7 @@ const REGISTRY = TableRegistry.parse([
   },
 ]);
 
-type Row = Partial<Record<'ds_texto' | 'nu_grande' | 'nu_inteiro' | 'nu_pequeno' | 'nu_decimal' | 'nu_real' | 'dt_data' | 'dt_hora' | 'nu_cpf' | 'dt_nascimento' | 'nu_contagem', string | null>>;
+type Row = Partial<Record<'ds_texto' | 'nu_grande' | 'nu_inteiro' | 'nu_pequeno' | 'nu_decimal' | 'nu_pressao' | 'nu_real' | 'dt_data' | 'dt_hora' | 'nu_cpf' | 'dt_nascimento' | 'nu_contagem', string | null>>;
 /** Source rows (PostgreSQL literals as text) and, for out-of-range ones, the reason expected. */
 const CASES: { row: Row; setAside?: [column: string, reason: string] }[] = [
   // text: NULL vs '', separators, quotes, line breaks, backslashes, \N, non-ASCII, the length limit
@@ -102,6 +104,14 @@ const CASES: { row: Row; setAside?: [column: string, reason: string] }[] = [
   { row: { nu_decimal: '0.0000000005' }, setAside: ['nu_decimal', 'numeric_scale'] },
   { row: { nu_decimal: '1234567890.12345678901234567890' }, setAside: ['nu_decimal', 'numeric_scale'] },
   { row: { nu_decimal: 'NaN' }, setAside: ['nu_decimal', 'numeric_nan'] },
+  // numeric pinned by the registry to numeric(5,1), from an unconstrained source column
+  { row: { nu_pressao: '120.5' } },
+  { row: { nu_pressao: '120.50' } },
+  { row: { nu_pressao: '9999.9' } },
+  { row: { nu_pressao: '-9999.9' } },
+  { row: { nu_pressao: '10000' }, setAside: ['nu_pressao', 'numeric_out_of_range'] },
+  { row: { nu_pressao: '120.25' }, setAside: ['nu_pressao', 'numeric_scale'] },
+  { row: { nu_pressao: 'NaN' }, setAside: ['nu_pressao', 'numeric_nan'] },
   // double precision: every binary64 value lands bit for bit (zeros of both signs: see the local-only test)
   { row: { nu_real: '0.1' } },
   { row: { nu_real: '0.3333333333333333' } },
@@ -163,7 +173,7 @@ describe('type round trip, PostgreSQL → extract → local warehouse', () => {
       await c.query(`CREATE TABLE tb_dim_municipio (co_seq_dim_municipio bigint primary key, co_ibge text);
         INSERT INTO tb_dim_municipio VALUES (7, '3509502');
         CREATE TABLE tb_fat_tipos (co_seq bigint primary key, nu_cpf text, no_nome text, ds_texto text, nu_grande bigint,
-          nu_inteiro bigint, nu_pequeno integer, nu_contagem numeric, nu_decimal numeric, nu_real double precision, dt_data date, dt_hora timestamp,
+          nu_inteiro bigint, nu_pequeno integer, nu_contagem numeric, nu_decimal numeric, nu_pressao numeric, nu_real double precision, dt_data date, dt_hora timestamp,
           dt_nascimento date, co_dim_municipio bigint)`);
       for (const [i, { row }] of CASES.entries()) {
         const cols = Object.keys(row);
@@ -186,13 +196,15 @@ describe('type round trip, PostgreSQL → extract → local warehouse', () => {
 
       await db.client.query('SET extra_float_digits = 3');
       const source = (
-        await db.client.query(`SELECT co_seq::text AS id, ds_texto, nu_grande::text, nu_inteiro::text, nu_pequeno::text, CASE WHEN nu_contagem <> 'NaN' AND nu_contagem = trunc(nu_contagem) THEN nu_contagem::bigint::text ELSE nu_contagem::text END AS nu_contagem, nu_decimal::text,
+        await db.client.query(`SELECT co_seq::text AS id, ds_texto, nu_grande::text, nu_inteiro::text, nu_pequeno::text, CASE WHEN nu_contagem <> 'NaN' AND nu_contagem = trunc(nu_contagem) THEN nu_contagem::bigint::text ELSE nu_contagem::text END AS nu_contagem, nu_decimal::text, nu_pressao::text,
           nu_real::text, dt_data::text, dt_nascimento::text, to_char(dt_hora, 'YYYY-MM-DD HH24:MI:SS.US') AS dt_hora FROM tb_fat_tipos ORDER BY co_seq`)
       ).rows as Record<string, string | null>[];
       const landed = await p.warehouse.query(`SELECT co_seq::VARCHAR AS id, ds_texto, nu_grande::VARCHAR AS nu_grande, nu_inteiro::VARCHAR AS nu_inteiro,
-          nu_pequeno::VARCHAR AS nu_pequeno, nu_contagem::VARCHAR AS nu_contagem, nu_decimal::VARCHAR AS nu_decimal, nu_real::VARCHAR AS nu_real, strftime(dt_data, '%Y-%m-%d') AS dt_data,
+          nu_pequeno::VARCHAR AS nu_pequeno, nu_contagem::VARCHAR AS nu_contagem, nu_decimal::VARCHAR AS nu_decimal, nu_pressao::VARCHAR AS nu_pressao, nu_real::VARCHAR AS nu_real, strftime(dt_data, '%Y-%m-%d') AS dt_data,
           strftime(dt_hora, '%Y-%m-%d %H:%M:%S.%f') AS dt_hora, strftime(dt_nascimento, '%Y-%m-%d') AS dt_nascimento, nu_cpf FROM raw.tb_fat_tipos ORDER BY co_seq`);
       expect(landed).toHaveLength(CASES.length);
+      const [pinned] = await p.warehouse.query(`SELECT data_type FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = 'tb_fat_tipos' AND column_name = 'nu_pressao'`);
+      expect(pinned).toEqual({ data_type: 'DECIMAL(5,1)' });
 
       const expectedAside: [string, string, string][] = [];
       for (const [i, c] of CASES.entries()) {
@@ -203,10 +215,8 @@ describe('type round trip, PostgreSQL → extract → local warehouse', () => {
         const ctx = `row ${i + 1} ${JSON.stringify(c.row).slice(0, 80)}`;
         for (const col of ['ds_texto', 'nu_grande', 'nu_inteiro', 'nu_pequeno', 'nu_contagem', 'dt_data', 'dt_hora', 'dt_nascimento'] as const)
           expect([ctx, col, l[col]]).toEqual([ctx, col, col === aside ? null : s[col]]);
-        expect([ctx, l.nu_decimal === null ? null : canonicalDecimal(String(l.nu_decimal))]).toEqual([
-          ctx,
-          aside === 'nu_decimal' || s.nu_decimal === null ? null : canonicalDecimal(s.nu_decimal),
-        ]);
+        for (const col of ['nu_decimal', 'nu_pressao'] as const)
+          expect([ctx, col, l[col] === null ? null : canonicalDecimal(String(l[col]))]).toEqual([ctx, col, aside === col || s[col] === null ? null : canonicalDecimal(s[col]!)]);
         expect([ctx, l.nu_real === null ? null : bits(String(l.nu_real))]).toEqual([ctx, s.nu_real === null ? null : bits(s.nu_real)]);
         // NULL stays NULL and '' stays '' for hashed columns too; a long value is simply hashed.
         const cpf = c.row.nu_cpf;
@@ -248,6 +258,9 @@ describe('type round trip, PostgreSQL → extract → local warehouse', () => {
       const recon = await p.warehouse.query(`SELECT staged_rows::INTEGER AS staged, loaded_rows::INTEGER AS loaded, status FROM ops.reconciliation
           WHERE run_id = $1 AND table_name = $2`, [run.runId, SET_ASIDE_TABLE.name]);
       expect(recon).toEqual([{ staged: expectedAside.length, loaded: expectedAside.length, status: 'match' }]);
+      expect(await p.warehouse.query(`SELECT set_aside_values::INTEGER AS set_aside, unknown_columns FROM ops.municipality_runs WHERE run_id = $1`, [run.runId])).toEqual([
+        { set_aside: expectedAside.length, unknown_columns: 'tb_fat_tipos.ds_coluna_nova' },
+      ]);
       const alerts = await p.warehouse.query(`SELECT message FROM ops.alerts WHERE run_id = $1 AND rule = 'values_set_aside'`, [run.runId]);
       expect(alerts).toEqual([{ message: expect.stringContaining(`3509502: ${expectedAside.length} source value(s)`) }]);
       const lines = p.log.lines.map((l) => JSON.parse(l) as Record<string, unknown>);

@@ -15,7 +15,8 @@ const STARTED = '2026-11-22T09:00:00.000Z';
 function municipality(ibge: string, o: Partial<MunicipalityRunRow> = {}): MunicipalityRunRow {
   return {
     run_id: 'daily-20261122', municipality: ibge, status: 'loaded', attempts: 1, rows: 10, bytes: 100, seconds: 1, error_class: null, error_message: null, error_classes: null,
-    pec_version: '5.5.12', dw_processed_at: '2026-11-22T03:00:00.000Z', extracted_at: STARTED, loaded_at: STARTED, updated_at: STARTED, ...o,
+    pec_version: '5.5.12', dw_processed_at: '2026-11-22T03:00:00.000Z', extracted_at: STARTED, loaded_at: STARTED, updated_at: STARTED,
+    set_aside_values: 0, unknown_columns: null, ...o,
   };
 }
 function slice(ibge: string, o: Partial<ReconciliationRow> = {}): ReconciliationRow {

@@ -98,6 +98,38 @@ describe('SQL built only from registry identifiers and checked values', () => {
       expect(conformCheck('text', '"x"', col('text'))?.original).toBe('left("x", 1000)');
       expect(conformCheck('text', '"x"', col('character varying', { maxChars: 1_000_000 }))).toBeDefined();
     });
+    it('checks a numeric the registry pins to numeric(p,s) against p and s, not the contract maximum', () => {
+      const pinned = { precision: 5, scale: 1 };
+      expect(conformCheck('numeric', '"x"', col('numeric'), pinned)?.bad).toBe(`("x" = 'NaN' OR abs("x") >= 1e4 OR "x" <> round("x", 1))`);
+      // A source column no wider than the pinned type needs no check; a wider one does.
+      expect(conformCheck('numeric', '"x"', col('numeric', { precision: 5, scale: 1 }), pinned)).toBeUndefined();
+      expect(conformCheck('numeric', '"x"', col('numeric', { precision: 4, scale: 0 }), pinned)).toBeUndefined();
+      expect(conformCheck('numeric', '"x"', col('numeric', { precision: 6, scale: 1 }), pinned)).toBeDefined();
+      expect(conformCheck('numeric', '"x"', col('numeric', { precision: 5, scale: 2 }), pinned)).toBeDefined();
+      // The pin reaches the COPY through the registry column.
+      const t = TableRegistry.parse([
+        {
+          name: 'tb_pa', description: 'pinned', primaryKey: ['co_seq'], municipality: { kind: 'installation' }, mode: { kind: 'full' },
+          columns: [{ name: 'co_seq', type: 'bigint' }, { name: 'nu_pressao_sistolica', type: 'numeric', precision: 5, scale: 1 }],
+        },
+      ])[0]!;
+      const resolved = resolveColumns(t, new Map([['co_seq', col('bigint')], ['nu_pressao_sistolica', col('numeric')]]));
+      expect(resolved.setAsideSql).toContain('abs("nu_pressao_sistolica") >= 1e4');
+      expect(resolved.setAsideSql).toContain('round("nu_pressao_sistolica", 1)');
+    });
+    it('validates a pinned precision against the contract: numeric only, both given, scale ≤ 9, integer digits ≤ 29', () => {
+      const table = (c: Record<string, unknown>) => [
+        { name: 'tb_pa', description: 'pinned', primaryKey: ['co_seq'], municipality: { kind: 'installation' }, mode: { kind: 'full' }, columns: [{ name: 'co_seq', type: 'bigint' }, { name: 'nu_x', ...c }] },
+      ];
+      expect(() => TableRegistry.parse(table({ type: 'numeric', precision: 38, scale: 9 }))).not.toThrow();
+      expect(() => TableRegistry.parse(table({ type: 'numeric', precision: 5, scale: 1 }))).not.toThrow();
+      expect(() => TableRegistry.parse(table({ type: 'double', precision: 5, scale: 1 }))).toThrow(/nu_x: precision\/scale apply to numeric columns only, not double/);
+      expect(() => TableRegistry.parse(table({ type: 'numeric', precision: 5 }))).toThrow(/nu_x: a pinned numeric needs both precision and scale/);
+      expect(() => TableRegistry.parse(table({ type: 'numeric', precision: 20, scale: 10 }))).toThrow(/nu_x: scale 10 is above the contract's maximum 9/);
+      expect(() => TableRegistry.parse(table({ type: 'numeric', precision: 31, scale: 1 }))).toThrow(/nu_x: 30 integer digits \(precision − scale\) are above the contract's maximum 29/);
+      expect(() => TableRegistry.parse(table({ type: 'numeric', precision: 2, scale: 3 }))).toThrow(/nu_x: scale 3 is above the precision 2/);
+      expect(() => TableRegistry.parse(table({ type: 'numeric', precision: 39, scale: 9 }))).toThrow(/precision/);
+    });
     it('reports type drift: a source type the registry type does not read exactly', () => {
       const cbo = getTable('tb_dim_cbo');
       const typed = (nuCbo: SourceColumn) => new Map([['co_seq_dim_cbo', col('integer')], ['nu_cbo', nuCbo], ['no_cbo', col('text')]]);

@@ -28,6 +28,9 @@ export interface BigQueryField {
   type: BigQueryType;
   mode: 'NULLABLE' | 'REQUIRED';
   description?: string;
+  /** A pinned NUMERIC(p,s) (registry `precision`/`scale`); absent: the type's default (NUMERIC = (38,9)). */
+  precision?: number;
+  scale?: number;
 }
 
 export interface BigQueryTableSpec {
@@ -58,6 +61,7 @@ export function rawTableSchema(table: TableDef): BigQueryTableSpec {
       name: c.name,
       type: bigQueryType(c.type),
       mode: 'NULLABLE' as const,
+      ...(c.numeric ? { precision: c.numeric.precision, scale: c.numeric.scale } : {}),
       ...(described.get(c.name) ? { description: described.get(c.name) } : {}),
       ...(c.pii?.policy === 'hash' ? { description: `${described.get(c.name) ? `${described.get(c.name)}; ` : ''}HMAC-SHA-256 pseudonym (hex)` } : {}),
     })),
@@ -118,7 +122,7 @@ export function stagingFields(columns: readonly { name: string; type: ColumnType
 export function toTableResource(spec: BigQueryTableSpec, extra: { expirationTime?: string } = {}): Record<string, unknown> {
   return {
     description: spec.description,
-    schema: { fields: spec.fields.map((f) => ({ name: f.name, type: f.type, mode: f.mode, ...(f.description ? { description: f.description } : {}) })) },
+    schema: { fields: spec.fields.map((f) => ({ name: f.name, type: f.type, mode: f.mode, ...(f.description ? { description: f.description } : {}), ...numericParams(f) })) },
     ...(spec.rangePartitioning
       ? {
           rangePartitioning: {
@@ -131,4 +135,9 @@ export function toTableResource(spec: BigQueryTableSpec, extra: { expirationTime
     ...(spec.clustering.length ? { clustering: { fields: spec.clustering } } : {}),
     ...extra,
   };
+}
+
+/** A pinned NUMERIC's parameters as the tables API takes them (int64 values as strings). */
+export function numericParams(f: Pick<BigQueryField, 'precision' | 'scale'>): { precision?: string; scale?: string } {
+  return f.precision === undefined ? {} : { precision: String(f.precision), scale: String(f.scale ?? 0) };
 }
