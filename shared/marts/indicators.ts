@@ -193,6 +193,24 @@ export const INDICATORS: readonly Indicator[] = [
     },
   },
   {
+    id: 'previne_prenatal_dental',
+    name: 'Previne Brasil 3: pregnant women with dental care during the pregnancy',
+    program: 'Previne Brasil (2019–2024)',
+    officialNote: 'Previne Brasil: nota técnica do indicador 3 (SAPS/MS, edição 2022)',
+    doc: 'prenatal.md',
+    target: 0.6,
+    goodPractices: [{ n: 1, description: 'Dental consultation by a dentist during the pregnancy', score: null }],
+    lookback: 'start16_key',
+    needs: ['pregnancy', 'dental_consultation'],
+    evaluate() {
+      const f = [
+        flag('o', `SELECT DISTINCT g.municipality_ibge, g.y, g.q, g.person_id FROM pregnancy g JOIN dental_consultation o
+          ON o.municipality_ibge = g.municipality_ibge AND o.person_id = g.person_id AND o.day_n >= g.dum_n AND o.day_n < g.dum_n + ${PREGNANCY_DAYS}`),
+      ];
+      return evaluation('SELECT municipality_ibge, y, q, person_id FROM pregnancy', f, both(f));
+    },
+  },
+  {
     id: 'previne_vaccination',
     name: 'Previne Brasil 5: children aged one vaccinated against diphtheria, tetanus, pertussis, hepatitis B, Hib and polio (third doses)',
     program: 'Previne Brasil (2019–2024)',
@@ -302,7 +320,11 @@ type EventName =
   | 'pregnancy'
   | 'syphilis_exam'
   | 'hiv_exam'
+  | 'dental_consultation'
   | 'woman';
+
+/** CBO family of dentists (2232: e.g. 223293 family-health dentist, 223208 general dentist). */
+const DENTIST_CBO_FAMILY = ['2232'];
 
 /** A pregnancy lasts at most 294 days (42 weeks) from the last menstrual period. */
 const PREGNANCY_DAYS = 294;
@@ -437,6 +459,15 @@ pregnancy AS (
 )`,
     syphilis_exam: examCte(dialect, 'syphilis_exam', PROCEDURE_CODES.syphilisPerformed, PROCEDURE_CODES.syphilisExam),
     hiv_exam: examCte(dialect, 'hiv_exam', PROCEDURE_CODES.hivPerformed, PROCEDURE_CODES.hivExam),
+    dental_consultation: `
+dental_consultation AS (
+  -- (municipality_ibge, person_id, day_n): dental consultations by a dentist (the oral-health technician, CBO 3224, does not count for Previne 3).
+  SELECT r.municipality_ibge, r.person_id, ${dayNumber(dialect, 'o.co_dim_tempo')} AS day_n
+  FROM ${raw('tb_fat_atendimento_odonto')} o
+  JOIN ${raw('tb_dim_cbo')} cbo ON cbo._municipality_ibge = o._municipality_ibge AND cbo.co_seq_dim_cbo = o.co_dim_cbo_1
+  JOIN record r ON r.municipality_ibge = o._municipality_ibge AND r.citizen_id = o.co_fat_cidadao_pec
+  WHERE SUBSTR(cbo.nu_cbo, 1, 4) IN (${list(DENTIST_CBO_FAMILY)}) AND ${realDay('o.co_dim_tempo')}
+)`,
     third_dose: `
 third_dose AS (
   -- (municipality_ibge, person_id, vaccine, day_key): third doses of the indicator's vaccines, by their national codes.
