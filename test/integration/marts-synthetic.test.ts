@@ -58,6 +58,8 @@ describe('indicator marts over a synthetic PEC with a planted cohort', () => {
       // C5: consultation (25) for all, blood pressure (25) for the followed; no anthropometry, no visits.
       c5_hypertension: [H.people, 0, (25 * H.people + 25 * H.followed) / H.people, H.people, H.followed, 0, 0, null, null],
       // C4: consultation (20) for all, HbA1c (15) for the followed.
+      // C6: the diabetic men are 60: consultation (25) for all; no anthropometry, visits or influenza dose.
+      c6_older_people: [D.people, 0, 25, D.people, 0, 0, 0, null, null],
       c4_diabetes: [D.people, 0, Math.round(((20 * D.people + 15 * D.followed) / D.people) * 100) / 100, D.people, 0, 0, 0, D.followed, 0],
     });
     const [mart] = await p.warehouse.query(
