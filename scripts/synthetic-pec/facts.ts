@@ -36,6 +36,11 @@ export const FACT_COLUMNS = {
     'ds_filtro_cids', 'ds_filtro_ciaps', 'ds_filtro_proced_avaliados', 'ds_filtro_proced_solicitados', 'co_dim_municipio', 'co_dim_tempo',
     'nu_uuid_ficha',
   ],
+  tb_fat_atendimento_odonto: [
+    'co_seq_fat_atd_odnt', 'co_fat_cidadao_pec', 'nu_cns', 'nu_cpf_cidadao', 'dt_nascimento', 'co_dim_profissional_1', 'co_dim_cbo_1',
+    'co_dim_unidade_saude_1', 'co_dim_equipe_1', 'co_dim_profissional_2', 'co_dim_cbo_2', 'co_dim_unidade_saude_2', 'co_dim_equipe_2',
+    'co_dim_local_atendimento', 'co_dim_tipo_atendimento', 'co_dim_sexo', 'st_gestante', 'co_dim_municipio', 'co_dim_tempo',
+  ],
   tb_fat_atd_ind_problemas: [
     'co_seq_fat_atd_ind_problemas', 'co_fat_atd_ind', 'co_fat_cidadao_pec', 'co_dim_cid', 'co_dim_ciap', 'co_dim_profissional_1', 'co_dim_cbo_1',
     'co_dim_unidade_saude_1', 'co_dim_equipe_1', 'co_dim_profissional_2', 'co_dim_cbo_2', 'co_dim_unidade_saude_2', 'co_dim_equipe_2',
@@ -161,7 +166,7 @@ export class FactGenerator {
   readonly rowCounts = new Map<FactTable, number[]>();
   private readonly rng = new Rng(0);
   private readonly aux = new Rng(0);
-  private readonly ids = { registration: 0, consultation: 0, problem: 0, exam: 0, procedure: 0, visit: 0, vaccination: 0, dose: 0 };
+  private readonly ids = { registration: 0, consultation: 0, problem: 0, exam: 0, procedure: 0, visit: 0, vaccination: 0, dose: 0, dental: 0 };
   private readonly munIds: number[];
   private readonly doctorChangeDay: number;
   private readonly g: CodeGroups;
@@ -201,7 +206,7 @@ export class FactGenerator {
     this.lots = this.makeLots(installation.codes);
     for (const m of installation.municipalities) {
       for (const t of m.teams) {
-        for (const p of [t.doctor, t.formerDoctor, t.nurse, t.nursingTech, t.resident, ...t.acs]) this.attribution[p.id] = `${p.id}\t${p.cbo}\t${t.unitId}\t${t.id}`;
+        for (const p of [t.doctor, t.formerDoctor, t.nurse, t.nursingTech, t.resident, ...t.acs, t.dentist]) this.attribution[p.id] = `${p.id}\t${p.cbo}\t${t.unitId}\t${t.id}`;
       }
     }
   }
@@ -625,6 +630,38 @@ export class FactGenerator {
           `${++this.ids.visit}\t${c.id}\t${c.cns}\t${acs.id}\t${acs.cbo}\t${team.unitId}\t${team.id}\t${outcome}\t${c.microArea}\t` +
           `${bit(done && c.hypertension)}\t${bit(done && c.diabetes)}\t${bit(done && this.pregnantWeeks(c, day) >= 0)}\t${c.latitude}\t${c.longitude}\t` +
           `${this.munIds[c.muni]}\t${this.calendar.ymd(day)}\n`;
+        this.counts[c.muni]!++;
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // tb_fat_atendimento_odonto
+
+  /**
+   * Dental consultations by the care team's dentist: rare in general, more frequent in pregnancy
+   * (the prenatal dental visit Previne 3 counts). Its own random stream: other tables are unchanged.
+   */
+  dental(): Generator<string> {
+    this.begin('tb_fat_atendimento_odonto', Pass.None);
+    const g = this.g;
+    return this.eachCitizenMonth(STREAM.dental, (c, first, last) => {
+      if (!c.linked) return;
+      const rng = this.rng;
+      const lo = Math.max(first, c.birthDay);
+      const hi = Math.min(last, c.deathDay);
+      if (lo > hi) return;
+      const frac = (hi - lo + 1) / 30.4;
+      const pregnant = this.pregnantWeeks(c, lo) >= 0 || this.pregnantWeeks(c, hi) >= 0;
+      const n = rng.poisson((0.04 + (pregnant ? 0.12 : 0)) * frac);
+      const dentist = c.careTeam.dentist;
+      for (let k = 0; k < n; k++) {
+        const day = this.pickDay(lo, hi);
+        const tipo = g.tipo.ids[rng.int(0, g.tipo.ids.length - 1)]!;
+        this.out +=
+          `${++this.ids.dental}	${c.id}	${c.cns}	${c.cpf}	${c.birthIso}	${this.attribution[dentist.id]}	${SENTINEL}	${SENTINEL}	${SENTINEL}	${SENTINEL}	` +
+          `${g.localUbs}	${tipo}	${c.sex}	${bit(this.pregnantWeeks(c, day) >= 0)}	${this.munIds[c.muni]}	${this.calendar.ymd(day)}
+`;
         this.counts[c.muni]!++;
       }
     });

@@ -200,6 +200,7 @@ export async function seedPec(
         ['tb_fat_cidadao_pec', () => facts.citizens()],
         ['tb_fat_cad_individual', () => facts.registrations()],
         ['tb_fat_atendimento_individual', () => facts.care('tb_fat_atendimento_individual')],
+        ['tb_fat_atendimento_odonto', () => facts.dental()],
         ['tb_fat_atd_ind_problemas', () => facts.care('tb_fat_atd_ind_problemas')],
         ['tb_fat_atd_ind_procedimentos', () => facts.care('tb_fat_atd_ind_procedimentos')],
         ['tb_fat_proced_atend_proced', () => facts.care('tb_fat_proced_atend_proced')],

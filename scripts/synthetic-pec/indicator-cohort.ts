@@ -35,9 +35,10 @@ export const INDICATOR_COHORT = {
    * Women aged 20 whose last menstrual period is 250 days before that day (the pregnancy ends 44
    * days after it): `complete` with 6 prenatal consultations from day 60, `late` with 6 from day 100
    * (after week 12), the rest with 3 from day 60; the first `tested` with syphilis and HIV exams
-   * requested at their first consultation.
+   * requested at their first consultation; the first `dental` with a dentist's consultation (CBO
+   * 223293) on day 120 of the pregnancy.
    */
-  prenatal: { pregnancies: 20, complete: 12, late: 4, tested: 15 },
+  prenatal: { pregnancies: 20, complete: 12, late: 4, tested: 15, dental: 9 },
   /** Days before the seed's end date on which every cohort event happens. */
   daysBeforeEnd: 10,
 } as const;
@@ -83,6 +84,7 @@ export function indicatorCohortRows(installation: Installation, endDay: number):
   };
   const doctorCbo = code(codes.cbo, CBOS.doctor.code);
   const nurseCbo = code(codes.cbo, CBOS.nurse.code);
+  const dentistCbo = code(codes.cbo, CBOS.dentist.code);
   const k86 = code(codes.ciap, 'K86');
   const t90 = code(codes.ciap, 'T90');
   const bloodPressure = code(codes.procedure, PROC.bloodPressure[0]);
@@ -234,6 +236,14 @@ export function indicatorCohortRows(installation: Installation, endDay: number):
     for (let i = 0; i < pn.pregnancies; i++) {
       const p = citizen(20, true);
       const lmp = day - 250;
+      if (i < pn.dental)
+        push(
+          'tb_fat_atendimento_odonto',
+          factRow('tb_fat_atendimento_odonto', m.dimId, lmp + 120, {
+            co_seq_fat_atd_odnt: idOf(m.index, 9, i + 1), co_fat_cidadao_pec: p.id, nu_cns: p.cns, nu_cpf_cidadao: p.cpf,
+            co_dim_cbo_1: dentistCbo, co_dim_equipe_1: teamId, co_dim_sexo: SEX.female, st_gestante: 1,
+          }),
+        );
       const days = i < pn.complete ? [60, 90, 120, 150, 180, 210] : i < pn.complete + pn.late ? [100, 120, 140, 160, 180, 200] : [60, 90, 120];
       days.forEach((d, k) => {
         const id = idOf(m.index, 2, ++consultation);

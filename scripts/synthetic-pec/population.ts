@@ -56,6 +56,7 @@ export const STREAM = {
   onlyConsultations: 9,
   metadata: 10,
   lots: 11,
+  dental: 12,
 } as const;
 
 export type DimValue = string | number | null;
@@ -76,6 +77,8 @@ export interface Team {
   nursingTech: Professional;
   resident: Professional;
   acs: Professional[];
+  /** The team's dentist (tb_fat_atendimento_odonto). */
+  dentist: Professional;
 }
 
 export interface Citizen {
@@ -400,11 +403,17 @@ export function buildInstallation(options: PopulationOptions, calendar: Calendar
         nursingTech: professional(CBOS.nursingTech.code),
         resident: professional(rng.chance(0.5) ? CBOS.resident.code : CBOS.nurseResident.code),
         acs: Array.from({ length: rng.int(4, 6) }, () => professional(CBOS.acs.code)),
+        // Assigned after every team exists (below).
+        dentist: { id: SENTINEL, cbo: SENTINEL },
       });
     }
     const retiredTeam = ++teamId;
     dims.add('tb_dim_equipe', { co_seq_dim_equipe: retiredTeam, nu_ine: ine.next('000', 7), no_equipe: 'EAP Extinta', st_registro_valido: 0 }, 'eap extinta');
   }
+
+  // Dentists are drawn after every other professional and team: the draws before them, and so the
+  // ids, INEs and names of every earlier seed, stay as they were when dental care was added.
+  for (const m of municipalities) for (const t of m.teams) t.dentist = professional(CBOS.dentist.code);
 
   const citizenIds = { fat: 0, coCidadao: 1000 };
   for (const m of municipalities) {

@@ -193,6 +193,24 @@ export const INDICATORS: readonly Indicator[] = [
     },
   },
   {
+    id: 'previne_prenatal_dental',
+    name: 'Previne Brasil 3: pregnant women with dental care during the pregnancy',
+    program: 'Previne Brasil (2019–2024)',
+    officialNote: 'Previne Brasil: nota técnica do indicador 3 (SAPS/MS, edição 2022)',
+    doc: 'prenatal.md',
+    target: 0.6,
+    goodPractices: [{ n: 1, description: 'Dental consultation by a dentist during the pregnancy', score: null }],
+    lookback: 'start16_key',
+    needs: ['pregnancy', 'dental_consultation'],
+    evaluate() {
+      const f = [
+        flag('o', `SELECT DISTINCT g.municipality_ibge, g.y, g.q, g.person_id FROM pregnancy g JOIN dental_consultation o
+          ON o.municipality_ibge = g.municipality_ibge AND o.person_id = g.person_id AND o.day_n >= g.dum_n AND o.day_n < g.dum_n + ${PREGNANCY_DAYS}`),
+      ];
+      return evaluation('SELECT municipality_ibge, y, q, person_id FROM pregnancy', f, both(f));
+    },
+  },
+  {
     id: 'previne_vaccination',
     name: 'Previne Brasil 5: children aged one vaccinated against diphtheria, tetanus, pertussis, hepatitis B, Hib and polio (third doses)',
     program: 'Previne Brasil (2019–2024)',
@@ -273,6 +291,36 @@ export const INDICATORS: readonly Indicator[] = [
       return evaluation(diagnosed('diabetes_consultation'), f, both(f));
     },
   },
+  {
+    id: 'c6_older_people',
+    name: 'C6: care of older people (good-practice score)',
+    program: 'Cofinanciamento APS (Portaria GM/MS 3.493/2024)',
+    officialNote: 'Nota metodológica "Cuidado integral da pessoa idosa" (SAPS/MS, 2025)',
+    doc: 'older-people.md',
+    target: null,
+    goodPractices: [
+      { n: 1, description: 'Consultation by a doctor or nurse in the last 12 months', score: 25 },
+      { n: 2, description: 'Weight and height recorded on the same day in the last 12 months', score: 25 },
+      { n: 3, description: 'Two home visits by a community health agent at least 30 days apart in the last 12 months', score: 25 },
+      { n: 4, description: 'One dose of the influenza vaccine in the last 12 months', score: 25 },
+    ],
+    lookback: 'start12_key',
+    needs: ['doctor_or_nurse_consultation', 'anthropometry', 'agent_visit', 'influenza_dose'],
+    evaluate() {
+      const f = [
+        flag('k', inWindow('doctor_or_nurse_consultation', 'start12_key')),
+        flag('a', inWindow('anthropometry', 'start12_key')),
+        flag('v', 'SELECT * FROM agent_visits_12'),
+        flag('i', inWindow('influenza_dose', 'start12_key')),
+      ];
+      // People aged 60 or more on the quadrimestre's last day (key arithmetic, as for cytology).
+      const denominator = `
+    SELECT per.municipality_ibge, per.y, per.q, p.person_id
+    FROM period per JOIN person p ON p.municipality_ibge = per.municipality_ibge
+    WHERE p.birth_key IS NOT NULL AND CAST(FLOOR((per.last_day_key - p.birth_key) / 10000) AS INT64) >= 60`;
+      return evaluation(denominator, f, both(f));
+    },
+  },
 ];
 
 export function getIndicator(id: string): Indicator {
@@ -302,7 +350,15 @@ type EventName =
   | 'pregnancy'
   | 'syphilis_exam'
   | 'hiv_exam'
+  | 'dental_consultation'
+  | 'influenza_dose'
   | 'woman';
+
+/** Influenza vaccine by its national code (tb_dim_imunobiologico.nu_identificador; to confirm against the SI-PNI list). */
+const INFLUENZA_VACCINES = ['33'];
+
+/** CBO family of dentists (2232: e.g. 223293 family-health dentist, 223208 general dentist). */
+const DENTIST_CBO_FAMILY = ['2232'];
 
 /** A pregnancy lasts at most 294 days (42 weeks) from the last menstrual period. */
 const PREGNANCY_DAYS = 294;
@@ -437,6 +493,24 @@ pregnancy AS (
 )`,
     syphilis_exam: examCte(dialect, 'syphilis_exam', PROCEDURE_CODES.syphilisPerformed, PROCEDURE_CODES.syphilisExam),
     hiv_exam: examCte(dialect, 'hiv_exam', PROCEDURE_CODES.hivPerformed, PROCEDURE_CODES.hivExam),
+    dental_consultation: `
+dental_consultation AS (
+  -- (municipality_ibge, person_id, day_n): dental consultations by a dentist (the oral-health technician, CBO 3224, does not count for Previne 3).
+  SELECT r.municipality_ibge, r.person_id, ${dayNumber(dialect, 'o.co_dim_tempo')} AS day_n
+  FROM ${raw('tb_fat_atendimento_odonto')} o
+  JOIN ${raw('tb_dim_cbo')} cbo ON cbo._municipality_ibge = o._municipality_ibge AND cbo.co_seq_dim_cbo = o.co_dim_cbo_1
+  JOIN record r ON r.municipality_ibge = o._municipality_ibge AND r.citizen_id = o.co_fat_cidadao_pec
+  WHERE SUBSTR(cbo.nu_cbo, 1, 4) IN (${list(DENTIST_CBO_FAMILY)}) AND ${realDay('o.co_dim_tempo')}
+)`,
+    influenza_dose: `
+influenza_dose AS (
+  -- Any dose of the influenza vaccine, dated by the day it was applied.
+  SELECT r.municipality_ibge, r.person_id, v.co_dim_tempo_vacina_aplicada AS day_key
+  FROM ${raw('tb_fat_vacinacao_vacina')} v
+  JOIN ${raw('tb_dim_imunobiologico')} im ON im._municipality_ibge = v._municipality_ibge AND im.co_seq_dim_imunobiologico = v.co_dim_imunobiologico
+  JOIN record r ON r.municipality_ibge = v._municipality_ibge AND r.citizen_id = v.co_fat_cidadao_pec
+  WHERE im.nu_identificador IN (${list(INFLUENZA_VACCINES)}) AND ${realDay('v.co_dim_tempo_vacina_aplicada')}
+)`,
     third_dose: `
 third_dose AS (
   -- (municipality_ibge, person_id, vaccine, day_key): third doses of the indicator's vaccines, by their national codes.

@@ -137,6 +137,18 @@ const tables: z.input<typeof TableRegistry> = [
     ],
   },
   {
+    name: 'tb_fat_atendimento_odonto',
+    description: 'One row per dental consultation (Previne Brasil 3, C3: dental care during pregnancy)',
+    primaryKey: ['co_seq_fat_atd_odnt'],
+    municipality: BY_MUNICIPIO,
+    mode: BY_DAY,
+    columns: [
+      bigint('co_seq_fat_atd_odnt'), bigint('co_fat_cidadao_pec'), hashed('nu_cns', 'cns'), hashed('nu_cpf_cidadao', 'cpf'),
+      birthDate('dt_nascimento'), ...attribution('_1', '_2'), bigint('co_dim_local_atendimento'), bigint('co_dim_tipo_atendimento'),
+      bigint('co_dim_sexo'), int('st_gestante'), bigint('co_dim_municipio'), bigint('co_dim_tempo'),
+    ],
+  },
+  {
     name: 'tb_fat_atd_ind_problemas',
     description: 'Problems/diagnoses of a consultation: a CID or a CIAP (the other is the sentinel)',
     primaryKey: ['co_seq_fat_atd_ind_problemas'],

@@ -189,6 +189,11 @@ describe('star schema marts on a hand-made warehouse', () => {
       await w.query(`SELECT team_ine, quadrimestre, indicator_id, person_key, missing_practices FROM marts.nominal_list ORDER BY indicator_id, person_key`),
     ).toEqual([
       { team_ine: T1, quadrimestre: '2026Q3', indicator_id: 'c5_hypertension', person_key: 'cpf:h2', missing_practices: '1,2,4' },
+      // C6 (aged 60 or more: H1, H2, W1, W2): H1 has no influenza dose; H2's doctor consultation is from 2023, its visits 29 days apart.
+      { team_ine: T1, quadrimestre: '2026Q3', indicator_id: 'c6_older_people', person_key: 'cpf:h1', missing_practices: '4' },
+      { team_ine: T1, quadrimestre: '2026Q3', indicator_id: 'c6_older_people', person_key: 'cpf:h2', missing_practices: '1,3,4' },
+      { team_ine: T1, quadrimestre: '2026Q3', indicator_id: 'c6_older_people', person_key: 'cpf:w1', missing_practices: '1,2,3,4' },
+      { team_ine: T1, quadrimestre: '2026Q3', indicator_id: 'c6_older_people', person_key: 'cpf:w2', missing_practices: '1,2,3,4' },
       { team_ine: T1, quadrimestre: '2026Q3', indicator_id: 'previne_cytology', person_key: 'cpf:w4', missing_practices: '1' },
       { team_ine: '-', quadrimestre: '2026Q3', indicator_id: 'previne_cytology', person_key: 'cpf:w8', missing_practices: '1' },
       { team_ine: T1, quadrimestre: '2026Q3', indicator_id: 'previne_hypertension', person_key: 'cpf:h2', missing_practices: '1,2' },
@@ -207,7 +212,7 @@ describe('star schema marts on a hand-made warehouse', () => {
     const [frozen] = await w.query(
       `SELECT count(*)::INTEGER AS n FROM marts.indicator_person_period WHERE person_key = 'cpf:h2' AND quadrimestre = '2026Q1'`,
     );
-    expect(frozen!.n).toBe(2); // previne_hypertension and c5_hypertension
+    expect(frozen!.n).toBe(3); // previne_hypertension, c5_hypertension and c6_older_people
     // W2's collection deleted: 2026Q1 cytology is closed but its 36-month history is incomplete, so it is recomputed too.
     expect((await teamRows('previne_cytology')).filter((r) => r[1] === T1).map((r) => [r[0], r[2], r[3]])).toEqual([
       ['2023Q3', 3, 0],
@@ -227,9 +232,14 @@ describe('star schema marts on a hand-made warehouse', () => {
     const results = [];
     for (const q of queries) results.push(await w.query(q));
     expect(results[0]!.map((r) => [r.team_ine, r.indicator_id, r.quadrimestre, r.rate, r.target])).toEqual([[T1, 'previne_cytology', '2026Q3', 0.3333, 0.4]]);
-    expect(results[1]!.map((r) => [r.indicator_id, r.score_mean])).toEqual([['c5_hypertension', 100]]);
+    // C6 in 2026Q3 after H2's death: H1 75 (no influenza dose), W1 0, W2 0 → mean 25.
+    expect(results[1]!.map((r) => [r.indicator_id, r.score_mean])).toEqual([['c6_older_people', 25], ['c5_hypertension', 100]]);
     expect(results[2]!.map((r) => [r.indicator_id, r.person_key, r.missing_practices])).toEqual([
       ['previne_cytology', 'cpf:w8', '1'], // team '-' sorts first
+      // Then by indicator, the most practices missing first.
+      ['c6_older_people', 'cpf:w1', '1,2,3,4'],
+      ['c6_older_people', 'cpf:w2', '1,2,3,4'],
+      ['c6_older_people', 'cpf:h1', '4'],
       ['previne_cytology', 'cpf:w2', '1'],
       ['previne_cytology', 'cpf:w4', '1'],
     ]);

@@ -21,6 +21,11 @@ import { PEC_TABLES } from '../../shared/tables/pec-tables';
  *   G7 LMP 2025-07-10 (ends 2026-04-30, the last day of Q1): one consultation on day 10.
  * Previne 1: 2026Q1 {G7} 0 (first by week 12: 1); 2026Q2 {G1,G2,G3,G5} 1 (≥ 6: G1, G2; by week 12: G1, G3, G5); 2026Q3 {G4} 0 (by week 12: 1).
  * Previne 2: 2026Q1 0/1; 2026Q2 1/4 (syphilis: G1, G2; HIV: G1, G3); 2026Q3 0/1.
+ * Previne 3 (dental consultations, tb_fat_atendimento_odonto; CBO 44 = dentist 223293, 45 = oral-health technician 322405):
+ *   G1 dentist 2025-10-15 → counts; G2 dentist 2025-08-14, the day before the LMP → no; G3 technician 2025-11-01 → no;
+ *   G5 dentist 2026-04-30 (day 293, the last day of the pregnancy) → counts; G7 dentist 2026-04-30 (day 294, after its end) → no;
+ *   G6 dentist 2026-01-01 (LMP unknown: in no denominator).
+ * Previne 3: 2026Q1 0/1; 2026Q2 2/4 (G1, G5); 2026Q3 0/1.
  */
 const A = '3509502';
 type Row = Record<string, DuckDBValue>;
@@ -39,7 +44,9 @@ describe('Previne 1 and 2: prenatal consultations and exams of the pregnancies e
     w = await DuckDbWarehouse.open(path.join(dir, 'w.duckdb'));
     await w.ensureRawTables(PEC_TABLES);
     await insert(w, 'tb_dim_equipe', [{ co_seq_dim_equipe: 2, nu_ine: '0000000011', no_equipe: 'ESF 1' }]);
-    await insert(w, 'tb_dim_cbo', [{ co_seq_dim_cbo: 40, nu_cbo: '225142' }, { co_seq_dim_cbo: 42, nu_cbo: '322205' }]);
+    await insert(w, 'tb_dim_cbo', [
+      { co_seq_dim_cbo: 40, nu_cbo: '225142' }, { co_seq_dim_cbo: 42, nu_cbo: '322205' }, { co_seq_dim_cbo: 44, nu_cbo: '223293' }, { co_seq_dim_cbo: 45, nu_cbo: '322405' },
+    ]);
     await insert(w, 'tb_dim_cid', [{ co_seq_dim_cid: 1, nu_cid: '-' }]);
     await insert(w, 'tb_dim_ciap', [{ co_seq_dim_ciap: 20, nu_ciap: 'W78' }]);
     await insert(w, 'tb_dim_procedimento', [
@@ -77,6 +84,10 @@ describe('Previne 1 and 2: prenatal consultations and exams of the pregnancies e
       co_seq_fat_atd_ind_procedimentos: id, co_fat_atd_ind: consultation, co_fat_cidadao_pec: citizen, co_dim_procedimento_solicitado: requested, co_dim_procedimento_avaliado: 1, co_dim_tempo: day,
     });
     await insert(w, 'tb_fat_atd_ind_procedimentos', [exam(1, g1[0]!, 1, 32, 20250930), exam(2, g2[0]!, 2, 33, 20251114), exam(3, g3[0]!, 3, 34, 20251001)]);
+    const dental = (id: number, citizen: number, day: number, cbo = 44): Row => ({ co_seq_fat_atd_odnt: id, co_fat_cidadao_pec: citizen, co_dim_cbo_1: cbo, co_dim_tempo: day });
+    await insert(w, 'tb_fat_atendimento_odonto', [
+      dental(1, 1, 20251015), dental(2, 2, 20250814), dental(3, 3, 20251101, 45), dental(4, 5, 20260430), dental(5, 7, 20260430), dental(6, 6, 20260101),
+    ]);
     for (const m of MARTS) await refreshMartDuckDb(w, m);
   });
   afterAll(() => {
@@ -104,6 +115,14 @@ describe('Previne 1 and 2: prenatal consultations and exams of the pregnancies e
       { q: '2026Q1', d: 1, n: 0, g1: 0, g2: 0 },
       { q: '2026Q2', d: 4, n: 1, g1: 2, g2: 2 },
       { q: '2026Q3', d: 1, n: 0, g1: 0, g2: 0 },
+    ]);
+  });
+
+  it('Previne 3: a consultation by a dentist (CBO 2232) during [LMP, LMP + 294); the technician and days outside do not count', async () => {
+    expect(await rows('previne_prenatal_dental')).toEqual([
+      { q: '2026Q1', d: 1, n: 0, g1: 0, g2: null },
+      { q: '2026Q2', d: 4, n: 2, g1: 2, g2: null },
+      { q: '2026Q3', d: 1, n: 0, g1: 0, g2: null },
     ]);
   });
 });

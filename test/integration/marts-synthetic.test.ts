@@ -52,10 +52,14 @@ describe('indicator marts over a synthetic PEC with a planted cohort', () => {
       // 6 consultations: complete + late; by week 12: all but the late; both exams: the tested.
       previne_prenatal_consultations: [P.pregnancies, P.complete, null, P.complete + P.late, P.pregnancies - P.late, null, null, null, null],
       previne_prenatal_exams: [P.pregnancies, P.tested, null, P.tested, P.tested, null, null, null, null],
+      // A dentist's consultation on day 120 of the pregnancy: the first `dental`.
+      previne_prenatal_dental: [P.pregnancies, P.dental, null, P.dental, null, null, null, null, null],
       previne_vaccination: [V.children, V.vaccinated, null, V.vaccinated + V.pentavalentOnly, V.vaccinated, null, null, null, null],
       // C5: consultation (25) for all, blood pressure (25) for the followed; no anthropometry, no visits.
       c5_hypertension: [H.people, 0, (25 * H.people + 25 * H.followed) / H.people, H.people, H.followed, 0, 0, null, null],
       // C4: consultation (20) for all, HbA1c (15) for the followed.
+      // C6: the diabetic men are 60: consultation (25) for all; no anthropometry, visits or influenza dose.
+      c6_older_people: [D.people, 0, 25, D.people, 0, 0, 0, null, null],
       c4_diabetes: [D.people, 0, Math.round(((20 * D.people + 15 * D.followed) / D.people) * 100) / 100, D.people, 0, 0, 0, D.followed, 0],
     });
     const [mart] = await p.warehouse.query(
