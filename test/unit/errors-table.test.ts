@@ -136,7 +136,7 @@ describe('the error classification table, row by row against the real classifier
       expect(httpStatus({ code: 100 })).toBe(100);
       expect(httpStatus({ status: 412 })).toBe(412); // Gaxios
       expect(httpStatus({ response: { status: 409 }, code: 'ERR_BAD_RESPONSE' })).toBe(409);
-      for (const e of [{ code: 99 }, { code: 5 }, { code: 'ECONNRESET' }, {}, undefined, null]) expect(httpStatus(e)).toBeUndefined();
+      for (const e of [{ code: 99 }, { code: 5 }, { code: 'ECONNRESET' }, { code: '404' }, {}, undefined, null]) expect(httpStatus(e)).toBeUndefined();
     });
 
     it('the classified error keeps the original as its cause', () => {
