@@ -170,20 +170,21 @@ export const UNCLASSIFIED: Rule = { errorClass: 'internal', transient: true, why
 
 // ---- Lookups: the classifiers call these; they hold no decisions of their own. ----
 
-const NODE_CODES = new Set(NODE_SOCKET_CODES.map((r) => r.code));
-export function isNodeSocketCode(code: string): boolean {
+const NODE_CODES = new Set<unknown>(NODE_SOCKET_CODES.map((r) => r.code));
+export function isNodeSocketCode(code: unknown): boolean {
   return NODE_CODES.has(code);
 }
 
-/** The most specific SQLSTATE rule for `code` (phase-specific rules only in their phase). */
+/** What a Node socket code means for the PostgreSQL source. */
+export const SOURCE_SOCKET: Rule = { errorClass: 'source_unreachable', transient: true, why: 'the source did not answer (see the socket codes)' };
+
+/** The most specific SQLSTATE rule for `code`: the code itself, its 3-character prefix, its class (phase-specific rules only in their phase). */
 export function sqlStateRule(code: string, phase?: 'connect'): (typeof SQLSTATE_RULES)[number] | undefined {
-  let best: (typeof SQLSTATE_RULES)[number] | undefined;
-  for (const r of SQLSTATE_RULES) {
-    if (r.phase && r.phase !== phase) continue;
-    if (!code.startsWith(r.sqlstate)) continue;
-    if (!best || r.sqlstate.length > best.sqlstate.length) best = r;
+  for (const key of [code, code.slice(0, 3), code.slice(0, 2)]) {
+    const rule = SQLSTATE_RULES.find((r) => r.sqlstate === key && (!r.phase || r.phase === phase));
+    if (rule) return rule;
   }
-  return best;
+  return undefined;
 }
 
 export function pgClientMessageRule(message: string): (typeof PG_CLIENT_MESSAGES)[number] | undefined {
@@ -235,11 +236,10 @@ export function renderClassificationMarkdown(): string {
     'By SQLSTATE, the most specific match winning (a full code over its class); `pg` client errors without a SQLSTATE by their exact phrase.',
     'signal',
     [
-      ...NODE_SOCKET_CODES.map((r) => [`socket \`${r.code}\``, cls('source_unreachable'), decision(true), r.why]),
+      ...NODE_SOCKET_CODES.map((r) => [`socket \`${r.code}\``, cls(SOURCE_SOCKET.errorClass), decision(SOURCE_SOCKET.transient), r.why]),
       ...PG_CLIENT_MESSAGES.map((r) => [`pg client: "${r.example}"`, cls(r.errorClass), decision(r.transient), r.why]),
-      ...[...SQLSTATE_RULES]
-        .sort((a, b) => a.sqlstate.localeCompare(b.sqlstate))
-        .map((r) => [`SQLSTATE \`${r.sqlstate.length < 5 ? `${r.sqlstate}xxx`.slice(0, 5) : r.sqlstate}\`${r.phase ? ' at connection' : ''} — ${r.name}`, cls(r.errorClass), decision(r.transient), r.why]),
+      // SQLSTATE_RULES is kept in code order (errors-doc.test.ts checks it).
+      ...SQLSTATE_RULES.map((r) => [`SQLSTATE \`${`${r.sqlstate}xxx`.slice(0, 5)}\`${r.phase ? ' at connection' : ''} — ${r.name}`, cls(r.errorClass), decision(r.transient), r.why]),
       ['any other SQLSTATE, or none', cls(SOURCE_FALLBACK.errorClass), decision(SOURCE_FALLBACK.transient), SOURCE_FALLBACK.why],
     ],
   );

@@ -1,4 +1,4 @@
-import { duckDbRule, isNodeSocketCode, pgClientMessageRule, SOURCE_FALLBACK, sqlStateRule, UNCLASSIFIED, type Rule } from './error-classes';
+import { duckDbRule, isNodeSocketCode, pgClientMessageRule, SOURCE_FALLBACK, SOURCE_SOCKET, sqlStateRule, UNCLASSIFIED, type Rule } from './error-classes';
 
 /**
  * Errors say whether to retry. Exactly one layer decides: the handler wrapper rethrows transient
@@ -71,7 +71,7 @@ export function classifySourceError(err: unknown, phase?: 'connect'): PipelineEr
   const text = typeof e?.message === 'string' ? e.message : String(err);
   const msg = `source error${code ? ` ${code}` : ''}: ${text}`;
   const rule: Rule = isNodeSocketCode(code)
-    ? { errorClass: 'source_unreachable', transient: true, why: '' }
+    ? SOURCE_SOCKET
     : (sqlStateRule(code, phase) ?? pgClientMessageRule(text) ?? SOURCE_FALLBACK);
   return rule.transient ? new TransientError(msg, rule.errorClass, { cause: err }) : new TerminalError(msg, rule.errorClass, { cause: err });
 }

@@ -21,6 +21,11 @@ describe('docs/failures.md classification table', () => {
     expect(md).toMatch(/\| SQLSTATE `53xxx` [^|]+ \| `source_unreachable` \| transient \|/);
   });
 
+  it('the SQLSTATE rows are kept in code order (the table is rendered in row order)', () => {
+    const codes = SQLSTATE_RULES.map((r) => r.sqlstate);
+    expect(codes).toEqual([...codes].sort((a, b) => a.localeCompare(b)));
+  });
+
   it('no table cell holds a `|` or a line break (cells are written as they are)', () => {
     const rows = renderClassificationMarkdown().split('\n').filter((l) => l.startsWith('| '));
     expect(rows.length).toBeGreaterThan(80);

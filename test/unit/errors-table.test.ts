@@ -1,6 +1,6 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import { DatabaseError } from 'pg';
-import { classifyGcp, gcpError } from '../../shared/adapters/gcp/errors';
+import { classifyGcp, gcpError, httpStatus } from '../../shared/adapters/gcp/errors';
 import {
   BIGQUERY_REASONS,
   CALLER,
@@ -15,7 +15,7 @@ import {
   SQLSTATE_RULES,
   UNCLASSIFIED,
 } from '../../shared/error-classes';
-import { classifyDuckDbError, classifySourceError, describeError, PipelineError, TerminalError, TransientError, type ErrorClass } from '../../shared/errors';
+import { classifyDuckDbError, classifySourceError, describeError, ObjectExistsError, PipelineError, TerminalError, TransientError, type ErrorClass } from '../../shared/errors';
 
 /**
  * The classification table (shared/error-classes.ts), row by row, against the real classifiers:
@@ -34,7 +34,7 @@ const pgError = (code: string, message = `pg says ${code}`) => Object.assign(new
 const socketError = (code: string) => Object.assign(new Error(`connect ${code} 127.0.0.1:5432`), { code, errno: -1, syscall: 'connect' });
 /** What @google-cloud/common's ApiError carries for a REST error body. */
 const apiError = (status: number, reason?: string) =>
-  Object.assign(new Error(`HTTP ${status}${reason ? ` ${reason}` : ''}`), { code: status, errors: reason ? [{ reason, message: 'm', domain: 'global' }] : [], response: { status } });
+  Object.assign(new Error(`HTTP ${status}${reason ? ` ${reason}` : ''}`), { code: status, errors: reason ? [{ reason, message: 'm', domain: 'global' }] : [], response: { statusCode: status } });
 /** What google-gax raises for a gRPC status. */
 const grpcError = (code: number) => Object.assign(new Error(`${code} STATUS: details`), { code, details: 'details', metadata: {} });
 
@@ -131,6 +131,21 @@ describe('the error classification table, row by row against the real classifier
       }
     });
 
+    it('httpStatus reads the status where each client puts it, and only a status (>= 100)', () => {
+      expect(httpStatus(apiError(404))).toBe(404); // @google-cloud/common ApiError: `code`
+      expect(httpStatus({ code: 100 })).toBe(100);
+      expect(httpStatus({ status: 412 })).toBe(412); // Gaxios
+      expect(httpStatus({ response: { status: 409 }, code: 'ERR_BAD_RESPONSE' })).toBe(409);
+      for (const e of [{ code: 99 }, { code: 5 }, { code: 'ECONNRESET' }, { code: '404' }, {}, undefined, null]) expect(httpStatus(e)).toBeUndefined();
+    });
+
+    it('the classified error keeps the original as its cause', () => {
+      const refused = apiError(403, 'accessDenied');
+      const limited = apiError(403, 'rateLimitExceeded');
+      expect(gcpError(refused, 'warehouse', 'op').cause).toBe(refused);
+      expect(gcpError(limited, 'warehouse', 'op').cause).toBe(limited);
+    });
+
     it('an unknown BigQuery reason falls through to the HTTP status', () => {
       expect(classifyGcp(apiError(403, 'aBrandNewReason'))).toEqual({ transient: false, errorClass: CALLER, basis: 'HTTP 403' });
       expect(classifyGcp(apiError(503, 'aBrandNewReason'))).toEqual({ transient: true, errorClass: CALLER, basis: 'HTTP 503' });
@@ -155,8 +170,10 @@ describe('the error classification table, row by row against the real classifier
     });
 
     it('any other error → the fallback; a PipelineError keeps its class and decision', () => {
-      for (const err of [new Error('Out of Memory Error: x'), new Error('no type here'), 'string'])
+      // The type must lead the message: a wrapped text that mentions a type further on is not DuckDB's.
+      for (const err of [new Error('Out of Memory Error: x'), new Error('no type here'), new Error('wrapped: Conversion Error: x'), 'string', null, undefined])
         expectClassified(classifyDuckDbError(err, 'm'), DUCKDB_FALLBACK.errorClass, DUCKDB_FALLBACK.transient);
+      expectClassified(classifyDuckDbError('Conversion Error: thrown as a string', 'm'), 'data', false);
       const limited = new TransientError('x', 'rate_limited');
       const refused = new TerminalError('x', 'warehouse');
       expectClassified(classifyDuckDbError(limited, 'm1'), 'rate_limited', true);
@@ -178,6 +195,11 @@ describe('the error classification table, row by row against the real classifier
         c.closeSync();
       }
     });
+  });
+
+  it('ObjectExistsError names the key', () => {
+    const e = new ObjectExistsError('runs/r/manifests/1.json');
+    expect([e.name, e.message, e.key]).toEqual(['ObjectExistsError', 'object already exists: runs/r/manifests/1.json', 'runs/r/manifests/1.json']);
   });
 
   it('describeError: a PipelineError says its own class; anything else is the unclassified row', () => {

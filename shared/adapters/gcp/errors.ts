@@ -38,7 +38,8 @@ export function httpStatus(err: unknown): number | undefined {
 
 function grpcCode(err: unknown): number | undefined {
   const e = err as ApiErrorShape | undefined;
-  return typeof e?.code === 'number' && e.code >= 0 && e.code <= 16 && e.details !== undefined ? e.code : undefined;
+  // Unknown numbers are harmless: grpcRule finds no row and the HTTP status decides.
+  return typeof e?.code === 'number' && e.details !== undefined ? e.code : undefined;
 }
 
 export interface Classified {
@@ -63,7 +64,7 @@ export function classifyGcp(err: unknown): Classified {
   const byStatus = httpRule(status);
   if (byStatus) return decided(byStatus, `HTTP ${status}`);
   const code = (err as ApiErrorShape | undefined)?.code;
-  if (typeof code === 'string' && isNodeSocketCode(code)) return { errorClass: CALLER, transient: true, basis: code };
+  if (isNodeSocketCode(code)) return { errorClass: CALLER, transient: true, basis: String(code) };
   return decided(GCP_FALLBACK, 'unclassified');
 }
 
