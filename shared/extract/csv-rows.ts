@@ -1,4 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
+import { PSEUDONYM_LENGTH, type PseudonymWriter } from './pseudonymizer';
 
 /**
  * Splits PostgreSQL's `COPY … TO STDOUT (FORMAT csv)` output into whole rows and replaces the
@@ -45,7 +46,8 @@ export class CsvRowTransform extends Transform {
    */
   constructor(
     private readonly hashedFields: number,
-    private readonly pseudonym: (value: string) => string,
+    /** The extractor passes its Pseudonymizer (pseudonyms written straight into the output); tests may pass a function. */
+    private readonly pseudonym: PseudonymWriter | ((value: string) => string),
     private readonly setAside?: (description: string) => void,
   ) {
     super({ readableObjectMode: true });
@@ -117,7 +119,12 @@ export class CsvRowTransform extends Transform {
         // NULL stays NULL; an empty string stays empty (nothing to protect, and "" keeps its meaning).
         if (value === null) this.appendByte(COMMA);
         else {
-          this.appendText(value === '' ? '""' : this.pseudonym(value));
+          if (value === '') this.appendText('""');
+          else if (typeof this.pseudonym === 'function') this.appendText(this.pseudonym(value));
+          else {
+            this.ensure(PSEUDONYM_LENGTH);
+            this.outLength += this.pseudonym.pseudonymInto(value, this.out, this.outLength);
+          }
           this.appendByte(COMMA);
         }
       }
