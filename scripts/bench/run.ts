@@ -10,7 +10,7 @@
  * Nothing here is a test: `npm test` never runs it. Every contender runs in its own process; see
  * scripts/bench/README.md for what is measured and how.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,7 +22,7 @@ import { BUILD_DIR, cpuJiffies, gnuTime, killLiveWorkers, runWorker, serverCpuSe
 import { buildReport, type BenchResults, type FanOutRun, type LoadRun } from './lib/results';
 import { cacheHitRates } from './lib/cache-sim';
 import { seedFactSource, seedFanOutSources, startBenchPostgres } from './lib/sources';
-import { describeVariant, VARIANTS } from './lib/variants';
+import { describeVariant, VARIANTS, type Variant } from './lib/variants';
 import type { FanOutWorkerResult } from './workers/fanout';
 import type { LoadWorkerResult } from './workers/load';
 import type { MicroResult } from './workers/micro';
@@ -48,6 +48,11 @@ interface Options {
   fanoutTimeoutS: number;
   cacheCitizens: number;
   render?: string;
+  /** Only the extraction contest (section 1): what a busy machine can still measure fairly. */
+  only?: 'extraction';
+  variants: Variant[];
+  /** Rounds the Airflow-style Python contender runs per cell (default: every round). */
+  airflowRounds?: number;
 }
 
 const USAGE = `usage: npm run bench [-- options]
@@ -60,7 +65,10 @@ const USAGE = `usage: npm run bench [-- options]
   --citizens N             citizens per fan-out municipality (default 200)
   --doc / --no-doc         write docs/benchmarks.md (default: yes, except with --quick)
   --keep                   keep the temporary directory (PostgreSQL data, staged files)
-  --render FILE            only render a saved results file (scripts/bench/.build/results-*.json) again`;
+  --render FILE            only render a saved results file (scripts/bench/.build/results-*.json) again
+  --only extraction        only the extraction contest (no CPU breakdown, cache, load, fan-out or functions)
+  --variants V,V           extraction variants: no-pii,pii-hash (default both)
+  --airflow-rounds N       rounds of the Airflow-style Python contender per cell (default: every round)`;
 
 function parseOptions(argv: string[]): Options {
   const quick = argv.includes('--quick');
@@ -80,6 +88,7 @@ function parseOptions(argv: string[]): Options {
     naiveBigTimeoutS: 120,
     fanoutTimeoutS: 1200,
     cacheCitizens: quick ? 10_000 : 80_000,
+    variants: [...VARIANTS],
   };
   const list = (v: string | undefined, flag: string) => {
     const n = (v ?? '').split(',').map(Number);
@@ -99,6 +108,16 @@ function parseOptions(argv: string[]): Options {
     else if (a === '--no-doc') o.doc = false;
     else if (a === '--keep') o.keep = true;
     else if (a === '--render') o.render = argv[++i];
+    else if (a === '--only') {
+      const v = argv[++i];
+      if (v !== 'extraction') throw new Error(`--only takes "extraction", not ${v}`);
+      o.only = v;
+    } else if (a === '--variants') {
+      const v = (argv[++i] ?? '').split(',');
+      const bad = v.filter((x) => !(VARIANTS as readonly string[]).includes(x));
+      if (bad.length || v.length === 0) throw new Error(`--variants takes ${VARIANTS.join(',')}; not ${bad.join(',')}`);
+      o.variants = v as Variant[];
+    } else if (a === '--airflow-rounds') o.airflowRounds = Number(argv[++i]);
     else if (a === '--help' || a === '-h') {
       console.log(USAGE);
       process.exit(0);
@@ -108,6 +127,15 @@ function parseOptions(argv: string[]): Options {
 }
 
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+/** The Airflow-operator contender needs /usr/bin/python3 with psycopg2 (Debian: python3-psycopg2). */
+function pythonContender(): { python?: string; pythonMissing?: string } {
+  const python = '/usr/bin/python3';
+  if (!fs.existsSync(python)) return { pythonMissing: `${python} does not exist (Debian/Ubuntu: apt-get install python3 python3-psycopg2)` };
+  const r = spawnSync(python, ['-c', 'import psycopg2'], { encoding: 'utf8' });
+  if (r.status !== 0) return { pythonMissing: `${python} cannot import psycopg2 (Debian/Ubuntu: apt-get install python3-psycopg2)` };
+  return { python };
+}
 
 /** `npm run build:functions` when it exists: its own table of bundle sizes and module-load times. */
 async function functionsReport(timeoutMs: number): Promise<{ status: 'ok' | 'missing' | 'failed'; output: string; seconds: number }> {
@@ -158,7 +186,7 @@ async function main(): Promise<number> {
   }
   const started = new Date();
   const t0 = performance.now();
-  const tools = { psql: which('psql'), gzip: which('gzip'), timeBin: gnuTime() };
+  const tools = { psql: which('psql'), gzip: which('gzip'), timeBin: gnuTime(), ...pythonContender() };
   const machine = describeMachine(tools);
   log(`pec-pipeline benchmark${o.quick ? ' (quick)' : ''}: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memory}, Node ${machine.node}`);
   const notes: string[] = [];
@@ -169,6 +197,12 @@ async function main(): Promise<number> {
   }
   if (!tools.timeBin) {
     const msg = 'GNU time (/usr/bin/time -f) is not installed: Node workers report their own CPU and peak RSS (process.resourceUsage), the psql pipeline its CPU through the shell\'s `times`, and its peak RSS is not measured (Debian/Ubuntu: apt-get install time).';
+    log(msg);
+    notes.push(msg);
+  }
+
+  if (tools.pythonMissing) {
+    const msg = `SKIPPED: the Airflow-style Python contender — ${tools.pythonMissing}.`;
     log(msg);
     notes.push(msg);
   }
@@ -226,11 +260,11 @@ async function main(): Promise<number> {
       const { rows: size } = await admin.query<{ b: string }>(`SELECT pg_database_size($1)::text AS b`, [source.conn.database]);
       results.sources.push({ rows, citizens, seedSeconds: source.seedSeconds, databaseBytes: Number(size[0]!.b) });
       log(`  seeded in ${source.seedSeconds.toFixed(0)} s (database ${(Number(size[0]!.b) / 1e9).toFixed(2)} GB)`);
-      for (const variant of VARIANTS) {
+      for (const variant of o.variants) {
         const naiveRounds = variant === 'pii-hash' && rows > o.naiveMaxRows ? 0 : 1;
         const keepPsql = i === 0 && variant === 'pii-hash' ? path.join(tmp, 'micro.csv.gz') : undefined;
         const cell = await runContest({
-          server, admin, source, variant, rounds: o.rounds[i] ?? o.rounds.at(-1)!, naiveRounds, tools, tmpDir: tmp,
+          server, admin, source, variant, rounds: o.rounds[i] ?? o.rounds.at(-1)!, naiveRounds, airflowRounds: o.airflowRounds ?? Infinity, tools, tmpDir: tmp,
           timeoutMs: o.contestTimeoutS * 1000, naiveTimeoutMs: (rows > o.naiveMaxRows ? o.naiveBigTimeoutS : o.naiveTimeoutS) * 1000, window, keyHex, log,
           keepExtractorOutput: i === 0 && variant === 'pii-hash' ? path.join(tmp, `staged-${rows}`) : undefined,
           keepPsqlOutput: keepPsql,
@@ -243,15 +277,19 @@ async function main(): Promise<number> {
       await admin.query(`DROP DATABASE ${source.conn.database}`);
     }
 
+    if (o.only === 'extraction') {
+      log('--only extraction: no CPU breakdown, cache hit rates, load, fan-out or functions in this run');
+      notes.push('This run measured only the extraction contest (`--only extraction`): sections 2–4 and the CPU breakdown are not part of it.');
+    }
     // Where the extractor's CPU goes (same CSV, in one process) ---------------------------------------
-    if (microCsv) {
+    if (microCsv && !o.only) {
       log('measuring the extractor\'s per-row costs on PostgreSQL\'s CSV (in-process)…');
       const r = await runWorker<MicroResult>('micro', { csvGz: microCsv, hashedFields: 2, keyHex }, { timeoutMs: 600_000, tmpDir: tmp });
       if (r.status === 'ok') results.micro = r.result;
       else results.notes.push(`per-row cost measurement failed: ${r.error}`);
       fs.rmSync(microCsv, { force: true });
     }
-    if (o.cacheCitizens > 0) {
+    if (o.cacheCitizens > 0 && !o.only) {
       log(`pseudonym cache hit rates on a mid-size municipality (${o.cacheCitizens.toLocaleString('en-US')} citizens, every table)…`);
       results.cacheHits = await cacheHitRates(server, admin, o.cacheCitizens, [20_000, 100_000]);
       log(`  ${results.cacheHits.tables.map((t) => `${t.table} ${Math.round(t.hitRate[100_000]! * 100)} %`).join(', ')}`);
@@ -259,7 +297,7 @@ async function main(): Promise<number> {
 
     // 3. Load: the staged parts into the local warehouse, and bytes per row by format --------------
     // (the smallest size only: rows/s and bytes/row do not depend on the table size, and it keeps the run short)
-    for (const rows of o.rows.slice(0, 1)) {
+    for (const rows of o.only ? [] : o.rows.slice(0, 1)) {
       const storeDir = path.join(tmp, `staged-${rows}`);
       if (!fs.existsSync(storeDir)) continue;
       log(`loading the staged ${rows.toLocaleString('en-US')} rows into DuckDB, restaging them as Parquet…`);
@@ -275,11 +313,12 @@ async function main(): Promise<number> {
     }
 
     // 2. Fan-out scale ------------------------------------------------------------------------------
+    if (!o.only) {
     const most = Math.max(...o.fanout);
     log(`seeding ${most} small municipalities (${o.citizensPerMunicipality} citizens each, ${o.perInstallation} per PostgreSQL database)…`);
     const fan = await seedFanOutSources(server, admin, { count: most, perInstallation: o.perInstallation, citizens: o.citizensPerMunicipality, endDate: '2026-11-21', log: (l) => log(`  ${l}`) });
     results.fanoutSeed = { municipalities: most, databases: fan.databases, seconds: fan.seedSeconds, rows: fan.rows };
-    for (const n of o.fanout) {
+    for (const n of o.only ? [] : o.fanout) {
       // Whole installations, listed round-robin: a batch of the DAG spans servers, as a real registry would.
       const databases = Math.ceil(n / o.perInstallation);
       const chosen = fan.municipalities.filter((_, k) => Math.floor(k / o.perInstallation) < databases).slice(0, n);
@@ -306,14 +345,17 @@ async function main(): Promise<number> {
       else log(`  fan-out run ${r.status}: ${r.error}`);
       fs.rmSync(path.join(tmp, `fanout-${n}`), { recursive: true, force: true });
     }
+    }
     await admin.end();
     await server.stop();
     server = undefined;
 
     // 4. Functions ----------------------------------------------------------------------------------
+    if (!o.only) {
     log('functions: npm run build:functions…');
     results.functions = await functionsReport(600_000);
     log(`  ${results.functions.status}${results.functions.status === 'ok' ? ` (${results.functions.seconds.toFixed(0)} s)` : `: ${results.functions.output.slice(0, 300)}`}`);
+    }
   } finally {
     await server?.stop().catch(() => {});
     cleanup();

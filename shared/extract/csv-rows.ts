@@ -1,4 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
+import { PSEUDONYM_LENGTH, type PseudonymWriter } from './pseudonymizer';
 
 /**
  * Splits PostgreSQL's `COPY … TO STDOUT (FORMAT csv)` output into whole rows and replaces the
@@ -45,7 +46,8 @@ export class CsvRowTransform extends Transform {
    */
   constructor(
     private readonly hashedFields: number,
-    private readonly pseudonym: (value: string) => string,
+    /** The extractor passes its Pseudonymizer (pseudonyms written straight into the output); tests may pass a function. */
+    private readonly pseudonym: PseudonymWriter | ((value: string) => string),
     private readonly setAside?: (description: string) => void,
   ) {
     super({ readableObjectMode: true });
@@ -81,6 +83,8 @@ export class CsvRowTransform extends Transform {
     const copies = k > 0 || lead;
     const described: string[] = [];
 
+    // Output of the rows complete so far; a row cut off by the chunk's end is rolled back to it.
+    let completedOut = 0;
     rowLoop: while (pos < buf.length) {
       // 0. The set-aside field: a lone ',' in the common case.
       let description: string | undefined;
@@ -96,7 +100,7 @@ export class CsvRowTransform extends Transform {
         pos++;
       }
       // 1. Hashed leading fields. Hashed columns are never last (the primary key follows), so each ends with ','.
-      const replacements: string[] = [];
+      // Their replacements go straight into the output (no per-row array or joined string).
       for (let f = 0; f < k; f++) {
         let value: string | null = null;
         if (buf[pos] === QUOTE) {
@@ -113,7 +117,16 @@ export class CsvRowTransform extends Transform {
         if (buf[pos] !== COMMA) throw new Error(`unexpected byte after field ${f + 1} at offset ${pos}`);
         pos++;
         // NULL stays NULL; an empty string stays empty (nothing to protect, and "" keeps its meaning).
-        replacements.push(value === null ? '' : value === '' ? '""' : this.pseudonym(value));
+        if (value === null) this.appendByte(COMMA);
+        else {
+          if (value === '') this.appendText('""');
+          else if (typeof this.pseudonym === 'function') this.appendText(this.pseudonym(value));
+          else {
+            this.ensure(PSEUDONYM_LENGTH);
+            this.outLength += this.pseudonym.pseudonymInto(value, this.out, this.outLength);
+          }
+          this.appendByte(COMMA);
+        }
       }
       const afterHashed = pos;
       // 2. The rest of the row, quote-aware: a newline inside a quoted field does not end the row.
@@ -135,11 +148,10 @@ export class CsvRowTransform extends Transform {
       rows++;
       completed = pos;
       if (description !== undefined) described.push(description);
-      if (copies) {
-        if (k > 0) this.appendText(replacements.join(',') + ',');
-        this.append(buf, afterHashed, pos);
-      }
+      if (copies) this.append(buf, afterHashed, pos);
+      completedOut = this.outLength;
     }
+    this.outLength = completedOut;
     // Descriptions only for rows that are complete in this chunk (a partial row is re-read later).
     for (const d of described) this.setAside!(d);
     if (rows > 0) {
@@ -161,8 +173,13 @@ export class CsvRowTransform extends Transform {
     buf.copy(this.out, this.outLength, from, to);
     this.outLength += to - from;
   }
+  private appendByte(b: number): void {
+    this.ensure(1);
+    this.out[this.outLength++] = b;
+  }
   private appendText(s: string): void {
-    this.ensure(Buffer.byteLength(s));
+    // A UTF-16 unit is at most 3 UTF-8 bytes: reserving that avoids measuring the string first.
+    this.ensure(3 * s.length);
     this.outLength += this.out.write(s, this.outLength, 'utf8');
   }
 }

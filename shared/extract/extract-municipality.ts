@@ -236,7 +236,7 @@ async function extractTable(
   });
   try {
     const onSetAside = resolved.setAsideSql ? (d: string) => void described.push(d) : undefined;
-    await pipeline(copy, new CsvRowTransform(resolved.hashedCount, (v) => pseudonymizer.pseudonym(v), onSetAside), sink);
+    await pipeline(copy, new CsvRowTransform(resolved.hashedCount, pseudonymizer, onSetAside), sink);
     if (described.length > 0) setAsideValues += await setAside.add(table.name, described).catch((e: unknown) => Promise.reject(storageError(e)));
   } catch (err) {
     part.abort(err as Error);

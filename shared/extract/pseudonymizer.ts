@@ -16,26 +16,45 @@ import { createHash, createHmac, hash } from 'node:crypto';
  * and garbage collection on top of the hash (about twice a bare hash), so a cache generation that
  * answers fewer than half of its lookups is followed by ten generations' worth of values hashed
  * directly (a table of mostly distinct values, e.g. tb_fat_cidadao_pec), then it tries again.
+ *
+ * Memory: the cache maps a value to a slot of one preallocated buffer holding the 64 hex bytes, and
+ * `pseudonymInto` copies them straight into the caller's output. So an entry is a key string and a
+ * small integer on the V8 heap instead of a key and a 64-character string, and a dropped generation
+ * leaves a third of the garbage — this cache was most of the extractor's peak RSS above the no-PII
+ * run (docs/benchmarks.md). The slab is cacheLimit × 64 bytes (3.2 MB at the default).
  */
+export interface PseudonymWriter {
+  /** Writes the 64-byte hex pseudonym of `value` into `out` at `offset`; returns the bytes written (64). */
+  pseudonymInto(value: string, out: Buffer, offset: number): number;
+}
+
+/** Hex characters in a pseudonym (HMAC-SHA-256 as hex). */
+export const PSEUDONYM_LENGTH = 64;
 const BLOCK = 64;
 /** Values up to this many UTF-16 code units (≤ 3 UTF-8 bytes each) are hashed in the scratch block. */
 const SHORT = 64;
 
-export class Pseudonymizer {
+export class Pseudonymizer implements PseudonymWriter {
   /** `K ⊕ ipad` followed by room for a short value. */
   private readonly inner = Buffer.alloc(BLOCK + 3 * SHORT, 0x36);
   /** Views of `inner` by value length: a view is reused instead of a subarray per value. */
   private readonly innerViews: Buffer[] = [];
   /** `K ⊕ opad` followed by the inner digest. */
   private readonly outer = Buffer.alloc(BLOCK + 32, 0x5c);
-  private cache = new Map<string, string>();
+  /** Value → slot of `slab` holding its pseudonym. */
+  private cache = new Map<string, number>();
+  private readonly slab: Buffer;
+  /** Scratch for the string API. */
+  private readonly text = Buffer.alloc(PSEUDONYM_LENGTH);
   /** Lookups the current cache generation answered. */
   private hits = 0;
   /** Values still to hash without the cache (it was not paying for itself). */
   private bypass = 0;
 
-  constructor(key: Buffer, private readonly cacheLimit = 100_000) {
+  constructor(key: Buffer, private readonly cacheLimit = 50_000) {
     if (key.length < 32) throw new Error('pseudonymisation key must be at least 32 bytes');
+    if (!Number.isInteger(cacheLimit) || cacheLimit < 1) throw new Error('pseudonym cache limit must be a positive integer');
+    this.slab = Buffer.allocUnsafe(cacheLimit * PSEUDONYM_LENGTH);
     const k = key.length > BLOCK ? createHash('sha256').update(key).digest() : key;
     for (let i = 0; i < k.length; i++) {
       this.inner[i]! ^= k[i]!;
@@ -44,25 +63,34 @@ export class Pseudonymizer {
   }
 
   pseudonym(value: string): string {
+    this.pseudonymInto(value, this.text, 0);
+    return this.text.toString('latin1', 0, PSEUDONYM_LENGTH);
+  }
+
+  pseudonymInto(value: string, out: Buffer, offset: number): number {
     const normalized = value.trim();
     if (this.bypass > 0) {
       this.bypass--;
-      return this.hmacHex(normalized);
+      return out.write(this.hmacHex(normalized), offset, PSEUDONYM_LENGTH, 'latin1');
     }
-    const hit = this.cache.get(normalized);
-    if (hit !== undefined) {
+    const slot = this.cache.get(normalized);
+    if (slot !== undefined) {
       this.hits++;
-      return hit;
+      return this.slab.copy(out, offset, slot * PSEUDONYM_LENGTH, (slot + 1) * PSEUDONYM_LENGTH);
     }
-    const result = this.hmacHex(normalized);
+    out.write(this.hmacHex(normalized), offset, PSEUDONYM_LENGTH, 'latin1');
     if (this.cache.size >= this.cacheLimit) {
       // A full generation: every entry is one miss. Fewer hits than misses → hash directly for a while.
       if (this.hits < this.cache.size) this.bypass = 10 * this.cacheLimit;
-      this.cache = new Map(); // cheap bounded reset
+      this.cache = new Map(); // cheap bounded reset; the slab's slots are reused from 0
       this.hits = 0;
     }
-    if (this.bypass === 0) this.cache.set(normalized, result);
-    return result;
+    if (this.bypass === 0) {
+      const next = this.cache.size;
+      out.copy(this.slab, next * PSEUDONYM_LENGTH, offset, offset + PSEUDONYM_LENGTH);
+      this.cache.set(normalized, next);
+    }
+    return PSEUDONYM_LENGTH;
   }
 
   private hmacHex(normalized: string): string {

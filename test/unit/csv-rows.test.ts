@@ -7,11 +7,16 @@ const P = new Pseudonymizer(KEY);
 const H = (v: string) => Pseudonymizer.reference(KEY, v);
 
 /** Feed `input` split at every possible pair of chunk boundaries' worth of sizes. */
-async function run(input: string, hashed: number, chunkSize: number): Promise<{ text: string; rows: number; chunks: string[] }> {
+async function run(
+  input: string,
+  hashed: number,
+  chunkSize: number,
+  pseudonym: ConstructorParameters<typeof CsvRowTransform>[1] = (v) => P.pseudonym(v),
+): Promise<{ text: string; rows: number; chunks: string[] }> {
   const bytes = Buffer.from(input, 'utf8');
   const pieces: Buffer[] = [];
   for (let i = 0; i < bytes.length; i += chunkSize) pieces.push(bytes.subarray(i, i + chunkSize));
-  const t = new CsvRowTransform(hashed, (v) => P.pseudonym(v));
+  const t = new CsvRowTransform(hashed, pseudonym);
   const out: RowChunk[] = [];
   for await (const c of Readable.from(pieces).pipe(t)) out.push(c as RowChunk);
   return { text: Buffer.concat(out.map((c) => c.data)).toString('utf8'), rows: out.reduce((n, c) => n + c.rows, 0), chunks: out.map((c) => c.data.toString()) };
@@ -47,6 +52,23 @@ describe('CsvRowTransform', () => {
     }
   });
 
+  it.each([1, 5, 64, 100_000])('writes pseudonyms straight into its output when given the Pseudonymizer (chunks of %i bytes)', async (size) => {
+    // As the extractor calls it: cache hits, misses and a row cut by every chunk boundary give the reference bytes.
+    const rows = Array.from({ length: 40 }, (_, i) => `${i % 7 === 0 ? '' : i % 5 === 0 ? '""' : ` 1234567890${i % 3} `},"c${i % 4}",${i},x\n`);
+    const input = rows.join('');
+    const expected = rows
+      .map((r, i) => {
+        const [a, b] = [i % 7 === 0 ? '' : i % 5 === 0 ? '""' : H(`1234567890${i % 3}`), H(`c${i % 4}`)];
+        return `${a},${b},${r.split(',').slice(2).join(',')}`;
+      })
+      .join('');
+    for (const p of [new Pseudonymizer(KEY), new Pseudonymizer(KEY, 1)]) {
+      const { text, rows: n } = await run(input, 2, size, p);
+      expect(n).toBe(40);
+      expect(text).toBe(expected);
+    }
+  });
+
   it('keeps NULL and empty string apart in hashed fields', async () => {
     const { text } = await run(',1\n"",2\n', 1, 3);
     expect(text).toBe(',1\n"",2\n');
@@ -76,6 +98,16 @@ describe('Pseudonymizer', () => {
     // A tiny cache that never hits switches to direct hashing; results stay exact throughout.
     const small = new Pseudonymizer(KEY, 2);
     for (let i = 0; i < 50; i++) expect(small.pseudonym(`v${i}`)).toBe(H(`v${i}`));
+  });
+  it('writes the same 64 bytes through pseudonymInto, from the cache and without it', () => {
+    const p = new Pseudonymizer(KEY, 3);
+    const out = Buffer.alloc(70, 0x2e);
+    for (let round = 0; round < 3; round++)
+      for (const v of ['a', 'b', 'c', 'd', ' a ']) {
+        expect(p.pseudonymInto(v, out, 3)).toBe(64);
+        expect(out.toString('latin1', 3, 67)).toBe(H(v));
+        expect(out.toString('latin1', 0, 3) + out.toString('latin1', 67)).toBe('......');
+      }
   });
   it('refuses a short key', () => {
     expect(() => new Pseudonymizer(Buffer.alloc(8))).toThrow(/32 bytes/);

@@ -6,13 +6,23 @@ import type { Client } from 'pg';
 import type { LocalPostgres } from '../../../shared/local/postgres-server';
 import type { ExtractWorkerResult } from '../workers/extract';
 import type { NaiveWorkerResult } from '../workers/naive';
+
+/** What scripts/bench/workers/airflow.py prints (same shape as the Node workers' measure). */
+interface AirflowWorkerResult {
+  rows: number;
+  bytes: number;
+  measure: { wallS: number; cpuS: number; maxRssMb: number; baselineRssMb: number };
+}
 import { cpuJiffies, runWorker, serverCpuSeconds, sleep, type ChildOutcome } from './proc';
-import { runPsqlPipeline } from './psql';
+import { runPsqlPipeline, SESSION_OPTIONS } from './psql';
 import type { FactSource } from './sources';
 import { selectOf, variantTable, type Variant } from './variants';
 
-export type Contender = 'extractor' | 'psql' | 'naive';
-export const CONTENDERS: readonly Contender[] = ['extractor', 'psql', 'naive'];
+export type Contender = 'extractor' | 'psql' | 'airflow' | 'naive';
+export const CONTENDERS: readonly Contender[] = ['extractor', 'psql', 'airflow', 'naive'];
+
+/** The Python contender's script (run as a file, not bundled). */
+export const AIRFLOW_SCRIPT = path.join(__dirname, '..', 'workers', 'airflow.py');
 
 export interface Sample {
   contender: Contender;
@@ -44,6 +54,10 @@ export interface ContestTools {
   psql?: string;
   gzip?: string;
   timeBin?: string;
+  /** /usr/bin/python3 when it can `import psycopg2` (the Airflow-operator contender). */
+  python?: string;
+  /** Why the Airflow-operator contender cannot run, when it cannot. */
+  pythonMissing?: string;
 }
 
 export interface ContestOptions {
@@ -54,6 +68,8 @@ export interface ContestOptions {
   rounds: number;
   /** Rounds the naive contender takes part in (it holds every row in memory: slow, and it may die). */
   naiveRounds: number;
+  /** Rounds the Airflow-operator contender takes part in (Python: slow, but it streams). */
+  airflowRounds: number;
   tools: ContestTools;
   tmpDir: string;
   timeoutMs: number;
@@ -101,7 +117,7 @@ export async function gunzipStats(file: string): Promise<{ bytes: number; lines:
 }
 
 /**
- * One (size, variant) cell: rounds of extractor → psql → naive, alternating, each in its own
+ * One (size, variant) cell: rounds of extractor → psql → airflow → naive, alternating, each in its own
  * process, every one reading the same query over the same table.
  */
 export async function runContest(o: ContestOptions): Promise<{ samples: Sample[]; select: string; sourceCsvBytes?: number }> {
@@ -116,8 +132,13 @@ export async function runContest(o: ContestOptions): Promise<{ samples: Sample[]
     for (const contender of CONTENDERS) {
       const base = { contender, size: o.source.rows, variant: o.variant, round };
       if (contender === 'naive' && round > o.naiveRounds) continue;
+      if (contender === 'airflow' && round > o.airflowRounds) continue;
       if (contender === 'psql' && (!o.tools.psql || !o.tools.gzip)) {
         if (round === 1) samples.push({ ...base, status: 'skipped', wallS: 0, error: 'psql or gzip not on PATH' });
+        continue;
+      }
+      if (contender === 'airflow' && !o.tools.python) {
+        if (round === 1) samples.push({ ...base, status: 'skipped', wallS: 0, error: o.tools.pythonMissing ?? 'python3 with psycopg2 not available' });
         continue;
       }
       if (contender !== 'extractor' && !select) throw new Error('the extractor must run first: it provides the query text');
@@ -157,6 +178,19 @@ export async function runContest(o: ContestOptions): Promise<{ samples: Sample[]
         sample = { ...base, status: r.status, error: r.error, rows, wallS: r.wallS, cpuS: r.result?.cpuS, processCpuS: r.result?.cpuS, maxRssMb: r.result?.maxRssMb, outBytes: r.result?.bytes };
         if (o.keepPsqlOutput && r.status === 'ok' && !fs.existsSync(o.keepPsqlOutput)) fs.renameSync(file, o.keepPsqlOutput);
         else fs.rmSync(file, { force: true });
+      } else if (contender === 'airflow') {
+        const file = `${out}.csv.gz`;
+        const r: ChildOutcome<AirflowWorkerResult> = await runWorker('airflow', {
+          conn: o.source.conn, select: select!, outFile: file, hashColumns, keyHex: o.keyHex, sessionOptions: SESSION_OPTIONS,
+        }, { timeoutMs: o.timeoutMs, timeBin: o.tools.timeBin, tmpDir: o.tmpDir, program: { cmd: o.tools.python!, script: AIRFLOW_SCRIPT } });
+        const x = r.result;
+        if (x && x.rows !== o.source.rows) throw new Error(`airflow contender wrote ${x.rows} rows, the table holds ${o.source.rows}`);
+        sample = {
+          ...base, status: r.status, error: r.error, rows: x?.rows, wallS: x?.measure.wallS ?? r.wallS, cpuS: x?.measure.cpuS,
+          maxRssMb: r.time?.maxRssMb ?? x?.measure.maxRssMb, baselineRssMb: x?.measure.baselineRssMb, outBytes: x?.bytes,
+          processCpuS: r.time ? r.time.userS + r.time.sysS : x?.measure.cpuS,
+        };
+        fs.rmSync(file, { force: true });
       } else {
         const file = `${out}.jsonl`;
         const r: ChildOutcome<NaiveWorkerResult> = await runWorker('naive', {

@@ -73,11 +73,16 @@ export interface ChildOutcome<R> {
  * Runs `node <bundled worker> <json config>` under GNU time when available, with a time limit.
  * The worker prints one `BENCH_RESULT {json}` line on stdout.
  */
-export async function runWorker<R>(worker: string, config: unknown, opts: { timeoutMs: number; timeBin?: string; tmpDir: string; env?: NodeJS.ProcessEnv; onLine?: (line: string) => void }): Promise<ChildOutcome<R>> {
-  const script = path.join(BUILD_DIR, `${worker}.js`);
+export async function runWorker<R>(
+  worker: string,
+  config: unknown,
+  opts: { timeoutMs: number; timeBin?: string; tmpDir: string; env?: NodeJS.ProcessEnv; onLine?: (line: string) => void; /** Another interpreter and script (the Python contender) instead of `node <bundle>`. */ program?: { cmd: string; script: string } },
+): Promise<ChildOutcome<R>> {
+  const script = opts.program?.script ?? path.join(BUILD_DIR, `${worker}.js`);
+  const interpreter = opts.program?.cmd ?? process.execPath;
   const timeFile = path.join(opts.tmpDir, `time-${worker}-${process.hrtime.bigint()}.txt`);
   const nodeArgs = [script, JSON.stringify(config)];
-  const [cmd, args] = opts.timeBin ? [opts.timeBin, ['-f', TIME_FORMAT, '-o', timeFile, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
+  const [cmd, args] = opts.timeBin ? [opts.timeBin, ['-f', TIME_FORMAT, '-o', timeFile, interpreter, ...nodeArgs]] : [interpreter, nodeArgs];
   const t0 = performance.now();
   return new Promise((resolve) => {
     // Its own process group, so a time limit can stop GNU time and the worker together (by group id).

@@ -2,7 +2,7 @@ import type { FanOutWorkerResult } from '../workers/fanout';
 import type { LoadWorkerResult } from '../workers/load';
 import type { MicroResult } from '../workers/micro';
 import type { CacheHitRow } from './cache-sim';
-import type { Contender, Sample } from './contest';
+import { CONTENDERS, type Contender, type Sample } from './contest';
 import type { Machine } from './machine';
 import { fixed, int, mdTable, median, ratio, verdict } from './report';
 import type { Variant } from './variants';
@@ -49,15 +49,15 @@ export interface FanOutRun {
   maxRssMb?: number;
 }
 
-/** The issue's targets. */
+/** Issue 13's targets (the pii-hash goal is 0.75×; 150 MB is what lets the extract function run in 256 MiB). */
 export const TARGETS = {
-  ratioNoPii: 0.8,
+  ratioNoPii: 0.9,
   ratioPii: 0.6,
-  rssMb: 200,
+  rssMb: 150,
   /** Peak RSS at the largest size may exceed the smallest's by this factor and still count as flat. */
   rssFlat: 1.1,
   fanoutMunicipalities: 650,
-  fanoutSeconds: 600,
+  fanoutSeconds: 60,
 } as const;
 
 /** RSS is measured in KiB-based units (MiB); the target is in MB. */
@@ -96,7 +96,7 @@ export function summarise(r: BenchResults): CellSummary[] {
     for (const variant of ['no-pii', 'pii-hash'] as Variant[]) {
       const cell = r.cells.find((c) => c.size === size && c.variant === variant);
       const byContender = new Map<Contender, CellSummary>();
-      for (const contender of ['extractor', 'psql', 'naive'] as Contender[]) {
+      for (const contender of CONTENDERS) {
         const all = r.samples.filter((s) => s.size === size && s.variant === variant && s.contender === contender);
         if (all.length === 0) continue;
         const ok = all.filter((s) => s.status === 'ok');
@@ -138,6 +138,7 @@ export function summarise(r: BenchResults): CellSummary[] {
 const CONTENDER_LABEL: Record<Contender, string> = {
   extractor: 'extractor (this project)',
   psql: 'psql \\copy | gzip -1 (limit)',
+  airflow: 'Airflow-style Python: psycopg2 server-side cursor → csv → gzip -1',
   naive: 'naive pg SELECT → JSON lines',
 };
 
@@ -288,6 +289,7 @@ function analysis(r: BenchResults, sum: CellSummary[]): { lines: string[]; verdi
       const e = get(size, variant, 'extractor');
       const p = get(size, variant, 'psql');
       const n = get(size, variant, 'naive');
+      const a = get(size, variant, 'airflow');
       if (!e) continue;
       const rounds = (c: Contender) =>
         r.samples.filter((x) => x.size === size && x.variant === variant && x.contender === c && x.status === 'ok').map((x) => int((x.rows ?? 0) / x.wallS));
@@ -300,6 +302,7 @@ function analysis(r: BenchResults, sum: CellSummary[]): { lines: string[]; verdi
           `other processes kept up to ${fixed(Math.max(0, ...others), 1)} cores busy during these runs)` +
           `; CPU per row: extractor ${fixed(us(e.cpuS, size), 2)} µs, psql + gzip ${fixed(us(p?.cpuS, size), 2)} µs, PostgreSQL backend ${fixed(us(e.serverCpuS, size), 2)} µs` +
           (n?.ok ? `; naive ${int(n.rowsPerS)} rows/s (${ratio(n.vsLimit)}), ${fixed(us(n.cpuS, size), 1)} µs CPU per row` : n ? `; naive: ${n.status.split(':')[0]}` : '') +
+          (a?.ok ? `; Airflow-style Python ${int(a.rowsPerS)} rows/s (${ratio(a.vsLimit)}), ${fixed(us(a.cpuS, size), 1)} µs CPU per row, peak RSS ${int(a.peakRssMB)} MB` : a ? `; Airflow-style Python: ${a.status}` : '') +
           '.',
       );
     }
@@ -519,7 +522,7 @@ export function buildReport(r: BenchResults): { markdown: string; console: strin
   md.push(
     `One synthetic municipality whose \`tb_fat_atendimento_individual\` holds ${src} (\`seedPec\` with \`onlyTable\`), vacuumed and analyzed. ` +
       'Every contender runs the same query — the SELECT inside the extractor\'s `COPY (…) TO STDOUT`, taken from `copySql` by the extractor run of each cell — ' +
-      'in its own process, in alternating rounds (extractor, psql, naive, extractor, …); the table shows medians (peak RSS: the highest round). ' +
+      'in its own process, in alternating rounds (extractor, psql, Airflow-style Python, naive, extractor, …); the table shows medians (peak RSS: the highest round). ' +
       `Rounds per size: ${r.options.rows.map((s, i) => `${int(s)}: ${r.options.rounds[i] ?? r.options.rounds.at(-1)}`).join(', ')}; the naive contender runs once per cell.`,
   );
   md.push('');
@@ -527,6 +530,7 @@ export function buildReport(r: BenchResults): { markdown: string; console: strin
   md.push(`- **pii-hash**: ${r.variants['pii-hash']}.`);
   md.push('- **extractor**: `extractMunicipality` with a one-table registry — SourceSession (one REPEATABLE READ READ ONLY snapshot), `COPY … TO STDOUT (FORMAT csv)`, CsvRowTransform + Pseudonymizer, PartWriter (gzip level 1, 128 MiB parts) and FsObjectStore, manifest last. Bundled with esbuild and run by plain `node`, like a deployed function.');
   md.push('- **psql \\copy | gzip -1**: `psql -c "\\copy (<query>) to stdout csv" | gzip -1 > file`, the practical limit (no hashing: it writes the identifiers in clear).');
+  md.push('- **Airflow-style Python** (`workers/airflow.py`, /usr/bin/python3 with Debian\'s python3-psycopg2): a DB-API server-side (named) cursor fetched 10,000 rows at a time → `csv.writer` → `gzip.open(compresslevel=1)`, hashed columns through `hmac.new(…, sha256).hexdigest()` — what a PostgresToGCS-style operator does on an Airflow worker. Skipped, with the reason in the table, where python3 or psycopg2 is absent.');
   md.push('- **naive**: one `pg` query (the whole result as JavaScript objects), then one JSON line per row into a file, hashed columns through `createHmac`.');
   md.push('- rows/s and MB/s use the wall time of the extraction itself (for Node contenders measured inside the process, after start-up); MB/s counts PostgreSQL\'s CSV for the query, the same bytes for every contender. CPU s: user + system of the contender (psql + gzip together); server CPU s: the PostgreSQL backend that served it.');
   md.push('');
