@@ -27,7 +27,8 @@ export interface DeadLetter extends DeliveredMessage {
   reason: string;
 }
 
-type Handler = (event: PubsubCloudEvent) => Promise<void>;
+// What a handler resolves to (e.g. how it settled the delivery) is its business: the bus only acks or redelivers.
+type Handler = (event: PubsubCloudEvent) => Promise<unknown>;
 
 interface Subscription extends SubscriptionOptions {
   name: string;
