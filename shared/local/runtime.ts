@@ -7,7 +7,8 @@ import { landedTables, SET_ASIDE_TABLE, type TableDef } from '../contracts/table
 import { makeExtractHandler } from '../handlers/extract';
 import { makeFanOutHandler } from '../handlers/fan-out';
 import { makeLoadHandler } from '../handlers/load';
-import { readManifest, type ExtractSettings } from '../extract/extract-municipality';
+import type { ExtractSettings } from '../extract/extract-municipality';
+import { readManifest } from '../records/bucket-records';
 import { PEC_TABLES } from '../tables/pec-tables';
 import { TerminalError } from '../errors';
 import { DEFAULT_LEASE, type LeaseSettings } from '../extract/source-lease';

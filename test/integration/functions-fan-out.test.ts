@@ -12,7 +12,7 @@ import { AggregationTemporality, InMemoryMetricExporter } from '@opentelemetry/s
 import { loadFunctionConfig } from '../../shared/adapters/gcp/function-config';
 import { ExtractRequest } from '../../shared/contracts/messages';
 import { TransientError } from '../../shared/errors';
-import { layout } from '../../shared/extract/layout';
+import { layout } from '../../shared/records/layout';
 import { FsObjectStore } from '../../shared/local/fs-object-store';
 import { InProcessBus } from '../../shared/local/in-process-bus';
 import { createLogger } from '../../shared/log';
