@@ -20,7 +20,7 @@ import { LoadRecord, PlanRecord } from '../../shared/run/store-observer';
 import { findLeaks, personalDataOf, secretsOf } from '../faults/support/harness';
 import { resources, synthEnvironment, type TfJson } from '../infra/support/synth';
 import { TEST_KEY } from '../support/local-pipeline';
-import { startFakeBigQueryServer, type FakeBigQueryServer, type JobResource } from '../support/fake-bigquery-server';
+import { startFakeBigQueryServer, type FakeBigQueryServer } from '../support/fake-bigquery-server';
 import { startFakeGcsServer, type FakeGcsServer } from '../support/fake-gcs-server';
 import { createTestDatabase, testServerPort, type TestDatabase } from '../support/pg';
 import { playBigQueryFromGcs } from './support/bigquery-from-gcs';
