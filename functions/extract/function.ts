@@ -52,7 +52,7 @@ export function extractFunction(config: ExtractConfig, a: ExtractAdapters, optio
       store: a.store,
       secrets: a.secrets,
       bus: a.bus,
-      observer: composeObservers(observer, invocation.observer),
+      observer,
       municipality: (ibge) => byIbge.get(ibge),
       tables: a.tables ?? PEC_TABLES,
       clock: a.clock,

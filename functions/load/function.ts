@@ -43,6 +43,6 @@ export function loadFunction(_config: LoadConfig, a: LoadAdapters, options: { af
   const warehouse = preparedOnce(a.warehouse, landedTables(tables));
   const observer = composeObservers(new StoreRunObserver(a.store, a.clock), new MetricsObserver());
   return instrumentCloudEvent({ stage: 'load', logger: a.logger, afterInvocation: options.afterInvocation }, (invocation) =>
-    makeLoadHandler({ store: a.store, warehouse, tables, bus: a.bus, observer: composeObservers(observer, invocation.observer), logger: invocation.logger }),
+    makeLoadHandler({ store: a.store, warehouse, tables, bus: a.bus, observer, logger: invocation.logger }),
   );
 }

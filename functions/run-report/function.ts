@@ -1,13 +1,12 @@
-import type { Request, Response } from '@google-cloud/functions-framework';
 import type { Logger } from 'pino';
 import type { RunReportConfig } from '../../shared/adapters/gcp/function-config';
-import { describeError } from '../../shared/errors';
 import { formatIssues } from '../../shared/handlers/pubsub-handler';
 import type { LedgerWriter } from '../../shared/ledger/duckdb-ledger';
 import { alertLogEntry } from '../../shared/ledger/alerts';
 import { RunReportRequest } from '../../shared/ledger/report';
 import { reportResponse, reportRuns } from '../../shared/ledger/run-report';
-import { pipelineMetrics, withSpan } from '../../shared/observability/telemetry';
+import { instrumentHttp } from '../../shared/observability/instrument';
+import { withSpan } from '../../shared/observability/telemetry';
 import type { Clock, ObjectStore } from '../../shared/ports';
 
 export interface RunReportAdapters {
@@ -38,10 +37,17 @@ const isJsonObject = (v: unknown): v is Record<string, unknown> => typeof v === 
  */
 export function runReportFunction(config: RunReportConfig, a: RunReportAdapters, options: { afterInvocation?: () => Promise<void> } = {}) {
   const alertConfig = { staleSourceHours: config.staleSourceHours };
-  return async (req: Request, res: Response): Promise<void> => {
-    const started = performance.now();
-    let outcome: 'ok' | 'transient' | 'terminal' = 'ok';
-    try {
+  return instrumentHttp(
+    {
+      stage: 'run-report',
+      logger: a.logger,
+      afterInvocation: options.afterInvocation,
+      failureMessage: 'run report failed',
+      retryAfterSeconds: RETRY_AFTER_SECONDS,
+      // No plan for the run: the request names a run that cannot be reported, not a server fault.
+      terminalStatus: (f) => (f.errorClass === 'invalid_message' ? 422 : 500),
+    },
+    async (req, res) => {
       if (req.method !== 'POST') {
         res.set('Allow', 'POST').status(405).json({ error: 'use POST with a JSON RunReportRequest body, e.g. {"runId":"daily-20261122"}' });
         return;
@@ -66,18 +72,6 @@ export function runReportFunction(config: RunReportConfig, a: RunReportAdapters,
       for (const alert of result.alerts) logger.error(alertLogEntry(alert), alert.message);
       logger.info({ runs: body.runs.map((r) => `${r.runId}:${r.status}`), runsReported: body.runsReported, alerts: body.alerts }, 'run report written');
       res.status(200).json(body);
-    } catch (err) {
-      const e = describeError(err);
-      outcome = e.transient ? 'transient' : 'terminal';
-      a.logger.error({ errorClass: e.errorClass, transient: e.transient, err: e.message }, 'run report failed');
-      if (e.transient) {
-        res.set('Retry-After', String(RETRY_AFTER_SECONDS)).status(503).json({ error: e.message, errorClass: e.errorClass, retry: true });
-        return;
-      }
-      res.status(e.errorClass === 'invalid_message' ? 422 : 500).json({ error: e.message, errorClass: e.errorClass, retry: false });
-    } finally {
-      pipelineMetrics.duration((performance.now() - started) / 1000, { stage: 'run-report', outcome });
-      await options.afterInvocation?.().catch(() => {});
-    }
-  };
+    },
+  );
 }

@@ -1,10 +1,9 @@
-import type { Request, Response } from '@google-cloud/functions-framework';
 import type { Logger } from 'pino';
 import type { RunStatusConfig } from '../../shared/adapters/gcp/function-config';
 import type { MunicipalityRegistry } from '../../shared/contracts/municipalities';
-import { describeError } from '../../shared/errors';
 import { formatIssues } from '../../shared/handlers/pubsub-handler';
-import { pipelineMetrics, withSpan } from '../../shared/observability/telemetry';
+import { instrumentHttp } from '../../shared/observability/instrument';
+import { withSpan } from '../../shared/observability/telemetry';
 import type { Clock, ObjectStore } from '../../shared/ports';
 import { runStatus, RunStatusQuery } from '../../shared/run/run-status';
 
@@ -22,10 +21,9 @@ export interface RunStatusAdapters {
  */
 export function runStatusFunction(_config: RunStatusConfig, a: RunStatusAdapters, options: { afterInvocation?: () => Promise<void> } = {}) {
   const names = new Map(a.registry.municipalities.map((m) => [m.ibge, m.name]));
-  return async (req: Request, res: Response): Promise<void> => {
-    const started = performance.now();
-    let outcome: 'ok' | 'transient' | 'terminal' = 'ok';
-    try {
+  return instrumentHttp(
+    { stage: 'run-status', logger: a.logger, afterInvocation: options.afterInvocation, failureMessage: 'run status failed', retryAfterSeconds: 10 },
+    async (req, res) => {
       if (req.method !== 'GET' && req.method !== 'POST') {
         res.set('Allow', 'GET, POST').status(405).json({ error: 'use GET ?runId=… or POST {"runId": …}' });
         return;
@@ -43,15 +41,6 @@ export function runStatusFunction(_config: RunStatusConfig, a: RunStatusAdapters
         return;
       }
       res.status(200).json(status);
-    } catch (err) {
-      const e = describeError(err);
-      outcome = e.transient ? 'transient' : 'terminal';
-      a.logger.error({ errorClass: e.errorClass, err: e.message }, 'run status failed');
-      if (e.transient) res.set('Retry-After', '10');
-      res.status(e.transient ? 503 : 500).json({ error: e.message, errorClass: e.errorClass });
-    } finally {
-      pipelineMetrics.duration((performance.now() - started) / 1000, { stage: 'run-status', outcome });
-      await options.afterInvocation?.().catch(() => {});
-    }
-  };
+    },
+  );
 }

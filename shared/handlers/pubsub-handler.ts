@@ -17,6 +17,14 @@ export function formatIssues(error: z.ZodError): string {
 }
 
 /**
+ * How a handler settled one delivery, as it tells its caller (instrumentCloudEvent turns it into the
+ * span status and the duration metric's `outcome`): `ok` acked after the use case ran, `dead_lettered`
+ * acked after parking the message in the dead-letter topic. The third outcome, a transient failure
+ * Pub/Sub redelivers, is the handler's rejection (the rethrown error), not a value.
+ */
+export type Settled = 'ok' | 'dead_lettered';
+
+/**
  * Turns a use case into a Pub/Sub CloudEvent handler, the same function locally and in Cloud
  * Functions. It strips the envelope, validates the payload against its contract and maps the
  * outcome: success acks; a transient error is rethrown so Pub/Sub redelivers with backoff; a
@@ -30,7 +38,7 @@ export function pubsubHandler<S extends z.ZodType>(spec: {
   logger: Logger;
   run: (payload: z.infer<S>, ctx: MessageContext) => Promise<void>;
   onFailure?: (payload: z.infer<S> | undefined, failure: ReturnType<typeof describeError>, ctx: MessageContext) => Promise<void> | void;
-}): (event: PubsubCloudEvent) => Promise<void> {
+}): (event: PubsubCloudEvent) => Promise<Settled> {
   return async (event) => {
     // A push body handed over as the event itself (no `data`: what the functions framework's
     // CloudEvent signature passes for a message without data) is still read as one.
@@ -65,6 +73,7 @@ export function pubsubHandler<S extends z.ZodType>(spec: {
       const labels = { ...(p.runId ? { run: p.runId } : {}), ...(p.municipality ? { municipality: p.municipality } : {}) };
       if (Object.keys(labels).length > 0) ctx.logger = ctx.logger.child({ 'logging.googleapis.com/labels': labels });
       await spec.run(payload, ctx);
+      return 'ok';
     } catch (err) {
       const failure = describeError(err);
       await spec.onFailure?.(payload, failure, ctx);
@@ -81,6 +90,7 @@ export function pubsubHandler<S extends z.ZodType>(spec: {
         originalMessageId: messageId,
         deliveryAttempt: String(deliveryAttempt),
       });
+      return 'dead_lettered';
     }
   };
 }

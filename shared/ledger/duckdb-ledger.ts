@@ -25,6 +25,11 @@ const ts = (iso: string | null): string | null => (iso === null ? null : iso.rep
  */
 export class DuckDbLedger implements RunObserver, LedgerWriter {
   private chain: Promise<unknown> = Promise.resolve();
+  /**
+   * Observer hook: runs after each event's rows are written (outside the write queue, so it may query
+   * the ledger). Tests snapshot the rows a failure left with it; nothing in the pipeline sets it.
+   */
+  afterRecord?: (e: RunEvent) => Promise<void>;
 
   private constructor(
     private readonly warehouse: DuckDbWarehouse,
@@ -75,7 +80,12 @@ export class DuckDbLedger implements RunObserver, LedgerWriter {
     return rows.length > 0;
   }
 
-  record(e: RunEvent): Promise<void> {
+  async record(e: RunEvent): Promise<void> {
+    await this.apply(e);
+    await this.afterRecord?.(e);
+  }
+
+  private apply(e: RunEvent): Promise<void> {
     return this.serial(async () => {
       // Deliveries that go on after the report (a source still retrying past the deadline) must not
       // turn a final `failed`/`late` back into `retrying`: the bucket keeps them for the next report.

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Manifest, StagedPart } from '../contracts/manifest';
 import { landedTables, SET_ASIDE_TABLE, type TableDef } from '../contracts/tables';
 import { PipelineError, TerminalError, TransientError } from '../errors';
-import { readManifest } from '../extract/extract-municipality';
+import { readManifest } from '../records/bucket-records';
 import type { ObjectStore, SliceLoad, SliceOutcome, Warehouse } from '../ports';
 
 export interface LoadDeps {

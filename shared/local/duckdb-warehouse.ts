@@ -327,6 +327,7 @@ function toTimestamp(iso: string): string {
 
 /** A DuckDB string literal for values the code generated (file paths, type names). */
 function sqlString(s: string): string {
+  // eslint-disable-next-line no-control-regex -- finding control characters is this check's purpose
   if (/[\u0000-\u001f]/.test(s)) throw new Error('control characters in a generated SQL string');
   return `'${s.replaceAll("'", "''")}'`;
 }

@@ -27,7 +27,8 @@ export interface DeadLetter extends DeliveredMessage {
   reason: string;
 }
 
-type Handler = (event: PubsubCloudEvent) => Promise<void>;
+// What a handler resolves to (e.g. how it settled the delivery) is its business: the bus only acks or redelivers.
+type Handler = (event: PubsubCloudEvent) => Promise<unknown>;
 
 interface Subscription extends SubscriptionOptions {
   name: string;
@@ -55,6 +56,8 @@ export class InProcessBus implements Bus {
   readonly published: DeliveredMessage[] = [];
   /** Fault injection for tests: return n > 1 to deliver a message n times. */
   duplicate: (msg: DeliveredMessage) => number = () => 1;
+  /** Observer hook for tests: called as each delivery (first or redelivery) starts, e.g. to count attempts and backoff. */
+  onDeliver: (delivery: { subscription: string; topic: TopicKey; messageId: string; attempt: number }) => void = () => {};
 
   constructor(private readonly project = 'local') {}
 
@@ -102,6 +105,7 @@ export class InProcessBus implements Bus {
   }
 
   private async deliver(sub: Subscription, msg: DeliveredMessage, attempt: number): Promise<void> {
+    this.onDeliver({ subscription: sub.name, topic: msg.topic, messageId: msg.messageId, attempt });
     const data: MessagePublishedData = {
       message: { data: msg.data.toString('base64'), attributes: msg.attributes, messageId: msg.messageId, publishTime: msg.publishTime },
       subscription: `projects/${this.project}/subscriptions/${sub.name}`,

@@ -182,7 +182,7 @@ export async function startLocalPostgres(options: StartOptions): Promise<LocalPo
       break;
     } catch (err) {
       await client.end().catch(() => {});
-      if (Date.now() > deadline) throw new Error(`PostgreSQL did not accept connections within 30 s: ${(err as Error).message}\n${output}`);
+      if (Date.now() > deadline) throw new Error(`PostgreSQL did not accept connections within 30 s: ${(err as Error).message}\n${output}`, { cause: err });
       await new Promise((r) => setTimeout(r, 100));
     }
   }

@@ -51,6 +51,13 @@ function instruments(): Instruments {
 
 export type Stage = 'fan-out' | 'extract' | 'load' | 'run-status' | 'run-report';
 
+/**
+ * How one invocation ended, as its handler settled it (the `outcome` of `pipeline.step.duration`):
+ * `ok`; `retried` (Pub/Sub redelivers, or an HTTP 503 the caller retries); `dead_lettered` (a Pub/Sub
+ * message acked into the dead-letter topic); `failed` (an HTTP 5xx the caller does not retry).
+ */
+export type Outcome = 'ok' | 'retried' | 'dead_lettered' | 'failed';
+
 export const pipelineMetrics = {
   rows(n: number, attributes: { stage: Stage; table: string }): void {
     if (n > 0) instruments().rows.add(n, attributes);
@@ -58,7 +65,7 @@ export const pipelineMetrics = {
   bytes(n: number, attributes: { stage: Stage; table: string }): void {
     if (n > 0) instruments().bytes.add(n, attributes);
   },
-  duration(seconds: number, attributes: { stage: Stage; outcome: 'ok' | 'transient' | 'terminal' }): void {
+  duration(seconds: number, attributes: { stage: Stage; outcome: Outcome }): void {
     instruments().duration.record(seconds, attributes);
   },
   failure(attributes: { stage: Stage; error_class: string; transient: boolean }): void {

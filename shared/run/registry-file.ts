@@ -19,7 +19,7 @@ export function loadRegistryFile(file: string): MunicipalityRegistry {
   try {
     data = /\.json$/i.test(file) ? JSON.parse(text) : YAML.parse(text);
   } catch (err) {
-    throw new Error(`registry file ${file} is not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
+    throw new Error(`registry file ${file} is not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(err as Error).message}`, { cause: err });
   }
   const r = MunicipalityRegistry.safeParse(data);
   if (!r.success) throw new Error(`registry file ${file} is invalid: ${formatIssues(r.error)}`);

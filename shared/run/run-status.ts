@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { RunId } from '../contracts/identifiers';
-import { layout } from '../extract/layout';
+import { layout } from '../records/layout';
 import type { ObjectStore } from '../ports';
 import { FailureRecord, LoadRecord, PlanRecord } from './store-observer';
 

@@ -1,10 +1,9 @@
-import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { IbgeCode } from '../contracts/ibge';
 import { DateWindow, RunId } from '../contracts/identifiers';
 import { Trigger } from '../contracts/messages';
-import { ObjectExistsError } from '../errors';
-import { layout } from '../extract/layout';
+import { putRecordOnce } from '../records/bucket-records';
+import { layout } from '../records/layout';
 import { systemClock, type Clock, type ObjectStore, type RunEvent, type RunObserver } from '../ports';
 import type { RunPlan } from './plan-run';
 
@@ -72,17 +71,6 @@ export const AttemptMarker = z.strictObject({
   nextAttemptAt: z.string().datetime({ offset: true }).optional(),
 });
 export type AttemptMarker = z.infer<typeof AttemptMarker>;
-
-/** Create-if-absent for a small JSON record; false when it already exists (a redelivery, or a second failure). */
-export async function putRecordOnce(store: ObjectStore, key: string, value: unknown): Promise<boolean> {
-  try {
-    await store.create(key, Readable.from([Buffer.from(JSON.stringify(value, null, 2))]), 'application/json');
-    return true;
-  } catch (err) {
-    if (err instanceof ObjectExistsError) return false;
-    throw err;
-  }
-}
 
 /** Fan-out's record of a run's municipalities; a redelivered run request keeps the first plan. */
 export async function writePlan(store: ObjectStore, plan: RunPlan, createdAt: Date): Promise<boolean> {

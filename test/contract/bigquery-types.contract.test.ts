@@ -4,7 +4,7 @@ import { BigQueryWarehouse } from '../../shared/adapters/gcp/bigquery-warehouse'
 import { rawTableSchema } from '../../shared/adapters/gcp/bigquery-schema';
 import { Manifest } from '../../shared/contracts/manifest';
 import { landedTables, SET_ASIDE_TABLE, TableRegistry, TEXT_MAX_BYTES } from '../../shared/contracts/tables';
-import { layout } from '../../shared/extract/layout';
+import { layout } from '../../shared/records/layout';
 import type { SliceLoad } from '../../shared/ports';
 import { startFakeBigQueryServer, type FakeBigQueryServer, type JobResource } from '../support/fake-bigquery-server';
 import { createTestDatabase, type TestDatabase } from '../support/pg';

@@ -101,6 +101,7 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
 
   it('creates missing raw tables partitioned and clustered from the registry, and the slice ledger; leaves existing ones alone', async () => {
     await warehouse().ensureRawTables([FACT, DIM]);
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a BigQuery REST table resource as sent, read field by field
     const created = fake.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/tables')).map((r) => r.json as Record<string, any>);
     expect(created.map((t) => `${t.tableReference.datasetId}.${t.tableReference.tableId}`)).toEqual(['ops.loaded_slices', `raw.${FACT.name}`, `raw.${DIM.name}`]);
     const fact = created[1]!;
@@ -166,6 +167,7 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     expect(jobs[0]!.configuration.labels).toMatchObject({ pipeline: 'pec', run: 'daily-20261122', step: 'stage', table: FACT.name });
 
     // The staging tables were created first, with an expiry, and dropped after the transaction.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a BigQuery REST table resource as sent, read field by field
     const stagingCreates = fake.requests.filter((r) => r.method === 'POST' && r.path === `/bigquery/v2/projects/${PROJECT}/datasets/ops/tables`).map((r) => r.json as Record<string, any>);
     expect(stagingCreates.map((t) => t.tableReference.tableId)).toEqual(expect.arrayContaining([`stage_load_daily_20261122_0123456789ab_${FACT.name}_0`, `stage_load_daily_20261122_0123456789ab_${DIM.name}_0`]));
     expect(stagingCreates.every((t) => t.tableReference.tableId === 'loaded_slices' || Number(t.expirationTime) > Date.now())).toBe(true);

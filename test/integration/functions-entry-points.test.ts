@@ -29,10 +29,13 @@ type Testing = typeof import('@google-cloud/functions-framework/testing');
 /** Load an entry module in a fresh module registry, as a new instance would; returns its framework's testing API. */
 function coldStart(key: FunctionKey): Testing {
   let testing: Testing | undefined;
+  // require, not import: jest.isolateModules loads the entry point afresh, synchronously (a cold start).
+  /* eslint-disable @typescript-eslint/no-require-imports */
   jest.isolateModules(() => {
     require(ENTRY[key]);
     testing = require('@google-cloud/functions-framework/testing') as Testing;
   });
+  /* eslint-enable @typescript-eslint/no-require-imports */
   return testing!;
 }
 

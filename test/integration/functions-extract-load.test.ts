@@ -12,7 +12,7 @@ import { loadFunctionConfig } from '../../shared/adapters/gcp/function-config';
 import { Manifest } from '../../shared/contracts/manifest';
 import { MunicipalityRegistry } from '../../shared/contracts/municipalities';
 import { TableRegistry } from '../../shared/contracts/tables';
-import { layout } from '../../shared/extract/layout';
+import { layout } from '../../shared/records/layout';
 import { DuckDbWarehouse } from '../../shared/local/duckdb-warehouse';
 import { FsObjectStore } from '../../shared/local/fs-object-store';
 import { InProcessBus, type DeliveredMessage } from '../../shared/local/in-process-bus';

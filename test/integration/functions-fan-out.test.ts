@@ -6,12 +6,13 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import * as ff from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-node';
 import { AggregationTemporality, InMemoryMetricExporter } from '@opentelemetry/sdk-metrics';
 import { loadFunctionConfig } from '../../shared/adapters/gcp/function-config';
 import { ExtractRequest } from '../../shared/contracts/messages';
 import { TransientError } from '../../shared/errors';
-import { layout } from '../../shared/extract/layout';
+import { layout } from '../../shared/records/layout';
 import { FsObjectStore } from '../../shared/local/fs-object-store';
 import { InProcessBus } from '../../shared/local/in-process-bus';
 import { createLogger } from '../../shared/log';
@@ -231,6 +232,9 @@ describe('fan-out function over HTTP', () => {
     expect(bus.deadLetters[0]!.attributes).toMatchObject({ deliveryAttempt: '4' });
     const span = spans.getFinishedSpans().filter((s) => s.name === 'fan-out process').at(-1)!;
     expect(span.attributes['messaging.gcp_pubsub.message.delivery_attempt']).toBe(4);
+    // Acked, but not a success: the span says so.
+    expect(span.attributes['pipeline.outcome']).toBe('dead_lettered');
+    expect(span.status).toMatchObject({ code: SpanStatusCode.ERROR, message: 'dead_lettered' });
 
     // A transient failure on the 7th delivery: the WARNING line says which attempt it was.
     failPublish = true;
@@ -270,6 +274,8 @@ describe('fan-out function over HTTP', () => {
       .flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics))
       .filter((m) => m.descriptor.name === 'pipeline.step.duration')
       .flatMap((m) => m.dataPoints.map((p) => p.attributes));
-    expect(points).toEqual(expect.arrayContaining([{ stage: 'fan-out', outcome: 'ok' }, { stage: 'fan-out', outcome: 'transient' }]));
+    // The handler's own outcome: earlier tests dead-lettered bad requests (acked, 2xx) and had a publish fail (500, redelivered).
+    expect(points).toEqual(expect.arrayContaining([{ stage: 'fan-out', outcome: 'ok' }, { stage: 'fan-out', outcome: 'retried' }, { stage: 'fan-out', outcome: 'dead_lettered' }]));
+    expect(new Set(points.map((p) => p.outcome))).toEqual(new Set(['ok', 'retried', 'dead_lettered']));
   });
 });

@@ -11,7 +11,7 @@ import { bigQueryQueryRunner } from '../../shared/adapters/gcp/bigquery-query';
 import { loadFunctionConfig } from '../../shared/adapters/gcp/function-config';
 import type { Manifest } from '../../shared/contracts/manifest';
 import { MunicipalityRegistry } from '../../shared/contracts/municipalities';
-import { layout } from '../../shared/extract/layout';
+import { layout } from '../../shared/records/layout';
 import { FsObjectStore } from '../../shared/local/fs-object-store';
 import { createLogger } from '../../shared/log';
 import { CapturedLog } from '../support/local-pipeline';

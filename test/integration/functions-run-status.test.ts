@@ -9,7 +9,7 @@ import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { loadFunctionConfig } from '../../shared/adapters/gcp/function-config';
 import { MunicipalityRegistry } from '../../shared/contracts/municipalities';
 import { TransientError } from '../../shared/errors';
-import { layout } from '../../shared/extract/layout';
+import { layout } from '../../shared/records/layout';
 import { FsObjectStore } from '../../shared/local/fs-object-store';
 import { silentLogger } from '../../shared/log';
 import type { Clock, ObjectStore } from '../../shared/ports';

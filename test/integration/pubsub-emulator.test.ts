@@ -158,9 +158,11 @@ describeEmulator('Pub/Sub adapter against the Pub/Sub emulator', () => {
     const received = collect(sub, 2);
     // Loaded into this file's module registry (not an isolated one), so it shares the gRPC library
     // with the test's own client; its environment is set just above, as Cloud Run would set it.
+    /* eslint-disable @typescript-eslint/no-require-imports -- loaded after the environment is set, synchronously */
     require('../../functions/fan-out/index');
     const { getTestServer } = require('@google-cloud/functions-framework/testing') as typeof import('@google-cloud/functions-framework/testing');
     const server: http.Server = getTestServer(FUNCTIONS.fanOut.entryPoint);
+    /* eslint-enable @typescript-eslint/no-require-imports */
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
       const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, {

@@ -61,6 +61,7 @@ describe('type fidelity, PostgreSQL to warehouse', () => {
         [null, '3000-12-31', '1900-01-01', '2026-02-28'][i % 4], [null, '2026-11-21 23:59:59.999999', '2000-01-01 00:00:00'][i % 3],
         7, 20261120,
       ]);
+      // eslint-disable-next-line no-loss-of-precision -- 2^53+1 is the point: the value a double cannot hold
       rows.push([9007199254740993, '11111111111', 'OUTRA', 'de Santos', 1, 1, '1', 1, '2026-01-01', '2026-01-01 10:00:00', 8, 20261120]);
       rows.push([100, '22222222222', 'FORA', 'fora da janela', 1, 1, '1', 1, '2026-01-01', '2026-01-01 10:00:00', 7, 20260101]);
       for (const r of rows) await c.query(`INSERT INTO tb_fat_fidelidade VALUES (${r.map((_, i) => `$${i + 1}`).join(', ')})`, r);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { Manifest } from '../../shared/contracts/manifest';
 import { SET_ASIDE_TABLE, TableRegistry, TEXT_MAX_BYTES } from '../../shared/contracts/tables';
-import { layout } from '../../shared/extract/layout';
+import { layout } from '../../shared/records/layout';
 import { createTestDatabase, type TestDatabase } from '../support/pg';
 import { testPipeline } from '../support/local-pipeline';
 

@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { INGESTION_COLUMNS, landedColumns, TableDef } from '../../shared/contracts/tables';
 import type { Manifest, TableExtract } from '../../shared/contracts/manifest';
 import type { DateWindow } from '../../shared/contracts/identifiers';
-import { layout } from '../../shared/extract/layout';
+import { layout } from '../../shared/records/layout';
 import type { ObjectStore } from '../../shared/ports';
 
 /**

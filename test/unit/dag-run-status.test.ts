@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Manifest } from '../../shared/contracts/manifest';
-import { layout } from '../../shared/extract/layout';
+import { layout } from '../../shared/records/layout';
 import { buildRunReport } from '../../shared/ledger/report';
 import { FsObjectStore } from '../../shared/local/fs-object-store';
 import { waitingLine } from '../../shared/run/heartbeat';

@@ -51,6 +51,7 @@ describe('progress a person can follow', () => {
   it('piped: plain words, [n/N], rows, MB and MB/s, retry classes, an ETA, no escape codes or symbols', () => {
     const { lines, printer } = printed({ color: false, tty: false }, EVENTS);
     const text = lines.join('\n');
+    // eslint-disable-next-line no-control-regex -- an ANSI escape (ESC) is exactly what must not be there
     expect(text).not.toMatch(/\x1b|[✓✗↻…●]/);
     expect(lines[0]).toBe('  [0/4] 3509502 Campinas       extracting');
     expect(text).toContain('[0/4] 3548500 Santos         will retry (source_unreachable): connect ECONNREFUSED');

@@ -42,21 +42,21 @@ describe('pubsubHandler', () => {
 
   it('passes the payload, attributes and the push body\'s delivery attempt to the use case and its log lines', async () => {
     fail = new TerminalError('refused', 'source_auth');
-    await handler(event({ message: { data: b64({ n: 1 }), attributes: { a: 'b' }, messageId: 'm1' }, subscription: 'projects/p/subscriptions/s', deliveryAttempt: 6 }));
+    await expect(handler(event({ message: { data: b64({ n: 1 }), attributes: { a: 'b' }, messageId: 'm1' }, subscription: 'projects/p/subscriptions/s', deliveryAttempt: 6 }))).resolves.toBe('dead_lettered');
     expect(seen[0]).toMatchObject({ payload: { n: 1 }, ctx: { messageId: 'm1', attributes: { a: 'b' }, deliveryAttempt: 6 } });
     expect(lines.find((l) => l.severity === 'ERROR')).toMatchObject({ deliveryAttempt: 6, messageId: 'm1', errorClass: 'source_auth' });
     expect(deadLetters[0]!.attributes).toMatchObject({ a: 'b', errorClass: 'source_auth', deliveryAttempt: '6', originalMessageId: 'm1' });
   });
 
   it('without a dead-letter policy there is no deliveryAttempt: it counts as the first', async () => {
-    await handler(event({ message: { data: b64({ n: 2 }), messageId: 'm2' } }));
+    await expect(handler(event({ message: { data: b64({ n: 2 }), messageId: 'm2' } }))).resolves.toBe('ok');
     expect(seen[0]!.ctx.deliveryAttempt).toBe(1);
   });
 
   it('attributes and no data: dead-lettered with the reason, never thrown (a throw is a 500 and a retry)', async () => {
     for (const message of [{ attributes: { k: 'v' }, messageId: 'm3' }, { data: '', attributes: { k: 'v' }, messageId: 'm3' }]) {
       deadLetters.length = 0;
-      await expect(handler(event({ message }))).resolves.toBeUndefined();
+      await expect(handler(event({ message }))).resolves.toBe('dead_lettered');
       expect(deadLetters).toEqual([{ data: Buffer.alloc(0), attributes: expect.objectContaining({ k: 'v', errorClass: 'invalid_message', errorMessage: 'message has no data (attributes only: k)', originalMessageId: 'm3' }) }]);
     }
     expect(seen).toEqual([]);
@@ -64,12 +64,12 @@ describe('pubsubHandler', () => {
 
   it('a push body handed over as the event itself (no CloudEvent data) is still read as one', async () => {
     const raw = { message: { attributes: { k: 'v' }, messageId: 'm4' }, subscription: 'projects/p/subscriptions/s', deliveryAttempt: 2 } as unknown as PubsubCloudEvent;
-    await expect(handler(raw)).resolves.toBeUndefined();
+    await expect(handler(raw)).resolves.toBe('dead_lettered');
     expect(deadLetters[0]!.attributes).toMatchObject({ errorMessage: 'message has no data (attributes only: k)', originalMessageId: 'm4', deliveryAttempt: '2' });
   });
 
   it('an event that is no Pub/Sub message at all: dead-lettered naming the problem, every attribute a string', async () => {
-    await expect(handler({ id: undefined, type: 'x', source: 'y' } as unknown as PubsubCloudEvent)).resolves.toBeUndefined();
+    await expect(handler({ id: undefined, type: 'x', source: 'y' } as unknown as PubsubCloudEvent)).resolves.toBe('dead_lettered');
     expect(deadLetters[0]!.attributes.errorMessage).toMatch(/^not a Pub\/Sub message event: /);
     expect(Object.values(deadLetters[0]!.attributes).every((v) => typeof v === 'string')).toBe(true);
   });

@@ -91,10 +91,7 @@ export class FaultLab {
     const deliveries: Delivery[] = [];
 
     // The ledger is the last observer: snapshot its row once it has recorded a failure.
-    const ledger = p.ledger;
-    const record = ledger.record.bind(ledger);
-    ledger.record = async (e: RunEvent) => {
-      await record(e);
+    p.ledger.afterRecord = async (e: RunEvent) => {
       if (e.kind !== 'extract_failed' && e.kind !== 'load_failed') return;
       for (const m of e.kind === 'extract_failed' ? [e.municipality] : e.municipalities) {
         const [row] = await p.warehouse.query(
@@ -106,12 +103,7 @@ export class FaultLab {
     };
 
     // Count every delivery (the bus's own dispatch), to prove "no retry storm" and the backoff.
-    const bus = p.bus as unknown as { deliver(sub: { name: string }, msg: { topic: string; messageId: string }, attempt: number): Promise<void> };
-    const deliver = bus.deliver.bind(bus);
-    bus.deliver = (sub, msg, attempt) => {
-      deliveries.push({ subscription: sub.name, topic: msg.topic, messageId: msg.messageId, attempt, at: Date.now() });
-      return deliver(sub, msg, attempt);
-    };
+    p.bus.onDeliver = (d) => deliveries.push({ ...d, at: Date.now() });
 
     const dispose = p.dispose;
     return Object.assign(p, {

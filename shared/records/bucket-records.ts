@@ -1,0 +1,28 @@
+import { Readable } from 'node:stream';
+import { Manifest } from '../contracts/manifest';
+import { ObjectExistsError } from '../errors';
+import type { ObjectStore } from '../ports';
+import { layout } from './layout';
+
+/**
+ * The one owner of the run records in the staging bucket: their names (./layout.ts), create-if-absent
+ * writes and typed reads. Extract writes them, load and the run status read them: both import this
+ * module, so load does not depend on extract (and neither on the other's internals).
+ */
+
+/** Create-if-absent for a small JSON record; false when it already exists (a redelivery, or a second failure). */
+export async function putRecordOnce(store: ObjectStore, key: string, value: unknown): Promise<boolean> {
+  try {
+    await store.create(key, Readable.from([Buffer.from(JSON.stringify(value, null, 2))]), 'application/json');
+    return true;
+  } catch (err) {
+    if (err instanceof ObjectExistsError) return false;
+    throw err;
+  }
+}
+
+/** A municipality's commit record for a run (written last by extract), or undefined while there is none. */
+export async function readManifest(store: ObjectStore, runId: string, ibge: string): Promise<Manifest | undefined> {
+  const raw = await store.read(layout.manifest(runId, ibge));
+  return raw ? Manifest.parse(JSON.parse(raw.toString('utf8'))) : undefined;
+}

@@ -1,0 +1,34 @@
+/**
+ * Object names in the staging bucket (and the local directory that mirrors it). Every name is
+ * derived from (run, municipality, table, attempt, part), so a retry writes predictable names
+ * and a fan-in load can list one table's files for a whole run under one prefix.
+ *
+ *   runs/<run>/plan.json                                               who the run is for (fan-out)
+ *   runs/<run>/manifests/<ibge>.json                                   commit record, written last
+ *   runs/<run>/failures/<ibge>.json                                    first terminal failure, if any
+ *   runs/<run>/loads/<load-id>.json                                    outcome of a load (run status)
+ *   runs/<run>/attempts/<ibge>/s<seq>-a<attempt>-started.json          an extract delivery began (run status)
+ *   runs/<run>/attempts/<ibge>/s<seq>-a<attempt>-failed-<class>.json   …and failed (transient or not)
+ *   runs/<run>/checkpoints/<ibge>/<seq>.json                           time-budget continuation state
+ *   runs/<run>/tables/<table>/<ibge>/<attempt>/part-00000.csv.gz       data
+ */
+export const layout = {
+  runPrefix: (runId: string) => `runs/${runId}/`,
+  plan: (runId: string) => `runs/${runId}/plan.json`,
+  failure: (runId: string, ibge: string) => `runs/${runId}/failures/${ibge}.json`,
+  failuresPrefix: (runId: string) => `runs/${runId}/failures/`,
+  load: (runId: string, loadId: string) => `runs/${runId}/loads/${loadId}.json`,
+  loadsPrefix: (runId: string) => `runs/${runId}/loads/`,
+  manifest: (runId: string, ibge: string) => `runs/${runId}/manifests/${ibge}.json`,
+  manifestsPrefix: (runId: string) => `runs/${runId}/manifests/`,
+  /** Attempt markers: listed, not read, by the run status (the state and error class are in the name). */
+  attemptsPrefix: (runId: string) => `runs/${runId}/attempts/`,
+  attemptMarker: (runId: string, ibge: string, sequence: number, attempt: number, event: 'started' | { failed: string }) =>
+    `runs/${runId}/attempts/${ibge}/s${String(sequence).padStart(4, '0')}-a${String(Math.min(attempt, 9999)).padStart(4, '0')}-${event === 'started' ? 'started' : `failed-${event.failed.replace(/[^a-z0-9_]/g, '_')}`}.json`,
+  checkpoint: (runId: string, ibge: string, sequence: number) => `runs/${runId}/checkpoints/${ibge}/${String(sequence).padStart(4, '0')}.json`,
+  checkpointsPrefix: (runId: string, ibge: string) => `runs/${runId}/checkpoints/${ibge}/`,
+  allCheckpointsPrefix: (runId: string) => `runs/${runId}/checkpoints/`,
+  tablePrefix: (runId: string, table: string) => `runs/${runId}/tables/${table}/`,
+  part: (runId: string, table: string, ibge: string, attempt: string, index: number) =>
+    `runs/${runId}/tables/${table}/${ibge}/${attempt}/part-${String(index).padStart(5, '0')}.csv.gz`,
+};
