@@ -138,6 +138,7 @@ describe('guarantees, by behaviour', () => {
     tb_fat_cidadao_pec: ['nu_cns', 'nu_cpf_cidadao', 'no_cidadao', 'no_social_cidadao', 'nu_telefone_celular'],
     tb_fat_cad_individual: ['nu_cns', 'nu_cpf_cidadao', 'no_nome', 'no_nome_mae', 'nu_celular', 'no_email'],
     tb_fat_atendimento_individual: ['nu_cns', 'nu_cpf_cidadao', 'nu_prontuario'],
+    tb_fat_atendimento_odonto: ['nu_cns', 'nu_cpf_cidadao'],
     tb_fat_proced_atend_proced: ['nu_cns'],
     tb_fat_visita_domiciliar: ['nu_cns', 'nu_latitude', 'nu_longitude'],
     tb_fat_vacinacao: ['nu_cns', 'nu_cpf_cidadao'],
