@@ -20,7 +20,6 @@ import { readSourceFacts, SourceSession, type SourceLimits } from './source';
 
 // Kept for test/faults/** and scripts/bench/** (other helpers' files during this merge window): import from
 // shared/records/bucket-records instead; the integrator deletes this line once those imports follow.
-export { readManifest } from '../records/bucket-records';
 
 export interface ExtractSettings extends SourceLimits {
   /** Uncompressed CSV bytes after which a part is closed and the next one opened. */

@@ -1,5 +1,5 @@
-import { readManifest } from '../../shared/extract/extract-municipality';
-import { layout } from '../../shared/extract/layout';
+import { readManifest } from '../../shared/records/bucket-records';
+import { layout } from '../../shared/records/layout';
 import type { Manifest } from '../../shared/contracts/manifest';
 import { PEC_TABLES } from '../../shared/tables/pec-tables';
 import { testServerPort, type TestDatabase } from '../support/pg';

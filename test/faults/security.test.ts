@@ -4,7 +4,7 @@ import { MunicipalityRegistry } from '../../shared/contracts/municipalities';
 import { INGESTION_COLUMNS, landedTables, SET_ASIDE_REASONS } from '../../shared/contracts/tables';
 import { ExtractSettingsSchema } from '../../shared/contracts/config';
 import { PipelineError } from '../../shared/errors';
-import { readManifest } from '../../shared/extract/extract-municipality';
+import { readManifest } from '../../shared/records/bucket-records';
 import { SourceSession } from '../../shared/extract/source';
 import { SET_ASIDE_COLUMN } from '../../shared/extract/sql';
 import { PEC_TABLES } from '../../shared/tables/pec-tables';

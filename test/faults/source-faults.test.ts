@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
-import { readManifest } from '../../shared/extract/extract-municipality';
-import { layout } from '../../shared/extract/layout';
+import { readManifest } from '../../shared/records/bucket-records';
+import { layout } from '../../shared/records/layout';
 import { testServerPort, testServerUrl, type TestDatabase } from '../support/pg';
 import { TcpProxy } from '../support/tcp-proxy';
 import {

@@ -1,6 +1,6 @@
 import { bigQueryQueryRunner } from '../../shared/adapters/gcp/bigquery-query';
-import { readManifest } from '../../shared/extract/extract-municipality';
-import { layout } from '../../shared/extract/layout';
+import { readManifest } from '../../shared/records/bucket-records';
+import { layout } from '../../shared/records/layout';
 import { runStatus } from '../../shared/run/run-status';
 import { PEC_TABLES } from '../../shared/tables/pec-tables';
 import type { TestDatabase } from '../support/pg';

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { COLUMN_TYPES } from '../../../shared/contracts/tables';
-import { readManifest } from '../../../shared/extract/extract-municipality';
+import { readManifest } from '../../../shared/records/bucket-records';
 import { DuckDbWarehouse } from '../../../shared/local/duckdb-warehouse';
 import { FsObjectStore } from '../../../shared/local/fs-object-store';
 import { variantTable, type Variant } from '../lib/variants';
