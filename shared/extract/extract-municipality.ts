@@ -18,9 +18,6 @@ import { Pseudonymizer } from './pseudonymizer';
 import { copySql, resolveColumns } from './sql';
 import { readSourceFacts, SourceSession, type SourceLimits } from './source';
 
-// Kept for test/faults/** and scripts/bench/** (other helpers' files during this merge window): import from
-// shared/records/bucket-records instead; the integrator deletes this line once those imports follow.
-
 export interface ExtractSettings extends SourceLimits {
   /** Uncompressed CSV bytes after which a part is closed and the next one opened. */
   partMaxBytes: number;
