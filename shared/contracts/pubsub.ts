@@ -37,6 +37,15 @@ export interface PubsubCloudEvent {
  * A message the handler parks itself (terminal failure) carries the handler's attributes instead:
  * errorClass, errorMessage, sourceHandler, originalMessageId, deliveryAttempt.
  */
+/** Attributes the pipeline's handlers add to a message they dead-letter themselves (terminal failures). */
+export const HANDLER_DEAD_LETTER_ATTRIBUTES = {
+  errorClass: 'errorClass',
+  errorMessage: 'errorMessage',
+  sourceHandler: 'sourceHandler',
+  originalMessageId: 'originalMessageId',
+  deliveryAttempt: 'deliveryAttempt',
+} as const;
+
 export const PUBSUB_DEAD_LETTER_ATTRIBUTES = {
   deliveryCount: 'CloudPubSubDeadLetterSourceDeliveryCount',
   subscription: 'CloudPubSubDeadLetterSourceSubscription',

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import { MessagePublishedData, type PubsubCloudEvent } from '../contracts/pubsub';
+import { HANDLER_DEAD_LETTER_ATTRIBUTES as DL, MessagePublishedData, type PubsubCloudEvent } from '../contracts/pubsub';
 import { describeError, TerminalError } from '../errors';
 import type { Bus } from '../ports';
 
@@ -84,11 +84,11 @@ export function pubsubHandler<S extends z.ZodType>(spec: {
       ctx.logger.error({ errorClass: failure.errorClass, err: failure.message }, `${spec.name} failed (terminal): dead-lettered, not retried`);
       await spec.bus.publishDeadLetter(raw, {
         ...attributes,
-        errorClass: failure.errorClass,
-        errorMessage: failure.message.slice(0, 1000),
-        sourceHandler: spec.name,
-        originalMessageId: messageId,
-        deliveryAttempt: String(deliveryAttempt),
+        [DL.errorClass]: failure.errorClass,
+        [DL.errorMessage]: failure.message.slice(0, 1000),
+        [DL.sourceHandler]: spec.name,
+        [DL.originalMessageId]: messageId,
+        [DL.deliveryAttempt]: String(deliveryAttempt),
       });
       return 'dead_lettered';
     }
