@@ -41,6 +41,7 @@ import {
 const ROOT = path.resolve(__dirname, '..', '..');
 const DOC = path.join(ROOT, 'docs', 'benchmarks.md');
 const SECTION = '## Bad morning';
+const PER_INSTALLATION = 10;
 const log = (s: string) => process.stderr.write(`[bad-morning ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 
 type SourceName = 'main' | 'slow' | 'drift' | 'overflow';
@@ -178,11 +179,17 @@ export async function badMorning(o: BadMorningOptions): Promise<number> {
     const groups: Record<SourceName, { ibge: string; name: string; uf: string }[]> = { main: [], slow: [], drift: [], overflow: [] };
     for (const [i, m] of plan.ibges.entries()) groups[plan.sourceOf(m)].push({ ibge: m, name: `Municipio ${i}`, uf: 'SP' });
     const sources: ChildConfig['sources'] = [];
-    for (const [k, name] of (['main', 'slow', 'drift', 'overflow'] as const).entries()) {
-      log(`seeding ${name}: ${groups[name].length} municipalities…`);
-      const db = await seedSource(`pec_bad_${name}`, 61 + k, groups[name], size);
+    // Healthy municipalities on servers of PER_INSTALLATION each, like the fan-out benchmark: the
+    // pipeline reads one municipality at a time per server (SourceLease), so one server for hundreds
+    // would measure that lease queue, not a morning.
+    const chunks: [SourceName, { ibge: string; name: string; uf: string }[]][] = [];
+    for (let i = 0; i < groups.main.length; i += PER_INSTALLATION) chunks.push(['main', groups.main.slice(i, i + PER_INSTALLATION)]);
+    for (const name of ['slow', 'drift', 'overflow'] as const) chunks.push([name, groups[name]]);
+    log(`seeding ${plan.ibges.length} municipalities on ${chunks.length} databases…`);
+    for (const [k, [name, ms]] of chunks.entries()) {
+      const db = await seedSource(`pec_bad_${name}`, 61 + k, ms, size);
       dbs.push(db);
-      sources.push({ name, db: { name: db.name, url: db.url, readerRole: db.readerRole, readerPassword: db.readerPassword }, municipalities: groups[name] });
+      sources.push({ name, db: { name: db.name, url: db.url, readerRole: db.readerRole, readerPassword: db.readerPassword }, municipalities: ms });
     }
     const seedS = (performance.now() - t0) / 1000;
     log(`seeded in ${seedS.toFixed(0)} s; the clean run…`);
@@ -241,7 +248,7 @@ function render(plan: MorningPlan, clean: ChildResult, bad: ChildResult, m: { se
     `Load average (1 / 5 / 15 min) at the start ${la(m.load[0]!)}, at the end ${la(m.load[1]!)}: the machine was shared with other`,
     'jobs, so the times below are indicative only and must be re-measured on a quiet machine.',
     '',
-    `${m.n} synthetic municipalities (80 citizens, 4 months each; seeded in ${m.seedS.toFixed(0)} s on one embedded PostgreSQL), run twice by the`,
+    `${m.n} synthetic municipalities (80 citizens, 4 months each; healthy ones ${PER_INSTALLATION} per database; seeded in ${m.seedS.toFixed(0)} s on one embedded PostgreSQL), run twice by the`,
     'real local pipeline (fan-out → extract → load waves into DuckDB → report) with the same options (the production local',
     `subscription: ${LOCAL_SUBSCRIPTION.maxConcurrency} concurrent extractions, ${LOCAL_SUBSCRIPTION.maxDeliveryAttempts} delivery attempts; statement timeout 1.5 s; load waves every 3 s):`,
     'first clean, then with the fault mix of `scripts/bench/lib/bad-morning-mix.ts` (the same mix, at 60 municipalities,',
