@@ -23,6 +23,7 @@ import { buildReport, type BenchResults, type FanOutRun, type LoadRun } from './
 import { cacheHitRates } from './lib/cache-sim';
 import { seedFactSource, seedFanOutSources, startBenchPostgres } from './lib/sources';
 import { describeVariant, VARIANTS, type Variant } from './lib/variants';
+import { badMorning, type BadMorningOptions } from './bad-morning';
 import type { FanOutWorkerResult } from './workers/fanout';
 import type { LoadWorkerResult } from './workers/load';
 import type { MicroResult } from './workers/micro';
@@ -68,7 +69,9 @@ const USAGE = `usage: npm run bench [-- options]
   --render FILE            only render a saved results file (scripts/bench/.build/results-*.json) again
   --only extraction        only the extraction contest (no CPU breakdown, cache, load, fan-out or functions)
   --variants V,V           extraction variants: no-pii,pii-hash (default both)
-  --airflow-rounds N       rounds of the Airflow-style Python contender per cell (default: every round)`;
+  --airflow-rounds N       rounds of the Airflow-style Python contender per cell (default: every round)
+  --bad-morning            instead: the bad-morning run (scripts/bench/bad-morning.ts), clean vs the fault mix;
+    --municipalities N     its size (default 650); writes the "Bad morning" section of docs/benchmarks.md unless --no-doc`;
 
 function parseOptions(argv: string[]): Options {
   const quick = argv.includes('--quick');
@@ -178,7 +181,24 @@ function writeReport(results: BenchResults, doc: boolean): void {
   } else log('docs/benchmarks.md not written (--quick or --no-doc; add --doc to write it)');
 }
 
+/** `--bad-morning [--municipalities N] [--no-doc]`: a run of its own, none of the other measurements. */
+function badMorningOptions(argv: string[]): BadMorningOptions {
+  const o: BadMorningOptions = { municipalities: 650, doc: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--bad-morning') continue;
+    else if (a === '--municipalities') {
+      o.municipalities = Number(argv[++i]);
+      if (!Number.isInteger(o.municipalities) || o.municipalities < 20) throw new Error(`--municipalities needs an integer of at least 20 (the fault mix needs them), got ${argv[i]}`);
+    } else if (a === '--no-doc') o.doc = false;
+    else if (a === '--doc') o.doc = true;
+    else throw new Error(`unknown option ${a} with --bad-morning\n${USAGE}`);
+  }
+  return o;
+}
+
 async function main(): Promise<number> {
+  if (process.argv.includes('--bad-morning')) return badMorning(badMorningOptions(process.argv.slice(2)));
   const o = parseOptions(process.argv.slice(2));
   if (o.render) {
     writeReport(JSON.parse(fs.readFileSync(o.render, 'utf8')) as BenchResults, o.doc);

@@ -1,89 +1,83 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { ibgeCheckDigit } from '../../shared/contracts/ibge';
-import { MunicipalityRegistry } from '../../shared/contracts/municipalities';
 import { PEC_TABLES } from '../../shared/tables/pec-tables';
+import {
+  DRIFT_TABLE,
+  OVERFLOW_COLUMN,
+  OVERFLOW_TABLE,
+  WRONG_PASSWORD_SECRET,
+  expectedOutcomes,
+  faultedRegistry,
+  injectMissingColumn,
+  injectOverflow,
+  injectStatementTimeout,
+  morningPlan,
+  observedOutcomes,
+  refusingPort,
+  tripledDeliveries,
+} from '../../scripts/bench/lib/bad-morning-mix';
 import { registryFor, type Source } from '../support/local-pipeline';
 import type { TestDatabase } from '../support/pg';
 import { FaultLab, REQUEST, buildReference, diffFromReference, duplicateKeys, ledgerRow, removeDir, seedSource, type Reference } from '../faults/support/harness';
 
 /**
- * A bad morning for 60 municipalities, with a deterministic fault mix: 6 sources refuse connections
- * (10 %), 2 refuse the password, 2 run into the statement timeout, 2 lack a column the registry
- * requires (schema drift), 3 get every extract message three times, and one healthy municipality is
- * rerun in the middle of the run. Every healthy slice must equal a clean run's, row by row, and every
- * faulty municipality must end in the state and class of the fault injected into it.
+ * A bad morning for 60 municipalities, with the deterministic fault mix that
+ * `npm run bench -- --bad-morning` also runs (scripts/bench/lib/bad-morning-mix.ts): 6 sources refuse
+ * connections (10 %), 2 refuse the password, 2 run into the statement timeout, 2 lack a column the
+ * registry requires (schema drift), 1 holds a value the warehouse type cannot hold (set aside), 3 get
+ * every extract message three times, and one healthy municipality is rerun in the middle of the run.
+ * Every healthy slice must equal a clean run's, row by row, and every faulty municipality must end in
+ * the state and class of the fault injected into it.
  */
-const N = 60;
-const ibges = Array.from({ length: N }, (_, i) => `35${String(i + 10).padStart(4, '0')}`).map((six) => `${six}${ibgeCheckDigit(six)}`);
-const muni = (ibge: string, i: number) => ({ ibge, name: `Municipio ${i}`, uf: 'SP' });
-// The fault of each municipality, by position: deterministic, spread over the plan (not all first).
-const UNREACHABLE = [0, 9, 18, 27, 36, 45].map((i) => ibges[i]!);
-const WRONG_PASSWORD = [5, 33].map((i) => ibges[i]!);
-const STATEMENT_TIMEOUT = [12, 50].map((i) => ibges[i]!);
-const MISSING_COLUMN = [21, 57].map((i) => ibges[i]!);
-const TRIPLED = [3, 30, 59].map((i) => ibges[i]!);
-const RERUN = ibges[7]!;
-const FAULTY = [...UNREACHABLE, ...WRONG_PASSWORD, ...STATEMENT_TIMEOUT, ...MISSING_COLUMN];
-const HEALTHY = ibges.filter((m) => !FAULTY.includes(m));
-const DRIFT_TABLE = 'tb_fat_atendimento_individual';
-const DRIFT_COLUMN = 'nu_peso';
+const plan = morningPlan(60);
+const { ibges } = plan;
+const STATEMENT_TIMEOUT = plan.of('statement_timeout');
+const MISSING_COLUMN = plan.of('missing_column');
+const OVERFLOW = plan.of('overflow');
+const RERUN = plan.rerun;
+const HEALTHY = plan.healthy;
+const muni = (ibge: string) => ({ ibge, name: `Municipio ${ibges.indexOf(ibge)}`, uf: 'SP' });
 
 describe('a bad morning for 60 municipalities: no shared fate', () => {
   const lab = new FaultLab();
   let main: TestDatabase;
   let slow: TestDatabase;
   let drift: TestDatabase;
+  let overflow: TestDatabase;
   let ref: Reference;
-  const inMain = ibges.filter((m) => !STATEMENT_TIMEOUT.includes(m) && !MISSING_COLUMN.includes(m)).map((m) => muni(m, ibges.indexOf(m)));
+  const inMain = ibges.filter((m) => plan.sourceOf(m) === 'main').map(muni);
   const sources = (): Source[] => [
     { db: main, municipalities: inMain },
-    { db: slow, municipalities: STATEMENT_TIMEOUT.map((m) => muni(m, ibges.indexOf(m))) },
-    { db: drift, municipalities: MISSING_COLUMN.map((m) => muni(m, ibges.indexOf(m))) },
+    { db: slow, municipalities: STATEMENT_TIMEOUT.map(muni) },
+    { db: drift, municipalities: MISSING_COLUMN.map(muni) },
+    { db: overflow, municipalities: OVERFLOW.map(muni) },
   ];
 
   beforeAll(async () => {
     // Small municipalities (every table still holds rows for each, or the reference refuses them).
     const size = { citizens: 80, months: 4 };
     main = await seedSource('pec_morning_main', 61, inMain, size);
-    slow = await seedSource('pec_morning_slow', 62, STATEMENT_TIMEOUT.map((m) => muni(m, ibges.indexOf(m))), size);
-    drift = await seedSource('pec_morning_drift', 63, MISSING_COLUMN.map((m) => muni(m, ibges.indexOf(m))), size);
+    slow = await seedSource('pec_morning_slow', 62, STATEMENT_TIMEOUT.map(muni), size);
+    drift = await seedSource('pec_morning_drift', 63, MISSING_COLUMN.map(muni), size);
+    overflow = await seedSource('pec_morning_overflow', 64, OVERFLOW.map(muni), size);
     // The clean run: the same sources, no fault yet.
-    ref = await buildReference(lab, sources(), REQUEST, { settings: { statementTimeoutMs: 1_500 }, subscription: { maxConcurrency: 6 } });
+    // The faulty run's deadline: 60 municipalities on a shared machine can outlast the harness's 25 s default.
+    ref = await buildReference(lab, sources(), REQUEST, { settings: { statementTimeoutMs: 1_500 }, subscription: { maxConcurrency: 6 }, timing: { deadlineMs: 240_000 } });
   }, 600_000);
   afterAll(async () => {
     removeDir(ref?.dir);
     await main?.drop();
     await slow?.drop();
     await drift?.drop();
+    await overflow?.drop();
   });
 
   it('healthy municipalities load exactly as on a clean morning; each faulty one ends as injected', async () => {
-    // Faults: a slow table (every row sleeps) beyond the statement timeout; a column gone.
-    await slow.client.query(`
-      BEGIN;
-      CREATE FUNCTION slow_row() RETURNS boolean LANGUAGE plpgsql VOLATILE AS 'BEGIN PERFORM pg_sleep(0.05); RETURN true; END';
-      ALTER TABLE tb_fat_cidadao_pec RENAME TO tb_fat_cidadao_pec_real;
-      CREATE VIEW tb_fat_cidadao_pec AS SELECT * FROM tb_fat_cidadao_pec_real WHERE slow_row();
-      GRANT SELECT ON tb_fat_cidadao_pec TO ${slow.readerRole};
-      COMMIT;`);
-    await drift.client.query(`ALTER TABLE ${DRIFT_TABLE} DROP COLUMN ${DRIFT_COLUMN}`);
-    const refusing = await new Promise<number>((resolve) => {
-      const srv = net.createServer().listen(0, '127.0.0.1', () => {
-        const port = (srv.address() as net.AddressInfo).port;
-        srv.close(() => resolve(port));
-      });
-    });
-    const registry = MunicipalityRegistry.parse({
-      municipalities: registryFor(sources()).municipalities.map((m) =>
-        UNREACHABLE.includes(m.ibge)
-          ? { ...m, connection: { ...m.connection, port: refusing } }
-          : WRONG_PASSWORD.includes(m.ibge)
-            ? { ...m, connection: { ...m.connection, password: { secret: 'pw-wrong' } } }
-            : m,
-      ),
-    });
+    // Faults: a slow table (every row sleeps) beyond the statement timeout; a column gone; a value too big.
+    await injectStatementTimeout(slow.client, slow.readerRole);
+    await injectMissingColumn(drift.client);
+    expect(await injectOverflow(overflow.client)).toBe(OVERFLOW.length);
+    const registry = faultedRegistry(registryFor(sources()), plan, await refusingPort());
     const p = await lab.pipeline(sources(), {
       registry,
       settings: { statementTimeoutMs: 1_500 },
@@ -99,42 +93,22 @@ describe('a bad morning for 60 municipalities: no shared fate', () => {
       },
     });
     let rerunSent = false;
-    fs.writeFileSync(path.join(p.paths.secrets, 'pw-wrong'), 'not-the-password');
-    p.bus.duplicate = (msg) => {
-      if (msg.topic !== 'extractRequests') return 1;
-      const m = JSON.parse(msg.data.toString()) as { municipality: string; continuation?: unknown };
-      return TRIPLED.includes(m.municipality) && !m.continuation ? 3 : 1;
-    };
+    fs.writeFileSync(path.join(p.paths.secrets, WRONG_PASSWORD_SECRET), 'not-the-password');
+    p.bus.duplicate = tripledDeliveries(plan);
     try {
       const run = await p.runOnce(REQUEST);
       await p.drain();
       expect(rerunSent).toBe(true);
       // Healthy: loaded, identical to the clean run row by row, no key twice (tripled deliveries, rerun).
-      const statuses = Object.fromEntries(
-        (await p.warehouse.query(`SELECT municipality, status, error_class FROM ops.municipality_runs WHERE run_id = $1`, [run.runId])).map((r) => [
-          String(r.municipality),
-          `${String(r.status)}${r.error_class ? `/${String(r.error_class)}` : ''}`,
-        ]),
-      );
-      const expected = Object.fromEntries(
-        ibges.map((m) => [
-          m,
-          UNREACHABLE.includes(m)
-            ? 'failed/source_unreachable'
-            : WRONG_PASSWORD.includes(m)
-              ? 'failed/source_auth'
-              : STATEMENT_TIMEOUT.includes(m)
-                ? 'failed/source_timeout'
-                : MISSING_COLUMN.includes(m)
-                  ? 'loaded/source_schema'
-                  : 'loaded',
-        ]),
-      );
-      expect(statuses).toEqual(expected);
+      expect(await observedOutcomes(p.warehouse, run.runId)).toEqual(expectedOutcomes(plan));
       expect(run.dag.late).toEqual([]);
       expect(run.dag.skipped).toEqual([]);
       expect(await diffFromReference(p.warehouse, ref, { municipalities: HEALTHY })).toEqual({});
       expect(await duplicateKeys(p.warehouse)).toEqual([]);
+      // The value too big: NULL in the warehouse, recorded once per municipality, everything else as on a clean day.
+      const setAside = await p.warehouse.query(`SELECT source_table, column_name, reason, original_value FROM ops.set_aside_values`);
+      expect(setAside).toEqual(OVERFLOW.map(() => ({ source_table: OVERFLOW_TABLE, column_name: OVERFLOW_COLUMN, reason: 'integer_out_of_range', original_value: '1099511627776' })));
+      expect(await diffFromReference(p.warehouse, ref, { municipalities: OVERFLOW, tables: PEC_TABLES.filter((t) => t.name !== OVERFLOW_TABLE) })).toEqual({});
       // Schema drift: only the drifted table fails, the municipality's other tables land as on a clean day.
       for (const m of MISSING_COLUMN) {
         const recon = await p.warehouse.query(`SELECT table_name, status FROM ops.reconciliation WHERE run_id = $1 AND municipality = $2 AND status <> 'match'`, [run.runId, m]);
@@ -145,7 +119,7 @@ describe('a bad morning for 60 municipalities: no shared fate', () => {
       expect(await ledgerRow(p.warehouse, run.runId, RERUN)).toMatchObject({ status: 'loaded' });
       // Load waves, bounded.
       expect(run.dag.waves.length).toBeGreaterThanOrEqual(1);
-      expect(run.dag.waves.flat().sort()).toEqual([...HEALTHY, ...MISSING_COLUMN].sort());
+      expect(run.dag.waves.flat().sort()).toEqual([...HEALTHY, ...MISSING_COLUMN, ...OVERFLOW].sort());
     } finally {
       await p.dispose();
     }
