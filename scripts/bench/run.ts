@@ -54,6 +54,8 @@ interface Options {
   variants: Variant[];
   /** Rounds the Airflow-style Python contender runs per cell (default: every round). */
   airflowRounds?: number;
+  /** Leave the naive contender out (it needs minutes and GBs: its figures are known from earlier runs). */
+  noNaive: boolean;
 }
 
 const USAGE = `usage: npm run bench [-- options]
@@ -70,6 +72,7 @@ const USAGE = `usage: npm run bench [-- options]
   --only extraction        only the extraction contest (no CPU breakdown, cache, load, fan-out or functions)
   --variants V,V           extraction variants: no-pii,pii-hash (default both)
   --airflow-rounds N       rounds of the Airflow-style Python contender per cell (default: every round)
+  --no-naive               leave the naive contender out
   --bad-morning            instead: the bad-morning run (scripts/bench/bad-morning.ts), clean vs the fault mix;
     --municipalities N     its size (default 650); writes the "Bad morning" section of docs/benchmarks.md unless --no-doc`;
 
@@ -92,6 +95,7 @@ function parseOptions(argv: string[]): Options {
     fanoutTimeoutS: 1200,
     cacheCitizens: quick ? 10_000 : 80_000,
     variants: [...VARIANTS],
+    noNaive: false,
   };
   const list = (v: string | undefined, flag: string) => {
     const n = (v ?? '').split(',').map(Number);
@@ -121,6 +125,7 @@ function parseOptions(argv: string[]): Options {
       if (bad.length || v.length === 0) throw new Error(`--variants takes ${VARIANTS.join(',')}; not ${bad.join(',')}`);
       o.variants = v as Variant[];
     } else if (a === '--airflow-rounds') o.airflowRounds = Number(argv[++i]);
+    else if (a === '--no-naive') o.noNaive = true;
     else if (a === '--help' || a === '-h') {
       console.log(USAGE);
       process.exit(0);
@@ -281,7 +286,7 @@ async function main(): Promise<number> {
       results.sources.push({ rows, citizens, seedSeconds: source.seedSeconds, databaseBytes: Number(size[0]!.b) });
       log(`  seeded in ${source.seedSeconds.toFixed(0)} s (database ${(Number(size[0]!.b) / 1e9).toFixed(2)} GB)`);
       for (const variant of o.variants) {
-        const naiveRounds = variant === 'pii-hash' && rows > o.naiveMaxRows ? 0 : 1;
+        const naiveRounds = o.noNaive || (variant === 'pii-hash' && rows > o.naiveMaxRows) ? 0 : 1;
         const keepPsql = i === 0 && variant === 'pii-hash' ? path.join(tmp, 'micro.csv.gz') : undefined;
         const cell = await runContest({
           server, admin, source, variant, rounds: o.rounds[i] ?? o.rounds.at(-1)!, naiveRounds, airflowRounds: o.airflowRounds ?? Infinity, tools, tmpDir: tmp,
@@ -290,7 +295,7 @@ async function main(): Promise<number> {
           keepPsqlOutput: keepPsql,
         });
         if (keepPsql && fs.existsSync(keepPsql)) microCsv = keepPsql;
-        if (naiveRounds === 0) cell.samples.push({ contender: 'naive', size: rows, variant, round: 1, status: 'skipped', wallS: 0, error: `not run above ${o.naiveMaxRows.toLocaleString('en-US')} rows (see the no-pii variant: it cannot hold the result)` });
+        if (naiveRounds === 0 && !o.noNaive) cell.samples.push({ contender: 'naive', size: rows, variant, round: 1, status: 'skipped', wallS: 0, error: `not run above ${o.naiveMaxRows.toLocaleString('en-US')} rows (see the no-pii variant: it cannot hold the result)` });
         results.samples.push(...cell.samples);
         results.cells.push({ size: rows, variant, select: cell.select, sourceCsvBytes: cell.sourceCsvBytes });
       }
