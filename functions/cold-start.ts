@@ -10,9 +10,7 @@ export function coldStart<T>(service: string, fn: () => T): T {
     return fn();
   } catch (err) {
     const problems = err instanceof ConfigError ? err.problems : [(err as Error)?.message ?? String(err)];
-    process.stderr.write(
-      `${JSON.stringify({ severity: 'CRITICAL', message: `${service} cannot start: ${problems.join('; ')}`, problems, serviceContext: { service } })}\n`,
-    );
+    process.stderr.write(`${JSON.stringify({ severity: 'CRITICAL', message: `${service} cannot start: ${problems.join('; ')}`, problems, serviceContext: { service } })}\n`);
     throw err;
   }
 }

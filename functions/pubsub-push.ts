@@ -39,8 +39,7 @@ export function cloudEventOf(req: Request): PubsubCloudEvent {
   const id = header(req, 'ce-id');
   const type = header(req, 'ce-type');
   const source = header(req, 'ce-source');
-  if (id && type && source && header(req, 'ce-specversion'))
-    return { id, type, source, specversion: header(req, 'ce-specversion'), time: header(req, 'ce-time'), data: body };
+  if (id && type && source && header(req, 'ce-specversion')) return { id, type, source, specversion: header(req, 'ce-specversion'), time: header(req, 'ce-time'), data: body };
   const obj = body !== null && typeof body === 'object' && !Buffer.isBuffer(body) ? (body as Record<string, unknown>) : undefined;
   // Structured content mode: the whole event is the body.
   if (obj && typeof obj.specversion === 'string' && typeof obj.type === 'string') return obj as unknown as PubsubCloudEvent;

@@ -1,5 +1,13 @@
 import { diag, DiagLogLevel, metrics } from '@opentelemetry/api';
-import { BatchSpanProcessor, NodeTracerProvider, ParentBasedSampler, AlwaysOnSampler, SimpleSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-node';
+import {
+  BatchSpanProcessor,
+  NodeTracerProvider,
+  ParentBasedSampler,
+  AlwaysOnSampler,
+  SimpleSpanProcessor,
+  type SpanExporter,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-node';
 import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { detectResources, resourceFromAttributes } from '@opentelemetry/resources';
 import { TraceExporter } from '@google-cloud/opentelemetry-cloud-trace-exporter';
@@ -70,7 +78,10 @@ function register(options: TelemetryOptions): Telemetry {
   tracerProvider.register();
 
   const meterProvider = metricExporter
-    ? new MeterProvider({ resource, readers: [new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 60_000, exportTimeoutMillis: FLUSH_TIMEOUT_MS })] })
+    ? new MeterProvider({
+        resource,
+        readers: [new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 60_000, exportTimeoutMillis: FLUSH_TIMEOUT_MS })],
+      })
     : undefined;
   if (meterProvider) metrics.setGlobalMeterProvider(meterProvider);
 

@@ -14,10 +14,7 @@ export type { BigQueryField, BigQueryTableSpec } from '../shared/adapters/gcp/bi
 export type PiiKindName = (typeof PiiKind.options)[number];
 
 /** The JSON BigQuery's tables API takes as `schema`; `policyTagFor` names the tag of a kind. */
-export function toBigQuerySchemaJson(
-  spec: Pick<BigQueryTableSpec, 'fields' | 'personalData'>,
-  policyTagFor: (kind: PiiKindName) => string,
-): object[] {
+export function toBigQuerySchemaJson(spec: Pick<BigQueryTableSpec, 'fields' | 'personalData'>, policyTagFor: (kind: PiiKindName) => string): object[] {
   const personal = new Map(spec.personalData.map((p) => [p.column, PiiKind.parse(p.kind)]));
   return spec.fields.map((f: BigQueryField) => {
     const kind = personal.get(f.name);

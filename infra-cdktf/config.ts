@@ -66,14 +66,29 @@ export const EnvironmentConfigSchema = z.strictObject({
   /** Municipality registry used for the network paths, secrets and the functions' bundled copy. */
   registryFile: z.string().min(1).optional(),
   /** Prepended to every topic name: lets two environments share one project (one project each is the default). */
-  topicPrefix: z.string().regex(/^([a-z][a-z0-9-]{0,29})?$/, 'lower-case letters, digits and "-"').default(''),
+  topicPrefix: z
+    .string()
+    .regex(/^([a-z][a-z0-9-]{0,29})?$/, 'lower-case letters, digits and "-"')
+    .default(''),
   /** Prepended to function, service-account, workflow and network resource names. */
-  namePrefix: z.string().regex(/^[a-z][a-z0-9-]{0,7}$/, 'at most 8 lower-case letters, digits and "-", starting with a letter').default('pec-'),
+  namePrefix: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,7}$/, 'at most 8 lower-case letters, digits and "-", starting with a letter')
+    .default('pec-'),
   datasets: z
     .strictObject({
-      raw: z.string().regex(/^[A-Za-z0-9_]{1,1024}$/).default('raw'),
-      marts: z.string().regex(/^[A-Za-z0-9_]{1,1024}$/).default('marts'),
-      ops: z.string().regex(/^[A-Za-z0-9_]{1,1024}$/).default('ops'),
+      raw: z
+        .string()
+        .regex(/^[A-Za-z0-9_]{1,1024}$/)
+        .default('raw'),
+      marts: z
+        .string()
+        .regex(/^[A-Za-z0-9_]{1,1024}$/)
+        .default('marts'),
+      ops: z
+        .string()
+        .regex(/^[A-Za-z0-9_]{1,1024}$/)
+        .default('ops'),
     })
     .prefault({}),
   /** Overrides FUNCTIONS.extract.maxInstances: how many municipal servers are read at once. */
@@ -110,9 +125,7 @@ export const EnvironmentConfigSchema = z.strictObject({
        * run one cohort only. The workflow file and the cron come from the DAG definition
        * (shared/dag/daily.ts: DAILY_DAG.name, DAILY_DAG.schedule), never from here.
        */
-      argument: z
-        .strictObject({ cohort: RunRequest.shape.cohort, municipalities: RunRequest.shape.municipalities })
-        .default({}),
+      argument: z.strictObject({ cohort: RunRequest.shape.cohort, municipalities: RunRequest.shape.municipalities }).default({}),
     })
     .prefault({}),
   alerts: z
@@ -178,7 +191,8 @@ export function parseEnvironmentConfig(environment: EnvironmentName, input: unkn
   if (!r.success) throw new ConfigError(r.error.issues.map((i) => `${environment}: ${i.path.join('.') || '(root)'}: ${i.message}`));
   const problems: string[] = [];
   const net = r.data.network;
-  if (!cidrContains(net.egressRange, net.connectorCidr)) problems.push(`${environment}: network.connectorCidr ${net.connectorCidr} must lie inside network.egressRange ${net.egressRange}`);
+  if (!cidrContains(net.egressRange, net.connectorCidr))
+    problems.push(`${environment}: network.connectorCidr ${net.connectorCidr} must lie inside network.egressRange ${net.egressRange}`);
   if (cidrOverlaps(net.egressRange, net.vpnPresentedRange))
     problems.push(`${environment}: network.vpnPresentedRange ${net.vpnPresentedRange} overlaps network.egressRange ${net.egressRange}`);
   if (net.connector.minInstances >= net.connector.maxInstances) problems.push(`${environment}: network.connector.minInstances must be below maxInstances`);
@@ -214,8 +228,7 @@ export function cloudRegistryProblems(registry: MunicipalityRegistry, config: En
   const where = (m: MunicipalityEntry) => `municipality ${m.ibge} (${m.name})`;
   const sites = new Set<string>();
   for (const m of registry.municipalities) {
-    if (!('secret' in m.connection.password))
-      problems.push(`${where(m)}: connection.password must be { secret: <id> } in the cloud (env and file sources exist only on a laptop)`);
+    if (!('secret' in m.connection.password)) problems.push(`${where(m)}: connection.password must be { secret: <id> } in the cloud (env and file sources exist only on a laptop)`);
     if (m.network !== 'vpn') continue;
     if (!m.vpn) problems.push(`${where(m)}: network "vpn" needs vpn.peerIps and vpn.peerAsn`);
     if (m.vpn?.peerAsn === config.network.routerAsn) problems.push(`${where(m)}: vpn.peerAsn equals the Cloud Router ASN ${config.network.routerAsn}`);
@@ -227,7 +240,8 @@ export function cloudRegistryProblems(registry: MunicipalityRegistry, config: En
     if (sites.has(site)) continue;
     sites.add(site);
     // The longest name built from it: <prefix>vpn-<site>-t1-bgp, at most 63 characters.
-    if (`${config.namePrefix}vpn-${site}-t1-bgp`.length > 63) problems.push(`${where(m)}: installation id "${site}" is too long for VPN resource names (at most ${63 - config.namePrefix.length - 11} characters)`);
+    if (`${config.namePrefix}vpn-${site}-t1-bgp`.length > 63)
+      problems.push(`${where(m)}: installation id "${site}" is too long for VPN resource names (at most ${63 - config.namePrefix.length - 11} characters)`);
     const block = config.network.vpnBgp[site];
     if (!block) problems.push(`${where(m)}: no BGP block in network.vpnBgp["${site}"] of the ${config.environment} config (pick the next free 169.254.x.y/29)`);
     else {
@@ -238,10 +252,8 @@ export function cloudRegistryProblems(registry: MunicipalityRegistry, config: En
       used.set(block, site);
     }
   }
-  for (const site of Object.keys(config.network.vpnBgp))
-    if (!sites.has(site)) problems.push(`network.vpnBgp["${site}"] names no VPN installation or municipality of the registry`);
+  for (const site of Object.keys(config.network.vpnBgp)) if (!sites.has(site)) problems.push(`network.vpnBgp["${site}"] names no VPN installation or municipality of the registry`);
   for (const ibge of Object.keys(config.powerBiMunicipalityGroups))
-    if (!registry.municipalities.some((m) => m.ibge === ibge))
-      problems.push(`powerBiMunicipalityGroups["${ibge}"] names no municipality of the registry`);
+    if (!registry.municipalities.some((m) => m.ibge === ibge)) problems.push(`powerBiMunicipalityGroups["${ibge}"] names no municipality of the registry`);
   return problems;
 }

@@ -68,7 +68,10 @@ export function usage(registry: MunicipalityRegistry, config: EnvironmentConfig,
   const u = (count: number, how: string): Use => ({ count, how });
 
   return {
-    cloudRoutersPerNetworkRegion: u(Math.max(hubRouters, ...routersPerSpoke.values()), `hub: ${hubRouters} (NAT); busiest spoke: ${Math.max(0, ...routersPerSpoke.values())} VPN routers`),
+    cloudRoutersPerNetworkRegion: u(
+      Math.max(hubRouters, ...routersPerSpoke.values()),
+      `hub: ${hubRouters} (NAT); busiest spoke: ${Math.max(0, ...routersPerSpoke.values())} VPN routers`,
+    ),
     bgpPeersPerRouter: u(Math.max(0, ...[...sitesPerSlot.values()].map((s) => s * TUNNELS_PER_SITE)), `${TUNNELS_PER_SITE} sessions × sites on the busiest router`),
     vpcPeeringsPerNetwork: u(plan.spokes.length, 'hub ↔ one peering per spoke network'),
     linkLocalBgpBlocks: u(plan.sites.length, 'one /29 per VPN site'),
@@ -87,8 +90,14 @@ export function usage(registry: MunicipalityRegistry, config: EnvironmentConfig,
       'Σ maxInstanceCount × memory over the functions (extract: maxExtractInstances or FUNCTIONS.extract)',
     ),
     functionConcurrency: u(MAX_REQUESTS_PER_INSTANCE, 'maxInstanceRequestConcurrency of every function'),
-    workflowsStepsPerExecution: u(steps.fixed + n * steps.perMunicipality, `${steps.fixed} + ${steps.perMunicipality} × N steps (every step of the per-municipality loops counted; polling sleeps excluded)`),
-    workflowsVariableMemory: u(workflowMemoryBytes(), `2 × the largest run-status summary (≤ ${MAX_LOADABLE_LISTED} loadable + ≤ ${MAX_DISPATCH_PAGE} dispatched IBGE codes, counts): independent of the number of municipalities`),
+    workflowsStepsPerExecution: u(
+      steps.fixed + n * steps.perMunicipality,
+      `${steps.fixed} + ${steps.perMunicipality} × N steps (every step of the per-municipality loops counted; polling sleeps excluded)`,
+    ),
+    workflowsVariableMemory: u(
+      workflowMemoryBytes(),
+      `2 × the largest run-status summary (≤ ${MAX_LOADABLE_LISTED} loadable + ≤ ${MAX_DISPATCH_PAGE} dispatched IBGE codes, counts): independent of the number of municipalities`,
+    ),
     workflowsSourceSize: u(Buffer.byteLength(workflowSource), 'bytes of workflows/daily.workflows.yaml'),
     workflowsConcurrentExecutions: u(2, 'the daily execution + one finalize-only'),
     schedulerJobs: u(1, 'the daily trigger'),

@@ -15,7 +15,7 @@ export function rowsFor(base: EnvironmentConfig, n: number, mix: NetworkMix, wor
 }
 
 export function table(rows: LimitRow[]): string {
-  const lines = ['| limit | kind | Google\'s value | per | this deployment | verdict | how counted |', '|---|---|---|---|---|---|---|'];
+  const lines = ["| limit | kind | Google's value | per | this deployment | verdict | how counted |", '|---|---|---|---|---|---|---|'];
   for (const r of rows) {
     const l = GOOGLE_LIMITS[r.id];
     lines.push(`| [${l.what}](${l.source}) | ${l.kind} | ${fmt(l.value)} | ${l.per} | ${fmt(r.use.count)} | ${VERDICT[r.verdict]} | ${r.use.how} |`);
@@ -24,8 +24,18 @@ export function table(rows: LimitRow[]): string {
 }
 
 /** First size (1…upTo) at which each documented limit or quota is exceeded, by bisection (counts grow with N). */
-export function ceilings(base: EnvironmentConfig, mix: NetworkMix, workflowSource: string, upTo = ALL_MUNICIPALITIES): { id: LimitId; firstOver: number | null; countAtMax: number }[] {
-  const over = (n: number) => new Set(rowsFor(base, n, mix, workflowSource).filter((r) => r.verdict === 'over' || r.verdict === 'raise').map((r) => r.id));
+export function ceilings(
+  base: EnvironmentConfig,
+  mix: NetworkMix,
+  workflowSource: string,
+  upTo = ALL_MUNICIPALITIES,
+): { id: LimitId; firstOver: number | null; countAtMax: number }[] {
+  const over = (n: number) =>
+    new Set(
+      rowsFor(base, n, mix, workflowSource)
+        .filter((r) => r.verdict === 'over' || r.verdict === 'raise')
+        .map((r) => r.id),
+    );
   const rowsAtMax = rowsFor(base, upTo, mix, workflowSource);
   const countAtMax = (id: LimitId) => rowsAtMax.find((r) => r.id === id)!.use.count;
   const atMax = over(upTo);
@@ -46,7 +56,9 @@ export function ceilingTable(c: { id: LimitId; firstOver: number | null; countAt
   const lines = [`| limit | first exceeded at | count at ${fmt(ALL_MUNICIPALITIES)} | what would move it |`, '|---|---|---|---|'];
   const documented = c.filter(({ id }) => GOOGLE_LIMITS[id].value !== null);
   for (const { id, firstOver, countAtMax } of [...documented].sort((a, b) => (a.firstOver ?? Infinity) - (b.firstOver ?? Infinity)))
-    lines.push(`| ${GOOGLE_LIMITS[id].what} | ${firstOver === null ? `not before ${fmt(ALL_MUNICIPALITIES)}` : `**${fmt(firstOver)} municipalities**`} | ${fmt(countAtMax)} | ${GOOGLE_LIMITS[id].moves} |`);
+    lines.push(
+      `| ${GOOGLE_LIMITS[id].what} | ${firstOver === null ? `not before ${fmt(ALL_MUNICIPALITIES)}` : `**${fmt(firstOver)} municipalities**`} | ${fmt(countAtMax)} | ${GOOGLE_LIMITS[id].moves} |`,
+    );
   // Quotas whose default Google does not document: no ceiling to compute, only what to request.
   for (const { id, countAtMax } of c.filter(({ id, countAtMax }) => GOOGLE_LIMITS[id].value === null && countAtMax > 0))
     lines.push(`| ${GOOGLE_LIMITS[id].what} | request ≥ ${fmt(countAtMax)} (no documented default) | ${fmt(countAtMax)} | ${GOOGLE_LIMITS[id].moves} |`);
@@ -67,7 +79,7 @@ export function limitsDocument(base: EnvironmentConfig, workflowSource: string):
     'breaks at that size.',
     '',
     `Assumptions of the model: ${RERUN_SHARE * 100} % of municipalities re-run and loaded one by one on a bad day; the workflow holds`,
-    'counts and bounded pages of the run status, never per-municipality lists (sized with Google\'s formula); workflow steps',
+    "counts and bounded pages of the run status, never per-municipality lists (sized with Google's formula); workflow steps",
     'count every step, as if every branch ran, not the polling sleeps. Any size:',
     '`npm run limits -- --municipalities 5570 --network tls` (`--network vpn|tls|mix`).',
     '',

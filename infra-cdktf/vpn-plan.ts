@@ -63,7 +63,16 @@ export function vpnPlan(registry: MunicipalityRegistry, config: EnvironmentConfi
     .map(([id, ms]): VpnSite => {
       const block = config.network.vpnBgp[id]!;
       const slot = slotOfBlock(block);
-      return { id, municipalities: ms, vpn: ms[0]!.vpn!, presentedAddress: ms[0]!.connection.host, block, sessions: bgpSessions(block), slot, spoke: Math.floor(slot / ROUTERS_PER_SPOKE) };
+      return {
+        id,
+        municipalities: ms,
+        vpn: ms[0]!.vpn!,
+        presentedAddress: ms[0]!.connection.host,
+        block,
+        sessions: bgpSessions(block),
+        slot,
+        spoke: Math.floor(slot / ROUTERS_PER_SPOKE),
+      };
     })
     .sort((a, b) => a.slot - b.slot || a.id.localeCompare(b.id));
   const slots = [...new Set(sites.map((s) => s.slot))].sort((a, b) => a - b);

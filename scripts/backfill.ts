@@ -34,7 +34,13 @@ async function main(args: Parsed<typeof BACKFILL.flags>): Promise<number> {
     return EXIT.ok;
   }
 
-  const session = await openLocalSession({ command: commandLine(BACKFILL), dataDir: args.dataDir, registry: args.registry, citizens: args.citizens, runDate: saoPauloDate(new Date()) });
+  const session = await openLocalSession({
+    command: commandLine(BACKFILL),
+    dataDir: args.dataDir,
+    registry: args.registry,
+    citizens: args.citizens,
+    runDate: saoPauloDate(new Date()),
+  });
   try {
     if (!session.names.has(args.municipality)) throw new Error(`municipality ${args.municipality} is not in the registry (${[...session.names.keys()].join(', ')})`);
     session.progress.expect([args.municipality]);
@@ -43,7 +49,12 @@ async function main(args: Parsed<typeof BACKFILL.flags>): Promise<number> {
       const t0 = Date.now();
       console.log(`\n${chunk.runId}: window [${chunk.window!.start}, ${chunk.window!.end})`);
       const sent = await session.pipeline.publishRunRequest(chunk);
-      results.push({ run: sent.runId, window: `${chunk.window!.start} … ${chunk.window!.end}`, extracted: sent.extracted.length === 1 ? 'yes' : 'NO', seconds: ((Date.now() - t0) / 1000).toFixed(1) });
+      results.push({
+        run: sent.runId,
+        window: `${chunk.window!.start} … ${chunk.window!.end}`,
+        extracted: sent.extracted.length === 1 ? 'yes' : 'NO',
+        seconds: ((Date.now() - t0) / 1000).toFixed(1),
+      });
     }
     // One finalize for the whole backfill: the report step picks up every chunk (runs not reported yet).
     const dag = await session.pipeline.finalize(null);
@@ -59,7 +70,11 @@ async function main(args: Parsed<typeof BACKFILL.flags>): Promise<number> {
     console.log(formatAlerts(session.alerts));
     // The ledger decides: every month must end loaded for the municipality.
     const runIds = chunks.map((c) => c.runId!);
-    const why = failureLines(await outcomesOf(session.pipeline.warehouse, runIds), runIds.map((runId) => ({ runId, municipality: args.municipality })), session.names);
+    const why = failureLines(
+      await outcomesOf(session.pipeline.warehouse, runIds),
+      runIds.map((runId) => ({ runId, municipality: args.municipality })),
+      session.names,
+    );
     for (const m of dag.martsFailed) why.push(`marts.${m}: refresh failed`);
     if (why.length) {
       console.log(`\nNOT DONE (${why.length} of ${chunks.length} month(s) or marts):\n${why.map((l) => `  ${l}`).join('\n')}`);

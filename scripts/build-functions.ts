@@ -122,7 +122,10 @@ async function main(args: Parsed<typeof BUILD_FUNCTIONS.flags>): Promise<number>
   // For measuring load time without a real registry: a one-municipality placeholder.
   const placeholderRegistry = path.join(ROOT, 'dist', 'placeholder-registry.yaml');
   fs.mkdirSync(path.dirname(placeholderRegistry), { recursive: true });
-  fs.writeFileSync(placeholderRegistry, 'municipalities:\n  - ibge: "3550308"\n    name: Placeholder\n    network: tls\n    connection: { host: pec.example.org, password: { secret: pec-db-3550308 } }\n');
+  fs.writeFileSync(
+    placeholderRegistry,
+    'municipalities:\n  - ibge: "3550308"\n    name: Placeholder\n    network: tls\n    connection: { host: pec.example.org, password: { secret: pec-db-3550308 } }\n',
+  );
 
   for (const key of Object.keys(FUNCTIONS) as FunctionKey[]) {
     const spec = FUNCTIONS[key];
@@ -162,7 +165,13 @@ async function main(args: Parsed<typeof BUILD_FUNCTIONS.flags>): Promise<number>
   fs.rmSync(placeholderRegistry, { force: true });
 
   const header = ['function', 'index.js', 'gzipped', 'registry', 'module load (median of 3)'];
-  const table = rows.map((r) => [r.name, kib(r.bytes), kib(r.gzipBytes), r.registry ? 'yes' : needsNote(r), r.loadMs !== undefined ? `${r.loadMs.toFixed(0)} ms` : r.error ? `FAILED: ${r.error}` : 'not measured']);
+  const table = rows.map((r) => [
+    r.name,
+    kib(r.bytes),
+    kib(r.gzipBytes),
+    r.registry ? 'yes' : needsNote(r),
+    r.loadMs !== undefined ? `${r.loadMs.toFixed(0)} ms` : r.error ? `FAILED: ${r.error}` : 'not measured',
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   console.log(`\nBuilt ${rows.length} functions into ${path.relative(process.cwd(), OUT) || OUT}/\n`);
@@ -170,7 +179,9 @@ async function main(args: Parsed<typeof BUILD_FUNCTIONS.flags>): Promise<number>
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const t of table) console.log(line(t));
   if (!registryFile && rows.some((r) => needsNote(r) === 'at synth'))
-    console.log(`\n"at synth": infra-cdktf copies the environment's registry in as ${REGISTRY_NAME} (or pass --registry FILE). Load times measured with a one-municipality placeholder.`);
+    console.log(
+      `\n"at synth": infra-cdktf copies the environment's registry in as ${REGISTRY_NAME} (or pass --registry FILE). Load times measured with a one-municipality placeholder.`,
+    );
   return rows.some((r) => r.error) ? EXIT.failed : EXIT.ok;
 }
 

@@ -46,7 +46,9 @@ async function generate(dir: string, rows: number): Promise<string> {
   if (fs.existsSync(file)) return file;
   const db = await DuckDBInstance.create(':memory:');
   const conn = await db.connect();
-  await conn.run(`COPY (SELECT ${COLUMNS.map((c) => `${expr(c)} AS "${c.name}"`).join(', ')} FROM range(${rows}) AS t(i)) TO '${file}' (FORMAT csv, HEADER true, COMPRESSION gzip)`);
+  await conn.run(
+    `COPY (SELECT ${COLUMNS.map((c) => `${expr(c)} AS "${c.name}"`).join(', ')} FROM range(${rows}) AS t(i)) TO '${file}' (FORMAT csv, HEADER true, COMPRESSION gzip)`,
+  );
   conn.closeSync();
   db.closeSync();
   return file;
@@ -63,12 +65,36 @@ async function load(dir: string, rows: number): Promise<void> {
   await w.ensureRawTables([TABLE]);
   const t0 = performance.now();
   const [o] = await w.replaceSlices(
-    [{ table: TABLE, slices: [{ municipality: '3550308', runId: 'measure-1', extractedAt: '2026-11-22T09:00:00Z', window: { start: '2026-10-01', end: '2026-11-01' }, columns: COLUMNS, uris: [file], rows }] }],
+    [
+      {
+        table: TABLE,
+        slices: [
+          {
+            municipality: '3550308',
+            runId: 'measure-1',
+            extractedAt: '2026-11-22T09:00:00Z',
+            window: { start: '2026-10-01', end: '2026-11-01' },
+            columns: COLUMNS,
+            uris: [file],
+            rows,
+          },
+        ],
+      },
+    ],
     'measure-load',
   );
   const seconds = (performance.now() - t0) / 1000;
   w.close();
-  console.log(JSON.stringify({ loadMemoryLimit: process.env.MEMORY_LIMIT ?? DUCKDB_SETTINGS.loadMemoryLimit, threads: process.env.THREADS ?? DUCKDB_SETTINGS.threads, rows, outcome: o?.status, seconds: Number(seconds.toFixed(1)), maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }));
+  console.log(
+    JSON.stringify({
+      loadMemoryLimit: process.env.MEMORY_LIMIT ?? DUCKDB_SETTINGS.loadMemoryLimit,
+      threads: process.env.THREADS ?? DUCKDB_SETTINGS.threads,
+      rows,
+      outcome: o?.status,
+      seconds: Number(seconds.toFixed(1)),
+      maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    }),
+  );
 }
 
 async function main(): Promise<void> {

@@ -25,7 +25,12 @@ async function main(): Promise<void> {
       primaryKey: ['co_seq'],
       municipality: { kind: 'installation' },
       mode: { kind: 'window', column: 'co_dim_tempo', keyFormat: 'yyyymmdd' },
-      columns: [{ name: 'co_seq', type: 'bigint' }, { name: 'co_dim_tempo', type: 'bigint' }, { name: 'qt_valor', type: 'bigint' }, { name: 'ds_nota', type: 'text' }],
+      columns: [
+        { name: 'co_seq', type: 'bigint' },
+        { name: 'co_dim_tempo', type: 'bigint' },
+        { name: 'qt_valor', type: 'bigint' },
+        { name: 'ds_nota', type: 'text' },
+      ],
     }),
   );
   const ibges = Array.from({ length: m }, (_, i) => {
@@ -51,7 +56,17 @@ async function main(): Promise<void> {
   const s = (performance.now() - t0) / 1000;
   w.close();
   const loaded = outcomes.filter((o) => o.status === 'loaded').length;
-  console.log(JSON.stringify({ municipalities: m, tables: t, rowsPerSlice: r, slices: outcomes.length, loaded, seconds: Number(s.toFixed(2)), msPerSlice: Number(((s * 1000) / outcomes.length).toFixed(2)) }));
+  console.log(
+    JSON.stringify({
+      municipalities: m,
+      tables: t,
+      rowsPerSlice: r,
+      slices: outcomes.length,
+      loaded,
+      seconds: Number(s.toFixed(2)),
+      msPerSlice: Number(((s * 1000) / outcomes.length).toFixed(2)),
+    }),
+  );
 }
 
 main().catch((err: unknown) => {

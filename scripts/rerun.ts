@@ -31,17 +31,22 @@ async function main(args: Parsed<typeof RERUN.flags>): Promise<number> {
     return EXIT.ok;
   }
 
-  const session = await openLocalSession({ command: commandLine(RERUN), dataDir: args.dataDir, registry: args.registry, citizens: args.citizens, runDate: args.date ?? saoPauloDate(new Date()) });
+  const session = await openLocalSession({
+    command: commandLine(RERUN),
+    dataDir: args.dataDir,
+    registry: args.registry,
+    citizens: args.citizens,
+    runDate: args.date ?? saoPauloDate(new Date()),
+  });
   try {
     if (!session.names.has(args.municipality)) throw new Error(`municipality ${args.municipality} is not in the registry (${[...session.names.keys()].join(', ')})`);
     console.log(`\nrerun of ${args.municipality} ${session.names.get(args.municipality)}: ${JSON.stringify(request)}`);
     session.progress.expect([args.municipality]);
     const sent = await session.pipeline.publishRunRequest(request);
     const dag = await session.pipeline.finalize(sent.runId);
-    const rows = await session.pipeline.warehouse.query(
-      `SELECT municipality, status, rows, error_class FROM ops.municipality_runs WHERE run_id = $1 ORDER BY municipality`,
-      [sent.runId],
-    );
+    const rows = await session.pipeline.warehouse.query(`SELECT municipality, status, rows, error_class FROM ops.municipality_runs WHERE run_id = $1 ORDER BY municipality`, [
+      sent.runId,
+    ]);
     console.log(`\nrun ${sent.runId}:`);
     console.log(formatTable(rows));
     console.log(`marts rebuilt: ${dag.martsFailed.length ? `FAILED ${dag.martsFailed.join(', ')}` : 'yes'}; ledger: ops.runs / ops.municipality_runs for ${sent.runId}`);

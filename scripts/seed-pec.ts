@@ -22,7 +22,11 @@ const USAGE = `usage: npx tsx scripts/seed-pec.ts --url postgres://user:pw@host:
        [--dw-processed-at ISO-TIMESTAMP] [--only-consultations N] [--create-database]
        [--read-only-role NAME (password from PEC_READ_ONLY_PASSWORD)]`;
 
-const list = (values: string[] | undefined) => (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v.length > 0);
+const list = (values: string[] | undefined) =>
+  (values ?? [])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v.length > 0);
 const integer = (label: string) =>
   z
     .string()
@@ -50,7 +54,10 @@ const Args = z
       .optional(),
     'only-consultations': integer('--only-consultations').optional(),
     'create-database': z.boolean().default(false),
-    'read-only-role': z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, '--read-only-role must be a lower-case role name').optional(),
+    'read-only-role': z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, '--read-only-role must be a lower-case role name')
+      .optional(),
   })
   .superRefine((a, ctx) => {
     if (a.name.length !== a.ibge.length || a.uf.length !== a.ibge.length)
@@ -134,10 +141,11 @@ async function main(): Promise<void> {
     if (a['read-only-role']) await client.query(readOnlyRoleSql(a['read-only-role'], process.env.PEC_READ_ONLY_PASSWORD!, database));
     const width = Math.max(...Object.keys(summary.rowsPerTable).map((t) => t.length));
     process.stdout.write(`seeded ${database}: PEC ${summary.pecVersion}, history ${summary.historyStart} .. ${summary.endDate}, DW processed ${summary.dwProcessedAt}\n`);
-    for (const m of summary.municipalities)
-      process.stdout.write(`  ${m.ibge} ${m.name}/${m.uf}: co_dim_municipio ${m.municipioIds.join(', ')}, ${m.citizens} citizen records\n`);
+    for (const m of summary.municipalities) process.stdout.write(`  ${m.ibge} ${m.name}/${m.uf}: co_dim_municipio ${m.municipioIds.join(', ')}, ${m.citizens} citizen records\n`);
     for (const [table, rows] of Object.entries(summary.rowsPerTable)) process.stdout.write(`  ${table.padEnd(width)} ${rows.toLocaleString('en-US').padStart(12)}\n`);
-    const slowest = Object.entries(summary.timingsMs).sort((x, y) => y[1] - x[1]).slice(0, 4);
+    const slowest = Object.entries(summary.timingsMs)
+      .sort((x, y) => y[1] - x[1])
+      .slice(0, 4);
     process.stdout.write(`  slowest steps: ${slowest.map(([step, ms]) => `${step} ${(ms / 1000).toFixed(1)} s`).join(', ')}\n`);
     process.stdout.write(
       `${summary.totalRows.toLocaleString('en-US')} rows in ${(summary.durationMs / 1000).toFixed(1)} s (${summary.rowsPerSecond.toLocaleString('en-US')} rows/s)\n`,

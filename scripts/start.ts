@@ -50,9 +50,7 @@ async function main(args: Parsed<typeof START.flags>): Promise<number> {
     const dag = run.dag;
     console.log(`\nrun ${run.runId} finished in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     // The summary comes from the ledger the report just wrote: the same rows `npm run status` shows.
-    const ledger = new Map(
-      (await pipeline.warehouse.query(`SELECT * FROM ops.municipality_runs WHERE run_id = $1`, [run.runId])).map((r) => [String(r.municipality), r]),
-    );
+    const ledger = new Map((await pipeline.warehouse.query(`SELECT * FROM ops.municipality_runs WHERE run_id = $1`, [run.runId])).map((r) => [String(r.municipality), r]));
     const table = run.planned.map((ibge) => {
       const r = ledger.get(ibge);
       const live = progress.rows.get(ibge);
@@ -98,12 +96,18 @@ async function main(args: Parsed<typeof START.flags>): Promise<number> {
     console.log(`  npm run status${dir ? ` --${dir}` : ''}                 latest state per municipality (the ledger)`);
     console.log(`  npm run query --${dir} "select * from marts.hypertension_follow_up order by 1, 3, 5"`);
     console.log(`  npm run rerun -- --municipality ${run.planned[0] ?? '<ibge>'}${dir}                    replace one municipality's slices`);
-    console.log(`  npm run backfill -- --municipality ${run.planned[0] ?? '<ibge>'} --from ${runDate.slice(0, 4)}-01 --to ${runDate.slice(0, 7)}${dir}   older months, one chunk per month`);
+    console.log(
+      `  npm run backfill -- --municipality ${run.planned[0] ?? '<ibge>'} --from ${runDate.slice(0, 4)}-01 --to ${runDate.slice(0, 7)}${dir}   older months, one chunk per month`,
+    );
     // Late extractions are still running: the DAG does not wait for them, and neither does the process.
     if (dag.late.length === 0) await pipeline.drain();
 
     const outcomes = await outcomesOf(pipeline.warehouse, [run.runId]);
-    const why = failureLines(outcomes, run.planned.map((m) => ({ runId: run.runId, municipality: m })), names);
+    const why = failureLines(
+      outcomes,
+      run.planned.map((m) => ({ runId: run.runId, municipality: m })),
+      names,
+    );
     if (dag.loadTimedOut) why.push('the load did not finish within its budget');
     for (const m of dag.martsFailed) why.push(`marts.${m}: refresh failed`);
     const count = (s: string) => outcomes.filter((o) => o.status === s).length;

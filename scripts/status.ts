@@ -50,7 +50,8 @@ runCommand(STATUS, async (args) => {
     // Anything but loaded in capitals: a failed municipality must not look like a loaded one.
     const shown = states.map((s) => ({ ...s, status: String(s.status).replace(/^(?!loaded$).*/, (x) => x.toUpperCase()) }));
     console.log(states.length ? formatTable(shown) : 'no municipality has run yet');
-    if (alerts.length) console.log(`\nalerts of ${String(run!.run_id)}:\n${alerts.map((a) => `  ${String(a.severity).padEnd(5)} ${String(a.rule)}: ${String(a.message)}`).join('\n')}`);
+    if (alerts.length)
+      console.log(`\nalerts of ${String(run!.run_id)}:\n${alerts.map((a) => `  ${String(a.severity).padEnd(5)} ${String(a.rule)}: ${String(a.message)}`).join('\n')}`);
     return EXIT.ok;
   } finally {
     w.close();

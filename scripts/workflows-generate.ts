@@ -27,6 +27,8 @@ runCommand(WORKFLOWS_GENERATE, async (args) => {
   }
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, yaml);
-  console.log(`${current === yaml ? 'unchanged' : 'wrote'} ${DAILY_WORKFLOW_FILE} (${yaml.length.toLocaleString('en-US')} bytes, steps ${DAILY_DAG.steps.map((s) => s.id).join(' → ')})`);
+  console.log(
+    `${current === yaml ? 'unchanged' : 'wrote'} ${DAILY_WORKFLOW_FILE} (${yaml.length.toLocaleString('en-US')} bytes, steps ${DAILY_DAG.steps.map((s) => s.id).join(' → ')})`,
+  );
   return EXIT.ok;
 });

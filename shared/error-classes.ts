@@ -53,7 +53,13 @@ export const NODE_SOCKET_CODES: readonly { code: string; why: string }[] = [
  */
 export const PG_CLIENT_MESSAGES: readonly (Rule & { pattern: RegExp; example: string })[] = [
   { pattern: /timeout expired/i, example: 'timeout expired', errorClass: 'source_unreachable', transient: true, why: 'no connection within EXTRACT_CONNECT_TIMEOUT_MS' },
-  { pattern: /Connection terminated/i, example: 'Connection terminated unexpectedly', errorClass: 'source_unreachable', transient: true, why: 'the socket closed under a query (network cut)' },
+  {
+    pattern: /Connection terminated/i,
+    example: 'Connection terminated unexpectedly',
+    errorClass: 'source_unreachable',
+    transient: true,
+    why: 'the socket closed under a query (network cut)',
+  },
 ];
 
 /**
@@ -67,12 +73,37 @@ export const SQLSTATE_RULES: readonly (Rule & { sqlstate: string; name: string; 
   { sqlstate: '3D000', name: 'invalid catalog name (database missing)', errorClass: 'source_auth', transient: false, why: 'the registry entry names a database that is not there' },
   { sqlstate: '40001', name: 'serialization failure', errorClass: 'source_unreachable', transient: true, why: 'a new snapshot will do' },
   { sqlstate: '40P01', name: 'deadlock detected', errorClass: 'source_unreachable', transient: true, why: 'a new attempt will do' },
-  { sqlstate: '42', name: 'syntax error or access rule violation', errorClass: 'source_schema', transient: false, why: 'the PEC schema differs from the registry (undefined table/column) or a table is not granted' },
-  { sqlstate: '42501', phase: 'connect', name: 'insufficient privilege, at connection', errorClass: 'source_auth', transient: false, why: 'this role may not CONNECT to this database: credentials, not schema drift' },
-  { sqlstate: '53', name: 'insufficient resources (53300 too many connections, 53200 out of memory)', errorClass: 'source_unreachable', transient: true, why: 'the server is full now, not tomorrow' },
+  {
+    sqlstate: '42',
+    name: 'syntax error or access rule violation',
+    errorClass: 'source_schema',
+    transient: false,
+    why: 'the PEC schema differs from the registry (undefined table/column) or a table is not granted',
+  },
+  {
+    sqlstate: '42501',
+    phase: 'connect',
+    name: 'insufficient privilege, at connection',
+    errorClass: 'source_auth',
+    transient: false,
+    why: 'this role may not CONNECT to this database: credentials, not schema drift',
+  },
+  {
+    sqlstate: '53',
+    name: 'insufficient resources (53300 too many connections, 53200 out of memory)',
+    errorClass: 'source_unreachable',
+    transient: true,
+    why: 'the server is full now, not tomorrow',
+  },
   { sqlstate: '55P03', name: 'lock not available (lock_timeout)', errorClass: 'source_timeout', transient: true, why: 'a PEC migration or the nightly DW job holds a lock' },
   { sqlstate: '57014', name: 'query canceled (statement_timeout)', errorClass: 'source_timeout', transient: true, why: 'the server may be less busy later' },
-  { sqlstate: '57P', name: 'operator intervention (57P01 terminated, 57P02 crash, 57P03 starting up)', errorClass: 'source_unreachable', transient: true, why: 'the server restarts or a DBA ended the backend' },
+  {
+    sqlstate: '57P',
+    name: 'operator intervention (57P01 terminated, 57P02 crash, 57P03 starting up)',
+    errorClass: 'source_unreachable',
+    transient: true,
+    why: 'the server restarts or a DBA ended the backend',
+  },
 ];
 
 /** Any other source error (a SQLSTATE not above, or none). */
@@ -239,7 +270,12 @@ export function renderClassificationMarkdown(): string {
       ...NODE_SOCKET_CODES.map((r) => [`socket \`${r.code}\``, cls(SOURCE_SOCKET.errorClass), decision(SOURCE_SOCKET.transient), r.why]),
       ...PG_CLIENT_MESSAGES.map((r) => [`pg client: "${r.example}"`, cls(r.errorClass), decision(r.transient), r.why]),
       // SQLSTATE_RULES is kept in code order (errors-doc.test.ts checks it).
-      ...SQLSTATE_RULES.map((r) => [`SQLSTATE \`${`${r.sqlstate}xxx`.slice(0, 5)}\`${r.phase ? ' at connection' : ''} — ${r.name}`, cls(r.errorClass), decision(r.transient), r.why]),
+      ...SQLSTATE_RULES.map((r) => [
+        `SQLSTATE \`${`${r.sqlstate}xxx`.slice(0, 5)}\`${r.phase ? ' at connection' : ''} — ${r.name}`,
+        cls(r.errorClass),
+        decision(r.transient),
+        r.why,
+      ]),
       ['any other SQLSTATE, or none', cls(SOURCE_FALLBACK.errorClass), decision(SOURCE_FALLBACK.transient), SOURCE_FALLBACK.why],
     ],
   );
@@ -255,15 +291,10 @@ export function renderClassificationMarkdown(): string {
       ['anything else', cls(GCP_FALLBACK.errorClass), decision(GCP_FALLBACK.transient), GCP_FALLBACK.why],
     ],
   );
-  table(
-    'DuckDB, the local warehouse (`classifyDuckDbError`)',
-    'By the error type DuckDB puts before "Error:".',
-    'signal',
-    [
-      ...DUCKDB_ERROR_TYPES.map((r) => [`\`${r.type} Error\``, cls(r.errorClass), decision(r.transient), r.why]),
-      ['any other', cls(DUCKDB_FALLBACK.errorClass), decision(DUCKDB_FALLBACK.transient), DUCKDB_FALLBACK.why],
-    ],
-  );
+  table('DuckDB, the local warehouse (`classifyDuckDbError`)', 'By the error type DuckDB puts before "Error:".', 'signal', [
+    ...DUCKDB_ERROR_TYPES.map((r) => [`\`${r.type} Error\``, cls(r.errorClass), decision(r.transient), r.why]),
+    ['any other', cls(DUCKDB_FALLBACK.errorClass), decision(DUCKDB_FALLBACK.transient), DUCKDB_FALLBACK.why],
+  ]);
   table('Anything else (`describeError`)', 'An error that reaches the handler wrapper unclassified.', 'signal', [
     ['not a PipelineError', cls(UNCLASSIFIED.errorClass), decision(UNCLASSIFIED.transient), UNCLASSIFIED.why],
   ]);

@@ -70,9 +70,7 @@ export function classifySourceError(err: unknown, phase?: 'connect'): PipelineEr
   const code = typeof e?.code === 'string' ? e.code : '';
   const text = typeof e?.message === 'string' ? e.message : String(err);
   const msg = `source error${code ? ` ${code}` : ''}: ${text}`;
-  const rule: Rule = isNodeSocketCode(code)
-    ? SOURCE_SOCKET
-    : (sqlStateRule(code, phase) ?? pgClientMessageRule(text) ?? SOURCE_FALLBACK);
+  const rule: Rule = isNodeSocketCode(code) ? SOURCE_SOCKET : (sqlStateRule(code, phase) ?? pgClientMessageRule(text) ?? SOURCE_FALLBACK);
   return rule.transient ? new TransientError(msg, rule.errorClass, { cause: err }) : new TerminalError(msg, rule.errorClass, { cause: err });
 }
 

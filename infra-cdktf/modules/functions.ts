@@ -1,13 +1,7 @@
 import { ENV, type EnvKey } from '../../shared/contracts/config';
 import { ackDeadlineSeconds, DELIVERY, FUNCTIONS, type FunctionKey, type PubsubFunctionKey } from '../../shared/contracts/functions';
 import { AssetType, TerraformAsset } from '../cdk';
-import {
-  ArtifactRegistryRepository,
-  Cloudfunctions2Function,
-  PubsubSubscription,
-  ServiceAccount,
-  StorageBucketObject,
-} from '../google';
+import { ArtifactRegistryRepository, Cloudfunctions2Function, PubsubSubscription, ServiceAccount, StorageBucketObject } from '../google';
 import { grant, serviceAccountMember, type Grant } from '../iam';
 import { BUNDLED_REGISTRY_PATH } from '../naming';
 import type { Warehouse } from './bigquery';

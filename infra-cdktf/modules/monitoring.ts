@@ -1,12 +1,5 @@
 import type { FunctionKey } from '../../shared/contracts/functions';
-import {
-  LoggingMetric,
-  MonitoringAlertPolicy,
-  MonitoringDashboard,
-  MonitoringNotificationChannel,
-  type Cloudfunctions2Function,
-  type PubsubSubscription,
-} from '../google';
+import { LoggingMetric, MonitoringAlertPolicy, MonitoringDashboard, MonitoringNotificationChannel, type Cloudfunctions2Function, type PubsubSubscription } from '../google';
 import type { StackContext } from './context';
 import type { Topics } from './pubsub';
 import { LOG_MESSAGES } from '../../shared/contracts/log-messages';
@@ -50,12 +43,7 @@ export function monitoring(
     project,
     name: names.logMetric('municipality_failed'),
     description: 'Terminal extract failures (one per municipality and message), by error class',
-    filter: [
-      'resource.type="cloud_run_revision"',
-      `resource.labels.service_name="${r.functions.extract.name}"`,
-      'severity=ERROR',
-      'jsonPayload.errorClass:*',
-    ].join('\n'),
+    filter: ['resource.type="cloud_run_revision"', `resource.labels.service_name="${r.functions.extract.name}"`, 'severity=ERROR', 'jsonPayload.errorClass:*'].join('\n'),
     metricDescriptor: {
       metricKind: 'DELTA',
       valueType: 'INT64',
@@ -127,7 +115,9 @@ export function monitoring(
     combiner: 'OR',
     severity: 'ERROR',
     notificationChannels: channels,
-    documentation: runbook('The run report raised an alert: the rule label says which (stale_source, reconciliation_mismatch, municipality_late, …). `npm run status` or ops.alerts has the details.'),
+    documentation: runbook(
+      'The run report raised an alert: the rule label says which (stale_source, reconciliation_mismatch, municipality_late, …). `npm run status` or ops.alerts has the details.',
+    ),
     conditions: [
       {
         displayName: 'run report alert',
@@ -223,7 +213,9 @@ export function monitoring(
   const subscriptionIds = Object.values(r.subscriptions).map((s) => s!.name);
   new MonitoringDashboard(ctx.scope, 'dashboard', {
     project,
-    dashboardJson: JSON.stringify(dashboard(config.environment, { serviceRegex, failedMetric: failed.name, loadedMetric: loaded.name, deadLetter: r.topics.deadLetterHold.name, subscriptionIds })),
+    dashboardJson: JSON.stringify(
+      dashboard(config.environment, { serviceRegex, failedMetric: failed.name, loadedMetric: loaded.name, deadLetter: r.topics.deadLetterHold.name, subscriptionIds }),
+    ),
   });
 }
 
@@ -246,7 +238,14 @@ function dashboard(env: string, p: { serviceRegex: string; failedMetric: string;
   });
   const services = `resource.type = "cloud_run_revision" AND resource.labels.service_name = monitoring.regex.full_match("${p.serviceRegex}")`;
   const widgets = [
-    chart('Municipalities failed (terminal), by error class', `metric.type = "logging.googleapis.com/user/${p.failedMetric}"`, 'ALIGN_SUM', ['metric.label.error_class'], 'REDUCE_SUM', 'STACKED_BAR'),
+    chart(
+      'Municipalities failed (terminal), by error class',
+      `metric.type = "logging.googleapis.com/user/${p.failedMetric}"`,
+      'ALIGN_SUM',
+      ['metric.label.error_class'],
+      'REDUCE_SUM',
+      'STACKED_BAR',
+    ),
     chart('Loads that applied slices', `metric.type = "logging.googleapis.com/user/${p.loadedMetric}"`, 'ALIGN_SUM', [], 'REDUCE_SUM', 'STACKED_BAR'),
     chart(
       'Dead-letter backlog',
@@ -262,8 +261,17 @@ function dashboard(env: string, p: { serviceRegex: string; failedMetric: string;
       ['resource.label.subscription_id'],
       'REDUCE_MAX',
     ),
-    chart('Requests by function and response class', `metric.type = "run.googleapis.com/request_count" AND ${services}`, 'ALIGN_RATE', ['resource.label.service_name', 'metric.label.response_code_class']),
-    chart('Instances by function (extract = municipal servers read at once)', `metric.type = "run.googleapis.com/container/instance_count" AND ${services}`, 'ALIGN_MAX', ['resource.label.service_name'], 'REDUCE_SUM'),
+    chart('Requests by function and response class', `metric.type = "run.googleapis.com/request_count" AND ${services}`, 'ALIGN_RATE', [
+      'resource.label.service_name',
+      'metric.label.response_code_class',
+    ]),
+    chart(
+      'Instances by function (extract = municipal servers read at once)',
+      `metric.type = "run.googleapis.com/container/instance_count" AND ${services}`,
+      'ALIGN_MAX',
+      ['resource.label.service_name'],
+      'REDUCE_SUM',
+    ),
   ];
   return {
     displayName: `PEC pipeline (${env})`,

@@ -100,9 +100,11 @@ export function orchestration(
     { on: 'dataset', dataset: r.warehouse.raw, role: 'roles/bigquery.dataViewer' },
     { on: 'dataset', dataset: r.warehouse.marts, role: 'roles/bigquery.dataEditor' },
     // The marts' SQL reads policy-tagged (pseudonymised) columns of raw: fine-grained read on those tags only.
-    ...[...new Set(workflows.flatMap((w) => personalDataReadBy(w.source)))].map(
-      (kind): Grant => ({ on: 'policyTag', tag: r.warehouse.policyTags[kind], role: 'roles/datacatalog.categoryFineGrainedReader' }),
-    ),
+    ...[...new Set(workflows.flatMap((w) => personalDataReadBy(w.source)))].map((kind): Grant => ({
+      on: 'policyTag',
+      tag: r.warehouse.policyTags[kind],
+      role: 'roles/datacatalog.categoryFineGrainedReader',
+    })),
     { on: 'project', role: 'roles/logging.logWriter' }, // sys.log: step errors and the alert lines
   ];
   grant(ctx.scope, 'workflows', serviceAccountMember(runner), grants, iamCtx(ctx));

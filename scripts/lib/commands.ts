@@ -36,8 +36,24 @@ export const START = {
     reset: switchFlag('start over: remove the data dir (sources, bucket, warehouse) first'),
     ...SESSION,
     date: valueFlag(IsoDate.optional(), 'the day the run is for (default: today in São Paulo)', 'YYYY-MM-DD'),
-    deadlineMinutes: valueFlag(z.coerce.number().positive().max(24 * 60).optional(), "extraction deadline in minutes (default: the DAG's, 180)", 'N'),
-    staleAfterHours: valueFlag(z.coerce.number().positive().max(24 * 30).optional(), 'the stale_source alert threshold in hours (default 26)', 'N'),
+    deadlineMinutes: valueFlag(
+      z.coerce
+        .number()
+        .positive()
+        .max(24 * 60)
+        .optional(),
+      "extraction deadline in minutes (default: the DAG's, 180)",
+      'N',
+    ),
+    staleAfterHours: valueFlag(
+      z.coerce
+        .number()
+        .positive()
+        .max(24 * 30)
+        .optional(),
+      'the stale_source alert threshold in hours (default 26)',
+      'N',
+    ),
   },
   examples: ['npm start', 'npm start -- --reset', 'npm start -- --registry registry.yaml --date 2026-11-22'],
 } satisfies Command<Record<string, Flag>>;
@@ -59,7 +75,7 @@ export const QUERY = {
 
 export const RERUN = {
   usage: 'npm run rerun',
-  summary: "Replaces one municipality's slices and changes nothing else (one RunRequest with trigger \"rerun\").",
+  summary: 'Replaces one municipality\'s slices and changes nothing else (one RunRequest with trigger "rerun").',
   flags: {
     municipality: valueFlag(IbgeCode, 'IBGE code of the municipality (7 digits)', 'IBGE'),
     date: valueFlag(IsoDate.optional(), 'the run date whose daily window is re-read (default: today in São Paulo)', 'YYYY-MM-DD'),
@@ -67,7 +83,11 @@ export const RERUN = {
     ...CLOUD,
     ...SESSION,
   },
-  examples: ['npm run rerun -- --municipality 3509502', 'npm run rerun -- --municipality 3509502 --date 2026-11-20 --tables tb_fat_vacinacao', 'npm run rerun -- --municipality 3509502 --cloud'],
+  examples: [
+    'npm run rerun -- --municipality 3509502',
+    'npm run rerun -- --municipality 3509502 --date 2026-11-20 --tables tb_fat_vacinacao',
+    'npm run rerun -- --municipality 3509502 --cloud',
+  ],
   notes: ['Exits 1 unless the municipality ends `loaded`, naming its state and error class.'],
 } satisfies Command<Record<string, Flag>>;
 

@@ -76,14 +76,21 @@ export function renderCommands(): string {
   return Object.values(COMMANDS)
     .map((cmd) => {
       const rows = Object.entries(cmd.flags).map(([k, f]) => {
-        const d = f.type === 'boolean' ? '' : isRequired(f) ? 'required' : (() => {
-          const v = f.schema.safeParse(undefined);
-          return v.success && v.data !== undefined ? `\`${String(v.data)}\`` : '';
-        })();
+        const d =
+          f.type === 'boolean'
+            ? ''
+            : isRequired(f)
+              ? 'required'
+              : (() => {
+                  const v = f.schema.safeParse(undefined);
+                  return v.success && v.data !== undefined ? `\`${String(v.data)}\`` : '';
+                })();
         return `| \`${flagName(k)}${f.type === 'string' ? ` ${f.value}` : ''}\` | ${d} | ${cell(f.help)} |`;
       });
       const pos = cmd.positional ? [`| \`"<${cmd.positional.name}>"\` | ${cmd.positional.required ? 'required' : ''} | ${cell(cmd.positional.help)} |`] : [];
-      return [`### \`${cmd.usage}\``, '', cmd.summary, '', '| flag | default | meaning |', '|---|---|---|', ...pos, ...rows, ...(cmd.notes ?? []).flatMap((n) => ['', n])].join('\n');
+      return [`### \`${cmd.usage}\``, '', cmd.summary, '', '| flag | default | meaning |', '|---|---|---|', ...pos, ...rows, ...(cmd.notes ?? []).flatMap((n) => ['', n])].join(
+        '\n',
+      );
     })
     .join('\n\n');
 }

@@ -97,14 +97,18 @@ export async function startEmbeddedSources(
         // The PEC's nightly DW job processed the data at the start of the run day (00:00 São Paulo),
         // so the first run sees a fresh source; later days see it age (and the stale-source alert).
         const dwProcessedAt = new Date(`${addDays(options.endDate, 1)}T03:00:00Z`);
-        const summary = await seedPec(db, { seed: s.seed, municipalities: s.municipalities, citizens: options.citizens, endDate: options.endDate, pecVersion: s.pecVersion, dwProcessedAt }, (step) =>
-          options.onSeedStep?.(s.database, step),
+        const summary = await seedPec(
+          db,
+          { seed: s.seed, municipalities: s.municipalities, citizens: options.citizens, endDate: options.endDate, pecVersion: s.pecVersion, dwProcessedAt },
+          (step) => options.onSeedStep?.(s.database, step),
         );
         const password = randomBytes(18).toString('base64url');
         await db.query(readOnlyRoleSql(roleOf(s.database), password, s.database));
         secrets.put(secretOf(s.database), password);
         const rows = Object.values(summary.rowsPerTable as Record<string, number>).reduce((a, b) => a + b, 0);
-        options.log(`seeded ${s.database} (${s.municipalities.map((m) => m.name).join(' + ')}, PEC ${s.pecVersion}): ${rows.toLocaleString('en-US')} rows in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        options.log(
+          `seeded ${s.database} (${s.municipalities.map((m) => m.name).join(' + ')}, PEC ${s.pecVersion}): ${rows.toLocaleString('en-US')} rows in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+        );
       } finally {
         await db.end();
       }

@@ -81,7 +81,8 @@ export class ProgressPrinter implements RunObserver {
       if (e.attempt > 1) this.out(`  ${this.counter(this.extracted.size)} ${symbol(s, 'retry')}${this.label(e.municipality)} extracting, attempt ${e.attempt}`);
       else this.out(`  ${this.counter(this.extracted.size)} ${symbol(s, 'busy')}${this.label(e.municipality)} extracting`);
     }
-    if (e.kind === 'extract_continued') this.out(`  ${this.counter(this.extracted.size)} ${symbol(s, 'busy')}${this.label(e.municipality)} continuing (${e.tablesDone} tables done, ${e.tablesLeft} left)`);
+    if (e.kind === 'extract_continued')
+      this.out(`  ${this.counter(this.extracted.size)} ${symbol(s, 'busy')}${this.label(e.municipality)} continuing (${e.tablesDone} tables done, ${e.tablesLeft} left)`);
     if (e.kind === 'extract_staged') {
       const m = e.manifest;
       const rows = m.tables.reduce((n, t) => n + t.rows, 0);
@@ -125,7 +126,9 @@ export class ProgressPrinter implements RunObserver {
     }
     if (e.kind === 'load_failed') {
       if (e.willRetry) this.retries.set(`load ${e.errorClass}`, (this.retries.get(`load ${e.errorClass}`) ?? 0) + 1);
-      this.out(`  ${e.willRetry ? symbol(s, 'retry') : symbol(s, 'fail')}load of ${e.municipalities.length} municipalit${e.municipalities.length === 1 ? 'y' : 'ies'} ${e.willRetry ? paint(s, 'yellow', `will retry (${e.errorClass})`) : paint(s, 'red', `FAILED (${e.errorClass})`)}: ${e.message}`);
+      this.out(
+        `  ${e.willRetry ? symbol(s, 'retry') : symbol(s, 'fail')}load of ${e.municipalities.length} municipalit${e.municipalities.length === 1 ? 'y' : 'ies'} ${e.willRetry ? paint(s, 'yellow', `will retry (${e.errorClass})`) : paint(s, 'red', `FAILED (${e.errorClass})`)}: ${e.message}`,
+      );
     }
   }
   /** "retries: source_unreachable ×3, load warehouse ×1", or "" when nothing was retried. */

@@ -40,8 +40,7 @@ export function failureLines(outcomes: MunicipalityOutcome[], expected: { runId:
     const o = outcomes.find((x) => x.run_id === e.runId && x.municipality === e.municipality);
     const who = `${e.municipality} ${names.get(e.municipality) ?? ''}`.trim();
     if (!o) lines.push(`${who} in ${e.runId}: no ledger row (the run was not reported)`);
-    else if (o.status !== 'loaded')
-      lines.push(`${who} in ${e.runId}: ${o.status}${o.error_class ? ` (${o.error_class})` : ''}${o.error_message ? `: ${o.error_message}` : ''}`);
+    else if (o.status !== 'loaded') lines.push(`${who} in ${e.runId}: ${o.status}${o.error_class ? ` (${o.error_class})` : ''}${o.error_message ? `: ${o.error_message}` : ''}`);
   }
   return lines;
 }

@@ -81,4 +81,8 @@ const SECONDS: readonly string[] = Array.from({ length: 60 }, (_, s) => pad2(s))
 export const timeOfDay = (second: number): string => HOUR_MINUTE[Math.floor(second / 60)]! + SECONDS[second % 60];
 
 /** A Date as a `timestamp without time zone` literal, from its UTC fields. */
-export const timestampText = (date: Date): string => date.toISOString().replace('T', ' ').replace(/\.000Z$|Z$/, '');
+export const timestampText = (date: Date): string =>
+  date
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.000Z$|Z$/, '');

@@ -175,9 +175,7 @@ export async function seedPec(
   const tables = pecTables(o.pecVersion);
   const tableByName = new Map(tables.map((t) => [t.name, t]));
 
-  const { rows: existing } = await client.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public'`,
-  );
+  const { rows: existing } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public'`);
   if (existing[0]!.n > 0) throw new Error(`the target database is not empty (${existing[0]!.n} tables in schema public): seed a freshly created database`);
 
   const installation = buildInstallation({ seed: o.seed, municipalities: o.municipalities, citizens: o.citizens }, calendar);
@@ -227,7 +225,14 @@ export async function seedPec(
     for (const table of tables) {
       const rows = staticRows.get(table.name);
       if (!rows) continue;
-      await timed(`load:${table.name}`, () => copyInto(client, table.name, table.columns.map((c) => c.name), rowChunks(table, rows)));
+      await timed(`load:${table.name}`, () =>
+        copyInto(
+          client,
+          table.name,
+          table.columns.map((c) => c.name),
+          rowChunks(table, rows),
+        ),
+      );
       rowsPerTable[table.name] = rows.length;
       done(`load:${table.name}`, rows.length);
     }
@@ -236,7 +241,12 @@ export async function seedPec(
       rowsPerTable[name] = facts.rowCounts.get(name)!.reduce((a, b) => a + b, 0);
       const planted = cohort.get(name);
       if (planted) {
-        await copyInto(client, name, tableByName.get(name)!.columns.map((c) => c.name), rowChunks(tableByName.get(name)!, planted));
+        await copyInto(
+          client,
+          name,
+          tableByName.get(name)!.columns.map((c) => c.name),
+          rowChunks(tableByName.get(name)!, planted),
+        );
         rowsPerTable[name] += planted.length;
       }
       done(`load:${name}`, rowsPerTable[name]);
@@ -270,10 +280,7 @@ export async function seedPec(
       rowsPerTable: Object.fromEntries(
         tables
           .filter((t) => t.kind === 'fact')
-          .map((t) => [
-            t.name,
-            (facts.rowCounts.get(t.name as FactTable)?.[m.index] ?? 0) + (cohort.get(t.name)?.filter((r) => r.co_dim_municipio === m.dimId).length ?? 0),
-          ]),
+          .map((t) => [t.name, (facts.rowCounts.get(t.name as FactTable)?.[m.index] ?? 0) + (cohort.get(t.name)?.filter((r) => r.co_dim_municipio === m.dimId).length ?? 0)]),
       ),
     })),
     totalRows,

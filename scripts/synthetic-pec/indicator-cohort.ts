@@ -106,7 +106,14 @@ export function indicatorCohortRows(installation: Installation, endDay: number):
 
   for (const m of installation.municipalities) {
     const teamId = ++nextTeamId;
-    push('tb_dim_equipe', { ...template, co_seq_dim_equipe: teamId, nu_ine: cohortTeamIne(m.ibge), no_equipe: COHORT_TEAM_NAME, st_registro_valido: 1, ...('ds_filtro' in template ? { ds_filtro: COHORT_TEAM_NAME.toLowerCase() } : {}) });
+    push('tb_dim_equipe', {
+      ...template,
+      co_seq_dim_equipe: teamId,
+      nu_ine: cohortTeamIne(m.ibge),
+      no_equipe: COHORT_TEAM_NAME,
+      st_registro_valido: 1,
+      ...('ds_filtro' in template ? { ds_filtro: COHORT_TEAM_NAME.toLowerCase() } : {}),
+    });
     let person = 0;
     let consultation = 0;
     let procedure = 0;
@@ -240,8 +247,14 @@ export function indicatorCohortRows(installation: Installation, endDay: number):
         push(
           'tb_fat_atendimento_odonto',
           factRow('tb_fat_atendimento_odonto', m.dimId, lmp + 120, {
-            co_seq_fat_atd_odnt: idOf(m.index, 9, i + 1), co_fat_cidadao_pec: p.id, nu_cns: p.cns, nu_cpf_cidadao: p.cpf,
-            co_dim_cbo_1: dentistCbo, co_dim_equipe_1: teamId, co_dim_sexo: SEX.female, st_gestante: 1,
+            co_seq_fat_atd_odnt: idOf(m.index, 9, i + 1),
+            co_fat_cidadao_pec: p.id,
+            nu_cns: p.cns,
+            nu_cpf_cidadao: p.cpf,
+            co_dim_cbo_1: dentistCbo,
+            co_dim_equipe_1: teamId,
+            co_dim_sexo: SEX.female,
+            st_gestante: 1,
           }),
         );
       const days = i < pn.complete ? [60, 90, 120, 150, 180, 210] : i < pn.complete + pn.late ? [100, 120, 140, 160, 180, 200] : [60, 90, 120];
@@ -250,15 +263,28 @@ export function indicatorCohortRows(installation: Installation, endDay: number):
         push(
           'tb_fat_atendimento_individual',
           factRow('tb_fat_atendimento_individual', m.dimId, lmp + d, {
-            co_seq_fat_atd_ind: id, co_fat_cidadao_pec: p.id, nu_cns: p.cns, nu_cpf_cidadao: p.cpf,
-            dt_inicial_atendimento: `${isoOfDay(lmp + d)} 09:00:00`, dt_final_atendimento: `${isoOfDay(lmp + d)} 10:00:00`,
-            co_dim_cbo_1: nurseCbo, co_dim_equipe_1: teamId, co_dim_tempo_dum: ymd(lmp), ds_filtro_ciaps: '|W78|', nu_uuid_ficha: `cohort-${m.ibge}-${id}`,
+            co_seq_fat_atd_ind: id,
+            co_fat_cidadao_pec: p.id,
+            nu_cns: p.cns,
+            nu_cpf_cidadao: p.cpf,
+            dt_inicial_atendimento: `${isoOfDay(lmp + d)} 09:00:00`,
+            dt_final_atendimento: `${isoOfDay(lmp + d)} 10:00:00`,
+            co_dim_cbo_1: nurseCbo,
+            co_dim_equipe_1: teamId,
+            co_dim_tempo_dum: ymd(lmp),
+            ds_filtro_ciaps: '|W78|',
+            nu_uuid_ficha: `cohort-${m.ibge}-${id}`,
           }),
         );
         push(
           'tb_fat_atd_ind_problemas',
           factRow('tb_fat_atd_ind_problemas', m.dimId, lmp + d, {
-            co_seq_fat_atd_ind_problemas: idOf(m.index, 3, consultation), co_fat_atd_ind: id, co_fat_cidadao_pec: p.id, co_dim_ciap: w78, co_dim_cbo_1: nurseCbo, co_dim_equipe_1: teamId,
+            co_seq_fat_atd_ind_problemas: idOf(m.index, 3, consultation),
+            co_fat_atd_ind: id,
+            co_fat_cidadao_pec: p.id,
+            co_dim_ciap: w78,
+            co_dim_cbo_1: nurseCbo,
+            co_dim_equipe_1: teamId,
           }),
         );
         if (k === 0 && i < pn.tested)
@@ -266,8 +292,12 @@ export function indicatorCohortRows(installation: Installation, endDay: number):
             push(
               'tb_fat_atd_ind_procedimentos',
               factRow('tb_fat_atd_ind_procedimentos', m.dimId, lmp + d, {
-                co_seq_fat_atd_ind_procedimentos: idOf(m.index, 5, ++exam), co_fat_atd_ind: id, co_fat_cidadao_pec: p.id,
-                co_dim_procedimento_solicitado: requested, co_dim_cbo_1: nurseCbo, co_dim_equipe_1: teamId,
+                co_seq_fat_atd_ind_procedimentos: idOf(m.index, 5, ++exam),
+                co_fat_atd_ind: id,
+                co_fat_cidadao_pec: p.id,
+                co_dim_procedimento_solicitado: requested,
+                co_dim_cbo_1: nurseCbo,
+                co_dim_equipe_1: teamId,
               }),
             );
       });
@@ -282,7 +312,12 @@ export function indicatorCohortRows(installation: Installation, endDay: number):
       push(
         'tb_fat_vacinacao',
         factRow('tb_fat_vacinacao', m.dimId, doseDay, {
-          co_seq_fat_vacinacao: header, co_fat_cidadao_pec: p.id, nu_cns: p.cns, nu_cpf_cidadao: p.cpf, co_dim_cbo: nurseCbo, co_dim_equipe: teamId,
+          co_seq_fat_vacinacao: header,
+          co_fat_cidadao_pec: p.id,
+          nu_cns: p.cns,
+          nu_cpf_cidadao: p.cpf,
+          co_dim_cbo: nurseCbo,
+          co_dim_equipe: teamId,
           nu_uuid_ficha: `cohort-${m.ibge}-vac-${i + 1}`,
         }),
       );
@@ -290,8 +325,13 @@ export function indicatorCohortRows(installation: Installation, endDay: number):
         push(
           'tb_fat_vacinacao_vacina',
           factRow('tb_fat_vacinacao_vacina', m.dimId, doseDay, {
-            co_seq_fat_vacinacao_vacina: idOf(m.index, 8, 2 * i + k + 1), co_fat_vacinacao: header, co_fat_cidadao_pec: p.id,
-            co_dim_imunobiologico: vaccine, co_dim_dose_imunobiologico: thirdDose, co_dim_tempo_vacina_aplicada: ymd(doseDay), no_lote: 'COORTE',
+            co_seq_fat_vacinacao_vacina: idOf(m.index, 8, 2 * i + k + 1),
+            co_fat_vacinacao: header,
+            co_fat_cidadao_pec: p.id,
+            co_dim_imunobiologico: vaccine,
+            co_dim_dose_imunobiologico: thirdDose,
+            co_dim_tempo_vacina_aplicada: ymd(doseDay),
+            no_lote: 'COORTE',
           }),
         ),
       );

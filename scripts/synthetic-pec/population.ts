@@ -213,12 +213,24 @@ function codeDimensions(dims: DimensionBuilder): CodeIds {
 
   const cidExplicit = named(Object.values(CID).flat(), CID_NAMES);
   const cidTaken = new Set(cidExplicit.map((e) => e.code));
-  const cidFiller = fillerCodes('ABCDGHJKLMNRS', (i) => String(i * 9).padStart(2, '0'), 12, (c) => `Agravo ${c} (descrição sintética)`, cidTaken);
+  const cidFiller = fillerCodes(
+    'ABCDGHJKLMNRS',
+    (i) => String(i * 9).padStart(2, '0'),
+    12,
+    (c) => `Agravo ${c} (descrição sintética)`,
+    cidTaken,
+  );
   const cid = dims.codes('tb_dim_cid', 'co_seq_dim_cid', 'nu_cid', 'no_cid', [...cidExplicit, ...cidFiller]);
 
   const ciapExplicit = named(Object.values(CIAP).flat(), CIAP_NAMES);
   const ciapTaken = new Set(ciapExplicit.map((e) => e.code));
-  const ciapFiller = fillerCodes('ABDFHKLNPRSTUWXYZ', (i) => String(1 + i * 11).padStart(2, '0'), 9, (c) => `Motivo ${c} (descrição sintética)`, ciapTaken);
+  const ciapFiller = fillerCodes(
+    'ABDFHKLNPRSTUWXYZ',
+    (i) => String(1 + i * 11).padStart(2, '0'),
+    9,
+    (c) => `Motivo ${c} (descrição sintética)`,
+    ciapTaken,
+  );
   const ciap = dims.codes('tb_dim_ciap', 'co_seq_dim_ciap', 'nu_ciap', 'no_ciap', [...ciapExplicit, ...CIAP_AB_FILLER, ...ciapFiller]);
 
   const procExplicit = Object.entries(PROC_NAMES).map(([code, name]) => ({ code, name }));
@@ -233,14 +245,33 @@ function codeDimensions(dims: DimensionBuilder): CodeIds {
   const procedure = dims.codes('tb_dim_procedimento', 'co_seq_dim_procedimento', 'co_proced', 'no_proced', [...procExplicit, ...procFiller]);
 
   const vaccine = new Map<string, number>();
-  dims.add('tb_dim_imunobiologico', { co_seq_dim_imunobiologico: SENTINEL, nu_identificador: SENTINEL_CODE, sg_imunobiologico: SENTINEL_CODE, no_imunobiologico: SENTINEL_NAME, st_registro_valido: 1 }, SENTINEL_NAME);
+  dims.add(
+    'tb_dim_imunobiologico',
+    { co_seq_dim_imunobiologico: SENTINEL, nu_identificador: SENTINEL_CODE, sg_imunobiologico: SENTINEL_CODE, no_imunobiologico: SENTINEL_NAME, st_registro_valido: 1 },
+    SENTINEL_NAME,
+  );
   for (const v of VACCINES) {
     const id = dims.nextId('tb_dim_imunobiologico');
-    dims.add('tb_dim_imunobiologico', { co_seq_dim_imunobiologico: id, nu_identificador: v.id, sg_imunobiologico: v.sg, no_imunobiologico: v.name, st_registro_valido: 1 }, v.sg, v.name);
+    dims.add(
+      'tb_dim_imunobiologico',
+      { co_seq_dim_imunobiologico: id, nu_identificador: v.id, sg_imunobiologico: v.sg, no_imunobiologico: v.name, st_registro_valido: 1 },
+      v.sg,
+      v.name,
+    );
     vaccine.set(v.key, id);
   }
   const retiredVaccineId = dims.nextId('tb_dim_imunobiologico');
-  dims.add('tb_dim_imunobiologico', { co_seq_dim_imunobiologico: retiredVaccineId, nu_identificador: '43', sg_imunobiologico: 'Tetra', no_imunobiologico: 'Tetravalente (DTP/Hib) — fora de uso', st_registro_valido: 0 }, 'tetravalente');
+  dims.add(
+    'tb_dim_imunobiologico',
+    {
+      co_seq_dim_imunobiologico: retiredVaccineId,
+      nu_identificador: '43',
+      sg_imunobiologico: 'Tetra',
+      no_imunobiologico: 'Tetravalente (DTP/Hib) — fora de uso',
+      st_registro_valido: 0,
+    },
+    'tetravalente',
+  );
 
   const dose = dims.codes('tb_dim_dose_imunobiologico', 'co_seq_dim_dose_imunobiologico', 'nu_identificador', 'no_dose_imunobiologico', DOSES, false);
   const local = dims.codes('tb_dim_local_atendimento', 'co_seq_dim_local_atendimento', 'nu_identificador', 'ds_local_atendimento', LOCAIS, false);
@@ -260,7 +291,14 @@ function timeDimension(dims: DimensionBuilder, calendar: Calendar): void {
     const iso = calendar.iso(day);
     dims.add(
       'tb_dim_tempo',
-      { co_seq_dim_tempo: Number(calendar.ymd(day)), dt_registro: iso, nu_dia: Number(iso.slice(8)), nu_mes: Number(iso.slice(5, 7)), nu_ano: Number(iso.slice(0, 4)), ds_dia_semana: WEEKDAY_NAMES[weekdayOfDay(day)]! },
+      {
+        co_seq_dim_tempo: Number(calendar.ymd(day)),
+        dt_registro: iso,
+        nu_dia: Number(iso.slice(8)),
+        nu_mes: Number(iso.slice(5, 7)),
+        nu_ano: Number(iso.slice(0, 4)),
+        ds_dia_semana: WEEKDAY_NAMES[weekdayOfDay(day)]!,
+      },
       iso,
     );
   }
@@ -275,7 +313,15 @@ function timeDimension(dims: DimensionBuilder, calendar: Calendar): void {
 const titleCase = (upper: string) =>
   upper
     .split(' ')
-    .map((w) => ((CONNECTORS as readonly string[]).includes(w) ? w.toLowerCase() : w[0] + w.slice(1).toLowerCase().replace(/'(.)/, (_, c: string) => `'${c.toUpperCase()}`)))
+    .map((w) =>
+      (CONNECTORS as readonly string[]).includes(w)
+        ? w.toLowerCase()
+        : w[0] +
+          w
+            .slice(1)
+            .toLowerCase()
+            .replace(/'(.)/, (_, c: string) => `'${c.toUpperCase()}`),
+    )
     .join(' ');
 
 function personName(rng: Rng, female: boolean, surname?: string): string {
@@ -361,7 +407,11 @@ export function buildInstallation(options: PopulationOptions, calendar: Calendar
   const otherMunicipioIds = fillerMunicipalities(dims, rng, new Set(options.municipalities.map((m) => m.ibge)), () => ++municipioId);
 
   // Units, teams and professionals: installation-wide dimensions with sentinels.
-  dims.add('tb_dim_unidade_saude', { co_seq_dim_unidade_saude: SENTINEL, nu_cnes: SENTINEL_CODE, no_unidade_saude: SENTINEL_NAME, no_bairro: null, st_registro_valido: 1 }, SENTINEL_NAME);
+  dims.add(
+    'tb_dim_unidade_saude',
+    { co_seq_dim_unidade_saude: SENTINEL, nu_cnes: SENTINEL_CODE, no_unidade_saude: SENTINEL_NAME, no_bairro: null, st_registro_valido: 1 },
+    SENTINEL_NAME,
+  );
   dims.add('tb_dim_equipe', { co_seq_dim_equipe: SENTINEL, nu_ine: SENTINEL_CODE, no_equipe: SENTINEL_NAME, st_registro_valido: 1 }, SENTINEL_NAME);
   dims.add('tb_dim_profissional', { co_seq_dim_profissional: SENTINEL, nu_cns: SENTINEL_CODE, no_profissional: SENTINEL_NAME, st_registro_valido: 1 }, SENTINEL_NAME);
   const cnes = new UniqueDigits(rng);
@@ -388,7 +438,11 @@ export function buildInstallation(options: PopulationOptions, calendar: Calendar
       units.push(id);
     }
     const closed = ++unitId;
-    dims.add('tb_dim_unidade_saude', { co_seq_dim_unidade_saude: closed, nu_cnes: cnes.next('', 7), no_unidade_saude: 'UBS Antiga (desativada)', no_bairro: 'Centro', st_registro_valido: 0 }, 'ubs antiga');
+    dims.add(
+      'tb_dim_unidade_saude',
+      { co_seq_dim_unidade_saude: closed, nu_cnes: cnes.next('', 7), no_unidade_saude: 'UBS Antiga (desativada)', no_bairro: 'Centro', st_registro_valido: 0 },
+      'ubs antiga',
+    );
     for (let t = 0; t < teamCount; t++) {
       const id = ++teamId;
       const name = `ESF ${String(t + 1).padStart(2, '0')} - ${NEIGHBOURHOODS[t % NEIGHBOURHOODS.length]}`;

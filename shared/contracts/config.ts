@@ -86,11 +86,13 @@ export function parseConfig<S extends z.ZodType>(schema: S, keys: readonly EnvKe
   }
   const r = schema.safeParse(input);
   if (r.success) return r.data;
-  throw new ConfigError(r.error.issues.map((i) => {
-    const key = String(i.path[0] ?? '');
-    const name = key in ENV ? ENV[key as EnvKey] : key;
-    return `${name}: ${i.code === 'invalid_type' && input[key] === undefined ? 'is required but not set' : i.message}`;
-  }));
+  throw new ConfigError(
+    r.error.issues.map((i) => {
+      const key = String(i.path[0] ?? '');
+      const name = key in ENV ? ENV[key as EnvKey] : key;
+      return `${name}: ${i.code === 'invalid_type' && input[key] === undefined ? 'is required but not set' : i.message}`;
+    }),
+  );
 }
 
 /**
@@ -100,9 +102,9 @@ export function parseConfig<S extends z.ZodType>(schema: S, keys: readonly EnvKe
 export const ENV_HELP: Record<EnvKey, string> = {
   projectId: 'project of every resource; the trace project of log lines',
   region: 'region of the deployment (infra only; the functions do not read it)',
-  environment: 'deployment name (`prod`, `dev`) in logs, metrics and the source session\'s `application_name`',
+  environment: "deployment name (`prod`, `dev`) in logs, metrics and the source session's `application_name`",
   stagingBucket: 'the staging bucket, without `gs://`: plans, parts, manifests, failure and load records',
-  registryFile: 'municipality registry shipped in the bundle (infra copies the environment\'s in), read once at cold start',
+  registryFile: "municipality registry shipped in the bundle (infra copies the environment's in), read once at cold start",
   pseudonymKeySecret: 'Secret Manager secret id of the HMAC pseudonymisation key (base64, ≥ 32 bytes)',
   topicPrefix: 'prefix of every topic id (continuations, load requests, dead letters)',
   bqLocation: 'location of the datasets and of every job',
@@ -110,7 +112,7 @@ export const ENV_HELP: Record<EnvKey, string> = {
   opsDataset: 'dataset of the slice ledger and staging tables (load) and of the run ledger (run-report)',
   martsDataset: 'dataset of the Power BI marts (read by the workflow)',
   statementTimeoutMs: 'stops a runaway query on a struggling municipal server',
-  lockTimeoutMs: 'never queue behind the PEC\'s nightly DW job or a migration',
+  lockTimeoutMs: "never queue behind the PEC's nightly DW job or a migration",
   connectTimeoutMs: 'a dead network path fails the attempt instead of hanging',
   idleInTransactionTimeoutMs: 'the server frees the snapshot if the extractor dies mid-transaction',
   partMaxBytes: 'CSV bytes per staged part (~15–25 MiB gzipped: one BigQuery worker each)',

@@ -6,9 +6,7 @@ import { z } from 'zod';
  * A handful of real municipalities were registered with codes that fail the rule;
  * they are accepted explicitly so that a correct registry never gets rejected.
  */
-const CODES_THAT_FAIL_THE_RULE = new Set([
-  '2201919', '2201988', '2202251', '2611533', '3117836', '3152131', '4305871', '5203939', '5203962',
-]);
+const CODES_THAT_FAIL_THE_RULE = new Set(['2201919', '2201988', '2202251', '2611533', '3117836', '3152131', '4305871', '5203939', '5203962']);
 
 export function ibgeCheckDigit(firstSix: string): number {
   let sum = 0;

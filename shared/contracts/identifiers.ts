@@ -4,17 +4,13 @@ import { z } from 'zod';
  * SQL identifiers the project generates queries from. Only registry-defined names that match
  * this pattern ever reach SQL, and they are always quoted as well (belt and braces).
  */
-export const SqlIdentifier = z
-  .string()
-  .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier ([a-z_][a-z0-9_]*, at most 63 characters)');
+export const SqlIdentifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier ([a-z_][a-z0-9_]*, at most 63 characters)');
 
 /**
  * A run id names objects, BigQuery job ids and ledger rows, so it is restricted to characters
  * that are safe in all three: e.g. "daily-20261122" or "rerun-3550308-20261122t101500".
  */
-export const RunId = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9-]{2,62}$/, 'must be 3–63 characters of a-z, 0-9 and "-", starting with a letter or digit');
+export const RunId = z.string().regex(/^[a-z0-9][a-z0-9-]{2,62}$/, 'must be 3–63 characters of a-z, 0-9 and "-", starting with a letter or digit');
 export type RunId = z.infer<typeof RunId>;
 
 /** A calendar date as YYYY-MM-DD, checked to be a real date. */

@@ -13,7 +13,10 @@ export const TableName = z.enum(PEC_TABLE_NAMES as [string, ...string[]], {
 });
 
 const uniqueList = <T extends z.ZodType>(item: T) =>
-  z.array(item).min(1).refine((xs) => new Set(xs as unknown[]).size === xs.length, 'must not repeat an entry');
+  z
+    .array(item)
+    .min(1)
+    .refine((xs) => new Set(xs as unknown[]).size === xs.length, 'must not repeat an entry');
 
 export const Trigger = z.enum(['daily', 'rerun', 'backfill']);
 export type Trigger = z.infer<typeof Trigger>;
@@ -60,7 +63,10 @@ export const RunRequest = z.strictObject({
   /** The day the run is for (America/Sao_Paulo); today when absent. */
   runDate: IsoDate.optional(),
   municipalities: uniqueList(IbgeCode).optional(),
-  cohort: z.string().regex(/^[a-z0-9-]{1,40}$/).optional(),
+  cohort: z
+    .string()
+    .regex(/^[a-z0-9-]{1,40}$/)
+    .optional(),
   tables: uniqueList(TableName).optional(),
   /** Explicit window; otherwise [runDate − lookback days, runDate + 1 day). */
   window: DateWindow.optional(),

@@ -29,17 +29,21 @@ export const PasswordSource = z.union([
 ]);
 export type PasswordSource = z.infer<typeof PasswordSource>;
 
-const hostname = z
-  .string()
-  .regex(/^[A-Za-z0-9.-]{1,253}$|^\[?[0-9a-fA-F:]+\]?$/, 'must be a host name or IP address');
+const hostname = z.string().regex(/^[A-Za-z0-9.-]{1,253}$|^\[?[0-9a-fA-F:]+\]?$/, 'must be a host name or IP address');
 
 export const Connection = z.strictObject({
   host: hostname,
   /** The PEC's bundled PostgreSQL listens on 5433 (5432 in container setups). */
   port: z.number().int().min(1).max(65535).default(5433),
-  database: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be a database name').default('esus'),
+  database: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be a database name')
+    .default('esus'),
   /** The PEC's read-only role; never the superuser. */
-  user: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be a role name').default('esus_leitura'),
+  user: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be a role name')
+    .default('esus_leitura'),
   password: PasswordSource,
   /**
    * TLS to PostgreSQL. Defaults (sslmodeOf): `verify-full` on the TLS path, `require` inside a VPN
@@ -65,7 +69,10 @@ export const MunicipalityEntry = z
     ibge: IbgeCode,
     name: z.string().min(2).max(100),
     /** Groups municipalities for scheduling and staged roll-outs (e.g. "pilot", "wave-2"). */
-    cohort: z.string().regex(/^[a-z0-9-]{1,40}$/, 'must be lower-case letters, digits and "-"').default('default'),
+    cohort: z
+      .string()
+      .regex(/^[a-z0-9-]{1,40}$/, 'must be lower-case letters, digits and "-"')
+      .default('default'),
     /** Network path from Google Cloud to this source: see README "Network paths and their cost". */
     network: z.enum(['vpn', 'tls']),
     vpn: z.strictObject({ peerIps: z.array(ipv4).min(1).max(2), peerAsn: z.number().int().min(64512).max(65534) }).optional(),
@@ -74,13 +81,15 @@ export const MunicipalityEntry = z
      * Sources that are the same PostgreSQL server (one installation holding several municipalities)
      * share an installation id, so concurrency caps count them as one server.
      */
-    installation: z.string().regex(/^[a-z0-9-]{1,63}$/, 'must be lower-case letters, digits and "-"').optional(),
+    installation: z
+      .string()
+      .regex(/^[a-z0-9-]{1,63}$/, 'must be lower-case letters, digits and "-"')
+      .optional(),
     enabled: z.boolean().default(true),
   })
   .superRefine((m, ctx) => {
     const loopback = isLoopback(m.connection.host);
-    if (m.network === 'vpn' && !m.vpn && !loopback)
-      ctx.addIssue({ code: 'custom', path: ['vpn'], message: 'network "vpn" needs vpn.peerIps and vpn.peerAsn' });
+    if (m.network === 'vpn' && !m.vpn && !loopback) ctx.addIssue({ code: 'custom', path: ['vpn'], message: 'network "vpn" needs vpn.peerIps and vpn.peerAsn' });
     // Municipal LANs overlap (192.168.1.0/24 everywhere), so a VPN source is never routed by its own
     // address: its VPN device presents the PEC server, by NAT, on an address the registry assigns
     // from the range reserved for VPN sources (docs/deploy.md "VPN addressing").
@@ -88,7 +97,8 @@ export const MunicipalityEntry = z
       ctx.addIssue({
         code: 'custom',
         path: ['connection', 'host'],
-        message: 'network "vpn" needs the IPv4 address the municipal VPN device presents the PEC server on (NAT), assigned from the reserved range; host names do not resolve across the tunnel',
+        message:
+          'network "vpn" needs the IPv4 address the municipal VPN device presents the PEC server on (NAT), assigned from the reserved range; host names do not resolve across the tunnel',
       });
     if (m.network === 'tls' && m.connection.sslmode === 'disable')
       ctx.addIssue({ code: 'custom', path: ['connection', 'sslmode'], message: 'network "tls" cannot use sslmode "disable"' });
@@ -103,16 +113,14 @@ export const MunicipalityEntry = z
   });
 export type MunicipalityEntry = z.infer<typeof MunicipalityEntry>;
 
-export const MunicipalityRegistry = z
-  .strictObject({ municipalities: z.array(MunicipalityEntry).min(1, 'must list at least one municipality') })
-  .superRefine((r, ctx) => {
-    const seen = new Map<string, number>();
-    r.municipalities.forEach((m, i) => {
-      if (seen.has(m.ibge)) ctx.addIssue({ code: 'custom', path: ['municipalities', i, 'ibge'], message: `municipality ${m.ibge} is listed twice` });
-      seen.set(m.ibge, i);
-    });
-    for (const p of vpnAddressProblems(r.municipalities)) ctx.addIssue({ code: 'custom', path: ['municipalities', p.index, ...p.field], message: p.message });
+export const MunicipalityRegistry = z.strictObject({ municipalities: z.array(MunicipalityEntry).min(1, 'must list at least one municipality') }).superRefine((r, ctx) => {
+  const seen = new Map<string, number>();
+  r.municipalities.forEach((m, i) => {
+    if (seen.has(m.ibge)) ctx.addIssue({ code: 'custom', path: ['municipalities', i, 'ibge'], message: `municipality ${m.ibge} is listed twice` });
+    seen.set(m.ibge, i);
   });
+  for (const p of vpnAddressProblems(r.municipalities)) ctx.addIssue({ code: 'custom', path: ['municipalities', p.index, ...p.field], message: p.message });
+});
 export type MunicipalityRegistry = z.infer<typeof MunicipalityRegistry>;
 
 /** The installation (server) a municipality's data lives on. */
@@ -158,9 +166,17 @@ export function vpnAddressProblems(list: readonly MunicipalityEntry[]): { index:
     else {
       const h = list[head]!;
       if (h.connection.host !== host)
-        out.push({ index: i, field: ['connection', 'host'], message: `installation ${inst}: municipality ${m.ibge} is at ${host} but municipality ${h.ibge} (municipalities.${head}) at ${h.connection.host}; one installation is one server` });
+        out.push({
+          index: i,
+          field: ['connection', 'host'],
+          message: `installation ${inst}: municipality ${m.ibge} is at ${host} but municipality ${h.ibge} (municipalities.${head}) at ${h.connection.host}; one installation is one server`,
+        });
       if (JSON.stringify(h.vpn) !== JSON.stringify(m.vpn))
-        out.push({ index: i, field: ['vpn'], message: `installation ${inst}: municipality ${m.ibge} has other vpn settings than municipality ${h.ibge} (municipalities.${head}); one installation is reached through one VPN device` });
+        out.push({
+          index: i,
+          field: ['vpn'],
+          message: `installation ${inst}: municipality ${m.ibge} has other vpn settings than municipality ${h.ibge} (municipalities.${head}); one installation is reached through one VPN device`,
+        });
     }
   });
   return out;

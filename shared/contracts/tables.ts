@@ -45,7 +45,8 @@ export const STAGED_LINE_MAX_BYTES = 16 * 1_048_576;
 /** Reasons a value is set aside; the `reason` column of set_aside_values. */
 export const SET_ASIDE_REASONS = {
   numeric_nan: 'numeric NaN: NUMERIC/DECIMAL have no NaN',
-  numeric_out_of_range: 'numeric with more integer digits than its column holds: 30 or more beyond NUMERIC(38,9)/DECIMAL(38,9), or p − s for a column the registry pins to numeric(p,s)',
+  numeric_out_of_range:
+    'numeric with more integer digits than its column holds: 30 or more beyond NUMERIC(38,9)/DECIMAL(38,9), or p − s for a column the registry pins to numeric(p,s)',
   numeric_scale: 'numeric with a non-zero digit after the column’s scale (the 9th decimal, or s for a pinned numeric(p,s)): the warehouse would round it',
   integer_out_of_range: 'integer outside the registry type’s range, or a fraction or NaN (the source column is wider than the registry says)',
   date_infinite: 'date ±infinity: BigQuery DATE has no infinity',
@@ -92,7 +93,8 @@ export const COLUMN_TYPES = {
     postgres: 'text',
     duckdb: 'VARCHAR',
     bigquery: 'STRING',
-    staged: 'as is; quoted when empty or holding `,` `"` CR LF (inner `"` doubled); NULL is an unquoted empty field, so NULL and `\'\'` stay apart; backslashes are plain characters',
+    staged:
+      'as is; quoted when empty or holding `,` `"` CR LF (inner `"` doubled); NULL is an unquoted empty field, so NULL and `\'\'` stay apart; backslashes are plain characters',
     range: `any UTF-8 text up to ${TEXT_MAX_BYTES} bytes (PostgreSQL text cannot hold NUL)`,
     outside: 'longer text: NULL + set aside (`text_too_long`), the record keeps the first 1000 characters',
     conform: ['text_length'],
@@ -107,7 +109,8 @@ export const COLUMN_TYPES = {
     bigquery: 'NUMERIC',
     staged: 'PostgreSQL numeric text (plain decimal, no exponent), e.g. `-0.5`, `99.10`',
     range: '±99999999999999999999999999999.999999999: at most 29 integer digits and 9 decimals (trailing zeros beyond the 9th decimal are fine)',
-    outside: 'NaN, 30+ integer digits, or a non-zero digit after the 9th decimal: NULL + set aside (`numeric_nan`, `numeric_out_of_range`, `numeric_scale`). Skipped when the source column is numeric(p,s) with s ≤ 9 and p − s ≤ 29',
+    outside:
+      'NaN, 30+ integer digits, or a non-zero digit after the 9th decimal: NULL + set aside (`numeric_nan`, `numeric_out_of_range`, `numeric_scale`). Skipped when the source column is numeric(p,s) with s ≤ 9 and p − s ≤ 29',
     conform: ['numeric'],
   },
   double: {
@@ -239,8 +242,7 @@ export const TableDef = z
     for (const k of t.primaryKey) {
       const col = t.columns.find((c) => c.name === k);
       if (!col) ctx.addIssue({ code: 'custom', message: `primary key column "${k}" is not in columns`, path: ['primaryKey'] });
-      else if (col.pii && col.pii.policy !== 'keep')
-        ctx.addIssue({ code: 'custom', message: `primary key column "${k}" cannot be hashed or dropped`, path: ['primaryKey'] });
+      else if (col.pii && col.pii.policy !== 'keep') ctx.addIssue({ code: 'custom', message: `primary key column "${k}" cannot be hashed or dropped`, path: ['primaryKey'] });
     }
     // Every text value may double when CSV-quoted: the widest possible row must still load.
     const texts = t.columns.filter((c) => c.type === 'text' && c.pii?.policy !== 'hash' && c.pii?.policy !== 'drop').length;

@@ -89,7 +89,8 @@ export function validateDag(dag: Dag): Dag {
   if (f.batchSize < 1 || f.maxInFlight < f.batchSize) throw new Error(`DAG ${dag.name}: fanOut needs 1 ≤ batchSize ≤ maxInFlight`);
   if (f.batchSize > 1000) throw new Error(`DAG ${dag.name}: Pub/Sub accepts at most 1000 messages per publish call`);
   const l = step(dag, 'loadTables');
-  if (l.waveMaxMunicipalities < 1 || l.waveMaxMunicipalities > 100) throw new Error(`DAG ${dag.name}: loadTables waveMaxMunicipalities must be 1–100 (the run status lists at most 100)`);
+  if (l.waveMaxMunicipalities < 1 || l.waveMaxMunicipalities > 100)
+    throw new Error(`DAG ${dag.name}: loadTables waveMaxMunicipalities must be 1–100 (the run status lists at most 100)`);
   if (l.waveEveryMinutes <= 0) throw new Error(`DAG ${dag.name}: loadTables waveEveryMinutes must be positive`);
   const m = step(dag, 'refreshMarts');
   if (m.concurrency < 1 || m.concurrency > 20) throw new Error(`DAG ${dag.name}: refreshMarts concurrency must be 1–20 (Workflows' parallel limit)`);

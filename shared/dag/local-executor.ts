@@ -238,7 +238,7 @@ export async function executeDag(dag: Dag, ports: DagPorts, args: DagArgs = {}, 
     fanOut: async () => {
       // One page of the plan per batch (who is not done yet), so no per-municipality list is held.
       let dispatched = 0;
-      for (let cursor: number | null = 0; cursor !== null && now() < deadline; ) {
+      for (let cursor: number | null = 0; cursor !== null && now() < deadline;) {
         const page = await poll(fan.id, { dispatchFrom: cursor, dispatchLimit: fan.batchSize });
         const batch = page.dispatch?.municipalities ?? [];
         cursor = page.dispatch?.next ?? null;

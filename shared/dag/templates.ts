@@ -23,7 +23,9 @@ export function renderExpression(t: Template): string {
   if (typeof t === 'string') return JSON.stringify(t);
   if (typeof t === 'number' || typeof t === 'boolean') return String(t);
   if (Array.isArray(t)) return `[${t.map(renderExpression).join(', ')}]`;
-  return `{${Object.entries(t as Record<string, Template>).map(([k, v]) => `${JSON.stringify(k)}: ${renderExpression(v)}`).join(', ')}}`;
+  return `{${Object.entries(t as Record<string, Template>)
+    .map(([k, v]) => `${JSON.stringify(k)}: ${renderExpression(v)}`)
+    .join(', ')}}`;
 }
 
 /** The template's value with `vars` bound (dotted paths walk nested objects). */

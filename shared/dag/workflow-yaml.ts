@@ -3,17 +3,7 @@ import { bigQueryRefreshScript, getMart } from '../marts/marts';
 import { ALERT_FIELD_VALUE } from '../ledger/alerts';
 import { step, type Dag, type RetryPolicy } from './definition';
 import { WORKFLOW_ENV } from './daily';
-import {
-  EXTRACT_REQUEST,
-  LOAD_REQUEST,
-  MESSAGE_ATTRIBUTES,
-  REPORT_REQUEST,
-  RUN_REQUEST,
-  RUN_REQUEST_OPTIONAL_ARGS,
-  renderExpression,
-  topicName,
-  type Template,
-} from './templates';
+import { EXTRACT_REQUEST, LOAD_REQUEST, MESSAGE_ATTRIBUTES, REPORT_REQUEST, RUN_REQUEST, RUN_REQUEST_OPTIONAL_ARGS, renderExpression, topicName, type Template } from './templates';
 
 /**
  * Generates the Cloud Workflows definition of a DAG (`npm run workflows:generate`). The output is
@@ -312,7 +302,9 @@ export function workflowDefinition(dag: Dag): Obj {
               call: 'sys.log',
               args: {
                 severity: 'ALERT',
-                json: x(`{"alert": "${ALERT_FIELD_VALUE}", "rule": "report_failed", "severity": "ALERT", "runId": run_id, "message": "the run report could not be written: ledger and alerts are missing for this run", "error": e}`),
+                json: x(
+                  `{"alert": "${ALERT_FIELD_VALUE}", "rule": "report_failed", "severity": "ALERT", "runId": run_id, "message": "the run report could not be written: ledger and alerts are missing for this run", "error": e}`,
+                ),
               },
             },
           },
@@ -339,7 +331,9 @@ export function workflowDefinition(dag: Dag): Obj {
                       call: 'sys.log',
                       args: {
                         severity: 'ERROR',
-                        json: x('{"message": string(alerts) + " alert(s) raised by the run report (one log line each, from the run-report function)", "runId": report_run_id, "alerts": alerts, "ledger": alerts_query}'),
+                        json: x(
+                          '{"message": string(alerts) + " alert(s) raised by the run report (one log line each, from the run-report function)", "runId": report_run_id, "alerts": alerts, "ledger": alerts_query}',
+                        ),
                       },
                     },
                   },
@@ -407,7 +401,9 @@ export function workflowDefinition(dag: Dag): Obj {
           not_due: {
             switch: [
               {
-                condition: x('len(status.loadable) == 0 or waves.count >= waves.max or not (last or status.counts.loadable >= wave_max or sys.now() - waves.last_at >= wave_every)'),
+                condition: x(
+                  'len(status.loadable) == 0 or waves.count >= waves.max or not (last or status.counts.loadable >= wave_max or sys.now() - waves.last_at >= wave_every)',
+                ),
                 return: x('waves'),
               },
             ],
@@ -417,11 +413,7 @@ export function workflowDefinition(dag: Dag): Obj {
         publish('publish_wave', 'load_topic', x(`[${message(renderExpression(LOAD_REQUEST))}]`), load.retry),
         {
           count_wave: {
-            assign: [
-              { 'waves.requested': x('status.counts.loaded + len(wave)') },
-              { 'waves.last_at': x('sys.now()') },
-              { 'waves.count': x('waves.count + 1') },
-            ],
+            assign: [{ 'waves.requested': x('status.counts.loaded + len(wave)') }, { 'waves.last_at': x('sys.now()') }, { 'waves.count': x('waves.count + 1') }],
           },
         },
         { return_waves: { return: x('waves') } },

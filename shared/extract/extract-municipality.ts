@@ -104,7 +104,11 @@ async function extractFromSnapshot(
   let attempt: string;
   let setAside: SetAsideWriter | undefined;
   try {
-    facts = await readSourceFacts(session, req.municipality, todo.map((t) => t.name));
+    facts = await readSourceFacts(
+      session,
+      req.municipality,
+      todo.map((t) => t.name),
+    );
     if (facts.municipioIds.length === 0)
       throw new TerminalError(`the source has no tb_dim_municipio row with co_ibge ${req.municipality}: wrong database for this municipality?`, 'unknown_municipality');
     // Each attempt writes under its own prefix; only the manifest decides which attempt counts.
@@ -227,7 +231,10 @@ async function extractTable(
           parts.push(await part.finish());
           part = new PartWriter(deps.store, layout.part(req.runId, table.name, req.municipality, attempt, parts.length), header, deps.settings.gzipLevel);
         }
-      })().then(() => cb(), (e: unknown) => cb(storageError(e)));
+      })().then(
+        () => cb(),
+        (e: unknown) => cb(storageError(e)),
+      );
     },
   });
   try {
@@ -242,8 +249,7 @@ async function extractTable(
   csvBytes += part.csvBytes;
   parts.push(await part.finish().catch((e: unknown) => Promise.reject(storageError(e))));
   const rows = parts.reduce((n, p) => n + p.rows, 0);
-  if (rows !== copy.rowCount)
-    throw new TerminalError(`${table.name}: wrote ${rows} rows but PostgreSQL reported ${copy.rowCount}`, 'internal');
+  if (rows !== copy.rowCount) throw new TerminalError(`${table.name}: wrote ${rows} rows but PostgreSQL reported ${copy.rowCount}`, 'internal');
   return {
     table: table.name,
     window,

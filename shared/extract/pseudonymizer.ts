@@ -51,7 +51,10 @@ export class Pseudonymizer implements PseudonymWriter {
   /** Values still to hash without the cache (it was not paying for itself). */
   private bypass = 0;
 
-  constructor(key: Buffer, private readonly cacheLimit = 50_000) {
+  constructor(
+    key: Buffer,
+    private readonly cacheLimit = 50_000,
+  ) {
     if (key.length < 32) throw new Error('pseudonymisation key must be at least 32 bytes');
     if (!Number.isInteger(cacheLimit) || cacheLimit < 1) throw new Error('pseudonym cache limit must be a positive integer');
     this.slab = Buffer.allocUnsafe(cacheLimit * PSEUDONYM_LENGTH);

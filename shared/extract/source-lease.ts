@@ -54,14 +54,17 @@ export class SourceLease {
         const key = `${prefix}${pad(last + 1)}.json`;
         const now = clock.now();
         try {
-          await store.create(key, json({ holder, acquiredAt: now.toISOString(), expiresAt: new Date(now.getTime() + s.ttlMs).toISOString() } satisfies LeaseBody), 'application/json');
+          await store.create(
+            key,
+            json({ holder, acquiredAt: now.toISOString(), expiresAt: new Date(now.getTime() + s.ttlMs).toISOString() } satisfies LeaseBody),
+            'application/json',
+          );
           return new SourceLease(store, key);
         } catch (err) {
           if (!(err instanceof ObjectExistsError)) throw err; // someone else took it first: wait like anyone
         }
       }
-      if (clock.now().getTime() >= deadline)
-        throw new TransientError(`source busy: installation ${installation} is being read by another extraction`, 'source_busy');
+      if (clock.now().getTime() >= deadline) throw new TransientError(`source busy: installation ${installation} is being read by another extraction`, 'source_busy');
       await new Promise((r) => setTimeout(r, s.pollMs));
     }
   }

@@ -124,12 +124,14 @@ export interface SourceColumn {
 function newestVersion(versions: string[]): string | null {
   const parse = (v: string) => v.split('.').map(Number);
   return (
-    versions.sort((a, b) => {
-      const x = parse(a);
-      const y = parse(b);
-      for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0);
-      return 0;
-    }).at(-1) ?? null
+    versions
+      .sort((a, b) => {
+        const x = parse(a);
+        const y = parse(b);
+        for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0);
+        return 0;
+      })
+      .at(-1) ?? null
   );
 }
 

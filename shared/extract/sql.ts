@@ -1,4 +1,15 @@
-import { COLUMN_TYPES, INGESTION_COLUMNS, NUMERIC_MAX, pinnedNumeric, TEXT_MAX_BYTES, type ColumnDef, type ColumnType, type ConformCheck, type SetAsideReason, type TableDef } from '../contracts/tables';
+import {
+  COLUMN_TYPES,
+  INGESTION_COLUMNS,
+  NUMERIC_MAX,
+  pinnedNumeric,
+  TEXT_MAX_BYTES,
+  type ColumnDef,
+  type ColumnType,
+  type ConformCheck,
+  type SetAsideReason,
+  type TableDef,
+} from '../contracts/tables';
 import type { SourceColumn } from './source';
 import type { DateWindow } from '../contracts/identifiers';
 import { TerminalError } from '../errors';
@@ -205,17 +216,11 @@ export function resolveColumns(table: TableDef, available: Available): ResolvedC
     } else selectList.push(e);
   }
   if (missing.length > 0)
-    throw new TerminalError(
-      `${table.name}: column(s) ${missing.join(', ')} absent from the source and the registry does not allow NULL-filling them`,
-      'source_schema',
-    );
+    throw new TerminalError(`${table.name}: column(s) ${missing.join(', ')} absent from the source and the registry does not allow NULL-filling them`, 'source_schema');
   let setAsideSql: string | null = null;
   if (checked.length > 0) {
     const pk = table.primaryKey.map((k) => `${quoteIdent(sourceName(table.columns.find((c) => c.name === k)!) ?? k)}::text`);
-    const items = checked.map(
-      ({ name, check }) =>
-        `CASE WHEN ${check.bad} THEN json_build_array('${name}', ${check.reason}, ${check.original}, ${check.bytes}) END`,
-    );
+    const items = checked.map(({ name, check }) => `CASE WHEN ${check.bad} THEN json_build_array('${name}', ${check.reason}, ${check.original}, ${check.bytes}) END`);
     setAsideSql = `CASE WHEN ${checked.map((c) => c.check.bad).join(' OR ')} THEN json_build_array(json_build_array(${pk.join(', ')}), ${items.join(', ')})::text END AS ${quoteIdent(SET_ASIDE_COLUMN)}`;
   }
   const known = new Set([...table.columns.flatMap((c) => [c.name, ...c.aliases]), ...(table.ignoredColumns ?? [])]);

@@ -45,7 +45,13 @@ export function makeExtractHandler(deps: ExtractHandlerDeps) {
         await deps.observer.record({ kind: 'extract_continued', runId: req.runId, municipality: req.municipality, tablesDone: outcome.tablesDone, tablesLeft: outcome.tablesLeft });
         return;
       }
-      await deps.observer.record({ kind: 'extract_staged', runId: req.runId, municipality: req.municipality, manifest: outcome.manifest, alreadyDone: outcome.status === 'already_extracted' });
+      await deps.observer.record({
+        kind: 'extract_staged',
+        runId: req.runId,
+        municipality: req.municipality,
+        manifest: outcome.manifest,
+        alreadyDone: outcome.status === 'already_extracted',
+      });
       if (req.loadWhenDone)
         await deps.bus.publish('loadRequests', { runId: req.runId, municipalities: [req.municipality], ...(req.tables ? { tables: req.tables } : {}) }, ctx.attributes);
     },
@@ -55,9 +61,7 @@ export function makeExtractHandler(deps: ExtractHandlerDeps) {
       const lastDelivery = f.transient && !!policy && ctx.deliveryAttempt >= policy.maxDeliveryAttempts;
       const willRetry = f.transient && !lastDelivery;
       const nextAttemptAt =
-        willRetry && policy
-          ? new Date(deps.clock.now().getTime() + Math.min(policy.maxBackoffMs, policy.minBackoffMs * 2 ** (ctx.deliveryAttempt - 1))).toISOString()
-          : undefined;
+        willRetry && policy ? new Date(deps.clock.now().getTime() + Math.min(policy.maxBackoffMs, policy.minBackoffMs * 2 ** (ctx.deliveryAttempt - 1))).toISOString() : undefined;
       await deps.observer.record({
         kind: 'extract_failed',
         runId: req.runId,

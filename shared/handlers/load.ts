@@ -20,7 +20,15 @@ export function makeLoadHandler(deps: LoadHandlerDeps) {
       await deps.observer.record({ kind: 'load_finished', runId: req.runId, loadId: result.loadId, outcomes: result.outcomes, missingManifests: result.missingManifests });
     },
     onFailure: async (req, f) => {
-      if (req) await deps.observer.record({ kind: 'load_failed', runId: req.runId, municipalities: req.municipalities, errorClass: f.errorClass, message: f.message, willRetry: f.transient });
+      if (req)
+        await deps.observer.record({
+          kind: 'load_failed',
+          runId: req.runId,
+          municipalities: req.municipalities,
+          errorClass: f.errorClass,
+          message: f.message,
+          willRetry: f.transient,
+        });
     },
   });
 }

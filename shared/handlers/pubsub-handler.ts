@@ -57,8 +57,7 @@ export function pubsubHandler<S extends z.ZodType>(spec: {
     try {
       if (!envelope.success) throw new TerminalError(`not a Pub/Sub message event: ${formatIssues(envelope.error)}`, 'invalid_message');
       // Attributes only: Pub/Sub allows it, no contract here does. Said plainly rather than "not JSON (0 bytes)".
-      if (raw.length === 0)
-        throw new TerminalError(`message has no data (attributes only: ${Object.keys(attributes).sort().join(', ') || 'none'})`, 'invalid_message');
+      if (raw.length === 0) throw new TerminalError(`message has no data (attributes only: ${Object.keys(attributes).sort().join(', ') || 'none'})`, 'invalid_message');
       let json: unknown;
       try {
         json = JSON.parse(raw.toString('utf8'));

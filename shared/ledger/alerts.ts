@@ -72,7 +72,11 @@ export function evaluateAlerts(report: RunReport, config: AlertConfig = ALERT_DE
       else {
         const ageHours = (startedAt - Date.parse(m.dw_processed_at)) / 3_600_000;
         if (ageHours > config.staleSourceHours)
-          raise('stale_source', `${who}: source data warehouse is stale (last processed ${m.dw_processed_at}, ${ageHours.toFixed(1)} h before the run, threshold ${config.staleSourceHours} h)`, who);
+          raise(
+            'stale_source',
+            `${who}: source data warehouse is stale (last processed ${m.dw_processed_at}, ${ageHours.toFixed(1)} h before the run, threshold ${config.staleSourceHours} h)`,
+            who,
+          );
       }
     }
   }

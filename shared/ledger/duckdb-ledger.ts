@@ -125,7 +125,12 @@ export class DuckDbLedger implements RunObserver, LedgerWriter {
               e.runId,
               ibge,
               refused
-                ? { status: 'failed', error_class: refused.errorClass ?? 'data', error_message: `${refused.table}: ${refused.message}`.slice(0, 2000), loaded_at: ts(this.clock.now().toISOString()) }
+                ? {
+                    status: 'failed',
+                    error_class: refused.errorClass ?? 'data',
+                    error_message: `${refused.table}: ${refused.message}`.slice(0, 2000),
+                    loaded_at: ts(this.clock.now().toISOString()),
+                  }
                 : { status: 'loaded', loaded_at: ts(this.clock.now().toISOString()) },
             );
           }
@@ -183,9 +188,7 @@ export class DuckDbLedger implements RunObserver, LedgerWriter {
   }
 
   async unreportedRuns(): Promise<string[]> {
-    const rows = await this.warehouse.query(
-      `SELECT DISTINCT run_id FROM ops.loaded_slices WHERE run_id NOT IN (SELECT run_id FROM ops.runs) ORDER BY run_id`,
-    );
+    const rows = await this.warehouse.query(`SELECT DISTINCT run_id FROM ops.loaded_slices WHERE run_id NOT IN (SELECT run_id FROM ops.runs) ORDER BY run_id`);
     return rows.map((r) => String(r.run_id));
   }
 }

@@ -171,7 +171,17 @@ function reconcile(runId: string, m: Manifest, loads: LoadRecord[]): Reconciliat
     return { ...base, loaded_rows: null, status: 'not_loaded' };
   });
   for (const f of m.failedTables)
-    rows.push({ run_id: runId, municipality: m.municipality, table_name: f.table, window_start: null, window_end: null, source_rows: null, staged_rows: null, loaded_rows: null, status: 'extract_failed' });
+    rows.push({
+      run_id: runId,
+      municipality: m.municipality,
+      table_name: f.table,
+      window_start: null,
+      window_end: null,
+      source_rows: null,
+      staged_rows: null,
+      loaded_rows: null,
+      status: 'extract_failed',
+    });
   return rows;
 }
 
@@ -229,7 +239,10 @@ export async function buildRunReport(store: ObjectStore, request: RunReportReque
         row.unknown_columns = unknownColumnsOf(manifest);
         if (manifest.failedTables.length > 0 && !row.error_class) {
           row.error_class = manifest.failedTables[0]!.errorClass;
-          row.error_message = manifest.failedTables.map((f) => `${f.table}: ${f.message}`).join('; ').slice(0, 2000);
+          row.error_message = manifest.failedTables
+            .map((f) => `${f.table}: ${f.message}`)
+            .join('; ')
+            .slice(0, 2000);
         }
         reconciliation.push(...reconcile(req.runId, manifest, loads));
       }

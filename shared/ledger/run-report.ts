@@ -55,7 +55,10 @@ export function reportResponse(result: ReportResult): RunReportResponse {
     alertsQuery:
       ids.length === 0
         ? ''
-        : `SELECT * FROM ops.alerts WHERE run_id IN (${ids.slice(0, MAX_RUNS_IN_RESPONSE).map((id) => `'${id}'`).join(', ')})${ids.length > MAX_RUNS_IN_RESPONSE ? ' -- and more runs: see ops.runs' : ''} ORDER BY run_id, rule, municipality`,
+        : `SELECT * FROM ops.alerts WHERE run_id IN (${ids
+            .slice(0, MAX_RUNS_IN_RESPONSE)
+            .map((id) => `'${id}'`)
+            .join(', ')})${ids.length > MAX_RUNS_IN_RESPONSE ? ' -- and more runs: see ops.runs' : ''} ORDER BY run_id, rule, municipality`,
   };
 }
 

@@ -42,7 +42,12 @@ export const OPS_RUNS: OwnedTable = {
     { name: 'municipalities_planned', type: 'int', required: true, description: 'Municipalities the run was for' },
     { name: 'municipalities_done', type: 'int', required: true, description: 'Extracted (manifest committed)' },
     { name: 'municipalities_loaded', type: 'int', required: true, description: 'Extracted and loaded' },
-    { name: 'municipalities_failed', type: 'int', required: true, description: 'Ended failed: terminal failure, still failing at the deadline, or slices refused by the warehouse' },
+    {
+      name: 'municipalities_failed',
+      type: 'int',
+      required: true,
+      description: 'Ended failed: terminal failure, still failing at the deadline, or slices refused by the warehouse',
+    },
     { name: 'municipalities_late', type: 'int', required: true, description: 'Still extracting at the deadline' },
     { name: 'municipalities_skipped', type: 'int', description: 'Never started before the deadline' },
     { name: 'alerts', type: 'int', required: true, description: 'Alerts raised by the report (ops.alerts)' },
@@ -97,7 +102,12 @@ export const OPS_RECONCILIATION: OwnedTable = {
     { name: 'source_rows', type: 'int', description: "Rows PostgreSQL's COPY reported for the slice (manifest sourceRows)" },
     { name: 'staged_rows', type: 'int', description: 'Rows written to the staged files (manifest rows)' },
     { name: 'loaded_rows', type: 'int', description: 'Rows the load inserted for the slice (load outcome)' },
-    { name: 'status', type: 'string', required: true, description: 'match | mismatch | not_loaded | superseded (a newer extraction was loaded) | extract_failed | load_failed (the warehouse refused the slice)' },
+    {
+      name: 'status',
+      type: 'string',
+      required: true,
+      description: 'match | mismatch | not_loaded | superseded (a newer extraction was loaded) | extract_failed | load_failed (the warehouse refused the slice)',
+    },
   ],
 };
 
@@ -108,7 +118,13 @@ export const OPS_ALERTS: OwnedTable = {
   timePartitioning: { type: 'MONTH', field: 'raised_at' },
   columns: [
     { name: 'run_id', type: 'string', required: true, description: 'Run id' },
-    { name: 'rule', type: 'string', required: true, description: 'municipality_failed | municipality_late | municipality_skipped | not_loaded | stale_source | reconciliation_mismatch | table_failed | marts_failed | values_set_aside' },
+    {
+      name: 'rule',
+      type: 'string',
+      required: true,
+      description:
+        'municipality_failed | municipality_late | municipality_skipped | not_loaded | stale_source | reconciliation_mismatch | table_failed | marts_failed | values_set_aside',
+    },
     { name: 'severity', type: 'string', required: true, description: 'ERROR or ALERT (Cloud Logging severity)' },
     { name: 'municipality', type: 'string', description: 'IBGE code, when the alert is about one' },
     { name: 'message', type: 'string', required: true, description: 'What happened, for a person' },

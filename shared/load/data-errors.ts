@@ -30,7 +30,13 @@ export function duckDbDataErrorMessage(where: DataErrorWhere, raw: string): stri
   const column = safe(/Error when converting column "([^"]+)"/.exec(raw)?.[1] ?? /column "?([A-Za-z0-9_]+)"? is being converted/i.exec(raw)?.[1]);
   const type = safe(/ to '([A-Z0-9_(), ]+)'/.exec(raw)?.[1]?.replace(/[(), ]+/g, '_'));
   const file = safe(/\n\s*file = (\S+)/.exec(raw)?.[1]);
-  const kind = /Expected Number of Columns/i.test(raw) ? 'wrong number of columns' : /unterminated quote/i.test(raw) ? 'unterminated quote' : type ? `value not convertible to ${type}` : 'row cannot be read';
+  const kind = /Expected Number of Columns/i.test(raw)
+    ? 'wrong number of columns'
+    : /unterminated quote/i.test(raw)
+      ? 'unterminated quote'
+      : type
+        ? `value not convertible to ${type}`
+        : 'row cannot be read';
   return `${where.table}/${where.municipality}: ${column ? `column ${column} ` : ''}${line ? `on line ${line} ` : ''}${file ? `of ${file}` : 'of its staged files'}: ${kind} (row content withheld)`;
 }
 

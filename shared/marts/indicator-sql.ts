@@ -194,8 +194,8 @@ period AS (
     -- (exclusive end of every window), and the first day of the 6-, 12- and 36-month windows.
     qq.y * 10000 + CASE qq.q WHEN 1 THEN 101 WHEN 2 THEN 501 ELSE 901 END AS first_day_key,
     qq.y * 10000 + CASE qq.q WHEN 1 THEN 430 WHEN 2 THEN 831 ELSE 1231 END AS last_day_key,
-    ${dayNumber(dialect, "qq.y * 10000 + CASE qq.q WHEN 1 THEN 101 WHEN 2 THEN 501 ELSE 901 END")} AS first_day_n,
-    ${dayNumber(dialect, "qq.y * 10000 + CASE qq.q WHEN 1 THEN 430 WHEN 2 THEN 831 ELSE 1231 END")} AS last_day_n,
+    ${dayNumber(dialect, 'qq.y * 10000 + CASE qq.q WHEN 1 THEN 101 WHEN 2 THEN 501 ELSE 901 END')} AS first_day_n,
+    ${dayNumber(dialect, 'qq.y * 10000 + CASE qq.q WHEN 1 THEN 430 WHEN 2 THEN 831 ELSE 1231 END')} AS last_day_n,
     ${monthKey('qq.y * 12 + qq.q * 4')} AS end_key,
     ${monthKey('qq.y * 12 + qq.q * 4 - 6')} AS start6_key,
     ${monthKey('qq.y * 12 + qq.q * 4 - 12')} AS start12_key,
@@ -267,4 +267,3 @@ export function namesFrom(dialect: SqlDialect): { teams: string; municipalities:
       FROM ${raw('tb_dim_municipio')} WHERE co_ibge = _municipality_ibge OR co_ibge = SUBSTR(_municipality_ibge, 1, 6) GROUP BY 1)`,
   };
 }
-

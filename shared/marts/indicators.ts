@@ -163,11 +163,17 @@ export const INDICATORS: readonly Indicator[] = [
       const during = `FROM pregnancy g JOIN prenatal_consultation c
           ON c.municipality_ibge = g.municipality_ibge AND c.person_id = g.person_id AND c.day_n >= g.dum_n AND c.day_n < g.dum_n + ${PREGNANCY_DAYS}`;
       const f = [
-        flag('s', `SELECT g.municipality_ibge, g.y, g.q, g.person_id ${during}
-          GROUP BY g.municipality_ibge, g.y, g.q, g.person_id HAVING COUNT(DISTINCT c.consultation_id) >= 6`),
+        flag(
+          's',
+          `SELECT g.municipality_ibge, g.y, g.q, g.person_id ${during}
+          GROUP BY g.municipality_ibge, g.y, g.q, g.person_id HAVING COUNT(DISTINCT c.consultation_id) >= 6`,
+        ),
         // "By the 12th week": gestational age in completed weeks at most 12 (day 90 after the LMP).
-        flag('e', `SELECT g.municipality_ibge, g.y, g.q, g.person_id ${during}
-          GROUP BY g.municipality_ibge, g.y, g.q, g.person_id, g.dum_n HAVING MIN(c.day_n) - g.dum_n <= 90`),
+        flag(
+          'e',
+          `SELECT g.municipality_ibge, g.y, g.q, g.person_id ${during}
+          GROUP BY g.municipality_ibge, g.y, g.q, g.person_id, g.dum_n HAVING MIN(c.day_n) - g.dum_n <= 90`,
+        ),
       ];
       return evaluation('SELECT municipality_ibge, y, q, person_id FROM pregnancy', f, both(f));
     },
@@ -204,8 +210,11 @@ export const INDICATORS: readonly Indicator[] = [
     needs: ['pregnancy', 'dental_consultation'],
     evaluate() {
       const f = [
-        flag('o', `SELECT DISTINCT g.municipality_ibge, g.y, g.q, g.person_id FROM pregnancy g JOIN dental_consultation o
-          ON o.municipality_ibge = g.municipality_ibge AND o.person_id = g.person_id AND o.day_n >= g.dum_n AND o.day_n < g.dum_n + ${PREGNANCY_DAYS}`),
+        flag(
+          'o',
+          `SELECT DISTINCT g.municipality_ibge, g.y, g.q, g.person_id FROM pregnancy g JOIN dental_consultation o
+          ON o.municipality_ibge = g.municipality_ibge AND o.person_id = g.person_id AND o.day_n >= g.dum_n AND o.day_n < g.dum_n + ${PREGNANCY_DAYS}`,
+        ),
       ];
       return evaluation('SELECT municipality_ibge, y, q, person_id FROM pregnancy', f, both(f));
     },
@@ -545,9 +554,7 @@ export function evaluatedWith(dialect: SqlDialect, indicators: readonly Indicato
   const events = eventCtes(dialect);
   const needed = [...new Set(indicators.flatMap((i) => i.needs))];
   const evaluations = indicators.map((i) => {
-    const gps = Array.from({ length: MAX_GOOD_PRACTICES }, (_, k) =>
-      k < i.goodPractices.length ? `x.gp_${k + 1}` : 'CAST(NULL AS INT64)',
-    );
+    const gps = Array.from({ length: MAX_GOOD_PRACTICES }, (_, k) => (k < i.goodPractices.length ? `x.gp_${k + 1}` : 'CAST(NULL AS INT64)'));
     const scored = i.goodPractices.every((g) => g.score !== null);
     const score = asFloat(dialect, scored ? i.goodPractices.map((g) => `x.gp_${g.n} * ${g.score}`).join(' + ') : 'NULL');
     return `

@@ -88,7 +88,10 @@ export function rowAccessPolicies(registry: MunicipalityRegistry, o: RowAccessGr
 
 /** The same policies as BigQuery DDL (CREATE OR REPLACE: idempotent). */
 export function rowAccessPolicyStatements(registry: MunicipalityRegistry, o: RowAccessOptions): string[] {
-  for (const [k, v] of [['project', o.project], ['martsDataset', o.martsDataset]] as const)
+  for (const [k, v] of [
+    ['project', o.project],
+    ['martsDataset', o.martsDataset],
+  ] as const)
     if (!/^[a-z][a-z0-9_-]*$/i.test(v)) throw new Error(`${k} ${JSON.stringify(v)} is not a valid BigQuery name`);
   return rowAccessPolicies(registry, o).map(
     (p) =>

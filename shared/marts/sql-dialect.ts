@@ -20,9 +20,7 @@ export function tableRef(dialect: SqlDialect, dataset: 'raw' | 'marts', table: s
 export function bindBigQueryDatasets(sql: string, datasets: { project: string; raw: string; marts: string }): string {
   for (const [k, v] of Object.entries({ project: datasets.project, raw: datasets.raw, marts: datasets.marts }))
     if (!/^[a-z][a-z0-9_-]*$/i.test(v)) throw new Error(`${k} ${JSON.stringify(v)} is not a valid BigQuery name`);
-  return sql
-    .replaceAll(DATASET_PLACEHOLDERS.raw, `${datasets.project}.${datasets.raw}`)
-    .replaceAll(DATASET_PLACEHOLDERS.marts, `${datasets.project}.${datasets.marts}`);
+  return sql.replaceAll(DATASET_PLACEHOLDERS.raw, `${datasets.project}.${datasets.raw}`).replaceAll(DATASET_PLACEHOLDERS.marts, `${datasets.project}.${datasets.marts}`);
 }
 
 /** A string literal for a code the project defines (CID, CIAP, SIGTAP codes): never user input. */

@@ -30,7 +30,8 @@ function peekLabels(data: string | undefined): { run?: string; municipality?: st
     const json = JSON.parse(Buffer.from(data ?? '', 'base64').toString('utf8')) as Record<string, unknown>;
     const labels: { run?: string; municipality?: string } = {};
     if (typeof json.runId === 'string' && /^[a-z0-9][a-z0-9-]{2,62}$/.test(json.runId)) labels.run = json.runId;
-    const m = typeof json.municipality === 'string' ? json.municipality : Array.isArray(json.municipalities) && json.municipalities.length === 1 ? json.municipalities[0] : undefined;
+    const m =
+      typeof json.municipality === 'string' ? json.municipality : Array.isArray(json.municipalities) && json.municipalities.length === 1 ? json.municipalities[0] : undefined;
     if (typeof m === 'string' && /^\d{7}$/.test(m)) labels.municipality = m;
     return labels;
   } catch {

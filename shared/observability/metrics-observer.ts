@@ -15,7 +15,10 @@ export class MetricsObserver implements RunObserver {
         if (event.alreadyDone) return;
         for (const t of event.manifest.tables) {
           pipelineMetrics.rows(t.rows, { stage: 'extract', table: t.table });
-          pipelineMetrics.bytes(t.parts.reduce((n, p) => n + p.bytes, 0), { stage: 'extract', table: t.table });
+          pipelineMetrics.bytes(
+            t.parts.reduce((n, p) => n + p.bytes, 0),
+            { stage: 'extract', table: t.table },
+          );
         }
         span?.addEvent('manifest committed', { tables: event.manifest.tables.length, failed_tables: event.manifest.failedTables.length });
         return;

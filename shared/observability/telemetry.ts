@@ -43,7 +43,11 @@ function instruments(): Instruments {
       advice: { explicitBucketBoundaries: [0.5, 1, 5, 15, 30, 60, 120, 240, 420, 540] },
     }),
     failures: meter.createCounter('pipeline.failures', { description: 'Failed steps by error class and retry decision', unit: '{failure}', valueType: ValueType.INT }),
-    slices: meter.createCounter('pipeline.load.slices', { description: 'Slices a load applied, skipped as already loaded, or refused as stale', unit: '{slice}', valueType: ValueType.INT }),
+    slices: meter.createCounter('pipeline.load.slices', {
+      description: 'Slices a load applied, skipped as already loaded, or refused as stale',
+      unit: '{slice}',
+      valueType: ValueType.INT,
+    }),
   };
   cached = { provider, instruments: made };
   return made;

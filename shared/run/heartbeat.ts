@@ -5,10 +5,7 @@ import type { RunStatusSummary } from './run-status';
  *   waiting for 20 municipalities: 20 retrying (source_unreachable), next attempt in 40 s, deadline 07:30
  * Pure (the caller passes the clock and the next redelivery it knows of), so it is tested as text.
  */
-export function waitingLine(
-  s: RunStatusSummary,
-  o: { step: string; now: Date; deadlineAt: string; nextAttemptAt?: Date; timeZone?: string },
-): string | undefined {
+export function waitingLine(s: RunStatusSummary, o: { step: string; now: Date; deadlineAt: string; nextAttemptAt?: Date; timeZone?: string }): string | undefined {
   const hhmm = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', hour12: false, ...(o.timeZone ? { timeZone: o.timeZone } : {}) }).format(
     new Date(o.deadlineAt),
   );

@@ -28,9 +28,7 @@ export interface RunPlan {
 export function planRun(req: Omit<RunRequest, 'dispatch'>, registry: MunicipalityRegistry, opts: { now: Date; lookbackDays: number; requestId: string }): RunPlan {
   const runDate = req.runDate ?? saoPauloDate(opts.now);
   const compact = runDate.replaceAll('-', '');
-  const runId =
-    req.runId ??
-    (req.trigger === 'daily' ? `daily-${compact}` : `${req.trigger}-${compact}-${createHash('sha256').update(opts.requestId).digest('hex').slice(0, 8)}`);
+  const runId = req.runId ?? (req.trigger === 'daily' ? `daily-${compact}` : `${req.trigger}-${compact}-${createHash('sha256').update(opts.requestId).digest('hex').slice(0, 8)}`);
   const window = req.window ?? { start: addDays(runDate, -opts.lookbackDays), end: addDays(runDate, 1) };
 
   let due = registry.municipalities.filter((m) => m.enabled);

@@ -31,7 +31,12 @@ export const MAX_DISPATCH_PAGE = 1000;
 export const RunStatusQuery = z.strictObject({
   runId: RunId,
   /** Pending municipalities are settled (late, failed, skipped) this long after the plan was written. */
-  lateAfterSeconds: z.coerce.number().int().min(0).max(7 * 86_400).optional(),
+  lateAfterSeconds: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86_400)
+    .optional(),
   /**
    * `full` (default): every municipality. `summary`: counts, at most MAX_LOADABLE_LISTED loadable
    * municipalities and one page of the plan: what the workflow holds, bounded whatever the run's size.
@@ -242,14 +247,12 @@ export async function runStatus(
       loadFailures.set(o.municipality, f);
     }
 
-  const pastDeadline =
-    query.lateAfterSeconds !== undefined && options.now.getTime() - Date.parse(plan.createdAt) > query.lateAfterSeconds * 1000;
+  const pastDeadline = query.lateAfterSeconds !== undefined && options.now.getTime() - Date.parse(plan.createdAt) > query.lateAfterSeconds * 1000;
   const municipalities: MunicipalityStatus[] = plan.municipalities.map((ibge) => {
     const failure = failures.get(ibge);
     const state: MunicipalityState = done.has(ibge) ? 'done' : failure ? 'failed' : 'pending';
     const a = attempts.get(ibge);
-    const phase: PendingPhase | undefined =
-      state !== 'pending' ? undefined : !a?.latest ? 'queued' : a.latest.failedClass ? 'retrying' : 'extracting';
+    const phase: PendingPhase | undefined = state !== 'pending' ? undefined : !a?.latest ? 'queued' : a.latest.failedClass ? 'retrying' : 'extracting';
     const name = options.name?.(ibge);
     const loadFailure = loadFailures.get(ibge);
     return {
@@ -261,9 +264,7 @@ export async function runStatus(
       continuations: continuations.get(ibge) ?? 0,
       attempts: a?.started ?? 0,
       errorClasses: a?.errorClasses ?? {},
-      ...(a?.latestFailure
-        ? { lastFailure: { errorClass: a.latestFailure.errorClass, attempt: a.latestFailure.attempt, sequence: a.latestFailure.sequence } }
-        : {}),
+      ...(a?.latestFailure ? { lastFailure: { errorClass: a.latestFailure.errorClass, attempt: a.latestFailure.attempt, sequence: a.latestFailure.sequence } } : {}),
       loaded: loadedSet.has(ibge),
       ...(loadFailure ? { loadFailure } : {}),
       ...(failure ? { failure: { errorClass: failure.errorClass, message: failure.message, recordedAt: failure.recordedAt } } : {}),
@@ -304,7 +305,10 @@ export async function runStatus(
     if (query.dispatchFrom !== undefined) {
       const end = query.dispatchFrom + (query.dispatchLimit ?? MAX_DISPATCH_PAGE);
       summary.dispatch = {
-        municipalities: municipalities.slice(query.dispatchFrom, end).filter((m) => m.state !== 'done').map((m) => m.ibge),
+        municipalities: municipalities
+          .slice(query.dispatchFrom, end)
+          .filter((m) => m.state !== 'done')
+          .map((m) => m.ibge),
         next: end < municipalities.length ? end : null,
       };
     }

@@ -26,11 +26,19 @@ const BY_DATE = TableDef.parse({
   primaryKey: ['co_seq'],
   municipality: { kind: 'column', column: 'co_dim_municipio' },
   mode: { kind: 'window', column: 'dt_evento', keyFormat: 'date' },
-  columns: [{ name: 'co_seq', type: 'bigint' }, { name: 'co_dim_municipio', type: 'bigint' }, { name: 'dt_evento', type: 'date' }],
+  columns: [
+    { name: 'co_seq', type: 'bigint' },
+    { name: 'co_dim_municipio', type: 'bigint' },
+    { name: 'dt_evento', type: 'date' },
+  ],
 });
 
 const cols = (names: [string, SliceLoad['columns'][number]['type']][]) => names.map(([name, type]) => ({ name, type }));
-const ING = cols([['_municipality_ibge', 'text'], ['_run_id', 'text'], ['_extracted_at', 'timestamp']]);
+const ING = cols([
+  ['_municipality_ibge', 'text'],
+  ['_run_id', 'text'],
+  ['_extracted_at', 'timestamp'],
+]);
 
 function slice(municipality: string, window: SliceLoad['window'], extractedAt = '2026-11-22T09:00:00.123456Z'): SliceLoad {
   return { municipality, runId: 'daily-20261122', extractedAt, window, columns: [], uris: [], rows: 10 };
@@ -43,15 +51,50 @@ const loads: ApplyTable[] = [
   {
     table: FACT,
     rawRef: tableRef(P, 'raw', FACT.name),
-    slices: [load(slice('3550308', W)), load(slice('3304557', { start: '2026-09-01', end: '2026-10-01' })), { slice: slice('4106902', W), decision: { status: 'stale', newerExtractedAt: '2026-11-23T09:00:00.000000Z' } }],
+    slices: [
+      load(slice('3550308', W)),
+      load(slice('3304557', { start: '2026-09-01', end: '2026-10-01' })),
+      { slice: slice('4106902', W), decision: { status: 'stale', newerExtractedAt: '2026-11-23T09:00:00.000000Z' } },
+    ],
     staging: [
-      stage('stage_l_fact_0', [...cols([['co_seq_fat_atd_ind', 'bigint'], ['co_dim_tempo', 'bigint'], ['nu_peso', 'double']]), ...ING]),
+      stage('stage_l_fact_0', [
+        ...cols([
+          ['co_seq_fat_atd_ind', 'bigint'],
+          ['co_dim_tempo', 'bigint'],
+          ['nu_peso', 'double'],
+        ]),
+        ...ING,
+      ]),
       // A second staging table whose files lack a column (registry changed mid-run): NULL-filled.
-      stage('stage_l_fact_1', [...cols([['co_seq_fat_atd_ind', 'bigint'], ['co_dim_tempo', 'bigint']]), ...ING]),
+      stage('stage_l_fact_1', [
+        ...cols([
+          ['co_seq_fat_atd_ind', 'bigint'],
+          ['co_dim_tempo', 'bigint'],
+        ]),
+        ...ING,
+      ]),
     ],
   },
-  { table: DIM, rawRef: tableRef(P, 'raw', DIM.name), slices: [load(slice('3550308', null))], staging: [stage('stage_l_dim_0', [...cols([['co_seq_dim_equipe', 'bigint']]), ...ING])] },
-  { table: BY_DATE, rawRef: tableRef(P, 'raw', BY_DATE.name), slices: [load(slice('3550308', W))], staging: [stage('stage_l_ev_0', [...cols([['co_seq', 'bigint'], ['dt_evento', 'date']]), ...ING])] },
+  {
+    table: DIM,
+    rawRef: tableRef(P, 'raw', DIM.name),
+    slices: [load(slice('3550308', null))],
+    staging: [stage('stage_l_dim_0', [...cols([['co_seq_dim_equipe', 'bigint']]), ...ING])],
+  },
+  {
+    table: BY_DATE,
+    rawRef: tableRef(P, 'raw', BY_DATE.name),
+    slices: [load(slice('3550308', W))],
+    staging: [
+      stage('stage_l_ev_0', [
+        ...cols([
+          ['co_seq', 'bigint'],
+          ['dt_evento', 'date'],
+        ]),
+        ...ING,
+      ]),
+    ],
+  },
 ];
 const ledger = tableRef(P, 'ops', 'loaded_slices');
 const GUARD = { ledgerRowsRead: 2, since: '2026-11-22T09:00:00.123456Z' };
@@ -91,7 +134,9 @@ describe('the BigQuery load transaction (contract: GoogleSQL, parsed)', () => {
   it('one transaction; per raw table exactly one DELETE and one INSERT; one ledger INSERT per load; the optimistic guard first', () => {
     const kinds = script.steps.map((s) => s.kind);
     expect(kinds.slice(0, 2)).toEqual(['begin', 'assert']);
-    expect(script.steps[1]!.sql).toMatch(/^ASSERT \(SELECT COUNT\(\*\) FROM `test-project\.ops\.loaded_slices` AS l WHERE l\.extracted_at >= @since AND .* IN UNNEST\(@pairs\)\) = @ledger_rows_read AS /);
+    expect(script.steps[1]!.sql).toMatch(
+      /^ASSERT \(SELECT COUNT\(\*\) FROM `test-project\.ops\.loaded_slices` AS l WHERE l\.extracted_at >= @since AND .* IN UNNEST\(@pairs\)\) = @ledger_rows_read AS /,
+    );
     // The guard re-counts exactly the rows the adapter read (one definition of the scope).
     expect(ledgerReadQuery(ledger)).toContain(script.steps[1]!.sql.slice('ASSERT (SELECT COUNT(*) '.length, script.steps[1]!.sql.indexOf(') = @ledger_rows_read')));
     expect(kinds.filter((k) => k === 'begin')).toHaveLength(1);
@@ -107,26 +152,43 @@ describe('the BigQuery load transaction (contract: GoogleSQL, parsed)', () => {
     // Nothing but temp tables, raw tables and the ledger is written.
     const parsable = script.steps.filter((s) => ['create_temp', 'delete', 'insert', 'select'].includes(s.kind));
     const written = parsable.flatMap(tablesOf).filter((t) => /^(insert|delete|update)::/.test(t));
-    expect(new Set(written)).toEqual(new Set([...loads.map((l) => `delete::null::${P}.raw.${l.table.name}`), ...loads.map((l) => `insert::null::${P}.raw.${l.table.name}`), `insert::null::${P}.ops.loaded_slices`]));
+    expect(new Set(written)).toEqual(
+      new Set([
+        ...loads.map((l) => `delete::null::${P}.raw.${l.table.name}`),
+        ...loads.map((l) => `insert::null::${P}.raw.${l.table.name}`),
+        `insert::null::${P}.ops.loaded_slices`,
+      ]),
+    );
   });
 
   it('a table with nothing to load gets no statement at all (table modification quota)', () => {
     const none = applySlicesScript([loads[0]!, { ...loads[1]!, slices: [{ slice: slice('3550308', null), decision: { status: 'already_loaded' } }] }], 'load-x', ledger, GUARD);
-    expect(none.steps.filter((s) => s.kind === 'delete' || (s.kind === 'insert' && s.sql.includes('.raw.'))).map((s) => s.sql.match(/raw\.(\w+)/)![1])).toEqual([FACT.name, FACT.name]);
+    expect(none.steps.filter((s) => s.kind === 'delete' || (s.kind === 'insert' && s.sql.includes('.raw.'))).map((s) => s.sql.match(/raw\.(\w+)/)![1])).toEqual([
+      FACT.name,
+      FACT.name,
+    ]);
   });
 
   it('deletes filter on parameters BigQuery can prune on (municipalities, window bounds), then the exact per-slice condition with the window end exclusive', () => {
     const del = (name: string) => script.steps.find((s) => s.kind === 'delete' && s.sql.startsWith(`DELETE \`${P}.raw.${name}\``))!.sql;
     expect(del(FACT.name)).toContain('r._municipality_ibge IN UNNEST(@munis_0) AND r.co_dim_tempo >= @lo_0 AND r.co_dim_tempo < @hi_0');
-    expect(del(FACT.name)).toContain("FROM UNNEST(@slices) WHERE table_name = 'tb_fat_atendimento_individual' AND status = 'load') AS d WHERE d.municipality = r._municipality_ibge AND (d.window_start_key IS NULL OR (r.co_dim_tempo >= d.window_start_key AND r.co_dim_tempo < d.window_end_key))");
+    expect(del(FACT.name)).toContain(
+      "FROM UNNEST(@slices) WHERE table_name = 'tb_fat_atendimento_individual' AND status = 'load') AS d WHERE d.municipality = r._municipality_ibge AND (d.window_start_key IS NULL OR (r.co_dim_tempo >= d.window_start_key AND r.co_dim_tempo < d.window_end_key))",
+    );
     expect(del(BY_DATE.name)).toContain('r.dt_evento >= @lo_2 AND r.dt_evento < @hi_2');
     // A full refresh replaces the municipality's whole table.
     expect(del(DIM.name)).toMatch(/r\._municipality_ibge IN UNNEST\(@munis_1\) AND EXISTS \(.* AND TRUE\)$/);
     const param = (n: string) => script.params.find((p) => p.name === n)!;
     // Only the slices to load: the stale one is not deleted.
     expect(param('munis_0').parameterValue.arrayValues!.map((v) => v.value)).toEqual(['3304557', '3550308']);
-    expect([param('lo_0'), param('hi_0')].map((p) => [p.parameterType.type, p.parameterValue.value])).toEqual([['INT64', '20260901'], ['INT64', '20261123']]);
-    expect([param('lo_2'), param('hi_2')].map((p) => [p.parameterType.type, p.parameterValue.value])).toEqual([['DATE', '2026-10-18'], ['DATE', '2026-11-23']]);
+    expect([param('lo_0'), param('hi_0')].map((p) => [p.parameterType.type, p.parameterValue.value])).toEqual([
+      ['INT64', '20260901'],
+      ['INT64', '20261123'],
+    ]);
+    expect([param('lo_2'), param('hi_2')].map((p) => [p.parameterType.type, p.parameterValue.value])).toEqual([
+      ['DATE', '2026-10-18'],
+      ['DATE', '2026-11-23'],
+    ]);
   });
 
   it('inserts staged rows by column name, NULL-filling a column a staging table lacks, only for the municipalities to load', () => {

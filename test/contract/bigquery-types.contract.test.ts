@@ -166,7 +166,8 @@ describe('staged files against the BigQuery adapter’s CSV load options (contra
           nu_real double precision, dt_data date, dt_hora timestamp, co_dim_municipio bigint, co_dim_tempo bigint)`);
       let id = 0;
       for (const [col, values] of Object.entries(ODD))
-        for (const v of values) await c.query(`INSERT INTO tb_fat_bq (co_seq, nu_cpf, ${col}, co_dim_municipio, co_dim_tempo) VALUES ($1, $2, $3, 7, 20261120)`, [++id, id % 2 ? '' : null, v]);
+        for (const v of values)
+          await c.query(`INSERT INTO tb_fat_bq (co_seq, nu_cpf, ${col}, co_dim_municipio, co_dim_tempo) VALUES ($1, $2, $3, 7, 20261120)`, [++id, id % 2 ? '' : null, v]);
     });
   }, 120_000);
   afterAll(async () => {
@@ -186,9 +187,22 @@ describe('staged files against the BigQuery adapter’s CSV load options (contra
       const tables = landedTables(REGISTRY);
       const slices = extracts.map((t) => ({
         table: tables.find((d) => d.name === t.table)!,
-        slices: [{ municipality: manifest.municipality, runId: manifest.runId, extractedAt: t.extractedAt, window: t.window, columns: t.columns, uris: t.parts.map((x) => `gs://b/${x.key}`), rows: t.rows } satisfies SliceLoad],
+        slices: [
+          {
+            municipality: manifest.municipality,
+            runId: manifest.runId,
+            extractedAt: t.extractedAt,
+            window: t.window,
+            columns: t.columns,
+            uris: t.parts.map((x) => `gs://b/${x.key}`),
+            rows: t.rows,
+          } satisfies SliceLoad,
+        ],
       }));
-      fake.onJob = (job) => (job.configuration.load ? { outputRows: extracts.find((t) => job.configuration.load!.sourceUris[0]!.includes(`/tables/${t.table}/`))!.rows } : { error: { reason: 'invalid', message: 'stop after staging' } });
+      fake.onJob = (job) =>
+        job.configuration.load
+          ? { outputRows: extracts.find((t) => job.configuration.load!.sourceUris[0]!.includes(`/tables/${t.table}/`))!.rows }
+          : { error: { reason: 'invalid', message: 'stop after staging' } };
       const bq = new BigQuery({ projectId: PROJECT, location: 'southamerica-east1', apiEndpoint: fake.url, authClient: staticAuth as never, autoRetry: false });
       const warehouse = new BigQueryWarehouse(bq, { projectId: PROJECT, location: 'southamerica-east1', rawDataset: 'raw', opsDataset: 'ops', pollMs: { initial: 5, max: 10 } });
       await warehouse.replaceSlices(slices, 'load-types-0123456789ab').catch(() => undefined); // the apply step is not this test's subject

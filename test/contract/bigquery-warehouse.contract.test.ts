@@ -20,8 +20,13 @@ const PROJECT = 'test-project';
 type LedgerRow = { table_name: string; municipality: string; window_start: string | null; window_end: string | null; extracted_at: string };
 const LEDGER_SCHEMA = ['table_name', 'municipality', 'window_start', 'window_end', 'extracted_at'].map((name) => ({ name, type: 'STRING' }));
 const RESULT_SCHEMA = [
-  { name: 'table_name', type: 'STRING' }, { name: 'municipality', type: 'STRING' }, { name: 'status', type: 'STRING' },
-  { name: 'newer_extracted_at', type: 'STRING' }, { name: 'message', type: 'STRING' }, { name: 'rows_deleted', type: 'INTEGER' }, { name: 'rows_inserted', type: 'INTEGER' },
+  { name: 'table_name', type: 'STRING' },
+  { name: 'municipality', type: 'STRING' },
+  { name: 'status', type: 'STRING' },
+  { name: 'newer_extracted_at', type: 'STRING' },
+  { name: 'message', type: 'STRING' },
+  { name: 'rows_deleted', type: 'INTEGER' },
+  { name: 'rows_inserted', type: 'INTEGER' },
 ];
 const isLedgerRead = (j: JobResource) => /-ledger-[0-9a-f]{8}$/.test(j.jobReference.jobId);
 const paramOf = (j: JobResource, name: string) => j.configuration.query!.queryParameters!.find((p) => p.name === name)!;
@@ -52,7 +57,10 @@ function slice(table: typeof FACT, municipality: string, rows: number, parts = 1
     extractedAt: '2026-11-22T09:00:00.123456Z',
     window: table.mode.kind === 'window' ? { start: '2026-10-18', end: '2026-11-23' } : null,
     columns: columnsOf(table),
-    uris: Array.from({ length: parts }, (_, i) => `gs://pec-staging/runs/daily-20261122/tables/${table.name}/${municipality}/20261122-abc/part-${String(i).padStart(5, '0')}.csv.gz`),
+    uris: Array.from(
+      { length: parts },
+      (_, i) => `gs://pec-staging/runs/daily-20261122/tables/${table.name}/${municipality}/20261122-abc/part-${String(i).padStart(5, '0')}.csv.gz`,
+    ),
     rows,
   };
 }
@@ -90,8 +98,13 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
       if (isLedgerRead(job)) return { rows: ledger.map((l) => ({ ...l })), schema: LEDGER_SCHEMA };
       return {
         rows: sliceParams(job.configuration.query!.queryParameters ?? []).map((p) => ({
-          table_name: p.table_name, municipality: p.municipality, status: p.status, newer_extracted_at: p.newer_extracted_at, message: p.message,
-          rows_deleted: p.status === 'load' ? 7 : null, rows_inserted: p.status === 'load' ? Number(p.rows_expected) : null,
+          table_name: p.table_name,
+          municipality: p.municipality,
+          status: p.status,
+          newer_extracted_at: p.newer_extracted_at,
+          message: p.message,
+          rows_deleted: p.status === 'load' ? 7 : null,
+          rows_inserted: p.status === 'load' ? Number(p.rows_expected) : null,
         })),
         schema: RESULT_SCHEMA,
       };
@@ -133,7 +146,7 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     }
   });
 
-  it('one load job per table over all municipalities\' files, explicit schema and CSV options, then one transaction', async () => {
+  it("one load job per table over all municipalities' files, explicit schema and CSV options, then one transaction", async () => {
     const loads = [
       { table: FACT, slices: [slice(FACT, '3550308', 30, 2), slice(FACT, '3304557', 12)] },
       { table: DIM, slices: [slice(DIM, '3550308', 4), slice(DIM, '3304557', 3)] },
@@ -162,14 +175,21 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     // All municipalities' files in one job, in IBGE order; the schema is the files' columns in order.
     expect(load.sourceUris).toEqual([...slice(FACT, '3304557', 12).uris, ...slice(FACT, '3550308', 30, 2).uris]);
     expect((load.schema as { fields: { name: string; type: string }[] }).fields.map((f) => `${f.name}:${f.type}`)).toEqual(
-      columnsOf(FACT).map((c) => `${c.name}:${{ text: 'STRING', bigint: 'INT64', integer: 'INT64', timestamp: 'DATETIME', double: 'FLOAT64', numeric: 'NUMERIC', date: 'DATE', smallint: 'INT64' }[c.type]}`),
+      columnsOf(FACT).map(
+        (c) =>
+          `${c.name}:${{ text: 'STRING', bigint: 'INT64', integer: 'INT64', timestamp: 'DATETIME', double: 'FLOAT64', numeric: 'NUMERIC', date: 'DATE', smallint: 'INT64' }[c.type]}`,
+      ),
     );
     expect(jobs[0]!.configuration.labels).toMatchObject({ pipeline: 'pec', run: 'daily-20261122', step: 'stage', table: FACT.name });
 
     // The staging tables were created first, with an expiry, and dropped after the transaction.
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a BigQuery REST table resource as sent, read field by field
-    const stagingCreates = fake.requests.filter((r) => r.method === 'POST' && r.path === `/bigquery/v2/projects/${PROJECT}/datasets/ops/tables`).map((r) => r.json as Record<string, any>);
-    expect(stagingCreates.map((t) => t.tableReference.tableId)).toEqual(expect.arrayContaining([`stage_load_daily_20261122_0123456789ab_${FACT.name}_0`, `stage_load_daily_20261122_0123456789ab_${DIM.name}_0`]));
+    const stagingCreates = fake.requests
+      .filter((r) => r.method === 'POST' && r.path === `/bigquery/v2/projects/${PROJECT}/datasets/ops/tables`)
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a BigQuery REST table resource as sent, read field by field
+      .map((r) => r.json as Record<string, any>);
+    expect(stagingCreates.map((t) => t.tableReference.tableId)).toEqual(
+      expect.arrayContaining([`stage_load_daily_20261122_0123456789ab_${FACT.name}_0`, `stage_load_daily_20261122_0123456789ab_${DIM.name}_0`]),
+    );
     expect(stagingCreates.every((t) => t.tableReference.tableId === 'loaded_slices' || Number(t.expirationTime) > Date.now())).toBe(true);
     expect([...fake.tables.keys()].filter((k) => k.startsWith('ops.stage_'))).toEqual([]);
 
@@ -197,11 +217,16 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     expect(ledgerReads()).toHaveLength(1);
     const read = ledgerReads()[0]!.configuration.query!;
     expect(read.queryParameters!.find((p) => p.name === 'pairs')!.parameterValue.arrayValues!.map((v) => v.value)).toEqual([
-      `${FACT.name}/3550308`, `${FACT.name}/3304557`, `${DIM.name}/3550308`, `${DIM.name}/3304557`,
+      `${FACT.name}/3550308`,
+      `${FACT.name}/3304557`,
+      `${DIM.name}/3550308`,
+      `${DIM.name}/3304557`,
     ]);
     expect(read.queryParameters!.find((p) => p.name === 'since')!.parameterValue.value).toBe('2026-11-22 09:00:00.123456+00:00');
     expect(paramOf(jobs[2]!, 'ledger_rows_read').parameterValue.value).toBe('0');
-    expect(apply.query).toContain(`ASSERT (SELECT COUNT(*) FROM \`test-project.ops.loaded_slices\` AS l WHERE l.extracted_at >= @since AND CONCAT(l.table_name, '/', l.municipality) IN UNNEST(@pairs)) = @ledger_rows_read`);
+    expect(apply.query).toContain(
+      `ASSERT (SELECT COUNT(*) FROM \`test-project.ops.loaded_slices\` AS l WHERE l.extracted_at >= @since AND CONCAT(l.table_name, '/', l.municipality) IN UNNEST(@pairs)) = @ledger_rows_read`,
+    );
 
     expect(outcomes).toEqual([
       { municipality: '3550308', table: FACT.name, status: 'loaded', rowsDeleted: 7, rowsInserted: 30 },
@@ -237,14 +262,20 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
       { municipality: '4106902', table: FACT.name, status: 'loaded', rowsDeleted: 7, rowsInserted: 2 },
     ]);
     const apply = jobPosts().find((j) => j.configuration.query)!;
-    expect(sliceParams(apply.configuration.query!.queryParameters!).map((p) => `${p.municipality}:${p.status}`)).toEqual(['3550308:already_loaded', '3304557:stale', '4106902:load']);
+    expect(sliceParams(apply.configuration.query!.queryParameters!).map((p) => `${p.municipality}:${p.status}`)).toEqual([
+      '3550308:already_loaded',
+      '3304557:stale',
+      '4106902:load',
+    ]);
     expect(paramOf(apply, 'munis_0').parameterValue.arrayValues!.map((v) => v.value)).toEqual(['4106902']);
     expect(paramOf(apply, 'ledger_rows_read').parameterValue.value).toBe('3');
   });
 
   it('nothing to load (all already loaded or stale): no transaction at all', async () => {
     const loads = [{ table: DIM, slices: [slice(DIM, '3550308', 4)] }];
-    playBigQuery(rowsByUri(...loads[0]!.slices), [{ table_name: DIM.name, municipality: '3550308', window_start: null, window_end: null, extracted_at: '2026-11-22T09:00:00.123456Z' }]);
+    playBigQuery(rowsByUri(...loads[0]!.slices), [
+      { table_name: DIM.name, municipality: '3550308', window_start: null, window_end: null, extracted_at: '2026-11-22T09:00:00.123456Z' },
+    ]);
     expect(await warehouse().replaceSlices(loads, 'load-x-cccccccccccc')).toEqual([{ municipality: '3550308', table: DIM.name, status: 'already_loaded' }]);
     expect(jobPosts().some((j) => j.configuration.query)).toBe(false);
   });
@@ -262,7 +293,9 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
       }
       return play(job);
     };
-    expect(await warehouse().replaceSlices(loads, 'load-c-dddddddddddd')).toEqual([{ municipality: '3550308', table: DIM.name, status: 'stale', newerExtractedAt: '2026-11-22T10:00:00.000000Z' }]);
+    expect(await warehouse().replaceSlices(loads, 'load-c-dddddddddddd')).toEqual([
+      { municipality: '3550308', table: DIM.name, status: 'stale', newerExtractedAt: '2026-11-22T10:00:00.000000Z' },
+    ]);
     expect(ledgerReads()).toHaveLength(2);
     expect(jobPosts().map((j) => j.jobReference.jobId)).toEqual([`load-c-dddddddddddd-${DIM.name}-0-a0`, 'load-c-dddddddddddd-apply-a0']);
   });
@@ -276,7 +309,9 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
       if (job.jobReference.jobId.endsWith('-apply-a0')) return { runningPolls: 2, error: { reason: 'invalidQuery', message: `${LEDGER_CONFLICT} at [3:1]` } };
       return play(job);
     };
-    expect(await warehouse().replaceSlices(loads, 'load-c-eeeeeeeeeeee')).toEqual([{ municipality: '3550308', table: DIM.name, status: 'loaded', rowsDeleted: 7, rowsInserted: 4 }]);
+    expect(await warehouse().replaceSlices(loads, 'load-c-eeeeeeeeeeee')).toEqual([
+      { municipality: '3550308', table: DIM.name, status: 'loaded', rowsDeleted: 7, rowsInserted: 4 },
+    ]);
     expect(ledgerReads()).toHaveLength(2);
     expect(jobPosts().map((j) => j.jobReference.jobId)).toEqual([`load-c-eeeeeeeeeeee-${DIM.name}-0-a0`, 'load-c-eeeeeeeeeeee-apply-a0', 'load-c-eeeeeeeeeeee-apply-a1']);
   });
@@ -291,7 +326,6 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     await warehouse().replaceSlices(loads, 'load-r-cccccccccccc');
     expect(jobPosts().map((j) => j.jobReference.jobId)).toEqual([`load-r-cccccccccccc-${DIM.name}-0-a0`, `load-r-cccccccccccc-${DIM.name}-0-a1`, 'load-r-cccccccccccc-apply-a0']);
     expect(ledgerReads()).toHaveLength(1);
-
   });
 
   it('a redelivery while the transaction is still running reuses the staging jobs (409) and waits for the same transaction', async () => {
@@ -313,8 +347,11 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
   });
 
   it('a terminal job error (invalid) is a TerminalError and no transaction runs', async () => {
-    fake.onJob = (job) => (job.configuration.load ? { error: { reason: 'invalid', message: 'Error while reading data, error message: CSV table encountered too many errors' } } : { rows: [] });
-    const err = await warehouse().replaceSlices([{ table: DIM, slices: [slice(DIM, '3550308', 4)] }], 'load-t-dddddddddddd').catch((e: unknown) => e);
+    fake.onJob = (job) =>
+      job.configuration.load ? { error: { reason: 'invalid', message: 'Error while reading data, error message: CSV table encountered too many errors' } } : { rows: [] };
+    const err = await warehouse()
+      .replaceSlices([{ table: DIM, slices: [slice(DIM, '3550308', 4)] }], 'load-t-dddddddddddd')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TerminalError);
     expect(err).toMatchObject({ errorClass: 'warehouse' });
     expect(jobPosts().some((j) => j.configuration.query)).toBe(false);
@@ -327,10 +364,20 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     playBigQuery(rows);
     const outcomes = await warehouse().replaceSlices([{ table: DIM, slices }], 'load-u-eeeeeeeeeeee');
     expect(outcomes).toEqual([
-      { municipality: '3550308', table: DIM.name, status: 'failed', errorClass: 'data', message: expect.stringMatching(/^tb_dim_equipe\/3550308: the manifest declares 4 rows, load job .* staged 3$/) },
+      {
+        municipality: '3550308',
+        table: DIM.name,
+        status: 'failed',
+        errorClass: 'data',
+        message: expect.stringMatching(/^tb_dim_equipe\/3550308: the manifest declares 4 rows, load job .* staged 3$/),
+      },
       { municipality: '3304557', table: DIM.name, status: 'loaded', rowsDeleted: 7, rowsInserted: 3 },
     ]);
-    expect(jobPosts().map((j) => j.jobReference.jobId).sort()).toEqual(
+    expect(
+      jobPosts()
+        .map((j) => j.jobReference.jobId)
+        .sort(),
+    ).toEqual(
       [`load-u-eeeeeeeeeeee-${DIM.name}-0-a0`, `load-u-eeeeeeeeeeee-${DIM.name}-0-r0-0-a0`, `load-u-eeeeeeeeeeee-${DIM.name}-0-r1-1-a0`, 'load-u-eeeeeeeeeeee-apply-a0'].sort(),
     );
     const apply = jobPosts().find((j) => j.configuration.query)!;
@@ -342,7 +389,7 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     expect(paramOf(apply, 'munis_0').parameterValue.arrayValues!.map((v) => v.value)).toEqual(['3304557']);
   });
 
-  it('a value the column cannot hold fails its municipality\'s slice only (named where, no row content); maxBadRecords stays 0', async () => {
+  it("a value the column cannot hold fails its municipality's slice only (named where, no row content); maxBadRecords stays 0", async () => {
     const slices = [slice(FACT, '3550308', 4), slice(FACT, '3304557', 3), slice(FACT, '4106902', 2)];
     playBigQuery(rowsByUri(...slices));
     const play = fake.onJob;
@@ -351,7 +398,12 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
       error: { reason: 'invalid', message: 'Error while reading data, error message: CSV table encountered too many errors, giving up. Rows: 2; errors: 1.' },
       errors: [
         { reason: 'invalid', message: 'Error while reading data, error message: CSV table encountered too many errors, giving up. Rows: 2; errors: 1.' },
-        { reason: 'invalid', location: badUri, message: "Error while reading data, error message: Could not parse 'NaN' as NUMERIC for field nu_pressao_sistolica (position 12) starting at location 431  with message 'Invalid NUMERIC value: NaN'" },
+        {
+          reason: 'invalid',
+          location: badUri,
+          message:
+            "Error while reading data, error message: Could not parse 'NaN' as NUMERIC for field nu_pressao_sistolica (position 12) starting at location 431  with message 'Invalid NUMERIC value: NaN'",
+        },
       ],
     };
     fake.onJob = (job) => (job.configuration.load?.sourceUris.includes(badUri) ? dataError : play(job));
@@ -359,21 +411,52 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     expect(outcomes.map((o) => `${o.municipality}:${o.status}`)).toEqual(['3550308:loaded', '3304557:failed', '4106902:loaded']);
     const failed = outcomes[1] as Extract<SliceOutcome, { status: 'failed' }>;
     expect(failed).toMatchObject({ errorClass: 'data' });
-    expect(failed.message).toBe(`${FACT.name}/3304557: column nu_pressao_sistolica (position 12) at byte 431 of ${badUri}: value not convertible to NUMERIC (row content withheld)`);
+    expect(failed.message).toBe(
+      `${FACT.name}/3304557: column nu_pressao_sistolica (position 12) at byte 431 of ${badUri}: value not convertible to NUMERIC (row content withheld)`,
+    );
     expect(failed.message).not.toContain('NaN');
-    expect(jobPosts().filter((j) => j.configuration.load).every((j) => j.configuration.load!.maxBadRecords === 0)).toBe(true);
-    expect(jobPosts().filter((j) => j.configuration.load).map((j) => j.jobReference.jobId.replace(`load-v-eeeeeeeeeeee-${FACT.name}-`, '')).sort()).toEqual(['0-a0', '0-r0-1-a0', '0-r2-2-a0', '0-r0-0-a0', '0-r1-1-a0'].sort());
+    expect(
+      jobPosts()
+        .filter((j) => j.configuration.load)
+        .every((j) => j.configuration.load!.maxBadRecords === 0),
+    ).toBe(true);
+    expect(
+      jobPosts()
+        .filter((j) => j.configuration.load)
+        .map((j) => j.jobReference.jobId.replace(`load-v-eeeeeeeeeeee-${FACT.name}-`, ''))
+        .sort(),
+    ).toEqual(['0-a0', '0-r0-1-a0', '0-r2-2-a0', '0-r0-0-a0', '0-r1-1-a0'].sort());
   });
 
   it('finding the bad municipality costs about 2 × log2(N) load jobs, not N: one bad of 16 takes 9 jobs', async () => {
-    const munis = ['3550308', '3304557', '4106902', '3509502', '4119905', '3548500', '5300108', '2927408', '2304400', '3106200', '1302603', '4314902', '2611606', '5208707', '1501402', '3518800'];
+    const munis = [
+      '3550308',
+      '3304557',
+      '4106902',
+      '3509502',
+      '4119905',
+      '3548500',
+      '5300108',
+      '2927408',
+      '2304400',
+      '3106200',
+      '1302603',
+      '4314902',
+      '2611606',
+      '5208707',
+      '1501402',
+      '3518800',
+    ];
     const slices = munis.map((m) => slice(DIM, m, 2));
     playBigQuery(rowsByUri(...slices));
     const play = fake.onJob;
     const badUri = slices[5]!.uris[0]!;
     fake.onJob = (job) =>
       job.configuration.load?.sourceUris.includes(badUri)
-        ? { error: { reason: 'invalid', message: 'too many errors' }, errors: [{ reason: 'invalid', location: badUri, message: "Could not parse 'x' as INT64 for field co_seq_dim_equipe (position 0) starting at location 40" }] }
+        ? {
+            error: { reason: 'invalid', message: 'too many errors' },
+            errors: [{ reason: 'invalid', location: badUri, message: "Could not parse 'x' as INT64 for field co_seq_dim_equipe (position 0) starting at location 40" }],
+          }
         : play(job);
     const outcomes = await warehouse().replaceSlices([{ table: DIM, slices }], 'load-b-eeeeeeeeeeee');
     expect(outcomes.filter((o) => o.status === 'failed').map((o) => o.municipality)).toEqual([munis[5]]);
@@ -381,12 +464,19 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     expect(jobPosts().filter((j) => j.configuration.load)).toHaveLength(1 + 2 * 4);
   });
 
-  it('a terminal job error that is not the data\'s (no file named) is thrown, with any quoted value withheld', async () => {
+  it("a terminal job error that is not the data's (no file named) is thrown, with any quoted value withheld", async () => {
     fake.onJob = (job) =>
       job.configuration.load
-        ? { error: { reason: 'invalid', message: "Error while reading data, error message: Could not parse 'Maria Souza' as INT64 for field co_seq_dim_equipe (position 0) starting at location 0" } }
+        ? {
+            error: {
+              reason: 'invalid',
+              message: "Error while reading data, error message: Could not parse 'Maria Souza' as INT64 for field co_seq_dim_equipe (position 0) starting at location 0",
+            },
+          }
         : { rows: [] };
-    const err = (await warehouse().replaceSlices([{ table: DIM, slices: [slice(DIM, '3550308', 4)] }], 'load-t-ffffffffffff').catch((e: unknown) => e)) as Error;
+    const err = (await warehouse()
+      .replaceSlices([{ table: DIM, slices: [slice(DIM, '3550308', 4)] }], 'load-t-ffffffffffff')
+      .catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(TerminalError);
     expect(err.message).toContain('Could not parse (value withheld) as INT64');
     expect(JSON.stringify({ message: err.message, cause: String((err as { cause?: unknown }).cause) })).not.toContain('Maria');
@@ -400,7 +490,9 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     await expect(warehouse().replaceSlices(loads, 'load-w-ffffffffffff')).resolves.toHaveLength(1);
 
     fake.onJob = (job) => ({ ...play(job), runningPolls: 1_000 });
-    const err = await warehouse({ jobWaitMs: 50 }).replaceSlices(loads, 'load-w-000000000000').catch((e: unknown) => e);
+    const err = await warehouse({ jobWaitMs: 50 })
+      .replaceSlices(loads, 'load-w-000000000000')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PipelineError);
     expect(err).toMatchObject({ transient: true, errorClass: 'warehouse' });
   });

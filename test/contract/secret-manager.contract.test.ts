@@ -58,7 +58,9 @@ describe('SecretManagerSecrets against the Secret Manager gRPC API (contract)', 
       port,
       sslCreds: grpc.credentials.createInsecure(),
       // The production policy retries UNAVAILABLE with backoff for minutes; here each failure surfaces at once.
-      clientConfig: { interfaces: { 'google.cloud.secretmanager.v1.SecretManagerService': { retry_codes: { none: [] }, methods: { AccessSecretVersion: { retry_codes_name: 'none' } } } } },
+      clientConfig: {
+        interfaces: { 'google.cloud.secretmanager.v1.SecretManagerService': { retry_codes: { none: [] }, methods: { AccessSecretVersion: { retry_codes_name: 'none' } } } },
+      },
     });
   });
   afterAll(async () => {
@@ -110,13 +112,17 @@ describe('SecretManagerSecrets against the Secret Manager gRPC API (contract)', 
   });
 
   it('classifies gRPC failures: NOT_FOUND / PERMISSION_DENIED terminal (config), UNAVAILABLE transient; never with the value', async () => {
-    const missing = await adapter().resolve({ secret: 'pec-db-0000000' }).catch((e: unknown) => e);
+    const missing = await adapter()
+      .resolve({ secret: 'pec-db-0000000' })
+      .catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(TerminalError);
     expect(missing).toMatchObject({ errorClass: 'config', message: expect.stringContaining('access to secret pec-db-0000000 failed (gRPC status 5)') });
     put('pec-db-3550308', 'v', { code: grpc.status.PERMISSION_DENIED });
     await expect(adapter().resolve({ secret: 'pec-db-3550308' })).rejects.toMatchObject({ transient: false, errorClass: 'config' });
     put('pec-db-3550308', 'the-value', { code: grpc.status.UNAVAILABLE });
-    const unavailable = await adapter().resolve({ secret: 'pec-db-3550308' }).catch((e: unknown) => e);
+    const unavailable = await adapter()
+      .resolve({ secret: 'pec-db-3550308' })
+      .catch((e: unknown) => e);
     expect(unavailable).toBeInstanceOf(PipelineError);
     expect(unavailable).toMatchObject({ transient: true });
     expect(String((unavailable as Error).message)).not.toContain('the-value');

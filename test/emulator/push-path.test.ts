@@ -142,7 +142,7 @@ async function until<T>(what: string, probe: () => T | undefined, timeoutMs: num
 
 const describeTier = MISSING ? describe.skip : describe;
 
-describeTier('push path on Google\'s Pub/Sub emulator, built bundles served by the functions framework', () => {
+describeTier("push path on Google's Pub/Sub emulator, built bundles served by the functions framework", () => {
   const prefix = `e${randomBytes(3).toString('hex')}-`;
   const topicId = (k: TopicKey) => `${prefix}${TOPICS[k]}`;
   let emulator: Emulator;
@@ -164,13 +164,14 @@ describeTier('push path on Google\'s Pub/Sub emulator, built bundles served by t
   let transientPublishedAt = 0;
   let transientMessageId = '';
 
-  const logsOf = (fn: FunctionKey) => (servers.get(fn)?.lines ?? []).flatMap((l) => {
-    try {
-      return [JSON.parse(l) as Record<string, unknown>];
-    } catch {
-      return [];
-    }
-  });
+  const logsOf = (fn: FunctionKey) =>
+    (servers.get(fn)?.lines ?? []).flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
   const diagnostics = () =>
     [...servers.entries()].map(([k, s]) => `--- ${k} (last lines)\n${s.lines.slice(-15).join('\n')}`).join('\n') +
     `\n--- dead letters: ${JSON.stringify(deadLetters.map((m) => m.attributes))}\n--- bucket: ${[...gcs.objects(BUCKET).keys()].slice(0, 40).join(', ')}`;
@@ -187,7 +188,9 @@ describeTier('push path on Google\'s Pub/Sub emulator, built bundles served by t
     // A source holding the README's municipalities, with data up to today (a rerun's window ends today).
     const today = new Date().toISOString().slice(0, 10);
     const seedMunicipalities = rerunMunicipalities.map((ibge) => ({ ibge, name: `Município ${ibge}`, uf: UFS.find((u) => u.code === ibge.slice(0, 2))!.sg }));
-    const seeded = createTestDatabase('emu_push', (c) => seedPec(c, { seed: 11, municipalities: seedMunicipalities, citizens: 120, months: 2, endDate: today, dwProcessedAt: new Date(Date.now() - 3_600_000) }).then(() => {}));
+    const seeded = createTestDatabase('emu_push', (c) =>
+      seedPec(c, { seed: 11, municipalities: seedMunicipalities, citizens: 120, months: 2, endDate: today, dwProcessedAt: new Date(Date.now() - 3_600_000) }).then(() => {}),
+    );
     const started = startPubSubEmulator();
     // Synchronous (CPU in this process) while the others run in theirs.
     stack = stackSubscriptions();
@@ -210,7 +213,8 @@ describeTier('push path on Google\'s Pub/Sub emulator, built bundles served by t
     // Shipped next to the code of the functions that read it, under the configuration's default
     // name, as infra-cdktf's synth does for a deployment (build-functions --registry does the same).
     for (const k of PUBSUB_FUNCTIONS)
-      if ((FUNCTIONS[k].env as readonly string[]).includes('registryFile')) fs.writeFileSync(path.join(bundles, FUNCTIONS[k].name, FUNCTION_CONFIGS.fanOut.shape.registryFile.parse(undefined)), stringify(registry));
+      if ((FUNCTIONS[k].env as readonly string[]).includes('registryFile'))
+        fs.writeFileSync(path.join(bundles, FUNCTIONS[k].name, FUNCTION_CONFIGS.fanOut.shape.registryFile.parse(undefined)), stringify(registry));
     gcloudConfig = fs.mkdtempSync(path.join(os.tmpdir(), 'emulator-tier-'));
 
     [gcs, bq, secrets] = await Promise.all([startFakeGcsServer(), startFakeBigQueryServer(), startFakeSecretManager()]);
@@ -260,7 +264,9 @@ describeTier('push path on Google\'s Pub/Sub emulator, built bundles served by t
 
     // The slow scenario starts first: its redeliveries run while the others are checked.
     transientPublishedAt = Date.now();
-    transientMessageId = await pubsub.topic(topicId('runRequests')).publishMessage({ json: { trigger: 'daily', runDate: '2026-11-01', dispatch: 'caller' }, attributes: { scenario: 'transient' } });
+    transientMessageId = await pubsub
+      .topic(topicId('runRequests'))
+      .publishMessage({ json: { trigger: 'daily', runDate: '2026-11-01', dispatch: 'caller' }, attributes: { scenario: 'transient' } });
   }, SETUP_MS);
 
   afterAll(async () => {
@@ -274,7 +280,7 @@ describeTier('push path on Google\'s Pub/Sub emulator, built bundles served by t
     if (gcloudConfig) fs.rmSync(gcloudConfig, { recursive: true, force: true });
   }, 60_000);
 
-  it('the subscriptions are the stack\'s: every Pub/Sub-triggered function has one, with a dead-letter policy and retry backoff', () => {
+  it("the subscriptions are the stack's: every Pub/Sub-triggered function has one, with a dead-letter policy and retry backoff", () => {
     expect(stack.push.map((s) => s.fn).sort()).toEqual([...PUBSUB_FUNCTIONS].sort());
     for (const s of stack.push) {
       expect(s.deadLetterTopic).toBe('deadLetter');
@@ -283,73 +289,87 @@ describeTier('push path on Google\'s Pub/Sub emulator, built bundles served by t
     }
   });
 
-  it('the README\'s gcloud rerun line, run as written: fan-out → extract → staged files → load', async () => {
-    const token = path.join(gcloudConfig, 'token');
-    fs.writeFileSync(token, 'emulator-needs-no-token\n');
-    // `<prefix>` is the README's placeholder; a line written with $TOPIC_PREFIX / $GOOGLE_CLOUD_PROJECT runs as is.
-    const line = rerunLine.replaceAll('<prefix>', prefix);
-    const published = await run('bash', ['-c', line], {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      [ENV.topicPrefix]: prefix,
-      [ENV.projectId]: PROJECT,
-      CLOUDSDK_CONFIG: path.join(gcloudConfig, 'gcloud'),
-      CLOUDSDK_CORE_PROJECT: PROJECT,
-      CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
-      CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: token,
-      CLOUDSDK_API_ENDPOINT_OVERRIDES_PUBSUB: `http://${emulator.host}/`,
-    }, 60_000);
-    expect(published).toMatchObject({ code: 0, out: expect.stringMatching(/messageIds:\s*- '\d+'/) });
+  it(
+    "the README's gcloud rerun line, run as written: fan-out → extract → staged files → load",
+    async () => {
+      const token = path.join(gcloudConfig, 'token');
+      fs.writeFileSync(token, 'emulator-needs-no-token\n');
+      // `<prefix>` is the README's placeholder; a line written with $TOPIC_PREFIX / $GOOGLE_CLOUD_PROJECT runs as is.
+      const line = rerunLine.replaceAll('<prefix>', prefix);
+      const published = await run(
+        'bash',
+        ['-c', line],
+        {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          [ENV.topicPrefix]: prefix,
+          [ENV.projectId]: PROJECT,
+          CLOUDSDK_CONFIG: path.join(gcloudConfig, 'gcloud'),
+          CLOUDSDK_CORE_PROJECT: PROJECT,
+          CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
+          CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: token,
+          CLOUDSDK_API_ENDPOINT_OVERRIDES_PUBSUB: `http://${emulator.host}/`,
+        },
+        60_000,
+      );
+      expect(published).toMatchObject({ code: 0, out: expect.stringMatching(/messageIds:\s*- '\d+'/) });
 
-    const objects = gcs.objects(BUCKET);
-    // The run id is derived from the message id (rerun-<date>-<hash>): find the run by its plan.
-    const planKey = await until('the rerun\'s plan', () => [...objects.keys()].find((k) => /^runs\/rerun-\d{8}-[0-9a-f]{8}\/plan\.json$/.test(k)), FLOW_MS, diagnostics);
-    const plan = PlanRecord.parse(JSON.parse(objects.get(planKey)!.data.toString()));
-    expect(plan.municipalities).toEqual(rerunMunicipalities);
-    const runId = plan.runId;
-    const loadKey = await until('the load record', () => [...objects.keys()].find((k) => k.startsWith(layout.loadsPrefix(runId))), FLOW_MS, diagnostics);
-    const load = LoadRecord.parse(JSON.parse(objects.get(loadKey)!.data.toString()));
+      const objects = gcs.objects(BUCKET);
+      // The run id is derived from the message id (rerun-<date>-<hash>): find the run by its plan.
+      const planKey = await until("the rerun's plan", () => [...objects.keys()].find((k) => /^runs\/rerun-\d{8}-[0-9a-f]{8}\/plan\.json$/.test(k)), FLOW_MS, diagnostics);
+      const plan = PlanRecord.parse(JSON.parse(objects.get(planKey)!.data.toString()));
+      expect(plan.municipalities).toEqual(rerunMunicipalities);
+      const runId = plan.runId;
+      const loadKey = await until('the load record', () => [...objects.keys()].find((k) => k.startsWith(layout.loadsPrefix(runId))), FLOW_MS, diagnostics);
+      const load = LoadRecord.parse(JSON.parse(objects.get(loadKey)!.data.toString()));
 
-    const loadJobs = [...bq.jobs.values()].filter((j) => j.configuration.load);
-    let stagedTables = 0;
-    for (const ibge of rerunMunicipalities) {
-      const manifest = Manifest.parse(JSON.parse(objects.get(layout.manifest(runId, ibge))!.data.toString()));
-      const staged = manifest.tables.filter((t) => t.parts.length > 0);
-      expect(staged.length).toBeGreaterThan(0);
-      stagedTables += staged.length;
-      for (const t of staged) {
-        // Every part the manifest names is in the bucket, and one load job took exactly those files.
-        for (const p of t.parts) expect(objects.has(p.key)).toBe(true);
-        const uris = t.parts.map((p) => `gs://${BUCKET}/${p.key}`).sort();
-        const job = loadJobs.find((j) => j.configuration.load!.sourceUris.some((u) => uris.includes(u)));
-        expect(job).toBeDefined();
-        expect(job!.configuration.load!.sourceUris.filter((u) => u.includes(`/${ibge}/`)).sort()).toEqual(uris);
+      const loadJobs = [...bq.jobs.values()].filter((j) => j.configuration.load);
+      let stagedTables = 0;
+      for (const ibge of rerunMunicipalities) {
+        const manifest = Manifest.parse(JSON.parse(objects.get(layout.manifest(runId, ibge))!.data.toString()));
+        const staged = manifest.tables.filter((t) => t.parts.length > 0);
+        expect(staged.length).toBeGreaterThan(0);
+        stagedTables += staged.length;
+        for (const t of staged) {
+          // Every part the manifest names is in the bucket, and one load job took exactly those files.
+          for (const p of t.parts) expect(objects.has(p.key)).toBe(true);
+          const uris = t.parts.map((p) => `gs://${BUCKET}/${p.key}`).sort();
+          const job = loadJobs.find((j) => j.configuration.load!.sourceUris.some((u) => uris.includes(u)));
+          expect(job).toBeDefined();
+          expect(job!.configuration.load!.sourceUris.filter((u) => u.includes(`/${ibge}/`)).sort()).toEqual(uris);
+        }
+        // The load's outcome for every staged table: loaded, with the rows the manifest declared.
+        const outcomes = load.outcomes.filter((o) => o.municipality === ibge);
+        for (const t of staged) expect(outcomes.find((o) => o.table === t.table)).toMatchObject({ status: 'loaded', rowsInserted: t.rows });
+        expect(outcomes.every((o) => o.status === 'loaded')).toBe(true);
       }
-      // The load's outcome for every staged table: loaded, with the rows the manifest declared.
-      const outcomes = load.outcomes.filter((o) => o.municipality === ibge);
-      for (const t of staged) expect(outcomes.find((o) => o.table === t.table)).toMatchObject({ status: 'loaded', rowsInserted: t.rows });
-      expect(outcomes.every((o) => o.status === 'loaded')).toBe(true);
-    }
-    // Each load job staged what its files really hold (the double counts the CSV records; the
-    // warehouse adapter refuses a count that differs from the manifests), one job per table.
-    expect(loadJobs.every((j) => j.outcome.error === undefined && (j.outcome.outputRows ?? 0) > 0)).toBe(true);
-    expect(loadJobs).toHaveLength(stagedTables);
-    // The pseudonymisation key came from the Secret Manager endpoint, and no message of this run was dead-lettered.
-    expect(secrets.requests).toContain(`projects/${PROJECT}/secrets/${KEY_SECRET}/versions/latest`);
-    expect(deadLetters.filter((m) => m.attributes.runId === runId)).toEqual([]);
-    expect(logsOf('fanOut').some((l) => l.message === 'run fanned out' && l.run === runId)).toBe(true);
-  }, FLOW_MS * 2 + 60_000);
+      // Each load job staged what its files really hold (the double counts the CSV records; the
+      // warehouse adapter refuses a count that differs from the manifests), one job per table.
+      expect(loadJobs.every((j) => j.outcome.error === undefined && (j.outcome.outputRows ?? 0) > 0)).toBe(true);
+      expect(loadJobs).toHaveLength(stagedTables);
+      // The pseudonymisation key came from the Secret Manager endpoint, and no message of this run was dead-lettered.
+      expect(secrets.requests).toContain(`projects/${PROJECT}/secrets/${KEY_SECRET}/versions/latest`);
+      expect(deadLetters.filter((m) => m.attributes.runId === runId)).toEqual([]);
+      expect(logsOf('fanOut').some((l) => l.message === 'run fanned out' && l.run === runId)).toBe(true);
+    },
+    FLOW_MS * 2 + 60_000,
+  );
 
   it('a malformed message and an attributes-only message: acknowledged (not redelivered) and dead-lettered with the reason', async () => {
     const topic = pubsub.topic(topicId('runRequests'));
     const notJson = await topic.publishMessage({ data: Buffer.from('{"trigger":'), attributes: { scenario: 'malformed' } });
     const noData = await topic.publishMessage({ attributes: { scenario: 'attributes-only' } });
     const byId = (id: string) => () => deadLetters.find((m) => m.attributes.originalMessageId === id);
-    const dl1 = await until('the malformed message\'s dead letter', byId(notJson), 60_000, diagnostics);
-    const dl2 = await until('the attributes-only message\'s dead letter', byId(noData), 60_000, diagnostics);
+    const dl1 = await until("the malformed message's dead letter", byId(notJson), 60_000, diagnostics);
+    const dl2 = await until("the attributes-only message's dead letter", byId(noData), 60_000, diagnostics);
     expect(dl1.attributes).toMatchObject({ scenario: 'malformed', errorClass: 'invalid_message', sourceHandler: 'fan-out', errorMessage: expect.stringMatching(/not JSON/) });
     expect(dl1.data.toString()).toBe('{"trigger":');
-    expect(dl2.attributes).toMatchObject({ scenario: 'attributes-only', errorClass: 'invalid_message', sourceHandler: 'fan-out', errorMessage: 'message has no data (attributes only: scenario)' });
+    expect(dl2.attributes).toMatchObject({
+      scenario: 'attributes-only',
+      errorClass: 'invalid_message',
+      sourceHandler: 'fan-out',
+      errorMessage: 'message has no data (attributes only: scenario)',
+    });
     // Parked by the handler, not by Pub/Sub: no redelivery, so none of Pub/Sub's dead-letter attributes.
     expect(dl2.attributes[PUBSUB_DEAD_LETTER_ATTRIBUTES.deliveryCount]).toBeUndefined();
     // The emulator redelivers a failed push within about a second: wait longer, then count deliveries.
@@ -357,38 +377,42 @@ describeTier('push path on Google\'s Pub/Sub emulator, built bundles served by t
     for (const id of [notJson, noData]) expect(logsOf('fanOut').filter((l) => l.messageId === id && l.severity === 'ERROR')).toHaveLength(1);
   }, 90_000);
 
-  it('a transient failure is redelivered, then dead-lettered by Pub/Sub after the stack\'s maximum attempts, with Google\'s attributes', async () => {
-    const sub = stack.push.find((s) => s.fn === 'fanOut')!;
-    const dl = await until(
-      `the transient message's dead letter (≤ ${sub.maxDeliveryAttempts} deliveries)`,
-      () => deadLetters.find((m) => m.attributes.scenario === 'transient'),
-      FLOW_MS,
-      diagnostics,
-    );
-    expect(dl.attributes).toEqual({
-      scenario: 'transient',
-      [PUBSUB_DEAD_LETTER_ATTRIBUTES.deliveryCount]: String(sub.maxDeliveryAttempts),
-      [PUBSUB_DEAD_LETTER_ATTRIBUTES.subscription]: `${prefix}${sub.name}`,
-      [PUBSUB_DEAD_LETTER_ATTRIBUTES.subscriptionProject]: PROJECT,
-      [PUBSUB_DEAD_LETTER_ATTRIBUTES.topicPublishTime]: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
-    });
-    // The names, spelled out once: the README and the local bus must use these.
-    expect(Object.values(PUBSUB_DEAD_LETTER_ATTRIBUTES).sort()).toEqual([
-      'CloudPubSubDeadLetterSourceDeliveryCount',
-      'CloudPubSubDeadLetterSourceSubscription',
-      'CloudPubSubDeadLetterSourceSubscriptionProject',
-      'CloudPubSubDeadLetterSourceTopicPublishTime',
-    ]);
-    // Pub/Sub forwarded it: the handler never dead-lettered it itself.
-    expect(dl.attributes.errorClass).toBeUndefined();
-    expect(JSON.parse(dl.data.toString())).toEqual({ trigger: 'daily', runDate: '2026-11-01', dispatch: 'caller' });
-    // One WARNING line per delivery, each with the class, and Pub/Sub stopped at the configured count.
-    const warnings = logsOf('fanOut').filter((l) => l.message === 'fan-out failed (transient): Pub/Sub will redeliver' && l.messageId === transientMessageId);
-    expect(warnings).toHaveLength(sub.maxDeliveryAttempts);
-    expect(warnings.every((w) => w.errorClass === 'storage')).toBe(true);
-    expect(gcs.objects(BUCKET).has(layout.plan(TRANSIENT_RUN))).toBe(false);
-    console.log(`transient scenario: ${sub.maxDeliveryAttempts} deliveries then dead-lettered ${((Date.now() - transientPublishedAt) / 1000).toFixed(0)} s after publishing`);
-  }, FLOW_MS + 30_000);
+  it(
+    "a transient failure is redelivered, then dead-lettered by Pub/Sub after the stack's maximum attempts, with Google's attributes",
+    async () => {
+      const sub = stack.push.find((s) => s.fn === 'fanOut')!;
+      const dl = await until(
+        `the transient message's dead letter (≤ ${sub.maxDeliveryAttempts} deliveries)`,
+        () => deadLetters.find((m) => m.attributes.scenario === 'transient'),
+        FLOW_MS,
+        diagnostics,
+      );
+      expect(dl.attributes).toEqual({
+        scenario: 'transient',
+        [PUBSUB_DEAD_LETTER_ATTRIBUTES.deliveryCount]: String(sub.maxDeliveryAttempts),
+        [PUBSUB_DEAD_LETTER_ATTRIBUTES.subscription]: `${prefix}${sub.name}`,
+        [PUBSUB_DEAD_LETTER_ATTRIBUTES.subscriptionProject]: PROJECT,
+        [PUBSUB_DEAD_LETTER_ATTRIBUTES.topicPublishTime]: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      });
+      // The names, spelled out once: the README and the local bus must use these.
+      expect(Object.values(PUBSUB_DEAD_LETTER_ATTRIBUTES).sort()).toEqual([
+        'CloudPubSubDeadLetterSourceDeliveryCount',
+        'CloudPubSubDeadLetterSourceSubscription',
+        'CloudPubSubDeadLetterSourceSubscriptionProject',
+        'CloudPubSubDeadLetterSourceTopicPublishTime',
+      ]);
+      // Pub/Sub forwarded it: the handler never dead-lettered it itself.
+      expect(dl.attributes.errorClass).toBeUndefined();
+      expect(JSON.parse(dl.data.toString())).toEqual({ trigger: 'daily', runDate: '2026-11-01', dispatch: 'caller' });
+      // One WARNING line per delivery, each with the class, and Pub/Sub stopped at the configured count.
+      const warnings = logsOf('fanOut').filter((l) => l.message === 'fan-out failed (transient): Pub/Sub will redeliver' && l.messageId === transientMessageId);
+      expect(warnings).toHaveLength(sub.maxDeliveryAttempts);
+      expect(warnings.every((w) => w.errorClass === 'storage')).toBe(true);
+      expect(gcs.objects(BUCKET).has(layout.plan(TRANSIENT_RUN))).toBe(false);
+      console.log(`transient scenario: ${sub.maxDeliveryAttempts} deliveries then dead-lettered ${((Date.now() - transientPublishedAt) / 1000).toFixed(0)} s after publishing`);
+    },
+    FLOW_MS + 30_000,
+  );
 
   it('no secret and no clear-text personal data in any log line, dead letter, staged object or BigQuery request', async () => {
     const haystacks: [string, string][] = [
@@ -407,9 +431,10 @@ describeTier('push path on Google\'s Pub/Sub emulator, built bundles served by t
 
 if (MISSING) {
   describe('emulator tier (test/emulator)', () => {
-    if (CI) it('needs gcloud with the Pub/Sub emulator and Java (CI=true: not skipped)', () => {
-      throw new Error(`the emulator tier cannot run: ${MISSING}. CI's image must have them.`);
-    });
+    if (CI)
+      it('needs gcloud with the Pub/Sub emulator and Java (CI=true: not skipped)', () => {
+        throw new Error(`the emulator tier cannot run: ${MISSING}. CI's image must have them.`);
+      });
     else it.skip(`SKIPPED: ${MISSING}`, () => {});
   });
 }

@@ -114,6 +114,14 @@ describe('many municipalities under the per-source and global concurrency caps',
   it('no secret and no clear-text personal data in any log line of this file', async () => {
     const personal = await personalDataOf(dbs);
     expect(personal.length).toBeGreaterThan(300);
-    expect(findLeaks([['logs', lab.logLines.join('\n')], ['dead letters', lab.deadLetterTexts.join('\n')]], [...secretsOf(dbs), ...personal])).toEqual([]);
+    expect(
+      findLeaks(
+        [
+          ['logs', lab.logLines.join('\n')],
+          ['dead letters', lab.deadLetterTexts.join('\n')],
+        ],
+        [...secretsOf(dbs), ...personal],
+      ),
+    ).toEqual([]);
   });
 });

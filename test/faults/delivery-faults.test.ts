@@ -98,7 +98,13 @@ describe('faults of message delivery', () => {
     const p = await lab.pipeline(sources());
     const ids = `SELECT co_seq_dim_municipio FROM tb_dim_municipio WHERE co_ibge = '${SOROCABA.ibge}'`;
     const weight = async () =>
-      Number((await sorocaba.client.query(`SELECT sum(nu_peso) AS s FROM tb_fat_atendimento_individual WHERE co_dim_municipio IN (${ids}) AND co_dim_tempo >= 20260801 AND co_dim_tempo < 20261122`)).rows[0].s);
+      Number(
+        (
+          await sorocaba.client.query(
+            `SELECT sum(nu_peso) AS s FROM tb_fat_atendimento_individual WHERE co_dim_municipio IN (${ids}) AND co_dim_tempo >= 20260801 AND co_dim_tempo < 20261122`,
+          )
+        ).rows[0].s,
+      );
     try {
       // An older extraction (e.g. yesterday's, or a backfill chunk) …
       const older = await p.publishRunRequest({ trigger: 'daily', runDate: '2026-11-20', window: WINDOW, municipalities: [SOROCABA.ibge] });
@@ -133,9 +139,7 @@ describe('faults of message delivery', () => {
       }
       const [w] = await p.warehouse.query(`SELECT sum(nu_peso) AS s FROM raw.tb_fat_atendimento_individual WHERE _municipality_ibge = $1`, [SOROCABA.ibge]);
       expect(Number(w!.s)).toBeCloseTo(newWeight, 6);
-      expect(
-        await diffFromReference(p.warehouse, ref, { municipalities: [SOROCABA.ibge], ignoreColumns: { tb_fat_atendimento_individual: ['nu_peso'] } }),
-      ).toEqual({});
+      expect(await diffFromReference(p.warehouse, ref, { municipalities: [SOROCABA.ibge], ignoreColumns: { tb_fat_atendimento_individual: ['nu_peso'] } })).toEqual({});
       expect(await duplicateKeys(p.warehouse)).toEqual([]);
 
       // The ledger says so: the older run's slices are superseded, the newer one's match. (A run whose
@@ -237,9 +241,7 @@ describe('faults of message delivery', () => {
       const warn = logLines(p).filter((l) => l.severity === 'WARNING' && municipalityOf(l) === SOROCABA.ibge);
       expect(warn.map((l) => l.errorClass)).toEqual(Array(5).fill('source_unreachable'));
       // The last delivery is the final failure (the message is being dead-lettered), not one more retry.
-      expect(p.ledgerAtFailures.map((s) => [s.status, s.error_class, s.attempts])).toEqual(
-        [1, 2, 3, 4, 5].map((n) => [n < 5 ? 'retrying' : 'failed', 'source_unreachable', n]),
-      );
+      expect(p.ledgerAtFailures.map((s) => [s.status, s.error_class, s.attempts])).toEqual([1, 2, 3, 4, 5].map((n) => [n < 5 ? 'retrying' : 'failed', 'source_unreachable', n]));
       // The run moves on: the others are loaded, Sorocaba ends failed with ITS class (not "late"), with an alert.
       expect(run.dag.late).toEqual([]);
       expect(run.dag.failed).toEqual([SOROCABA.ibge]);
@@ -262,6 +264,14 @@ describe('faults of message delivery', () => {
     expect(lab.logLines.length).toBeGreaterThan(100);
     const personal = await personalDataOf([sorocaba, parana]);
     expect(personal.length).toBeGreaterThan(300);
-    expect(findLeaks([['logs', lab.logLines.join('\n')], ['dead letters', lab.deadLetterTexts.join('\n')]], [...secretsOf([sorocaba, parana]), ...personal])).toEqual([]);
+    expect(
+      findLeaks(
+        [
+          ['logs', lab.logLines.join('\n')],
+          ['dead letters', lab.deadLetterTexts.join('\n')],
+        ],
+        [...secretsOf([sorocaba, parana]), ...personal],
+      ),
+    ).toEqual([]);
   });
 });

@@ -30,7 +30,13 @@ const cases: Case[] = [
   ['extract: a field missing', 'extractRequests', json({ ...extract, window: undefined }), 'invalid_message', /window: /],
   ['extract: a field of the wrong type', 'extractRequests', json({ ...extract, loadWhenDone: 'yes' }), 'invalid_message', /loadWhenDone: /],
   ['extract: unknown municipality', 'extractRequests', json({ ...extract, municipality: UNKNOWN }), 'unknown_municipality', /municipality 3304557 is not in the registry/],
-  ['extract: connection details in the message', 'extractRequests', json({ ...extract, connection: { host: '10.9.9.9', port: 5432, user: 'postgres', password: SMUGGLED_PASSWORD } }), 'invalid_message', /Unrecognized key: "connection"/],
+  [
+    'extract: connection details in the message',
+    'extractRequests',
+    json({ ...extract, connection: { host: '10.9.9.9', port: 5432, user: 'postgres', password: SMUGGLED_PASSWORD } }),
+    'invalid_message',
+    /Unrecognized key: "connection"/,
+  ],
   ['extract: SQL in the run id', 'extractRequests', json({ ...extract, runId: "x'; DROP TABLE tb_fat_cidadao_pec; --" }), 'invalid_message', /runId: /],
   ['extract: SQL in the municipality', 'extractRequests', json({ ...extract, municipality: "3509502' OR '1'='1" }), 'invalid_message', /municipality: /],
   ['extract: SQL in a table name', 'extractRequests', json({ ...extract, tables: ['tb_dim_cbo; DELETE FROM tb_dim_cbo'] }), 'invalid_message', /tables\.0: unknown table/],
@@ -41,16 +47,34 @@ const cases: Case[] = [
   // load requests
   ['load: not JSON', 'loadRequests', 'SELECT 1;', 'invalid_message', /not JSON \(9 bytes\)/],
   ['load: no municipality', 'loadRequests', json({ runId: 'daily-20261121', municipalities: [] }), 'invalid_message', /municipalities: /],
-  ['load: unknown municipality', 'loadRequests', json({ runId: 'daily-20261121', municipalities: [UNKNOWN] }), 'invalid_message', /names no municipality extracted in run daily-20261121 \(no manifest for 3304557\)/],
+  [
+    'load: unknown municipality',
+    'loadRequests',
+    json({ runId: 'daily-20261121', municipalities: [UNKNOWN] }),
+    'invalid_message',
+    /names no municipality extracted in run daily-20261121 \(no manifest for 3304557\)/,
+  ],
   ['load: SQL in the run id', 'loadRequests', json({ runId: "daily'); DELETE FROM raw.tb_fat_cidadao_pec; --", municipalities: [CAMPINAS.ibge] }), 'invalid_message', /runId: /],
-  ['load: SQL in a table name', 'loadRequests', json({ runId: 'daily-20261121', municipalities: [CAMPINAS.ibge], tables: ['raw.tb_dim_cbo; DROP SCHEMA raw'] }), 'invalid_message', /tables\.0: unknown table/],
+  [
+    'load: SQL in a table name',
+    'loadRequests',
+    json({ runId: 'daily-20261121', municipalities: [CAMPINAS.ibge], tables: ['raw.tb_dim_cbo; DROP SCHEMA raw'] }),
+    'invalid_message',
+    /tables\.0: unknown table/,
+  ],
   // run requests
   ['run: not JSON', 'runRequests', '<xml/>', 'invalid_message', /not JSON \(6 bytes\)/],
   ['run: unknown trigger', 'runRequests', json({ trigger: 'nightly' }), 'invalid_message', /trigger: /],
   ['run: unknown municipality', 'runRequests', json({ trigger: 'rerun', municipalities: [UNKNOWN] }), 'unknown_municipality', /not in the registry .*: 3304557/],
   ['run: SQL in the cohort', 'runRequests', json({ trigger: 'daily', cohort: "pilot'; DROP TABLE ops.runs; --" }), 'invalid_message', /cohort: /],
   ['run: SQL in the run id', 'runRequests', json({ trigger: 'backfill', runId: 'x" OR 1=1 --', municipalities: [CAMPINAS.ibge] }), 'invalid_message', /runId: /],
-  ['run: connection details', 'runRequests', json({ trigger: 'rerun', municipalities: [CAMPINAS.ibge], host: 'evil.example.com', password: SMUGGLED_PASSWORD }), 'invalid_message', /Unrecognized keys: "host", "password"/],
+  [
+    'run: connection details',
+    'runRequests',
+    json({ trigger: 'rerun', municipalities: [CAMPINAS.ibge], host: 'evil.example.com', password: SMUGGLED_PASSWORD }),
+    'invalid_message',
+    /Unrecognized keys: "host", "password"/,
+  ],
 ];
 const HANDLER: Record<string, string> = { extractRequests: 'extract', loadRequests: 'load', runRequests: 'fan-out' };
 
@@ -88,7 +112,9 @@ describe('poison messages', () => {
     expect(parked[0]!.attributes.errorMessage).toMatch(error);
     // One ERROR line, naming the message, the class and the problem; no WARNING (nothing to retry).
     const lines = logLines({ log: { lines: p.log.lines.slice(before) } }).filter((l) => l.messageId === messageId);
-    expect(lines.filter((l) => l.severity === 'ERROR').map((l) => [l.errorClass, l.handler, l.message])).toEqual([[errorClass, HANDLER[topic], `${HANDLER[topic]} failed (terminal): dead-lettered, not retried`]]);
+    expect(lines.filter((l) => l.severity === 'ERROR').map((l) => [l.errorClass, l.handler, l.message])).toEqual([
+      [errorClass, HANDLER[topic], `${HANDLER[topic]} failed (terminal): dead-lettered, not retried`],
+    ]);
     expect(lines.filter((l) => l.severity === 'ERROR')[0]!.err).toMatch(error);
     expect(lines.filter((l) => l.severity === 'WARNING')).toEqual([]);
   });

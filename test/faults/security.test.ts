@@ -11,18 +11,7 @@ import { PEC_TABLES } from '../../shared/tables/pec-tables';
 import { registryFor, TEST_KEY } from '../support/local-pipeline';
 import { testServerPort, type TestDatabase } from '../support/pg';
 import { TcpProxy } from '../support/tcp-proxy';
-import {
-  FaultLab,
-  findLeaks,
-  ledgerRow,
-  personalDataOf,
-  REQUEST,
-  secretsOf,
-  seedSource,
-  stagedTexts,
-  warehouseTexts,
-  type LabPipeline,
-} from './support/harness';
+import { FaultLab, findLeaks, ledgerRow, personalDataOf, REQUEST, secretsOf, seedSource, stagedTexts, warehouseTexts, type LabPipeline } from './support/harness';
 
 /**
  * Security and data protection, proven on the real pipeline: no personal data in clear where the
@@ -39,7 +28,7 @@ const HOSTILE = [
   "Robert'); DELETE FROM raw.tb_dim_cbo WHERE ('1'='1",
   '"; DROP SCHEMA raw CASCADE; --',
   "x' OR '1'='1",
-  '=cmd|\' /C calc\'!A0',
+  "=cmd|' /C calc'!A0",
   'quoted "inner" text, with a comma',
   'two\nlines\r\nand a tab\t',
   '\\N',
@@ -58,11 +47,62 @@ const REGISTRY_IDENTIFIERS = new Set([
   // The extractor's own alias for the set-aside description (docs/types.md), never from data.
   SET_ASIDE_COLUMN,
 ]);
-const FORBIDDEN = /\b(INSERT|UPDATE|DELETE|MERGE|CREATE|ALTER|DROP|TRUNCATE|GRANT|REVOKE|COMMENT|VACUUM|ANALYZE|CLUSTER|REINDEX|LOCK|CALL|DO|EXECUTE|PREPARE|LISTEN|NOTIFY|INTO|STDIN|PROGRAM|pg_read_file|lo_import|lo_export|dblink)\b/i;
+const FORBIDDEN =
+  /\b(INSERT|UPDATE|DELETE|MERGE|CREATE|ALTER|DROP|TRUNCATE|GRANT|REVOKE|COMMENT|VACUUM|ANALYZE|CLUSTER|REINDEX|LOCK|CALL|DO|EXECUTE|PREPARE|LISTEN|NOTIFY|INTO|STDIN|PROGRAM|pg_read_file|lo_import|lo_export|dblink)\b/i;
 const COPY = /^COPY \(SELECT (.+) FROM public\."([a-z0-9_]+)"(?: WHERE (.+))?\) TO STDOUT WITH \(FORMAT csv\)$/s;
-const COPY_WORDS = new Set(['AS', 'NULL', 'AND', 'IN', 'AT', 'TIME', 'ZONE', 'now', 'DATE', '>=', '<', 'text', 'bigint', 'integer', 'smallint', 'numeric', 'double', 'precision', 'date', 'timestamp']);
+const COPY_WORDS = new Set([
+  'AS',
+  'NULL',
+  'AND',
+  'IN',
+  'AT',
+  'TIME',
+  'ZONE',
+  'now',
+  'DATE',
+  '>=',
+  '<',
+  'text',
+  'bigint',
+  'integer',
+  'smallint',
+  'numeric',
+  'double',
+  'precision',
+  'date',
+  'timestamp',
+]);
 /** What the type-conformance checks add (shared/extract/sql.ts, docs/types.md): read-only expressions only. */
-const CONFORMANCE_WORDS = ['TIMESTAMP', '1e29', 'CASE', 'WHEN', 'THEN', 'ELSE', 'END', 'OR', 'NOT', 'IS', '>', '<=', '=', '<>', '-', '+', 'isfinite', 'octet_length', 'left', 'json_build_array', 'abs', 'trunc', 'scale', 'round', 'length', 'extract', 'year', 'FROM'];
+const CONFORMANCE_WORDS = [
+  'TIMESTAMP',
+  '1e29',
+  'CASE',
+  'WHEN',
+  'THEN',
+  'ELSE',
+  'END',
+  'OR',
+  'NOT',
+  'IS',
+  '>',
+  '<=',
+  '=',
+  '<>',
+  '-',
+  '+',
+  'isfinite',
+  'octet_length',
+  'left',
+  'json_build_array',
+  'abs',
+  'trunc',
+  'scale',
+  'round',
+  'length',
+  'extract',
+  'year',
+  'FROM',
+];
 for (const w of CONFORMANCE_WORDS) COPY_WORDS.add(w);
 
 /**
@@ -85,7 +125,11 @@ function problemWith(sql: string): string | undefined {
   // Checked forms, plus what the conformance checks write (docs/types.md): a registry column's name as
   // the label of a set-aside record, and the fixed range bounds of the type contract.
   for (const l of literals)
-    if (!/^'(\d{7}|[a-z0-9][a-z0-9-]{2,62}|\d{4}-\d{2}-\d{2}|\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?|UTC|NaN)'$/.test(l) && !REGISTRY_IDENTIFIERS.has(l.slice(1, -1)) && !(l.slice(1, -1) in SET_ASIDE_REASONS))
+    if (
+      !/^'(\d{7}|[a-z0-9][a-z0-9-]{2,62}|\d{4}-\d{2}-\d{2}|\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?|UTC|NaN)'$/.test(l) &&
+      !REGISTRY_IDENTIFIERS.has(l.slice(1, -1)) &&
+      !(l.slice(1, -1) in SET_ASIDE_REASONS)
+    )
       return `unchecked literal: ${l}`;
   const words = `${m[1]} ${m[3] ?? ''}`
     .replace(/"(?:[^"]|"")*"|'(?:[^']|'')*'/g, ' ')
@@ -111,9 +155,10 @@ describe('security and data protection', () => {
     const c = campinas.client;
     for (const [i, v] of HOSTILE.entries()) await c.query(`INSERT INTO tb_dim_cbo (co_seq_dim_cbo, nu_cbo, no_cbo) VALUES ($1, $2, $3)`, [9000 + i, `99${i}`, v]);
     await c.query(`INSERT INTO tb_dim_cbo (co_seq_dim_cbo, nu_cbo, no_cbo) VALUES (8999, '998', NULL)`);
-    const { rows } = await c.query(`UPDATE tb_fat_cidadao_pec SET nu_cpf_cidadao = $1 WHERE co_seq_fat_cidadao_pec = (SELECT min(co_seq_fat_cidadao_pec) FROM tb_fat_cidadao_pec) RETURNING co_seq_fat_cidadao_pec::text AS id`, [
-      "123'); DROP TABLE tb_fat_cidadao_pec; --",
-    ]);
+    const { rows } = await c.query(
+      `UPDATE tb_fat_cidadao_pec SET nu_cpf_cidadao = $1 WHERE co_seq_fat_cidadao_pec = (SELECT min(co_seq_fat_cidadao_pec) FROM tb_fat_cidadao_pec) RETURNING co_seq_fat_cidadao_pec::text AS id`,
+      ["123'); DROP TABLE tb_fat_cidadao_pec; --"],
+    );
     hostileCpf = { id: rows[0].id, value: "123'); DROP TABLE tb_fat_cidadao_pec; --" };
     await c.query(`ALTER TABLE tb_dim_cbo ADD COLUMN "${HOSTILE_COLUMN.replaceAll('"', '""')}" text DEFAULT 'never-extracted'`);
     await c.query(`GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${campinas.readerRole}`);
@@ -154,16 +199,23 @@ describe('security and data protection', () => {
         );
         expect({ column: `${t.name}.${c.name}`, ...r }).toEqual({ column: `${t.name}.${c.name}`, n: r!.n, hashed: r!.n });
       }
-      const landed = new Set((await p.warehouse.query(`SELECT column_name AS c FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = $1`, [t.name])).map((r) => String(r.c)));
-      for (const c of t.columns.filter((col) => col.pii?.policy === 'drop')) expect({ column: `${t.name}.${c.name}`, landed: landed.has(c.name) }).toEqual({ column: `${t.name}.${c.name}`, landed: false });
+      const landed = new Set(
+        (await p.warehouse.query(`SELECT column_name AS c FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = $1`, [t.name])).map((r) => String(r.c)),
+      );
+      for (const c of t.columns.filter((col) => col.pii?.policy === 'drop'))
+        expect({ column: `${t.name}.${c.name}`, landed: landed.has(c.name) }).toEqual({ column: `${t.name}.${c.name}`, landed: false });
     }
     // Recompute one pseudonym from the source value: the pseudonymiser ran, with the right key.
-    const { rows } = await campinas.client.query(`SELECT nu_cpf_cidadao AS v FROM tb_fat_cidadao_pec WHERE nu_cpf_cidadao IS NOT NULL AND co_seq_fat_cidadao_pec <> $1 LIMIT 1`, [hostileCpf.id]);
+    const { rows } = await campinas.client.query(`SELECT nu_cpf_cidadao AS v FROM tb_fat_cidadao_pec WHERE nu_cpf_cidadao IS NOT NULL AND co_seq_fat_cidadao_pec <> $1 LIMIT 1`, [
+      hostileCpf.id,
+    ]);
     const expected = createHmac('sha256', TEST_KEY).update(String(rows[0].v).trim()).digest('hex');
     expect(await p.warehouse.query(`SELECT count(*)::INTEGER AS n FROM raw.tb_fat_cidadao_pec WHERE nu_cpf_cidadao = $1`, [expected])).toEqual([{ n: 1 }]);
     // A hostile value in a hashed column is a value like any other: pseudonymised.
     const hostileHash = createHmac('sha256', TEST_KEY).update(hostileCpf.value.trim()).digest('hex');
-    expect(await p.warehouse.query(`SELECT co_seq_fat_cidadao_pec::VARCHAR AS id FROM raw.tb_fat_cidadao_pec WHERE nu_cpf_cidadao = $1`, [hostileHash])).toEqual([{ id: hostileCpf.id }]);
+    expect(await p.warehouse.query(`SELECT co_seq_fat_cidadao_pec::VARCHAR AS id FROM raw.tb_fat_cidadao_pec WHERE nu_cpf_cidadao = $1`, [hostileHash])).toEqual([
+      { id: hostileCpf.id },
+    ]);
     // Staged headers name no dropped column either.
     const manifest = (await readManifest(p.store, run.runId, CAMPINAS.ibge))!;
     const dropped = new Set(PEC_TABLES.flatMap((t) => t.columns.filter((c) => c.pii?.policy === 'drop').map((c) => `${t.name}.${c.name}`)));
@@ -171,7 +223,9 @@ describe('security and data protection', () => {
   });
 
   it('hostile values in source data land as data, byte for byte (NULL and empty string kept apart); every table survives', async () => {
-    const landed = await p.warehouse.query(`SELECT co_seq_dim_cbo::INTEGER AS id, no_cbo FROM raw.tb_dim_cbo WHERE _municipality_ibge = $1 AND co_seq_dim_cbo >= 8999 ORDER BY 1`, [CAMPINAS.ibge]);
+    const landed = await p.warehouse.query(`SELECT co_seq_dim_cbo::INTEGER AS id, no_cbo FROM raw.tb_dim_cbo WHERE _municipality_ibge = $1 AND co_seq_dim_cbo >= 8999 ORDER BY 1`, [
+      CAMPINAS.ibge,
+    ]);
     expect(landed).toEqual([{ id: 8999, no_cbo: null }, ...HOSTILE.map((v, i) => ({ id: 9000 + i, no_cbo: v }))]);
     const [raw] = await p.warehouse.query(`SELECT count(*)::INTEGER AS n FROM information_schema.tables WHERE table_schema = 'raw'`);
     expect(raw!.n).toBe(landedTables(PEC_TABLES).length);
@@ -194,7 +248,9 @@ describe('security and data protection', () => {
 
   it('the source session is read-only: a write fails inside PostgreSQL (25006), even for a role allowed to write, even after a COMMIT', async () => {
     const writer = `writer_${campinas.name}`;
-    await campinas.client.query(`CREATE ROLE ${writer} LOGIN PASSWORD 'writer-pw-1' ; GRANT CONNECT ON DATABASE ${campinas.name} TO ${writer}; GRANT USAGE, CREATE ON SCHEMA public TO ${writer}; GRANT SELECT, INSERT, DELETE ON tb_dim_cbo TO ${writer}`);
+    await campinas.client.query(
+      `CREATE ROLE ${writer} LOGIN PASSWORD 'writer-pw-1' ; GRANT CONNECT ON DATABASE ${campinas.name} TO ${writer}; GRANT USAGE, CREATE ON SCHEMA public TO ${writer}; GRANT SELECT, INSERT, DELETE ON tb_dim_cbo TO ${writer}`,
+    );
     const [entry] = registryFor([{ db: campinas, municipalities: [CAMPINAS] }]).municipalities;
     const limits = { ...ExtractSettingsSchema.parse({}), applicationName: 'pec-pipeline-extract' };
     const sqlstate = (e: unknown) => ((e as PipelineError).cause as { code?: string } | undefined)?.code;
@@ -206,11 +262,7 @@ describe('security and data protection', () => {
       await plain.query(`DELETE FROM tb_dim_cbo WHERE co_seq_dim_cbo = 7777`);
       await plain.end();
 
-      for (const attempt of [
-        `INSERT INTO tb_dim_cbo (co_seq_dim_cbo, nu_cbo, no_cbo) VALUES (7778, '7778', 'write')`,
-        `CREATE TABLE pwned (x int)`,
-        `DELETE FROM tb_dim_cbo`,
-      ]) {
+      for (const attempt of [`INSERT INTO tb_dim_cbo (co_seq_dim_cbo, nu_cbo, no_cbo) VALUES (7778, '7778', 'write')`, `CREATE TABLE pwned (x int)`, `DELETE FROM tb_dim_cbo`]) {
         const session = await SourceSession.open({ ...entry!, connection: { ...entry!.connection, user: writer, port: testServerPort() } }, 'writer-pw-1', limits);
         try {
           const err = await session.query(attempt).catch((e: unknown) => e);
@@ -275,6 +327,14 @@ describe('security and data protection', () => {
     p = await lab.pipeline([{ db: santos, municipalities: [SANTOS] }]); // afterAll disposes this one
     const personal = await personalDataOf([campinas, santos]);
     expect(lab.logLines.length).toBeGreaterThan(50);
-    expect(findLeaks([['logs', lab.logLines.join('\n')], ['dead letters', lab.deadLetterTexts.join('\n')]], [...secretsOf([campinas, santos]), ...personal, hostileCpf.value])).toEqual([]);
+    expect(
+      findLeaks(
+        [
+          ['logs', lab.logLines.join('\n')],
+          ['dead letters', lab.deadLetterTexts.join('\n')],
+        ],
+        [...secretsOf([campinas, santos]), ...personal, hostileCpf.value],
+      ),
+    ).toEqual([]);
   });
 });

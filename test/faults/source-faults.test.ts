@@ -95,7 +95,7 @@ describe('faults of the source database', () => {
     }
   });
 
-  it('server full (a real 53300 from PostgreSQL: the role\'s connection limit reached): source_unreachable, transient, redelivered; then the same warehouse', async () => {
+  it("server full (a real 53300 from PostgreSQL: the role's connection limit reached): source_unreachable, transient, redelivered; then the same warehouse", async () => {
     // CONNECTION LIMIT 0 makes the server itself refuse the reader's connection with SQLSTATE 53300
     // (too_many_connections), as a PEC whose max_connections is used up by the clinics would.
     const limit = (n: number) => campinas.client.query(`ALTER ROLE ${campinas.readerRole} CONNECTION LIMIT ${n}`);
@@ -151,7 +151,15 @@ describe('faults of the source database', () => {
       expect(rerun.extracted).toEqual([CAMPINAS.ibge]);
       expect(await ledgerRow(p.warehouse, rerun.runId, CAMPINAS.ibge)).toMatchObject({ status: 'loaded', error_class: null });
       await expectSameAsReference(p.warehouse, ref);
-      expect(findLeaks([['log', p.log.lines.join('\n')], ['dead letters', JSON.stringify(p.bus.deadLetters)]], [wrong, campinas.readerPassword])).toEqual([]);
+      expect(
+        findLeaks(
+          [
+            ['log', p.log.lines.join('\n')],
+            ['dead letters', JSON.stringify(p.bus.deadLetters)],
+          ],
+          [wrong, campinas.readerPassword],
+        ),
+      ).toEqual([]);
     } finally {
       await p.dispose();
     }
@@ -188,7 +196,9 @@ describe('faults of the source database', () => {
       storeBeforeCommit: async (key) => {
         if (!killed && key.includes(`/tb_fat_cidadao_pec/${CAMPINAS.ibge}/`) && key.endsWith('part-00000.csv.gz')) {
           killed = key;
-          const { rows } = await admin.query(`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = 'pec-pipeline-extract' AND datname = $1`, [campinas.name]);
+          const { rows } = await admin.query(`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = 'pec-pipeline-extract' AND datname = $1`, [
+            campinas.name,
+          ]);
           expect(rows).toEqual([{ ok: true }]);
         }
       },

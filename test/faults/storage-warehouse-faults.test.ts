@@ -78,7 +78,7 @@ describe('faults of the object store and the warehouse', () => {
       expect(failedKey).not.toBe('');
       // The snapshot is taken when the ledger has recorded the failure, which can queue behind a load
       // wave on the warehouse's single connection: wait for it (bounded), don't race it.
-      for (const until = Date.now() + 15_000; p.ledgerAtFailures.length === 0 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
+      for (const until = Date.now() + 15_000; p.ledgerAtFailures.length === 0 && Date.now() < until;) await new Promise((r) => setTimeout(r, 50));
       expect(p.ledgerAtFailures.map((s) => [s.event, s.municipality, s.status, s.error_class])).toEqual([['extract_failed', SANTOS.ibge, 'retrying', 'storage']]);
       expect(p.ledgerAtFailures[0]!.error_message).toMatch(/object store: injected: 503/);
       expect(await p.store.list(failedKey)).toEqual([]); // no partial object, ever
@@ -103,7 +103,8 @@ describe('faults of the object store and the warehouse', () => {
       },
       onEvent: async (e) => {
         // What the workflow sees right after the crash: still pending, not done.
-        if (e.kind === 'extract_failed' && atCrash) atCrash.state = (await runStatus(p.store, { runId: e.runId }, { now: new Date() }))!.municipalities.find((m) => m.ibge === SANTOS.ibge)!.state;
+        if (e.kind === 'extract_failed' && atCrash)
+          atCrash.state = (await runStatus(p.store, { runId: e.runId }, { now: new Date() }))!.municipalities.find((m) => m.ibge === SANTOS.ibge)!.state;
       },
     });
     try {
@@ -177,7 +178,11 @@ describe('faults of the object store and the warehouse', () => {
     try {
       await p.runOnce(REQUEST);
       expect(new Set(p.ledgerAtFailures.map((s) => `${s.event}:${s.error_class}`))).toEqual(new Set(['load_failed:rate_limited']));
-      expect(logLines(p).filter((l) => l.severity === 'WARNING' && l.errorClass === 'rate_limited').map((l) => l.handler)).toEqual(['load']);
+      expect(
+        logLines(p)
+          .filter((l) => l.severity === 'WARNING' && l.errorClass === 'rate_limited')
+          .map((l) => l.handler),
+      ).toEqual(['load']);
       const loadDeliveries = p.deliveries.filter((d) => d.subscription === 'load');
       expect(loadDeliveries.map((d) => d.attempt)).toEqual([1, 2]);
       expect(loadDeliveries[1]!.at - loadDeliveries[0]!.at).toBeGreaterThanOrEqual(10); // the subscription's backoff
@@ -228,6 +233,14 @@ describe('faults of the object store and the warehouse', () => {
     expect(lab.logLines.length).toBeGreaterThan(100);
     const personal = await personalDataOf([santos, parana]);
     expect(personal.length).toBeGreaterThan(300);
-    expect(findLeaks([['logs', lab.logLines.join('\n')], ['dead letters', lab.deadLetterTexts.join('\n')]], [...secretsOf([santos, parana]), ...personal])).toEqual([]);
+    expect(
+      findLeaks(
+        [
+          ['logs', lab.logLines.join('\n')],
+          ['dead letters', lab.deadLetterTexts.join('\n')],
+        ],
+        [...secretsOf([santos, parana]), ...personal],
+      ),
+    ).toEqual([]);
   });
 });

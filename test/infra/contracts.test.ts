@@ -23,7 +23,11 @@ const functionKeys = Object.keys(FUNCTIONS) as FunctionKey[];
 
 describe('functions follow FUNCTIONS', () => {
   test('one 2nd-gen function per spec, nothing else', () => {
-    expect(resources(json, 'google_cloudfunctions2_function').map(([, f]) => f.name).sort()).toEqual(functionKeys.map((k) => `pec-${FUNCTIONS[k].name}`).sort());
+    expect(
+      resources(json, 'google_cloudfunctions2_function')
+        .map(([, f]) => f.name)
+        .sort(),
+    ).toEqual(functionKeys.map((k) => `pec-${FUNCTIONS[k].name}`).sort());
   });
 
   test.each(functionKeys)('%s: environment variable names are exactly its spec env mapped through ENV', (key) => {
@@ -74,7 +78,11 @@ describe('Pub/Sub: every topic of the contract, retry and dead-letter on every d
 
   test('topics are TOPIC_PREFIX + TOPICS, kept in the region', () => {
     const topics = resources(json, 'google_pubsub_topic');
-    expect(topics.map(([, t]) => t.name).sort()).toEqual(Object.values(TOPICS).map((n) => `${config.topicPrefix}${n}`).sort());
+    expect(topics.map(([, t]) => t.name).sort()).toEqual(
+      Object.values(TOPICS)
+        .map((n) => `${config.topicPrefix}${n}`)
+        .sort(),
+    );
     expect(topics.length).toBeGreaterThan(0);
     for (const [, t] of topics) expect(t.message_storage_policy.allowed_persistence_regions).toEqual(['southamerica-east1']);
   });
@@ -98,7 +106,11 @@ describe('Pub/Sub: every topic of the contract, retry and dead-letter on every d
   });
 
   test.each(pushedKeys)('%s subscription: retry, dead letter, attempts, retention and ack deadline exactly as DELIVERY says', (key) => {
-    const [, b] = some(json, 'google_pubsub_subscription', (x) => x.name === `${config.topicPrefix}${TOPICS[FUNCTIONS[key].trigger.kind === 'pubsub' ? FUNCTIONS[key].trigger.topic : 'deadLetter']}-to-${FUNCTIONS[key].name}`)[0]!;
+    const [, b] = some(
+      json,
+      'google_pubsub_subscription',
+      (x) => x.name === `${config.topicPrefix}${TOPICS[FUNCTIONS[key].trigger.kind === 'pubsub' ? FUNCTIONS[key].trigger.topic : 'deadLetter']}-to-${FUNCTIONS[key].name}`,
+    )[0]!;
     expect(b.retry_policy).toEqual({ minimum_backoff: `${DELIVERY.minimumBackoffSeconds}s`, maximum_backoff: `${DELIVERY.maximumBackoffSeconds}s` });
     expect(topicName(b.dead_letter_policy.dead_letter_topic)).toBe(deadLetter);
     expect(b.dead_letter_policy.max_delivery_attempts).toBe(DELIVERY.maxDeliveryAttempts[key]);
@@ -159,7 +171,11 @@ describe('BigQuery raw tables follow the table registry', () => {
 
   test('exactly one raw table per registry table', () => {
     const tables = resources(json, 'google_bigquery_table').filter(([, t]) => resolve(json, t.dataset_id) === raw);
-    expect(tables.map(([, t]) => t.table_id).sort()).toEqual(landedTables(PEC_TABLES).map((t) => t.name).sort());
+    expect(tables.map(([, t]) => t.table_id).sort()).toEqual(
+      landedTables(PEC_TABLES)
+        .map((t) => t.name)
+        .sort(),
+    );
   });
 
   test.each(PEC_TABLES.map((t) => [t.name, t] as const))('%s: columns and BigQuery types equal landed columns + ingestion columns', (_name, t) => {
@@ -207,7 +223,9 @@ describe('BigQuery raw tables follow the table registry', () => {
   });
 
   test('datasets raw, marts, ops exist', () => {
-    const datasets = resources(json, 'google_bigquery_dataset').map(([, d]) => d.dataset_id).sort();
+    const datasets = resources(json, 'google_bigquery_dataset')
+      .map(([, d]) => d.dataset_id)
+      .sort();
     expect(datasets).toEqual([config.datasets.marts, config.datasets.ops, config.datasets.raw].sort());
   });
 });
@@ -217,7 +235,12 @@ function tableShape(json: TfJson, dataset: string, table: string) {
   const [, body] = resources(json, 'google_bigquery_table').find(([, t]) => t.table_id === table && resolve(json, t.dataset_id) === dataset)!;
   return {
     description: body.description,
-    fields: schemaOf(json, dataset, table).map(({ name, type, mode, description }: { name: string; type: string; mode: string; description?: string }) => ({ name, type, mode, description })),
+    fields: schemaOf(json, dataset, table).map(({ name, type, mode, description }: { name: string; type: string; mode: string; description?: string }) => ({
+      name,
+      type,
+      mode,
+      description,
+    })),
     timePartitioning: body.time_partitioning,
     clustering: body.clustering ?? [],
   };
@@ -230,7 +253,11 @@ const ownedShape = (t: OwnedTableSpec) => ({
 });
 
 describe('BigQuery ops and marts tables are their single definitions', () => {
-  const tablesIn = (dataset: string) => resources(json, 'google_bigquery_table').filter(([, t]) => resolve(json, t.dataset_id) === dataset).map(([, t]) => t.table_id).sort();
+  const tablesIn = (dataset: string) =>
+    resources(json, 'google_bigquery_table')
+      .filter(([, t]) => resolve(json, t.dataset_id) === dataset)
+      .map(([, t]) => t.table_id)
+      .sort();
 
   test('ops holds exactly the slice ledger, the run ledger and its views (shared/ledger/schema.ts)', () => {
     expect(tablesIn(config.datasets.ops)).toEqual(['loaded_slices', ...bigQueryOpsTables().map((t) => t.name), ...OPS_VIEWS.map((v) => v.name)].sort());
@@ -256,7 +283,11 @@ describe('BigQuery ops and marts tables are their single definitions', () => {
   });
 
   test('marts holds exactly the marts (shared/marts/marts.ts), protected from deletion', () => {
-    expect(tablesIn(config.datasets.marts)).toEqual(bigQueryMartTables().map((t) => t.name).sort());
+    expect(tablesIn(config.datasets.marts)).toEqual(
+      bigQueryMartTables()
+        .map((t) => t.name)
+        .sort(),
+    );
     for (const [, t] of some(json, 'google_bigquery_table')) expect(t.deletion_protection).toBe(true);
   });
 

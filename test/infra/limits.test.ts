@@ -41,7 +41,10 @@ describe.each<NetworkMix>(['vpn', 'tls', 'mix'])('650 municipalities, network %s
       vpcNetworks: count('google_compute_network'),
       staticExternalAddresses: count('google_compute_address'),
       pubsubSubscriptionsPerTopic: maxGroup(json, 'google_pubsub_subscription', 'topic'),
-      functionMemory: resources(json, 'google_cloudfunctions2_function').reduce((sum, [, f]) => sum + (f.service_config.max_instance_count as number) * parseInt(f.service_config.available_memory as string, 10), 0),
+      functionMemory: resources(json, 'google_cloudfunctions2_function').reduce(
+        (sum, [, f]) => sum + (f.service_config.max_instance_count as number) * parseInt(f.service_config.available_memory as string, 10),
+        0,
+      ),
       functionConcurrency: Math.max(...resources(json, 'google_cloudfunctions2_function').map(([, f]) => f.service_config.max_instance_request_concurrency as number)),
       connectorRange: Math.max(...resources(json, 'google_vpc_access_connector').map(([, c]) => c.max_instances as number)),
     };

@@ -35,7 +35,11 @@ describe('data freshness', () => {
   const query: string = policy('alert-data-freshness').conditions[0].condition_prometheus_query_language.query;
 
   test('fires when no load applied a slice for freshnessHours', () => {
-    expect(query.startsWith(`absent_over_time(logging_googleapis_com:user_\${google_logging_metric.metric-load-finished.name}{monitored_resource="cloud_run_revision"}[${config.alerts.freshnessHours}h]) and on() (`)).toBe(true);
+    expect(
+      query.startsWith(
+        `absent_over_time(logging_googleapis_com:user_\${google_logging_metric.metric-load-finished.name}{monitored_resource="cloud_run_revision"}[${config.alerts.freshnessHours}h]) and on() (`,
+      ),
+    ).toBe(true);
     expect(metric('metric-load-finished').name).toBe('pec_load_finished');
   });
 

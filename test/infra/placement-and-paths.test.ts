@@ -78,39 +78,50 @@ describe('network path per municipality (registry `network`)', () => {
     expect(dev.json.output!.nat_egress_ip).toBeDefined();
   });
 
-  test.each(vpn.map((m) => [m.ibge, m] as const))('VPN path %s: shared router and gateway in a spoke peered with the hub, its own peer gateway, 2 tunnels, 2 BGP sessions', (ibge, m) => {
-    const j = dev.json;
-    // Curitiba's /29 169.254.10.0 is block 320 of 169.254.0.0/16 → router slot 5 (64 blocks each) → spoke 1.
-    expect(dev.config.network.vpnBgp[ibge]).toBe('169.254.10.0/29');
-    const gateway = byName(j, 'google_compute_ha_vpn_gateway', 'pec-vpn-gw-5')!;
-    const router = byName(j, 'google_compute_router', 'pec-vpn-router-5')!;
-    const spoke = byName(j, 'google_compute_network', 'pec-vpn-net-1')!;
-    expect(spoke.auto_create_subnetworks).toBe(false);
-    expect(gateway.network).toBe('${google_compute_network.vpn-network-1.id}');
-    expect(router.network).toBe('${google_compute_network.vpn-network-1.id}');
-    expect(router.bgp.advertise_mode).toBe('CUSTOM');
-    expect(router.bgp.advertised_ip_ranges).toEqual([{ range: dev.config.network.egressRange, description: 'PEC pipeline egress' }]);
-    // The hub imports the routes the spoke's routers learn; the spoke exports them.
-    const toSpoke = byName(j, 'google_compute_network_peering', 'pec-vpn-net-1-to-spoke')!;
-    const toHub = byName(j, 'google_compute_network_peering', 'pec-vpn-net-1-to-hub')!;
-    expect([toSpoke.network, toSpoke.peer_network, toSpoke.import_custom_routes]).toEqual(['${google_compute_network.vpc.self_link}', '${google_compute_network.vpn-network-1.self_link}', true]);
-    expect([toHub.network, toHub.peer_network, toHub.export_custom_routes]).toEqual(['${google_compute_network.vpn-network-1.self_link}', '${google_compute_network.vpc.self_link}', true]);
-    expect(toHub.depends_on).toContain('google_compute_network_peering.vpn-peering-1-to-spoke');
-    const peer = byName(j, 'google_compute_external_vpn_gateway', `pec-peer-${ibge}`)!;
-    expect(peer.interface.map((i: Body) => i.ip_address)).toEqual(m.vpn!.peerIps);
-    const tunnels = [0, 1].map((i) => byName(j, 'google_compute_vpn_tunnel', `pec-vpn-${ibge}-t${i}`)!);
-    expect(tunnels.map((t) => t.vpn_gateway_interface)).toEqual([0, 1]);
-    expect(tunnels.map((t) => t.router)).toEqual(['${google_compute_router.vpn-router-5.id}', '${google_compute_router.vpn-router-5.id}']);
-    const peers = [0, 1].map((i) => byName(j, 'google_compute_router_peer', `pec-vpn-${ibge}-t${i}-bgp`)!);
-    expect(peers.map((p) => p.peer_asn)).toEqual([m.vpn!.peerAsn, m.vpn!.peerAsn]);
-    expect(peers.map((p) => [p.ip_address, p.peer_ip_address])).toEqual([
-      ['169.254.10.1', '169.254.10.2'],
-      ['169.254.10.5', '169.254.10.6'],
-    ]);
-    const ifaces = [0, 1].map((i) => byName(j, 'google_compute_router_interface', `pec-vpn-${ibge}-t${i}-if`)!);
-    expect(ifaces.map((f) => f.ip_range)).toEqual(peers.map((p) => `${p.ip_address}/30`));
-    expect(j.output![`vpn_${ibge}`]!.value).toMatchObject({ present_pec_server_on: `${m.connection.host}/32`, pre_shared_key_secret: `vpn-psk-${ibge}` });
-  });
+  test.each(vpn.map((m) => [m.ibge, m] as const))(
+    'VPN path %s: shared router and gateway in a spoke peered with the hub, its own peer gateway, 2 tunnels, 2 BGP sessions',
+    (ibge, m) => {
+      const j = dev.json;
+      // Curitiba's /29 169.254.10.0 is block 320 of 169.254.0.0/16 → router slot 5 (64 blocks each) → spoke 1.
+      expect(dev.config.network.vpnBgp[ibge]).toBe('169.254.10.0/29');
+      const gateway = byName(j, 'google_compute_ha_vpn_gateway', 'pec-vpn-gw-5')!;
+      const router = byName(j, 'google_compute_router', 'pec-vpn-router-5')!;
+      const spoke = byName(j, 'google_compute_network', 'pec-vpn-net-1')!;
+      expect(spoke.auto_create_subnetworks).toBe(false);
+      expect(gateway.network).toBe('${google_compute_network.vpn-network-1.id}');
+      expect(router.network).toBe('${google_compute_network.vpn-network-1.id}');
+      expect(router.bgp.advertise_mode).toBe('CUSTOM');
+      expect(router.bgp.advertised_ip_ranges).toEqual([{ range: dev.config.network.egressRange, description: 'PEC pipeline egress' }]);
+      // The hub imports the routes the spoke's routers learn; the spoke exports them.
+      const toSpoke = byName(j, 'google_compute_network_peering', 'pec-vpn-net-1-to-spoke')!;
+      const toHub = byName(j, 'google_compute_network_peering', 'pec-vpn-net-1-to-hub')!;
+      expect([toSpoke.network, toSpoke.peer_network, toSpoke.import_custom_routes]).toEqual([
+        '${google_compute_network.vpc.self_link}',
+        '${google_compute_network.vpn-network-1.self_link}',
+        true,
+      ]);
+      expect([toHub.network, toHub.peer_network, toHub.export_custom_routes]).toEqual([
+        '${google_compute_network.vpn-network-1.self_link}',
+        '${google_compute_network.vpc.self_link}',
+        true,
+      ]);
+      expect(toHub.depends_on).toContain('google_compute_network_peering.vpn-peering-1-to-spoke');
+      const peer = byName(j, 'google_compute_external_vpn_gateway', `pec-peer-${ibge}`)!;
+      expect(peer.interface.map((i: Body) => i.ip_address)).toEqual(m.vpn!.peerIps);
+      const tunnels = [0, 1].map((i) => byName(j, 'google_compute_vpn_tunnel', `pec-vpn-${ibge}-t${i}`)!);
+      expect(tunnels.map((t) => t.vpn_gateway_interface)).toEqual([0, 1]);
+      expect(tunnels.map((t) => t.router)).toEqual(['${google_compute_router.vpn-router-5.id}', '${google_compute_router.vpn-router-5.id}']);
+      const peers = [0, 1].map((i) => byName(j, 'google_compute_router_peer', `pec-vpn-${ibge}-t${i}-bgp`)!);
+      expect(peers.map((p) => p.peer_asn)).toEqual([m.vpn!.peerAsn, m.vpn!.peerAsn]);
+      expect(peers.map((p) => [p.ip_address, p.peer_ip_address])).toEqual([
+        ['169.254.10.1', '169.254.10.2'],
+        ['169.254.10.5', '169.254.10.6'],
+      ]);
+      const ifaces = [0, 1].map((i) => byName(j, 'google_compute_router_interface', `pec-vpn-${ibge}-t${i}-if`)!);
+      expect(ifaces.map((f) => f.ip_range)).toEqual(peers.map((p) => `${p.ip_address}/30`));
+      expect(j.output![`vpn_${ibge}`]!.value).toMatchObject({ present_pec_server_on: `${m.connection.host}/32`, pre_shared_key_secret: `vpn-psk-${ibge}` });
+    },
+  );
 
   test('VPN sources talk TLS inside the tunnel (require) unless the registry gives a reason', () => {
     for (const m of vpn) expect(sslmodeOf(m)).toBe('require');
@@ -161,7 +172,7 @@ describe('orchestration and alerting', () => {
     for (const t of topics) expect(names).toContain(t);
   });
 
-  test.each(['dev', 'prod'] as const)('%s: a workflow reading EXTRACT_MAX_IN_FLIGHT gets the extract function\'s instance cap', (env) => {
+  test.each(['dev', 'prod'] as const)("%s: a workflow reading EXTRACT_MAX_IN_FLIGHT gets the extract function's instance cap", (env) => {
     const daily = fs.readFileSync(path.join(repoRoot, DAILY_WORKFLOW_FILE), 'utf8');
     const s = synthEnvironment(env, { workflows: [{ name: DAILY_DAG.name, source: `${daily}\n# reads sys.get_env("${EXTRACT_MAX_IN_FLIGHT_ENV}")\n` }] });
     const [[, wf]] = resources(s.json, 'google_workflows_workflow') as [[string, Body]];
@@ -170,7 +181,7 @@ describe('orchestration and alerting', () => {
     expect(wf.user_env_vars[EXTRACT_MAX_IN_FLIGHT_ENV]).toBe(env === 'dev' ? '5' : '20');
   });
 
-  test('the printed finalize command names the workflow\'s location', () => {
+  test("the printed finalize command names the workflow's location", () => {
     expect(dev.json.output!.finalize_command!.value).toBe(`gcloud workflows run pec-daily --location=${REGION} --project=${dev.config.projectId} --data='{"finalizeOnly":true}'`);
   });
 
@@ -206,7 +217,13 @@ describe('orchestration and alerting', () => {
     const [[, channel]] = resources(dev.json, 'google_monitoring_notification_channel') as [[string, Body]];
     expect(channel.labels.email_address).toBe(dev.config.alertEmail);
     const policies = resources(dev.json, 'google_monitoring_alert_policy');
-    expect(policies.map(([id]) => id).sort()).toEqual(['alert-data-freshness', 'alert-dead-letter-backlog', 'alert-municipalities-not-loaded', 'alert-municipality-failed', 'alert-run-report']);
+    expect(policies.map(([id]) => id).sort()).toEqual([
+      'alert-data-freshness',
+      'alert-dead-letter-backlog',
+      'alert-municipalities-not-loaded',
+      'alert-municipality-failed',
+      'alert-run-report',
+    ]);
     for (const [, p] of policies) expect(p.notification_channels).toEqual(['${google_monitoring_notification_channel.alert-email.name}']);
   });
 
@@ -233,8 +250,7 @@ describe('orchestration and alerting', () => {
 
 describe('config errors stop a bad deployment at synth time', () => {
   const base = { projectId: 'pec-test-project', stateBucket: 'pec-test-state', alertEmail: 'a@example.org' };
-  const registryWith = (patch: object) =>
-    MunicipalityRegistry.parse({ municipalities: dev.registry.municipalities.map((m) => (m.network === 'vpn' ? { ...m, ...patch } : m)) });
+  const registryWith = (patch: object) => MunicipalityRegistry.parse({ municipalities: dev.registry.municipalities.map((m) => (m.network === 'vpn' ? { ...m, ...patch } : m)) });
   const expectProblem = (fn: () => unknown, text: RegExp) => {
     let err: unknown;
     try {
@@ -275,11 +291,17 @@ describe('config errors stop a bad deployment at synth time', () => {
 
   test('a VPN source outside the reserved presented range is refused, naming the municipality and the range', () => {
     const registry = registryWith({ connection: { ...dev.registry.municipalities.find((m) => m.network === 'vpn')!.connection, host: '192.168.1.10' } });
-    expectProblem(() => synthEnvironment('dev', { registry }), /municipality 4106902 \(Curitiba\): connection\.host 192\.168\.1\.10 must be the address its VPN device presents the PEC server on, inside network\.vpnPresentedRange 100\.64\.0\.0\/16/);
+    expectProblem(
+      () => synthEnvironment('dev', { registry }),
+      /municipality 4106902 \(Curitiba\): connection\.host 192\.168\.1\.10 must be the address its VPN device presents the PEC server on, inside network\.vpnPresentedRange 100\.64\.0\.0\/16/,
+    );
   });
 
   test('the presented range may not overlap the egress range', () => {
-    expectProblem(() => parseEnvironmentConfig('dev', { ...base, network: { vpnPresentedRange: '10.8.0.0/16' } }), /vpnPresentedRange 10\.8\.0\.0\/16 overlaps network\.egressRange/);
+    expectProblem(
+      () => parseEnvironmentConfig('dev', { ...base, network: { vpnPresentedRange: '10.8.0.0/16' } }),
+      /vpnPresentedRange 10\.8\.0\.0\/16 overlaps network\.egressRange/,
+    );
   });
 
   test('Power BI municipality groups must name municipalities of the registry, and need powerBiGroup', () => {
@@ -288,7 +310,10 @@ describe('config errors stop a bad deployment at synth time', () => {
       /powerBiMunicipalityGroups\["3550308"\] names no municipality of the registry/,
     );
     expectProblem(() => parseEnvironmentConfig('dev', { ...base, powerBiMunicipalityGroups: { '3509502': 'pec-bi@example.org' } }), /powerBiMunicipalityGroups needs powerBiGroup/);
-    expectProblem(() => parseEnvironmentConfig('dev', { ...base, powerBiGroup: 'g@example.org', powerBiMunicipalityGroups: { '3509502': 'not a group' } }), /powerBiMunicipalityGroups\.3509502/);
+    expectProblem(
+      () => parseEnvironmentConfig('dev', { ...base, powerBiGroup: 'g@example.org', powerBiMunicipalityGroups: { '3509502': 'not a group' } }),
+      /powerBiMunicipalityGroups\.3509502/,
+    );
   });
 
   test('the schedule takes no cron or workflow of its own: both come from the DAG definition', () => {

@@ -58,11 +58,7 @@ function expectedGrants(s: Synthesized): Record<string, string[]> {
   const topic = (k: TopicKey) => `topic:${config.topicPrefix}${TOPICS[k]}`;
   const fn = (name: string) => `function:pec-${name}`;
   const telemetry = ['roles/cloudtrace.agent on project', 'roles/monitoring.metricWriter on project'];
-  const readers = [
-    `roles/bigquery.dataViewer on dataset:${config.datasets.marts}`,
-    'roles/bigquery.jobUser on project',
-    'roles/bigquery.readSessionUser on project',
-  ];
+  const readers = [`roles/bigquery.dataViewer on dataset:${config.datasets.marts}`, 'roles/bigquery.jobUser on project', 'roles/bigquery.readSessionUser on project'];
   const expected: Record<string, string[]> = {
     'pec-fn-fan-out': [
       `roles/storage.objectCreator on ${staging}`,
@@ -161,7 +157,11 @@ describe.each(ENVS)('security of the %s stack', (env) => {
     const [[, wf]] = resources(json, 'google_workflows_workflow') as [[string, Body]];
     const source = String(wf.source_contents);
     const held = actualGrants(json)['pec-workflows']!;
-    const on = (role: string) => held.filter((g) => g.startsWith(`${role} on `)).map((g) => g.slice(role.length + 4)).sort();
+    const on = (role: string) =>
+      held
+        .filter((g) => g.startsWith(`${role} on `))
+        .map((g) => g.slice(role.length + 4))
+        .sort();
     // Publishes to exactly the topics it builds from the prefix.
     const published = [...new Set([...source.matchAll(/topic_prefix \+ "([a-z-]+)"/g)].map((m) => `topic:${s.config.topicPrefix}${m[1]}`))].sort();
     expect(on('roles/pubsub.publisher')).toEqual(published);
@@ -221,7 +221,9 @@ describe.each(ENVS)('security of the %s stack', (env) => {
     expect(Object.keys(json.resource).filter((t) => t.startsWith('random_'))).toEqual([]);
     // Every attribute that carries a secret is a reference to a data source read at plan time.
     const secretLike = /^(shared_secret|secret_data|password|private_key|pre_shared_key)$/;
-    const offenders = [...leaves(json.resource)].filter(([p, v]) => secretLike.test(p.at(-1)!) && !/^\$\{data\.google_secret_manager_secret_version\.[^}]+\.secret_data\}$/.test(String(v)));
+    const offenders = [...leaves(json.resource)].filter(
+      ([p, v]) => secretLike.test(p.at(-1)!) && !/^\$\{data\.google_secret_manager_secret_version\.[^}]+\.secret_data\}$/.test(String(v)),
+    );
     expect(offenders).toEqual([]);
     for (const [, t] of some(json, 'google_compute_vpn_tunnel')) {
       const ref = /^\$\{data\.google_secret_manager_secret_version\.([^.]+)\.secret_data\}$/.exec(t.shared_secret)!;

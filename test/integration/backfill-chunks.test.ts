@@ -44,8 +44,7 @@ describe('backfill in month chunks', () => {
       const slices = await p.warehouse.query(
         `SELECT table_name, strftime(window_start, '%Y-%m-%d') AS ws, strftime(window_end, '%Y-%m-%d') AS we, run_id FROM ops.loaded_slices ORDER BY table_name, ws`,
       );
-      for (const t of windowed)
-        expect(slices.filter((s) => s.table_name === t).map((s) => [s.ws, s.we, s.run_id])).toEqual(MONTHS.map(([s, e], i) => [s, e, chunks[i]!.runId]));
+      for (const t of windowed) expect(slices.filter((s) => s.table_name === t).map((s) => [s.ws, s.we, s.run_id])).toEqual(MONTHS.map(([s, e], i) => [s, e, chunks[i]!.runId]));
       for (const t of PEC_TABLES.filter((x) => x.mode.kind === 'full'))
         expect(slices.filter((s) => s.table_name === t.name).map((s) => [s.ws, s.run_id])).toEqual([[null, chunks.at(-1)!.runId]]);
 
@@ -57,7 +56,10 @@ describe('backfill in month chunks', () => {
           expect({ table, s, n: dst!.n }).toEqual({ table, s, n: src[0].n });
           expect(src[0].n).toBeGreaterThan(0);
         }
-        const [outside] = await p.warehouse.query(`SELECT count(*)::INTEGER AS n FROM raw.${table} WHERE co_dim_tempo < $1 OR co_dim_tempo >= $2`, [key(MONTHS[0][0]), key(MONTHS[2][1])]);
+        const [outside] = await p.warehouse.query(`SELECT count(*)::INTEGER AS n FROM raw.${table} WHERE co_dim_tempo < $1 OR co_dim_tempo >= $2`, [
+          key(MONTHS[0][0]),
+          key(MONTHS[2][1]),
+        ]);
         expect(outside!.n).toBe(0);
       }
       const [mismatch] = await p.warehouse.query(`SELECT count(*)::INTEGER AS n FROM ops.reconciliation WHERE status <> 'match'`);

@@ -64,14 +64,21 @@ describe('the README quick start, as written', () => {
 
   it('the README has reader examples to run', () => expect(readmeReaderLines().length).toBeGreaterThanOrEqual(3));
 
-  it.each(readmeReaderLines().map((l) => [l]))('`%s` exits 0 with output', async (line) => {
-    const r = await run('sh', ['-c', line]);
-    expect({ code: r.code, stderr: r.stderr.includes('failed') ? r.stderr : '' }).toEqual({ code: EXIT.ok, stderr: '' });
-    expect(r.stdout.trim().length).toBeGreaterThan(0);
-  }, 60_000);
+  it.each(readmeReaderLines().map((l) => [l]))(
+    '`%s` exits 0 with output',
+    async (line) => {
+      const r = await run('sh', ['-c', line]);
+      expect({ code: r.code, stderr: r.stderr.includes('failed') ? r.stderr : '' }).toEqual({ code: EXIT.ok, stderr: '' });
+      expect(r.stdout.trim().length).toBeGreaterThan(0);
+    },
+    60_000,
+  );
 
   it('--json prints numbers as JSON numbers', async () => {
-    const r = await run('sh', ['-c', 'npm run --silent query -- --json "select count(*) as n, count(*) > 0 as some, 1.50::DECIMAL(4,2) as d, 12345678901234567890::HUGEINT as big from raw.tb_fat_cidadao_pec"']);
+    const r = await run('sh', [
+      '-c',
+      'npm run --silent query -- --json "select count(*) as n, count(*) > 0 as some, 1.50::DECIMAL(4,2) as d, 12345678901234567890::HUGEINT as big from raw.tb_fat_cidadao_pec"',
+    ]);
     expect(r.code).toBe(EXIT.ok);
     const row = JSON.parse(r.stdout);
     expect(row).toEqual({ n: expect.any(Number), some: true, d: 1.5, big: '12345678901234567890' });

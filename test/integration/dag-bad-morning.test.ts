@@ -107,7 +107,9 @@ describe('a bad morning for 60 municipalities: no shared fate', () => {
       expect(await duplicateKeys(p.warehouse)).toEqual([]);
       // The value too big: NULL in the warehouse, recorded once per municipality, everything else as on a clean day.
       const setAside = await p.warehouse.query(`SELECT source_table, column_name, reason, original_value FROM ops.set_aside_values`);
-      expect(setAside).toEqual(OVERFLOW.map(() => ({ source_table: OVERFLOW_TABLE, column_name: OVERFLOW_COLUMN, reason: 'integer_out_of_range', original_value: '1099511627776' })));
+      expect(setAside).toEqual(
+        OVERFLOW.map(() => ({ source_table: OVERFLOW_TABLE, column_name: OVERFLOW_COLUMN, reason: 'integer_out_of_range', original_value: '1099511627776' })),
+      );
       expect(await diffFromReference(p.warehouse, ref, { municipalities: OVERFLOW, tables: PEC_TABLES.filter((t) => t.name !== OVERFLOW_TABLE) })).toEqual({});
       // Schema drift: only the drifted table fails, the municipality's other tables land as on a clean day.
       for (const m of MISSING_COLUMN) {

@@ -170,7 +170,12 @@ describe('the daily DAG executed locally', () => {
       municipalities: [
         // Santos as its own installation: its held extraction must not hold Campinas's source lease.
         ...registryFor([{ db, municipalities: [A, B] }]).municipalities.map((m) => (m.ibge === B.ibge ? { ...m, installation: 'santos-own-server' } : m)),
-        { ibge: D, name: 'Curitiba', network: 'vpn', connection: { host: '127.0.0.1', port: testServerPort(), database: db.name, user: db.readerRole, password: { secret: 'no-such-secret' } } },
+        {
+          ibge: D,
+          name: 'Curitiba',
+          network: 'vpn',
+          connection: { host: '127.0.0.1', port: testServerPort(), database: db.name, user: db.readerRole, password: { secret: 'no-such-secret' } },
+        },
       ],
     });
     const { p, log } = await loggedPipeline({
@@ -193,10 +198,15 @@ describe('the daily DAG executed locally', () => {
       expect(run.dag.trace).toEqual(DAILY_DAG.steps.map((s) => s.id));
 
       const states = Object.fromEntries(
-        (await p.warehouse.query(`SELECT municipality, status, error_class FROM ops.municipality_runs WHERE run_id = $1`, [run.runId])).map((r) => [r.municipality, [r.status, r.error_class]]),
+        (await p.warehouse.query(`SELECT municipality, status, error_class FROM ops.municipality_runs WHERE run_id = $1`, [run.runId])).map((r) => [
+          r.municipality,
+          [r.status, r.error_class],
+        ]),
       );
       expect(states).toEqual({ [A.ibge]: ['loaded', null], [B.ibge]: ['late', null], [D]: ['failed', 'config'] });
-      const [runRow] = await p.warehouse.query(`SELECT status, municipalities_late::INTEGER AS late, municipalities_failed::INTEGER AS failed FROM ops.runs WHERE run_id = $1`, [run.runId]);
+      const [runRow] = await p.warehouse.query(`SELECT status, municipalities_late::INTEGER AS late, municipalities_failed::INTEGER AS failed FROM ops.runs WHERE run_id = $1`, [
+        run.runId,
+      ]);
       expect(runRow).toEqual({ status: 'partial', late: 1, failed: 1 });
       expect(run.dag.alerts.map((a) => [a.rule, a.municipality]).sort()).toEqual([
         ['municipality_failed', D],
@@ -267,9 +277,12 @@ describe('the daily DAG executed locally', () => {
       expect(run.dag.done.sort()).toEqual([...all].sort());
       expect(run.dag.late).toEqual([]);
       expect(run.dag.failed.sort()).toEqual(dead);
-      const rows = await p.warehouse.query(`SELECT municipality, status, error_class, error_classes, attempts FROM ops.municipality_runs WHERE run_id = $1 ORDER BY municipality`, [run.runId]);
+      const rows = await p.warehouse.query(`SELECT municipality, status, error_class, error_classes, attempts FROM ops.municipality_runs WHERE run_id = $1 ORDER BY municipality`, [
+        run.runId,
+      ]);
       for (const r of rows) {
-        if (all.includes(String(r.municipality))) expect({ m: r.municipality, status: r.status, error_class: r.error_class }).toEqual({ m: r.municipality, status: 'loaded', error_class: null });
+        if (all.includes(String(r.municipality)))
+          expect({ m: r.municipality, status: r.status, error_class: r.error_class }).toEqual({ m: r.municipality, status: 'loaded', error_class: null });
         else {
           // A source down for good ends with ITS class, not `late`; the classes it met are counted.
           expect({ m: r.municipality, status: r.status, error_class: r.error_class }).toEqual({ m: r.municipality, status: 'failed', error_class: 'source_unreachable' });

@@ -117,7 +117,13 @@ describe('function entry points', () => {
   });
 
   it('run-status, as deployed, answers from the bucket through the Cloud Storage client', async () => {
-    gcs.put('pec-staging-test', 'runs/daily-20261122/plan.json', Buffer.from(JSON.stringify({ schemaVersion: 1, runId: 'daily-20261122', createdAt: '2026-11-22T09:00:00.000Z', trigger: 'daily', window: null, municipalities: ['3550308'] })));
+    gcs.put(
+      'pec-staging-test',
+      'runs/daily-20261122/plan.json',
+      Buffer.from(
+        JSON.stringify({ schemaVersion: 1, runId: 'daily-20261122', createdAt: '2026-11-22T09:00:00.000Z', trigger: 'daily', window: null, municipalities: ['3550308'] }),
+      ),
+    );
     gcs.put('pec-staging-test', 'runs/daily-20261122/manifests/3550308.json', Buffer.from('{}'));
     const testing = coldStart('runStatus');
     const server: http.Server = testing.getTestServer(FUNCTIONS.runStatus.entryPoint);
@@ -135,7 +141,13 @@ describe('function entry points', () => {
   it('run-report, as deployed, reads the run from the bucket and writes the ledger through the BigQuery client', async () => {
     if (!`${process.env.NODE_OPTIONS ?? ''} ${process.execArgv.join(' ')}`.includes('--experimental-vm-modules'))
       throw new Error('run with NODE_OPTIONS=--experimental-vm-modules (as `npm test` does): the BigQuery client needs dynamic import()');
-    gcs.put('pec-staging-test', 'runs/daily-20261123/plan.json', Buffer.from(JSON.stringify({ schemaVersion: 1, runId: 'daily-20261123', createdAt: '2026-11-23T09:00:00.000Z', trigger: 'daily', window: null, municipalities: ['3550308'] })));
+    gcs.put(
+      'pec-staging-test',
+      'runs/daily-20261123/plan.json',
+      Buffer.from(
+        JSON.stringify({ schemaVersion: 1, runId: 'daily-20261123', createdAt: '2026-11-23T09:00:00.000Z', trigger: 'daily', window: null, municipalities: ['3550308'] }),
+      ),
+    );
     const testing = coldStart('runReport');
     const server: http.Server = testing.getTestServer(FUNCTIONS.runReport.entryPoint);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

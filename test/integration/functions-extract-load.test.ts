@@ -39,25 +39,54 @@ const WINDOW = { start: '2026-10-01', end: '2026-11-23' };
 // A small registry of the same shape as the PEC's: two windowed facts, two full-refresh tables.
 const TABLES = TableRegistry.parse([
   {
-    name: 'tb_dim_municipio', description: 'municipalities', primaryKey: ['co_seq_dim_municipio'], municipality: { kind: 'installation' }, mode: { kind: 'full' },
-    columns: [{ name: 'co_seq_dim_municipio', type: 'bigint' }, { name: 'co_ibge', type: 'text' }, { name: 'no_municipio', type: 'text' }],
-  },
-  {
-    name: 'tb_dim_equipe', description: 'teams', primaryKey: ['co_seq_dim_equipe'], municipality: { kind: 'installation' }, mode: { kind: 'full' },
-    columns: [{ name: 'co_seq_dim_equipe', type: 'bigint' }, { name: 'no_equipe', type: 'text' }],
-  },
-  {
-    name: 'tb_fat_atendimento_individual', description: 'consultations', primaryKey: ['co_seq_fat'], municipality: { kind: 'column', column: 'co_dim_municipio' },
-    mode: { kind: 'window', column: 'co_dim_tempo', keyFormat: 'yyyymmdd' },
+    name: 'tb_dim_municipio',
+    description: 'municipalities',
+    primaryKey: ['co_seq_dim_municipio'],
+    municipality: { kind: 'installation' },
+    mode: { kind: 'full' },
     columns: [
-      { name: 'co_seq_fat', type: 'bigint' }, { name: 'co_dim_municipio', type: 'bigint' }, { name: 'co_dim_tempo', type: 'bigint' },
-      { name: 'nu_cns', type: 'text', pii: { kind: 'cns', policy: 'hash' } }, { name: 'ds_nota', type: 'text' }, { name: 'nu_peso', type: 'numeric' },
+      { name: 'co_seq_dim_municipio', type: 'bigint' },
+      { name: 'co_ibge', type: 'text' },
+      { name: 'no_municipio', type: 'text' },
     ],
   },
   {
-    name: 'tb_fat_vacinacao', description: 'vaccinations', primaryKey: ['co_seq_fat'], municipality: { kind: 'column', column: 'co_dim_municipio' },
+    name: 'tb_dim_equipe',
+    description: 'teams',
+    primaryKey: ['co_seq_dim_equipe'],
+    municipality: { kind: 'installation' },
+    mode: { kind: 'full' },
+    columns: [
+      { name: 'co_seq_dim_equipe', type: 'bigint' },
+      { name: 'no_equipe', type: 'text' },
+    ],
+  },
+  {
+    name: 'tb_fat_atendimento_individual',
+    description: 'consultations',
+    primaryKey: ['co_seq_fat'],
+    municipality: { kind: 'column', column: 'co_dim_municipio' },
     mode: { kind: 'window', column: 'co_dim_tempo', keyFormat: 'yyyymmdd' },
-    columns: [{ name: 'co_seq_fat', type: 'bigint' }, { name: 'co_dim_municipio', type: 'bigint' }, { name: 'co_dim_tempo', type: 'bigint' }],
+    columns: [
+      { name: 'co_seq_fat', type: 'bigint' },
+      { name: 'co_dim_municipio', type: 'bigint' },
+      { name: 'co_dim_tempo', type: 'bigint' },
+      { name: 'nu_cns', type: 'text', pii: { kind: 'cns', policy: 'hash' } },
+      { name: 'ds_nota', type: 'text' },
+      { name: 'nu_peso', type: 'numeric' },
+    ],
+  },
+  {
+    name: 'tb_fat_vacinacao',
+    description: 'vaccinations',
+    primaryKey: ['co_seq_fat'],
+    municipality: { kind: 'column', column: 'co_dim_municipio' },
+    mode: { kind: 'window', column: 'co_dim_tempo', keyFormat: 'yyyymmdd' },
+    columns: [
+      { name: 'co_seq_fat', type: 'bigint' },
+      { name: 'co_dim_municipio', type: 'bigint' },
+      { name: 'co_dim_tempo', type: 'bigint' },
+    ],
   },
 ]);
 
@@ -113,7 +142,10 @@ describe('extract and load functions over HTTP, on a real PostgreSQL source', ()
       ],
     });
     const env = {
-      GOOGLE_CLOUD_PROJECT: PROJECT, PIPELINE_ENV: 'test', STAGING_BUCKET: 'pec-staging-test', PSEUDONYM_KEY_SECRET: 'pec-pseudonym-key',
+      GOOGLE_CLOUD_PROJECT: PROJECT,
+      PIPELINE_ENV: 'test',
+      STAGING_BUCKET: 'pec-staging-test',
+      PSEUDONYM_KEY_SECRET: 'pec-pseudonym-key',
       // One table per invocation: every table after the first goes through a continuation message.
       EXTRACT_TIME_BUDGET_MS: '1',
       EXTRACT_CONNECT_TIMEOUT_MS: '2000',
@@ -123,9 +155,15 @@ describe('extract and load functions over HTTP, on a real PostgreSQL source', ()
     bus = new InProcessBus(PROJECT);
     const secrets = new LocalSecrets(path.join(dir, 'secrets'), { FX_PG_PASSWORD: 'test-superuser', FX_WRONG_PASSWORD: 'not-the-password' });
     const clock = { now: () => new Date() };
-    ff.cloudEvent('extract', extractFunction(loadFunctionConfig('extract', env), { store, bus, secrets, clock, logger: silentLogger, registry, tables: TABLES }, { afterInvocation: telemetry.flush }));
+    ff.cloudEvent(
+      'extract',
+      extractFunction(loadFunctionConfig('extract', env), { store, bus, secrets, clock, logger: silentLogger, registry, tables: TABLES }, { afterInvocation: telemetry.flush }),
+    );
     warehouse = await DuckDbWarehouse.open(path.join(dir, 'warehouse.duckdb'));
-    ff.cloudEvent('load', loadFunction(loadFunctionConfig('load', env), { store, bus, warehouse, clock, logger: silentLogger, tables: TABLES }, { afterInvocation: telemetry.flush }));
+    ff.cloudEvent(
+      'load',
+      loadFunction(loadFunctionConfig('load', env), { store, bus, warehouse, clock, logger: silentLogger, tables: TABLES }, { afterInvocation: telemetry.flush }),
+    );
     for (const name of ['extract', 'load']) {
       const server = getTestServer(name);
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -149,8 +187,18 @@ describe('extract and load functions over HTTP, on a real PostgreSQL source', ()
     const id = `m-${++msgSeq}`;
     const res = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'ce-id': id, 'ce-specversion': '1.0', 'ce-type': 'google.cloud.pubsub.topic.v1.messagePublished', 'ce-source': `//pubsub.googleapis.com/projects/${PROJECT}/topics/t` },
-      body: JSON.stringify({ message: { data: Buffer.from(JSON.stringify(payload)).toString('base64'), attributes, messageId: id }, subscription: `projects/${PROJECT}/subscriptions/s`, deliveryAttempt: 1 }),
+      headers: {
+        'content-type': 'application/json',
+        'ce-id': id,
+        'ce-specversion': '1.0',
+        'ce-type': 'google.cloud.pubsub.topic.v1.messagePublished',
+        'ce-source': `//pubsub.googleapis.com/projects/${PROJECT}/topics/t`,
+      },
+      body: JSON.stringify({
+        message: { data: Buffer.from(JSON.stringify(payload)).toString('base64'), attributes, messageId: id },
+        subscription: `projects/${PROJECT}/subscriptions/s`,
+        deliveryAttempt: 1,
+      }),
     });
     return res.status;
   }
@@ -180,13 +228,22 @@ describe('extract and load functions over HTTP, on a real PostgreSQL source', ()
   it('extract keeps its time budget: one table per invocation, continuation messages, then one manifest', async () => {
     const runId = 'daily-20261122';
     const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-    await writePlan(store, { runId, extracts: [SP, RJ, { ibge: '4106902' }, { ibge: '3509502' }].map((m) => ({ runId, municipality: m.ibge, window: WINDOW, trigger: 'daily', loadWhenDone: false })) }, new Date());
+    await writePlan(
+      store,
+      { runId, extracts: [SP, RJ, { ibge: '4106902' }, { ibge: '3509502' }].map((m) => ({ runId, municipality: m.ibge, window: WINDOW, trigger: 'daily', loadWhenDone: false })) },
+      new Date(),
+    );
     const { invocations, continuations } = await extractUntilDone({ runId, municipality: SP.ibge, window: WINDOW, trigger: 'daily' }, { traceparent, runId });
     expect(invocations).toBe(TABLES.length);
     expect(continuations.map((m) => JSON.parse(m.data.toString()).continuation)).toEqual([{ sequence: 2 }, { sequence: 3 }, { sequence: 4 }]);
     // The trace continues through the continuation messages.
     for (const m of continuations) expect(m.attributes.traceparent).toMatch(/^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-01$/);
-    expect(spans.getFinishedSpans().filter((s) => s.name === 'extract process').every((s) => s.spanContext().traceId === '0af7651916cd43dd8448eb211c80319c')).toBe(true);
+    expect(
+      spans
+        .getFinishedSpans()
+        .filter((s) => s.name === 'extract process')
+        .every((s) => s.spanContext().traceId === '0af7651916cd43dd8448eb211c80319c'),
+    ).toBe(true);
     expect(fs.readdirSync(path.join(dir, 'bucket', layout.checkpointsPrefix(runId, SP.ibge)))).toHaveLength(3);
 
     const manifest = readManifest(runId, SP.ibge);
@@ -195,7 +252,9 @@ describe('extract and load functions over HTTP, on a real PostgreSQL source', ()
     expect(manifest.extractedAt).toBe(manifest.tables[0]!.extractedAt);
     expect(manifest.tables.map((t) => t.extractedAt)).toEqual([...manifest.tables.map((t) => t.extractedAt)].sort());
     for (const t of manifest.tables) for (const p of t.parts) expect(fs.existsSync(path.join(dir, 'bucket', p.key))).toBe(true);
-    const [{ n }] = (await source.query(`SELECT count(*)::int AS n FROM tb_fat_atendimento_individual WHERE co_dim_municipio = ${SP.id} AND co_dim_tempo >= 20261001 AND co_dim_tempo < 20261123`)).rows;
+    const [{ n }] = (
+      await source.query(`SELECT count(*)::int AS n FROM tb_fat_atendimento_individual WHERE co_dim_municipio = ${SP.id} AND co_dim_tempo >= 20261001 AND co_dim_tempo < 20261123`)
+    ).rows;
     expect(manifest.tables.find((t) => t.table === 'tb_fat_atendimento_individual')!.rows).toBe(n);
 
     // Pub/Sub redelivers the first message after everything is done: nothing is extracted again.
@@ -204,17 +263,22 @@ describe('extract and load functions over HTTP, on a real PostgreSQL source', ()
     expect(readManifest(runId, SP.ibge)).toEqual(manifest);
   });
 
-  it('fans in: one load request for the run loads every municipality\'s slices; a redelivered load changes nothing', async () => {
+  it("fans in: one load request for the run loads every municipality's slices; a redelivered load changes nothing", async () => {
     const runId = 'daily-20261122';
     await extractUntilDone({ runId, municipality: RJ.ibge, window: WINDOW, trigger: 'daily' });
     expect(await deliver(loadUrl, { runId, municipalities: [SP.ibge, RJ.ibge] })).toBeLessThan(300);
     for (const m of [SP, RJ]) {
-      const [{ n: src }] = (await source.query(`SELECT count(*)::int AS n FROM tb_fat_atendimento_individual WHERE co_dim_municipio = ${m.id} AND co_dim_tempo >= 20261001 AND co_dim_tempo < 20261123`)).rows;
+      const [{ n: src }] = (
+        await source.query(`SELECT count(*)::int AS n FROM tb_fat_atendimento_individual WHERE co_dim_municipio = ${m.id} AND co_dim_tempo >= 20261001 AND co_dim_tempo < 20261123`)
+      ).rows;
       const [dst] = await warehouse.query(`SELECT count(*)::INTEGER AS n FROM raw.tb_fat_atendimento_individual WHERE _municipality_ibge = $1`, [m.ibge]);
       expect(dst!.n).toBe(src);
     }
     // NULL and empty string survive the CSV round trip; personal data arrives pseudonymised.
-    const [nulls] = await warehouse.query(`SELECT count(*) FILTER (WHERE no_equipe IS NULL)::INTEGER AS nulls, count(*) FILTER (WHERE no_equipe = '')::INTEGER AS empties FROM raw.tb_dim_equipe WHERE _municipality_ibge = $1`, [SP.ibge]);
+    const [nulls] = await warehouse.query(
+      `SELECT count(*) FILTER (WHERE no_equipe IS NULL)::INTEGER AS nulls, count(*) FILTER (WHERE no_equipe = '')::INTEGER AS empties FROM raw.tb_dim_equipe WHERE _municipality_ibge = $1`,
+      [SP.ibge],
+    );
     expect(nulls).toEqual({ nulls: 1, empties: 1 });
     const [cns] = await warehouse.query(`SELECT min(nu_cns) AS v FROM raw.tb_fat_atendimento_individual`);
     expect(String(cns!.v)).toMatch(/^[0-9a-f]{64}$/);
@@ -241,7 +305,7 @@ describe('extract and load functions over HTTP, on a real PostgreSQL source', ()
     expect(row).toEqual({ n: expect.any(Number), run: runId });
   });
 
-  it('a refused password is terminal: acknowledged, dead-lettered and recorded as the municipality\'s failure', async () => {
+  it("a refused password is terminal: acknowledged, dead-lettered and recorded as the municipality's failure", async () => {
     const runId = 'daily-20261122';
     bus.deadLetters.length = 0;
     expect(await deliver(extractUrl, { runId, municipality: '4106902', window: WINDOW, trigger: 'daily' })).toBeLessThan(300);

@@ -80,7 +80,13 @@ describe('fan-out function over HTTP', () => {
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fan-out-'));
     fs.writeFileSync(path.join(dir, 'municipalities.yaml'), REGISTRY_YAML);
-    const env = { GOOGLE_CLOUD_PROJECT: PROJECT, PIPELINE_ENV: 'test', STAGING_BUCKET: 'pec-staging-test', MUNICIPALITY_REGISTRY_FILE: path.join(dir, 'municipalities.yaml'), RUN_LOOKBACK_DAYS: '35' };
+    const env = {
+      GOOGLE_CLOUD_PROJECT: PROJECT,
+      PIPELINE_ENV: 'test',
+      STAGING_BUCKET: 'pec-staging-test',
+      MUNICIPALITY_REGISTRY_FILE: path.join(dir, 'municipalities.yaml'),
+      RUN_LOOKBACK_DAYS: '35',
+    };
     const config = loadFunctionConfig('fanOut', env);
     telemetry = startTelemetry({ service: 'fan-out', projectId: PROJECT, environment: 'test', exporters: { spans, metrics } });
     bus = new InProcessBus(PROJECT);
@@ -98,7 +104,17 @@ describe('fan-out function over HTTP', () => {
     ff.http(
       'fanOut',
       pubsubPush(
-        fanOutFunction(config, { store: new FsObjectStore(path.join(dir, 'bucket')), bus, clock: { now: () => new Date('2026-11-22T09:00:00Z') }, logger, registry: loadRegistryFile(config.registryFile) }, { afterInvocation: telemetry.flush }),
+        fanOutFunction(
+          config,
+          {
+            store: new FsObjectStore(path.join(dir, 'bucket')),
+            bus,
+            clock: { now: () => new Date('2026-11-22T09:00:00Z') },
+            logger,
+            registry: loadRegistryFile(config.registryFile),
+          },
+          { afterInvocation: telemetry.flush },
+        ),
       ),
     );
     server = getTestServer('fanOut');
@@ -166,7 +182,14 @@ describe('fan-out function over HTTP', () => {
     const structured = await fetch(base, {
       method: 'POST',
       headers: { 'content-type': 'application/cloudevents+json' },
-      body: JSON.stringify({ specversion: '1.0', id: 'evt-redelivered', type: 'google.cloud.pubsub.topic.v1.messagePublished', source: `//pubsub.googleapis.com/projects/${PROJECT}/topics/pec-run-requests`, datacontenttype: 'application/json', data: push }),
+      body: JSON.stringify({
+        specversion: '1.0',
+        id: 'evt-redelivered',
+        type: 'google.cloud.pubsub.topic.v1.messagePublished',
+        source: `//pubsub.googleapis.com/projects/${PROJECT}/topics/pec-run-requests`,
+        datacontenttype: 'application/json',
+        data: push,
+      }),
     });
     expect(structured.status).toBeLessThan(300);
     expect(JSON.parse(extracts()[0]!.data.toString()).runId).toBe(first.runId);
@@ -230,7 +253,10 @@ describe('fan-out function over HTTP', () => {
     const line = logLines.find((l) => l.message === 'fan-out failed (terminal): dead-lettered, not retried')!;
     expect(line).toMatchObject({ deliveryAttempt: 4, errorClass: 'invalid_message' });
     expect(bus.deadLetters[0]!.attributes).toMatchObject({ deliveryAttempt: '4' });
-    const span = spans.getFinishedSpans().filter((s) => s.name === 'fan-out process').at(-1)!;
+    const span = spans
+      .getFinishedSpans()
+      .filter((s) => s.name === 'fan-out process')
+      .at(-1)!;
     expect(span.attributes['messaging.gcp_pubsub.message.delivery_attempt']).toBe(4);
     // Acked, but not a success: the span says so.
     expect(span.attributes['pipeline.outcome']).toBe('dead_lettered');
@@ -275,7 +301,13 @@ describe('fan-out function over HTTP', () => {
       .filter((m) => m.descriptor.name === 'pipeline.step.duration')
       .flatMap((m) => m.dataPoints.map((p) => p.attributes));
     // The handler's own outcome: earlier tests dead-lettered bad requests (acked, 2xx) and had a publish fail (500, redelivered).
-    expect(points).toEqual(expect.arrayContaining([{ stage: 'fan-out', outcome: 'ok' }, { stage: 'fan-out', outcome: 'retried' }, { stage: 'fan-out', outcome: 'dead_lettered' }]));
+    expect(points).toEqual(
+      expect.arrayContaining([
+        { stage: 'fan-out', outcome: 'ok' },
+        { stage: 'fan-out', outcome: 'retried' },
+        { stage: 'fan-out', outcome: 'dead_lettered' },
+      ]),
+    );
     expect(new Set(points.map((p) => p.outcome))).toEqual(new Set(['ok', 'retried', 'dead_lettered']));
   });
 });

@@ -120,9 +120,19 @@ describe('run-report function over HTTP, writing the ledger through BigQuery', (
     await put(layout.manifest(plan.runId, '3550308'), manifest(plan.runId, '3550308', 3));
     await put(layout.manifest(plan.runId, '4106902'), manifest(plan.runId, '4106902', 2));
     const observer = new StoreRunObserver(store, { now: () => new Date('2026-11-22T10:00:00Z') });
-    await observer.record({ kind: 'extract_failed', runId: plan.runId, municipality: '3304557', errorClass: 'source_auth', message: 'password authentication failed', willRetry: false });
     await observer.record({
-      kind: 'load_finished', runId: plan.runId, loadId: 'load-daily-20261122-abc', missingManifests: [],
+      kind: 'extract_failed',
+      runId: plan.runId,
+      municipality: '3304557',
+      errorClass: 'source_auth',
+      message: 'password authentication failed',
+      willRetry: false,
+    });
+    await observer.record({
+      kind: 'load_finished',
+      runId: plan.runId,
+      loadId: 'load-daily-20261122-abc',
+      missingManifests: [],
       outcomes: [{ municipality: '3550308', table: 'tb_dim_equipe', status: 'loaded', rowsDeleted: 0, rowsInserted: 3 }],
     });
     // A rerun of Curitiba the day before that loaded and was never reported (no DAG of its own).
@@ -131,7 +141,10 @@ describe('run-report function over HTTP, writing the ledger through BigQuery', (
     await writePlan(store, rerun, CREATED);
     await put(layout.manifest(rerunId, '4106902'), manifest(rerunId, '4106902', 5));
     await observer.record({
-      kind: 'load_finished', runId: rerunId, loadId: `load-${rerunId}-abc`, missingManifests: [],
+      kind: 'load_finished',
+      runId: rerunId,
+      loadId: `load-${rerunId}-abc`,
+      missingManifests: [],
       outcomes: [{ municipality: '4106902', table: 'tb_dim_equipe', status: 'loaded', rowsDeleted: 1, rowsInserted: 5 }],
     });
   });
@@ -201,7 +214,15 @@ describe('run-report function over HTTP, writing the ledger through BigQuery', (
     expect(params.run_id).toBe('daily-20261122');
     const runRows = JSON.parse(params.runs_0!) as Record<string, unknown>[];
     expect(runRows).toEqual([
-      expect.objectContaining({ run_id: 'daily-20261122', trigger: 'daily', run_date: '2026-11-22', status: 'partial', deadline_at: DEADLINE, municipalities_planned: 3, alerts: 2 }),
+      expect.objectContaining({
+        run_id: 'daily-20261122',
+        trigger: 'daily',
+        run_date: '2026-11-22',
+        status: 'partial',
+        deadline_at: DEADLINE,
+        municipalities_planned: 3,
+        alerts: 2,
+      }),
     ]);
     const municipalities = JSON.parse(params.municipality_runs_0!) as { municipality: string; status: string; error_class: string | null }[];
     expect(municipalities.map((m) => [m.municipality, m.status, m.error_class])).toEqual([
@@ -288,6 +309,10 @@ describe('run-report function over HTTP, writing the ledger through BigQuery', (
     fake.onJob = () => ({ error: { reason: 'accessDenied', message: 'Access Denied: Table pec-pipeline-test:ops.runs: Permission bigquery.tables.updateData denied' } });
     const res = await post(REPORT_REQUEST);
     expect(res.status).toBe(500);
-    expect(await res.json()).toMatchObject({ errorClass: 'warehouse', retry: false, error: expect.stringMatching(/BigQuery query job failed \(reason accessDenied\): Access Denied/) });
+    expect(await res.json()).toMatchObject({
+      errorClass: 'warehouse',
+      retry: false,
+      error: expect.stringMatching(/BigQuery query job failed \(reason accessDenied\): Access Denied/),
+    });
   });
 });

@@ -69,15 +69,33 @@ describe('run-status function over HTTP', () => {
     await put(layout.manifest(plan.runId, '3550308'), { any: 'manifest' });
     await put(layout.manifest(plan.runId, '4106902'), { any: 'manifest' });
     const observer = new StoreRunObserver(store, { now: () => CREATED });
-    await observer.record({ kind: 'extract_failed', runId: plan.runId, municipality: '3304557', errorClass: 'source_auth', message: 'password authentication failed', willRetry: false });
+    await observer.record({
+      kind: 'extract_failed',
+      runId: plan.runId,
+      municipality: '3304557',
+      errorClass: 'source_auth',
+      message: 'password authentication failed',
+      willRetry: false,
+    });
     await observer.record({ kind: 'extract_failed', runId: plan.runId, municipality: '3304557', errorClass: 'source_auth', message: 'second failure: not kept', willRetry: false });
     await observer.record({ kind: 'extract_failed', runId: plan.runId, municipality: '4106902', errorClass: 'source_auth', message: 'then fixed', willRetry: false });
     // Transient failures are redelivered by Pub/Sub: never recorded as failed.
-    await observer.record({ kind: 'extract_failed', runId: plan.runId, municipality: '3509502', errorClass: 'source_unreachable', message: 'timeout', willRetry: true, attempt: 1 });
+    await observer.record({
+      kind: 'extract_failed',
+      runId: plan.runId,
+      municipality: '3509502',
+      errorClass: 'source_unreachable',
+      message: 'timeout',
+      willRetry: true,
+      attempt: 1,
+    });
     await put(layout.checkpoint(plan.runId, '3509502', 1), {});
     await put(layout.checkpoint(plan.runId, '3509502', 2), {});
     await observer.record({
-      kind: 'load_finished', runId: plan.runId, loadId: 'load-daily-20261122-abc', missingManifests: [],
+      kind: 'load_finished',
+      runId: plan.runId,
+      loadId: 'load-daily-20261122-abc',
+      missingManifests: [],
       outcomes: [{ municipality: '3550308', table: 'tb_dim_equipe', status: 'loaded', rowsDeleted: 0, rowsInserted: 3 }],
     });
   });
@@ -118,7 +136,7 @@ describe('run-status function over HTTP', () => {
     expect((await fetch(`${base}/?runId=daily-20261122&view=summary&loadableLimit=101`)).status).toBe(400);
   });
 
-  it('flags pending municipalities late past the caller\'s deadline; POST with a JSON body works too', async () => {
+  it("flags pending municipalities late past the caller's deadline; POST with a JSON body works too", async () => {
     clock.t = new Date(CREATED.getTime() + 3 * 3600_000);
     const res = await fetch(base, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ runId: 'daily-20261122', lateAfterSeconds: 7200 }) });
     const body = (await res.json()) as RunStatus;

@@ -37,7 +37,7 @@ describe('guarantees, by behaviour', () => {
     await db?.drop();
   });
 
-  it('one snapshot per extraction: writes committed between two tables\' COPY do not show up; a later extraction sees them', async () => {
+  it("one snapshot per extraction: writes committed between two tables' COPY do not show up; a later extraction sees them", async () => {
     const EQUIPE = 990_001;
     const ATD = 9_100_001;
     const [victim] = (
@@ -85,7 +85,7 @@ describe('guarantees, by behaviour', () => {
     }
   });
 
-  it('half-open windows: rows on a window\'s first and last days land in exactly one slice; re-running the older window keeps the next window\'s first day', async () => {
+  it("half-open windows: rows on a window's first and last days land in exactly one slice; re-running the older window keeps the next window's first day", async () => {
     const A = { start: '2026-10-01', end: '2026-10-15' };
     const B = { start: '2026-10-15', end: '2026-11-01' };
     // Marker rows on the four boundary days (first/last of A, first/last of B), and just outside both.
@@ -144,7 +144,8 @@ describe('guarantees, by behaviour', () => {
     tb_fat_vacinacao: ['nu_cns', 'nu_cpf_cidadao'],
   };
   /** Column names that look personal (to keep the list above complete as the source grows). */
-  const LOOKS_PERSONAL = /cpf|(^|_)cns($|_)|(^|_)nis($|_)|no_nome|no_cidadao|no_social|no_profissional|no_mae|no_pai|telefone|celular|email|prontuario|latitude|longitude|logradouro|endereco|(^|_)cep($|_)/;
+  const LOOKS_PERSONAL =
+    /cpf|(^|_)cns($|_)|(^|_)nis($|_)|no_nome|no_cidadao|no_social|no_profissional|no_mae|no_pai|telefone|celular|email|prontuario|latitude|longitude|logradouro|endereco|(^|_)cep($|_)/;
   const KEPT_BY_POLICY = new Set(['dt_nascimento', 'co_dim_tempo_nascimento', 'nu_micro_area']);
 
   it('no clear-text personal identifier lands (hand-written list): each such column is absent or holds only HMAC pseudonyms of the source value', async () => {

@@ -42,7 +42,12 @@ describe('run ledger after a run with one failing municipality', () => {
     const registry = MunicipalityRegistry.parse({
       municipalities: [
         ...registryFor(sources).municipalities,
-        { ibge: FAILING, name: 'Curitiba', network: 'vpn', connection: { host: '127.0.0.1', port: testServerPort(), database: fresh.name, user: fresh.readerRole, password: { secret: 'no-such-secret' } } },
+        {
+          ibge: FAILING,
+          name: 'Curitiba',
+          network: 'vpn',
+          connection: { host: '127.0.0.1', port: testServerPort(), database: fresh.name, user: fresh.readerRole, password: { secret: 'no-such-secret' } },
+        },
       ],
     });
     const p = await testPipeline(sources, { registry });
@@ -60,8 +65,20 @@ describe('run ledger after a run with one failing municipality', () => {
       );
       expect(runs).toEqual([
         {
-          run_id: RUN_ID, trigger: 'daily', run_date: RUN_DATE, window_start: '2026-10-17', window_end: '2026-11-22', status: 'partial',
-          planned: 3, done: 2, loaded: 2, failed: 1, late: 0, alerts: 2, ordered: true, has_deadline: true,
+          run_id: RUN_ID,
+          trigger: 'daily',
+          run_date: RUN_DATE,
+          window_start: '2026-10-17',
+          window_end: '2026-11-22',
+          status: 'partial',
+          planned: 3,
+          done: 2,
+          loaded: 2,
+          failed: 1,
+          late: 0,
+          alerts: 2,
+          ordered: true,
+          has_deadline: true,
         },
       ]);
 
@@ -73,7 +90,10 @@ describe('run ledger after a run with one failing municipality', () => {
         [RUN_ID],
       );
       const by = Object.fromEntries(rows.map((r) => [r.municipality, r]));
-      for (const [m, dw, major] of [[FRESH.ibge, seeded.fresh, '5.5'], [STALE.ibge, seeded.stale, '5.2']] as const) {
+      for (const [m, dw, major] of [
+        [FRESH.ibge, seeded.fresh, '5.5'],
+        [STALE.ibge, seeded.stale, '5.2'],
+      ] as const) {
         expect(by[m]).toMatchObject({ status: 'loaded', attempts: 1, error_class: null, extracted: true, loaded: true, dw: dw.toISOString().slice(0, 19) });
         expect(String(by[m]!.pec_version)).toMatch(new RegExp(`^${major.replace('.', '\\.')}\\.`));
         expect(by[m]!.rows).toBeGreaterThan(0);
@@ -93,7 +113,10 @@ describe('run ledger after a run with one failing municipality', () => {
       );
       expect(recon).toHaveLength(2 * PEC_TABLES.length);
       expect(recon.every((r) => r.status === 'match' && r.source_rows === r.staged_rows && r.staged_rows === r.loaded_rows)).toBe(true);
-      for (const [db, m] of [[fresh, FRESH.ibge], [stale, STALE.ibge]] as const) {
+      for (const [db, m] of [
+        [fresh, FRESH.ibge],
+        [stale, STALE.ibge],
+      ] as const) {
         for (const table of ['tb_fat_atendimento_individual', 'tb_fat_vacinacao_vacina', 'tb_fat_cidadao_pec']) {
           const r = recon.find((x) => x.municipality === m && x.table_name === table)!;
           const windowed = r.ws !== null;

@@ -50,10 +50,10 @@ describe('one unloadable value in one municipality', () => {
       expect(p.events.filter((e) => e.kind === 'load_failed')).toEqual([]);
       expect(p.bus.deadLetters).toEqual([]);
       // The value is recorded, named (municipality, table, column, primary key, reason) and its row landed with NULL.
-      const records = await p.warehouse.query(
-        `SELECT _municipality_ibge AS m, source_table, column_name, primary_key, reason, original_value FROM ops.set_aside_values`,
-      );
-      expect(records).toEqual([{ m: A.ibge, source_table: FACT, column_name: 'nu_pressao_sistolica', primary_key: JSON.stringify([String(badId)]), reason: 'numeric_nan', original_value: 'NaN' }]);
+      const records = await p.warehouse.query(`SELECT _municipality_ibge AS m, source_table, column_name, primary_key, reason, original_value FROM ops.set_aside_values`);
+      expect(records).toEqual([
+        { m: A.ibge, source_table: FACT, column_name: 'nu_pressao_sistolica', primary_key: JSON.stringify([String(badId)]), reason: 'numeric_nan', original_value: 'NaN' },
+      ]);
       const [row] = await p.warehouse.query(`SELECT nu_pressao_sistolica AS v FROM raw."${FACT}" WHERE _municipality_ibge = $1 AND co_seq_fat_atd_ind = $2`, [A.ibge, badId]);
       expect(row).toEqual({ v: null });
       const [fact] = await p.warehouse.query(

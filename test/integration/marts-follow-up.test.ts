@@ -74,24 +74,54 @@ async function seedFixture(w: DuckDbWarehouse): Promise<void> {
     { co_seq_dim_equipe: 2, nu_ine: '0000000033', no_equipe: 'ESF Santos' },
   ]);
   await insert(w, 'tb_dim_cbo', A, [
-    { co_seq_dim_cbo: 1, nu_cbo: '-' }, { co_seq_dim_cbo: 40, nu_cbo: '225142' }, { co_seq_dim_cbo: 41, nu_cbo: '223565' }, { co_seq_dim_cbo: 42, nu_cbo: '322205' },
+    { co_seq_dim_cbo: 1, nu_cbo: '-' },
+    { co_seq_dim_cbo: 40, nu_cbo: '225142' },
+    { co_seq_dim_cbo: 41, nu_cbo: '223565' },
+    { co_seq_dim_cbo: 42, nu_cbo: '322205' },
   ]);
-  await insert(w, 'tb_dim_cbo', B, [{ co_seq_dim_cbo: 1, nu_cbo: '-' }, { co_seq_dim_cbo: 40, nu_cbo: '225142' }]);
+  await insert(w, 'tb_dim_cbo', B, [
+    { co_seq_dim_cbo: 1, nu_cbo: '-' },
+    { co_seq_dim_cbo: 40, nu_cbo: '225142' },
+  ]);
   await insert(w, 'tb_dim_cid', A, [
-    { co_seq_dim_cid: 1, nu_cid: '-' }, { co_seq_dim_cid: 10, nu_cid: 'I109' }, { co_seq_dim_cid: 11, nu_cid: 'O100' }, { co_seq_dim_cid: 12, nu_cid: 'O240' }, { co_seq_dim_cid: 13, nu_cid: 'E119' },
+    { co_seq_dim_cid: 1, nu_cid: '-' },
+    { co_seq_dim_cid: 10, nu_cid: 'I109' },
+    { co_seq_dim_cid: 11, nu_cid: 'O100' },
+    { co_seq_dim_cid: 12, nu_cid: 'O240' },
+    { co_seq_dim_cid: 13, nu_cid: 'E119' },
   ]);
-  await insert(w, 'tb_dim_cid', B, [{ co_seq_dim_cid: 1, nu_cid: '-' }, { co_seq_dim_cid: 10, nu_cid: 'E119' }]);
+  await insert(w, 'tb_dim_cid', B, [
+    { co_seq_dim_cid: 1, nu_cid: '-' },
+    { co_seq_dim_cid: 10, nu_cid: 'E119' },
+  ]);
   await insert(w, 'tb_dim_ciap', A, [
-    { co_seq_dim_ciap: 1, nu_ciap: '-' }, { co_seq_dim_ciap: 20, nu_ciap: 'K86' }, { co_seq_dim_ciap: 21, nu_ciap: 'K87' }, { co_seq_dim_ciap: 22, nu_ciap: 'ABP005' },
+    { co_seq_dim_ciap: 1, nu_ciap: '-' },
+    { co_seq_dim_ciap: 20, nu_ciap: 'K86' },
+    { co_seq_dim_ciap: 21, nu_ciap: 'K87' },
+    { co_seq_dim_ciap: 22, nu_ciap: 'ABP005' },
   ]);
-  await insert(w, 'tb_dim_ciap', B, [{ co_seq_dim_ciap: 1, nu_ciap: '-' }, { co_seq_dim_ciap: 20, nu_ciap: 'T90' }]);
+  await insert(w, 'tb_dim_ciap', B, [
+    { co_seq_dim_ciap: 1, nu_ciap: '-' },
+    { co_seq_dim_ciap: 20, nu_ciap: 'T90' },
+  ]);
   await insert(w, 'tb_dim_procedimento', A, [
-    { co_seq_dim_procedimento: 1, co_proced: '-' }, { co_seq_dim_procedimento: 30, co_proced: 'ABPG033' }, { co_seq_dim_procedimento: 31, co_proced: '0202010503' },
+    { co_seq_dim_procedimento: 1, co_proced: '-' },
+    { co_seq_dim_procedimento: 30, co_proced: 'ABPG033' },
+    { co_seq_dim_procedimento: 31, co_proced: '0202010503' },
   ]);
-  await insert(w, 'tb_dim_procedimento', B, [{ co_seq_dim_procedimento: 1, co_proced: '-' }, { co_seq_dim_procedimento: 30, co_proced: '0202010503' }]);
+  await insert(w, 'tb_dim_procedimento', B, [
+    { co_seq_dim_procedimento: 1, co_proced: '-' },
+    { co_seq_dim_procedimento: 30, co_proced: '0202010503' },
+  ]);
 
   const citizen = (id: number, team: number, o: Row = {}): Row => ({
-    co_seq_fat_cidadao_pec: id, nu_cpf_cidadao: null, nu_cns: null, co_dim_equipe_vinc: team, st_faleceu: 0, co_dim_municipio: 2, ...o,
+    co_seq_fat_cidadao_pec: id,
+    nu_cpf_cidadao: null,
+    nu_cns: null,
+    co_dim_equipe_vinc: team,
+    st_faleceu: 0,
+    co_dim_municipio: 2,
+    ...o,
   });
   await insert(w, 'tb_fat_cidadao_pec', A, [
     citizen(1, 2, { nu_cpf_cidadao: 'c1' }),
@@ -111,7 +141,12 @@ async function seedFixture(w: DuckDbWarehouse): Promise<void> {
   await insert(w, 'tb_fat_cidadao_pec', B, [citizen(1, 2, { nu_cpf_cidadao: 'c1' }), citizen(2, 2)]);
 
   const consultation = (id: number, citizenId: number, day: number, cbo: number, systolic: number | null = null): Row => ({
-    co_seq_fat_atd_ind: id, co_fat_cidadao_pec: citizenId, co_dim_cbo_1: cbo, nu_pressao_sistolica: systolic, co_dim_tempo: day, co_dim_municipio: 2,
+    co_seq_fat_atd_ind: id,
+    co_fat_cidadao_pec: citizenId,
+    co_dim_cbo_1: cbo,
+    nu_pressao_sistolica: systolic,
+    co_dim_tempo: day,
+    co_dim_municipio: 2,
   });
   await insert(w, 'tb_fat_atendimento_individual', A, [
     consultation(101, 1, 20260601, 41),
@@ -132,7 +167,13 @@ async function seedFixture(w: DuckDbWarehouse): Promise<void> {
   let seq = 0;
   // A problem recorded in a consultation (same citizen and day as the consultation, as the PEC writes it).
   const problem = (consultationId: number, citizenId: number, day: number, cid: number, ciap: number): Row => ({
-    co_seq_fat_atd_ind_problemas: ++seq, co_fat_atd_ind: consultationId, co_fat_cidadao_pec: citizenId, co_dim_cid: cid, co_dim_ciap: ciap, co_dim_tempo: day, co_dim_municipio: 2,
+    co_seq_fat_atd_ind_problemas: ++seq,
+    co_fat_atd_ind: consultationId,
+    co_fat_cidadao_pec: citizenId,
+    co_dim_cid: cid,
+    co_dim_ciap: ciap,
+    co_dim_tempo: day,
+    co_dim_municipio: 2,
   });
   await insert(w, 'tb_fat_atd_ind_problemas', A, [
     problem(101, 1, 20260601, 1, 20),
@@ -152,7 +193,12 @@ async function seedFixture(w: DuckDbWarehouse): Promise<void> {
   await insert(w, 'tb_fat_atd_ind_problemas', B, [problem(201, 1, 20260502, 1, 20), problem(202, 2, 20260601, 10, 1)]);
 
   const registration = (id: number, citizenId: number, day: number, hypertension: number, diabetes: number): Row => ({
-    co_seq_fat_cad_individual: id, co_fat_cidadao_pec: citizenId, st_hipertensao_arterial: hypertension, st_diabete: diabetes, co_dim_tempo: day, co_dim_municipio: 2,
+    co_seq_fat_cad_individual: id,
+    co_fat_cidadao_pec: citizenId,
+    st_hipertensao_arterial: hypertension,
+    st_diabete: diabetes,
+    co_dim_tempo: day,
+    co_dim_municipio: 2,
   });
   await insert(w, 'tb_fat_cad_individual', A, [
     registration(1, 3, 20251001, 1, 1),
@@ -164,15 +210,27 @@ async function seedFixture(w: DuckDbWarehouse): Promise<void> {
   ]);
 
   const performed = (id: number, citizenId: number, proc: number, day: number): Row => ({
-    co_seq_fat_proced_atend_proced: id, co_fat_cidadao_pec: citizenId, co_dim_procedimento: proc, co_dim_tempo: day, co_dim_municipio: 2,
+    co_seq_fat_proced_atend_proced: id,
+    co_fat_cidadao_pec: citizenId,
+    co_dim_procedimento: proc,
+    co_dim_tempo: day,
+    co_dim_municipio: 2,
   });
   await insert(w, 'tb_fat_proced_atend_proced', A, [
-    performed(301, 1, 30, 20260601), performed(305, 52, 30, 20260830), performed(308, 8, 30, 20260610), performed(309, 91, 30, 20260602),
+    performed(301, 1, 30, 20260601),
+    performed(305, 52, 30, 20260830),
+    performed(308, 8, 30, 20260610),
+    performed(309, 91, 30, 20260602),
   ]);
 
   const exam = (id: number, consultationId: number, citizenId: number, requested: number, evaluated: number, day: number): Row => ({
-    co_seq_fat_atd_ind_procedimentos: id, co_fat_atd_ind: consultationId, co_fat_cidadao_pec: citizenId,
-    co_dim_procedimento_solicitado: requested, co_dim_procedimento_avaliado: evaluated, co_dim_tempo: day, co_dim_municipio: 2,
+    co_seq_fat_atd_ind_procedimentos: id,
+    co_fat_atd_ind: consultationId,
+    co_fat_cidadao_pec: citizenId,
+    co_dim_procedimento_solicitado: requested,
+    co_dim_procedimento_avaliado: evaluated,
+    co_dim_tempo: day,
+    co_dim_municipio: 2,
   });
   await insert(w, 'tb_fat_atd_ind_procedimentos', A, [exam(503, 103, 3, 30, 31, 20260701), exam(504, 130, 10, 31, 1, 20260310)]);
   await insert(w, 'tb_fat_atd_ind_procedimentos', B, [exam(501, 201, 1, 30, 1, 20260502), exam(502, 202, 2, 1, 30, 20260601)]);

@@ -49,22 +49,58 @@ async function insert(w: DuckDbWarehouse, table: string, rows: Row[]): Promise<v
 
 async function seed(w: DuckDbWarehouse): Promise<void> {
   await insert(w, 'tb_dim_municipio', [{ co_seq_dim_municipio: 2, no_municipio: 'Campinas', co_ibge: A }]);
-  await insert(w, 'tb_dim_equipe', [{ co_seq_dim_equipe: 1, nu_ine: '-', no_equipe: 'Não informado' }, { co_seq_dim_equipe: 2, nu_ine: '0000000011', no_equipe: 'ESF 1' }]);
-  await insert(w, 'tb_dim_cbo', [{ co_seq_dim_cbo: 40, nu_cbo: '225142' }, { co_seq_dim_cbo: 42, nu_cbo: '322205' }, { co_seq_dim_cbo: 43, nu_cbo: '515105' }]);
+  await insert(w, 'tb_dim_equipe', [
+    { co_seq_dim_equipe: 1, nu_ine: '-', no_equipe: 'Não informado' },
+    { co_seq_dim_equipe: 2, nu_ine: '0000000011', no_equipe: 'ESF 1' },
+  ]);
+  await insert(w, 'tb_dim_cbo', [
+    { co_seq_dim_cbo: 40, nu_cbo: '225142' },
+    { co_seq_dim_cbo: 42, nu_cbo: '322205' },
+    { co_seq_dim_cbo: 43, nu_cbo: '515105' },
+  ]);
   await insert(w, 'tb_dim_cid', [{ co_seq_dim_cid: 1, nu_cid: '-' }]);
-  await insert(w, 'tb_dim_ciap', [{ co_seq_dim_ciap: 1, nu_ciap: '-' }, { co_seq_dim_ciap: 20, nu_ciap: 'K86' }]);
-  await insert(w, 'tb_dim_procedimento', [{ co_seq_dim_procedimento: 32, co_proced: '0201020033' }, { co_seq_dim_procedimento: 33, co_proced: 'ABPG010' }]);
-  await insert(w, 'tb_dim_sexo', [{ co_seq_dim_sexo: 1, sg_sexo: '-', ds_sexo: 'Não informado' }, { co_seq_dim_sexo: 2, sg_sexo: 'M', ds_sexo: 'Masculino' }, { co_seq_dim_sexo: 3, sg_sexo: 'F', ds_sexo: 'Feminino' }]);
+  await insert(w, 'tb_dim_ciap', [
+    { co_seq_dim_ciap: 1, nu_ciap: '-' },
+    { co_seq_dim_ciap: 20, nu_ciap: 'K86' },
+  ]);
+  await insert(w, 'tb_dim_procedimento', [
+    { co_seq_dim_procedimento: 32, co_proced: '0201020033' },
+    { co_seq_dim_procedimento: 33, co_proced: 'ABPG010' },
+  ]);
+  await insert(w, 'tb_dim_sexo', [
+    { co_seq_dim_sexo: 1, sg_sexo: '-', ds_sexo: 'Não informado' },
+    { co_seq_dim_sexo: 2, sg_sexo: 'M', ds_sexo: 'Masculino' },
+    { co_seq_dim_sexo: 3, sg_sexo: 'F', ds_sexo: 'Feminino' },
+  ]);
   const person = (id: number, cpf: string, sex: number, birth: number, team = 2, deceased = 0): Row => ({
-    co_seq_fat_cidadao_pec: id, nu_cpf_cidadao: cpf, co_dim_sexo: sex, co_dim_tempo_nascimento: birth, co_dim_equipe_vinc: team, st_faleceu: deceased,
+    co_seq_fat_cidadao_pec: id,
+    nu_cpf_cidadao: cpf,
+    co_dim_sexo: sex,
+    co_dim_tempo_nascimento: birth,
+    co_dim_equipe_vinc: team,
+    st_faleceu: deceased,
   });
   await insert(w, 'tb_fat_cidadao_pec', [
-    person(1, 'h1', 2, 19600101), person(2, 'h2', 2, 19550101),
-    person(11, 'w1', 3, 19611231), person(12, 'w2', 3, 19620101), person(13, 'w3', 3, 20020101), person(14, 'w4', 3, 20011231),
-    person(15, 'm5', 2, 19800101), person(16, 'w6', 3, 19800101, 2, 1), person(17, 'w7', 3, 19900101), person(18, 'w8', 3, 19900101, 1),
+    person(1, 'h1', 2, 19600101),
+    person(2, 'h2', 2, 19550101),
+    person(11, 'w1', 3, 19611231),
+    person(12, 'w2', 3, 19620101),
+    person(13, 'w3', 3, 20020101),
+    person(14, 'w4', 3, 20011231),
+    person(15, 'm5', 2, 19800101),
+    person(16, 'w6', 3, 19800101, 2, 1),
+    person(17, 'w7', 3, 19900101),
+    person(18, 'w8', 3, 19900101, 1),
   ]);
   const consultation = (id: number, citizen: number, day: number, cbo: number, o: Row = {}): Row => ({
-    co_seq_fat_atd_ind: id, co_fat_cidadao_pec: citizen, co_dim_tempo: day, co_dim_cbo_1: cbo, nu_pressao_sistolica: null, nu_peso: null, nu_altura: null, ...o,
+    co_seq_fat_atd_ind: id,
+    co_fat_cidadao_pec: citizen,
+    co_dim_tempo: day,
+    co_dim_cbo_1: cbo,
+    nu_pressao_sistolica: null,
+    nu_peso: null,
+    nu_altura: null,
+    ...o,
   });
   await insert(w, 'tb_fat_atendimento_individual', [
     consultation(901, 2, 20230901, 40),
@@ -79,7 +115,10 @@ async function seed(w: DuckDbWarehouse): Promise<void> {
   const visit = (id: number, citizen: number, day: number): Row => ({ co_seq_fat_visita_domiciliar: id, co_fat_cidadao_pec: citizen, co_dim_cbo: 43, co_dim_tempo: day });
   await insert(w, 'tb_fat_visita_domiciliar', [visit(1, 1, 20260101), visit(2, 1, 20260131), visit(3, 2, 20260301), visit(4, 2, 20260330)]);
   const collection = (id: number, citizen: number, proc: number, day: number): Row => ({
-    co_seq_fat_proced_atend_proced: id, co_fat_cidadao_pec: citizen, co_dim_procedimento: proc, co_dim_tempo: day,
+    co_seq_fat_proced_atend_proced: id,
+    co_fat_cidadao_pec: citizen,
+    co_dim_procedimento: proc,
+    co_dim_tempo: day,
   });
   await insert(w, 'tb_fat_proced_atend_proced', [collection(1, 12, 32, 20240101), collection(2, 14, 32, 20231231), collection(3, 17, 33, 20261215)]);
 }
@@ -127,7 +166,11 @@ describe('star schema marts on a hand-made warehouse', () => {
     const m = await w.query(
       `SELECT quadrimestre, denominator::INTEGER AS d, numerator::INTEGER AS n FROM marts.indicator_municipality_period WHERE indicator_id = 'previne_cytology' ORDER BY 1`,
     );
-    expect(m).toEqual([{ quadrimestre: '2023Q3', d: 3, n: 0 }, { quadrimestre: '2026Q1', d: 3, n: 1 }, { quadrimestre: '2026Q3', d: 3, n: 2 }]);
+    expect(m).toEqual([
+      { quadrimestre: '2023Q3', d: 3, n: 0 },
+      { quadrimestre: '2026Q1', d: 3, n: 1 },
+      { quadrimestre: '2026Q3', d: 3, n: 2 },
+    ]);
   });
 
   it('hypertension C5: good-practice flags and scores per person, the 30-day visit rule, weight and height on one record', async () => {
@@ -152,9 +195,7 @@ describe('star schema marts on a hand-made warehouse', () => {
       ['2026Q1', T1, 1, 0, 0, null, [0, 0, null, null], 1, 1, 1],
       ['2026Q3', T1, 2, 1, 0.5, null, [1, 1, null, null], 0, 0, 1],
     ]);
-    const star = await w.query(
-      `SELECT quadrimestre, team_ine, denominator, numerator FROM marts.indicator_team_period WHERE indicator_id = 'previne_hypertension' ORDER BY ALL`,
-    );
+    const star = await w.query(`SELECT quadrimestre, team_ine, denominator, numerator FROM marts.indicator_team_period WHERE indicator_id = 'previne_hypertension' ORDER BY ALL`);
     const mart = await w.query(`SELECT quadrimestre, team_ine, denominator, numerator FROM marts.hypertension_follow_up ORDER BY ALL`);
     expect(mart).toEqual(star);
   });
@@ -168,9 +209,7 @@ describe('star schema marts on a hand-made warehouse', () => {
       { team_key: `${A}:-`, team_name: 'Não informado' },
       { team_key: `${A}:${T1}`, team_name: 'ESF 1' },
     ]);
-    expect(
-      await w.query(`SELECT period_key, period_closed::INTEGER AS closed, strftime(history_start, '%Y-%m-%d') AS since FROM marts.dim_period ORDER BY 1`),
-    ).toEqual([
+    expect(await w.query(`SELECT period_key, period_closed::INTEGER AS closed, strftime(history_start, '%Y-%m-%d') AS since FROM marts.dim_period ORDER BY 1`)).toEqual([
       { period_key: `${A}:2023Q3`, closed: 1, since: '2023-09-01' },
       { period_key: `${A}:2026Q1`, closed: 1, since: '2023-09-01' },
       { period_key: `${A}:2026Q3`, closed: 0, since: '2023-09-01' },
@@ -185,9 +224,7 @@ describe('star schema marts on a hand-made warehouse', () => {
   });
 
   it('nominal list: per team, the people of the open period still missing a good practice, by pseudonym only', async () => {
-    expect(
-      await w.query(`SELECT team_ine, quadrimestre, indicator_id, person_key, missing_practices FROM marts.nominal_list ORDER BY indicator_id, person_key`),
-    ).toEqual([
+    expect(await w.query(`SELECT team_ine, quadrimestre, indicator_id, person_key, missing_practices FROM marts.nominal_list ORDER BY indicator_id, person_key`)).toEqual([
       { team_ine: T1, quadrimestre: '2026Q3', indicator_id: 'c5_hypertension', person_key: 'cpf:h2', missing_practices: '1,2,4' },
       // C6 (aged 60 or more: H1, H2, W1, W2): H1 has no influenza dose; H2's doctor consultation is from 2023, its visits 29 days apart.
       { team_ine: T1, quadrimestre: '2026Q3', indicator_id: 'c6_older_people', person_key: 'cpf:h1', missing_practices: '4' },
@@ -209,9 +246,7 @@ describe('star schema marts on a hand-made warehouse', () => {
       ['2026Q1', T1, 1, 0, 0, 25, [0, 0, 1, 0], null, 1, 1],
       ['2026Q3', T1, 1, 1, 1, 100, [1, 1, 1, 1], null, 0, 1],
     ]);
-    const [frozen] = await w.query(
-      `SELECT count(*)::INTEGER AS n FROM marts.indicator_person_period WHERE person_key = 'cpf:h2' AND quadrimestre = '2026Q1'`,
-    );
+    const [frozen] = await w.query(`SELECT count(*)::INTEGER AS n FROM marts.indicator_person_period WHERE person_key = 'cpf:h2' AND quadrimestre = '2026Q1'`);
     expect(frozen!.n).toBe(3); // previne_hypertension, c5_hypertension and c6_older_people
     // W2's collection deleted: 2026Q1 cytology is closed but its 36-month history is incomplete, so it is recomputed too.
     expect((await teamRows('previne_cytology')).filter((r) => r[1] === T1).map((r) => [r[0], r[2], r[3]])).toEqual([
@@ -233,7 +268,10 @@ describe('star schema marts on a hand-made warehouse', () => {
     for (const q of queries) results.push(await w.query(q));
     expect(results[0]!.map((r) => [r.team_ine, r.indicator_id, r.quadrimestre, r.rate, r.target])).toEqual([[T1, 'previne_cytology', '2026Q3', 0.3333, 0.4]]);
     // C6 in 2026Q3 after H2's death: H1 75 (no influenza dose), W1 0, W2 0 → mean 25.
-    expect(results[1]!.map((r) => [r.indicator_id, r.score_mean])).toEqual([['c6_older_people', 25], ['c5_hypertension', 100]]);
+    expect(results[1]!.map((r) => [r.indicator_id, r.score_mean])).toEqual([
+      ['c6_older_people', 25],
+      ['c5_hypertension', 100],
+    ]);
     expect(results[2]!.map((r) => [r.indicator_id, r.person_key, r.missing_practices])).toEqual([
       ['previne_cytology', 'cpf:w8', '1'], // team '-' sorts first
       // Then by indicator, the most practices missing first.

@@ -26,7 +26,12 @@ type Row = Record<string, DuckDBValue>;
 async function insert(w: DuckDbWarehouse, table: string, rows: Row[]): Promise<void> {
   for (const r of rows) {
     const cols = [...Object.keys(r), '_municipality_ibge', '_run_id', '_extracted_at'];
-    await w.execute(`INSERT INTO raw.${table} (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, [...Object.values(r), A, 'fixture', '2026-11-22 06:00:00']);
+    await w.execute(`INSERT INTO raw.${table} (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, [
+      ...Object.values(r),
+      A,
+      'fixture',
+      '2026-11-22 06:00:00',
+    ]);
   }
 }
 
@@ -38,27 +43,73 @@ describe('C6: consultation, anthropometry, agent visits and influenza vaccine of
     w = await DuckDbWarehouse.open(path.join(dir, 'w.duckdb'));
     await w.ensureRawTables(PEC_TABLES);
     await insert(w, 'tb_dim_equipe', [{ co_seq_dim_equipe: 2, nu_ine: '0000000011', no_equipe: 'ESF 1' }]);
-    await insert(w, 'tb_dim_cbo', [{ co_seq_dim_cbo: 40, nu_cbo: '225142' }, { co_seq_dim_cbo: 42, nu_cbo: '322205' }, { co_seq_dim_cbo: 46, nu_cbo: '515105' }]);
-    await insert(w, 'tb_dim_imunobiologico', [{ co_seq_dim_imunobiologico: 70, nu_identificador: '33' }, { co_seq_dim_imunobiologico: 71, nu_identificador: '42' }]);
+    await insert(w, 'tb_dim_cbo', [
+      { co_seq_dim_cbo: 40, nu_cbo: '225142' },
+      { co_seq_dim_cbo: 42, nu_cbo: '322205' },
+      { co_seq_dim_cbo: 46, nu_cbo: '515105' },
+    ]);
+    await insert(w, 'tb_dim_imunobiologico', [
+      { co_seq_dim_imunobiologico: 70, nu_identificador: '33' },
+      { co_seq_dim_imunobiologico: 71, nu_identificador: '42' },
+    ]);
     await insert(w, 'tb_dim_dose_imunobiologico', [{ co_seq_dim_dose_imunobiologico: 60, nu_identificador: '1' }]);
     const births: [number, number, number][] = [
-      [1, 19660831, 0], [2, 19660901, 0], [3, 19500101, 0], [4, 19550505, 0], [5, 19400101, 1], [6, 30001231, 0],
+      [1, 19660831, 0],
+      [2, 19660901, 0],
+      [3, 19500101, 0],
+      [4, 19550505, 0],
+      [5, 19400101, 1],
+      [6, 30001231, 0],
     ];
-    await insert(w, 'tb_fat_cidadao_pec', births.map(([id, birth, dead]) => ({ co_seq_fat_cidadao_pec: id, nu_cpf_cidadao: `e${id}`, co_dim_tempo_nascimento: birth, co_dim_equipe_vinc: 2, st_faleceu: dead })));
+    await insert(
+      w,
+      'tb_fat_cidadao_pec',
+      births.map(([id, birth, dead]) => ({ co_seq_fat_cidadao_pec: id, nu_cpf_cidadao: `e${id}`, co_dim_tempo_nascimento: birth, co_dim_equipe_vinc: 2, st_faleceu: dead })),
+    );
     let id = 0;
     const consultation = (citizen: number, day: number, cbo: number, weight: number | null, height: number | null): Row => ({
-      co_seq_fat_atd_ind: ++id, co_fat_cidadao_pec: citizen, co_dim_tempo: day, co_dim_cbo_1: cbo, nu_peso: weight, nu_altura: height,
+      co_seq_fat_atd_ind: ++id,
+      co_fat_cidadao_pec: citizen,
+      co_dim_tempo: day,
+      co_dim_cbo_1: cbo,
+      nu_peso: weight,
+      nu_altura: height,
     });
     await insert(w, 'tb_fat_atendimento_individual', [
-      consultation(1, 20260115, 40, 70, 170), consultation(2, 20260115, 40, 70, 170), consultation(3, 20260301, 42, 80, null),
-      consultation(4, 20250831, 40, null, null), consultation(4, 20260801, 42, 60, 160), consultation(5, 20260115, 40, 70, 170), consultation(6, 20260115, 40, 70, 170),
+      consultation(1, 20260115, 40, 70, 170),
+      consultation(2, 20260115, 40, 70, 170),
+      consultation(3, 20260301, 42, 80, null),
+      consultation(4, 20250831, 40, null, null),
+      consultation(4, 20260801, 42, 60, 160),
+      consultation(5, 20260115, 40, 70, 170),
+      consultation(6, 20260115, 40, 70, 170),
     ]);
     const visit = (citizen: number, day: number): Row => ({ co_seq_fat_visita_domiciliar: ++id, co_fat_cidadao_pec: citizen, co_dim_cbo: 46, co_dim_tempo: day });
-    await insert(w, 'tb_fat_visita_domiciliar', [visit(1, 20251001), visit(1, 20251101), visit(2, 20251001), visit(2, 20251101), visit(3, 20260101), visit(3, 20260120), visit(4, 20260301)]);
+    await insert(w, 'tb_fat_visita_domiciliar', [
+      visit(1, 20251001),
+      visit(1, 20251101),
+      visit(2, 20251001),
+      visit(2, 20251101),
+      visit(3, 20260101),
+      visit(3, 20260120),
+      visit(4, 20260301),
+    ]);
     const dose = (citizen: number, vaccine: number, day: number): Row => ({
-      co_seq_fat_vacinacao_vacina: ++id, co_fat_cidadao_pec: citizen, co_dim_imunobiologico: vaccine, co_dim_dose_imunobiologico: 60, co_dim_tempo_vacina_aplicada: day, co_dim_tempo: day,
+      co_seq_fat_vacinacao_vacina: ++id,
+      co_fat_cidadao_pec: citizen,
+      co_dim_imunobiologico: vaccine,
+      co_dim_dose_imunobiologico: 60,
+      co_dim_tempo_vacina_aplicada: day,
+      co_dim_tempo: day,
     });
-    await insert(w, 'tb_fat_vacinacao_vacina', [dose(1, 70, 20250901), dose(2, 70, 20250901), dose(3, 70, 20250831), dose(3, 71, 20260101), dose(4, 70, 20260831), dose(5, 70, 20260101)]);
+    await insert(w, 'tb_fat_vacinacao_vacina', [
+      dose(1, 70, 20250901),
+      dose(2, 70, 20250901),
+      dose(3, 70, 20250831),
+      dose(3, 71, 20260101),
+      dose(4, 70, 20260831),
+      dose(5, 70, 20260101),
+    ]);
     for (const m of MARTS) await refreshMartDuckDb(w, m);
   });
   afterAll(() => {

@@ -32,7 +32,12 @@ type Row = Record<string, DuckDBValue>;
 async function insert(w: DuckDbWarehouse, table: string, rows: Row[]): Promise<void> {
   for (const r of rows) {
     const cols = [...Object.keys(r), '_municipality_ibge', '_run_id', '_extracted_at'];
-    await w.execute(`INSERT INTO raw.${table} (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, [...Object.values(r), A, 'fixture', '2026-11-22 06:00:00']);
+    await w.execute(`INSERT INTO raw.${table} (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, [
+      ...Object.values(r),
+      A,
+      'fixture',
+      '2026-11-22 06:00:00',
+    ]);
   }
 }
 
@@ -45,15 +50,26 @@ describe('Previne 1 and 2: prenatal consultations and exams of the pregnancies e
     await w.ensureRawTables(PEC_TABLES);
     await insert(w, 'tb_dim_equipe', [{ co_seq_dim_equipe: 2, nu_ine: '0000000011', no_equipe: 'ESF 1' }]);
     await insert(w, 'tb_dim_cbo', [
-      { co_seq_dim_cbo: 40, nu_cbo: '225142' }, { co_seq_dim_cbo: 42, nu_cbo: '322205' }, { co_seq_dim_cbo: 44, nu_cbo: '223293' }, { co_seq_dim_cbo: 45, nu_cbo: '322405' },
+      { co_seq_dim_cbo: 40, nu_cbo: '225142' },
+      { co_seq_dim_cbo: 42, nu_cbo: '322205' },
+      { co_seq_dim_cbo: 44, nu_cbo: '223293' },
+      { co_seq_dim_cbo: 45, nu_cbo: '322405' },
     ]);
     await insert(w, 'tb_dim_cid', [{ co_seq_dim_cid: 1, nu_cid: '-' }]);
     await insert(w, 'tb_dim_ciap', [{ co_seq_dim_ciap: 20, nu_ciap: 'W78' }]);
     await insert(w, 'tb_dim_procedimento', [
-      { co_seq_dim_procedimento: 1, co_proced: '-' }, { co_seq_dim_procedimento: 30, co_proced: 'ABPG026' }, { co_seq_dim_procedimento: 31, co_proced: '0214010040' },
-      { co_seq_dim_procedimento: 32, co_proced: 'ABEX018' }, { co_seq_dim_procedimento: 33, co_proced: '0202031179' }, { co_seq_dim_procedimento: 34, co_proced: 'ABEX021' },
+      { co_seq_dim_procedimento: 1, co_proced: '-' },
+      { co_seq_dim_procedimento: 30, co_proced: 'ABPG026' },
+      { co_seq_dim_procedimento: 31, co_proced: '0214010040' },
+      { co_seq_dim_procedimento: 32, co_proced: 'ABEX018' },
+      { co_seq_dim_procedimento: 33, co_proced: '0202031179' },
+      { co_seq_dim_procedimento: 34, co_proced: 'ABEX021' },
     ]);
-    await insert(w, 'tb_fat_cidadao_pec', [1, 2, 3, 4, 5, 6, 7].map((id) => ({ co_seq_fat_cidadao_pec: id, nu_cpf_cidadao: `g${id}`, co_dim_equipe_vinc: 2, st_faleceu: 0 })));
+    await insert(
+      w,
+      'tb_fat_cidadao_pec',
+      [1, 2, 3, 4, 5, 6, 7].map((id) => ({ co_seq_fat_cidadao_pec: id, nu_cpf_cidadao: `g${id}`, co_dim_equipe_vinc: 2, st_faleceu: 0 })),
+    );
     let consultationId = 0;
     const consultations: Row[] = [];
     const problems: Row[] = [];
@@ -81,12 +97,22 @@ describe('Previne 1 and 2: prenatal consultations and exams of the pregnancies e
       { co_seq_fat_proced_atend_proced: 2, co_fat_cidadao_pec: 3, co_dim_procedimento: 31, co_dim_tempo: 20251001 },
     ]);
     const exam = (id: number, consultation: number, citizen: number, requested: number, day: number): Row => ({
-      co_seq_fat_atd_ind_procedimentos: id, co_fat_atd_ind: consultation, co_fat_cidadao_pec: citizen, co_dim_procedimento_solicitado: requested, co_dim_procedimento_avaliado: 1, co_dim_tempo: day,
+      co_seq_fat_atd_ind_procedimentos: id,
+      co_fat_atd_ind: consultation,
+      co_fat_cidadao_pec: citizen,
+      co_dim_procedimento_solicitado: requested,
+      co_dim_procedimento_avaliado: 1,
+      co_dim_tempo: day,
     });
     await insert(w, 'tb_fat_atd_ind_procedimentos', [exam(1, g1[0]!, 1, 32, 20250930), exam(2, g2[0]!, 2, 33, 20251114), exam(3, g3[0]!, 3, 34, 20251001)]);
     const dental = (id: number, citizen: number, day: number, cbo = 44): Row => ({ co_seq_fat_atd_odnt: id, co_fat_cidadao_pec: citizen, co_dim_cbo_1: cbo, co_dim_tempo: day });
     await insert(w, 'tb_fat_atendimento_odonto', [
-      dental(1, 1, 20251015), dental(2, 2, 20250814), dental(3, 3, 20251101, 45), dental(4, 5, 20260430), dental(5, 7, 20260430), dental(6, 6, 20260101),
+      dental(1, 1, 20251015),
+      dental(2, 2, 20250814),
+      dental(3, 3, 20251101, 45),
+      dental(4, 5, 20260430),
+      dental(5, 7, 20260430),
+      dental(6, 6, 20260101),
     ]);
     for (const m of MARTS) await refreshMartDuckDb(w, m);
   });

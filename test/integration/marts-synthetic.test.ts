@@ -70,9 +70,7 @@ describe('indicator marts over a synthetic PEC with a planted cohort', () => {
   });
 
   it('the municipality: every figure is a proportion of its denominator, and the teams add up to the municipal figure', async () => {
-    const bad = await p.warehouse.query(
-      `SELECT * FROM marts.indicator_team_period WHERE numerator > denominator OR denominator = 0 OR rate <> ROUND(numerator / denominator, 4)`,
-    );
+    const bad = await p.warehouse.query(`SELECT * FROM marts.indicator_team_period WHERE numerator > denominator OR denominator = 0 OR rate <> ROUND(numerator / denominator, 4)`);
     expect(bad).toEqual([]);
     const sums = await p.warehouse.query(
       `SELECT * FROM (
@@ -84,10 +82,9 @@ describe('indicator marts over a synthetic PEC with a planted cohort', () => {
     );
     expect(sums).toEqual([]);
     // The random population does produce people in every indicator (the simulation plants the conditions).
-    const [n] = await p.warehouse.query(
-      `SELECT count(DISTINCT indicator_id)::INTEGER AS n FROM marts.indicator_team_period WHERE team_ine NOT IN ('-', $1) AND denominator > 0`,
-      [cohortTeamIne(CAMPINAS.ibge)],
-    );
+    const [n] = await p.warehouse.query(`SELECT count(DISTINCT indicator_id)::INTEGER AS n FROM marts.indicator_team_period WHERE team_ine NOT IN ('-', $1) AND denominator > 0`, [
+      cohortTeamIne(CAMPINAS.ibge),
+    ]);
     expect(n!.n).toBe(INDICATORS.length);
   });
 

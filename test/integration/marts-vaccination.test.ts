@@ -25,7 +25,12 @@ type Row = Record<string, DuckDBValue>;
 async function insert(w: DuckDbWarehouse, table: string, rows: Row[]): Promise<void> {
   for (const r of rows) {
     const cols = [...Object.keys(r), '_municipality_ibge', '_run_id', '_extracted_at'];
-    await w.execute(`INSERT INTO raw.${table} (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, [...Object.values(r), A, 'fixture', '2026-11-22 06:00:00']);
+    await w.execute(`INSERT INTO raw.${table} (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, [
+      ...Object.values(r),
+      A,
+      'fixture',
+      '2026-11-22 06:00:00',
+    ]);
   }
 }
 
@@ -38,11 +43,28 @@ describe('Previne 5: third doses of pentavalent and VIP for children turning one
     await w.ensureRawTables(PEC_TABLES);
     await insert(w, 'tb_dim_equipe', [{ co_seq_dim_equipe: 2, nu_ine: '0000000011', no_equipe: 'ESF 1' }]);
     await insert(w, 'tb_dim_imunobiologico', [
-      { co_seq_dim_imunobiologico: 50, nu_identificador: '42' }, { co_seq_dim_imunobiologico: 51, nu_identificador: '22' }, { co_seq_dim_imunobiologico: 52, nu_identificador: '28' },
+      { co_seq_dim_imunobiologico: 50, nu_identificador: '42' },
+      { co_seq_dim_imunobiologico: 51, nu_identificador: '22' },
+      { co_seq_dim_imunobiologico: 52, nu_identificador: '28' },
     ]);
-    await insert(w, 'tb_dim_dose_imunobiologico', [{ co_seq_dim_dose_imunobiologico: 60, nu_identificador: '3' }, { co_seq_dim_dose_imunobiologico: 61, nu_identificador: '2' }]);
-    const births: [number, number][] = [[1, 20250501], [2, 20250831], [3, 20250430], [4, 20250901], [5, 20250615], [6, 20250701], [7, 20250702]];
-    await insert(w, 'tb_fat_cidadao_pec', births.map(([id, birth]) => ({ co_seq_fat_cidadao_pec: id, nu_cpf_cidadao: `k${id}`, co_dim_tempo_nascimento: birth, co_dim_equipe_vinc: 2, st_faleceu: 0 })));
+    await insert(w, 'tb_dim_dose_imunobiologico', [
+      { co_seq_dim_dose_imunobiologico: 60, nu_identificador: '3' },
+      { co_seq_dim_dose_imunobiologico: 61, nu_identificador: '2' },
+    ]);
+    const births: [number, number][] = [
+      [1, 20250501],
+      [2, 20250831],
+      [3, 20250430],
+      [4, 20250901],
+      [5, 20250615],
+      [6, 20250701],
+      [7, 20250702],
+    ];
+    await insert(
+      w,
+      'tb_fat_cidadao_pec',
+      births.map(([id, birth]) => ({ co_seq_fat_cidadao_pec: id, nu_cpf_cidadao: `k${id}`, co_dim_tempo_nascimento: birth, co_dim_equipe_vinc: 2, st_faleceu: 0 })),
+    );
     // One consultation so that 2026Q2 exists (periods come from consultations), and history from 2025-04.
     await insert(w, 'tb_fat_atendimento_individual', [
       { co_seq_fat_atd_ind: 1, co_fat_cidadao_pec: 3, co_dim_tempo: 20250410 },
@@ -50,15 +72,25 @@ describe('Previne 5: third doses of pentavalent and VIP for children turning one
     ]);
     let id = 0;
     const dose = (citizen: number, vaccine: number, doseId: number, day: number): Row => ({
-      co_seq_fat_vacinacao_vacina: ++id, co_fat_cidadao_pec: citizen, co_dim_imunobiologico: vaccine, co_dim_dose_imunobiologico: doseId, co_dim_tempo_vacina_aplicada: day, co_dim_tempo: day,
+      co_seq_fat_vacinacao_vacina: ++id,
+      co_fat_cidadao_pec: citizen,
+      co_dim_imunobiologico: vaccine,
+      co_dim_dose_imunobiologico: doseId,
+      co_dim_tempo_vacina_aplicada: day,
+      co_dim_tempo: day,
     });
     await insert(w, 'tb_fat_vacinacao_vacina', [
-      dose(1, 50, 60, 20251101), dose(1, 51, 60, 20251101),
+      dose(1, 50, 60, 20251101),
+      dose(1, 51, 60, 20251101),
       dose(2, 50, 60, 20260301),
-      dose(3, 50, 60, 20251001), dose(3, 51, 60, 20251001),
-      dose(5, 50, 60, 20251215), dose(5, 52, 60, 20251215),
-      dose(6, 50, 60, 20260101), dose(6, 51, 61, 20260101),
-      dose(7, 50, 60, 20260102), dose(7, 51, 60, 20260901),
+      dose(3, 50, 60, 20251001),
+      dose(3, 51, 60, 20251001),
+      dose(5, 50, 60, 20251215),
+      dose(5, 52, 60, 20251215),
+      dose(6, 50, 60, 20260101),
+      dose(6, 51, 61, 20260101),
+      dose(7, 50, 60, 20260102),
+      dose(7, 51, 60, 20260901),
     ]);
     for (const m of MARTS) await refreshMartDuckDb(w, m);
   });

@@ -21,7 +21,9 @@ describe('pipeline over synthetic PEC databases', () => {
   let shared: TestDatabase;
   beforeAll(async () => {
     single = await createTestDatabase('pec_single', (c) => seedPec(c, { seed: 11, municipalities: [CAMPINAS], citizens: 300, endDate: '2026-11-20' }).then(() => {}));
-    shared = await createTestDatabase('pec_shared', (c) => seedPec(c, { seed: 12, municipalities: [CURITIBA, PONTA_GROSSA], citizens: 200, endDate: '2026-11-20', pecVersion: '5.2' }).then(() => {}));
+    shared = await createTestDatabase('pec_shared', (c) =>
+      seedPec(c, { seed: 12, municipalities: [CURITIBA, PONTA_GROSSA], citizens: 200, endDate: '2026-11-20', pecVersion: '5.2' }).then(() => {}),
+    );
   }, 120_000);
   afterAll(async () => {
     await single?.drop();
@@ -39,19 +41,24 @@ describe('pipeline over synthetic PEC databases', () => {
       expect(run.extracted.sort()).toEqual([CAMPINAS.ibge, CURITIBA.ibge, PONTA_GROSSA.ibge].sort());
 
       // Reconciliation: the warehouse holds exactly what the source holds for each slice.
-      for (const [db, m] of [[single, CAMPINAS.ibge], [shared, CURITIBA.ibge], [shared, PONTA_GROSSA.ibge]] as const) {
+      for (const [db, m] of [
+        [single, CAMPINAS.ibge],
+        [shared, CURITIBA.ibge],
+        [shared, PONTA_GROSSA.ibge],
+      ] as const) {
         for (const table of ['tb_fat_atendimento_individual', 'tb_fat_cidadao_pec', 'tb_fat_vacinacao_vacina']) {
-          const [src] = (await db.client.query(
-            `SELECT count(*)::int AS n FROM ${table} t JOIN tb_dim_municipio d ON d.co_seq_dim_municipio = t.co_dim_municipio WHERE d.co_ibge = $1`,
-            [m],
-          )).rows;
+          const [src] = (
+            await db.client.query(`SELECT count(*)::int AS n FROM ${table} t JOIN tb_dim_municipio d ON d.co_seq_dim_municipio = t.co_dim_municipio WHERE d.co_ibge = $1`, [m])
+          ).rows;
           const [dst] = await p.warehouse.query(`SELECT count(*)::INTEGER AS n FROM raw.${table} WHERE _municipality_ibge = $1`, [m]);
           expect({ table, m, n: dst!.n }).toEqual({ table, m, n: src.n });
           expect(src.n).toBeGreaterThan(0);
         }
       }
       // PEC 5.2 names the blood-pressure columns differently: the registry aliases map them.
-      const [bp] = await p.warehouse.query(`SELECT count(nu_pressao_sistolica)::INTEGER AS n FROM raw.tb_fat_atendimento_individual WHERE _municipality_ibge = $1`, [CURITIBA.ibge]);
+      const [bp] = await p.warehouse.query(`SELECT count(nu_pressao_sistolica)::INTEGER AS n FROM raw.tb_fat_atendimento_individual WHERE _municipality_ibge = $1`, [
+        CURITIBA.ibge,
+      ]);
       expect(bp!.n).toBeGreaterThan(0);
 
       const before = await fingerprint(p.warehouse, PEC_TABLES);

@@ -100,7 +100,11 @@ describeEmulator('Pub/Sub adapter against the Pub/Sub emulator', () => {
     const ids = await context.with(trace.setSpan(context.active(), span), () =>
       Promise.all(
         Array.from({ length: 250 }, (_, i) =>
-          bus.publish('extractRequests', { runId: 'daily-20261122', municipality: '3550308', window: { start: '2026-10-18', end: '2026-11-23' }, trigger: 'daily', continuation: { sequence: (i % 1000) + 1 } }, { runId: 'daily-20261122' }),
+          bus.publish(
+            'extractRequests',
+            { runId: 'daily-20261122', municipality: '3550308', window: { start: '2026-10-18', end: '2026-11-23' }, trigger: 'daily', continuation: { sequence: (i % 1000) + 1 } },
+            { runId: 'daily-20261122' },
+          ),
         ),
       ),
     );
@@ -137,14 +141,20 @@ describeEmulator('Pub/Sub adapter against the Pub/Sub emulator', () => {
 
   it('a missing topic is a terminal configuration error, named in the message', async () => {
     const bus = new PubSubBus(pubsub, 'no-such-prefix-');
-    await expect(bus.publish('loadRequests', { runId: 'daily-20261122', municipalities: ['3550308'] })).rejects.toMatchObject({ transient: false, errorClass: 'config', message: expect.stringContaining('no-such-prefix-pec-load-requests') });
+    await expect(bus.publish('loadRequests', { runId: 'daily-20261122', municipalities: ['3550308'] })).rejects.toMatchObject({
+      transient: false,
+      errorClass: 'config',
+      message: expect.stringContaining('no-such-prefix-pec-load-requests'),
+    });
   });
 
   it('the fan-out entry point, as deployed, publishes one extract message per municipality to the emulator', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fan-out-emulator-'));
     fs.writeFileSync(
       path.join(dir, 'municipalities.yaml'),
-      ['3550308', '3304557'].map((ibge) => `  - ibge: "${ibge}"\n    name: M ${ibge}\n    network: tls\n    connection: { host: pec-${ibge}.example.org, password: { secret: pec-db-${ibge} } }\n`).reduce((a, b) => a + b, 'municipalities:\n'),
+      ['3550308', '3304557']
+        .map((ibge) => `  - ibge: "${ibge}"\n    name: M ${ibge}\n    network: tls\n    connection: { host: pec-${ibge}.example.org, password: { secret: pec-db-${ibge} } }\n`)
+        .reduce((a, b) => a + b, 'municipalities:\n'),
     );
     Object.assign(process.env, {
       [ENV.projectId]: PROJECT,
@@ -167,8 +177,20 @@ describeEmulator('Pub/Sub adapter against the Pub/Sub emulator', () => {
     try {
       const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'ce-id': 'e1', 'ce-specversion': '1.0', 'ce-type': 'google.cloud.pubsub.topic.v1.messagePublished', 'ce-source': `//pubsub.googleapis.com/projects/${PROJECT}/topics/${prefix}pec-run-requests` },
-        body: JSON.stringify({ message: { data: Buffer.from(JSON.stringify({ trigger: 'daily', runDate: '2026-11-22' })).toString('base64'), messageId: 'm1', attributes: { traceparent: '00-5bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' } } }),
+        headers: {
+          'content-type': 'application/json',
+          'ce-id': 'e1',
+          'ce-specversion': '1.0',
+          'ce-type': 'google.cloud.pubsub.topic.v1.messagePublished',
+          'ce-source': `//pubsub.googleapis.com/projects/${PROJECT}/topics/${prefix}pec-run-requests`,
+        },
+        body: JSON.stringify({
+          message: {
+            data: Buffer.from(JSON.stringify({ trigger: 'daily', runDate: '2026-11-22' })).toString('base64'),
+            messageId: 'm1',
+            attributes: { traceparent: '00-5bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
+          },
+        }),
       });
       expect(res.status).toBeLessThan(300);
       const messages = await received;
@@ -185,9 +207,10 @@ describeEmulator('Pub/Sub adapter against the Pub/Sub emulator', () => {
 
 if (SKIP_REASON) {
   describe('Pub/Sub emulator tests', () => {
-    if (CI) it('need gcloud with the Pub/Sub emulator and Java (CI=true: not skipped)', () => {
-      throw new Error(`the Pub/Sub emulator tests cannot run: ${SKIP_REASON}. CI's image must have them.`);
-    });
+    if (CI)
+      it('need gcloud with the Pub/Sub emulator and Java (CI=true: not skipped)', () => {
+        throw new Error(`the Pub/Sub emulator tests cannot run: ${SKIP_REASON}. CI's image must have them.`);
+      });
     else it.skip(`SKIPPED: ${SKIP_REASON}`, () => {});
   });
 }

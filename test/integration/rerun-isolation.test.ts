@@ -51,7 +51,10 @@ describe('rerun of one municipality', () => {
       // The source changes for A only: weights corrected, some vaccine doses removed.
       const windowKeys = [20261017, 20261122];
       const idsOf = `SELECT co_seq_dim_municipio FROM tb_dim_municipio WHERE co_ibge = '${A.ibge}'`;
-      await db.client.query(`UPDATE tb_fat_atendimento_individual SET nu_peso = nu_peso + 1 WHERE co_dim_municipio IN (${idsOf}) AND co_dim_tempo >= $1 AND co_dim_tempo < $2`, windowKeys);
+      await db.client.query(
+        `UPDATE tb_fat_atendimento_individual SET nu_peso = nu_peso + 1 WHERE co_dim_municipio IN (${idsOf}) AND co_dim_tempo >= $1 AND co_dim_tempo < $2`,
+        windowKeys,
+      );
       const removed = await db.client.query(
         `DELETE FROM tb_fat_vacinacao_vacina WHERE co_seq_fat_vacinacao_vacina IN (
            SELECT co_seq_fat_vacinacao_vacina FROM tb_fat_vacinacao_vacina WHERE co_dim_municipio IN (${idsOf}) AND co_dim_tempo >= $1 AND co_dim_tempo < $2 LIMIT 5)`,

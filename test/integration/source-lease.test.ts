@@ -19,7 +19,10 @@ describe('source lease', () => {
 
   it('lets one holder in at a time and the next in after release', async () => {
     const a = await SourceLease.acquire(store, 'pr-consorcio', 'a', clock, { ttlMs: 60_000, waitMs: 0, pollMs: 1 });
-    await expect(SourceLease.acquire(store, 'pr-consorcio', 'b', clock, { ttlMs: 60_000, waitMs: 0, pollMs: 1 })).rejects.toMatchObject({ errorClass: 'source_busy', transient: true });
+    await expect(SourceLease.acquire(store, 'pr-consorcio', 'b', clock, { ttlMs: 60_000, waitMs: 0, pollMs: 1 })).rejects.toMatchObject({
+      errorClass: 'source_busy',
+      transient: true,
+    });
     // Another installation is independent.
     await SourceLease.acquire(store, 'pec-3509502', 'c', clock, { ttlMs: 60_000, waitMs: 0, pollMs: 1 });
     await a.release();

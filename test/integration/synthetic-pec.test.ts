@@ -13,7 +13,6 @@ const SAO_PAULO = { ibge: '3550308', name: 'São Paulo', uf: 'SP' };
 const RIO = { ibge: '3304557', name: 'Rio de Janeiro', uf: 'RJ' };
 const BASE = { seed: 42, municipalities: [SAO_PAULO, RIO], citizens: 400 } satisfies SeedOptions;
 
-
 const stable = (s: SeedSummary) => ({ ...s, durationMs: 0, rowsPerSecond: 0, timingsMs: {} });
 
 async function rows<T>(c: Client, sql: string, params: unknown[] = []): Promise<T[]> {
@@ -80,7 +79,9 @@ describe('synthetic PEC schema', () => {
   });
 
   it('names the drifted columns the 5.2 way in 5.2', () => {
-    const atd = pecTables('5.2').find((t) => t.name === 'tb_fat_atendimento_individual')!.columns.map((c) => c.name);
+    const atd = pecTables('5.2')
+      .find((t) => t.name === 'tb_fat_atendimento_individual')!
+      .columns.map((c) => c.name);
     expect(atd).toEqual(expect.arrayContaining(['nu_medicao_pressao_sistolica', 'nu_medicao_pressao_diastolica', 'nu_idade_gestacional']));
     expect(atd).not.toContain('nu_pressao_sistolica');
     expect(atd).not.toContain('nu_pressao_diastolica');
@@ -202,7 +203,10 @@ describe('synthetic PEC database', () => {
       expect({ table_name, column_name, nulls: r.n }).toEqual({ table_name, column_name, nulls: 0 });
     }
     for (const t of pecTables('5.5').filter((x) => x.kind === 'fact' && x.columns.some((c) => c.name === 'co_dim_tempo'))) {
-      const r = await one<{ n: number }>(a.client, `SELECT count(*)::int AS n FROM ${t.name} f LEFT JOIN tb_dim_tempo d ON d.co_seq_dim_tempo = f.co_dim_tempo WHERE d.co_seq_dim_tempo IS NULL`);
+      const r = await one<{ n: number }>(
+        a.client,
+        `SELECT count(*)::int AS n FROM ${t.name} f LEFT JOIN tb_dim_tempo d ON d.co_seq_dim_tempo = f.co_dim_tempo WHERE d.co_seq_dim_tempo IS NULL`,
+      );
       expect({ table: t.name, orphans: r.n }).toEqual({ table: t.name, orphans: 0 });
       const range = await one<{ lo: string; hi: string }>(a.client, `SELECT min(co_dim_tempo) AS lo, max(co_dim_tempo) AS hi FROM ${t.name}`);
       expect(Number(range.lo)).toBeGreaterThanOrEqual(Number(summaryA.historyStart.replaceAll('-', '')));
@@ -360,7 +364,10 @@ describe('synthetic PEC database', () => {
     for (const t of pecTables('5.5')) {
       expect(indexes.some((i) => i.tablename === t.name && i.indexdef.includes('UNIQUE') && i.indexdef.includes(`(${t.primaryKey[0]})`))).toBe(true);
       if (t.kind === 'fact' && t.name !== 'tb_fat_cidadao_pec')
-        expect({ t: t.name, indexed: indexes.some((i) => i.tablename === t.name && i.indexdef.includes('(co_dim_municipio, co_dim_tempo)')) }).toEqual({ t: t.name, indexed: true });
+        expect({ t: t.name, indexed: indexes.some((i) => i.tablename === t.name && i.indexdef.includes('(co_dim_municipio, co_dim_tempo)')) }).toEqual({
+          t: t.name,
+          indexed: true,
+        });
     }
     const newest = await one<{ ds_filename: string }>(a.client, `SELECT ds_filename FROM tb_migracao ORDER BY dt_executado DESC, co_seq_migracao DESC LIMIT 1`);
     expect(newest.ds_filename).toMatch(/^db\/v5\.5\.\d+\/changelog-\d{3}\.xml$/);
@@ -370,7 +377,9 @@ describe('synthetic PEC database', () => {
   });
 
   it('drifts column names in PEC 5.2 and fills them', async () => {
-    const cols = (await rows<{ column_name: string }>(v52.client, `SELECT column_name FROM information_schema.columns WHERE table_name = 'tb_fat_atendimento_individual'`)).map((c) => c.column_name);
+    const cols = (await rows<{ column_name: string }>(v52.client, `SELECT column_name FROM information_schema.columns WHERE table_name = 'tb_fat_atendimento_individual'`)).map(
+      (c) => c.column_name,
+    );
     expect(cols).toEqual(expect.arrayContaining(['nu_medicao_pressao_sistolica', 'nu_medicao_pressao_diastolica', 'nu_idade_gestacional']));
     for (const c of ['nu_pressao_sistolica', 'nu_pressao_diastolica', 'nu_idade_gestacional_semanas']) expect(cols).not.toContain(c);
     const filled = await one<{ n: number }>(v52.client, `SELECT count(nu_medicao_pressao_sistolica)::int AS n FROM tb_fat_atendimento_individual`);

@@ -42,7 +42,21 @@ function canonicalDecimal(v: unknown): string | null {
   return r === '-0' ? '0' : r;
 }
 
-const TEXTS = [null, '', 'JOÃO da Conceição', 'aspas "duplas" e \'simples\'', 'linha 1\nlinha 2\r\nlinha 3', 'barra \\ invertida \\\\', '\\N', 'a\\Nb', 'vírgula, ponto; e vírgula', ' espaços ', '"', ',', '\t tab'];
+const TEXTS = [
+  null,
+  '',
+  'JOÃO da Conceição',
+  'aspas "duplas" e \'simples\'',
+  'linha 1\nlinha 2\r\nlinha 3',
+  'barra \\ invertida \\\\',
+  '\\N',
+  'a\\Nb',
+  'vírgula, ponto; e vírgula',
+  ' espaços ',
+  '"',
+  ',',
+  '\t tab',
+];
 
 describe('type fidelity, PostgreSQL to warehouse', () => {
   let db: TestDatabase;
@@ -54,12 +68,18 @@ describe('type fidelity, PostgreSQL to warehouse', () => {
           nu_inteiro integer, nu_pequeno smallint, nu_decimal numeric, nu_real double precision, dt_data date, dt_hora timestamp,
           co_dim_municipio bigint, co_dim_tempo bigint)`);
       const rows: unknown[][] = TEXTS.map((t, i) => [
-        i + 1, i % 3 === 0 ? null : i % 3 === 1 ? '' : `1234567890${i % 10}`, `NOME ${i}`, t,
-        [null, 0, -2147483648, 2147483647][i % 4], [null, -32768, 32767][i % 3],
+        i + 1,
+        i % 3 === 0 ? null : i % 3 === 1 ? '' : `1234567890${i % 10}`,
+        `NOME ${i}`,
+        t,
+        [null, 0, -2147483648, 2147483647][i % 4],
+        [null, -32768, 32767][i % 3],
         [null, '0', '-0.5', '123456789012345678901234567.123456789', '0.000000001', '99.10'][i % 6],
         [null, 0.1, 1 / 3, -1e-300, 1.7976931348623157e308, 3.141592653589793][i % 6],
-        [null, '3000-12-31', '1900-01-01', '2026-02-28'][i % 4], [null, '2026-11-21 23:59:59.999999', '2000-01-01 00:00:00'][i % 3],
-        7, 20261120,
+        [null, '3000-12-31', '1900-01-01', '2026-02-28'][i % 4],
+        [null, '2026-11-21 23:59:59.999999', '2000-01-01 00:00:00'][i % 3],
+        7,
+        20261120,
       ]);
       // eslint-disable-next-line no-loss-of-precision -- 2^53+1 is the point: the value a double cannot hold
       rows.push([9007199254740993, '11111111111', 'OUTRA', 'de Santos', 1, 1, '1', 1, '2026-01-01', '2026-01-01 10:00:00', 8, 20261120]);

@@ -58,7 +58,12 @@ const REGISTRY = TableRegistry.parse([
   },
 ]);
 
-type Row = Partial<Record<'ds_texto' | 'nu_grande' | 'nu_inteiro' | 'nu_pequeno' | 'nu_decimal' | 'nu_pressao' | 'nu_real' | 'dt_data' | 'dt_hora' | 'nu_cpf' | 'dt_nascimento' | 'nu_contagem', string | null>>;
+type Row = Partial<
+  Record<
+    'ds_texto' | 'nu_grande' | 'nu_inteiro' | 'nu_pequeno' | 'nu_decimal' | 'nu_pressao' | 'nu_real' | 'dt_data' | 'dt_hora' | 'nu_cpf' | 'dt_nascimento' | 'nu_contagem',
+    string | null
+  >
+>;
 /** Source rows (PostgreSQL literals as text) and, for out-of-range ones, the reason expected. */
 const CASES: { row: Row; setAside?: [column: string, reason: string] }[] = [
   // text: NULL vs '', separators, quotes, line breaks, backslashes, \N, non-ASCII, the length limit
@@ -196,14 +201,17 @@ describe('type round trip, PostgreSQL → extract → local warehouse', () => {
 
       await db.client.query('SET extra_float_digits = 3');
       const source = (
-        await db.client.query(`SELECT co_seq::text AS id, ds_texto, nu_grande::text, nu_inteiro::text, nu_pequeno::text, CASE WHEN nu_contagem <> 'NaN' AND nu_contagem = trunc(nu_contagem) THEN nu_contagem::bigint::text ELSE nu_contagem::text END AS nu_contagem, nu_decimal::text, nu_pressao::text,
+        await db.client
+          .query(`SELECT co_seq::text AS id, ds_texto, nu_grande::text, nu_inteiro::text, nu_pequeno::text, CASE WHEN nu_contagem <> 'NaN' AND nu_contagem = trunc(nu_contagem) THEN nu_contagem::bigint::text ELSE nu_contagem::text END AS nu_contagem, nu_decimal::text, nu_pressao::text,
           nu_real::text, dt_data::text, dt_nascimento::text, to_char(dt_hora, 'YYYY-MM-DD HH24:MI:SS.US') AS dt_hora FROM tb_fat_tipos ORDER BY co_seq`)
       ).rows as Record<string, string | null>[];
       const landed = await p.warehouse.query(`SELECT co_seq::VARCHAR AS id, ds_texto, nu_grande::VARCHAR AS nu_grande, nu_inteiro::VARCHAR AS nu_inteiro,
           nu_pequeno::VARCHAR AS nu_pequeno, nu_contagem::VARCHAR AS nu_contagem, nu_decimal::VARCHAR AS nu_decimal, nu_pressao::VARCHAR AS nu_pressao, nu_real::VARCHAR AS nu_real, strftime(dt_data, '%Y-%m-%d') AS dt_data,
           strftime(dt_hora, '%Y-%m-%d %H:%M:%S.%f') AS dt_hora, strftime(dt_nascimento, '%Y-%m-%d') AS dt_nascimento, nu_cpf FROM raw.tb_fat_tipos ORDER BY co_seq`);
       expect(landed).toHaveLength(CASES.length);
-      const [pinned] = await p.warehouse.query(`SELECT data_type FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = 'tb_fat_tipos' AND column_name = 'nu_pressao'`);
+      const [pinned] = await p.warehouse.query(
+        `SELECT data_type FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = 'tb_fat_tipos' AND column_name = 'nu_pressao'`,
+      );
       expect(pinned).toEqual({ data_type: 'DECIMAL(5,1)' });
 
       const expectedAside: [string, string, string][] = [];
@@ -255,8 +263,11 @@ describe('type round trip, PostgreSQL → extract → local warehouse', () => {
       expect(fact.typeDrift).toBeUndefined(); // wider integer sources are checked value by value, not drift
       expect(manifest.tables.find((t) => t.table === 'tb_dim_municipio')!.setAsideValues).toBeUndefined();
       expect(manifest.setAside!.rows).toBe(expectedAside.length);
-      const recon = await p.warehouse.query(`SELECT staged_rows::INTEGER AS staged, loaded_rows::INTEGER AS loaded, status FROM ops.reconciliation
-          WHERE run_id = $1 AND table_name = $2`, [run.runId, SET_ASIDE_TABLE.name]);
+      const recon = await p.warehouse.query(
+        `SELECT staged_rows::INTEGER AS staged, loaded_rows::INTEGER AS loaded, status FROM ops.reconciliation
+          WHERE run_id = $1 AND table_name = $2`,
+        [run.runId, SET_ASIDE_TABLE.name],
+      );
       expect(recon).toEqual([{ staged: expectedAside.length, loaded: expectedAside.length, status: 'match' }]);
       expect(await p.warehouse.query(`SELECT set_aside_values::INTEGER AS set_aside, unknown_columns FROM ops.municipality_runs WHERE run_id = $1`, [run.runId])).toEqual([
         { set_aside: expectedAside.length, unknown_columns: 'tb_fat_tipos.ds_coluna_nova' },

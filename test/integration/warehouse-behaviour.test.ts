@@ -40,7 +40,10 @@ describe('warehouse behaviour: DuckDbWarehouse through loadRun', () => {
   const logger = pino({ level: 'silent' });
   const load = (runId: string, municipalities: string[]) => loadRun({ store, warehouse: w, tables: TABLES, logger }, { runId, municipalities });
   const raw = async (table: string, municipality?: string) =>
-    (await w.query(`SELECT co_seq::INTEGER AS s, ${table === FACT.name ? 'co_dim_tempo::INTEGER AS d, qt_valor::INTEGER AS v, ' : ''}_municipality_ibge AS m, _run_id AS r FROM raw."${table}" ${municipality ? 'WHERE _municipality_ibge = $1' : ''} ORDER BY ALL`, municipality ? [municipality] : []));
+    await w.query(
+      `SELECT co_seq::INTEGER AS s, ${table === FACT.name ? 'co_dim_tempo::INTEGER AS d, qt_valor::INTEGER AS v, ' : ''}_municipality_ibge AS m, _run_id AS r FROM raw."${table}" ${municipality ? 'WHERE _municipality_ibge = $1' : ''} ORDER BY ALL`,
+      municipality ? [municipality] : [],
+    );
   const ledger = async () => w.query(`SELECT table_name, municipality, run_id, rows_loaded::INTEGER AS n FROM ops.loaded_slices ORDER BY ALL`);
   const statusOf = (outcomes: SliceOutcome[]) => outcomes.map((o) => `${o.table}/${o.municipality}:${o.status}`);
 
@@ -56,7 +59,10 @@ describe('warehouse behaviour: DuckDbWarehouse through loadRun', () => {
   });
 
   it('guard: a redelivered load is already_loaded and changes nothing', async () => {
-    await stageMunicipality(store, 'daily-20261122', A, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261101, 20261115]) }, { table: DIM, window: null, rows: dimRows(1) }]);
+    await stageMunicipality(store, 'daily-20261122', A, T1, [
+      { table: FACT, window: W_NOV, rows: factRows(1, [20261101, 20261115]) },
+      { table: DIM, window: null, rows: dimRows(1) },
+    ]);
     const first = await load('daily-20261122', [A]);
     expect(first.outcomes).toEqual([
       { municipality: A, table: FACT.name, status: 'loaded', rowsDeleted: 0, rowsInserted: 2 },
@@ -105,7 +111,7 @@ describe('warehouse behaviour: DuckDbWarehouse through loadRun', () => {
     expect(await raw(DIM.name)).toHaveLength(4);
   });
 
-  it('delete scope: a full refresh replaces the municipality\'s whole table, nothing of another municipality', async () => {
+  it("delete scope: a full refresh replaces the municipality's whole table, nothing of another municipality", async () => {
     await stageMunicipality(store, 'daily-20261122', A, T1, [{ table: DIM, window: null, rows: dimRows(1, 3) }]);
     await stageMunicipality(store, 'daily-20261122', B, T1, [{ table: DIM, window: null, rows: dimRows(1, 3) }]);
     await load('daily-20261122', [A, B]);
@@ -119,15 +125,23 @@ describe('warehouse behaviour: DuckDbWarehouse through loadRun', () => {
     await stageMunicipality(store, 'daily-20261122', B, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261101]) }]);
     const r = await load('daily-20261122', [A, B]);
     expect(r.outcomes).toEqual([
-      { municipality: A, table: FACT.name, status: 'failed', errorClass: 'data', message: expect.stringMatching(new RegExp(`^${FACT.name}/${A}: the manifest declares 3 rows, the staged files hold 2`)) },
+      {
+        municipality: A,
+        table: FACT.name,
+        status: 'failed',
+        errorClass: 'data',
+        message: expect.stringMatching(new RegExp(`^${FACT.name}/${A}: the manifest declares 3 rows, the staged files hold 2`)),
+      },
       { municipality: B, table: FACT.name, status: 'loaded', rowsDeleted: 0, rowsInserted: 1 },
     ]);
     expect(await raw(FACT.name, A)).toEqual([]);
     expect((await ledger()).map((l) => l.municipality)).toEqual([B]);
   });
 
-  it('row count: a file holding another municipality\'s rows fails its slice; no foreign row lands', async () => {
-    await stageMunicipality(store, 'daily-20261122', A, T1, [{ table: FACT, window: W_NOV, rows: [...factRows(1, [20261101]), { ...factRows(1, [20261102])[0]!, co_seq: 5, _municipality_ibge: B }] }]);
+  it("row count: a file holding another municipality's rows fails its slice; no foreign row lands", async () => {
+    await stageMunicipality(store, 'daily-20261122', A, T1, [
+      { table: FACT, window: W_NOV, rows: [...factRows(1, [20261101]), { ...factRows(1, [20261102])[0]!, co_seq: 5, _municipality_ibge: B }] },
+    ]);
     await stageMunicipality(store, 'daily-20261122', B, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261103]) }]);
     const r = await load('daily-20261122', [A, B]);
     expect(statusOf(r.outcomes)).toEqual([`${FACT.name}/${A}:failed`, `${FACT.name}/${B}:loaded`]);
@@ -135,11 +149,22 @@ describe('warehouse behaviour: DuckDbWarehouse through loadRun', () => {
   });
 
   it('SHA-256: a part whose bytes differ from the manifest fails its slice (data) alone; the others load', async () => {
-    await stageMunicipality(store, 'daily-20261122', A, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261101, 20261102]), corruptAfterHash: true }, { table: DIM, window: null, rows: dimRows(1) }]);
+    await stageMunicipality(store, 'daily-20261122', A, T1, [
+      { table: FACT, window: W_NOV, rows: factRows(1, [20261101, 20261102]), corruptAfterHash: true },
+      { table: DIM, window: null, rows: dimRows(1) },
+    ]);
     await stageMunicipality(store, 'daily-20261122', B, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261101]) }]);
     const r = await load('daily-20261122', [A, B]);
     expect(r.outcomes).toEqual([
-      { municipality: A, table: FACT.name, status: 'failed', errorClass: 'data', message: expect.stringMatching(/part runs\/daily-20261122\/tables\/tb_fat_teste\/3550308\/a1\/part-00000\.csv\.gz has SHA-256 [0-9a-f]{64}, the manifest declares [0-9a-f]{64}/) },
+      {
+        municipality: A,
+        table: FACT.name,
+        status: 'failed',
+        errorClass: 'data',
+        message: expect.stringMatching(
+          /part runs\/daily-20261122\/tables\/tb_fat_teste\/3550308\/a1\/part-00000\.csv\.gz has SHA-256 [0-9a-f]{64}, the manifest declares [0-9a-f]{64}/,
+        ),
+      },
       { municipality: B, table: FACT.name, status: 'loaded', rowsDeleted: 0, rowsInserted: 1 },
       { municipality: A, table: DIM.name, status: 'loaded', rowsDeleted: 0, rowsInserted: 2 },
     ]);
@@ -158,7 +183,10 @@ describe('warehouse behaviour: DuckDbWarehouse through loadRun', () => {
   it('data error: one unloadable value fails its slice (terminal, named where, no row content); every other slice loads', async () => {
     const bad = [...factRows(1, [20261101]), { co_seq: 77, co_dim_tempo: 20261102, qt_valor: 'NaN', ds_nota: 'hmac-0f3a9c secret-note' }];
     await stageMunicipality(store, 'daily-20261122', A, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261101]) }]);
-    await stageMunicipality(store, 'daily-20261122', B, T1, [{ table: FACT, window: W_NOV, rows: bad }, { table: DIM, window: null, rows: dimRows(1) }]);
+    await stageMunicipality(store, 'daily-20261122', B, T1, [
+      { table: FACT, window: W_NOV, rows: bad },
+      { table: DIM, window: null, rows: dimRows(1) },
+    ]);
     await stageMunicipality(store, 'daily-20261122', C, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261101, 20261103]) }]);
     const r = await load('daily-20261122', [A, B, C]);
     expect(statusOf(r.outcomes)).toEqual([`${FACT.name}/${A}:loaded`, `${FACT.name}/${B}:failed`, `${FACT.name}/${C}:loaded`, `${DIM.name}/${B}:loaded`]);
@@ -169,7 +197,12 @@ describe('warehouse behaviour: DuckDbWarehouse through loadRun', () => {
     expect((await raw(FACT.name)).map((x) => x.m).sort()).toEqual([A, C, C].sort());
     // Terminal: a redelivery fails it the same way and re-applies nothing else.
     const again = await load('daily-20261122', [A, B, C]);
-    expect(statusOf(again.outcomes)).toEqual([`${FACT.name}/${A}:already_loaded`, `${FACT.name}/${B}:failed`, `${FACT.name}/${C}:already_loaded`, `${DIM.name}/${B}:already_loaded`]);
+    expect(statusOf(again.outcomes)).toEqual([
+      `${FACT.name}/${A}:already_loaded`,
+      `${FACT.name}/${B}:failed`,
+      `${FACT.name}/${C}:already_loaded`,
+      `${DIM.name}/${B}:already_loaded`,
+    ]);
   });
 });
 
@@ -209,7 +242,10 @@ describe('warehouse behaviour: BigQueryWarehouse through loadRun (fake BigQuery 
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('guard: a redelivered load answers from its committed transaction; a new request for the same slices is already_loaded with no transaction', async () => {
-    await stageMunicipality(store, 'daily-20261122', A, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261101, 20261115]) }, { table: DIM, window: null, rows: dimRows(1) }]);
+    await stageMunicipality(store, 'daily-20261122', A, T1, [
+      { table: FACT, window: W_NOV, rows: factRows(1, [20261101, 20261115]) },
+      { table: DIM, window: null, rows: dimRows(1) },
+    ]);
     const first = await load('daily-20261122', [A]);
     expect(statusOf(first.outcomes)).toEqual([`${FACT.name}/${A}:loaded`, `${DIM.name}/${A}:loaded`]);
     expect(applies()).toHaveLength(1);
@@ -236,8 +272,14 @@ describe('warehouse behaviour: BigQueryWarehouse through loadRun (fake BigQuery 
   });
 
   it('delete scope: the transaction deletes only the slices to load: their municipalities, their table, their windows with the end exclusive', async () => {
-    await stageMunicipality(store, 'daily-20261122', A, T1, [{ table: FACT, window: W_OCT, rows: factRows(1, [20261001, 20261031]) }, { table: DIM, window: null, rows: dimRows(1) }]);
-    await stageMunicipality(store, 'daily-20261122', B, T1, [{ table: FACT, window: W_OCT, rows: factRows(1, [20261001]) }, { table: DIM, window: null, rows: dimRows(1) }]);
+    await stageMunicipality(store, 'daily-20261122', A, T1, [
+      { table: FACT, window: W_OCT, rows: factRows(1, [20261001, 20261031]) },
+      { table: DIM, window: null, rows: dimRows(1) },
+    ]);
+    await stageMunicipality(store, 'daily-20261122', B, T1, [
+      { table: FACT, window: W_OCT, rows: factRows(1, [20261001]) },
+      { table: DIM, window: null, rows: dimRows(1) },
+    ]);
     await load('daily-20261122', [A, B]);
     await stageMunicipality(store, 'rerun-3550308-20261123', A, T2, [{ table: FACT, window: W_OCT, rows: factRows(2, [20261015]) }]);
     await load('rerun-3550308-20261123', [A]);
@@ -250,7 +292,9 @@ describe('warehouse behaviour: BigQueryWarehouse through loadRun (fake BigQuery 
     // Outer bounds and per-slice window: start inclusive, end exclusive (a row on November 1st stays).
     expect([param(rerun, 'lo_0')?.value, param(rerun, 'hi_0')?.value]).toEqual(['20261001', '20261101']);
     expect(del[0]).toContain('r.co_dim_tempo >= @lo_0 AND r.co_dim_tempo < @hi_0');
-    expect(del[0]).toContain('d.municipality = r._municipality_ibge AND (d.window_start_key IS NULL OR (r.co_dim_tempo >= d.window_start_key AND r.co_dim_tempo < d.window_end_key))');
+    expect(del[0]).toContain(
+      'd.municipality = r._municipality_ibge AND (d.window_start_key IS NULL OR (r.co_dim_tempo >= d.window_start_key AND r.co_dim_tempo < d.window_end_key))',
+    );
     expect(sliceParams(rerun.configuration.query!.queryParameters!).map((p) => [p.municipality, p.window_start_key, p.window_end_key])).toEqual([[A, '20261001', '20261101']]);
     const ins = rerun.configuration.query!.query.split('\n').filter((l) => l.startsWith('INSERT INTO `test-project.raw.'));
     expect(ins).toHaveLength(1);
@@ -262,7 +306,13 @@ describe('warehouse behaviour: BigQueryWarehouse through loadRun (fake BigQuery 
     await stageMunicipality(store, 'daily-20261122', B, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261101]) }]);
     const r = await load('daily-20261122', [A, B]);
     expect(r.outcomes).toEqual([
-      { municipality: A, table: FACT.name, status: 'failed', errorClass: 'data', message: expect.stringMatching(new RegExp(`^${FACT.name}/${A}: the manifest declares 3 rows, load job \\S+ staged 2$`)) },
+      {
+        municipality: A,
+        table: FACT.name,
+        status: 'failed',
+        errorClass: 'data',
+        message: expect.stringMatching(new RegExp(`^${FACT.name}/${A}: the manifest declares 3 rows, load job \\S+ staged 2$`)),
+      },
       { municipality: B, table: FACT.name, status: 'loaded', rowsDeleted: 0, rowsInserted: 1 },
     ]);
     expect(values(applies()[0]!, 'munis_0')).toEqual([B]);
@@ -270,18 +320,28 @@ describe('warehouse behaviour: BigQueryWarehouse through loadRun (fake BigQuery 
   });
 
   it('SHA-256: a part whose bytes differ from the manifest fails its slice (data) alone; it is never staged', async () => {
-    await stageMunicipality(store, 'daily-20261122', A, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261101, 20261102]), corruptAfterHash: true }, { table: DIM, window: null, rows: dimRows(1) }]);
+    await stageMunicipality(store, 'daily-20261122', A, T1, [
+      { table: FACT, window: W_NOV, rows: factRows(1, [20261101, 20261102]), corruptAfterHash: true },
+      { table: DIM, window: null, rows: dimRows(1) },
+    ]);
     await stageMunicipality(store, 'daily-20261122', B, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261101]) }]);
     const r = await load('daily-20261122', [A, B]);
     expect(statusOf(r.outcomes)).toEqual([`${FACT.name}/${A}:failed`, `${FACT.name}/${B}:loaded`, `${DIM.name}/${A}:loaded`]);
     expect((r.outcomes[0] as Extract<SliceOutcome, { status: 'failed' }>).message).toMatch(/has SHA-256 [0-9a-f]{64}, the manifest declares [0-9a-f]{64}/);
-    expect(loadJobs().flatMap((j) => j.configuration.load!.sourceUris).some((u) => u.includes(`/${FACT.name}/${A}/`))).toBe(false);
+    expect(
+      loadJobs()
+        .flatMap((j) => j.configuration.load!.sourceUris)
+        .some((u) => u.includes(`/${FACT.name}/${A}/`)),
+    ).toBe(false);
   });
 
   it('data error: one unloadable value fails its slice (terminal, named where, no row content); every other slice loads', async () => {
     const bad = [...factRows(1, [20261101]), { co_seq: 77, co_dim_tempo: 20261102, qt_valor: 'NaN', ds_nota: 'hmac-0f3a9c secret-note' }];
     await stageMunicipality(store, 'daily-20261122', A, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261101]) }]);
-    await stageMunicipality(store, 'daily-20261122', B, T1, [{ table: FACT, window: W_NOV, rows: bad }, { table: DIM, window: null, rows: dimRows(1) }]);
+    await stageMunicipality(store, 'daily-20261122', B, T1, [
+      { table: FACT, window: W_NOV, rows: bad },
+      { table: DIM, window: null, rows: dimRows(1) },
+    ]);
     await stageMunicipality(store, 'daily-20261122', C, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261101, 20261103]) }]);
     const r = await load('daily-20261122', [A, B, C]);
     expect(statusOf(r.outcomes)).toEqual([`${FACT.name}/${A}:loaded`, `${FACT.name}/${B}:failed`, `${FACT.name}/${C}:loaded`, `${DIM.name}/${B}:loaded`]);
@@ -291,12 +351,16 @@ describe('warehouse behaviour: BigQueryWarehouse through loadRun (fake BigQuery 
     for (const leaked of ['NaN', 'hmac-0f3a9c', 'secret-note', '20261102']) expect(failed.message).not.toContain(leaked);
     // The normal case is one load job per table; only the failed table was staged again, in halves
     // (IBGE order: B, A | C), down to the bad municipality.
-    expect(loadJobs().map((j) => j.jobReference.jobId.replace(/^load-daily-20261122-[0-9a-f]{12}-/, '')).sort()).toEqual(
-      [`${FACT.name}-0-a0`, `${DIM.name}-0-a0`, `${FACT.name}-0-r0-1-a0`, `${FACT.name}-0-r2-2-a0`, `${FACT.name}-0-r0-0-a0`, `${FACT.name}-0-r1-1-a0`].sort(),
-    );
+    expect(
+      loadJobs()
+        .map((j) => j.jobReference.jobId.replace(/^load-daily-20261122-[0-9a-f]{12}-/, ''))
+        .sort(),
+    ).toEqual([`${FACT.name}-0-a0`, `${DIM.name}-0-a0`, `${FACT.name}-0-r0-1-a0`, `${FACT.name}-0-r2-2-a0`, `${FACT.name}-0-r0-0-a0`, `${FACT.name}-0-r1-1-a0`].sort());
     expect(values(applies()[0]!, 'munis_0')).toEqual([C, A].sort());
     // Only good staging tables feed the INSERT.
-    const ins = applies()[0]!.configuration.query!.query.split('\n').find((l) => l.startsWith('INSERT INTO `test-project.raw.tb_fat_teste`'))!;
+    const ins = applies()[0]!
+      .configuration.query!.query.split('\n')
+      .find((l) => l.startsWith('INSERT INTO `test-project.raw.tb_fat_teste`'))!;
     expect([...ins.matchAll(/stage_\w+?_tb_fat_teste_0(_r\d+_\d+)?`/g)].map((m) => m[1]).sort()).toEqual(['_r1_1', '_r2_2']);
     // Terminal: a redelivery answers the same from the committed transaction.
     expect(statusOf((await load('daily-20261122', [A, B, C])).outcomes)).toEqual(statusOf(r.outcomes));

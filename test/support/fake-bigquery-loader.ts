@@ -52,8 +52,13 @@ export function queryJob(job: JobResource, ledger: LedgerRow[]): JobOutcome {
       rows_inserted: s.status === 'load' ? Number(s.rows_expected) : null,
     })),
     schema: [
-      { name: 'table_name', type: 'STRING' }, { name: 'municipality', type: 'STRING' }, { name: 'status', type: 'STRING' }, { name: 'newer_extracted_at', type: 'STRING' },
-      { name: 'message', type: 'STRING' }, { name: 'rows_deleted', type: 'INTEGER' }, { name: 'rows_inserted', type: 'INTEGER' },
+      { name: 'table_name', type: 'STRING' },
+      { name: 'municipality', type: 'STRING' },
+      { name: 'status', type: 'STRING' },
+      { name: 'newer_extracted_at', type: 'STRING' },
+      { name: 'message', type: 'STRING' },
+      { name: 'rows_deleted', type: 'INTEGER' },
+      { name: 'rows_inserted', type: 'INTEGER' },
     ],
   };
 }
@@ -95,7 +100,11 @@ function loadJob(job: JobResource): JobOutcome {
             error: { reason: 'invalid', message: summary },
             errors: [
               { reason: 'invalid', message: summary },
-              { reason: 'invalid', location: uri, message: `Error while reading data, error message: Could not parse '${v}' as ${f.type} for field ${f.name} (position ${i}) starting at location ${start}  with message 'Unable to parse'` },
+              {
+                reason: 'invalid',
+                location: uri,
+                message: `Error while reading data, error message: Could not parse '${v}' as ${f.type} for field ${f.name} (position ${i}) starting at location ${start}  with message 'Unable to parse'`,
+              },
             ],
           };
         }
@@ -116,15 +125,13 @@ function parseCsvLine(line: string): string[] {
       if (ch === '"' && line[i + 1] === '"') {
         cur += '"';
         i++;
-      }
-      else if (ch === '"') quoted = false;
+      } else if (ch === '"') quoted = false;
       else cur += ch;
     } else if (ch === '"') quoted = true;
     else if (ch === ',') {
       out.push(cur);
       cur = '';
-    }
-    else cur += ch;
+    } else cur += ch;
   }
   out.push(cur);
   return out;

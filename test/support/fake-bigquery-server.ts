@@ -70,7 +70,9 @@ function statusOfReason(reason: string): number {
 }
 
 function errorBody(code: number, message: string, reason: string) {
-  return JSON.stringify({ error: { code, message, errors: [{ message, domain: 'global', reason }], status: code === 409 ? 'ALREADY_EXISTS' : code === 404 ? 'NOT_FOUND' : 'INVALID_ARGUMENT' } });
+  return JSON.stringify({
+    error: { code, message, errors: [{ message, domain: 'global', reason }], status: code === 409 ? 'ALREADY_EXISTS' : code === 404 ? 'NOT_FOUND' : 'INVALID_ARGUMENT' },
+  });
 }
 
 export async function startFakeBigQueryServer(): Promise<FakeBigQueryServer> {
@@ -87,7 +89,10 @@ export async function startFakeBigQueryServer(): Promise<FakeBigQueryServer> {
     const status: JobResource['status'] = done
       ? { state: 'DONE', ...(j.outcome.error ? { errorResult: j.outcome.error, errors: j.outcome.errors ?? [j.outcome.error] } : {}) }
       : { state: 'RUNNING' };
-    const statistics = j.configuration.load && done && !j.outcome.error ? { load: { outputRows: String(j.outcome.outputRows ?? 0), inputFiles: String(j.configuration.load.sourceUris.length) } } : {};
+    const statistics =
+      j.configuration.load && done && !j.outcome.error
+        ? { load: { outputRows: String(j.outcome.outputRows ?? 0), inputFiles: String(j.configuration.load.sourceUris.length) } }
+        : {};
     return { jobReference: j.jobReference, configuration: j.configuration, status, statistics };
   };
 

@@ -136,7 +136,14 @@ export async function startFakeGcsServer(): Promise<FakeGcsServer> {
         const ifGen = url.searchParams.get('ifGenerationMatch') ?? undefined;
         if (ifGen === '0' && bucketOf(bucket).has(name)) return send(412, errorBody(412, 'At least one of the pre-conditions you specified did not hold.', 'conditionNotMet'));
         const id = `s${++sessionSeq}`;
-        sessions.set(id, { bucket, name, contentType: meta.contentType ?? String(req.headers['x-upload-content-type'] ?? 'application/octet-stream'), ifGenerationMatch: ifGen, received: [], size: 0 });
+        sessions.set(id, {
+          bucket,
+          name,
+          contentType: meta.contentType ?? String(req.headers['x-upload-content-type'] ?? 'application/octet-stream'),
+          ifGenerationMatch: ifGen,
+          received: [],
+          size: 0,
+        });
         const location = `http://${req.headers.host}/upload/storage/v1/b/${encodeURIComponent(bucket)}/o?uploadType=resumable&name=${encodeURIComponent(name)}&upload_id=${id}`;
         return send(200, '', { location });
       }
@@ -154,7 +161,8 @@ export async function startFakeGcsServer(): Promise<FakeGcsServer> {
         const total = range[3] === '*' ? undefined : Number(range[3]);
         if (total === undefined || s.size < total) return send(308, '', s.size > 0 ? { range: `bytes=0-${s.size - 1}` } : {});
         const objects = bucketOf(s.bucket);
-        if (s.ifGenerationMatch === '0' && objects.has(s.name)) return send(412, errorBody(412, 'At least one of the pre-conditions you specified did not hold.', 'conditionNotMet'));
+        if (s.ifGenerationMatch === '0' && objects.has(s.name))
+          return send(412, errorBody(412, 'At least one of the pre-conditions you specified did not hold.', 'conditionNotMet'));
         const data = Buffer.concat(s.received);
         const o: StoredObject = {
           name: s.name,
@@ -195,7 +203,11 @@ export async function startFakeGcsServer(): Promise<FakeGcsServer> {
         const page = names.slice(start, start + size);
         return send(
           200,
-          JSON.stringify({ kind: 'storage#objects', items: page.map((n) => resource(bucket, bucketOf(bucket).get(n)!)), ...(start + size < names.length ? { nextPageToken: String(start + size) } : {}) }),
+          JSON.stringify({
+            kind: 'storage#objects',
+            items: page.map((n) => resource(bucket, bucketOf(bucket).get(n)!)),
+            ...(start + size < names.length ? { nextPageToken: String(start + size) } : {}),
+          }),
         );
       }
       return send(404, errorBody(404, `fake-gcs-server: no route for ${req.method} ${url.pathname}`, 'notFound'));

@@ -67,7 +67,13 @@ export interface StagedSlice {
 }
 
 /** Writes one municipality's parts and manifest for a run; returns the manifest. */
-export async function stageMunicipality(store: ObjectStore, runId: string, municipality: string, extractedAt: string, slices: Omit<StagedSlice, 'municipality'>[]): Promise<Manifest> {
+export async function stageMunicipality(
+  store: ObjectStore,
+  runId: string,
+  municipality: string,
+  extractedAt: string,
+  slices: Omit<StagedSlice, 'municipality'>[],
+): Promise<Manifest> {
   const tables: TableExtract[] = [];
   for (const s of slices) {
     const cols = fileColumns(s.table);
@@ -76,7 +82,15 @@ export async function stageMunicipality(store: ObjectStore, runId: string, munic
     for (const r of s.rows)
       lines.push(
         cols
-          .map((c) => (c.name === '_municipality_ibge' ? csvValue(r._municipality_ibge ?? municipality) : c.name === '_run_id' ? runId : c.name === '_extracted_at' ? at.replace('T', ' ').replace('Z', '') : csvValue(r[c.name])))
+          .map((c) =>
+            c.name === '_municipality_ibge'
+              ? csvValue(r._municipality_ibge ?? municipality)
+              : c.name === '_run_id'
+                ? runId
+                : c.name === '_extracted_at'
+                  ? at.replace('T', ' ').replace('Z', '')
+                  : csvValue(r[c.name]),
+          )
           .join(','),
       );
     const body = gzipSync(Buffer.from(lines.join('\n') + '\n'));

@@ -13,7 +13,7 @@ const root = path.resolve(__dirname, '../..');
 function shellWords(line: string): string[] {
   const words: string[] = [];
   const re = /"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g;
-  for (let m; (m = re.exec(line)); ) words.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] ?? m[3]!));
+  for (let m; (m = re.exec(line));) words.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] ?? m[3]!));
   return words;
 }
 
@@ -30,10 +30,16 @@ function npmExamples(file: string): string[] {
 
 /** Every `npm start -- …` / `npm run x -- …` invocation written inline in a page's prose and tables. */
 function inlineNpm(file: string): string[] {
-  const text = fs.readFileSync(path.join(root, file), 'utf8').replace(/```[\s\S]*?```/g, '').replace(/\\`/g, '');
-  return [...text.matchAll(/`(npm (?:start|run [^\s`]+)[^`]*)`/g)].map((m) => m[1]!.trim())
-    // `npm run rerun` alone names a command; with ` -- ` it is an invocation, which must parse.
-    .filter((l) => l.includes(' -- ') && !l.includes('<command>'));
+  const text = fs
+    .readFileSync(path.join(root, file), 'utf8')
+    .replace(/```[\s\S]*?```/g, '')
+    .replace(/\\`/g, '');
+  return (
+    [...text.matchAll(/`(npm (?:start|run [^\s`]+)[^`]*)`/g)]
+      .map((m) => m[1]!.trim())
+      // `npm run rerun` alone names a command; with ` -- ` it is an invocation, which must parse.
+      .filter((l) => l.includes(' -- ') && !l.includes('<command>'))
+  );
 }
 
 /** The command a line runs, and the arguments npm passes to it (what follows `--`). */

@@ -119,7 +119,11 @@ describe('Pseudonymizer', () => {
       const pieces: Buffer[] = [];
       for (let i = 0; i < bytes.length; i += chunkSize) pieces.push(bytes.subarray(i, i + chunkSize));
       const described: string[] = [];
-      const t = new CsvRowTransform(hashed, (v) => P.pseudonym(v), (d) => described.push(d));
+      const t = new CsvRowTransform(
+        hashed,
+        (v) => P.pseudonym(v),
+        (d) => described.push(d),
+      );
       const out: RowChunk[] = [];
       for await (const c of Readable.from(pieces).pipe(t)) out.push(c as RowChunk);
       return { text: Buffer.concat(out.map((c) => c.data)).toString('utf8'), rows: out.reduce((n, c) => n + c.rows, 0), described };

@@ -14,20 +14,59 @@ const STARTED = '2026-11-22T09:00:00.000Z';
 
 function municipality(ibge: string, o: Partial<MunicipalityRunRow> = {}): MunicipalityRunRow {
   return {
-    run_id: 'daily-20261122', municipality: ibge, status: 'loaded', attempts: 1, rows: 10, bytes: 100, seconds: 1, error_class: null, error_message: null, error_classes: null,
-    pec_version: '5.5.12', dw_processed_at: '2026-11-22T03:00:00.000Z', extracted_at: STARTED, loaded_at: STARTED, updated_at: STARTED,
-    set_aside_values: 0, unknown_columns: null, ...o,
+    run_id: 'daily-20261122',
+    municipality: ibge,
+    status: 'loaded',
+    attempts: 1,
+    rows: 10,
+    bytes: 100,
+    seconds: 1,
+    error_class: null,
+    error_message: null,
+    error_classes: null,
+    pec_version: '5.5.12',
+    dw_processed_at: '2026-11-22T03:00:00.000Z',
+    extracted_at: STARTED,
+    loaded_at: STARTED,
+    updated_at: STARTED,
+    set_aside_values: 0,
+    unknown_columns: null,
+    ...o,
   };
 }
 function slice(ibge: string, o: Partial<ReconciliationRow> = {}): ReconciliationRow {
-  return { run_id: 'daily-20261122', municipality: ibge, table_name: 'tb_fat_vacinacao', window_start: '2026-10-18', window_end: '2026-11-23', source_rows: 5, staged_rows: 5, loaded_rows: 5, status: 'match', ...o };
+  return {
+    run_id: 'daily-20261122',
+    municipality: ibge,
+    table_name: 'tb_fat_vacinacao',
+    window_start: '2026-10-18',
+    window_end: '2026-11-23',
+    source_rows: 5,
+    staged_rows: 5,
+    loaded_rows: 5,
+    status: 'match',
+    ...o,
+  };
 }
 function report(municipalities: MunicipalityRunRow[], reconciliation: ReconciliationRow[] = [], extra: Partial<RunReport> = {}): RunReport {
   return {
     run: {
-      run_id: 'daily-20261122', trigger: 'daily', run_date: '2026-11-22', window_start: '2026-10-18', window_end: '2026-11-23', started_at: STARTED,
-      deadline_at: '2026-11-22T12:00:00.000Z', finished_at: '2026-11-22T12:30:00.000Z', status: 'partial', municipalities_planned: municipalities.length,
-      municipalities_done: 0, municipalities_loaded: 0, municipalities_failed: 0, municipalities_late: 0, municipalities_skipped: 0, alerts: 0,
+      run_id: 'daily-20261122',
+      trigger: 'daily',
+      run_date: '2026-11-22',
+      window_start: '2026-10-18',
+      window_end: '2026-11-23',
+      started_at: STARTED,
+      deadline_at: '2026-11-22T12:00:00.000Z',
+      finished_at: '2026-11-22T12:30:00.000Z',
+      status: 'partial',
+      municipalities_planned: municipalities.length,
+      municipalities_done: 0,
+      municipalities_loaded: 0,
+      municipalities_failed: 0,
+      municipalities_late: 0,
+      municipalities_skipped: 0,
+      alerts: 0,
     },
     municipalities,
     reconciliation,
@@ -44,11 +83,15 @@ describe('alert rules', () => {
 
   it('failed, late and extracted-but-not-loaded municipalities each raise one alert', () => {
     const alerts = evaluateAlerts(
-      report([
-        municipality('3509502', { status: 'failed', error_class: 'source_auth', error_message: 'password authentication failed' }),
-        municipality('3548500', { status: 'late', dw_processed_at: null }),
-        municipality('3552205', { status: 'staged' }),
-      ], [], { loadTimedOut: true }),
+      report(
+        [
+          municipality('3509502', { status: 'failed', error_class: 'source_auth', error_message: 'password authentication failed' }),
+          municipality('3548500', { status: 'late', dw_processed_at: null }),
+          municipality('3552205', { status: 'staged' }),
+        ],
+        [],
+        { loadTimedOut: true },
+      ),
     );
     expect(alerts.map((a) => [a.rule, a.severity, a.municipality])).toEqual([
       ['municipality_failed', 'ERROR', '3509502'],
@@ -90,7 +133,9 @@ describe('alert rules', () => {
       ['reconciliation_mismatch', 'ALERT'],
       ['table_failed', 'ERROR'],
     ]);
-    expect(alerts[0]!.message).toBe('3509502: row counts do not reconcile: tb_fat_vacinacao (source 10, staged 10, loaded 9), tb_fat_cad_individual (source 4, staged 3, loaded 3)');
+    expect(alerts[0]!.message).toBe(
+      '3509502: row counts do not reconcile: tb_fat_vacinacao (source 10, staged 10, loaded 9), tb_fat_cad_individual (source 4, staged 3, loaded 3)',
+    );
   });
 
   it('the log line has the fixed `alert` field the log-based metric matches', () => {
@@ -121,7 +166,10 @@ describe('BigQuery ledger and table schemas', () => {
     const parser = new Parser();
     for (const s of statements.slice(1, -1)) expect(() => parser.astify(s.replace(/@[a-z_0-9]+/g, "'x'"), { database: 'bigquery' })).not.toThrow();
     // 650 municipalities' reconciliation rows are split over several parameters.
-    const big = report([municipality('3509502')], Array.from({ length: ROWS_PER_PARAMETER * 2 + 1 }, () => slice('3509502')));
+    const big = report(
+      [municipality('3509502')],
+      Array.from({ length: ROWS_PER_PARAMETER * 2 + 1 }, () => slice('3509502')),
+    );
     const bq = bigQueryLedgerScript(big, [], { project: 'proj', dataset: 'pec_ops' });
     expect(Object.keys(bq.params).filter((k) => k.startsWith('reconciliation_'))).toEqual(['reconciliation_0', 'reconciliation_1', 'reconciliation_2']);
     expect(Object.keys(bq.params).filter((k) => k.startsWith('alerts_'))).toEqual([]);
@@ -130,9 +178,19 @@ describe('BigQuery ledger and table schemas', () => {
   it('infra-cdktf gets every ledger and mart table with BigQuery types', () => {
     const tables = [...bigQueryOpsTables(), ...bigQueryMartTables()];
     expect(tables.map((t) => `${t.dataset}.${t.name}`)).toEqual([
-      'ops.runs', 'ops.municipality_runs', 'ops.reconciliation', 'ops.alerts', 'marts.hypertension_follow_up', 'marts.diabetes_follow_up',
-      'marts.dim_indicator', 'marts.dim_team', 'marts.dim_period', 'marts.indicator_person_period', 'marts.indicator_team_period',
-      'marts.indicator_municipality_period', 'marts.nominal_list',
+      'ops.runs',
+      'ops.municipality_runs',
+      'ops.reconciliation',
+      'ops.alerts',
+      'marts.hypertension_follow_up',
+      'marts.diabetes_follow_up',
+      'marts.dim_indicator',
+      'marts.dim_team',
+      'marts.dim_period',
+      'marts.indicator_person_period',
+      'marts.indicator_team_period',
+      'marts.indicator_municipality_period',
+      'marts.nominal_list',
     ]);
     for (const t of tables) for (const f of t.fields) expect(['STRING', 'INT64', 'FLOAT64', 'DATE', 'TIMESTAMP']).toContain(f.type);
     const mart = tables.find((t) => t.name === 'hypertension_follow_up')!;
@@ -178,14 +236,19 @@ describe('row access policies for Power BI', () => {
       ]),
     );
     expect(sql.filter((q) => q.includes('pec_marts.hypertension_follow_up'))).toHaveLength(2);
-    expect(() => rowAccessPolicyStatements(registry, { project: 'proj', martsDataset: 'pec_marts', readersOf: () => 'group:x") OR TRUE --', writer: 'serviceAccount:a@b' })).toThrow(
-      /not an IAM principal/,
-    );
+    expect(() =>
+      rowAccessPolicyStatements(registry, { project: 'proj', martsDataset: 'pec_marts', readersOf: () => 'group:x") OR TRUE --', writer: 'serviceAccount:a@b' }),
+    ).toThrow(/not an IAM principal/);
   });
 
   it('one policy per readers group: a group named for several municipalities gets one IN filter; municipalities without a group get none', () => {
     const three = MunicipalityRegistry.parse({
-      municipalities: ['3509502', '3548500', '4106902'].map((ibge) => ({ ibge, name: `M${ibge}`, network: 'tls', connection: { host: `pec-${ibge}.example`, password: { secret: `s${ibge}` } } })),
+      municipalities: ['3509502', '3548500', '4106902'].map((ibge) => ({
+        ibge,
+        name: `M${ibge}`,
+        network: 'tls',
+        connection: { host: `pec-${ibge}.example`, password: { secret: `s${ibge}` } },
+      })),
     });
     const groups: Record<string, string> = { '3509502': 'group:drs-sp@example.org', '3548500': 'group:drs-sp@example.org' };
     const policies = rowAccessPolicies(three, {
@@ -194,14 +257,26 @@ describe('row access policies for Power BI', () => {
       allRowsReaders: ['group:ses@example.org', 'serviceAccount:pec-workflows@proj.iam.gserviceaccount.com'],
     });
     expect(policies.filter((p) => p.mart === MARTS[0]!.name)).toEqual([
-      { mart: MARTS[0]!.name, policyId: 'pipeline_all_rows', grantees: ['serviceAccount:pec-workflows@proj.iam.gserviceaccount.com', 'group:ses@example.org'], filterPredicate: 'TRUE' },
-      { mart: MARTS[0]!.name, policyId: expect.stringMatching(/^readers_[0-9a-f]{16}$/), grantees: ['group:drs-sp@example.org'], filterPredicate: 'municipality_ibge IN ("3509502", "3548500")' },
+      {
+        mart: MARTS[0]!.name,
+        policyId: 'pipeline_all_rows',
+        grantees: ['serviceAccount:pec-workflows@proj.iam.gserviceaccount.com', 'group:ses@example.org'],
+        filterPredicate: 'TRUE',
+      },
+      {
+        mart: MARTS[0]!.name,
+        policyId: expect.stringMatching(/^readers_[0-9a-f]{16}$/),
+        grantees: ['group:drs-sp@example.org'],
+        filterPredicate: 'municipality_ibge IN ("3509502", "3548500")',
+      },
     ]);
     // The same policies on every mart, and a group's policy id does not depend on its municipalities.
     expect(policies).toHaveLength(2 * MARTS.length);
-    const again = rowAccessPolicies(three, { readersOf: (ibge) => (ibge === '4106902' ? 'group:drs-sp@example.org' : groups[ibge]), writer: 'serviceAccount:w@proj.iam.gserviceaccount.com' });
+    const again = rowAccessPolicies(three, {
+      readersOf: (ibge) => (ibge === '4106902' ? 'group:drs-sp@example.org' : groups[ibge]),
+      writer: 'serviceAccount:w@proj.iam.gserviceaccount.com',
+    });
     expect(again[1]!.policyId).toBe(policies[1]!.policyId);
     expect(again[1]!.filterPredicate).toBe('municipality_ibge IN ("3509502", "3548500", "4106902")');
   });
 });
-

@@ -23,9 +23,29 @@ const window = { start: '2026-10-18', end: '2026-11-23' };
 function manifest(ibge: string): Manifest {
   const part = { key: `runs/${RUN}/tables/tb_dim_equipe/${ibge}/a/part-00000.csv.gz`, rows: 5, bytes: 100, sha256: 'a'.repeat(64) };
   return {
-    schemaVersion: 1, runId: RUN, municipality: ibge, attempt: '20261122090000000-abcdef', extractedAt: '2026-11-22T09:05:00.000Z',
-    finishedAt: '2026-11-22T09:06:00.000Z', pecVersion: '5.5.12', dwProcessedAt: '2026-11-22T03:00:00', failedTables: [],
-    tables: [{ table: 'tb_dim_equipe', window: null, columns: [{ name: 'co_seq_dim_equipe', type: 'bigint' }], parts: [part], rows: 5, sourceRows: 5, csvBytes: 200, seconds: 1, extractedAt: '2026-11-22T09:05:00.000Z', warnings: [] }],
+    schemaVersion: 1,
+    runId: RUN,
+    municipality: ibge,
+    attempt: '20261122090000000-abcdef',
+    extractedAt: '2026-11-22T09:05:00.000Z',
+    finishedAt: '2026-11-22T09:06:00.000Z',
+    pecVersion: '5.5.12',
+    dwProcessedAt: '2026-11-22T03:00:00',
+    failedTables: [],
+    tables: [
+      {
+        table: 'tb_dim_equipe',
+        window: null,
+        columns: [{ name: 'co_seq_dim_equipe', type: 'bigint' }],
+        parts: [part],
+        rows: 5,
+        sourceRows: 5,
+        csvBytes: 200,
+        seconds: 1,
+        extractedAt: '2026-11-22T09:05:00.000Z',
+        warnings: [],
+      },
+    ],
   };
 }
 const manifestBody = (ibge: string) => Readable.from([Buffer.from(JSON.stringify(manifest(ibge)))]);
@@ -39,7 +59,11 @@ describe('run status from attempt markers', () => {
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'run-status-'));
     store = new FsObjectStore(dir);
-    await writePlan(store, { runId: RUN, extracts: [Q, X, R, D, F, S, L].map((municipality) => ({ runId: RUN, municipality, window, trigger: 'daily', loadWhenDone: false })) }, t0);
+    await writePlan(
+      store,
+      { runId: RUN, extracts: [Q, X, R, D, F, S, L].map((municipality) => ({ runId: RUN, municipality, window, trigger: 'daily', loadWhenDone: false })) },
+      t0,
+    );
     const o = new StoreRunObserver(store, clock);
     const started = (m: string, attempt: number, sequence = 0) => o.record({ kind: 'extract_started', runId: RUN, municipality: m, attempt, sequence });
     const failed = (m: string, attempt: number, errorClass: string, willRetry = true, sequence = 0) =>
@@ -65,7 +89,10 @@ describe('run status from attempt markers', () => {
     await failed(L, 1, 'source_unreachable');
     await started(L, 2);
     await o.record({
-      kind: 'load_finished', runId: RUN, loadId: 'load-daily-20261122-abc', missingManifests: [],
+      kind: 'load_finished',
+      runId: RUN,
+      loadId: 'load-daily-20261122-abc',
+      missingManifests: [],
       outcomes: [{ municipality: D, table: 'tb_dim_equipe', status: 'loaded', rowsDeleted: 0, rowsInserted: 5 }],
     });
   });
@@ -77,7 +104,12 @@ describe('run status from attempt markers', () => {
   it('tells queued, extracting and retrying apart, and counts each class met', async () => {
     const s = await full();
     expect([Q, X, R, L].map((m) => by(s, m).phase)).toEqual(['queued', 'extracting', 'retrying', 'extracting']);
-    expect(by(s, R)).toMatchObject({ state: 'pending', attempts: 2, errorClasses: { source_timeout: 1, source_unreachable: 1 }, lastFailure: { errorClass: 'source_unreachable', attempt: 2 } });
+    expect(by(s, R)).toMatchObject({
+      state: 'pending',
+      attempts: 2,
+      errorClasses: { source_timeout: 1, source_unreachable: 1 },
+      lastFailure: { errorClass: 'source_unreachable', attempt: 2 },
+    });
     expect(by(s, D)).toMatchObject({ state: 'done', attempts: 2, errorClasses: { source_unreachable: 1 }, loaded: true });
     expect(by(s, F)).toMatchObject({ state: 'failed', failure: { errorClass: 'source_auth' } });
     expect(s.counts).toMatchObject({ planned: 7, done: 2, failed: 1, pending: 4, queued: 1, extracting: 2, retrying: 1, loaded: 1, loadable: 1 });
@@ -118,14 +150,25 @@ describe('run status from attempt markers', () => {
 
   it('the heartbeat says who is waiting for what, the next attempt and the deadline', async () => {
     const s = (await runStatus(store, { runId: RUN, view: 'summary' }, { now: t0 }))!;
-    const line = waitingLine(s, { step: 'await_extractions', now: t0, deadlineAt: '2026-11-22T10:30:00Z', nextAttemptAt: new Date(t0.getTime() + 40_000), timeZone: 'America/Sao_Paulo' });
+    const line = waitingLine(s, {
+      step: 'await_extractions',
+      now: t0,
+      deadlineAt: '2026-11-22T10:30:00Z',
+      nextAttemptAt: new Date(t0.getTime() + 40_000),
+      timeZone: 'America/Sao_Paulo',
+    });
     expect(line).toBe('waiting for 4 municipalities: 2 extracting, 1 retrying (source_unreachable), 1 queued, next attempt in 40 s, deadline 07:30');
   });
   // (Last: it adds a load record.) SliceOutcome `failed`: one municipality's data error, terminal for its slice only.
   it('a slice the warehouse refused fails its municipality with class data, and only it', async () => {
     await new StoreRunObserver(store, clock).record({
-      kind: 'load_finished', runId: RUN, loadId: 'load-daily-20261122-def', missingManifests: [],
-      outcomes: [{ municipality: S, table: 'tb_dim_equipe', status: 'failed', errorClass: 'data', message: 'line 2, column nu_pressao_sistolica: "NaN" is not a DECIMAL' }] as never,
+      kind: 'load_finished',
+      runId: RUN,
+      loadId: 'load-daily-20261122-def',
+      missingManifests: [],
+      outcomes: [
+        { municipality: S, table: 'tb_dim_equipe', status: 'failed', errorClass: 'data', message: 'line 2, column nu_pressao_sistolica: "NaN" is not a DECIMAL' },
+      ] as never,
     });
     const s = await full();
     expect(by(s, S)).toMatchObject({ state: 'done', loaded: true, loadFailure: { errorClass: 'data', tables: ['tb_dim_equipe'] } });

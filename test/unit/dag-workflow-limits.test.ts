@@ -193,7 +193,9 @@ describe('the generated workflow stays within Cloud Workflows limits for 650 mun
     }
     const total = workflowsSize(main) + workflowsSize(subs);
     // Printed for docs/run-states.md.
-    console.log(`workflow variables at worst: ${total} bytes (main ${workflowsSize(main)}, marts SQL ${workflowsSize(init.marts)}, status ${workflowsSize(worstStatus)}, report ${workflowsSize(main.report)})`);
+    console.log(
+      `workflow variables at worst: ${total} bytes (main ${workflowsSize(main)}, marts SQL ${workflowsSize(init.marts)}, status ${workflowsSize(worstStatus)}, report ${workflowsSize(main.report)})`,
+    );
     expect(total).toBeLessThan(MEMORY_LIMIT / 4);
   });
 
@@ -211,12 +213,10 @@ describe('the generated workflow stays within Cloud Workflows limits for 650 mun
       wf.main!.steps.filter((s) => !loopIds.includes(Object.keys(s)[0]!)),
       Math.max(step(DAILY_DAG, 'refreshMarts').marts.length, fan.batchSize),
     );
-    const bound =
-      once +
-      (pages + extractionPolls) * per(fan.id, fan.batchSize) +
-      extractionPolls * per(wait.id, 1) +
-      loadPolls * per(load.id, 1);
-    console.log(`workflow steps at most: ${bound} (fan-out pass ${per(fan.id, fan.batchSize)}, await pass ${per(wait.id, 1)}, load pass ${per(load.id, 1)}, rest ${once}); load waves at most ${maxLoadWaves(DAILY_DAG, MUNICIPALITIES)}`);
+    const bound = once + (pages + extractionPolls) * per(fan.id, fan.batchSize) + extractionPolls * per(wait.id, 1) + loadPolls * per(load.id, 1);
+    console.log(
+      `workflow steps at most: ${bound} (fan-out pass ${per(fan.id, fan.batchSize)}, await pass ${per(wait.id, 1)}, load pass ${per(load.id, 1)}, rest ${once}); load waves at most ${maxLoadWaves(DAILY_DAG, MUNICIPALITIES)}`,
+    );
     expect(bound).toBeLessThan(STEP_LIMIT / 4);
     // Each wave is one modification per table (BigQuery: 1,500 per table per day, shared with reruns).
     expect(maxLoadWaves(DAILY_DAG, MUNICIPALITIES)).toBeLessThanOrEqual(50);

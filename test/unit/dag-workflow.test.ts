@@ -83,7 +83,8 @@ describe('the daily workflow is generated from the DAG definition', () => {
     // Never more municipalities extracting than the extract function has instances.
     expect(fan.maxInFlight).toBeLessThanOrEqual(FUNCTIONS.extract.maxInstances);
     const marts = step(DAILY_DAG, 'refreshMarts');
-    const parallel = (wf.main!.steps.find((s) => marts.id in s)![marts.id] as { parallel: { concurrency_limit: number; shared: string[]; for: { value: string; in: string } } }).parallel;
+    const parallel = (wf.main!.steps.find((s) => marts.id in s)![marts.id] as { parallel: { concurrency_limit: number; shared: string[]; for: { value: string; in: string } } })
+      .parallel;
     expect(parallel.concurrency_limit).toBe(marts.concurrency);
     expect(parallel.shared).toEqual(['marts_failed']);
     expect((init.marts as { name: string; sql: string }[]).map((m) => m.name)).toEqual(marts.marts);
@@ -91,10 +92,16 @@ describe('the daily workflow is generated from the DAG definition', () => {
   });
 
   it('every subworkflow it calls exists, every `next` names a step of the same subworkflow, and expressions are balanced', () => {
-    const called = allSteps(wf).map((s) => (s.body.try as Node | undefined)?.call ?? s.body.call).filter((c): c is string => typeof c === 'string' && !c.includes('.'));
+    const called = allSteps(wf)
+      .map((s) => (s.body.try as Node | undefined)?.call ?? s.body.call)
+      .filter((c): c is string => typeof c === 'string' && !c.includes('.'));
     for (const c of called) expect(Object.keys(wf)).toContain(c);
     for (const [name, sub] of Object.entries(wf)) {
-      const own = new Set(allSteps(sub.steps).map((s) => s.name).concat(stepNames(sub.steps)));
+      const own = new Set(
+        allSteps(sub.steps)
+          .map((s) => s.name)
+          .concat(stepNames(sub.steps)),
+      );
       const nexts = JSON.stringify(sub.steps).match(/"next":"([a-z_]+)"/g) ?? [];
       for (const n of nexts) expect({ sub: name, next: n, ok: own.has(n.slice(8, -1)) }).toEqual({ sub: name, next: n, ok: true });
     }

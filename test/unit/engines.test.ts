@@ -17,7 +17,11 @@ const cmp = (a: V, b: V) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
  */
 function satisfies(v: V, range: string): boolean {
   return range.split('||').some((alt) => {
-    const tokens = alt.trim().replace(/(>=|<=|>|<|=|\^|~)\s+/g, '$1').split(/\s+/).filter(Boolean);
+    const tokens = alt
+      .trim()
+      .replace(/(>=|<=|>|<|=|\^|~)\s+/g, '$1')
+      .split(/\s+/)
+      .filter(Boolean);
     return tokens.every((tok) => {
       const m = /^(>=|<=|>|<|=|\^|~)?v?(.*)$/.exec(tok)!;
       const op = m[1] ?? '';
@@ -28,13 +32,20 @@ function satisfies(v: V, range: string): boolean {
       const low: V = [parts[0] ?? 0, n > 1 ? parts[1]! : 0, n > 2 ? parts[2]! : 0];
       const prefix = (x: V) => low.slice(0, n).every((p, i) => x[i] === p);
       switch (op) {
-        case '>=': return cmp(v, low) >= 0;
-        case '>': return n < 3 ? cmp(v, low) >= 0 && !prefix(v) : cmp(v, low) > 0;
-        case '<=': return n < 3 ? cmp(v, low) <= 0 || prefix(v) : cmp(v, low) <= 0;
-        case '<': return cmp(v, low) < 0;
-        case '^': return v[0] === low[0] && cmp(v, low) >= 0;
-        case '~': return v[0] === low[0] && v[1] === low[1] && cmp(v, low) >= 0;
-        default: return prefix(v);
+        case '>=':
+          return cmp(v, low) >= 0;
+        case '>':
+          return n < 3 ? cmp(v, low) >= 0 && !prefix(v) : cmp(v, low) > 0;
+        case '<=':
+          return n < 3 ? cmp(v, low) <= 0 || prefix(v) : cmp(v, low) <= 0;
+        case '<':
+          return cmp(v, low) < 0;
+        case '^':
+          return v[0] === low[0] && cmp(v, low) >= 0;
+        case '~':
+          return v[0] === low[0] && v[1] === low[1] && cmp(v, low) >= 0;
+        default:
+          return prefix(v);
       }
     });
   });
@@ -44,7 +55,9 @@ const minVersion = (range: string): V => {
   return [Number(m[1]), Number(m[2] ?? 0), Number(m[3] ?? 0)];
 };
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { engines: { node: string } };
-const lock = JSON.parse(fs.readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string; engines?: { node?: string } | string[] }> };
+const lock = JSON.parse(fs.readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as {
+  packages: Record<string, { version?: string; engines?: { node?: string } | string[] }>;
+};
 
 describe('engines', () => {
   // package.json says ">=X.Y.Z": X.Y.Z is the oldest Node the project promises to install quietly on.

@@ -27,7 +27,9 @@ describe('docs/failures.md classification table', () => {
   });
 
   it('no table cell holds a `|` or a line break (cells are written as they are)', () => {
-    const rows = renderClassificationMarkdown().split('\n').filter((l) => l.startsWith('| '));
+    const rows = renderClassificationMarkdown()
+      .split('\n')
+      .filter((l) => l.startsWith('| '));
     expect(rows.length).toBeGreaterThan(80);
     for (const r of rows) expect(r.split(' | ')).toHaveLength(4);
   });

@@ -34,7 +34,11 @@ const pgError = (code: string, message = `pg says ${code}`) => Object.assign(new
 const socketError = (code: string) => Object.assign(new Error(`connect ${code} 127.0.0.1:5432`), { code, errno: -1, syscall: 'connect' });
 /** What @google-cloud/common's ApiError carries for a REST error body. */
 const apiError = (status: number, reason?: string) =>
-  Object.assign(new Error(`HTTP ${status}${reason ? ` ${reason}` : ''}`), { code: status, errors: reason ? [{ reason, message: 'm', domain: 'global' }] : [], response: { statusCode: status } });
+  Object.assign(new Error(`HTTP ${status}${reason ? ` ${reason}` : ''}`), {
+    code: status,
+    errors: reason ? [{ reason, message: 'm', domain: 'global' }] : [],
+    response: { statusCode: status },
+  });
 /** What google-gax raises for a gRPC status. */
 const grpcError = (code: number) => Object.assign(new Error(`${code} STATUS: details`), { code, details: 'details', metadata: {} });
 
@@ -125,7 +129,17 @@ describe('the error classification table, row by row against the real classifier
 
     it('anything else → the fallback, with the adapter class', () => {
       // Includes a small numeric code without gRPC `details` (not a gRPC status) and statuses just outside 4xx/5xx.
-      for (const err of [new Error('odd'), { code: 'EWHATEVER' }, { reason: 'aBrandNewReason' }, apiError(302), apiError(399), apiError(600), { code: 5 }, { code: 0, details: 'OK?' }, undefined]) {
+      for (const err of [
+        new Error('odd'),
+        { code: 'EWHATEVER' },
+        { reason: 'aBrandNewReason' },
+        apiError(302),
+        apiError(399),
+        apiError(600),
+        { code: 5 },
+        { code: 0, details: 'OK?' },
+        undefined,
+      ]) {
         expect(classifyGcp(err)).toEqual({ transient: GCP_FALLBACK.transient, errorClass: GCP_FALLBACK.errorClass, basis: 'unclassified' });
         expectClassified(gcpError(err, 'warehouse', 'x'), 'warehouse', GCP_FALLBACK.transient);
       }
@@ -185,7 +199,11 @@ describe('the error classification table, row by row against the real classifier
     it('real DuckDB errors: a value the type cannot hold is `data`, terminal; a missing table is terminal; both name the type DuckDB gave', async () => {
       const db = await DuckDBInstance.create(':memory:');
       const c = await db.connect();
-      const raised = async (sql: string) => c.run(sql).then(() => undefined, (e: unknown) => e);
+      const raised = async (sql: string) =>
+        c.run(sql).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       try {
         expectClassified(classifyDuckDbError(await raised("SELECT 'não é número'::INTEGER"), 'm'), 'data', false);
         expectClassified(classifyDuckDbError(await raised('SELECT 300::TINYINT'), 'm'), 'data', false);
@@ -234,7 +252,7 @@ describe('the guarantees users depend on (independent of the table)', () => {
   it.each(source)('PostgreSQL %s → %s, transient=%s', (code, errorClass, transient) => {
     expectClassified(classifySourceError(pgError(code)), errorClass, transient);
   });
-  it('42501 when connecting (another municipality\'s database) is source_auth, terminal', () => {
+  it("42501 when connecting (another municipality's database) is source_auth, terminal", () => {
     expectClassified(classifySourceError(pgError('42501'), 'connect'), 'source_auth', false);
   });
 

@@ -30,7 +30,7 @@ function fakeResponse() {
   return res;
 }
 
-describe('instrumentHttp: span, metric and answer follow the HTTP handler\'s own outcome', () => {
+describe("instrumentHttp: span, metric and answer follow the HTTP handler's own outcome", () => {
   const spans = new InMemorySpanExporter();
   const metrics = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
   const telemetry = startTelemetry({ service: 'run-report', projectId: 'p', environment: 'test', exporters: { spans, metrics } });
@@ -51,7 +51,7 @@ describe('instrumentHttp: span, metric and answer follow the HTTP handler\'s own
     return { res, span: spans.getFinishedSpans().at(-1)! };
   };
 
-  it('ok: the handler\'s answer stands, a SERVER span without error', async () => {
+  it("ok: the handler's answer stands, a SERVER span without error", async () => {
     const { res, span } = await call();
     expect(res).toMatchObject({ statusCode: 200, body: { ok: true } });
     expect(span).toMatchObject({ name: 'run-report request', kind: SpanKind.SERVER });

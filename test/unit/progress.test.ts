@@ -25,7 +25,12 @@ function staged(municipality: string, rows: number, bytes: number, seconds: numb
 function printed(style: { color: boolean; tty: boolean }, events: RunEvent[]): { lines: string[]; printer: ProgressPrinter } {
   const lines: string[] = [];
   let t = 0;
-  const printer = new ProgressPrinter(names, style, (l) => lines.push(l), () => (t += 10_000));
+  const printer = new ProgressPrinter(
+    names,
+    style,
+    (l) => lines.push(l),
+    () => (t += 10_000),
+  );
   for (const e of events) printer.record(e);
   return { lines, printer };
 }

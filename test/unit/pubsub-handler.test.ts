@@ -40,9 +40,11 @@ describe('pubsubHandler', () => {
     fail = undefined;
   });
 
-  it('passes the payload, attributes and the push body\'s delivery attempt to the use case and its log lines', async () => {
+  it("passes the payload, attributes and the push body's delivery attempt to the use case and its log lines", async () => {
     fail = new TerminalError('refused', 'source_auth');
-    await expect(handler(event({ message: { data: b64({ n: 1 }), attributes: { a: 'b' }, messageId: 'm1' }, subscription: 'projects/p/subscriptions/s', deliveryAttempt: 6 }))).resolves.toBe('dead_lettered');
+    await expect(
+      handler(event({ message: { data: b64({ n: 1 }), attributes: { a: 'b' }, messageId: 'm1' }, subscription: 'projects/p/subscriptions/s', deliveryAttempt: 6 })),
+    ).resolves.toBe('dead_lettered');
     expect(seen[0]).toMatchObject({ payload: { n: 1 }, ctx: { messageId: 'm1', attributes: { a: 'b' }, deliveryAttempt: 6 } });
     expect(lines.find((l) => l.severity === 'ERROR')).toMatchObject({ deliveryAttempt: 6, messageId: 'm1', errorClass: 'source_auth' });
     expect(deadLetters[0]!.attributes).toMatchObject({ a: 'b', errorClass: 'source_auth', deliveryAttempt: '6', originalMessageId: 'm1' });
@@ -54,10 +56,18 @@ describe('pubsubHandler', () => {
   });
 
   it('attributes and no data: dead-lettered with the reason, never thrown (a throw is a 500 and a retry)', async () => {
-    for (const message of [{ attributes: { k: 'v' }, messageId: 'm3' }, { data: '', attributes: { k: 'v' }, messageId: 'm3' }]) {
+    for (const message of [
+      { attributes: { k: 'v' }, messageId: 'm3' },
+      { data: '', attributes: { k: 'v' }, messageId: 'm3' },
+    ]) {
       deadLetters.length = 0;
       await expect(handler(event({ message }))).resolves.toBe('dead_lettered');
-      expect(deadLetters).toEqual([{ data: Buffer.alloc(0), attributes: expect.objectContaining({ k: 'v', errorClass: 'invalid_message', errorMessage: 'message has no data (attributes only: k)', originalMessageId: 'm3' }) }]);
+      expect(deadLetters).toEqual([
+        {
+          data: Buffer.alloc(0),
+          attributes: expect.objectContaining({ k: 'v', errorClass: 'invalid_message', errorMessage: 'message has no data (attributes only: k)', originalMessageId: 'm3' }),
+        },
+      ]);
     }
     expect(seen).toEqual([]);
   });

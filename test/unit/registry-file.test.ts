@@ -17,14 +17,23 @@ describe('municipality registry file', () => {
     expect(sslmodeOf(campinas!)).toBe('verify-full');
     expect(sslmodeOf(curitiba!)).toBe('require');
     const base = { ibge: '4106902', name: 'Curitiba', network: 'vpn', vpn: { peerIps: ['203.0.113.10'], peerAsn: 65010 } } as const;
-    const off = MunicipalityEntry.parse({ ...base, connection: { host: '100.64.0.10', sslmode: 'disable', sslmodeReason: 'PEC 4.2 without OpenSSL; upgrade booked', password: { env: 'X' } } });
+    const off = MunicipalityEntry.parse({
+      ...base,
+      connection: { host: '100.64.0.10', sslmode: 'disable', sslmodeReason: 'PEC 4.2 without OpenSSL; upgrade booked', password: { env: 'X' } },
+    });
     expect(sslmodeOf(off)).toBe('disable');
     expect(sslmodeOf(MunicipalityEntry.parse({ ...base, connection: { host: '127.0.0.1', password: { env: 'X' } } }))).toBe('disable');
-    expect(() => MunicipalityEntry.parse({ ...base, connection: { host: '100.64.0.10', sslmode: 'require', sslmodeReason: 'not needed at all here', password: { env: 'X' } } })).toThrow(/explains sslmode .{1,3}disable.{1,3} only/);
+    expect(() =>
+      MunicipalityEntry.parse({ ...base, connection: { host: '100.64.0.10', sslmode: 'require', sslmodeReason: 'not needed at all here', password: { env: 'X' } } }),
+    ).toThrow(/explains sslmode .{1,3}disable.{1,3} only/);
   });
   it('the same presented address is allowed to the municipalities of one installation only', () => {
     const m = (ibge: string, installation?: string) => ({
-      ibge, name: `m${ibge}`, network: 'vpn', vpn: { peerIps: ['203.0.113.10'], peerAsn: 65010 }, installation,
+      ibge,
+      name: `m${ibge}`,
+      network: 'vpn',
+      vpn: { peerIps: ['203.0.113.10'], peerAsn: 65010 },
+      installation,
       connection: { host: '100.64.0.10', password: { env: 'X' } },
     });
     expect(() => MunicipalityRegistry.parse({ municipalities: [m('4106902', 'pr'), m('4119905', 'pr')] })).not.toThrow();

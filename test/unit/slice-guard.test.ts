@@ -4,7 +4,14 @@ import { decideSlice, isoMicros, oldestExtraction, type LedgerSlice } from '../.
 const T = 'tb_fat_x';
 const A = '3550308';
 const NOV = { start: '2026-11-01', end: '2026-12-01' };
-const row = (over: Partial<LedgerSlice>): LedgerSlice => ({ table: T, municipality: A, windowStart: NOV.start, windowEnd: NOV.end, extractedAt: '2026-11-22T09:00:00.123456Z', ...over });
+const row = (over: Partial<LedgerSlice>): LedgerSlice => ({
+  table: T,
+  municipality: A,
+  windowStart: NOV.start,
+  windowEnd: NOV.end,
+  extractedAt: '2026-11-22T09:00:00.123456Z',
+  ...over,
+});
 const slice = (over: Partial<{ window: { start: string; end: string } | null; extractedAt: string; municipality: string }> = {}) => ({
   municipality: A,
   window: NOV,
@@ -32,7 +39,10 @@ describe('the slice guard (shared by both warehouses)', () => {
   it('stale: an overlapping window from a newer extraction (one microsecond is newer); the newest is named', () => {
     const newer = (at: string, w = NOV) => row({ extractedAt: at, windowStart: w.start, windowEnd: w.end });
     expect(decideSlice(T, slice(), [newer('2026-11-22T09:00:00.123457Z')])).toEqual({ status: 'stale', newerExtractedAt: '2026-11-22T09:00:00.123457Z' });
-    expect(decideSlice(T, slice(), [newer('2026-11-23T00:00:00Z'), newer('2026-11-24T00:00:00Z'), newer('2026-11-21T00:00:00Z')])).toEqual({ status: 'stale', newerExtractedAt: '2026-11-24T00:00:00Z' });
+    expect(decideSlice(T, slice(), [newer('2026-11-23T00:00:00Z'), newer('2026-11-24T00:00:00Z'), newer('2026-11-21T00:00:00Z')])).toEqual({
+      status: 'stale',
+      newerExtractedAt: '2026-11-24T00:00:00Z',
+    });
     // Windows are half-open: [Oct 1, Nov 1) and [Nov 1, Dec 1) do not overlap, [Oct 15, Nov 2) does.
     expect(decideSlice(T, slice(), [newer('2026-11-23T00:00:00Z', { start: '2026-10-01', end: '2026-11-01' })])).toEqual({ status: 'load' });
     expect(decideSlice(T, slice(), [newer('2026-11-23T00:00:00Z', { start: '2026-12-01', end: '2027-01-01' })])).toEqual({ status: 'load' });
@@ -62,12 +72,20 @@ describe('data-error messages name where, never what', () => {
   it('BigQuery', () => {
     const m = bigQueryDataErrorMessage({ table: T, municipality: A }, [
       { message: 'Error while reading data, error message: CSV table encountered too many errors, giving up. Rows: 1; errors: 1.' },
-      { location: 'gs://b/p.csv.gz', message: "Error while reading data, error message: Could not parse 'João da Silva' as INT64 for field qt_valor (position 2) starting at location 99  with message 'Unable to parse'" },
+      {
+        location: 'gs://b/p.csv.gz',
+        message:
+          "Error while reading data, error message: Could not parse 'João da Silva' as INT64 for field qt_valor (position 2) starting at location 99  with message 'Unable to parse'",
+      },
     ]);
     expect(m).toBe(`${T}/${A}: column qt_valor (position 2) at byte 99 of gs://b/p.csv.gz: value not convertible to INT64 (row content withheld)`);
     expect(m).not.toContain('João');
     const newer = bigQueryDataErrorMessage({ table: T, municipality: A }, [
-      { location: 'gs://b/p.csv.gz', message: 'Error while reading data, error message: Unable to parse; line_number: 3 byte_offset_to_start_of_line: 120 column_index: 2 column_name: "qt_valor" column_type: INT64 value: "NaN" File: gs://b/p.csv.gz' },
+      {
+        location: 'gs://b/p.csv.gz',
+        message:
+          'Error while reading data, error message: Unable to parse; line_number: 3 byte_offset_to_start_of_line: 120 column_index: 2 column_name: "qt_valor" column_type: INT64 value: "NaN" File: gs://b/p.csv.gz',
+      },
     ]);
     expect(newer).toBe(`${T}/${A}: column qt_valor (position 2) on line 3 at byte 120 of gs://b/p.csv.gz: value not convertible to INT64 (row content withheld)`);
     expect(redactRowContent('column_type: INT64 value: "NaN" File: x').message).toBe('column_type: INT64 value: (value withheld) File: x');

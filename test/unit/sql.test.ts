@@ -82,7 +82,14 @@ describe('SQL built only from registry identifiers and checked values', () => {
       expect(conformCheck('smallint', '"x"', col('smallint'))).toBeUndefined();
       for (const t of ['bigint', 'double'] as const) expect(conformCheck(t, '"x"', undefined)).toBeUndefined();
       // A fact table whose columns are all of exactly representable types has no set-aside column at all.
-      const dims = resolveColumns(getTable('tb_dim_cbo'), new Map([['co_seq_dim_cbo', col('bigint')], ['nu_cbo', col('character varying', { maxChars: 6 })], ['no_cbo', col('character varying', { maxChars: 255 })]]));
+      const dims = resolveColumns(
+        getTable('tb_dim_cbo'),
+        new Map([
+          ['co_seq_dim_cbo', col('bigint')],
+          ['nu_cbo', col('character varying', { maxChars: 6 })],
+          ['no_cbo', col('character varying', { maxChars: 255 })],
+        ]),
+      );
       expect(dims.setAsideSql).toBeNull();
       expect(copySql(getTable('tb_dim_cbo'), dims, [], null, { ibge: '3509502', runId: 'r-1' })).toMatch(/^COPY \(SELECT "co_seq_dim_cbo", "nu_cbo", "no_cbo", '3509502'/);
     });
@@ -109,45 +116,93 @@ describe('SQL built only from registry identifiers and checked values', () => {
       // The pin reaches the COPY through the registry column.
       const t = TableRegistry.parse([
         {
-          name: 'tb_pa', description: 'pinned', primaryKey: ['co_seq'], municipality: { kind: 'installation' }, mode: { kind: 'full' },
-          columns: [{ name: 'co_seq', type: 'bigint' }, { name: 'nu_pressao_sistolica', type: 'numeric', precision: 5, scale: 1 }],
+          name: 'tb_pa',
+          description: 'pinned',
+          primaryKey: ['co_seq'],
+          municipality: { kind: 'installation' },
+          mode: { kind: 'full' },
+          columns: [
+            { name: 'co_seq', type: 'bigint' },
+            { name: 'nu_pressao_sistolica', type: 'numeric', precision: 5, scale: 1 },
+          ],
         },
       ])[0]!;
-      const resolved = resolveColumns(t, new Map([['co_seq', col('bigint')], ['nu_pressao_sistolica', col('numeric')]]));
+      const resolved = resolveColumns(
+        t,
+        new Map([
+          ['co_seq', col('bigint')],
+          ['nu_pressao_sistolica', col('numeric')],
+        ]),
+      );
       expect(resolved.setAsideSql).toContain('abs("nu_pressao_sistolica") >= 1e4');
       expect(resolved.setAsideSql).toContain('round("nu_pressao_sistolica", 1)');
     });
     it('validates a pinned precision against the contract: numeric only, both given, scale ≤ 9, integer digits ≤ 29', () => {
       const table = (c: Record<string, unknown>) => [
-        { name: 'tb_pa', description: 'pinned', primaryKey: ['co_seq'], municipality: { kind: 'installation' }, mode: { kind: 'full' }, columns: [{ name: 'co_seq', type: 'bigint' }, { name: 'nu_x', ...c }] },
+        {
+          name: 'tb_pa',
+          description: 'pinned',
+          primaryKey: ['co_seq'],
+          municipality: { kind: 'installation' },
+          mode: { kind: 'full' },
+          columns: [
+            { name: 'co_seq', type: 'bigint' },
+            { name: 'nu_x', ...c },
+          ],
+        },
       ];
       expect(() => TableRegistry.parse(table({ type: 'numeric', precision: 38, scale: 9 }))).not.toThrow();
       expect(() => TableRegistry.parse(table({ type: 'numeric', precision: 5, scale: 1 }))).not.toThrow();
       expect(() => TableRegistry.parse(table({ type: 'double', precision: 5, scale: 1 }))).toThrow(/nu_x: precision\/scale apply to numeric columns only, not double/);
       expect(() => TableRegistry.parse(table({ type: 'numeric', precision: 5 }))).toThrow(/nu_x: a pinned numeric needs both precision and scale/);
       expect(() => TableRegistry.parse(table({ type: 'numeric', precision: 20, scale: 10 }))).toThrow(/nu_x: scale 10 is above the contract's maximum 9/);
-      expect(() => TableRegistry.parse(table({ type: 'numeric', precision: 31, scale: 1 }))).toThrow(/nu_x: 30 integer digits \(precision − scale\) are above the contract's maximum 29/);
+      expect(() => TableRegistry.parse(table({ type: 'numeric', precision: 31, scale: 1 }))).toThrow(
+        /nu_x: 30 integer digits \(precision − scale\) are above the contract's maximum 29/,
+      );
       expect(() => TableRegistry.parse(table({ type: 'numeric', precision: 2, scale: 3 }))).toThrow(/nu_x: scale 3 is above the precision 2/);
       expect(() => TableRegistry.parse(table({ type: 'numeric', precision: 39, scale: 9 }))).toThrow(/precision/);
     });
     it('reports type drift: a source type the registry type does not read exactly', () => {
       const cbo = getTable('tb_dim_cbo');
-      const typed = (nuCbo: SourceColumn) => new Map([['co_seq_dim_cbo', col('integer')], ['nu_cbo', nuCbo], ['no_cbo', col('text')]]);
+      const typed = (nuCbo: SourceColumn) =>
+        new Map([
+          ['co_seq_dim_cbo', col('integer')],
+          ['nu_cbo', nuCbo],
+          ['no_cbo', col('text')],
+        ]);
       expect(resolveColumns(cbo, typed(col('character varying', { maxChars: 6 }))).typeDrift).toEqual([]);
       expect(resolveColumns(cbo, typed(col('bigint'))).typeDrift).toEqual([]); // text holds any type's text form
-      const peso = resolveColumns(consultation, new Map([...allColumns()].map((n) => [n, n === 'nu_peso' ? col('numeric') : n === 'dt_nascimento' ? col('timestamp without time zone') : col('bigint')])));
-      expect(peso.typeDrift).toEqual(expect.arrayContaining(['dt_nascimento: source timestamp without time zone read as registry date', 'nu_peso: source numeric read as registry double']));
+      const peso = resolveColumns(
+        consultation,
+        new Map([...allColumns()].map((n) => [n, n === 'nu_peso' ? col('numeric') : n === 'dt_nascimento' ? col('timestamp without time zone') : col('bigint')])),
+      );
+      expect(peso.typeDrift).toEqual(
+        expect.arrayContaining(['dt_nascimento: source timestamp without time zone read as registry date', 'nu_peso: source numeric read as registry double']),
+      );
     });
     it('puts the primary key and one item per checked column in the set-aside description', () => {
       const r = resolveColumns(consultation, allColumns());
       expect(r.setAsideSql).toMatch(/^CASE WHEN .* THEN json_build_array\(json_build_array\("co_seq_fat_atd_ind"::text\), /);
-      expect(r.checkedColumns).toEqual(['dt_nascimento', 'dt_inicial_atendimento', 'dt_final_atendimento', 'nu_pressao_sistolica', 'nu_pressao_diastolica',
-        'ds_filtro_cids', 'ds_filtro_ciaps', 'ds_filtro_proced_avaliados', 'ds_filtro_proced_solicitados']);
+      expect(r.checkedColumns).toEqual([
+        'dt_nascimento',
+        'dt_inicial_atendimento',
+        'dt_final_atendimento',
+        'nu_pressao_sistolica',
+        'nu_pressao_diastolica',
+        'ds_filtro_cids',
+        'ds_filtro_ciaps',
+        'ds_filtro_proced_avaliados',
+        'ds_filtro_proced_solicitados',
+      ]);
       // Hashed and dropped personal data are never checked, so their values never reach a record.
       expect(r.setAsideSql).not.toMatch(/nu_cpf_cidadao|nu_cns|nu_prontuario/);
       // Personal data kept in clear (birth date) is checked, but its value is not copied into the record.
-      expect(r.setAsideSql).toContain(`THEN json_build_array('dt_nascimento', CASE WHEN isfinite("dt_nascimento") THEN 'date_out_of_range' ELSE 'date_infinite' END, NULL::text, octet_length("dt_nascimento"::text))`);
-      expect(r.setAsideSql).toContain(`THEN json_build_array('dt_inicial_atendimento', CASE WHEN isfinite("dt_inicial_atendimento") THEN 'timestamp_out_of_range' ELSE 'timestamp_infinite' END, "dt_inicial_atendimento"::text,`);
+      expect(r.setAsideSql).toContain(
+        `THEN json_build_array('dt_nascimento', CASE WHEN isfinite("dt_nascimento") THEN 'date_out_of_range' ELSE 'date_infinite' END, NULL::text, octet_length("dt_nascimento"::text))`,
+      );
+      expect(r.setAsideSql).toContain(
+        `THEN json_build_array('dt_inicial_atendimento', CASE WHEN isfinite("dt_inicial_atendimento") THEN 'timestamp_out_of_range' ELSE 'timestamp_infinite' END, "dt_inicial_atendimento"::text,`,
+      );
     });
   });
 });

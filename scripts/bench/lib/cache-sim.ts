@@ -17,7 +17,12 @@ export interface CacheHitRow {
  * table, read in physical order (what a full-table COPY returns), replayed through the cache's own
  * policy (a Map of at most N entries, emptied when full).
  */
-export async function cacheHitRates(server: LocalPostgres, admin: Client, citizens: number, sizes: number[]): Promise<{ citizens: number; seedSeconds: number; tables: CacheHitRow[] }> {
+export async function cacheHitRates(
+  server: LocalPostgres,
+  admin: Client,
+  citizens: number,
+  sizes: number[],
+): Promise<{ citizens: number; seedSeconds: number; tables: CacheHitRow[] }> {
   const database = 'bench_cache_hits';
   await admin.query(`DROP DATABASE IF EXISTS ${database}`);
   await admin.query(`CREATE DATABASE ${database}`);
@@ -32,7 +37,10 @@ export async function cacheHitRates(server: LocalPostgres, admin: Client, citize
       const hashed = t.columns.filter((c) => c.pii?.policy === 'hash').map((c) => `"${c.name}"::text`);
       if (hashed.length === 0 || t.municipality.kind !== 'column') continue;
       const { rows } = await db.query<unknown[]>({ text: `SELECT ${hashed.join(', ')} FROM public."${t.name}"`, rowMode: 'array' });
-      const values = rows.flat().filter((v): v is string => typeof v === 'string' && v !== '').map((v) => v.trim());
+      const values = rows
+        .flat()
+        .filter((v): v is string => typeof v === 'string' && v !== '')
+        .map((v) => v.trim());
       const hitRate: Record<number, number> = {};
       for (const limit of sizes) {
         let cache = new Set<string>();

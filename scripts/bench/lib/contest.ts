@@ -126,7 +126,9 @@ export async function runContest(o: ContestOptions): Promise<{ samples: Sample[]
   const cellDir = path.join(o.tmpDir, `cell-${o.source.rows}-${o.variant}`);
   let select: string | undefined;
   let sourceCsvBytes: number | undefined;
-  const hashColumns = variantTable(o.variant).columns.filter((c) => c.pii?.policy === 'hash').map((c) => c.name);
+  const hashColumns = variantTable(o.variant)
+    .columns.filter((c) => c.pii?.policy === 'hash')
+    .map((c) => c.name);
 
   for (let round = 1; round <= o.rounds; round++) {
     for (const contender of CONTENDERS) {
@@ -149,9 +151,19 @@ export async function runContest(o: ContestOptions): Promise<{ samples: Sample[]
       const j0 = cpuJiffies();
       let sample: Sample;
       if (contender === 'extractor') {
-        const r: ChildOutcome<ExtractWorkerResult> = await runWorker('extract', {
-          conn: o.source.conn, ibge: o.source.ibge, variant: o.variant, window: o.window, outDir: out, runId, keyHex: o.keyHex,
-        }, { timeoutMs: o.timeoutMs, timeBin: o.tools.timeBin, tmpDir: o.tmpDir });
+        const r: ChildOutcome<ExtractWorkerResult> = await runWorker(
+          'extract',
+          {
+            conn: o.source.conn,
+            ibge: o.source.ibge,
+            variant: o.variant,
+            window: o.window,
+            outDir: out,
+            runId,
+            keyHex: o.keyHex,
+          },
+          { timeoutMs: o.timeoutMs, timeBin: o.tools.timeBin, tmpDir: o.tmpDir },
+        );
         const x = r.result;
         if (x) {
           const s = selectOf(x.sql);
@@ -160,13 +172,30 @@ export async function runContest(o: ContestOptions): Promise<{ samples: Sample[]
           if (x.rows !== o.source.rows) throw new Error(`extractor wrote ${x.rows} rows, the table holds ${o.source.rows}`);
         }
         sample = {
-          ...base, status: r.status, error: r.error, rows: x?.rows, wallS: x?.measure.wallS ?? r.wallS, cpuS: x?.measure.cpuS,
-          maxRssMb: r.time?.maxRssMb ?? x?.measure.maxRssMb, baselineRssMb: x?.measure.baselineRssMb, outBytes: x?.gzBytes, csvBytes: x?.csvBytes,
+          ...base,
+          status: r.status,
+          error: r.error,
+          rows: x?.rows,
+          wallS: x?.measure.wallS ?? r.wallS,
+          cpuS: x?.measure.cpuS,
+          maxRssMb: r.time?.maxRssMb ?? x?.measure.maxRssMb,
+          baselineRssMb: x?.measure.baselineRssMb,
+          outBytes: x?.gzBytes,
+          csvBytes: x?.csvBytes,
           processCpuS: r.time ? r.time.userS + r.time.sysS : x?.measure.cpuS,
         };
       } else if (contender === 'psql') {
         const file = `${out}.csv.gz`;
-        const r = await runPsqlPipeline({ psql: o.tools.psql!, gzip: o.tools.gzip!, timeBin: o.tools.timeBin, conn: o.source.conn, select: select!, outFile: file, tmpDir: o.tmpDir, timeoutMs: o.timeoutMs });
+        const r = await runPsqlPipeline({
+          psql: o.tools.psql!,
+          gzip: o.tools.gzip!,
+          timeBin: o.tools.timeBin,
+          conn: o.source.conn,
+          select: select!,
+          outFile: file,
+          tmpDir: o.tmpDir,
+          timeoutMs: o.timeoutMs,
+        });
         let rows: number | undefined;
         if (r.status === 'ok' && sourceCsvBytes === undefined) {
           // Once per cell, outside the timing: PostgreSQL's CSV size for this query, and a row check.
@@ -175,32 +204,73 @@ export async function runContest(o: ContestOptions): Promise<{ samples: Sample[]
           if (st.lines !== o.source.rows) throw new Error(`psql wrote ${st.lines} rows, the table holds ${o.source.rows}`);
         }
         if (r.status === 'ok') rows = o.source.rows;
-        sample = { ...base, status: r.status, error: r.error, rows, wallS: r.wallS, cpuS: r.result?.cpuS, processCpuS: r.result?.cpuS, maxRssMb: r.result?.maxRssMb, outBytes: r.result?.bytes };
+        sample = {
+          ...base,
+          status: r.status,
+          error: r.error,
+          rows,
+          wallS: r.wallS,
+          cpuS: r.result?.cpuS,
+          processCpuS: r.result?.cpuS,
+          maxRssMb: r.result?.maxRssMb,
+          outBytes: r.result?.bytes,
+        };
         if (o.keepPsqlOutput && r.status === 'ok' && !fs.existsSync(o.keepPsqlOutput)) fs.renameSync(file, o.keepPsqlOutput);
         else fs.rmSync(file, { force: true });
       } else if (contender === 'airflow') {
         const file = `${out}.csv.gz`;
-        const r: ChildOutcome<AirflowWorkerResult> = await runWorker('airflow', {
-          conn: o.source.conn, select: select!, outFile: file, hashColumns, keyHex: o.keyHex, sessionOptions: SESSION_OPTIONS,
-        }, { timeoutMs: o.timeoutMs, timeBin: o.tools.timeBin, tmpDir: o.tmpDir, program: { cmd: o.tools.python!, script: AIRFLOW_SCRIPT } });
+        const r: ChildOutcome<AirflowWorkerResult> = await runWorker(
+          'airflow',
+          {
+            conn: o.source.conn,
+            select: select!,
+            outFile: file,
+            hashColumns,
+            keyHex: o.keyHex,
+            sessionOptions: SESSION_OPTIONS,
+          },
+          { timeoutMs: o.timeoutMs, timeBin: o.tools.timeBin, tmpDir: o.tmpDir, program: { cmd: o.tools.python!, script: AIRFLOW_SCRIPT } },
+        );
         const x = r.result;
         if (x && x.rows !== o.source.rows) throw new Error(`airflow contender wrote ${x.rows} rows, the table holds ${o.source.rows}`);
         sample = {
-          ...base, status: r.status, error: r.error, rows: x?.rows, wallS: x?.measure.wallS ?? r.wallS, cpuS: x?.measure.cpuS,
-          maxRssMb: r.time?.maxRssMb ?? x?.measure.maxRssMb, baselineRssMb: x?.measure.baselineRssMb, outBytes: x?.bytes,
+          ...base,
+          status: r.status,
+          error: r.error,
+          rows: x?.rows,
+          wallS: x?.measure.wallS ?? r.wallS,
+          cpuS: x?.measure.cpuS,
+          maxRssMb: r.time?.maxRssMb ?? x?.measure.maxRssMb,
+          baselineRssMb: x?.measure.baselineRssMb,
+          outBytes: x?.bytes,
           processCpuS: r.time ? r.time.userS + r.time.sysS : x?.measure.cpuS,
         };
         fs.rmSync(file, { force: true });
       } else {
         const file = `${out}.jsonl`;
-        const r: ChildOutcome<NaiveWorkerResult> = await runWorker('naive', {
-          conn: o.source.conn, select: select!, outFile: file, hashColumns, keyHex: o.keyHex,
-        }, { timeoutMs: o.naiveTimeoutMs, timeBin: o.tools.timeBin, tmpDir: o.tmpDir });
+        const r: ChildOutcome<NaiveWorkerResult> = await runWorker(
+          'naive',
+          {
+            conn: o.source.conn,
+            select: select!,
+            outFile: file,
+            hashColumns,
+            keyHex: o.keyHex,
+          },
+          { timeoutMs: o.naiveTimeoutMs, timeBin: o.tools.timeBin, tmpDir: o.tmpDir },
+        );
         const x = r.result;
         if (x && x.rows !== o.source.rows) throw new Error(`naive wrote ${x.rows} rows, the table holds ${o.source.rows}`);
         sample = {
-          ...base, status: r.status, error: r.error, rows: x?.rows, wallS: x?.measure.wallS ?? r.wallS, cpuS: x?.measure.cpuS ?? (r.time ? r.time.userS + r.time.sysS : undefined),
-          maxRssMb: r.time?.maxRssMb ?? x?.measure.maxRssMb, baselineRssMb: x?.measure.baselineRssMb, outBytes: x?.bytes,
+          ...base,
+          status: r.status,
+          error: r.error,
+          rows: x?.rows,
+          wallS: x?.measure.wallS ?? r.wallS,
+          cpuS: x?.measure.cpuS ?? (r.time ? r.time.userS + r.time.sysS : undefined),
+          maxRssMb: r.time?.maxRssMb ?? x?.measure.maxRssMb,
+          baselineRssMb: x?.measure.baselineRssMb,
+          outBytes: x?.bytes,
           processCpuS: r.time ? r.time.userS + r.time.sysS : x?.measure.cpuS,
         };
         fs.rmSync(file, { force: true });

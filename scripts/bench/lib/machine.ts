@@ -40,6 +40,9 @@ export function describeMachine(tools: { psql?: string; gzip?: string; timeBin?:
     psql: tools.psql ? firstLine(tools.psql, ['--version']) : undefined,
     gzip: tools.gzip ? firstLine(tools.gzip, ['--version']) : undefined,
     gnuTime: !!tools.timeBin,
-    loadAverage: os.loadavg().map((l) => l.toFixed(2)).join(' '),
+    loadAverage: os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' '),
   };
 }

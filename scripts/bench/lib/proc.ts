@@ -76,7 +76,14 @@ export interface ChildOutcome<R> {
 export async function runWorker<R>(
   worker: string,
   config: unknown,
-  opts: { timeoutMs: number; timeBin?: string; tmpDir: string; env?: NodeJS.ProcessEnv; onLine?: (line: string) => void; /** Another interpreter and script (the Python contender) instead of `node <bundle>`. */ program?: { cmd: string; script: string } },
+  opts: {
+    timeoutMs: number;
+    timeBin?: string;
+    tmpDir: string;
+    env?: NodeJS.ProcessEnv;
+    onLine?: (line: string) => void;
+    /** Another interpreter and script (the Python contender) instead of `node <bundle>`. */ program?: { cmd: string; script: string };
+  },
 ): Promise<ChildOutcome<R>> {
   const script = opts.program?.script ?? path.join(BUILD_DIR, `${worker}.js`);
   const interpreter = opts.program?.cmd ?? process.execPath;

@@ -9,7 +9,15 @@ import type { Variant } from './variants';
 
 /** Everything one `npm run bench` measured; rendered into the console table and docs/benchmarks.md. */
 export interface BenchResults {
-  options: Record<string, unknown> & { rows: number[]; rounds: number[]; fanout: number[]; perInstallation: number; citizensPerMunicipality: number; rowsPerCitizen: number; quick: boolean };
+  options: Record<string, unknown> & {
+    rows: number[];
+    rounds: number[];
+    fanout: number[];
+    perInstallation: number;
+    citizensPerMunicipality: number;
+    rowsPerCitizen: number;
+    quick: boolean;
+  };
   startedAt: string;
   finishedAt?: string;
   durationS?: number;
@@ -181,12 +189,27 @@ function fanoutTable(r: BenchResults): string {
         'copy ms/m': per(x?.phaseS.copy),
         'write ms/m': per(x?.phaseS.write),
         'load ms/m': per(x?.phaseS.load),
-        'rows': int(x?.rowsExtracted),
+        rows: int(x?.rowsExtracted),
         'CPU s (pipeline / PG)': x ? `${fixed(x.cpuS, 0)} / ${fixed(f.serverCpuS, 0)}` : '–',
         'peak RSS MB': int(toMB(f.maxRssMb)),
       };
     }),
-    ['municipalities', 'PG databases', 'total s', 's / municipality', 'extraction wall s', 'load wall s', 'other s', 'connect ms/m', 'snapshot ms/m', 'copy ms/m', 'write ms/m', 'load ms/m', 'rows', 'peak RSS MB'],
+    [
+      'municipalities',
+      'PG databases',
+      'total s',
+      's / municipality',
+      'extraction wall s',
+      'load wall s',
+      'other s',
+      'connect ms/m',
+      'snapshot ms/m',
+      'copy ms/m',
+      'write ms/m',
+      'load ms/m',
+      'rows',
+      'peak RSS MB',
+    ],
   );
 }
 
@@ -199,13 +222,13 @@ function loadTables(r: BenchResults, sum: CellSummary[]): string {
       [
         ...real.map((l) => ({
           'what is loaded': `${int(l.rows)} rows of one table, one slice (${l.result!.parts} staged part${l.result!.parts === 1 ? '' : 's'})`,
-          'seconds': fixed(l.result!.replaceS),
+          seconds: fixed(l.result!.replaceS),
           'rows/s': int(l.result!.rows / l.result!.replaceS),
           'peak RSS MB': int(toMB(l.maxRssMb)),
         })),
         ...fanLoads.map((f) => ({
           'what is loaded': `fan-in of ${int(f.municipalities)} municipalities: ${int(f.result!.slicesLoaded)} slices, ${int(f.result!.rowsLoaded)} rows`,
-          'seconds': fixed(f.result!.phaseS.load),
+          seconds: fixed(f.result!.phaseS.load),
           'rows/s': int(f.result!.rowsLoaded / f.result!.phaseS.load),
           'peak RSS MB': int(toMB(f.maxRssMb)),
         })),
@@ -226,9 +249,25 @@ function loadTables(r: BenchResults, sum: CellSummary[]): string {
       'DuckDB load rows/s': int(rows / f.loadS),
       'write s': f.writeS === undefined ? '(extractor)' : fixed(f.writeS),
     }));
-    if (psqlRow?.outBytesPerRow) formatRows.push({ format: 'csv.gz (psql | gzip -1, identifiers in clear)', 'bytes/row': fixed(psqlRow.outBytesPerRow, 1), 'MB total': fixed((psqlRow.outBytesPerRow * rows) / 1e6, 0), 'DuckDB load rows/s': '–', 'write s': '(limit)' });
-    if (naiveRow?.outBytesPerRow) formatRows.push({ format: 'JSON lines (naive, uncompressed)', 'bytes/row': fixed(naiveRow.outBytesPerRow, 1), 'MB total': fixed((naiveRow.outBytesPerRow * rows) / 1e6, 0), 'DuckDB load rows/s': '–', 'write s': `(naive, ${int(smallest)} rows)` });
-    parts.push(`Bytes staged per row by format, the ${int(rows)}-row table with the registry's personal-data policy (the staged parts re-encoded by DuckDB):\n\n${mdTable(formatRows, ['bytes/row', 'MB total', 'DuckDB load rows/s', 'write s'])}`);
+    if (psqlRow?.outBytesPerRow)
+      formatRows.push({
+        format: 'csv.gz (psql | gzip -1, identifiers in clear)',
+        'bytes/row': fixed(psqlRow.outBytesPerRow, 1),
+        'MB total': fixed((psqlRow.outBytesPerRow * rows) / 1e6, 0),
+        'DuckDB load rows/s': '–',
+        'write s': '(limit)',
+      });
+    if (naiveRow?.outBytesPerRow)
+      formatRows.push({
+        format: 'JSON lines (naive, uncompressed)',
+        'bytes/row': fixed(naiveRow.outBytesPerRow, 1),
+        'MB total': fixed((naiveRow.outBytesPerRow * rows) / 1e6, 0),
+        'DuckDB load rows/s': '–',
+        'write s': `(naive, ${int(smallest)} rows)`,
+      });
+    parts.push(
+      `Bytes staged per row by format, the ${int(rows)}-row table with the registry's personal-data policy (the staged parts re-encoded by DuckDB):\n\n${mdTable(formatRows, ['bytes/row', 'MB total', 'DuckDB load rows/s', 'write s'])}`,
+    );
   }
   return parts.join('\n\n');
 }
@@ -238,7 +277,8 @@ function microTable(m: MicroResult): string {
     m.steps.map((s) => ({
       step: s.step,
       'µs per unit (CPU)': `${fixed(s.perUnitUs, s.perUnitUs < 10 ? 2 : 0)} per ${s.unit}`,
-      'rows/s or MB/s on one core': s.unit === 'MB' ? `${fixed(s.units / s.cpuS, 0)} MB/s` : s.unit === 'row' ? `${int(s.units / s.cpuS)} rows/s` : `${int(s.units / s.cpuS / 2)} rows/s at 2 values/row`,
+      'rows/s or MB/s on one core':
+        s.unit === 'MB' ? `${fixed(s.units / s.cpuS, 0)} MB/s` : s.unit === 'row' ? `${int(s.units / s.cpuS)} rows/s` : `${int(s.units / s.cpuS / 2)} rows/s at 2 values/row`,
     })),
     ['µs per unit (CPU)', 'rows/s or MB/s on one core'],
   );
@@ -293,7 +333,9 @@ function analysis(r: BenchResults, sum: CellSummary[]): { lines: string[]; verdi
       if (!e) continue;
       const rounds = (c: Contender) =>
         r.samples.filter((x) => x.size === size && x.variant === variant && x.contender === c && x.status === 'ok').map((x) => int((x.rows ?? 0) / x.wallS));
-      const others = r.samples.filter((x) => x.size === size && x.variant === variant && x.otherCpuS !== undefined && x.contender !== 'naive').map((x) => x.otherCpuS! / Math.max(x.wallS, 0.001));
+      const others = r.samples
+        .filter((x) => x.size === size && x.variant === variant && x.otherCpuS !== undefined && x.contender !== 'naive')
+        .map((x) => x.otherCpuS! / Math.max(x.wallS, 0.001));
       const best = e.bestRowsPerS && p?.bestRowsPerS ? e.bestRowsPerS / p.bestRowsPerS : undefined;
       lines.push(
         `- ${int(size)} rows: extractor ${int(e.rowsPerS)} rows/s, psql | gzip ${int(p?.rowsPerS)} rows/s → ${ratio(e.vsLimit)}` +
@@ -302,7 +344,11 @@ function analysis(r: BenchResults, sum: CellSummary[]): { lines: string[]; verdi
           `other processes kept up to ${fixed(Math.max(0, ...others), 1)} cores busy during these runs)` +
           `; CPU per row: extractor ${fixed(us(e.cpuS, size), 2)} µs, psql + gzip ${fixed(us(p?.cpuS, size), 2)} µs, PostgreSQL backend ${fixed(us(e.serverCpuS, size), 2)} µs` +
           (n?.ok ? `; naive ${int(n.rowsPerS)} rows/s (${ratio(n.vsLimit)}), ${fixed(us(n.cpuS, size), 1)} µs CPU per row` : n ? `; naive: ${n.status.split(':')[0]}` : '') +
-          (a?.ok ? `; Airflow-style Python ${int(a.rowsPerS)} rows/s (${ratio(a.vsLimit)}), ${fixed(us(a.cpuS, size), 1)} µs CPU per row, peak RSS ${int(a.peakRssMB)} MB` : a ? `; Airflow-style Python: ${a.status}` : '') +
+          (a?.ok
+            ? `; Airflow-style Python ${int(a.rowsPerS)} rows/s (${ratio(a.vsLimit)}), ${fixed(us(a.cpuS, size), 1)} µs CPU per row, peak RSS ${int(a.peakRssMB)} MB`
+            : a
+              ? `; Airflow-style Python: ${a.status}`
+              : '') +
           '.',
       );
     }
@@ -331,7 +377,7 @@ function analysis(r: BenchResults, sum: CellSummary[]): { lines: string[]; verdi
           `The extractor's extra CPU per row over psql + gzip (${fixed(eCpu !== undefined && pCpu !== undefined ? eCpu - pCpu : undefined, 2)} µs) is the Node stream plumbing ` +
           '(pg-copy-streams framing, the row splitter, hashing each compressed part for the manifest). What would move it: little on this side — ' +
           'a lower gzip level does not exist below 1 and gzip is the only compression BigQuery reads for CSV; in production the backend runs on the municipal server, ' +
-          'so the function\'s vCPU serves only the main and zlib threads and the network path becomes the limit.',
+          "so the function's vCPU serves only the main and zlib threads and the network path becomes the limit.",
       );
     } else {
       const tr = step('split rows + pseudonymise');
@@ -386,17 +432,22 @@ function analysis(r: BenchResults, sum: CellSummary[]): { lines: string[]; verdi
   });
   const flat = growth.every((g) => g !== undefined) ? growth.every((g) => g! <= TARGETS.rssFlat) : undefined;
   verdicts[`extractor peak RSS ≤ ${TARGETS.rssMb} MB at every size`] = `${verdict(rssMet)} (highest ${int(worst)} MB)`;
-  verdicts[`peak RSS does not grow with rows (${int(first)} → ${int(last)}, ≤ ×${TARGETS.rssFlat})`] = `${verdict(flat)} (${(['no-pii', 'pii-hash'] as Variant[]).map((v, i) => `${v}: ×${fixed(growth[i], 2)}`).join(', ')})`;
+  verdicts[`peak RSS does not grow with rows (${int(first)} → ${int(last)}, ≤ ×${TARGETS.rssFlat})`] =
+    `${verdict(flat)} (${(['no-pii', 'pii-hash'] as Variant[]).map((v, i) => `${v}: ×${fixed(growth[i], 2)}`).join(', ')})`;
   lines.push(`### Peak RSS: target ≤ ${TARGETS.rssMb} MB at both sizes, flat in the number of rows — ${verdict(rssMet && flat)}`);
   lines.push('');
   for (const p of peaks) {
     if (!p.e) continue;
     const rounds = r.samples.filter((s) => s.contender === 'extractor' && s.size === p.size && s.variant === p.v && s.maxRssMb !== undefined).map((s) => int(toMB(s.maxRssMb)));
-    lines.push(`- ${int(p.size)} rows, ${p.v}: peak ${int(p.e.peakRssMB)} MB (rounds: ${rounds.join(', ')} MB); the same process before extracting (Node, the bundled code, the registry): ${int(p.e.baselineRssMB)} MB.`);
+    lines.push(
+      `- ${int(p.size)} rows, ${p.v}: peak ${int(p.e.peakRssMB)} MB (rounds: ${rounds.join(', ')} MB); the same process before extracting (Node, the bundled code, the registry): ${int(p.e.baselineRssMB)} MB.`,
+    );
   }
   const naivePeaks = sum.filter((s) => s.contender === 'naive' && s.peakRssMB);
   if (naivePeaks.length)
-    lines.push(`- The naive contender, for contrast: ${naivePeaks.map((s) => `${int(s.size)} rows ${s.variant} ${int(s.peakRssMB)} MB${s.ok ? '' : ` (${s.status.split(':')[0]})`}`).join('; ')}: it holds the whole result as objects, so its peak grows with the table until the heap gives out.`);
+    lines.push(
+      `- The naive contender, for contrast: ${naivePeaks.map((s) => `${int(s.size)} rows ${s.variant} ${int(s.peakRssMB)} MB${s.ok ? '' : ` (${s.status.split(':')[0]})`}`).join('; ')}: it holds the whole result as objects, so its peak grows with the table until the heap gives out.`,
+    );
   lines.push('');
   let spread = 1;
   let spreadMB = 0;
@@ -418,7 +469,7 @@ function analysis(r: BenchResults, sum: CellSummary[]): { lines: string[]; verdi
         ? `The rounds of one cell differ by up to ${int(spreadMB)} MB: the peak depends on when V8 collects garbage — its concurrent marking needs the same ` +
           `${cores} cores the backend, the main thread and zlib are using — not on the table. `
         : '') +
-      'What would move it: a smaller pseudonym cache (memory for hashing time); V8 flags in the function\'s NODE_OPTIONS — `--max-semi-space-size` bounds the young ' +
+      "What would move it: a smaller pseudonym cache (memory for hashing time); V8 flags in the function's NODE_OPTIONS — `--max-semi-space-size` bounds the young " +
       'generation, `--max-old-space-size` makes V8 collect before the heap grows past it.',
   );
   lines.push('');
@@ -456,7 +507,7 @@ function analysis(r: BenchResults, sum: CellSummary[]): { lines: string[]; verdi
       `- Growth from ${int(smallest.municipalities)} to ${int(biggest.municipalities)} municipalities (×${fixed(biggest.municipalities / smallest.municipalities, 0)}): time per municipality ×${fixed(growthPer, 2)} ` +
         `(extraction per municipality ×${fixed(exGrowth, 2)}, load per slice ×${fixed(ldGrowth, 2)}). ` +
         (growthPer < 0.85
-          ? 'Per-municipality time falls as the run grows: fixed costs (start-up, the DAG\'s polling and final steps, the first connections) are shared by more municipalities.'
+          ? "Per-municipality time falls as the run grows: fixed costs (start-up, the DAG's polling and final steps, the first connections) are shared by more municipalities."
           : growthPer <= 1.15
             ? 'The run grows linearly with the number of municipalities.'
             : ldGrowth > 1.15
@@ -472,8 +523,8 @@ function analysis(r: BenchResults, sum: CellSummary[]): { lines: string[]; verdi
         `and DuckDB. The fan-in load is ${pct(b.loadWallS / b.totalS)} of the run: one DuckDB transaction applies every slice of every table in turn (ledger checks, ` +
         'a DELETE of the slice, an INSERT … FROM read_csv of its part, a ledger row), so it costs per slice ' +
         `(${int(b.slicesLoaded)} slices = municipalities × ${int(b.slicesLoaded / Math.max(1, biggest.municipalities))} tables), not per row. ` +
-        'What would move it: per table, one DELETE of all replaced slices and one INSERT … FROM read_csv over all of the run\'s files — the shape of the cloud load ' +
-        '(one BigQuery load job per table over the run\'s URIs); the extraction side scales out in the cloud with the function\'s instance count, not with local cores.',
+        "What would move it: per table, one DELETE of all replaced slices and one INSERT … FROM read_csv over all of the run's files — the shape of the cloud load " +
+        "(one BigQuery load job per table over the run's URIs); the extraction side scales out in the cloud with the function's instance count, not with local cores.",
     );
     lines.push('');
   }
@@ -509,7 +560,12 @@ export function buildReport(r: BenchResults): { markdown: string; console: strin
       { '': 'Node', value: m.node },
       { '': 'PostgreSQL server', value: r.postgres ?? '–' },
       { '': 'psql / gzip', value: `${m.psql ?? 'not found'} / ${m.gzip ?? 'not found'}` },
-      { '': 'RSS and CPU of children', value: r.tools.gnuTime ? 'GNU time (/usr/bin/time -f), per process; PostgreSQL backend CPU from the postmaster\'s reaped-children counters' : 'process.resourceUsage() inside each worker' },
+      {
+        '': 'RSS and CPU of children',
+        value: r.tools.gnuTime
+          ? "GNU time (/usr/bin/time -f), per process; PostgreSQL backend CPU from the postmaster's reaped-children counters"
+          : 'process.resourceUsage() inside each worker',
+      },
       { '': 'load average at start', value: `${m.loadAverage} (other work on the machine shares its cores; see "other CPU" in the raw samples)` },
     ]),
   );
@@ -518,26 +574,34 @@ export function buildReport(r: BenchResults): { markdown: string; console: strin
 
   md.push('## 1. Extraction vs the limit');
   md.push('');
-  const src = r.sources.map((s) => `${int(s.rows)} rows (${int(s.citizens)} citizens, database ${fixed(s.databaseBytes / 1e9, 2)} GB, seeded in ${fixed(s.seedSeconds, 0)} s)`).join(' and ');
+  const src = r.sources
+    .map((s) => `${int(s.rows)} rows (${int(s.citizens)} citizens, database ${fixed(s.databaseBytes / 1e9, 2)} GB, seeded in ${fixed(s.seedSeconds, 0)} s)`)
+    .join(' and ');
   md.push(
     `One synthetic municipality whose \`tb_fat_atendimento_individual\` holds ${src} (\`seedPec\` with \`onlyTable\`), vacuumed and analyzed. ` +
-      'Every contender runs the same query — the SELECT inside the extractor\'s `COPY (…) TO STDOUT`, taken from `copySql` by the extractor run of each cell — ' +
+      "Every contender runs the same query — the SELECT inside the extractor's `COPY (…) TO STDOUT`, taken from `copySql` by the extractor run of each cell — " +
       'in its own process, in alternating rounds (extractor, psql, Airflow-style Python, naive, extractor, …); the table shows medians (peak RSS: the highest round). ' +
       `Rounds per size: ${r.options.rows.map((s, i) => `${int(s)}: ${r.options.rounds[i] ?? r.options.rounds.at(-1)}`).join(', ')}; the naive contender runs once per cell.`,
   );
   md.push('');
   md.push(`- **no-pii**: ${r.variants['no-pii']}.`);
   md.push(`- **pii-hash**: ${r.variants['pii-hash']}.`);
-  md.push('- **extractor**: `extractMunicipality` with a one-table registry — SourceSession (one REPEATABLE READ READ ONLY snapshot), `COPY … TO STDOUT (FORMAT csv)`, CsvRowTransform + Pseudonymizer, PartWriter (gzip level 1, 128 MiB parts) and FsObjectStore, manifest last. Bundled with esbuild and run by plain `node`, like a deployed function.');
+  md.push(
+    '- **extractor**: `extractMunicipality` with a one-table registry — SourceSession (one REPEATABLE READ READ ONLY snapshot), `COPY … TO STDOUT (FORMAT csv)`, CsvRowTransform + Pseudonymizer, PartWriter (gzip level 1, 128 MiB parts) and FsObjectStore, manifest last. Bundled with esbuild and run by plain `node`, like a deployed function.',
+  );
   md.push('- **psql \\copy | gzip -1**: `psql -c "\\copy (<query>) to stdout csv" | gzip -1 > file`, the practical limit (no hashing: it writes the identifiers in clear).');
-  md.push('- **Airflow-style Python** (`workers/airflow.py`, /usr/bin/python3 with Debian\'s python3-psycopg2): a DB-API server-side (named) cursor fetched 10,000 rows at a time → `csv.writer` → `gzip.open(compresslevel=1)`, hashed columns through `hmac.new(…, sha256).hexdigest()` — what a PostgresToGCS-style operator does on an Airflow worker. Skipped, with the reason in the table, where python3 or psycopg2 is absent.');
+  md.push(
+    "- **Airflow-style Python** (`workers/airflow.py`, /usr/bin/python3 with Debian's python3-psycopg2): a DB-API server-side (named) cursor fetched 10,000 rows at a time → `csv.writer` → `gzip.open(compresslevel=1)`, hashed columns through `hmac.new(…, sha256).hexdigest()` — what a PostgresToGCS-style operator does on an Airflow worker. Skipped, with the reason in the table, where python3 or psycopg2 is absent.",
+  );
   md.push('- **naive**: one `pg` query (the whole result as JavaScript objects), then one JSON line per row into a file, hashed columns through `createHmac`.');
-  md.push('- rows/s and MB/s use the wall time of the extraction itself (for Node contenders measured inside the process, after start-up); MB/s counts PostgreSQL\'s CSV for the query, the same bytes for every contender. CPU s: user + system of the contender (psql + gzip together); server CPU s: the PostgreSQL backend that served it.');
+  md.push(
+    "- rows/s and MB/s use the wall time of the extraction itself (for Node contenders measured inside the process, after start-up); MB/s counts PostgreSQL's CSV for the query, the same bytes for every contender. CPU s: user + system of the contender (psql + gzip together); server CPU s: the PostgreSQL backend that served it.",
+  );
   md.push('');
   md.push(extractionTable(sum));
   md.push('');
 
-  md.push('### Where the extractor\'s CPU goes');
+  md.push("### Where the extractor's CPU goes");
   md.push('');
   if (r.micro) {
     md.push(
@@ -551,7 +615,7 @@ export function buildReport(r: BenchResults): { markdown: string; console: strin
   if (r.cacheHits) {
     md.push(
       `How often the pseudonym cache hits on a realistic municipality (${int(r.cacheHits.citizens)} citizens, every table seeded by the synthetic PEC generator, ` +
-        'values in physical order — what a COPY of the whole table returns — replayed through the cache\'s policy: a Map of at most N entries, emptied when full):',
+        "values in physical order — what a COPY of the whole table returns — replayed through the cache's policy: a Map of at most N entries, emptied when full):",
     );
     md.push('');
     md.push(cacheTable(r.cacheHits.tables));
@@ -627,21 +691,24 @@ export function buildReport(r: BenchResults): { markdown: string; console: strin
     ),
   );
   md.push('');
-  md.push('"other CPU s": CPU the rest of the machine used while the contender ran (from /proc/stat, minus the contender and its backend) — other processes competing for the same cores.');
+  md.push(
+    '"other CPU s": CPU the rest of the machine used while the contender ran (from /proc/stat, minus the contender and its backend) — other processes competing for the same cores.',
+  );
   md.push('');
   md.push('Queries (identical for the three contenders of a cell):');
   md.push('');
-  for (const c of r.cells.filter((c, i, all) => all.findIndex((x) => x.variant === c.variant) === i)) md.push(`- ${c.variant}: \`${c.select.replace(/'bench-\d+'::text/, "'bench-<rows>'::text")}\``);
+  for (const c of r.cells.filter((c, i, all) => all.findIndex((x) => x.variant === c.variant) === i))
+    md.push(`- ${c.variant}: \`${c.select.replace(/'bench-\d+'::text/, "'bench-<rows>'::text")}\``);
   md.push('');
   const markdown = md.join('\n');
 
   const con: string[] = [];
   con.push('Extraction vs the limit (medians):');
   con.push(extractionTable(sum));
-  if (r.micro) con.push('', 'Where the extractor\'s CPU goes:', microTable(r.micro));
+  if (r.micro) con.push('', "Where the extractor's CPU goes:", microTable(r.micro));
   con.push('', 'Fan-out scale:', fanoutTable(r));
   con.push('', 'Load:', loadTables(r, sum));
-  con.push('', `Functions: ${r.functions?.status === 'ok' ? `\n${r.functions.output}` : r.functions?.output ?? 'not run'}`);
+  con.push('', `Functions: ${r.functions?.status === 'ok' ? `\n${r.functions.output}` : (r.functions?.output ?? 'not run')}`);
   con.push('', 'Targets:', mdTable(Object.entries(verdicts).map(([target, v]) => ({ target, result: v }))));
   return { markdown, console: con.join('\n') };
 }

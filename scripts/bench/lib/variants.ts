@@ -22,7 +22,11 @@ export function describeVariant(variant: Variant): string {
   const real = getTable(BENCH_TABLE);
   const pii = real.columns.filter((c) => c.pii);
   if (variant === 'no-pii') return `${real.columns.length - pii.length} columns, personal-data columns removed (${pii.map((c) => c.name).join(', ')})`;
-  const by = (p: string) => pii.filter((c) => c.pii!.policy === p).map((c) => c.name).join(', ');
+  const by = (p: string) =>
+    pii
+      .filter((c) => c.pii!.policy === p)
+      .map((c) => c.name)
+      .join(', ');
   return `the registry's definition: ${by('hash')} hashed (HMAC-SHA-256), ${by('drop')} dropped, ${by('keep')} kept`;
 }
 

@@ -145,10 +145,11 @@ async function main(): Promise<void> {
         }
       } else if (e.kind === 'load_finished') {
         loadDone = now;
-        for (const o of e.outcomes) if (o.status === 'loaded') {
-          rowsLoaded += o.rowsInserted;
-          slicesLoaded++;
-        }
+        for (const o of e.outcomes)
+          if (o.status === 'loaded') {
+            rowsLoaded += o.rowsInserted;
+            slicesLoaded++;
+          }
       } else if (e.kind === 'extract_failed' || e.kind === 'load_failed') {
         process.stderr.write(`${e.kind}: ${JSON.stringify(e)}\n`);
       }

@@ -79,12 +79,22 @@ async function main(): Promise<void> {
   formats.push({ format: 'csv.gz (staged parts)', bytes: t.parts.reduce((n, p) => n + p.bytes, 0), loadS: await timed(`CREATE TABLE l_gz AS SELECT * FROM ${readGz}`) });
   const csv = path.join(c.workDir, 'rows.csv');
   const csvWrite = await timed(`COPY l_gz TO ${q(csv)} (FORMAT csv, HEADER true)`);
-  formats.push({ format: 'csv (uncompressed)', bytes: fs.statSync(csv).size, writeS: csvWrite, loadS: await timed(`CREATE TABLE l_csv AS SELECT * FROM read_csv(${q(csv)}, ${csvOptions('none')})`) });
+  formats.push({
+    format: 'csv (uncompressed)',
+    bytes: fs.statSync(csv).size,
+    writeS: csvWrite,
+    loadS: await timed(`CREATE TABLE l_csv AS SELECT * FROM read_csv(${q(csv)}, ${csvOptions('none')})`),
+  });
   fs.rmSync(csv, { force: true });
   for (const codec of ['snappy', 'zstd']) {
     const file = path.join(c.workDir, `rows-${codec}.parquet`);
     const writeS = await timed(`COPY l_gz TO ${q(file)} (FORMAT parquet, COMPRESSION ${codec})`);
-    formats.push({ format: `parquet (${codec})`, bytes: fs.statSync(file).size, writeS, loadS: await timed(`CREATE TABLE l_pq_${codec} AS SELECT * FROM read_parquet(${q(file)})`) });
+    formats.push({
+      format: `parquet (${codec})`,
+      bytes: fs.statSync(file).size,
+      writeS,
+      loadS: await timed(`CREATE TABLE l_pq_${codec} AS SELECT * FROM read_parquet(${q(file)})`),
+    });
     fs.rmSync(file, { force: true });
   }
   conn.closeSync();

@@ -85,24 +85,34 @@ async function main(): Promise<void> {
   steps.push(await measure(`split rows + read/rewrite ${c.hashedFields} leading fields (identity)`, 'row', rows, () => transform(chunks, c.hashedFields, (v) => v).then(() => {})));
   const staged: Buffer[] = [];
   const p = new Pseudonymizer(key);
-  steps.push(await measure(`split rows + pseudonymise ${c.hashedFields} fields (the extractor's transform)`, 'row', rows, () => transform(chunks, c.hashedFields, p, staged).then(() => {})));
+  steps.push(
+    await measure(`split rows + pseudonymise ${c.hashedFields} fields (the extractor's transform)`, 'row', rows, () => transform(chunks, c.hashedFields, p, staged).then(() => {})),
+  );
   const fresh = new Pseudonymizer(key);
-  steps.push(await measure('Pseudonymizer.pseudonym alone (cache as shipped)', 'value', values.length, () => {
-    for (const v of values) fresh.pseudonym(v);
-  }));
+  steps.push(
+    await measure('Pseudonymizer.pseudonym alone (cache as shipped)', 'value', values.length, () => {
+      for (const v of values) fresh.pseudonym(v);
+    }),
+  );
   // 1 M distinct 15-digit values (flat strings like the CSV's): every call misses the cache and hashes.
   const sample = Array.from({ length: 1_000_000 }, (_, i) => String(100_000_000_000_000 + i));
   const missing = new Pseudonymizer(key);
-  steps.push(await measure('Pseudonymizer.pseudonym, every value new (hash + cache insert)', 'value', sample.length, () => {
-    for (const v of sample) missing.pseudonym(v);
-  }));
-  steps.push(await measure('crypto.createHmac per value (reference)', 'value', sample.length, () => {
-    for (const v of sample) createHmac('sha256', key).update(v.trim(), 'utf8').digest('hex');
-  }));
+  steps.push(
+    await measure('Pseudonymizer.pseudonym, every value new (hash + cache insert)', 'value', sample.length, () => {
+      for (const v of sample) missing.pseudonym(v);
+    }),
+  );
+  steps.push(
+    await measure('crypto.createHmac per value (reference)', 'value', sample.length, () => {
+      for (const v of sample) createHmac('sha256', key).update(v.trim(), 'utf8').digest('hex');
+    }),
+  );
   const stagedBytes = staged.reduce((n, b) => n + b.length, 0);
-  steps.push(await measure('gzip level 1 of the staged CSV (node:zlib, thread pool)', 'MB', stagedBytes / 1e6, () =>
-    pipeline(Readable.from(staged), createGzip({ level: 1 }), new Writable({ write: (_c, _e, cb) => cb() })),
-  ));
+  steps.push(
+    await measure('gzip level 1 of the staged CSV (node:zlib, thread pool)', 'MB', stagedBytes / 1e6, () =>
+      pipeline(Readable.from(staged), createGzip({ level: 1 }), new Writable({ write: (_c, _e, cb) => cb() })),
+    ),
+  );
   emit({ rows, csvBytes: data.length, values: values.length, distinctValues: distinct, steps } satisfies MicroResult);
 }
 

@@ -210,7 +210,12 @@ export function applySlicesScript(loads: readonly ApplyTable[], loadId: string, 
         message: d.status === 'failed' ? d.message : null,
       });
     }
-  const params: QueryParameter[] = [slicesParam(rows), scalarParam('load_id', 'STRING', loadId), ...ledgerScopeParams(pairs, guard.since), scalarParam('ledger_rows_read', 'INT64', String(guard.ledgerRowsRead))];
+  const params: QueryParameter[] = [
+    slicesParam(rows),
+    scalarParam('load_id', 'STRING', loadId),
+    ...ledgerScopeParams(pairs, guard.since),
+    scalarParam('ledger_rows_read', 'INT64', String(guard.ledgerRowsRead)),
+  ];
   const steps: Step[] = [{ kind: 'begin', sql: 'BEGIN TRANSACTION' }];
   steps.push({
     kind: 'assert',
@@ -231,7 +236,10 @@ export function applySlicesScript(loads: readonly ApplyTable[], loadId: string, 
       const col = `r.${ident(table.mode.column)}`;
       const yyyymmdd = table.mode.keyFormat === 'yyyymmdd';
       const lo = toLoad.map((s) => s.window!.start).sort()[0]!;
-      const hi = toLoad.map((s) => s.window!.end).sort().at(-1)!;
+      const hi = toLoad
+        .map((s) => s.window!.end)
+        .sort()
+        .at(-1)!;
       params.push(scalarParam(`lo_${i}`, yyyymmdd ? 'INT64' : 'DATE', yyyymmdd ? key(lo) : lo), scalarParam(`hi_${i}`, yyyymmdd ? 'INT64' : 'DATE', yyyymmdd ? key(hi) : hi));
       prune += ` AND ${col} >= @lo_${i} AND ${col} < @hi_${i}`;
     }
@@ -296,7 +304,9 @@ export function applySlicesScript(loads: readonly ApplyTable[], loadId: string, 
       `ORDER BY d.table_name, d.municipality`,
   });
 
-  const sql = [`-- load ${loadId}: ${rows.length} slice(s) of ${loads.length} table(s) in one transaction`, ...steps.map((s) => `${s.why ? `-- ${s.why}\n` : ''}${s.sql};`)].join('\n');
+  const sql = [`-- load ${loadId}: ${rows.length} slice(s) of ${loads.length} table(s) in one transaction`, ...steps.map((s) => `${s.why ? `-- ${s.why}\n` : ''}${s.sql};`)].join(
+    '\n',
+  );
   return { steps, sql, params };
 }
 

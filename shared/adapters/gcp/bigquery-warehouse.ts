@@ -100,16 +100,26 @@ export class BigQueryWarehouse implements Warehouse {
   }
 
   async replaceSlices(loads: { table: TableDef; slices: SliceLoad[] }[], loadId: string): Promise<SliceOutcome[]> {
-    if (!this.ledgerReady) this.ledgerReady = this.ensureTable(this.o.opsDataset, LOADED_SLICES_TABLE, toTableResource(loadedSlicesSchema())).catch((e) => {
-      this.ledgerReady = undefined;
-      throw e;
-    });
+    if (!this.ledgerReady)
+      this.ledgerReady = this.ensureTable(this.o.opsDataset, LOADED_SLICES_TABLE, toTableResource(loadedSlicesSchema())).catch((e) => {
+        this.ledgerReady = undefined;
+        throw e;
+      });
     await this.ledgerReady;
     const applyId = `${loadId}-apply`;
     const runLabel = loads[0]?.slices[0]?.runId ?? 'unknown';
     const chunks = this.plan(loads, loadId);
     // Staging tables are no longer needed after the transaction; they also expire by themselves, so a failure here is harmless.
-    const cleanup = (tableIds: string[]) => Promise.all(tableIds.map((id) => this.bq.dataset(this.o.opsDataset).table(id).delete({ ignoreNotFound: true }).catch(() => {})));
+    const cleanup = (tableIds: string[]) =>
+      Promise.all(
+        tableIds.map((id) =>
+          this.bq
+            .dataset(this.o.opsDataset)
+            .table(id)
+            .delete({ ignoreNotFound: true })
+            .catch(() => {}),
+        ),
+      );
 
     // A redelivered request whose transaction already committed: answer from that job, stage nothing.
     const finished = await this.findFinished(applyId);
@@ -132,7 +142,11 @@ export class BigQueryWarehouse implements Warehouse {
       staged.set(c.table.name, [...(staged.get(c.table.name) ?? []), ...r.sources]);
     });
     // Staging tables in plan order, whatever order the parallel loads finished in (a stable script).
-    for (const [t, sources] of staged) staged.set(t, [...sources].sort((a, b) => a.ref.localeCompare(b.ref)));
+    for (const [t, sources] of staged)
+      staged.set(
+        t,
+        [...sources].sort((a, b) => a.ref.localeCompare(b.ref)),
+      );
 
     const since = oldestExtraction(loads.flatMap((l) => l.slices));
     const pairs = loads.flatMap(({ table, slices }) => slices.map((s) => `${table.name}/${s.municipality}`));
@@ -185,7 +199,13 @@ export class BigQueryWarehouse implements Warehouse {
     }
     return (await this.results(job)).map((r) => {
       const x = r as unknown as Record<string, string | null>;
-      return { table: String(x.table_name), municipality: String(x.municipality), windowStart: x.window_start ?? null, windowEnd: x.window_end ?? null, extractedAt: String(x.extracted_at) };
+      return {
+        table: String(x.table_name),
+        municipality: String(x.municipality),
+        windowStart: x.window_start ?? null,
+        windowEnd: x.window_end ?? null,
+        extractedAt: String(x.extracted_at),
+      };
     });
   }
 
@@ -202,7 +222,8 @@ export class BigQueryWarehouse implements Warehouse {
       for (const group of bySignature.values()) {
         let current: StagingChunk | undefined;
         for (const s of group) {
-          if (s.uris.length > this.o.maxUrisPerJob) throw new TerminalError(`${table.name}/${s.municipality}: ${s.uris.length} files exceed ${this.o.maxUrisPerJob} URIs per load job`, 'warehouse');
+          if (s.uris.length > this.o.maxUrisPerJob)
+            throw new TerminalError(`${table.name}/${s.municipality}: ${s.uris.length} files exceed ${this.o.maxUrisPerJob} URIs per load job`, 'warehouse');
           if (!current || current.uris.length + s.uris.length > this.o.maxUrisPerJob) {
             current = { table, index, tableId: `stage_${loadId.replaceAll('-', '_')}_${table.name}_${index}`, columns: s.columns, slices: [], uris: [], rows: 0 };
             chunks.push(current);
@@ -296,7 +317,8 @@ export class BigQueryWarehouse implements Warehouse {
         return { ok: false, problem: bigQueryDataErrorMessage(where, errors) };
       }
       const outputRows = Number((job.metadata as JobMetadata).statistics?.load?.outputRows ?? NaN);
-      if (outputRows !== chunk.rows) return { ok: false, problem: `${where.table}/${where.municipality}: the manifest declares ${chunk.rows} rows, load job ${job.id} staged ${outputRows}` };
+      if (outputRows !== chunk.rows)
+        return { ok: false, problem: `${where.table}/${where.municipality}: the manifest declares ${chunk.rows} rows, load job ${job.id} staged ${outputRows}` };
       return { ok: true };
     });
   }
@@ -372,7 +394,9 @@ export class BigQueryWarehouse implements Warehouse {
       if (!e.transient) throw e;
       lastError = e;
     }
-    throw new TransientError(`BigQuery job ${baseId} failed in ${this.o.maxJobAttempts} attempts: ${lastError?.message ?? 'no attempt reusable'}`, 'warehouse', { cause: lastError });
+    throw new TransientError(`BigQuery job ${baseId} failed in ${this.o.maxJobAttempts} attempts: ${lastError?.message ?? 'no attempt reusable'}`, 'warehouse', {
+      cause: lastError,
+    });
   }
 
   private async waitDone(job: Job, jobId: string): Promise<JobMetadata> {
@@ -469,7 +493,11 @@ function dataErrors(err: unknown, uris: readonly string[]): { message?: string; 
 /** Job labels: lower-case, ≤ 63 characters; they let billing and the jobs explorer group a run's jobs. */
 function jobLabels(labels: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = { pipeline: 'pec' };
-  for (const [k, v] of Object.entries(labels)) out[k] = v.toLowerCase().replace(/[^a-z0-9_-]/g, '_').slice(0, 63);
+  for (const [k, v] of Object.entries(labels))
+    out[k] = v
+      .toLowerCase()
+      .replace(/[^a-z0-9_-]/g, '_')
+      .slice(0, 63);
   return out;
 }
 

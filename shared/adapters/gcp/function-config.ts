@@ -20,7 +20,10 @@ const bucket = z.string().regex(/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/, 'must be 
 /** Relative paths are resolved against the function's working directory: the bundle root in Cloud Run functions. */
 const registryFile = z.string().min(1).default('municipalities.yaml');
 // Topic ids may hold letters, digits and -_.~+%; the base names start with a letter, so any prefix is safe.
-const topicPrefix = z.string().regex(/^[A-Za-z0-9._~+%-]{0,100}$/, 'may only contain letters, digits and - _ . ~ + %').default('');
+const topicPrefix = z
+  .string()
+  .regex(/^[A-Za-z0-9._~+%-]{0,100}$/, 'may only contain letters, digits and - _ . ~ + %')
+  .default('');
 const dataset = z.string().regex(/^[A-Za-z0-9_]{1,1024}$/, 'must be a BigQuery dataset id (letters, digits, "_")');
 /** Every resource stays in São Paulo (LGPD): see README "Regions". */
 const bqLocation = z.string().min(2).default('southamerica-east1');
@@ -77,7 +80,12 @@ export const RunReportConfig = z.strictObject({
   bqLocation,
   opsDataset: dataset.default('ops'),
   /** The `stale_source` alert threshold (shared/ledger/alerts.ts); the same default as the local run. */
-  staleSourceHours: z.coerce.number().int().min(1).max(24 * 30).default(ALERT_DEFAULTS.staleSourceHours),
+  staleSourceHours: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 30)
+    .default(ALERT_DEFAULTS.staleSourceHours),
 });
 export type RunReportConfig = z.infer<typeof RunReportConfig>;
 

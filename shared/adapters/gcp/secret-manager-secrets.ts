@@ -8,7 +8,10 @@ import { gcpError } from './errors';
 
 /** The one call this adapter makes; SecretManagerServiceClient satisfies it. */
 export interface SecretAccessor {
-  accessSecretVersion(request: { name: string }, options?: { timeout?: number; maxRetries?: number }): Promise<[{ payload?: { data?: Uint8Array | string | null; dataCrc32c?: number | string | { toString(): string } | null } | null }, ...unknown[]]>;
+  accessSecretVersion(
+    request: { name: string },
+    options?: { timeout?: number; maxRetries?: number },
+  ): Promise<[{ payload?: { data?: Uint8Array | string | null; dataCrc32c?: number | string | { toString(): string } | null } | null }, ...unknown[]]>;
 }
 
 export interface SecretManagerSecretsOptions {
@@ -98,8 +101,7 @@ export class SecretManagerSecrets implements Secrets {
     if (expected !== undefined && expected !== null) {
       const crc = new CRC32C();
       crc.update(bytes);
-      if (BigInt(crc.valueOf() >>> 0) !== BigInt(expected.toString()))
-        throw new TransientError(`secret ${secretId} arrived corrupted (CRC32C mismatch)`, 'config');
+      if (BigInt(crc.valueOf() >>> 0) !== BigInt(expected.toString())) throw new TransientError(`secret ${secretId} arrived corrupted (CRC32C mismatch)`, 'config');
     }
     return bytes;
   }

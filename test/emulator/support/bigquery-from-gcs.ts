@@ -35,7 +35,13 @@ export function playBigQueryFromGcs(bq: FakeBigQueryServer, gcs: FakeGcsServer):
         if (skip === 1 && records[0]?.join(',') !== fields.join(','))
           return { error: { reason: 'invalid', message: `${uri}: header ${JSON.stringify(records[0])} is not the schema's columns in order` } };
         const bad = records.slice(skip).findIndex((r) => r.length !== fields.length);
-        if (bad >= 0) return { error: { reason: 'invalid', message: `Error while reading data, error message: CSV table references column position ${fields.length}, but line ${bad + skip + 1} of ${uri} has ${records[bad + skip]!.length}` } };
+        if (bad >= 0)
+          return {
+            error: {
+              reason: 'invalid',
+              message: `Error while reading data, error message: CSV table references column position ${fields.length}, but line ${bad + skip + 1} of ${uri} has ${records[bad + skip]!.length}`,
+            },
+          };
         rows += records.length - skip;
       }
       return { outputRows: rows };

@@ -21,8 +21,7 @@ export interface BigQueryRefusal {
 export const RATE_LIMIT_EXCEEDED: BigQueryRefusal = {
   status: 403,
   reason: 'rateLimitExceeded',
-  message:
-    'Exceeded rate limits: too many table update operations for this table. For more information, see https://cloud.google.com/bigquery/docs/troubleshoot-quotas',
+  message: 'Exceeded rate limits: too many table update operations for this table. For more information, see https://cloud.google.com/bigquery/docs/troubleshoot-quotas',
   statusName: 'PERMISSION_DENIED',
 };
 
@@ -36,7 +35,8 @@ export const QUOTA_EXCEEDED: BigQueryRefusal = {
 export const ACCESS_DENIED: BigQueryRefusal = {
   status: 403,
   reason: 'accessDenied',
-  message: 'Access Denied: Table test-project:raw.tb_fat_cidadao_pec: Permission bigquery.tables.updateData denied on table test-project:raw.tb_fat_cidadao_pec (or it may not exist).',
+  message:
+    'Access Denied: Table test-project:raw.tb_fat_cidadao_pec: Permission bigquery.tables.updateData denied on table test-project:raw.tb_fat_cidadao_pec (or it may not exist).',
   statusName: 'PERMISSION_DENIED',
 };
 

@@ -240,22 +240,14 @@ export interface LogLine {
 export const logLines = (p: { log: { lines: string[] } }): LogLine[] => p.log.lines.map((l) => JSON.parse(l) as LogLine);
 
 /** The label a handler puts on every line about a municipality. */
-export const municipalityOf = (l: LogLine): string | undefined =>
-  (l['logging.googleapis.com/labels'] as { municipality?: string } | undefined)?.municipality;
+export const municipalityOf = (l: LogLine): string | undefined => (l['logging.googleapis.com/labels'] as { municipality?: string } | undefined)?.municipality;
 
 // ---------------------------------------------------------------------------------------------
 // Leak scans
 
 /** Secrets a log line, a staged file or a table must never contain: source passwords and the pseudonymisation key. */
 export function secretsOf(dbs: TestDatabase[], extra: string[] = []): string[] {
-  return [
-    ...dbs.map((d) => d.readerPassword),
-    'test-superuser',
-    TEST_KEY.toString('base64'),
-    TEST_KEY.toString('hex'),
-    TEST_KEY.toString('latin1'),
-    ...extra,
-  ];
+  return [...dbs.map((d) => d.readerPassword), 'test-superuser', TEST_KEY.toString('base64'), TEST_KEY.toString('hex'), TEST_KEY.toString('latin1'), ...extra];
 }
 
 /**
