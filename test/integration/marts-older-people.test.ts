@@ -1,10 +1,6 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type { DuckDBValue } from '@duckdb/node-api';
-import { DuckDbWarehouse } from '../../shared/local/duckdb-warehouse';
+import type { DuckDbWarehouse } from '../../shared/local/duckdb-warehouse';
+import { openMartWarehouse, type MartWarehouse, type Row } from '../support/mart-warehouse';
 import { MARTS, refreshMartDuckDb } from '../../shared/marts/marts';
-import { PEC_TABLES } from '../../shared/tables/pec-tables';
 
 /**
  * C6, care of older people (docs/indicators/older-people.md), on a hand-made warehouse. A = 3509502, team 2 = T1.
@@ -22,37 +18,23 @@ import { PEC_TABLES } from '../../shared/tables/pec-tables';
  * Expected 2026Q2: denominator 3, numerator 1 (E1); consultation 1, anthropometry 2, visits 1, influenza 2; mean score 50.
  */
 const A = '3509502';
-type Row = Record<string, DuckDBValue>;
-async function insert(w: DuckDbWarehouse, table: string, rows: Row[]): Promise<void> {
-  for (const r of rows) {
-    const cols = [...Object.keys(r), '_municipality_ibge', '_run_id', '_extracted_at'];
-    await w.execute(`INSERT INTO raw.${table} (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, [
-      ...Object.values(r),
-      A,
-      'fixture',
-      '2026-11-22 06:00:00',
-    ]);
-  }
-}
-
 describe('C6: consultation, anthropometry, agent visits and influenza vaccine of people aged 60 or more', () => {
-  let dir: string;
+  let mw: MartWarehouse;
   let w: DuckDbWarehouse;
   beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pec-older-'));
-    w = await DuckDbWarehouse.open(path.join(dir, 'w.duckdb'));
-    await w.ensureRawTables(PEC_TABLES);
-    await insert(w, 'tb_dim_equipe', [{ co_seq_dim_equipe: 2, nu_ine: '0000000011', no_equipe: 'ESF 1' }]);
-    await insert(w, 'tb_dim_cbo', [
+    mw = await openMartWarehouse('pec-older-', A);
+    w = mw.w;
+    await mw.insert('tb_dim_equipe', [{ co_seq_dim_equipe: 2, nu_ine: '0000000011', no_equipe: 'ESF 1' }]);
+    await mw.insert('tb_dim_cbo', [
       { co_seq_dim_cbo: 40, nu_cbo: '225142' },
       { co_seq_dim_cbo: 42, nu_cbo: '322205' },
       { co_seq_dim_cbo: 46, nu_cbo: '515105' },
     ]);
-    await insert(w, 'tb_dim_imunobiologico', [
+    await mw.insert('tb_dim_imunobiologico', [
       { co_seq_dim_imunobiologico: 70, nu_identificador: '33' },
       { co_seq_dim_imunobiologico: 71, nu_identificador: '42' },
     ]);
-    await insert(w, 'tb_dim_dose_imunobiologico', [{ co_seq_dim_dose_imunobiologico: 60, nu_identificador: '1' }]);
+    await mw.insert('tb_dim_dose_imunobiologico', [{ co_seq_dim_dose_imunobiologico: 60, nu_identificador: '1' }]);
     const births: [number, number, number][] = [
       [1, 19660831, 0],
       [2, 19660901, 0],
@@ -61,8 +43,7 @@ describe('C6: consultation, anthropometry, agent visits and influenza vaccine of
       [5, 19400101, 1],
       [6, 30001231, 0],
     ];
-    await insert(
-      w,
+    await mw.insert(
       'tb_fat_cidadao_pec',
       births.map(([id, birth, dead]) => ({ co_seq_fat_cidadao_pec: id, nu_cpf_cidadao: `e${id}`, co_dim_tempo_nascimento: birth, co_dim_equipe_vinc: 2, st_faleceu: dead })),
     );
@@ -75,7 +56,7 @@ describe('C6: consultation, anthropometry, agent visits and influenza vaccine of
       nu_peso: weight,
       nu_altura: height,
     });
-    await insert(w, 'tb_fat_atendimento_individual', [
+    await mw.insert('tb_fat_atendimento_individual', [
       consultation(1, 20260115, 40, 70, 170),
       consultation(2, 20260115, 40, 70, 170),
       consultation(3, 20260301, 42, 80, null),
@@ -85,7 +66,7 @@ describe('C6: consultation, anthropometry, agent visits and influenza vaccine of
       consultation(6, 20260115, 40, 70, 170),
     ]);
     const visit = (citizen: number, day: number): Row => ({ co_seq_fat_visita_domiciliar: ++id, co_fat_cidadao_pec: citizen, co_dim_cbo: 46, co_dim_tempo: day });
-    await insert(w, 'tb_fat_visita_domiciliar', [
+    await mw.insert('tb_fat_visita_domiciliar', [
       visit(1, 20251001),
       visit(1, 20251101),
       visit(2, 20251001),
@@ -102,7 +83,7 @@ describe('C6: consultation, anthropometry, agent visits and influenza vaccine of
       co_dim_tempo_vacina_aplicada: day,
       co_dim_tempo: day,
     });
-    await insert(w, 'tb_fat_vacinacao_vacina', [
+    await mw.insert('tb_fat_vacinacao_vacina', [
       dose(1, 70, 20250901),
       dose(2, 70, 20250901),
       dose(3, 70, 20250831),
@@ -113,8 +94,7 @@ describe('C6: consultation, anthropometry, agent visits and influenza vaccine of
     for (const m of MARTS) await refreshMartDuckDb(w, m);
   });
   afterAll(() => {
-    w?.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    mw?.dispose();
   });
 
   it('counts age 60 on the last day, the 12-month window boundaries, doctor or nurse only, visits 30 days apart, influenza only', async () => {

@@ -1,10 +1,6 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type { DuckDBValue } from '@duckdb/node-api';
-import { DuckDbWarehouse } from '../../shared/local/duckdb-warehouse';
+import type { DuckDbWarehouse } from '../../shared/local/duckdb-warehouse';
+import { openMartWarehouse, type MartWarehouse, type Row } from '../support/mart-warehouse';
 import { MARTS, refreshMartDuckDb } from '../../shared/marts/marts';
-import { PEC_TABLES } from '../../shared/tables/pec-tables';
 
 /**
  * Previne Brasil 1 and 2 (docs/indicators/prenatal.md) on a hand-made warehouse. A = 3509502, team 2 = T1.
@@ -28,36 +24,22 @@ import { PEC_TABLES } from '../../shared/tables/pec-tables';
  * Previne 3: 2026Q1 0/1; 2026Q2 2/4 (G1, G5); 2026Q3 0/1.
  */
 const A = '3509502';
-type Row = Record<string, DuckDBValue>;
-async function insert(w: DuckDbWarehouse, table: string, rows: Row[]): Promise<void> {
-  for (const r of rows) {
-    const cols = [...Object.keys(r), '_municipality_ibge', '_run_id', '_extracted_at'];
-    await w.execute(`INSERT INTO raw.${table} (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, [
-      ...Object.values(r),
-      A,
-      'fixture',
-      '2026-11-22 06:00:00',
-    ]);
-  }
-}
-
 describe('Previne 1 and 2: prenatal consultations and exams of the pregnancies ending in each quadrimestre', () => {
-  let dir: string;
+  let mw: MartWarehouse;
   let w: DuckDbWarehouse;
   beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pec-prenatal-'));
-    w = await DuckDbWarehouse.open(path.join(dir, 'w.duckdb'));
-    await w.ensureRawTables(PEC_TABLES);
-    await insert(w, 'tb_dim_equipe', [{ co_seq_dim_equipe: 2, nu_ine: '0000000011', no_equipe: 'ESF 1' }]);
-    await insert(w, 'tb_dim_cbo', [
+    mw = await openMartWarehouse('pec-prenatal-', A);
+    w = mw.w;
+    await mw.insert('tb_dim_equipe', [{ co_seq_dim_equipe: 2, nu_ine: '0000000011', no_equipe: 'ESF 1' }]);
+    await mw.insert('tb_dim_cbo', [
       { co_seq_dim_cbo: 40, nu_cbo: '225142' },
       { co_seq_dim_cbo: 42, nu_cbo: '322205' },
       { co_seq_dim_cbo: 44, nu_cbo: '223293' },
       { co_seq_dim_cbo: 45, nu_cbo: '322405' },
     ]);
-    await insert(w, 'tb_dim_cid', [{ co_seq_dim_cid: 1, nu_cid: '-' }]);
-    await insert(w, 'tb_dim_ciap', [{ co_seq_dim_ciap: 20, nu_ciap: 'W78' }]);
-    await insert(w, 'tb_dim_procedimento', [
+    await mw.insert('tb_dim_cid', [{ co_seq_dim_cid: 1, nu_cid: '-' }]);
+    await mw.insert('tb_dim_ciap', [{ co_seq_dim_ciap: 20, nu_ciap: 'W78' }]);
+    await mw.insert('tb_dim_procedimento', [
       { co_seq_dim_procedimento: 1, co_proced: '-' },
       { co_seq_dim_procedimento: 30, co_proced: 'ABPG026' },
       { co_seq_dim_procedimento: 31, co_proced: '0214010040' },
@@ -65,8 +47,7 @@ describe('Previne 1 and 2: prenatal consultations and exams of the pregnancies e
       { co_seq_dim_procedimento: 33, co_proced: '0202031179' },
       { co_seq_dim_procedimento: 34, co_proced: 'ABEX021' },
     ]);
-    await insert(
-      w,
+    await mw.insert(
       'tb_fat_cidadao_pec',
       [1, 2, 3, 4, 5, 6, 7].map((id) => ({ co_seq_fat_cidadao_pec: id, nu_cpf_cidadao: `g${id}`, co_dim_equipe_vinc: 2, st_faleceu: 0 })),
     );
@@ -90,9 +71,9 @@ describe('Previne 1 and 2: prenatal consultations and exams of the pregnancies e
     visit(7, 20250720, 20250710);
     // Quadrimestres exist where there are consultations: one without a pregnancy code in 2026Q2.
     consultations.push({ co_seq_fat_atd_ind: ++consultationId, co_fat_cidadao_pec: 6, co_dim_tempo: 20260601, co_dim_tempo_dum: 30001231, co_dim_cbo_1: 40 });
-    await insert(w, 'tb_fat_atendimento_individual', consultations);
-    await insert(w, 'tb_fat_atd_ind_problemas', problems);
-    await insert(w, 'tb_fat_proced_atend_proced', [
+    await mw.insert('tb_fat_atendimento_individual', consultations);
+    await mw.insert('tb_fat_atd_ind_problemas', problems);
+    await mw.insert('tb_fat_proced_atend_proced', [
       { co_seq_fat_proced_atend_proced: 1, co_fat_cidadao_pec: 1, co_dim_procedimento: 30, co_dim_tempo: 20250930 },
       { co_seq_fat_proced_atend_proced: 2, co_fat_cidadao_pec: 3, co_dim_procedimento: 31, co_dim_tempo: 20251001 },
     ]);
@@ -104,9 +85,9 @@ describe('Previne 1 and 2: prenatal consultations and exams of the pregnancies e
       co_dim_procedimento_avaliado: 1,
       co_dim_tempo: day,
     });
-    await insert(w, 'tb_fat_atd_ind_procedimentos', [exam(1, g1[0]!, 1, 32, 20250930), exam(2, g2[0]!, 2, 33, 20251114), exam(3, g3[0]!, 3, 34, 20251001)]);
+    await mw.insert('tb_fat_atd_ind_procedimentos', [exam(1, g1[0]!, 1, 32, 20250930), exam(2, g2[0]!, 2, 33, 20251114), exam(3, g3[0]!, 3, 34, 20251001)]);
     const dental = (id: number, citizen: number, day: number, cbo = 44): Row => ({ co_seq_fat_atd_odnt: id, co_fat_cidadao_pec: citizen, co_dim_cbo_1: cbo, co_dim_tempo: day });
-    await insert(w, 'tb_fat_atendimento_odonto', [
+    await mw.insert('tb_fat_atendimento_odonto', [
       dental(1, 1, 20251015),
       dental(2, 2, 20250814),
       dental(3, 3, 20251101, 45),
@@ -117,8 +98,7 @@ describe('Previne 1 and 2: prenatal consultations and exams of the pregnancies e
     for (const m of MARTS) await refreshMartDuckDb(w, m);
   });
   afterAll(() => {
-    w?.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    mw?.dispose();
   });
 
   const rows = (indicator: string) =>

@@ -1,10 +1,6 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type { DuckDBValue } from '@duckdb/node-api';
-import { DuckDbWarehouse } from '../../shared/local/duckdb-warehouse';
+import type { DuckDbWarehouse } from '../../shared/local/duckdb-warehouse';
+import { openMartWarehouse, type MartWarehouse, type Row } from '../support/mart-warehouse';
 import { MARTS, refreshMartDuckDb } from '../../shared/marts/marts';
-import { PEC_TABLES } from '../../shared/tables/pec-tables';
 
 /**
  * Previne Brasil 5 (docs/indicators/vaccination.md) on a hand-made warehouse. A = 3509502, team 2 = T1.
@@ -21,33 +17,19 @@ import { PEC_TABLES } from '../../shared/tables/pec-tables';
  *   Expected 2026Q2, T1: 5 children (K1, K2, K5, K6, K7), 1 vaccinated; penta 3 for 5, VIP 3 (in time) for 1.
  */
 const A = '3509502';
-type Row = Record<string, DuckDBValue>;
-async function insert(w: DuckDbWarehouse, table: string, rows: Row[]): Promise<void> {
-  for (const r of rows) {
-    const cols = [...Object.keys(r), '_municipality_ibge', '_run_id', '_extracted_at'];
-    await w.execute(`INSERT INTO raw.${table} (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, [
-      ...Object.values(r),
-      A,
-      'fixture',
-      '2026-11-22 06:00:00',
-    ]);
-  }
-}
-
 describe('Previne 5: third doses of pentavalent and VIP for children turning one in the quadrimestre', () => {
-  let dir: string;
+  let mw: MartWarehouse;
   let w: DuckDbWarehouse;
   beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pec-vacc-'));
-    w = await DuckDbWarehouse.open(path.join(dir, 'w.duckdb'));
-    await w.ensureRawTables(PEC_TABLES);
-    await insert(w, 'tb_dim_equipe', [{ co_seq_dim_equipe: 2, nu_ine: '0000000011', no_equipe: 'ESF 1' }]);
-    await insert(w, 'tb_dim_imunobiologico', [
+    mw = await openMartWarehouse('pec-vacc-', A);
+    w = mw.w;
+    await mw.insert('tb_dim_equipe', [{ co_seq_dim_equipe: 2, nu_ine: '0000000011', no_equipe: 'ESF 1' }]);
+    await mw.insert('tb_dim_imunobiologico', [
       { co_seq_dim_imunobiologico: 50, nu_identificador: '42' },
       { co_seq_dim_imunobiologico: 51, nu_identificador: '22' },
       { co_seq_dim_imunobiologico: 52, nu_identificador: '28' },
     ]);
-    await insert(w, 'tb_dim_dose_imunobiologico', [
+    await mw.insert('tb_dim_dose_imunobiologico', [
       { co_seq_dim_dose_imunobiologico: 60, nu_identificador: '3' },
       { co_seq_dim_dose_imunobiologico: 61, nu_identificador: '2' },
     ]);
@@ -60,13 +42,12 @@ describe('Previne 5: third doses of pentavalent and VIP for children turning one
       [6, 20250701],
       [7, 20250702],
     ];
-    await insert(
-      w,
+    await mw.insert(
       'tb_fat_cidadao_pec',
       births.map(([id, birth]) => ({ co_seq_fat_cidadao_pec: id, nu_cpf_cidadao: `k${id}`, co_dim_tempo_nascimento: birth, co_dim_equipe_vinc: 2, st_faleceu: 0 })),
     );
     // One consultation so that 2026Q2 exists (periods come from consultations), and history from 2025-04.
-    await insert(w, 'tb_fat_atendimento_individual', [
+    await mw.insert('tb_fat_atendimento_individual', [
       { co_seq_fat_atd_ind: 1, co_fat_cidadao_pec: 3, co_dim_tempo: 20250410 },
       { co_seq_fat_atd_ind: 2, co_fat_cidadao_pec: 1, co_dim_tempo: 20260610 },
     ]);
@@ -79,7 +60,7 @@ describe('Previne 5: third doses of pentavalent and VIP for children turning one
       co_dim_tempo_vacina_aplicada: day,
       co_dim_tempo: day,
     });
-    await insert(w, 'tb_fat_vacinacao_vacina', [
+    await mw.insert('tb_fat_vacinacao_vacina', [
       dose(1, 50, 60, 20251101),
       dose(1, 51, 60, 20251101),
       dose(2, 50, 60, 20260301),
@@ -95,8 +76,7 @@ describe('Previne 5: third doses of pentavalent and VIP for children turning one
     for (const m of MARTS) await refreshMartDuckDb(w, m);
   });
   afterAll(() => {
-    w?.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    mw?.dispose();
   });
 
   it('counts each birthday boundary, the third doses only, VIP not VOP, doses up to the end of the quadrimestre', async () => {
