@@ -114,6 +114,14 @@ describe('warehouse behaviour: DuckDbWarehouse through loadRun', () => {
     expect((await raw(DIM.name)).map((r) => `${r.m}:${r.r}`).sort()).toEqual([`${B}:daily-20261122`, `${B}:daily-20261122`, `${B}:daily-20261122`, `${A}:daily-20261123`].sort());
   });
 
+  it('an empty slice without parts replaces the municipality\'s rows with nothing', async () => {
+    await stageMunicipality(store, 'daily-20261122', A, T1, [{ table: DIM, window: null, rows: dimRows(1) }]);
+    await load('daily-20261122', [A]);
+    await stageMunicipality(store, 'daily-20261123', A, T2, [{ table: DIM, window: null, rows: [], noParts: true }]);
+    expect((await load('daily-20261123', [A])).outcomes).toEqual([{ municipality: A, table: DIM.name, status: 'loaded', rowsDeleted: 2, rowsInserted: 0 }]);
+    expect(await raw(DIM.name)).toEqual([]);
+  });
+
   it('row count: a slice whose files hold other than its manifest declares fails (data) alone; the others load', async () => {
     await stageMunicipality(store, 'daily-20261122', A, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261101, 20261102]), declaredRows: 3 }]);
     await stageMunicipality(store, 'daily-20261122', B, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261101]) }]);
@@ -267,6 +275,15 @@ describe('warehouse behaviour: BigQueryWarehouse through loadRun (fake BigQuery 
     ]);
     expect(values(applies()[0]!, 'munis_0')).toEqual([B]);
     expect(ledger.map((l) => l.municipality)).toEqual([B]);
+  });
+
+  it('an empty slice without parts: no load job, the DELETE still runs, no INSERT', async () => {
+    await stageMunicipality(store, 'daily-20261123', A, T2, [{ table: DIM, window: null, rows: [], noParts: true }]);
+    expect(statusOf((await load('daily-20261123', [A])).outcomes)).toEqual([`${DIM.name}/${A}:loaded`]);
+    expect(loadJobs()).toEqual([]);
+    const sql = applies()[0]!.configuration.query!.query;
+    expect(sql).toMatch(/^DELETE `test-project\.raw\.tb_dim_teste` r WHERE r\._municipality_ibge IN UNNEST\(@munis_0\)/m);
+    expect(sql).not.toMatch(/^INSERT INTO `test-project\.raw\./m);
   });
 
   it('SHA-256: a part whose bytes differ from the manifest fails its slice (data) alone; it is never staged', async () => {

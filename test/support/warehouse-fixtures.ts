@@ -64,6 +64,8 @@ export interface StagedSlice {
   declaredRows?: number;
   /** Tamper with the part after its SHA-256 went into the manifest. */
   corruptAfterHash?: boolean;
+  /** A manifest entry with no parts at all (an empty slice). */
+  noParts?: boolean;
 }
 
 /** Writes one municipality's parts and manifest for a run; returns the manifest. */
@@ -83,12 +85,12 @@ export async function stageMunicipality(store: ObjectStore, runId: string, munic
     const key = layout.part(runId, s.table.name, municipality, 'a1', 0);
     const sha256 = createHash('sha256').update(body).digest('hex');
     const stored = s.corruptAfterHash ? gzipSync(Buffer.from(lines.slice(0, -1).join('\n') + '\n')) : body;
-    await store.create(key, Readable.from([stored]), 'application/gzip');
+    if (!s.noParts) await store.create(key, Readable.from([stored]), 'application/gzip');
     tables.push({
       table: s.table.name,
       window: s.window,
       columns: cols,
-      parts: [{ key, rows: s.rows.length, bytes: stored.length, sha256 }],
+      parts: s.noParts ? [] : [{ key, rows: s.rows.length, bytes: stored.length, sha256 }],
       rows: s.declaredRows ?? s.rows.length,
       sourceRows: s.rows.length,
       csvBytes: 0,
