@@ -41,7 +41,20 @@ export const DIM = TableDef.parse({
   ],
 });
 
-export const TABLES = [FACT, DIM] as const;
+/** Windowed by a DATE column (no PEC table today; the loaders support it). */
+export const EVENT = TableDef.parse({
+  name: 'tb_evento_teste',
+  description: 'events windowed by a date column',
+  primaryKey: ['co_seq'],
+  municipality: { kind: 'installation' },
+  mode: { kind: 'window', column: 'dt_evento', keyFormat: 'date' },
+  columns: [
+    { name: 'co_seq', type: 'bigint' },
+    { name: 'dt_evento', type: 'date' },
+  ],
+});
+
+export const TABLES = [FACT, DIM, EVENT] as const;
 
 export type Row = Record<string, string | number | null>;
 
@@ -117,4 +130,5 @@ export async function stageMunicipality(store: ObjectStore, runId: string, munic
 
 /** Fact rows on the given yyyymmdd days, values derived from a tag so two extractions differ. */
 export const factRows = (tag: number, days: number[]): Row[] => days.map((d, i) => ({ co_seq: tag * 1000 + i, co_dim_tempo: d, qt_valor: tag, ds_nota: `n${tag}` }));
+export const eventRows = (tag: number, days: string[]): Row[] => days.map((d, i) => ({ co_seq: tag * 1000 + i, dt_evento: d }));
 export const dimRows = (tag: number, n = 2): Row[] => Array.from({ length: n }, (_, i) => ({ co_seq: i, no_item: `item-${tag}-${i}` }));
