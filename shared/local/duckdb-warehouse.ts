@@ -253,7 +253,8 @@ export class DuckDbWarehouse implements Warehouse {
   private async stage(table: TableDef, stage: string, slices: SliceLoad[]): Promise<Map<string, string>> {
     await this.conn.run(`CREATE OR REPLACE TEMP TABLE ${stage} AS SELECT CAST(NULL AS VARCHAR) AS _owner, * FROM raw.${quoteIdent(table.name)} LIMIT 0`);
     const bySignature = new Map<string, SliceLoad[]>();
-    for (const s of slices) {
+    // A slice without parts stages nothing (its row count, 0, is still checked).
+    for (const s of slices.filter((x) => x.uris.length > 0)) {
       const sig = JSON.stringify(s.columns);
       bySignature.set(sig, [...(bySignature.get(sig) ?? []), s]);
     }
@@ -265,7 +266,7 @@ export class DuckDbWarehouse implements Warehouse {
       if (!isDuckDbDataError((err as Error).message)) throw err;
     }
     await this.conn.run(`DELETE FROM ${stage}`);
-    for (const s of slices) {
+    for (const s of slices.filter((x) => x.uris.length > 0)) {
       try {
         await this.conn.run(stageSql(stage, [s]));
       } catch (err) {

@@ -11,7 +11,7 @@ import { BigQueryWarehouse } from '../../shared/adapters/gcp/bigquery-warehouse'
 import { sliceParams } from '../../shared/adapters/gcp/bigquery-sql';
 import { startFakeBigQueryServer, type FakeBigQueryServer, type JobResource } from '../support/fake-bigquery-server';
 import { playLoader } from '../support/fake-bigquery-loader';
-import { DIM, FACT, TABLES, dimRows, factRows, stageMunicipality } from '../support/warehouse-fixtures';
+import { DIM, EVENT, FACT, TABLES, dimRows, eventRows, factRows, stageMunicipality } from '../support/warehouse-fixtures';
 
 /**
  * The load guarantees, as behaviour, against both warehouses through loadRun (which also verifies
@@ -111,6 +111,21 @@ describe('warehouse behaviour: DuckDbWarehouse through loadRun', () => {
     expect(await raw(DIM.name)).toHaveLength(4);
   });
 
+  it("delete scope, window on a DATE column: the window's end day is not deleted, its start day is", async () => {
+    await stageMunicipality(store, 'daily-20261122', A, T1, [{ table: EVENT, window: W_OCT, rows: eventRows(1, ['2026-09-30', '2026-10-01', '2026-10-31']) }]);
+    await stageMunicipality(store, 'nov-20261122', A, T1, [{ table: EVENT, window: W_NOV, rows: eventRows(9, ['2026-11-01']) }]);
+    await stageMunicipality(store, 'daily-20261122', B, T1, [{ table: EVENT, window: W_OCT, rows: eventRows(1, ['2026-10-01']) }]);
+    await load('daily-20261122', [A, B]);
+    await load('nov-20261122', [A]);
+    await stageMunicipality(store, 'rerun-3550308-20261123', A, T2, [{ table: EVENT, window: W_OCT, rows: eventRows(2, ['2026-10-15']) }]);
+    expect((await load('rerun-3550308-20261123', [A])).outcomes).toEqual([{ municipality: A, table: EVENT.name, status: 'loaded', rowsDeleted: 2, rowsInserted: 1 }]);
+    const days = async (m: string) =>
+      (await w.query(`SELECT strftime(dt_evento, '%Y-%m-%d') AS d FROM raw."${EVENT.name}" WHERE _municipality_ibge = $1 ORDER BY 1`, [m])).map((r) => r.d);
+    // September 30th was outside the first window's delete too (it was loaded as a row the file held).
+    expect(await days(A)).toEqual(['2026-09-30', '2026-10-15', '2026-11-01']);
+    expect(await days(B)).toEqual(['2026-10-01']);
+  });
+
   it("delete scope: a full refresh replaces the municipality's whole table, nothing of another municipality", async () => {
     await stageMunicipality(store, 'daily-20261122', A, T1, [{ table: DIM, window: null, rows: dimRows(1, 3) }]);
     await stageMunicipality(store, 'daily-20261122', B, T1, [{ table: DIM, window: null, rows: dimRows(1, 3) }]);
@@ -118,6 +133,14 @@ describe('warehouse behaviour: DuckDbWarehouse through loadRun', () => {
     await stageMunicipality(store, 'daily-20261123', A, T2, [{ table: DIM, window: null, rows: dimRows(2, 1) }]);
     expect((await load('daily-20261123', [A])).outcomes).toEqual([{ municipality: A, table: DIM.name, status: 'loaded', rowsDeleted: 3, rowsInserted: 1 }]);
     expect((await raw(DIM.name)).map((r) => `${r.m}:${r.r}`).sort()).toEqual([`${B}:daily-20261122`, `${B}:daily-20261122`, `${B}:daily-20261122`, `${A}:daily-20261123`].sort());
+  });
+
+  it("an empty slice without parts replaces the municipality's rows with nothing", async () => {
+    await stageMunicipality(store, 'daily-20261122', A, T1, [{ table: DIM, window: null, rows: dimRows(1) }]);
+    await load('daily-20261122', [A]);
+    await stageMunicipality(store, 'daily-20261123', A, T2, [{ table: DIM, window: null, rows: [], noParts: true }]);
+    expect((await load('daily-20261123', [A])).outcomes).toEqual([{ municipality: A, table: DIM.name, status: 'loaded', rowsDeleted: 2, rowsInserted: 0 }]);
+    expect(await raw(DIM.name)).toEqual([]);
   });
 
   it('row count: a slice whose files hold other than its manifest declares fails (data) alone; the others load', async () => {
@@ -301,6 +324,16 @@ describe('warehouse behaviour: BigQueryWarehouse through loadRun (fake BigQuery 
     expect(ins[0]).toMatch(/WHERE s\._municipality_ibge IN UNNEST\(@munis_0\);$/);
   });
 
+  it('delete scope, window on a DATE column: DATE parameters, the end exclusive', async () => {
+    await stageMunicipality(store, 'daily-20261122', A, T1, [{ table: EVENT, window: W_OCT, rows: eventRows(1, ['2026-10-01']) }]);
+    await load('daily-20261122', [A]);
+    const apply = applies()[0]!;
+    const del = apply.configuration.query!.query.split('\n').find((l) => l.startsWith('DELETE '))!;
+    expect(del).toContain('r.dt_evento >= @lo_0 AND r.dt_evento < @hi_0');
+    expect(del).toContain('(d.window_start IS NULL OR (r.dt_evento >= d.window_start AND r.dt_evento < d.window_end))');
+    expect([param(apply, 'lo_0')?.value, param(apply, 'hi_0')?.value]).toEqual(['2026-10-01', '2026-11-01']);
+  });
+
   it('row count: a slice whose files hold other than its manifest declares fails (data) alone; the others load', async () => {
     await stageMunicipality(store, 'daily-20261122', A, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261101, 20261102]), declaredRows: 3 }]);
     await stageMunicipality(store, 'daily-20261122', B, T1, [{ table: FACT, window: W_NOV, rows: factRows(1, [20261101]) }]);
@@ -317,6 +350,15 @@ describe('warehouse behaviour: BigQueryWarehouse through loadRun (fake BigQuery 
     ]);
     expect(values(applies()[0]!, 'munis_0')).toEqual([B]);
     expect(ledger.map((l) => l.municipality)).toEqual([B]);
+  });
+
+  it('an empty slice without parts: no load job, the DELETE still runs, no INSERT', async () => {
+    await stageMunicipality(store, 'daily-20261123', A, T2, [{ table: DIM, window: null, rows: [], noParts: true }]);
+    expect(statusOf((await load('daily-20261123', [A])).outcomes)).toEqual([`${DIM.name}/${A}:loaded`]);
+    expect(loadJobs()).toEqual([]);
+    const sql = applies()[0]!.configuration.query!.query;
+    expect(sql).toMatch(/^DELETE `test-project\.raw\.tb_dim_teste` r WHERE r\._municipality_ibge IN UNNEST\(@munis_0\)/m);
+    expect(sql).not.toMatch(/^INSERT INTO `test-project\.raw\./m);
   });
 
   it('SHA-256: a part whose bytes differ from the manifest fails its slice (data) alone; it is never staged', async () => {

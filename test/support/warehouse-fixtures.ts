@@ -41,7 +41,20 @@ export const DIM = TableDef.parse({
   ],
 });
 
-export const TABLES = [FACT, DIM] as const;
+/** Windowed by a DATE column (no PEC table today; the loaders support it). */
+export const EVENT = TableDef.parse({
+  name: 'tb_evento_teste',
+  description: 'events windowed by a date column',
+  primaryKey: ['co_seq'],
+  municipality: { kind: 'installation' },
+  mode: { kind: 'window', column: 'dt_evento', keyFormat: 'date' },
+  columns: [
+    { name: 'co_seq', type: 'bigint' },
+    { name: 'dt_evento', type: 'date' },
+  ],
+});
+
+export const TABLES = [FACT, DIM, EVENT] as const;
 
 export type Row = Record<string, string | number | null>;
 
@@ -64,6 +77,8 @@ export interface StagedSlice {
   declaredRows?: number;
   /** Tamper with the part after its SHA-256 went into the manifest. */
   corruptAfterHash?: boolean;
+  /** A manifest entry with no parts at all (an empty slice). */
+  noParts?: boolean;
 }
 
 /** Writes one municipality's parts and manifest for a run; returns the manifest. */
@@ -97,12 +112,12 @@ export async function stageMunicipality(
     const key = layout.part(runId, s.table.name, municipality, 'a1', 0);
     const sha256 = createHash('sha256').update(body).digest('hex');
     const stored = s.corruptAfterHash ? gzipSync(Buffer.from(lines.slice(0, -1).join('\n') + '\n')) : body;
-    await store.create(key, Readable.from([stored]), 'application/gzip');
+    if (!s.noParts) await store.create(key, Readable.from([stored]), 'application/gzip');
     tables.push({
       table: s.table.name,
       window: s.window,
       columns: cols,
-      parts: [{ key, rows: s.rows.length, bytes: stored.length, sha256 }],
+      parts: s.noParts ? [] : [{ key, rows: s.rows.length, bytes: stored.length, sha256 }],
       rows: s.declaredRows ?? s.rows.length,
       sourceRows: s.rows.length,
       csvBytes: 0,
@@ -129,4 +144,5 @@ export async function stageMunicipality(
 
 /** Fact rows on the given yyyymmdd days, values derived from a tag so two extractions differ. */
 export const factRows = (tag: number, days: number[]): Row[] => days.map((d, i) => ({ co_seq: tag * 1000 + i, co_dim_tempo: d, qt_valor: tag, ds_nota: `n${tag}` }));
+export const eventRows = (tag: number, days: string[]): Row[] => days.map((d, i) => ({ co_seq: tag * 1000 + i, dt_evento: d }));
 export const dimRows = (tag: number, n = 2): Row[] => Array.from({ length: n }, (_, i) => ({ co_seq: i, no_item: `item-${tag}-${i}` }));

@@ -227,7 +227,8 @@ export function applySlicesScript(loads: readonly ApplyTable[], loadId: string, 
   loads.forEach(({ table, rawRef, slices, staging }, i) => {
     const toLoad = slices.filter((x) => x.decision.status === 'load').map((x) => x.slice);
     if (toLoad.length === 0) return;
-    if (staging.length === 0) throw new Error(`${table.name}: no staging table`);
+    // No staging table: every slice to load has no parts (0 rows): the DELETE still replaces them.
+    if (staging.length === 0 && toLoad.some((s) => s.uris.length > 0)) throw new Error(`${table.name}: no staging table`);
     const name = text(table.name, IDENT);
     const munis = `munis_${i}`;
     params.push(arrayParam(munis, 'STRING', [...new Set(toLoad.map((s) => s.municipality))].sort()));
@@ -244,7 +245,10 @@ export function applySlicesScript(loads: readonly ApplyTable[], loadId: string, 
       prune += ` AND ${col} >= @lo_${i} AND ${col} < @hi_${i}`;
     }
     const todo = `(SELECT * FROM UNNEST(@slices) WHERE table_name = ${name} AND status = 'load')`;
-    const stagedIbge = staging.map((st) => `SELECT _municipality_ibge FROM ${st.ref}`).join(' UNION ALL ');
+    const stagedIbge =
+      staging.length > 0
+        ? staging.map((st) => `SELECT _municipality_ibge FROM ${st.ref}`).join(' UNION ALL ')
+        : 'SELECT CAST(NULL AS STRING) AS _municipality_ibge FROM UNNEST([1]) WHERE FALSE';
     const outcome = `_outcome_${i}`;
     outcomeTables.push(outcome);
     steps.push({
@@ -277,11 +281,12 @@ export function applySlicesScript(loads: readonly ApplyTable[], loadId: string, 
       const have = new Set(st.columns.map((c) => c.name));
       return `SELECT ${allColumns.map((c) => (have.has(c.name) ? ident(c.name) : `CAST(NULL AS ${COLUMN_TYPES[c.type].bigquery}) AS ${ident(c.name)}`)).join(', ')} FROM ${st.ref}`;
     });
-    steps.push({
-      kind: 'insert',
-      why: `${table.name}: one INSERT of the staged rows of the slices to load`,
-      sql: `INSERT INTO ${rawRef} (${names.join(', ')}) SELECT ${names.join(', ')} FROM (${selects.join(' UNION ALL ')}) AS s WHERE s._municipality_ibge IN UNNEST(@${munis})`,
-    });
+    if (staging.length > 0)
+      steps.push({
+        kind: 'insert',
+        why: `${table.name}: one INSERT of the staged rows of the slices to load`,
+        sql: `INSERT INTO ${rawRef} (${names.join(', ')}) SELECT ${names.join(', ')} FROM (${selects.join(' UNION ALL ')}) AS s WHERE s._municipality_ibge IN UNNEST(@${munis})`,
+      });
   });
 
   const outcomes = outcomeTables.length > 0 ? outcomeTables.map((t) => `SELECT table_name, municipality, rows_deleted, rows_inserted FROM ${t}`).join(' UNION ALL ') : undefined;

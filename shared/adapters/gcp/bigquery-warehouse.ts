@@ -214,7 +214,8 @@ export class BigQueryWarehouse implements Warehouse {
     const chunks: StagingChunk[] = [];
     for (const { table, slices } of loads) {
       const bySignature = new Map<string, SliceLoad[]>();
-      for (const s of [...slices].sort((a, b) => a.municipality.localeCompare(b.municipality))) {
+      // A slice without parts stages nothing (a load job needs at least one URI); its count, 0, is still checked in the transaction.
+      for (const s of [...slices].filter((x) => x.uris.length > 0).sort((a, b) => a.municipality.localeCompare(b.municipality))) {
         const sig = JSON.stringify(s.columns);
         bySignature.set(sig, [...(bySignature.get(sig) ?? []), s]);
       }
