@@ -122,8 +122,8 @@ export const EnvironmentConfigSchema = z.strictObject({
     .strictObject({
       /**
        * The daily workflow's arguments (RunRequest fields it forwards): e.g. `{ cohort: pilot }` to
-       * run one cohort only. The workflow file and the cron come from the DAG definition
-       * (shared/dag/daily.ts: DAILY_DAG.name, DAILY_DAG.schedule), never from here.
+       * run one cohort only. The workflow file and the cron come from the workflow specification
+       * (shared/workflow/daily.ts: DAILY_WORKFLOW.name, DAILY_WORKFLOW.schedule), never from here.
        */
       argument: z.strictObject({ cohort: RunRequest.shape.cohort, municipalities: RunRequest.shape.municipalities }).default({}),
     })

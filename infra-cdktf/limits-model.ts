@@ -2,7 +2,7 @@ import YAML from 'yaml';
 import { FUNCTIONS } from '../shared/contracts/functions';
 import { TOPICS, type TopicKey } from '../shared/contracts/messages';
 import type { MunicipalityRegistry } from '../shared/contracts/municipalities';
-import { workflowsVariableBytes } from '../shared/dag/workflow-memory';
+import { workflowsVariableBytes } from '../shared/workflow/workflow-memory';
 import { ERROR_CLASS_NAMES } from '../shared/errors';
 import { MAX_DISPATCH_PAGE, MAX_LOADABLE_LISTED } from '../shared/run/run-status';
 import { MART_NAMES } from '../shared/marts/marts';
@@ -25,7 +25,7 @@ export const RERUN_SHARE = 0.1;
  * The largest run-status summary the workflow can hold, in Workflows' accounting: counts, retries
  * per error class, at most MAX_LOADABLE_LISTED loadable municipalities and one dispatch page of at
  * most MAX_DISPATCH_PAGE — the contract's own caps, so the figure does not grow with the number of
- * municipalities (test/unit/dag-workflow-limits.test.ts measures every variable of the generated
+ * municipalities (test/unit/workflow-limits.test.ts measures every variable of the generated
  * workflow on a real 650-municipality bad-morning bucket). Doubled for the workflow's other
  * variables (run id, cursors, wave counters, the report's counts and pointer).
  */

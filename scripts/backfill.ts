@@ -8,8 +8,8 @@
  * rebuilt once; with --cloud (or GOOGLE_CLOUD_PROJECT and TOPIC_PREFIX set) they are published to
  * the deployed run-requests topic.
  */
-import { publishRunRequests } from '../shared/dag/cloud-publish';
-import { backfillChunks, cloudTarget, gcloudPublishCommand } from '../shared/dag/requests';
+import { publishRunRequests } from '../shared/workflow/cloud-publish';
+import { backfillChunks, cloudTarget, gcloudPublishCommand } from '../shared/workflow/requests';
 import { saoPauloDate } from '../shared/run/plan-run';
 import { CommandError, commandLine, EXIT, runCommand, type Parsed } from './lib/cli';
 import { BACKFILL } from './lib/commands';
@@ -57,7 +57,7 @@ async function main(args: Parsed<typeof BACKFILL.flags>): Promise<number> {
       });
     }
     // One finalize for the whole backfill: the report step picks up every chunk (runs not reported yet).
-    const dag = await session.pipeline.finalize(null);
+    const workflow = await session.pipeline.finalize(null);
     console.log(`\n${formatTable(results)}`);
     const rows = await session.pipeline.warehouse.query(
       `SELECT r.run_id, r.status, m.rows, sum(CASE WHEN c.status = 'match' THEN 1 ELSE 0 END)::INTEGER AS slices_matching, count(c.status)::INTEGER AS slices
@@ -66,7 +66,7 @@ async function main(args: Parsed<typeof BACKFILL.flags>): Promise<number> {
       chunks.map((c) => c.runId!),
     );
     console.log(`\nledger:\n${formatTable(rows)}`);
-    console.log(`marts rebuilt: ${dag.martsFailed.length ? `FAILED ${dag.martsFailed.join(', ')}` : 'yes'}`);
+    console.log(`marts rebuilt: ${workflow.martsFailed.length ? `FAILED ${workflow.martsFailed.join(', ')}` : 'yes'}`);
     console.log(formatAlerts(session.alerts));
     // The ledger decides: every month must end loaded for the municipality.
     const runIds = chunks.map((c) => c.runId!);
@@ -75,7 +75,7 @@ async function main(args: Parsed<typeof BACKFILL.flags>): Promise<number> {
       runIds.map((runId) => ({ runId, municipality: args.municipality })),
       session.names,
     );
-    for (const m of dag.martsFailed) why.push(`marts.${m}: refresh failed`);
+    for (const m of workflow.martsFailed) why.push(`marts.${m}: refresh failed`);
     if (why.length) {
       console.log(`\nNOT DONE (${why.length} of ${chunks.length} month(s) or marts):\n${why.map((l) => `  ${l}`).join('\n')}`);
       return EXIT.failed;

@@ -5,12 +5,12 @@
  * {"trigger":"rerun","municipalities":["<ibge>"],…} to the run-requests topic: fan-out extracts that
  * municipality with loadWhenDone, and its load replaces exactly its (table, window) slices.
  *
- * Locally (default) the message goes to the in-process bus over .local/, then the DAG's finalize
+ * Locally (default) the message goes to the in-process bus over .local/, then the workflow's finalize
  * steps rebuild the marts and write the ledger. With --cloud (or GOOGLE_CLOUD_PROJECT and TOPIC_PREFIX
  * set) it goes to the deployed topic instead; marts and ledger catch up at the next daily run.
  */
-import { publishRunRequests } from '../shared/dag/cloud-publish';
-import { cloudTarget, gcloudPublishCommand, rerunRequest } from '../shared/dag/requests';
+import { publishRunRequests } from '../shared/workflow/cloud-publish';
+import { cloudTarget, gcloudPublishCommand, rerunRequest } from '../shared/workflow/requests';
 import { saoPauloDate } from '../shared/run/plan-run';
 import { commandLine, EXIT, runCommand, type Parsed } from './lib/cli';
 import { RERUN } from './lib/commands';
@@ -43,18 +43,18 @@ async function main(args: Parsed<typeof RERUN.flags>): Promise<number> {
     console.log(`\nrerun of ${args.municipality} ${session.names.get(args.municipality)}: ${JSON.stringify(request)}`);
     session.progress.expect([args.municipality]);
     const sent = await session.pipeline.publishRunRequest(request);
-    const dag = await session.pipeline.finalize(sent.runId);
+    const workflow = await session.pipeline.finalize(sent.runId);
     const rows = await session.pipeline.warehouse.query(`SELECT municipality, status, rows, error_class FROM ops.municipality_runs WHERE run_id = $1 ORDER BY municipality`, [
       sent.runId,
     ]);
     console.log(`\nrun ${sent.runId}:`);
     console.log(formatTable(rows));
-    console.log(`marts rebuilt: ${dag.martsFailed.length ? `FAILED ${dag.martsFailed.join(', ')}` : 'yes'}; ledger: ops.runs / ops.municipality_runs for ${sent.runId}`);
+    console.log(`marts rebuilt: ${workflow.martsFailed.length ? `FAILED ${workflow.martsFailed.join(', ')}` : 'yes'}; ledger: ops.runs / ops.municipality_runs for ${sent.runId}`);
     console.log(formatAlerts(session.alerts));
     console.log(`\nin the cloud: npm run rerun -- --municipality ${args.municipality} --cloud, or\n  ${gcloudPublishCommand(request)}`);
     // The ledger decides: extracted is not enough, the municipality must end loaded.
     const why = failureLines(await outcomesOf(session.pipeline.warehouse, [sent.runId]), [{ runId: sent.runId, municipality: args.municipality }], session.names);
-    for (const m of dag.martsFailed) why.push(`marts.${m}: refresh failed`);
+    for (const m of workflow.martsFailed) why.push(`marts.${m}: refresh failed`);
     if (why.length) {
       console.log(`\nNOT DONE:\n${why.map((l) => `  ${l}`).join('\n')}`);
       return EXIT.failed;

@@ -1,9 +1,9 @@
 /**
- * npm start — the daily run on this machine: the same DAG the cloud deploys (shared/dag/daily.ts),
+ * npm start — the daily run on this machine: the same workflow the cloud deploys (shared/workflow/daily.ts),
  * through the same handlers, ending with the marts rebuilt and the run ledger written. Flags:
  * scripts/lib/commands.ts (START), or `npm start -- --help`.
  */
-import { DAILY_DAG } from '../shared/dag/daily';
+import { DAILY_WORKFLOW } from '../shared/workflow/daily';
 import { saoPauloDate } from '../shared/run/plan-run';
 import { MARTS } from '../shared/marts/marts';
 import { commandLine, EXIT, runCommand, type Parsed } from './lib/cli';
@@ -44,10 +44,12 @@ async function main(args: Parsed<typeof START.flags>): Promise<number> {
       .finally(() => session.close().finally(() => process.exit(130)));
   });
   try {
-    console.log(`\nrun for ${runDate}: ${session.registry.municipalities.filter((m) => m.enabled).length} municipalities (DAG ${DAILY_DAG.steps.map((s) => s.id).join(' → ')})`);
+    console.log(
+      `\nrun for ${runDate}: ${session.registry.municipalities.filter((m) => m.enabled).length} municipalities (workflow ${DAILY_WORKFLOW.steps.map((s) => s.id).join(' → ')})`,
+    );
     progress.expect(session.registry.municipalities.filter((m) => m.enabled).map((m) => m.ibge));
     const run = await pipeline.runOnce({ runDate });
-    const dag = run.dag;
+    const workflow = run.workflow;
     console.log(`\nrun ${run.runId} finished in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     // The summary comes from the ledger the report just wrote: the same rows `npm run status` shows.
     const ledger = new Map((await pipeline.warehouse.query(`SELECT * FROM ops.municipality_runs WHERE run_id = $1`, [run.runId])).map((r) => [String(r.municipality), r]));
@@ -66,10 +68,10 @@ async function main(args: Parsed<typeof START.flags>): Promise<number> {
     });
     console.log(formatTable(table));
 
-    const summary = dag.report?.runs.find((r) => r.runId === run.runId);
+    const summary = workflow.report?.runs.find((r) => r.runId === run.runId);
     console.log(
-      `\nrun report: ${summary?.status ?? 'not written'} — ${dag.planned.length} planned, ${dag.done.length} extracted, ` +
-        `${dag.failed.length} failed, ${dag.late.length} late, ${dag.skipped.length} skipped${dag.loadTimedOut ? ', load timed out' : ''}; ledger in ops.runs, ops.municipality_runs, ops.reconciliation`,
+      `\nrun report: ${summary?.status ?? 'not written'} — ${workflow.planned.length} planned, ${workflow.done.length} extracted, ` +
+        `${workflow.failed.length} failed, ${workflow.late.length} late, ${workflow.skipped.length} skipped${workflow.loadTimedOut ? ', load timed out' : ''}; ledger in ops.runs, ops.municipality_runs, ops.reconciliation`,
     );
     const recon = await pipeline.warehouse.query(
       `SELECT count(*)::INTEGER AS slices, count(*) FILTER (WHERE status = 'match')::INTEGER AS matching FROM ops.reconciliation WHERE run_id = $1`,
@@ -81,7 +83,7 @@ async function main(args: Parsed<typeof START.flags>): Promise<number> {
       // Dimension marts (dim_team, dim_indicator) have no period column.
       const periodic = m.table.columns.some((c) => c.name === 'quadrimestre');
       const [r] = await pipeline.warehouse.query(`SELECT count(*)::INTEGER AS n${periodic ? ', max(quadrimestre) AS latest' : ''} FROM marts.${m.name}`);
-      marts.push(`marts.${m.name} ${r?.n ?? 0} rows${r?.latest ? ` (latest ${r.latest})` : ''}${dag.martsFailed.includes(m.name) ? ' — REFRESH FAILED' : ''}`);
+      marts.push(`marts.${m.name} ${r?.n ?? 0} rows${r?.latest ? ` (latest ${r.latest})` : ''}${workflow.martsFailed.includes(m.name) ? ' — REFRESH FAILED' : ''}`);
     }
     console.log(`marts: ${marts.join(', ')}`);
     console.log(formatAlerts(session.alerts));
@@ -99,8 +101,8 @@ async function main(args: Parsed<typeof START.flags>): Promise<number> {
     console.log(
       `  npm run backfill -- --municipality ${run.planned[0] ?? '<ibge>'} --from ${runDate.slice(0, 4)}-01 --to ${runDate.slice(0, 7)}${dir}   older months, one chunk per month`,
     );
-    // Late extractions are still running: the DAG does not wait for them, and neither does the process.
-    if (dag.late.length === 0) await pipeline.drain();
+    // Late extractions are still running: the workflow does not wait for them, and neither does the process.
+    if (workflow.late.length === 0) await pipeline.drain();
 
     const outcomes = await outcomesOf(pipeline.warehouse, [run.runId]);
     const why = failureLines(
@@ -108,14 +110,14 @@ async function main(args: Parsed<typeof START.flags>): Promise<number> {
       run.planned.map((m) => ({ runId: run.runId, municipality: m })),
       names,
     );
-    if (dag.loadTimedOut) why.push('the load did not finish within its budget');
-    for (const m of dag.martsFailed) why.push(`marts.${m}: refresh failed`);
+    if (workflow.loadTimedOut) why.push('the load did not finish within its budget');
+    for (const m of workflow.martsFailed) why.push(`marts.${m}: refresh failed`);
     const count = (s: string) => outcomes.filter((o) => o.status === s).length;
     const others = outcomes.length - count('loaded') - count('failed') - count('late');
     const style = terminalStyle();
     if (progress.retrySummary()) console.log(`\n${progress.retrySummary()}`);
     if (why.length) console.log(`\n${paint(style, 'red', 'NOT DONE:')}\n${why.map((l) => `  ${symbol(style, 'fail')}${l}`).join('\n')}`);
-    const done = `Done. loaded=${count('loaded')} failed=${count('failed')} late=${count('late')}${others ? ` other=${others}` : ''} of ${run.planned.length}${dag.martsFailed.length ? ` marts_failed=${dag.martsFailed.length}` : ''}`;
+    const done = `Done. loaded=${count('loaded')} failed=${count('failed')} late=${count('late')}${others ? ` other=${others}` : ''} of ${run.planned.length}${workflow.martsFailed.length ? ` marts_failed=${workflow.martsFailed.length}` : ''}`;
     console.log(`\n${paint(style, why.length ? 'red' : 'green', done)}`);
     return why.length ? EXIT.failed : EXIT.ok;
   } finally {

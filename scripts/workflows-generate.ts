@@ -1,21 +1,21 @@
 /**
  * npm run workflows:generate [-- --check]
  *
- * Writes workflows/daily.workflows.yaml from the DAG definition (shared/dag/daily.ts). The file is
+ * Writes workflows/daily.workflows.yaml from the workflow specification (shared/workflow/daily.ts). The file is
  * committed and deployed as is; `--check` only compares and fails when it is out of date (a test
  * does the same).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { DAILY_DAG, DAILY_WORKFLOW_FILE } from '../shared/dag/daily';
-import { renderWorkflowYaml } from '../shared/dag/workflow-yaml';
+import { DAILY_WORKFLOW, DAILY_WORKFLOW_FILE } from '../shared/workflow/daily';
+import { renderWorkflowYaml } from '../shared/workflow/workflow-yaml';
 import { EXIT, runCommand } from './lib/cli';
 import { WORKFLOWS_GENERATE } from './lib/commands';
 
 runCommand(WORKFLOWS_GENERATE, async (args) => {
   const root = path.resolve(__dirname, '..');
   const file = path.join(root, DAILY_WORKFLOW_FILE);
-  const yaml = renderWorkflowYaml(DAILY_DAG);
+  const yaml = renderWorkflowYaml(DAILY_WORKFLOW);
   const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
   if (args.check) {
     if (current !== yaml) {
@@ -28,7 +28,7 @@ runCommand(WORKFLOWS_GENERATE, async (args) => {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, yaml);
   console.log(
-    `${current === yaml ? 'unchanged' : 'wrote'} ${DAILY_WORKFLOW_FILE} (${yaml.length.toLocaleString('en-US')} bytes, steps ${DAILY_DAG.steps.map((s) => s.id).join(' → ')})`,
+    `${current === yaml ? 'unchanged' : 'wrote'} ${DAILY_WORKFLOW_FILE} (${yaml.length.toLocaleString('en-US')} bytes, steps ${DAILY_WORKFLOW.steps.map((s) => s.id).join(' → ')})`,
   );
   return EXIT.ok;
 });

@@ -1,4 +1,4 @@
-import { DAILY_DAG, DAILY_WORKFLOW_FILE, WORKFLOW_ENV } from '../../shared/dag/daily';
+import { DAILY_WORKFLOW, DAILY_WORKFLOW_FILE, WORKFLOW_ENV } from '../../shared/workflow/daily';
 import { FUNCTIONS } from '../../shared/contracts/functions';
 import { PEC_TABLES } from '../../shared/tables/pec-tables';
 import type { TableDef } from '../../shared/contracts/tables';
@@ -25,20 +25,20 @@ export interface Orchestration {
   runnerMember: string;
 }
 
-/** `workflows/daily.workflows.yaml` → `daily`: the file the stack schedules is the DAG's own. */
+/** `workflows/daily.workflows.yaml` → `daily`: the file the stack schedules is the workflow's own. */
 const DAILY_WORKFLOW_NAME = /([a-z][a-z0-9-]*)\.workflows\.yaml$/.exec(DAILY_WORKFLOW_FILE)![1]!;
-if (DAILY_WORKFLOW_NAME !== DAILY_DAG.name) throw new Error(`${DAILY_WORKFLOW_FILE} does not carry the DAG's name ${DAILY_DAG.name}`);
+if (DAILY_WORKFLOW_NAME !== DAILY_WORKFLOW.name) throw new Error(`${DAILY_WORKFLOW_FILE} does not carry the workflow's name ${DAILY_WORKFLOW.name}`);
 
 /**
- * TODO(WORKFLOW_ENV.extractMaxInFlight): the DAG's own name for this variable arrives with the DAG
+ * TODO(WORKFLOW_ENV.extractMaxInFlight): the workflow's own name for this variable arrives with the workflow
  * change that reads it; until then the name is written here, once. Remove the fallback after the merge.
  */
 export const EXTRACT_MAX_IN_FLIGHT_ENV: string = (WORKFLOW_ENV as Record<string, string>).extractMaxInFlight ?? 'EXTRACT_MAX_IN_FLIGHT';
 
 /**
  * The value of every variable the generated workflow reads with sys.get_env (WORKFLOW_ENV in
- * shared/dag/daily.ts, besides the built-in GOOGLE_CLOUD_PROJECT_ID). A Record over its keys: a
- * variable added to the DAG fails the type check here until the stack supplies it.
+ * shared/workflow/daily.ts, besides the built-in GOOGLE_CLOUD_PROJECT_ID). A Record over its keys: a
+ * variable added to the workflow fails the type check here until the stack supplies it.
  */
 export function workflowEnvironment(
   ctx: StackContext,
@@ -114,7 +114,7 @@ export function orchestration(
   const userEnvVars: Record<string, string> = Object.fromEntries(
     (Object.keys(WORKFLOW_ENV) as (keyof typeof WORKFLOW_ENV)[]).filter((k) => env[k] !== '').map((k) => [WORKFLOW_ENV[k], env[k]]),
   );
-  // Only to a workflow that reads it (the generated YAML does once the DAG change is merged): Workflows
+  // Only to a workflow that reads it (the generated YAML does once the workflow change is merged): Workflows
   // keeps user variables per workflow, and the tests hold each workflow to exactly what it reads.
   const envFor = (source: string): Record<string, string> =>
     source.includes(`sys.get_env("${EXTRACT_MAX_IN_FLIGHT_ENV}")`) ? { ...userEnvVars, [EXTRACT_MAX_IN_FLIGHT_ENV]: env.extractMaxInFlight } : userEnvVars;
@@ -137,7 +137,7 @@ export function orchestration(
     );
   }
 
-  const daily = deployed.get(DAILY_DAG.name);
+  const daily = deployed.get(DAILY_WORKFLOW.name);
   if (!daily) {
     // The workflow file is generated (npm run workflows:generate); without it the stack still
     // synthesizes, but there is no daily run: say so loudly.
@@ -145,8 +145,8 @@ export function orchestration(
     return { runner, runnerMember };
   }
 
-  // Run days are São Paulo days: the DAG's schedule must be in that zone (shared/run/plan-run.ts).
-  if (DAILY_DAG.schedule.timeZone !== TIME_ZONE) throw new Error(`DAILY_DAG.schedule.timeZone is ${DAILY_DAG.schedule.timeZone}, expected ${TIME_ZONE}`);
+  // Run days are São Paulo days: the workflow's schedule must be in that zone (shared/run/plan-run.ts).
+  if (DAILY_WORKFLOW.schedule.timeZone !== TIME_ZONE) throw new Error(`DAILY_WORKFLOW.schedule.timeZone is ${DAILY_WORKFLOW.schedule.timeZone}, expected ${TIME_ZONE}`);
   const scheduler = new ServiceAccount(ctx.scope, 'sa-scheduler', { project, accountId: names.serviceAccount('scheduler'), displayName: 'PEC: daily run trigger' });
   // Workflows has no per-workflow IAM: invoker is granted on the project, to this identity only.
   grant(ctx.scope, 'scheduler', serviceAccountMember(scheduler), [{ on: 'project', role: 'roles/workflows.invoker' }], iamCtx(ctx));
@@ -154,10 +154,10 @@ export function orchestration(
   new CloudSchedulerJob(ctx.scope, 'schedule-daily', {
     project,
     region: config.region,
-    name: names.schedulerJob(DAILY_DAG.name),
-    description: `Starts ${names.workflow(DAILY_DAG.name)} at "${DAILY_DAG.schedule.cron}" (${DAILY_DAG.schedule.timeZone}), from DAILY_DAG.schedule`,
-    schedule: DAILY_DAG.schedule.cron,
-    timeZone: DAILY_DAG.schedule.timeZone,
+    name: names.schedulerJob(DAILY_WORKFLOW.name),
+    description: `Starts ${names.workflow(DAILY_WORKFLOW.name)} at "${DAILY_WORKFLOW.schedule.cron}" (${DAILY_WORKFLOW.schedule.timeZone}), from DAILY_WORKFLOW.schedule`,
+    schedule: DAILY_WORKFLOW.schedule.cron,
+    timeZone: DAILY_WORKFLOW.schedule.timeZone,
     attemptDeadline: '180s',
     // Starting an execution is idempotent for the pipeline: the daily run id is the São Paulo date.
     retryConfig: { retryCount: 3, minBackoffDuration: '60s', maxBackoffDuration: '600s' },
@@ -174,7 +174,7 @@ export function orchestration(
   // Workflows are regional: without --location gcloud looks in its default location and fails.
   new TerraformOutput(ctx.scope, 'finalize_command', {
     description: 'Re-runs the load, marts and report of the current run (docs/deploy.md "The daily workflow")',
-    value: `gcloud workflows run ${names.workflow(DAILY_DAG.name)} --location=${config.region} --project=${project} --data='{"finalizeOnly":true}'`,
+    value: `gcloud workflows run ${names.workflow(DAILY_WORKFLOW.name)} --location=${config.region} --project=${project} --data='{"finalizeOnly":true}'`,
   });
   return { runner, runnerMember };
 }

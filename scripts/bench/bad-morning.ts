@@ -252,7 +252,7 @@ function render(plan: MorningPlan, clean: ChildResult, bad: ChildResult, m: { se
     'real local pipeline (fan-out → extract → load waves into DuckDB → report) with the same options (the production local',
     `subscription: ${LOCAL_SUBSCRIPTION.maxConcurrency} concurrent extractions, ${LOCAL_SUBSCRIPTION.maxDeliveryAttempts} delivery attempts; statement timeout 1.5 s; load waves every 3 s):`,
     'first clean, then with the fault mix of `scripts/bench/lib/bad-morning-mix.ts` (the same mix, at 60 municipalities,',
-    'is asserted by `test/integration/dag-bad-morning.test.ts`). Each run is its own process.',
+    'is asserted by `test/integration/bad-morning.test.ts`). Each run is its own process.',
     '',
     '| injected fault | municipalities | expected final state/class | got |',
     '| --- | ---: | --- | --- |',

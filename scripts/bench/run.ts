@@ -382,7 +382,7 @@ async function main(): Promise<number> {
       });
       results.fanoutSeed = { municipalities: most, databases: fan.databases, seconds: fan.seedSeconds, rows: fan.rows };
       for (const n of o.only ? [] : o.fanout) {
-        // Whole installations, listed round-robin: a batch of the DAG spans servers, as a real registry would.
+        // Whole installations, listed round-robin: a batch of the workflow spans servers, as a real registry would.
         const databases = Math.ceil(n / o.perInstallation);
         const chosen = fan.municipalities.filter((_, k) => Math.floor(k / o.perInstallation) < databases).slice(0, n);
         const byDb = new Map<string, typeof chosen>();

@@ -31,7 +31,7 @@ const YearMonth = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be a month a
 
 export const START = {
   usage: 'npm start',
-  summary: 'The daily run on this machine: the DAG the cloud deploys, through the same handlers, ending with the marts rebuilt and the run ledger written.',
+  summary: 'The daily run on this machine: the workflow the cloud deploys, through the same handlers, ending with the marts rebuilt and the run ledger written.',
   flags: {
     reset: switchFlag('start over: remove the data dir (sources, bucket, warehouse) first'),
     ...SESSION,
@@ -42,7 +42,7 @@ export const START = {
         .positive()
         .max(24 * 60)
         .optional(),
-      "extraction deadline in minutes (default: the DAG's, 180)",
+      "extraction deadline in minutes (default: the workflow's, 180)",
       'N',
     ),
     staleAfterHours: valueFlag(
@@ -114,7 +114,7 @@ export const DOCS_GENERATE = {
 
 export const WORKFLOWS_GENERATE = {
   usage: 'npm run workflows:generate',
-  summary: 'Writes workflows/daily.workflows.yaml from the DAG definition (shared/dag/daily.ts).',
+  summary: 'Writes workflows/daily.workflows.yaml from the workflow specification (shared/workflow/daily.ts).',
   flags: { check: switchFlag('only compare: exit 1 when the committed file is out of date') },
 } satisfies Command<Record<string, Flag>>;
 

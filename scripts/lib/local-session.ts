@@ -5,7 +5,7 @@ import type { Alert } from '../../shared/ledger/alerts';
 import { createLogger } from '../../shared/log';
 import { effectiveDataDir, type LocalPostgres } from '../../shared/local/postgres-server';
 import { createLocalPipeline, loadRegistryFile, localPaths, type LocalPaths, type LocalPipeline } from '../../shared/local/runtime';
-import type { LocalTiming } from '../../shared/dag/local-executor';
+import type { LocalTiming } from '../../shared/workflow/local-executor';
 import type { RunEvent, RunObserver } from '../../shared/ports';
 import { waitingLine } from '../../shared/run/heartbeat';
 import { addDays } from '../../shared/run/plan-run';
@@ -21,13 +21,13 @@ import { acquireRunLock, LOCK_FILE, type RunLock } from './run-lock';
  * a local pipeline with live progress lines.
  */
 
-/** Between two heartbeat lines while the DAG waits. */
+/** Between two heartbeat lines while the workflow waits. */
 const HEARTBEAT_MS = 10_000;
 
 /**
  * Live progress, one line per transition (extracting → staged → loaded), readable in CI logs too:
  * `[n/N]` municipalities whose extraction ended, rows, MB and MB/s, retries with their error class,
- * and an ETA from the pace so far; a heartbeat line while the DAG waits. Colour and symbols only on
+ * and an ETA from the pace so far; a heartbeat line while the workflow waits. Colour and symbols only on
  * a terminal (scripts/lib/progress.ts).
  */
 export class ProgressPrinter implements RunObserver {
@@ -41,7 +41,7 @@ export class ProgressPrinter implements RunObserver {
   private readonly extracted = new Set<string>();
   private readonly loaded = new Set<string>();
   private startedAt?: number;
-  /** The DAG's onWait: a heartbeat line at most every HEARTBEAT_MS while it waits. */
+  /** The workflow's onWait: a heartbeat line at most every HEARTBEAT_MS while it waits. */
   readonly onWait = (s: RunStatusSummary, w: { step: string; deadlineAt: string }): void => {
     if (this.now() - this.lastHeartbeat < HEARTBEAT_MS) return;
     const now = new Date(this.now());

@@ -72,8 +72,8 @@ export const RunRequest = z.strictObject({
   window: DateWindow.optional(),
   /**
    * Who publishes the extract messages. `fan-out` (default): fan-out publishes them all at once.
-   * `caller`: fan-out only records the plan; the daily DAG releases them in batches under its
-   * concurrency limit (shared/dag/daily.ts).
+   * `caller`: fan-out only records the plan; the daily workflow releases them in batches under its
+   * concurrency limit (shared/workflow/daily.ts).
    */
   dispatch: z.enum(['fan-out', 'caller']).default('fan-out'),
 });

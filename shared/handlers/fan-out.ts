@@ -24,7 +24,7 @@ export function makeFanOutHandler(deps: FanOutDeps) {
     logger: deps.logger,
     run: async (req, ctx) => {
       const plan = planRun(req, await deps.registry(), { now: deps.clock.now(), lookbackDays: deps.lookbackDays, requestId: ctx.messageId });
-      // dispatch "caller": the daily DAG publishes the extract messages itself, in batches (shared/dag).
+      // dispatch "caller": the daily workflow publishes the extract messages itself, in batches (shared/workflow).
       if (req.dispatch === 'fan-out') await Promise.all(plan.extracts.map((e) => deps.bus.publish('extractRequests', e, { ...ctx.attributes, runId: plan.runId })));
       ctx.logger.info({ run: plan.runId, municipalities: plan.extracts.length, dispatch: req.dispatch }, 'run fanned out');
       await deps.onPlanned?.(plan);

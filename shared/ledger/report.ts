@@ -12,12 +12,12 @@ import type { MunicipalityLedgerStatus, ReconciliationStatus, RunLedgerStatus } 
 
 /**
  * The run report: the ledger rows of one run, computed from the run's objects in the bucket alone
- * (plan, manifests, failure and load records), so the local DAG and the cloud's report step build
+ * (plan, manifests, failure and load records), so the local workflow and the cloud's report step build
  * exactly the same rows. Writing them is the ledger's job (DuckDB locally, BigQuery in the cloud).
  */
 
 /**
- * What the DAG's writeReport step sends. Example:
+ * What the workflow's writeReport step sends. Example:
  *   {"runId":"daily-20261122","runDate":"2026-11-22","deadlineAt":"2026-11-22T12:00:00Z","loadTimedOut":false,"martsFailed":[]}
  */
 export const RunReportRequest = z.strictObject({
@@ -26,7 +26,7 @@ export const RunReportRequest = z.strictObject({
   runDate: IsoDate.nullable().optional(),
   /** Municipalities still pending after this instant are late. Absent: pending stays pending. */
   deadlineAt: z.string().datetime({ offset: true }).nullable().optional(),
-  /** The DAG stopped waiting for the fan-in load (it may still land, or be in the dead-letter topic). */
+  /** The workflow stopped waiting for the fan-in load (it may still land, or be in the dead-letter topic). */
   loadTimedOut: z.boolean().default(false),
   /** Marts whose refresh failed after its retries. */
   martsFailed: z.array(z.string()).default([]),

@@ -63,8 +63,8 @@ export function reportResponse(result: ReportResult): RunReportResponse {
 }
 
 /**
- * The DAG's writeReport step: the report of the requested run, plus a report for every run that
- * loaded slices since the last report (reruns and backfills, which have no DAG of their own),
+ * The workflow's writeReport step: the report of the requested run, plus a report for every run that
+ * loaded slices since the last report (reruns and backfills, which have no workflow of their own),
  * each written to the ledger with its alerts. Idempotent: a report replaces the run's rows.
  * The cloud's run-report function is a thin HTTP wrapper around this.
  */

@@ -44,7 +44,7 @@ export async function loadRun(deps: LoadDeps, req: LoadRequest): Promise<LoadRes
     if (m) manifests.push(m);
     else missingManifests.push(ibge);
   }
-  // Every legitimate load names at least one extracted municipality (the DAG lists the run's done
+  // Every legitimate load names at least one extracted municipality (the workflow lists the run's done
   // ones; a rerun publishes its load after its manifest). None at all: a wrong run id or a
   // municipality that was never extracted — a poison message, dead-lettered instead of acked as a no-op.
   if (manifests.length === 0)

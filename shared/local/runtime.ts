@@ -14,9 +14,9 @@ import { PEC_TABLES } from '../tables/pec-tables';
 import { TerminalError } from '../errors';
 import { DEFAULT_LEASE, type LeaseSettings } from '../extract/source-lease';
 import { systemClock, type Clock, type RunEvent, type RunObserver } from '../ports';
-import { DAILY_DAG } from '../dag/daily';
-import type { Dag } from '../dag/definition';
-import { executeDag, type DagPorts, type DagRunResult, type LocalTiming } from '../dag/local-executor';
+import { DAILY_WORKFLOW } from '../workflow/daily';
+import type { WorkflowSpec } from '../workflow/definition';
+import { executeWorkflow, type WorkflowPorts, type WorkflowRunResult, type LocalTiming } from '../workflow/local-executor';
 import { ALERT_DEFAULTS, alertLogEntry, type Alert, type AlertConfig } from '../ledger/alerts';
 import { DuckDbLedger } from '../ledger/duckdb-ledger';
 import { reportResponse, reportRuns } from '../ledger/run-report';
@@ -60,7 +60,7 @@ export const LOCAL_LEASE: LeaseSettings = { ...DEFAULT_LEASE, pollMs: 25 };
 export const LOCAL_SUBSCRIPTION: SubscriptionOptions = { maxDeliveryAttempts: 5, minBackoffMs: 200, maxBackoffMs: 5_000, maxConcurrency: 4 };
 
 /**
- * The DAG's clock on a laptop: poll the run status every 100 ms instead of every minute and retry
+ * The workflow's clock on a laptop: poll the run status every 100 ms instead of every minute and retry
  * 20× faster; the extraction deadline and the load budget keep their production values unless a
  * caller (a test, `npm start -- --deadline-minutes`) shortens them.
  */
@@ -88,22 +88,22 @@ export interface LocalPipelineOptions {
   /** Fault injection hooks, for tests. */
   storeBeforeCommit?: (key: string) => void | Promise<void>;
   warehouseBeforeCommit?: (loadId: string) => void | Promise<void>;
-  /** The DAG `runOnce` executes (default: the daily DAG the cloud deploys) and its local clock. */
-  dag?: Dag;
+  /** The workflow `runOnce` executes (default: the daily workflow the cloud deploys) and its local clock. */
+  workflow?: WorkflowSpec;
   timing?: LocalTiming;
   alertConfig?: AlertConfig;
-  /** Every alert the DAG raises (they are logged too). */
+  /** Every alert the workflow raises (they are logged too). */
   onAlert?: (alert: Alert | Record<string, unknown>) => void;
-  /** Each status the DAG polls while it waits (the local heartbeat). */
-  onWait?: DagPorts['onWait'];
+  /** Each status the workflow polls while it waits (the local heartbeat). */
+  onWait?: WorkflowPorts['onWait'];
 }
 
-/** What `runOnce` returns: the run, who was extracted, and the DAG's own account of it. */
+/** What `runOnce` returns: the run, who was extracted, and the workflow's own account of it. */
 export interface LocalRunResult {
   runId: string;
   planned: string[];
   extracted: string[];
-  dag: DagRunResult;
+  workflow: WorkflowRunResult;
 }
 
 export type LocalPipeline = Awaited<ReturnType<typeof createLocalPipeline>>;
@@ -173,10 +173,10 @@ export async function createLocalPipeline(opts: LocalPipelineOptions) {
   bus.subscribe('loadRequests', 'load', makeLoadHandler({ store, warehouse, tables, bus, observer, logger: opts.logger }), { ...sub, maxConcurrency: 1 });
 
   const names = new Map(opts.registry.municipalities.map((m) => [m.ibge, m.name]));
-  const dag = opts.dag ?? DAILY_DAG;
+  const workflow = opts.workflow ?? DAILY_WORKFLOW;
   const timing = { ...LOCAL_DAG_TIMING, ...opts.timing };
   /** What the deployed workflow calls, locally: the bus, run status over the bucket, DuckDB marts, the ledger. */
-  const dagPorts: DagPorts = {
+  const workflowPorts: WorkflowPorts = {
     publish: (topic, payload, attributes) => bus.publish(topic, payload, attributes),
     runStatus: (query) => runStatus(store, query, { now: clock.now() }),
     fullStatus: (runId, lateAfterSeconds) => runStatus(store, { runId, lateAfterSeconds }, { now: clock.now(), name: (i) => names.get(i) }),
@@ -211,8 +211,8 @@ export async function createLocalPipeline(opts: LocalPipelineOptions) {
     return { runId: plan.runId, planned: plan.municipalities, extracted };
   }
 
-  /** The DAG's finalize steps (marts, report of `runId` and of every run not reported yet, alerts). */
-  const finalize = (runId: string | null) => executeDag(dag, dagPorts, { finalizeOnly: true, ...(runId ? { runId } : {}) }, timing);
+  /** The workflow's finalize steps (marts, report of `runId` and of every run not reported yet, alerts). */
+  const finalize = (runId: string | null) => executeWorkflow(workflow, workflowPorts, { finalizeOnly: true, ...(runId ? { runId } : {}) }, timing);
 
   return {
     bus,
@@ -221,22 +221,22 @@ export async function createLocalPipeline(opts: LocalPipelineOptions) {
     secrets,
     tables,
     ledger,
-    dag,
-    dagPorts,
+    workflow,
+    workflowPorts,
     /**
-     * A daily run executes the DAG definition the cloud deploys (shared/dag/daily.ts): run request,
+     * A daily run executes the workflow specification the cloud deploys (shared/workflow/daily.ts): run request,
      * batched fan-out under the concurrency limit, extraction deadline, fan-in load, marts, report,
      * alerts. A rerun or backfill is the message path the cloud takes (fan-out → extract → load of
-     * its own municipality), followed by the DAG's finalize steps (marts, report, alerts).
+     * its own municipality), followed by the workflow's finalize steps (marts, report, alerts).
      */
     async runOnce(req: Partial<RunRequest> = {}): Promise<LocalRunResult> {
       if (req.trigger === undefined || req.trigger === 'daily') {
         if (req.tables || req.runId) throw new Error('a daily run covers every table under its own id: use a rerun for a subset');
-        const result = await executeDag(dag, dagPorts, { runDate: req.runDate, cohort: req.cohort, municipalities: req.municipalities, window: req.window }, timing);
-        return { runId: result.runId, planned: result.planned, extracted: result.done, dag: result };
+        const result = await executeWorkflow(workflow, workflowPorts, { runDate: req.runDate, cohort: req.cohort, municipalities: req.municipalities, window: req.window }, timing);
+        return { runId: result.runId, planned: result.planned, extracted: result.done, workflow: result };
       }
       const sent = await publishRunRequest(req);
-      return { ...sent, dag: await finalize(sent.runId) };
+      return { ...sent, workflow: await finalize(sent.runId) };
     },
     publishRunRequest,
     finalize,
@@ -253,7 +253,7 @@ export async function createLocalPipeline(opts: LocalPipelineOptions) {
         throw err;
       }
     },
-    /** Waits until no message is in flight (late extractions keep running after the DAG returns). */
+    /** Waits until no message is in flight (late extractions keep running after the workflow returns). */
     drain: () => bus.idle(),
     close: () => warehouse.close(),
   };

@@ -6,7 +6,7 @@ import { FACT_TABLE, STAR_TABLES } from './star';
 
 /**
  * The marts Power BI reads, in the `marts` dataset. Each is rebuilt from the raw tables at the end
- * of every run (the DAG's refreshMarts step), as one transaction per mart. Documented column by
+ * of every run (the workflow's refreshMarts step), as one transaction per mart. Documented column by
  * column in docs/marts.md (a test checks that every column is there).
  */
 export interface Mart {

@@ -1,7 +1,7 @@
 import type { RunStatusSummary } from './run-status';
 
 /**
- * The line a local run prints while the DAG waits, so a silent minute never looks like a hang:
+ * The line a local run prints while the workflow waits, so a silent minute never looks like a hang:
  *   waiting for 20 municipalities: 20 retrying (source_unreachable), next attempt in 40 s, deadline 07:30
  * Pure (the caller passes the clock and the next redelivery it knows of), so it is tested as text.
  */

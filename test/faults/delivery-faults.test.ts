@@ -168,7 +168,7 @@ describe('faults of message delivery', () => {
     });
     try {
       const daily = await p.runOnce(REQUEST);
-      await p.drain(); // the rerun may still be extracting or loading when the DAG ends
+      await p.drain(); // the rerun may still be extracting or loading when the workflow ends
       await p.finalize(null);
       expect(rerunMessage).toBeDefined();
       const rerunId = (await p.warehouse.query(`SELECT run_id FROM ops.runs WHERE trigger = 'rerun'`))[0]!.run_id as string;
@@ -243,8 +243,8 @@ describe('faults of message delivery', () => {
       // The last delivery is the final failure (the message is being dead-lettered), not one more retry.
       expect(p.ledgerAtFailures.map((s) => [s.status, s.error_class, s.attempts])).toEqual([1, 2, 3, 4, 5].map((n) => [n < 5 ? 'retrying' : 'failed', 'source_unreachable', n]));
       // The run moves on: the others are loaded, Sorocaba ends failed with ITS class (not "late"), with an alert.
-      expect(run.dag.late).toEqual([]);
-      expect(run.dag.failed).toEqual([SOROCABA.ibge]);
+      expect(run.workflow.late).toEqual([]);
+      expect(run.workflow.failed).toEqual([SOROCABA.ibge]);
       expect(await ledgerRow(p.warehouse, run.runId, SOROCABA.ibge)).toMatchObject({ status: 'failed', error_class: 'source_unreachable', attempts: 5 });
       expect(await alertsOf(p.warehouse, run.runId)).toEqual([['municipality_failed', 'ERROR', SOROCABA.ibge]]);
       expect(await diffFromReference(p.warehouse, ref, { municipalities: [CURITIBA.ibge, PONTA_GROSSA.ibge] })).toEqual({});

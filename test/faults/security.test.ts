@@ -303,7 +303,7 @@ describe('security and data protection', () => {
     const q = await lab.pipeline([{ db: campinas, municipalities: [CAMPINAS] }], { registry: crossed });
     try {
       const r = await q.runOnce(REQUEST);
-      expect(r.dag.failed.sort()).toEqual([CAMPINAS.ibge, SANTOS.ibge].sort());
+      expect(r.workflow.failed.sort()).toEqual([CAMPINAS.ibge, SANTOS.ibge].sort());
       expect(q.bus.deadLetters.map((d) => d.attributes.errorClass)).toEqual(['source_auth', 'source_auth']);
       expect(q.bus.deadLetters.map((d) => d.attributes.errorMessage).sort()).toEqual([
         expect.stringMatching(/^source error 28P01: password authentication failed/),

@@ -29,7 +29,7 @@ import {
  * Faults of the municipal source: unreachable, refused credentials, the connection cut in the
  * middle of a COPY (by the network, and by the server), statement and lock timeouts, a stale PEC
  * data warehouse, and schema drift. Each case runs the real pipeline (fan-out → extract → load on
- * the in-process bus, the daily DAG) over real PostgreSQL, injects one fault into Campinas's source
+ * the in-process bus, the daily workflow) over real PostgreSQL, injects one fault into Campinas's source
  * only, lets the pipeline recover (redelivery, or the operator's fix and a rerun), and compares the
  * final warehouse with one clean run's, row by row.
  */
@@ -128,7 +128,7 @@ describe('faults of the source database', () => {
     fs.writeFileSync(secretFile, wrong);
     try {
       const run = await p.runOnce(REQUEST);
-      expect(run.dag.failed).toEqual([CAMPINAS.ibge]);
+      expect(run.workflow.failed).toEqual([CAMPINAS.ibge]);
       // Terminal: exactly one delivery, dead-lettered with its class, no retry storm.
       const message = p.bus.published.find((m) => m.topic === 'extractRequests' && JSON.parse(m.data.toString()).municipality === CAMPINAS.ibge)!;
       expect(p.deliveries.filter((d) => d.messageId === message.messageId).map((d) => [d.subscription, d.attempt])).toEqual([['extract', 1]]);

@@ -208,7 +208,7 @@ describe('faults of the object store and the warehouse', () => {
     try {
       const run = await p.runOnce(REQUEST);
       await p.drain();
-      expect(run.dag.loadTimedOut).toBe(true);
+      expect(run.workflow.loadTimedOut).toBe(true);
       expect(p.deliveries.filter((d) => d.subscription === 'load').map((d) => d.attempt)).toEqual([1]);
       expect(p.bus.deadLetters.map((d) => [d.attributes.errorClass, d.attributes.sourceHandler])).toEqual([['warehouse', 'load']]);
       expect(p.bus.deadLetters[0]!.attributes.errorMessage).toMatch(/reason accessDenied/);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../../shared/contracts/config';
-import { DAILY_DAG, DAILY_WORKFLOW_FILE, WORKFLOW_ENV } from '../../shared/dag/daily';
+import { DAILY_WORKFLOW, DAILY_WORKFLOW_FILE, WORKFLOW_ENV } from '../../shared/workflow/daily';
 import { MunicipalityRegistry, sslmodeOf } from '../../shared/contracts/municipalities';
 import { parseEnvironmentConfig } from '../../infra-cdktf/config';
 import { EXTRACT_MAX_IN_FLIGHT_ENV } from '../../infra-cdktf/modules/orchestration';
@@ -143,7 +143,7 @@ describe('network path per municipality (registry `network`)', () => {
 describe('orchestration and alerting', () => {
   test('the daily workflow is deployed as <prefix>daily from the generated file, with its own identity', () => {
     const workflows = resources(dev.json, 'google_workflows_workflow');
-    expect(workflows.map(([id, wf]) => [id, wf.name])).toEqual([['workflow-daily', `pec-${DAILY_DAG.name}`]]);
+    expect(workflows.map(([id, wf]) => [id, wf.name])).toEqual([['workflow-daily', `pec-${DAILY_WORKFLOW.name}`]]);
     const [[, wf]] = workflows as [[string, Body]];
     expect(wf.name).toBe('pec-daily');
     expect(wf.source_contents).toBe(fs.readFileSync(path.join(repoRoot, DAILY_WORKFLOW_FILE), 'utf8'));
@@ -174,7 +174,7 @@ describe('orchestration and alerting', () => {
 
   test.each(['dev', 'prod'] as const)("%s: a workflow reading EXTRACT_MAX_IN_FLIGHT gets the extract function's instance cap", (env) => {
     const daily = fs.readFileSync(path.join(repoRoot, DAILY_WORKFLOW_FILE), 'utf8');
-    const s = synthEnvironment(env, { workflows: [{ name: DAILY_DAG.name, source: `${daily}\n# reads sys.get_env("${EXTRACT_MAX_IN_FLIGHT_ENV}")\n` }] });
+    const s = synthEnvironment(env, { workflows: [{ name: DAILY_WORKFLOW.name, source: `${daily}\n# reads sys.get_env("${EXTRACT_MAX_IN_FLIGHT_ENV}")\n` }] });
     const [[, wf]] = resources(s.json, 'google_workflows_workflow') as [[string, Body]];
     const [, extract] = resources(s.json, 'google_cloudfunctions2_function').find(([, f]) => f.name === 'pec-extract')!;
     expect(wf.user_env_vars[EXTRACT_MAX_IN_FLIGHT_ENV]).toBe(String(extract.service_config.max_instance_count));
@@ -192,11 +192,11 @@ describe('orchestration and alerting', () => {
     expect(wf.source_contents).toContain(`default(sys.get_env("${WORKFLOW_ENV.topicPrefix}"), "")`);
   });
 
-  test('Cloud Scheduler starts it on DAILY_DAG.schedule in America/Sao_Paulo, with OAuth and the configured arguments', () => {
+  test('Cloud Scheduler starts it on DAILY_WORKFLOW.schedule in America/Sao_Paulo, with OAuth and the configured arguments', () => {
     const [[, job]] = resources(dev.json, 'google_cloud_scheduler_job') as [[string, Body]];
     expect(job.name).toBe('pec-daily-schedule');
-    expect(job.schedule).toBe(DAILY_DAG.schedule.cron);
-    expect(job.time_zone).toBe(DAILY_DAG.schedule.timeZone);
+    expect(job.schedule).toBe(DAILY_WORKFLOW.schedule.cron);
+    expect(job.time_zone).toBe(DAILY_WORKFLOW.schedule.timeZone);
     expect(job.time_zone).toBe('America/Sao_Paulo');
     expect(job.http_target.uri).toBe('https://workflowexecutions.googleapis.com/v1/${google_workflows_workflow.workflow-daily.id}/executions');
     expect(job.http_target.oauth_token.service_account_email).toBe('${google_service_account.sa-scheduler.email}');
@@ -316,7 +316,7 @@ describe('config errors stop a bad deployment at synth time', () => {
     );
   });
 
-  test('the schedule takes no cron or workflow of its own: both come from the DAG definition', () => {
+  test('the schedule takes no cron or workflow of its own: both come from the workflow specification', () => {
     expectProblem(() => parseEnvironmentConfig('dev', { ...base, schedule: { cron: '0 3 * * *' } }), /schedule/);
     expectProblem(() => parseEnvironmentConfig('dev', { ...base, schedule: { argument: { trigger: 'daily' } } }), /schedule\.argument/);
   });

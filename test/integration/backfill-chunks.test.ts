@@ -1,4 +1,4 @@
-import { backfillChunks } from '../../shared/dag/requests';
+import { backfillChunks } from '../../shared/workflow/requests';
 import { PEC_TABLES } from '../../shared/tables/pec-tables';
 import { seedPec } from '../../scripts/synthetic-pec/generate';
 import { createTestDatabase, type TestDatabase } from '../support/pg';

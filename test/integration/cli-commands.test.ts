@@ -10,7 +10,7 @@ import { LOCK_FILE } from '../../scripts/lib/run-lock';
  * The commands as a person runs them: real processes, real npm, the real pipeline. The README's
  * `npm start`, `npm run status` and `npm run query` lines run exactly as written, in a scratch project
  * whose scripts point at this checkout, so `.local/` is the scratch project's: `npm start` seeds the
- * embedded PostgreSQL and runs the daily DAG, then the readers read what it landed.
+ * embedded PostgreSQL and runs the daily workflow, then the readers read what it landed.
  */
 const root = path.resolve(__dirname, '../..');
 const tsx = path.join(root, 'node_modules/.bin/tsx');
@@ -55,7 +55,7 @@ beforeAll(async () => {
 afterAll(() => fs.rmSync(project, { recursive: true, force: true }));
 
 describe('the README quick start, as written', () => {
-  it('`npm start` runs the daily DAG, ends with the Done line and exits 0', () => {
+  it('`npm start` runs the daily workflow, ends with the Done line and exits 0', () => {
     expect({ code: started.code, stderr: started.stderr.includes('failed') ? started.stderr : '' }).toEqual({ code: EXIT.ok, stderr: '' });
     expect(started.stdout).toMatch(/\[5\/5\] \d{7} /);
     expect(started.stdout).toMatch(/\nDone\. loaded=5 failed=0 late=0 of 5\n/);

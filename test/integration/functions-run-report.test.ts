@@ -135,7 +135,7 @@ describe('run-report function over HTTP, writing the ledger through BigQuery', (
       missingManifests: [],
       outcomes: [{ municipality: '3550308', table: 'tb_dim_equipe', status: 'loaded', rowsDeleted: 0, rowsInserted: 3 }],
     });
-    // A rerun of Curitiba the day before that loaded and was never reported (no DAG of its own).
+    // A rerun of Curitiba the day before that loaded and was never reported (no workflow of its own).
     const rerun = planRun({ trigger: 'rerun', municipalities: ['4106902'], runDate: '2026-11-21' }, registry, { now: CREATED, lookbackDays: 35, requestId: 'm2' });
     rerunId = rerun.runId;
     await writePlan(store, rerun, CREATED);

@@ -5,7 +5,7 @@ import { MunicipalityRegistry } from '../../../shared/contracts/municipalities';
 
 /**
  * The bad-morning fault mix, ONE definition for the 60-municipality integration test
- * (test/integration/dag-bad-morning.test.ts) and `npm run bench -- --bad-morning`: which municipality
+ * (test/integration/bad-morning.test.ts) and `npm run bench -- --bad-morning`: which municipality
  * gets which fault, how each fault is injected into a real PostgreSQL source or into the registry/bus,
  * and what final state/class each must end in (docs/run-states.md).
  */

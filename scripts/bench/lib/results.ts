@@ -507,7 +507,7 @@ function analysis(r: BenchResults, sum: CellSummary[]): { lines: string[]; verdi
       `- Growth from ${int(smallest.municipalities)} to ${int(biggest.municipalities)} municipalities (×${fixed(biggest.municipalities / smallest.municipalities, 0)}): time per municipality ×${fixed(growthPer, 2)} ` +
         `(extraction per municipality ×${fixed(exGrowth, 2)}, load per slice ×${fixed(ldGrowth, 2)}). ` +
         (growthPer < 0.85
-          ? "Per-municipality time falls as the run grows: fixed costs (start-up, the DAG's polling and final steps, the first connections) are shared by more municipalities."
+          ? "Per-municipality time falls as the run grows: fixed costs (start-up, the workflow's polling and final steps, the first connections) are shared by more municipalities."
           : growthPer <= 1.15
             ? 'The run grows linearly with the number of municipalities.'
             : ldGrowth > 1.15
@@ -626,12 +626,12 @@ export function buildReport(r: BenchResults): { markdown: string; console: strin
   md.push('');
   if (r.fanoutSeed)
     md.push(
-      `The real local pipeline (\`createLocalPipeline\` + \`runOnce\`: the daily DAG, fan-out, extract handlers ${r.fanout[0]?.result?.concurrency ?? 4} at a time, ` +
+      `The real local pipeline (\`createLocalPipeline\` + \`runOnce\`: the daily workflow, fan-out, extract handlers ${r.fanout[0]?.result?.concurrency ?? 4} at a time, ` +
         `the per-server lease, fan-in load into DuckDB, marts and run report) over small synthetic municipalities: ${int(o.citizensPerMunicipality)} citizens each (every table, ` +
         `14 months of history; the daily window reads the last 35 days), ${int(o.perInstallation)} municipalities per PostgreSQL database (an installation ` +
         `holding several municipalities), listed round-robin across databases. Seeding ${int(r.fanoutSeed.municipalities)} municipalities (${int(r.fanoutSeed.rows)} rows in ${int(r.fanoutSeed.databases)} databases) took ${fixed(r.fanoutSeed.seconds, 0)} s and is not counted. ` +
         'Per-phase times are busy time summed over municipalities (ms per municipality), measured by wrapping SourceSession.open / query / copyOut / close, ' +
-        'PartWriter.finish + the manifest write, and DuckDbWarehouse.replaceSlices in the worker process; "other" is the DAG\'s own work after the load (marts, report, polling).',
+        'PartWriter.finish + the manifest write, and DuckDbWarehouse.replaceSlices in the worker process; "other" is the workflow\'s own work after the load (marts, report, polling).',
     );
   md.push('');
   md.push(fanoutTable(r));

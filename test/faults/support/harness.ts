@@ -78,7 +78,7 @@ export class FaultLab {
     const { onEvent, ...rest } = options;
     const p = await testPipeline(sources, {
       ...rest,
-      // A regression must fail the case, not hang it: the DAG stops waiting well inside jest's timeout.
+      // A regression must fail the case, not hang it: the workflow stops waiting well inside jest's timeout.
       timing: { deadlineMs: 25_000, loadTimeoutMs: 15_000, ...rest.timing },
       observer: {
         record: async (e) => {

@@ -2,8 +2,8 @@ import { MART_NAMES } from '../../shared/marts/marts';
 import net from 'node:net';
 import { ibgeCheckDigit } from '../../shared/contracts/ibge';
 import { MunicipalityRegistry } from '../../shared/contracts/municipalities';
-import { DAILY_DAG } from '../../shared/dag/daily';
-import { FINALIZE_STEPS, maxLoadWaves, step, validateDag, type Dag } from '../../shared/dag/definition';
+import { DAILY_WORKFLOW } from '../../shared/workflow/daily';
+import { FINALIZE_STEPS, maxLoadWaves, step, validateWorkflowSpec, type WorkflowSpec } from '../../shared/workflow/definition';
 import type { RunEvent } from '../../shared/ports';
 import { runStatus } from '../../shared/run/run-status';
 import { seedPec } from '../../scripts/synthetic-pec/generate';
@@ -11,7 +11,7 @@ import { createTestDatabase, testServerPort, type TestDatabase } from '../suppor
 import { registryFor, testPipeline } from '../support/local-pipeline';
 
 /**
- * The daily DAG executed locally, the way `npm start` runs it: step order, batching under the
+ * The daily workflow executed locally, the way `npm start` runs it: step order, batching under the
  * concurrency limit, the extraction deadline and a partial failure. One synthetic PEC installation
  * holds three municipalities; a fourth is in the registry with a password that cannot be read.
  */
@@ -21,12 +21,12 @@ const C = { ibge: '3552205', name: 'Sorocaba', uf: 'SP' };
 const D = '4106902'; // Curitiba: its password secret does not exist → terminal failure
 const RUN_DATE = '2026-11-21';
 
-function withFanOut(batchSize: number, maxInFlight: number): Dag {
-  const fan = step(DAILY_DAG, 'fanOut');
-  return validateDag({ ...DAILY_DAG, steps: DAILY_DAG.steps.map((s) => (s.kind === 'fanOut' ? { ...fan, batchSize, maxInFlight } : s)) });
+function withFanOut(batchSize: number, maxInFlight: number): WorkflowSpec {
+  const fan = step(DAILY_WORKFLOW, 'fanOut');
+  return validateWorkflowSpec({ ...DAILY_WORKFLOW, steps: DAILY_WORKFLOW.steps.map((s) => (s.kind === 'fanOut' ? { ...fan, batchSize, maxInFlight } : s)) });
 }
 
-describe('the daily DAG executed locally', () => {
+describe('the daily workflow executed locally', () => {
   let db: TestDatabase;
   beforeAll(async () => {
     db = await createTestDatabase('pec_dag', (c) =>
@@ -38,7 +38,7 @@ describe('the daily DAG executed locally', () => {
   });
   const sources = () => [{ db, municipalities: [A, B, C] }];
 
-  /** One ordered log of what the DAG sends and what the handlers report. */
+  /** One ordered log of what the workflow sends and what the handlers report. */
   async function loggedPipeline(options: Parameters<typeof testPipeline>[1] = {}) {
     const log: string[] = [];
     const p = await testPipeline(sources(), {
@@ -51,7 +51,7 @@ describe('the daily DAG executed locally', () => {
         },
       },
     });
-    const ports = p.dagPorts;
+    const ports = p.workflowPorts;
     const publish = ports.publish;
     ports.publish = async (topic, payload, attributes) => {
       const m = payload as { municipality?: string; municipalities?: string[] };
@@ -73,25 +73,25 @@ describe('the daily DAG executed locally', () => {
 
   it('runs the steps in the definition order: request, fan-out, extractions, one fan-in load, marts, report, alerts', async () => {
     const { p, log } = await loggedPipeline();
-    // What the run status said when the DAG sent the load and when it refreshed each mart.
+    // What the run status said when the workflow sent the load and when it refreshed each mart.
     const seen: { atLoad?: { done: number; pending: number }; atMarts: number[] } = { atMarts: [] };
     const status = () => runStatus(p.store, { runId: 'daily-20261121' }, { now: new Date() }).then((s) => s!.counts);
-    const publish = p.dagPorts.publish;
-    p.dagPorts.publish = async (topic, payload, attributes) => {
+    const publish = p.workflowPorts.publish;
+    p.workflowPorts.publish = async (topic, payload, attributes) => {
       if (topic === 'loadRequests') seen.atLoad = await status().then((c) => ({ done: c.done, pending: c.pending }));
       return publish(topic, payload, attributes);
     };
-    const refresh = p.dagPorts.refreshMart;
-    p.dagPorts.refreshMart = async (name) => {
+    const refresh = p.workflowPorts.refreshMart;
+    p.workflowPorts.refreshMart = async (name) => {
       seen.atMarts.push((await status()).loaded);
       return refresh(name);
     };
     try {
       const run = await p.runOnce({ runDate: RUN_DATE });
-      expect(run.dag.trace).toEqual(DAILY_DAG.steps.map((s) => s.id));
+      expect(run.workflow.trace).toEqual(DAILY_WORKFLOW.steps.map((s) => s.id));
       expect(run.runId).toBe('daily-20261121');
       expect(run.extracted.sort()).toEqual([A.ibge, B.ibge, C.ibge].sort());
-      expect(run.dag.batches).toEqual([[A.ibge, B.ibge, C.ibge]]); // one batch of ≤ 10
+      expect(run.workflow.batches).toEqual([[A.ibge, B.ibge, C.ibge]]); // one batch of ≤ 10
       const at = (entry: string) => {
         const i = log.indexOf(entry);
         expect({ entry, found: i >= 0 }).toEqual({ entry, found: true });
@@ -116,18 +116,18 @@ describe('the daily DAG executed locally', () => {
       expect(runRow).toEqual({ status: 'succeeded', loaded: 3 });
       const [marts] = await p.warehouse.query(`SELECT count(DISTINCT municipality_ibge)::INTEGER AS n FROM marts.hypertension_follow_up`);
       expect(marts!.n).toBe(3);
-      expect(run.dag.alerts).toEqual([]);
+      expect(run.workflow.alerts).toEqual([]);
 
-      // The same day again: nothing is extracted or loaded twice, the DAG still ends with marts and report.
+      // The same day again: nothing is extracted or loaded twice, the workflow still ends with marts and report.
       log.length = 0;
       const again = await p.runOnce({ runDate: RUN_DATE });
-      expect(again.dag.trace).toEqual(DAILY_DAG.steps.map((s) => s.id));
-      expect(again.dag.batches).toEqual([]); // every municipality already has its manifest
+      expect(again.workflow.trace).toEqual(DAILY_WORKFLOW.steps.map((s) => s.id));
+      expect(again.workflow.batches).toEqual([]); // every municipality already has its manifest
       expect(log.filter((l) => l.startsWith('publish:extractRequests'))).toEqual([]);
 
       // finalizeOnly (after reruns/backfills) runs only the marts, report and alert steps.
       const fin = await p.finalize('daily-20261121');
-      expect(fin.trace).toEqual(DAILY_DAG.steps.filter((s) => FINALIZE_STEPS.includes(s.kind)).map((s) => s.id));
+      expect(fin.trace).toEqual(DAILY_WORKFLOW.steps.filter((s) => FINALIZE_STEPS.includes(s.kind)).map((s) => s.id));
     } finally {
       await p.dispose();
     }
@@ -138,13 +138,13 @@ describe('the daily DAG executed locally', () => {
       [1, 1, [[A.ibge], [B.ibge], [C.ibge]]],
       [2, 2, [[A.ibge, B.ibge], [C.ibge]]],
     ] as const) {
-      const { p } = await loggedPipeline({ dag: withFanOut(batchSize, maxInFlight) });
+      const { p } = await loggedPipeline({ workflow: withFanOut(batchSize, maxInFlight) });
       try {
         // At every extract message, count who was released and has not settled yet (no manifest, no failure).
         const released: string[] = [];
         const inFlight: number[] = [];
-        const publish = p.dagPorts.publish;
-        p.dagPorts.publish = async (topic, payload, attributes) => {
+        const publish = p.workflowPorts.publish;
+        p.workflowPorts.publish = async (topic, payload, attributes) => {
           if (topic === 'extractRequests') {
             released.push((payload as { municipality: string }).municipality);
             const status = await runStatus(p.store, { runId: 'daily-20261121' }, { now: new Date() });
@@ -154,7 +154,7 @@ describe('the daily DAG executed locally', () => {
           return publish(topic, payload, attributes);
         };
         const run = await p.runOnce({ runDate: RUN_DATE });
-        expect(run.dag.batches).toEqual(batches);
+        expect(run.workflow.batches).toEqual(batches);
         expect(Math.max(...inFlight)).toBeLessThanOrEqual(maxInFlight);
         expect(run.extracted.sort()).toEqual([A.ibge, B.ibge, C.ibge].sort());
       } finally {
@@ -187,15 +187,15 @@ describe('the daily DAG executed locally', () => {
     });
     try {
       const run = await p.runOnce({ runDate: RUN_DATE });
-      // The DAG returned while Santos is still held (it did not wait for it).
+      // The workflow returned while Santos is still held (it did not wait for it).
       expect(p.events.some((e) => e.kind === 'extract_staged' && e.municipality === B.ibge)).toBe(false);
-      expect(run.dag.late).toEqual([B.ibge]);
-      expect(run.dag.failed).toEqual([D]);
-      expect(run.dag.done).toEqual([A.ibge]);
+      expect(run.workflow.late).toEqual([B.ibge]);
+      expect(run.workflow.failed).toEqual([D]);
+      expect(run.workflow.done).toEqual([A.ibge]);
       // The fan-in load lists only who made it; the marts and the report still ran.
       const loads = log.filter((l) => l.startsWith('publish:loadRequests'));
       expect(loads).toEqual([`publish:loadRequests:${A.ibge}`]);
-      expect(run.dag.trace).toEqual(DAILY_DAG.steps.map((s) => s.id));
+      expect(run.workflow.trace).toEqual(DAILY_WORKFLOW.steps.map((s) => s.id));
 
       const states = Object.fromEntries(
         (await p.warehouse.query(`SELECT municipality, status, error_class FROM ops.municipality_runs WHERE run_id = $1`, [run.runId])).map((r) => [
@@ -208,7 +208,7 @@ describe('the daily DAG executed locally', () => {
         run.runId,
       ]);
       expect(runRow).toEqual({ status: 'partial', late: 1, failed: 1 });
-      expect(run.dag.alerts.map((a) => [a.rule, a.municipality]).sort()).toEqual([
+      expect(run.workflow.alerts.map((a) => [a.rule, a.municipality]).sort()).toEqual([
         ['municipality_failed', D],
         ['municipality_late', B.ibge],
       ]);
@@ -252,31 +252,31 @@ describe('the daily DAG executed locally', () => {
       subscription: { maxDeliveryAttempts: 20, minBackoffMs: 200, maxBackoffMs: 800 },
     });
     const waits: { step: string; retrying: number; extracting: number }[] = [];
-    p.dagPorts.onWait = (s, w) => void waits.push({ step: w.step, retrying: s.counts.retrying, extracting: s.counts.extracting });
-    // The DAG step each load wave was sent in.
+    p.workflowPorts.onWait = (s, w) => void waits.push({ step: w.step, retrying: s.counts.retrying, extracting: s.counts.extracting });
+    // The workflow step each load wave was sent in.
     const waveSteps: string[] = [];
-    const publish = p.dagPorts.publish;
-    p.dagPorts.publish = async (topic, payload, attributes) => {
+    const publish = p.workflowPorts.publish;
+    p.workflowPorts.publish = async (topic, payload, attributes) => {
       if (topic === 'loadRequests') waveSteps.push(waits.at(-1)?.step ?? '');
       return publish(topic, payload, attributes);
     };
     try {
       const run = await p.runOnce({ runDate: RUN_DATE });
       const all = [A.ibge, B.ibge, C.ibge];
-      expect(run.dag.batches).toEqual([dead.slice(0, 10), dead.slice(10), all]);
+      expect(run.workflow.batches).toEqual([dead.slice(0, 10), dead.slice(10), all]);
       // The healthy three were loaded in waves as they were staged, while the dead were still
       // retrying: before the deadline, not after it.
-      expect(run.dag.waves.flat().sort()).toEqual([...all].sort());
-      expect(waveSteps.length).toBe(run.dag.waves.length);
+      expect(run.workflow.waves.flat().sort()).toEqual([...all].sort());
+      expect(waveSteps.length).toBe(run.workflow.waves.length);
       for (const st of waveSteps) expect(['fan_out', 'await_extractions']).toContain(st);
-      expect(run.dag.waves.length).toBeLessThanOrEqual(maxLoadWaves(DAILY_DAG, 23));
+      expect(run.workflow.waves.length).toBeLessThanOrEqual(maxLoadWaves(DAILY_WORKFLOW, 23));
       expect(log.filter((l) => l.startsWith('failed:'))).toEqual([]);
       expect(waits.some((w) => w.step === 'await_extractions' && w.retrying > 0)).toBe(true);
       expect(Math.max(...waits.map((w) => w.extracting))).toBeLessThanOrEqual(20);
 
-      expect(run.dag.done.sort()).toEqual([...all].sort());
-      expect(run.dag.late).toEqual([]);
-      expect(run.dag.failed.sort()).toEqual(dead);
+      expect(run.workflow.done.sort()).toEqual([...all].sort());
+      expect(run.workflow.late).toEqual([]);
+      expect(run.workflow.failed.sort()).toEqual(dead);
       const rows = await p.warehouse.query(`SELECT municipality, status, error_class, error_classes, attempts FROM ops.municipality_runs WHERE run_id = $1 ORDER BY municipality`, [
         run.runId,
       ]);

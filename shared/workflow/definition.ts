@@ -1,5 +1,5 @@
 /**
- * A DAG definition is data: an ordered list of typed steps with their parameters. Two interpreters
+ * A workflow specification is data: an ordered list of typed steps with their parameters. Two interpreters
  * read the same object — `workflow-yaml.ts` turns it into the Cloud Workflows file that is deployed,
  * `local-executor.ts` executes it against local ports for `npm start` — so the cloud and the laptop
  * run the same steps, in the same order, with the same batch size, concurrency limit, deadline,
@@ -14,7 +14,7 @@ export interface RetryPolicy {
   multiplier: number;
 }
 
-export type DagStep =
+export type WorkflowStep =
   /** Publish the run request; fan-out only records the plan (dispatch "caller"). */
   | { kind: 'startRun'; id: 'start_run'; retry: RetryPolicy; planRetry: RetryPolicy }
   /**
@@ -48,26 +48,26 @@ export type DagStep =
   /** Log every alert the report raised (severity ERROR/ALERT, field `alert`). */
   | { kind: 'alertOnFailures'; id: 'alert_on_failures' };
 
-export type DagStepKind = DagStep['kind'];
-export type StepOf<K extends DagStepKind> = Extract<DagStep, { kind: K }>;
+export type WorkflowStepKind = WorkflowStep['kind'];
+export type StepOf<K extends WorkflowStepKind> = Extract<WorkflowStep, { kind: K }>;
 
-export interface Dag {
+export interface WorkflowSpec {
   name: string;
   description: string;
   /** Cloud Scheduler's trigger (infra-cdktf reads it). */
   schedule: { cron: string; timeZone: string };
-  steps: readonly DagStep[];
+  steps: readonly WorkflowStep[];
 }
 
-/** The data dependencies between steps fix this order; `validateDag` enforces it. */
-export const STEP_ORDER: readonly DagStepKind[] = ['startRun', 'fanOut', 'awaitExtractions', 'loadTables', 'refreshMarts', 'writeReport', 'alertOnFailures'];
+/** The data dependencies between steps fix this order; `validateWorkflowSpec` enforces it. */
+export const STEP_ORDER: readonly WorkflowStepKind[] = ['startRun', 'fanOut', 'awaitExtractions', 'loadTables', 'refreshMarts', 'writeReport', 'alertOnFailures'];
 
 /** Steps a `finalizeOnly` execution runs (after reruns/backfills): marts, report, alerts. */
-export const FINALIZE_STEPS: readonly DagStepKind[] = ['refreshMarts', 'writeReport', 'alertOnFailures'];
+export const FINALIZE_STEPS: readonly WorkflowStepKind[] = ['refreshMarts', 'writeReport', 'alertOnFailures'];
 
-export function step<K extends DagStepKind>(dag: Dag, kind: K): StepOf<K> {
-  const s = dag.steps.find((x) => x.kind === kind);
-  if (!s) throw new Error(`DAG ${dag.name} has no ${kind} step`);
+export function step<K extends WorkflowStepKind>(workflow: WorkflowSpec, kind: K): StepOf<K> {
+  const s = workflow.steps.find((x) => x.kind === kind);
+  if (!s) throw new Error(`workflow ${workflow.name} has no ${kind} step`);
   return s as StepOf<K>;
 }
 
@@ -76,23 +76,23 @@ export function step<K extends DagStepKind>(dag: Dag, kind: K): StepOf<K> {
  * municipalities: timed waves during extraction, full waves, and the last one. BigQuery allows 1,500
  * modifications per table per day, shared with reruns and backfills.
  */
-export function maxLoadWaves(dag: Dag, planned: number): number {
-  const wait = step(dag, 'awaitExtractions');
-  const load = step(dag, 'loadTables');
+export function maxLoadWaves(workflow: WorkflowSpec, planned: number): number {
+  const wait = step(workflow, 'awaitExtractions');
+  const load = step(workflow, 'loadTables');
   return Math.ceil(wait.deadlineMinutes / load.waveEveryMinutes) + Math.ceil(planned / load.waveMaxMunicipalities) + 1;
 }
 
-export function validateDag(dag: Dag): Dag {
-  const kinds = dag.steps.map((s) => s.kind);
-  if (kinds.join() !== STEP_ORDER.join()) throw new Error(`DAG ${dag.name}: steps must be ${STEP_ORDER.join(' → ')}, got ${kinds.join(' → ')}`);
-  const f = step(dag, 'fanOut');
-  if (f.batchSize < 1 || f.maxInFlight < f.batchSize) throw new Error(`DAG ${dag.name}: fanOut needs 1 ≤ batchSize ≤ maxInFlight`);
-  if (f.batchSize > 1000) throw new Error(`DAG ${dag.name}: Pub/Sub accepts at most 1000 messages per publish call`);
-  const l = step(dag, 'loadTables');
+export function validateWorkflowSpec(workflow: WorkflowSpec): WorkflowSpec {
+  const kinds = workflow.steps.map((s) => s.kind);
+  if (kinds.join() !== STEP_ORDER.join()) throw new Error(`workflow ${workflow.name}: steps must be ${STEP_ORDER.join(' → ')}, got ${kinds.join(' → ')}`);
+  const f = step(workflow, 'fanOut');
+  if (f.batchSize < 1 || f.maxInFlight < f.batchSize) throw new Error(`workflow ${workflow.name}: fanOut needs 1 ≤ batchSize ≤ maxInFlight`);
+  if (f.batchSize > 1000) throw new Error(`workflow ${workflow.name}: Pub/Sub accepts at most 1000 messages per publish call`);
+  const l = step(workflow, 'loadTables');
   if (l.waveMaxMunicipalities < 1 || l.waveMaxMunicipalities > 100)
-    throw new Error(`DAG ${dag.name}: loadTables waveMaxMunicipalities must be 1–100 (the run status lists at most 100)`);
-  if (l.waveEveryMinutes <= 0) throw new Error(`DAG ${dag.name}: loadTables waveEveryMinutes must be positive`);
-  const m = step(dag, 'refreshMarts');
-  if (m.concurrency < 1 || m.concurrency > 20) throw new Error(`DAG ${dag.name}: refreshMarts concurrency must be 1–20 (Workflows' parallel limit)`);
-  return dag;
+    throw new Error(`workflow ${workflow.name}: loadTables waveMaxMunicipalities must be 1–100 (the run status lists at most 100)`);
+  if (l.waveEveryMinutes <= 0) throw new Error(`workflow ${workflow.name}: loadTables waveEveryMinutes must be positive`);
+  const m = step(workflow, 'refreshMarts');
+  if (m.concurrency < 1 || m.concurrency > 20) throw new Error(`workflow ${workflow.name}: refreshMarts concurrency must be 1–20 (Workflows' parallel limit)`);
+  return workflow;
 }

@@ -3,11 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { ibgeCheckDigit } from '../../shared/contracts/ibge';
-import { DAILY_DAG } from '../../shared/dag/daily';
-import { maxLoadWaves, step } from '../../shared/dag/definition';
-import { EXTRACT_REQUEST, MESSAGE_ATTRIBUTES, RUN_REQUEST, evaluate } from '../../shared/dag/templates';
-import { workflowsVariableBytes } from '../../shared/dag/workflow-memory';
-import { renderWorkflowYaml } from '../../shared/dag/workflow-yaml';
+import { DAILY_WORKFLOW } from '../../shared/workflow/daily';
+import { maxLoadWaves, step } from '../../shared/workflow/definition';
+import { EXTRACT_REQUEST, MESSAGE_ATTRIBUTES, RUN_REQUEST, evaluate } from '../../shared/workflow/templates';
+import { workflowsVariableBytes } from '../../shared/workflow/workflow-memory';
+import { renderWorkflowYaml } from '../../shared/workflow/workflow-yaml';
 import { evaluateAlerts } from '../../shared/ledger/alerts';
 import { buildRunReport } from '../../shared/ledger/report';
 import { reportResponse } from '../../shared/ledger/run-report';
@@ -32,9 +32,9 @@ const STEP_LIMIT = 100_000;
 const RUN_ID = 'daily-20261122';
 
 type Node = Record<string, unknown>;
-const wf = YAML.parse(renderWorkflowYaml(DAILY_DAG)) as Record<string, { params?: string[]; steps: Node[] }>;
+const wf = YAML.parse(renderWorkflowYaml(DAILY_WORKFLOW)) as Record<string, { params?: string[]; steps: Node[] }>;
 
-/** Google's formula (shared/dag/workflow-memory.ts; infra-cdktf's limits table uses the same). */
+/** Google's formula (shared/workflow/workflow-memory.ts; infra-cdktf's limits table uses the same). */
 export const workflowsSize = workflowsVariableBytes;
 
 /** Names a block assigns (assign keys, call results, loop variables, except aliases), recursively. */
@@ -104,7 +104,7 @@ describe('the generated workflow stays within Cloud Workflows limits for 650 mun
         await observer.record({ kind: 'extract_failed', runId: RUN_ID, municipality, errorClass: 'source_unreachable', message, willRetry: attempt < 3, attempt, sequence: 0 });
       }
     }
-    const query = { runId: RUN_ID, view: 'summary' as const, dispatchFrom: 0, dispatchLimit: step(DAILY_DAG, 'fanOut').batchSize, loadableLimit: MAX_LOADABLE_LISTED };
+    const query = { runId: RUN_ID, view: 'summary' as const, dispatchFrom: 0, dispatchLimit: step(DAILY_WORKFLOW, 'fanOut').batchSize, loadableLimit: MAX_LOADABLE_LISTED };
     failing = (await runStatus(store, query, { now: clock.now() }))!;
     // The other worst case for the summary: every municipality staged and not loaded yet (its
     // loadable list is full). Built from the same counts with the longest lists the query allows.
@@ -126,7 +126,7 @@ describe('the generated workflow stays within Cloud Workflows limits for 650 mun
   });
 
   it('all variables together, at their worst, stay far below 512 KB', () => {
-    const fan = step(DAILY_DAG, 'fanOut');
+    const fan = step(DAILY_WORKFLOW, 'fanOut');
     const init = (mainStep('init').assign as Node[]).reduce<Node>((a, v) => ({ ...a, ...v }), {});
     const aMessage = {
       data: Buffer.from(JSON.stringify(evaluate(EXTRACT_REQUEST, { run_id: RUN_ID, ibge: ibges[0], status: staged }))).toString('base64'),
@@ -168,7 +168,7 @@ describe('the generated workflow stays within Cloud Workflows limits for 650 mun
     const missing = [...assigned].filter((n) => !(n in main));
     expect(missing).toEqual([]);
     // The subworkflows' variables live on the call stack at the same time: count them all.
-    const load = step(DAILY_DAG, 'loadTables');
+    const load = step(DAILY_WORKFLOW, 'loadTables');
     const subs: Node = {
       // run_status
       url: 'https://run-status-abcdefghij-rj.a.run.app',
@@ -200,9 +200,9 @@ describe('the generated workflow stays within Cloud Workflows limits for 650 mun
   });
 
   it('a 650-municipality execution stays far below 100,000 steps, whatever the polling does until the deadline', () => {
-    const fan = step(DAILY_DAG, 'fanOut');
-    const wait = step(DAILY_DAG, 'awaitExtractions');
-    const load = step(DAILY_DAG, 'loadTables');
+    const fan = step(DAILY_WORKFLOW, 'fanOut');
+    const wait = step(DAILY_WORKFLOW, 'awaitExtractions');
+    const load = step(DAILY_WORKFLOW, 'loadTables');
     const pages = Math.ceil(MUNICIPALITIES / fan.batchSize);
     // Each poll sleeps poll_every: fan-out's waits and await_extractions share the deadline's polls.
     const extractionPolls = Math.ceil((wait.deadlineMinutes * 60) / wait.pollEverySeconds) + 1;
@@ -211,15 +211,15 @@ describe('the generated workflow stays within Cloud Workflows limits for 650 mun
     const loopIds: string[] = [fan.id, wait.id, load.id];
     const once = stepsOf(
       wf.main!.steps.filter((s) => !loopIds.includes(Object.keys(s)[0]!)),
-      Math.max(step(DAILY_DAG, 'refreshMarts').marts.length, fan.batchSize),
+      Math.max(step(DAILY_WORKFLOW, 'refreshMarts').marts.length, fan.batchSize),
     );
     const bound = once + (pages + extractionPolls) * per(fan.id, fan.batchSize) + extractionPolls * per(wait.id, 1) + loadPolls * per(load.id, 1);
     console.log(
-      `workflow steps at most: ${bound} (fan-out pass ${per(fan.id, fan.batchSize)}, await pass ${per(wait.id, 1)}, load pass ${per(load.id, 1)}, rest ${once}); load waves at most ${maxLoadWaves(DAILY_DAG, MUNICIPALITIES)}`,
+      `workflow steps at most: ${bound} (fan-out pass ${per(fan.id, fan.batchSize)}, await pass ${per(wait.id, 1)}, load pass ${per(load.id, 1)}, rest ${once}); load waves at most ${maxLoadWaves(DAILY_WORKFLOW, MUNICIPALITIES)}`,
     );
     expect(bound).toBeLessThan(STEP_LIMIT / 4);
     // Each wave is one modification per table (BigQuery: 1,500 per table per day, shared with reruns).
-    expect(maxLoadWaves(DAILY_DAG, MUNICIPALITIES)).toBeLessThanOrEqual(50);
+    expect(maxLoadWaves(DAILY_WORKFLOW, MUNICIPALITIES)).toBeLessThanOrEqual(50);
   });
 
   it('the formula is the documented one', () => {

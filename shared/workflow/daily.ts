@@ -1,7 +1,7 @@
 import { ENV } from '../contracts/config';
 import { FUNCTIONS } from '../contracts/functions';
 import { MART_NAMES } from '../marts/marts';
-import { validateDag, type Dag, type RetryPolicy } from './definition';
+import { validateWorkflowSpec, type WorkflowSpec, type RetryPolicy } from './definition';
 
 /** HTTP and API calls: Workflows' default predicate (429, 502, 503, 504, connection errors, timeouts). */
 const CALL_RETRY: RetryPolicy = { maxRetries: 5, initialDelaySeconds: 2, maxDelaySeconds: 60, multiplier: 2 };
@@ -17,7 +17,7 @@ const MART_RETRY: RetryPolicy = { maxRetries: 3, initialDelaySeconds: 10, maxDel
  * instances: more would only queue in Pub/Sub, burn delivery attempts (a 429 from a busy function
  * counts as one) and end in the dead-letter topic.
  */
-export const DAILY_DAG: Dag = validateDag({
+export const DAILY_WORKFLOW: WorkflowSpec = validateWorkflowSpec({
   name: 'daily',
   description:
     'The daily PEC → BigQuery run: start a run, release the extract messages in batches under a limit on extractions in progress (a source waiting for a retry holds no slot), load staged municipalities in waves (one load job per table per wave) until the extraction deadline, rebuild the marts, write the run ledger and alert on failures. Every municipality ends loaded, failed (with its error class), late or skipped.',
@@ -45,7 +45,7 @@ export const WORKFLOW_ENV = {
   runReportUrl: 'RUN_REPORT_URL',
   /**
    * Extractions in progress at once: the extract function's max instances in this environment
-   * (infra-cdktf sets it; more would be answered 429 and burn delivery attempts). Unset: the DAG's maxInFlight.
+   * (infra-cdktf sets it; more would be answered 429 and burn delivery attempts). Unset: the workflow's maxInFlight.
    */
   extractMaxInFlight: 'EXTRACT_MAX_IN_FLIGHT',
   rawDataset: ENV.rawDataset,

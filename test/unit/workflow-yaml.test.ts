@@ -3,21 +3,21 @@ import path from 'node:path';
 import { Parser } from 'node-sql-parser';
 import YAML from 'yaml';
 import { ExtractRequest, LoadRequest, RunRequest } from '../../shared/contracts/messages';
-import { DAILY_DAG, DAILY_WORKFLOW_FILE, WORKFLOW_ENV } from '../../shared/dag/daily';
-import { FINALIZE_STEPS, STEP_ORDER, step, validateDag, type Dag } from '../../shared/dag/definition';
-import { EXTRACT_REQUEST, LOAD_REQUEST, MESSAGE_ATTRIBUTES, REPORT_REQUEST, RUN_REQUEST, evaluate, renderExpression } from '../../shared/dag/templates';
-import { renderWorkflowYaml, workflowDefinition } from '../../shared/dag/workflow-yaml';
+import { DAILY_WORKFLOW, DAILY_WORKFLOW_FILE, WORKFLOW_ENV } from '../../shared/workflow/daily';
+import { FINALIZE_STEPS, STEP_ORDER, step, validateWorkflowSpec, type WorkflowSpec } from '../../shared/workflow/definition';
+import { EXTRACT_REQUEST, LOAD_REQUEST, MESSAGE_ATTRIBUTES, REPORT_REQUEST, RUN_REQUEST, evaluate, renderExpression } from '../../shared/workflow/templates';
+import { renderWorkflowYaml, workflowDefinition } from '../../shared/workflow/workflow-yaml';
 import { RunReportRequest } from '../../shared/ledger/report';
 import { MARTS, bigQueryRefreshScript } from '../../shared/marts/marts';
 import { FUNCTIONS } from '../../shared/contracts/functions';
 
 /**
- * One DAG definition, two interpreters: the committed workflow must be exactly what the definition
+ * One workflow specification, two interpreters: the committed workflow must be exactly what the definition
  * generates, and what it generates must be a well-formed Cloud Workflows program that sends only
  * messages the subscribers accept.
  */
 type Node = Record<string, unknown>;
-const yamlText = renderWorkflowYaml(DAILY_DAG);
+const yamlText = renderWorkflowYaml(DAILY_WORKFLOW);
 const wf = YAML.parse(yamlText) as Record<string, { params?: string[]; steps: Node[] }>;
 const stepNames = (steps: Node[]) => steps.map((s) => Object.keys(s)[0]!);
 
@@ -33,20 +33,20 @@ function allSteps(node: unknown, at: string[] = [], out: { path: string[]; name:
   return out;
 }
 
-describe('the daily workflow is generated from the DAG definition', () => {
+describe('the daily workflow is generated from the workflow specification', () => {
   it('the committed workflows/daily.workflows.yaml is exactly what the definition generates (run `npm run workflows:generate`)', () => {
     const committed = fs.readFileSync(path.join(__dirname, '../..', DAILY_WORKFLOW_FILE), 'utf8');
     expect(committed).toBe(yamlText);
   });
 
-  it('main runs the DAG steps as top-level steps, in the definition order', () => {
+  it('main runs the workflow steps as top-level steps, in the definition order', () => {
     const names = stepNames(wf.main!.steps);
-    const dagIds = DAILY_DAG.steps.map((s) => s.id);
-    expect(names.filter((n) => dagIds.includes(n as never))).toEqual(dagIds);
-    expect(names.slice(-dagIds.length)).toEqual(dagIds);
+    const stepIds = DAILY_WORKFLOW.steps.map((s) => s.id);
+    expect(names.filter((n) => stepIds.includes(n as never))).toEqual(stepIds);
+    expect(names.slice(-stepIds.length)).toEqual(stepIds);
     // finalizeOnly jumps to the first finalize step: marts, report, alerts.
     const route = wf.main!.steps.find((s) => 'route' in s)!.route as { switch: { next: string }[] };
-    expect(route.switch[0]!.next).toBe(step(DAILY_DAG, FINALIZE_STEPS[0] as 'refreshMarts').id);
+    expect(route.switch[0]!.next).toBe(step(DAILY_WORKFLOW, FINALIZE_STEPS[0] as 'refreshMarts').id);
     expect(wf.main!.params).toEqual(['args']);
   });
 
@@ -71,18 +71,18 @@ describe('the daily workflow is generated from the DAG definition', () => {
     expect(callsNamed('http.post')).toBe(1); // run report
   });
 
-  it('carries the DAG parameters: batch size, concurrency limit, deadline, polling, marts', () => {
+  it('carries the workflow parameters: batch size, concurrency limit, deadline, polling, marts', () => {
     const init = (wf.main!.steps[0]!.init as { assign: Node[] }).assign.reduce<Node>((a, x) => ({ ...a, ...x }), {});
-    const fan = step(DAILY_DAG, 'fanOut');
+    const fan = step(DAILY_WORKFLOW, 'fanOut');
     expect(init.batch_size).toBe(fan.batchSize);
-    // The cap is each environment's extract instance limit (infra sets it), the DAG's value by default.
+    // The cap is each environment's extract instance limit (infra sets it), the workflow's value by default.
     expect(init.max_in_flight).toBe(`\${int(default(sys.get_env("${WORKFLOW_ENV.extractMaxInFlight}"), "${fan.maxInFlight}"))}`);
-    expect(init.wave_max).toBe(step(DAILY_DAG, 'loadTables').waveMaxMunicipalities);
-    expect(init.deadline_minutes).toBe(step(DAILY_DAG, 'awaitExtractions').deadlineMinutes);
-    expect(init.load_timeout_seconds).toBe(step(DAILY_DAG, 'loadTables').timeoutMinutes * 60);
+    expect(init.wave_max).toBe(step(DAILY_WORKFLOW, 'loadTables').waveMaxMunicipalities);
+    expect(init.deadline_minutes).toBe(step(DAILY_WORKFLOW, 'awaitExtractions').deadlineMinutes);
+    expect(init.load_timeout_seconds).toBe(step(DAILY_WORKFLOW, 'loadTables').timeoutMinutes * 60);
     // Never more municipalities extracting than the extract function has instances.
     expect(fan.maxInFlight).toBeLessThanOrEqual(FUNCTIONS.extract.maxInstances);
-    const marts = step(DAILY_DAG, 'refreshMarts');
+    const marts = step(DAILY_WORKFLOW, 'refreshMarts');
     const parallel = (wf.main!.steps.find((s) => marts.id in s)![marts.id] as { parallel: { concurrency_limit: number; shared: string[]; for: { value: string; in: string } } })
       .parallel;
     expect(parallel.concurrency_limit).toBe(marts.concurrency);
@@ -152,16 +152,16 @@ describe('the daily workflow is generated from the DAG definition', () => {
   });
 
   it('a definition whose steps are out of order, or whose limits are impossible, is refused', () => {
-    const swapped: Dag = { ...DAILY_DAG, steps: [DAILY_DAG.steps[0]!, DAILY_DAG.steps[2]!, DAILY_DAG.steps[1]!, ...DAILY_DAG.steps.slice(3)] };
-    expect(() => validateDag(swapped)).toThrow(/steps must be/);
-    const fan = step(DAILY_DAG, 'fanOut');
-    const badFan: Dag = { ...DAILY_DAG, steps: DAILY_DAG.steps.map((s) => (s.kind === 'fanOut' ? { ...fan, batchSize: 30, maxInFlight: 20 } : s)) };
-    expect(() => validateDag(badFan)).toThrow(/batchSize/);
-    expect(DAILY_DAG.steps.map((s) => s.kind)).toEqual(STEP_ORDER);
+    const swapped: WorkflowSpec = { ...DAILY_WORKFLOW, steps: [DAILY_WORKFLOW.steps[0]!, DAILY_WORKFLOW.steps[2]!, DAILY_WORKFLOW.steps[1]!, ...DAILY_WORKFLOW.steps.slice(3)] };
+    expect(() => validateWorkflowSpec(swapped)).toThrow(/steps must be/);
+    const fan = step(DAILY_WORKFLOW, 'fanOut');
+    const badFan: WorkflowSpec = { ...DAILY_WORKFLOW, steps: DAILY_WORKFLOW.steps.map((s) => (s.kind === 'fanOut' ? { ...fan, batchSize: 30, maxInFlight: 20 } : s)) };
+    expect(() => validateWorkflowSpec(badFan)).toThrow(/batchSize/);
+    expect(DAILY_WORKFLOW.steps.map((s) => s.kind)).toEqual(STEP_ORDER);
   });
 
   it('generation is deterministic and pure', () => {
-    expect(renderWorkflowYaml(DAILY_DAG)).toBe(yamlText);
-    expect(workflowDefinition(DAILY_DAG)).toEqual(workflowDefinition(DAILY_DAG));
+    expect(renderWorkflowYaml(DAILY_WORKFLOW)).toBe(yamlText);
+    expect(workflowDefinition(DAILY_WORKFLOW)).toEqual(workflowDefinition(DAILY_WORKFLOW));
   });
 });

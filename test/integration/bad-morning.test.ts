@@ -101,8 +101,8 @@ describe('a bad morning for 60 municipalities: no shared fate', () => {
       expect(rerunSent).toBe(true);
       // Healthy: loaded, identical to the clean run row by row, no key twice (tripled deliveries, rerun).
       expect(await observedOutcomes(p.warehouse, run.runId)).toEqual(expectedOutcomes(plan));
-      expect(run.dag.late).toEqual([]);
-      expect(run.dag.skipped).toEqual([]);
+      expect(run.workflow.late).toEqual([]);
+      expect(run.workflow.skipped).toEqual([]);
       expect(await diffFromReference(p.warehouse, ref, { municipalities: HEALTHY })).toEqual({});
       expect(await duplicateKeys(p.warehouse)).toEqual([]);
       // The value too big: NULL in the warehouse, recorded once per municipality, everything else as on a clean day.
@@ -120,8 +120,8 @@ describe('a bad morning for 60 municipalities: no shared fate', () => {
       // The rerun loaded its own municipality under its own run; the daily run still counts it loaded.
       expect(await ledgerRow(p.warehouse, run.runId, RERUN)).toMatchObject({ status: 'loaded' });
       // Load waves, bounded.
-      expect(run.dag.waves.length).toBeGreaterThanOrEqual(1);
-      expect(run.dag.waves.flat().sort()).toEqual([...HEALTHY, ...MISSING_COLUMN, ...OVERFLOW].sort());
+      expect(run.workflow.waves.length).toBeGreaterThanOrEqual(1);
+      expect(run.workflow.waves.flat().sort()).toEqual([...HEALTHY, ...MISSING_COLUMN, ...OVERFLOW].sort());
     } finally {
       await p.dispose();
     }

@@ -1,8 +1,8 @@
 import { TOPICS, type TopicKey } from '../contracts/messages';
 
 /**
- * The messages and requests the DAG sends, as templates whose leaves are literals or references to
- * DAG variables. The workflow generator renders them as Workflows expressions; the local executor
+ * The messages and requests the workflow sends, as templates whose leaves are literals or references to
+ * Workflow variables. The workflow generator renders them as Workflows expressions; the local executor
  * evaluates them with its own variables and publishes through the validating bus. A test evaluates
  * each one with sample values and checks it against its zod contract, so the workflow cannot send
  * a message the subscribers would reject.
@@ -44,7 +44,7 @@ export function evaluate(t: Template, vars: Record<string, unknown>): unknown {
 }
 
 /**
- * RunRequest of the daily run. `dispatch: "caller"`: fan-out records the plan and the DAG releases
+ * RunRequest of the daily run. `dispatch: "caller"`: fan-out records the plan and the workflow releases
  * the extract messages itself, under its concurrency limit. Optional workflow arguments
  * (cohort, municipalities, window) are added to it when given.
  */
@@ -72,7 +72,7 @@ export const REPORT_REQUEST: Template = {
   martsFailed: ref('marts_failed'),
 };
 
-/** Attributes on every message the DAG publishes. */
+/** Attributes on every message the workflow publishes. */
 export const MESSAGE_ATTRIBUTES: Template = { runId: ref('run_id'), publisher: 'daily-dag' };
 
 export function topicName(topic: TopicKey): string {

@@ -8,25 +8,25 @@ import type { RunReportResponse } from '../ledger/run-report';
 import type { Clock } from '../ports';
 import { saoPauloDate } from '../run/plan-run';
 import { finalState, type RunStatus, type RunStatusSummary } from '../run/run-status';
-import { FINALIZE_STEPS, maxLoadWaves, step, type Dag, type DagStep, type RetryPolicy } from './definition';
+import { FINALIZE_STEPS, maxLoadWaves, step, type WorkflowSpec, type WorkflowStep, type RetryPolicy } from './definition';
 import { EXTRACT_REQUEST, LOAD_REQUEST, MESSAGE_ATTRIBUTES, REPORT_REQUEST, RUN_REQUEST, RUN_REQUEST_OPTIONAL_ARGS, evaluate } from './templates';
 
 /**
- * Executes a DAG definition on this machine: the same steps, in the same order, with the same
+ * Executes a workflow specification on this machine: the same steps, in the same order, with the same
  * batching, concurrency limit, deadline, polling and retry policy as the generated workflow, through
  * ports that stand in for what the workflow calls (Pub/Sub publish → the bus; the run-status function
  * → `runStatus` over the bucket; BigQuery jobs → the DuckDB marts; the run-report function →
  * `reportRuns`; sys.log → `logAlert`). Only the clock is scaled (see LocalTiming).
  */
-export interface DagPorts {
+export interface WorkflowPorts {
   /** Validates against the topic's contract, like the real publisher. */
   publish(topic: TopicKey, payload: unknown, attributes: Record<string, string>): Promise<unknown>;
   /**
    * The run-status function, summary view (what the workflow holds: counts, one dispatch page, at
    * most 100 loadable municipalities); undefined while fan-out has not written the plan (its 404).
    */
-  runStatus(query: DagStatusQuery): Promise<RunStatusSummary | undefined>;
-  /** The full status, only to fill DagRunResult's lists for local callers (the workflow never reads it). */
+  runStatus(query: WorkflowStatusQuery): Promise<RunStatusSummary | undefined>;
+  /** The full status, only to fill WorkflowRunResult's lists for local callers (the workflow never reads it). */
   fullStatus?(runId: string, lateAfterSeconds?: number): Promise<RunStatus | undefined>;
   refreshMart(name: string): Promise<void>;
   /**
@@ -35,33 +35,33 @@ export interface DagPorts {
    */
   report(request: RunReportRequest, logAlert: (alert: Alert) => void): Promise<RunReportResponse>;
   logAlert(alert: Alert | Record<string, unknown>): void;
-  /** A plain log line of the DAG's own (the workflow's sys.log), e.g. the alert count. */
+  /** A plain log line of the workflow's own (the workflow's sys.log), e.g. the alert count. */
   log?(entry: Record<string, unknown>): void;
-  /** Called after every status poll while the DAG waits (local heartbeat). */
+  /** Called after every status poll while the workflow waits (local heartbeat). */
   onWait?(status: RunStatusSummary, waiting: { step: string; deadlineAt: string }): void;
   clock: Clock;
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** What the DAG asks the run-status function (the summary view). */
-export type DagStatusQuery = { runId: string; view: 'summary'; dispatchFrom?: number; dispatchLimit?: number; loadableLimit?: number };
+/** What the workflow asks the run-status function (the summary view). */
+export type WorkflowStatusQuery = { runId: string; view: 'summary'; dispatchFrom?: number; dispatchLimit?: number; loadableLimit?: number };
 
 /**
- * The cloud's durations are minutes; a laptop run takes seconds. Unset values are the DAG's own
+ * The cloud's durations are minutes; a laptop run takes seconds. Unset values are the workflow's own
  * (production) values, so tests can run the real deadline logic with short numbers.
  */
 export interface LocalTiming {
   pollEveryMs?: number;
   deadlineMs?: number;
   loadTimeoutMs?: number;
-  /** Time between timed load waves (default: the DAG's waveEveryMinutes). */
+  /** Time between timed load waves (default: the workflow's waveEveryMinutes). */
   loadWaveEveryMs?: number;
   /** Multiplies every retry delay (1 = the workflow's delays). */
   retryDelayScale?: number;
 }
 
 /** The workflow's runtime arguments. */
-export interface DagArgs {
+export interface WorkflowArgs {
   runDate?: string;
   cohort?: string;
   municipalities?: string[];
@@ -71,15 +71,15 @@ export interface DagArgs {
   runId?: string;
 }
 
-export interface DagRunResult {
+export interface WorkflowRunResult {
   runId: string;
-  /** DAG step ids in the order they ran. */
+  /** Workflow step ids in the order they ran. */
   trace: string[];
   /** Municipalities of each extract batch, in publish order. */
   batches: string[][];
   /** Municipalities of each load wave, in publish order. */
   waves: string[][];
-  /** The last summary the DAG polled. */
+  /** The last summary the workflow polled. */
   status: RunStatusSummary | null;
   /** From the full status at the end (local callers only): */
   planned: string[];
@@ -94,7 +94,7 @@ export interface DagRunResult {
   loadTimedOut: boolean;
   martsFailed: string[];
   report: RunReportResponse | null;
-  /** Every alert logged during the execution (by the report, or by the DAG itself). */
+  /** Every alert logged during the execution (by the report, or by the workflow itself). */
   alerts: (Alert | Record<string, unknown>)[];
 }
 
@@ -109,7 +109,7 @@ function retryable(err: unknown): boolean {
   return true;
 }
 
-export async function executeDag(dag: Dag, ports: DagPorts, args: DagArgs = {}, timing: LocalTiming = {}): Promise<DagRunResult> {
+export async function executeWorkflow(workflow: WorkflowSpec, ports: WorkflowPorts, args: WorkflowArgs = {}, timing: LocalTiming = {}): Promise<WorkflowRunResult> {
   const sleep = ports.sleep ?? defaultSleep;
   const now = () => ports.clock.now().getTime();
   const scale = timing.retryDelayScale ?? 1;
@@ -128,12 +128,12 @@ export async function executeDag(dag: Dag, ports: DagPorts, args: DagArgs = {}, 
     }
   }
 
-  const start = step(dag, 'startRun');
-  const fan = step(dag, 'fanOut');
-  const wait = step(dag, 'awaitExtractions');
-  const load = step(dag, 'loadTables');
-  const marts = step(dag, 'refreshMarts');
-  const reportStep = step(dag, 'writeReport');
+  const start = step(workflow, 'startRun');
+  const fan = step(workflow, 'fanOut');
+  const wait = step(workflow, 'awaitExtractions');
+  const load = step(workflow, 'loadTables');
+  const marts = step(workflow, 'refreshMarts');
+  const reportStep = step(workflow, 'writeReport');
   const extractPollMs = timing.pollEveryMs ?? wait.pollEverySeconds * 1000;
   const loadPollMs = timing.pollEveryMs ?? load.pollEverySeconds * 1000;
   const waveEveryMs = timing.loadWaveEveryMs ?? load.waveEveryMinutes * 60_000;
@@ -153,7 +153,7 @@ export async function executeDag(dag: Dag, ports: DagPorts, args: DagArgs = {}, 
     status: null,
   };
   let deadline = now() + (timing.deadlineMs ?? wait.deadlineMinutes * 60_000);
-  const result: DagRunResult = {
+  const result: WorkflowRunResult = {
     runId,
     trace: [],
     batches: [],
@@ -214,7 +214,7 @@ export async function executeDag(dag: Dag, ports: DagPorts, args: DagArgs = {}, 
   let doneBefore = 0;
   const inFlight = (s: RunStatusSummary, dispatched: number) => dispatched - (s.counts.done - doneBefore) - s.counts.failed - s.counts.retrying;
 
-  const run: { [K in DagStep['kind']]: () => Promise<void> } = {
+  const run: { [K in WorkflowStep['kind']]: () => Promise<void> } = {
     startRun: async () => {
       const request = evaluate(RUN_REQUEST, vars) as Record<string, unknown>;
       for (const arg of RUN_REQUEST_OPTIONAL_ARGS) if (args[arg] !== undefined) request[arg] = args[arg];
@@ -231,7 +231,7 @@ export async function executeDag(dag: Dag, ports: DagPorts, args: DagArgs = {}, 
       deadline = Date.parse(status().createdAt) + (timing.deadlineMs ?? wait.deadlineMinutes * 60_000);
       vars.deadline_iso = new Date(deadline).toISOString();
       lastWaveAt = Date.parse(status().createdAt);
-      maxWaves = maxLoadWaves(dag, status().counts.planned);
+      maxWaves = maxLoadWaves(workflow, status().counts.planned);
       doneBefore = status().counts.done;
     },
 
@@ -319,7 +319,7 @@ export async function executeDag(dag: Dag, ports: DagPorts, args: DagArgs = {}, 
       }
     },
 
-    // The report logged each alert; the DAG logs their number and where they are (bounded).
+    // The report logged each alert; the workflow logs their number and where they are (bounded).
     alertOnFailures: async () => {
       const r = result.report;
       if (r && r.alerts > 0)
@@ -327,7 +327,7 @@ export async function executeDag(dag: Dag, ports: DagPorts, args: DagArgs = {}, 
     },
   };
 
-  for (const s of dag.steps) {
+  for (const s of workflow.steps) {
     if (args.finalizeOnly && !FINALIZE_STEPS.includes(s.kind)) continue;
     result.trace.push(s.id);
     await run[s.kind]();

@@ -8,7 +8,7 @@ import { PEC_TABLES } from '../tables/pec-tables';
 import { addDays } from '../run/plan-run';
 
 /**
- * The run requests people send outside the daily DAG, built and validated here so the local
+ * The run requests people send outside the daily workflow, built and validated here so the local
  * command, the cloud publish and the documentation agree. Both are plain RunRequests on the
  * run-requests topic: fan-out extracts the municipality with `loadWhenDone`, and the load replaces
  * exactly that municipality's slices.
