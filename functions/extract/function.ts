@@ -7,7 +7,7 @@ import { makeExtractHandler } from '../../shared/handlers/extract';
 import { instrumentCloudEvent } from '../../shared/observability/instrument';
 import { composeObservers, MetricsObserver } from '../../shared/observability/metrics-observer';
 import type { Bus, Clock, ObjectStore, Secrets } from '../../shared/ports';
-import { StoreRunObserver } from '../../shared/run/store-observer';
+import { StoreRunObserver } from '../../shared/records/run-records';
 import { PEC_TABLES } from '../../shared/tables/pec-tables';
 
 export interface ExtractAdapters {

@@ -4,7 +4,7 @@ import type { MunicipalityRegistry } from '../../shared/contracts/municipalities
 import { makeFanOutHandler } from '../../shared/handlers/fan-out';
 import { instrumentCloudEvent } from '../../shared/observability/instrument';
 import type { Bus, Clock, ObjectStore } from '../../shared/ports';
-import { writePlan } from '../../shared/run/store-observer';
+import { writePlan } from '../../shared/records/run-records';
 
 export interface FanOutAdapters {
   store: ObjectStore;

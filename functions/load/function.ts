@@ -5,7 +5,7 @@ import { makeLoadHandler } from '../../shared/handlers/load';
 import { instrumentCloudEvent } from '../../shared/observability/instrument';
 import { composeObservers, MetricsObserver } from '../../shared/observability/metrics-observer';
 import type { Bus, Clock, ObjectStore, Warehouse } from '../../shared/ports';
-import { StoreRunObserver } from '../../shared/run/store-observer';
+import { StoreRunObserver } from '../../shared/records/run-records';
 import { PEC_TABLES } from '../../shared/tables/pec-tables';
 
 export interface LoadAdapters {

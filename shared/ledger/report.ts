@@ -3,11 +3,10 @@ import { IsoDate, RunId } from '../contracts/identifiers';
 import type { Manifest } from '../contracts/manifest';
 import { TerminalError } from '../errors';
 import { readManifest } from '../records/bucket-records';
-import { layout } from '../records/layout';
 import type { ObjectStore } from '../ports';
 import { addDays } from '../run/plan-run';
 import { finalState, runStatus, type MunicipalityStatus } from '../run/run-status';
-import { AttemptMarker, LoadRecord } from '../run/store-observer';
+import { readFailedAttemptMarker, readLoadRecords, type LoadRecord } from '../records/run-records';
 import type { MunicipalityLedgerStatus, ReconciliationStatus, RunLedgerStatus } from './schema';
 
 /**
@@ -114,12 +113,7 @@ export function runDateOf(runId: string, window: { end: string } | null): string
 }
 
 async function loadRecords(store: ObjectStore, runId: string): Promise<LoadRecord[]> {
-  const out: LoadRecord[] = [];
-  for (const key of await store.list(layout.loadsPrefix(runId))) {
-    const raw = await store.read(key);
-    if (raw) out.push(LoadRecord.parse(JSON.parse(raw.toString('utf8'))));
-  }
-  return out.sort((a, b) => a.finishedAt.localeCompare(b.finishedAt));
+  return (await readLoadRecords(store, runId)).sort((a, b) => a.finishedAt.localeCompare(b.finishedAt));
 }
 
 /** "source_unreachable:3, source_timeout:1": the failed deliveries a municipality met, per class. */
@@ -131,10 +125,7 @@ export function formatErrorClasses(classes: Record<string, number>): string | nu
 /** The message of a municipality's latest failed delivery (one read), for one that ends failed at the deadline. */
 async function lastFailureMessage(store: ObjectStore, runId: string, m: MunicipalityStatus): Promise<string | null> {
   if (!m.lastFailure) return null;
-  const key = layout.attemptMarker(runId, m.ibge, m.lastFailure.sequence, m.lastFailure.attempt, { failed: m.lastFailure.errorClass });
-  const raw = await store.read(key);
-  const parsed = raw ? AttemptMarker.safeParse(JSON.parse(raw.toString('utf8'))) : undefined;
-  const message = parsed?.success ? parsed.data.message : undefined;
+  const message = (await readFailedAttemptMarker(store, runId, m.ibge, m.lastFailure))?.message;
   const running = m.phase === 'extracting' ? ` (attempt ${m.attempts} was still running)` : '';
   return `still failing at the deadline after ${m.attempts} attempt(s)${running}${message ? `: ${message}` : ''}`.slice(0, 2000);
 }

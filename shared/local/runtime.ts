@@ -22,7 +22,7 @@ import { DuckDbLedger } from '../ledger/duckdb-ledger';
 import { reportResponse, reportRuns } from '../ledger/run-report';
 import { ensureMartTables, getMart, refreshMartDuckDb } from '../marts/marts';
 import { runStatus } from '../run/run-status';
-import { StoreRunObserver, writePlan } from '../run/store-observer';
+import { StoreRunObserver, writePlan } from '../records/run-records';
 import { DuckDbWarehouse } from './duckdb-warehouse';
 import { FsObjectStore } from './fs-object-store';
 import { InProcessBus, type SubscriptionOptions } from './in-process-bus';

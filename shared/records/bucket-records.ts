@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import type { z } from 'zod';
 import { Manifest } from '../contracts/manifest';
 import { ObjectExistsError } from '../errors';
 import type { ObjectStore } from '../ports';
@@ -25,4 +26,13 @@ export async function putRecordOnce(store: ObjectStore, key: string, value: unkn
 export async function readManifest(store: ObjectStore, runId: string, ibge: string): Promise<Manifest | undefined> {
   const raw = await store.read(layout.manifest(runId, ibge));
   return raw ? Manifest.parse(JSON.parse(raw.toString('utf8'))) : undefined;
+}
+
+/** A small JSON record checked against its schema, or undefined when absent; a mismatch names the key and the fields. */
+export async function readRecord<T>(store: ObjectStore, key: string, schema: z.ZodType<T>): Promise<T | undefined> {
+  const raw = await store.read(key);
+  if (!raw) return undefined;
+  const parsed = schema.safeParse(JSON.parse(raw.toString('utf8')));
+  if (!parsed.success) throw new Error(`${key} does not match its record contract: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return parsed.data;
 }

@@ -32,3 +32,18 @@ export const layout = {
   part: (runId: string, table: string, ibge: string, attempt: string, index: number) =>
     `runs/${runId}/tables/${table}/${ibge}/${attempt}/part-${String(index).padStart(5, '0')}.csv.gz`,
 };
+
+/** The municipality a key under `prefix` belongs to (`<prefix><ibge>.json` or `<prefix><ibge>/…`). */
+export function ibgeFromKey(prefix: string, key: string): string | undefined {
+  const m = /^(\d{7})(?:\.json|\/)/.exec(key.slice(prefix.length));
+  return m?.[1];
+}
+
+const ATTEMPT_MARKER = /\/s(\d{4})-a(\d{4})-(started|failed-([a-z0-9_]+))\.json$/;
+
+/** What an attempt marker's name says (see layout.attemptMarker), or undefined for another key. */
+export function parseAttemptMarkerKey(key: string): { sequence: number; attempt: number; failedClass?: string } | undefined {
+  const m = ATTEMPT_MARKER.exec(key);
+  if (!m) return undefined;
+  return { sequence: Number(m[1]), attempt: Number(m[2]), ...(m[4] ? { failedClass: m[4] } : {}) };
+}

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { RunId } from '../contracts/identifiers';
-import { layout } from '../records/layout';
+import { readRecord } from '../records/bucket-records';
+import { ibgeFromKey, layout, parseAttemptMarkerKey } from '../records/layout';
 import type { ObjectStore } from '../ports';
-import { FailureRecord, LoadRecord, PlanRecord } from './store-observer';
+import { FailureRecord, LoadRecord, PlanRecord } from '../records/run-records';
 
 /**
  * Where a run stands, per municipality, from the run's objects alone (plan, manifests, failures,
@@ -138,21 +139,6 @@ export function finalState(m: MunicipalityStatus, pastDeadline: boolean): FinalS
   return 'skipped';
 }
 
-function ibgeFromKey(prefix: string, key: string): string | undefined {
-  const m = /^(\d{7})(?:\.json|\/)/.exec(key.slice(prefix.length));
-  return m?.[1];
-}
-
-const MARKER = /\/s(\d{4})-a(\d{4})-(started|failed-([a-z0-9_]+))\.json$/;
-
-async function readJson<T>(store: ObjectStore, key: string, schema: z.ZodType<T>): Promise<T | undefined> {
-  const raw = await store.read(key);
-  if (!raw) return undefined;
-  const parsed = schema.safeParse(JSON.parse(raw.toString('utf8')));
-  if (!parsed.success) throw new Error(`${key} does not match its record contract: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  return parsed.data;
-}
-
 interface Attempts {
   started: number;
   errorClasses: Record<string, number>;
@@ -166,16 +152,15 @@ function readAttempts(prefix: string, keys: string[]): Map<string, Attempts> {
   const out = new Map<string, Attempts>();
   for (const key of keys) {
     const ibge = ibgeFromKey(prefix, key);
-    const m = MARKER.exec(key);
+    const m = parseAttemptMarkerKey(key);
     if (!ibge || !m) continue;
     const a = out.get(ibge) ?? { started: 0, errorClasses: {} };
-    const attempt = Number(m[2]);
-    const failedClass = m[4];
-    const order = Number(m[1]) * 100_000 + attempt * 10 + (failedClass ? 1 : 0);
+    const { sequence, attempt, failedClass } = m;
+    const order = sequence * 100_000 + attempt * 10 + (failedClass ? 1 : 0);
     if (failedClass) a.errorClasses[failedClass] = (a.errorClasses[failedClass] ?? 0) + 1;
     else a.started++;
-    if (!a.latest || order > a.latest.order) a.latest = { order, attempt, sequence: Number(m[1]), ...(failedClass ? { failedClass } : {}) };
-    if (failedClass && (!a.latestFailure || order > a.latestFailure.order)) a.latestFailure = { order, errorClass: failedClass, attempt, sequence: Number(m[1]) };
+    if (!a.latest || order > a.latest.order) a.latest = { order, attempt, sequence, ...(failedClass ? { failedClass } : {}) };
+    if (failedClass && (!a.latestFailure || order > a.latestFailure.order)) a.latestFailure = { order, errorClass: failedClass, attempt, sequence };
     out.set(ibge, a);
   }
   return out;
@@ -204,7 +189,7 @@ export async function runStatus(
 ): Promise<RunStatus | RunStatusSummary | undefined> {
   const query = RunStatusQuery.parse(rawQuery);
   const { runId } = query;
-  const plan = await readJson(store, layout.plan(runId), PlanRecord);
+  const plan = await readRecord(store, layout.plan(runId), PlanRecord);
   if (!plan) return undefined;
 
   const manifestsPrefix = layout.manifestsPrefix(runId);
@@ -223,7 +208,7 @@ export async function runStatus(
   for (const key of failureKeys) {
     const ibge = ibgeFromKey(failuresPrefix, key);
     if (!ibge || done.has(ibge)) continue;
-    const f = await readJson(store, key, FailureRecord);
+    const f = await readRecord(store, key, FailureRecord);
     if (f) failures.set(ibge, f);
   }
   const continuations = new Map<string, number>();
@@ -234,7 +219,7 @@ export async function runStatus(
   const attempts = readAttempts(attemptsPrefix, attemptKeys);
   const loads: LoadRecord[] = [];
   for (const key of loadKeys) {
-    const l = await readJson(store, key, LoadRecord);
+    const l = await readRecord(store, key, LoadRecord);
     if (l) loads.push(l);
   }
   const loadedSet = new Set(loads.flatMap((l) => l.outcomes.map((o) => o.municipality)));

@@ -16,7 +16,7 @@ import { MunicipalityRegistry } from '../../shared/contracts/municipalities';
 import { TOPICS, type TopicKey } from '../../shared/contracts/messages';
 import { PUBSUB_DEAD_LETTER_ATTRIBUTES } from '../../shared/contracts/pubsub';
 import { layout } from '../../shared/records/layout';
-import { LoadRecord, PlanRecord } from '../../shared/run/store-observer';
+import { LoadRecord, PlanRecord } from '../../shared/records/run-records';
 import { findLeaks, personalDataOf, secretsOf } from '../faults/support/harness';
 import { resources, synthEnvironment, type TfJson } from '../infra/support/synth';
 import { TEST_KEY } from '../support/local-pipeline';

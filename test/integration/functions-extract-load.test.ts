@@ -19,7 +19,7 @@ import { InProcessBus, type DeliveredMessage } from '../../shared/local/in-proce
 import { LocalSecrets } from '../../shared/local/secrets';
 import { silentLogger } from '../../shared/log';
 import { runStatus } from '../../shared/run/run-status';
-import { writePlan } from '../../shared/run/store-observer';
+import { writePlan } from '../../shared/records/run-records';
 import { extractFunction } from '../../functions/extract/function';
 import { loadFunction } from '../../functions/load/function';
 import { startTelemetry } from '../../functions/telemetry';

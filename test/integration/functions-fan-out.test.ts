@@ -17,7 +17,7 @@ import { FsObjectStore } from '../../shared/local/fs-object-store';
 import { InProcessBus } from '../../shared/local/in-process-bus';
 import { createLogger } from '../../shared/log';
 import { loadRegistryFile } from '../../shared/run/registry-file';
-import { PlanRecord } from '../../shared/run/store-observer';
+import { PlanRecord } from '../../shared/records/run-records';
 import { fanOutFunction } from '../../functions/fan-out/function';
 import { pubsubPush } from '../../functions/pubsub-push';
 import { startTelemetry } from '../../functions/telemetry';

@@ -21,7 +21,7 @@ import { buildRunReport } from '../../shared/ledger/report';
 import type { RunReportResponse } from '../../shared/ledger/run-report';
 import type { Clock, ObjectStore } from '../../shared/ports';
 import { planRun } from '../../shared/run/plan-run';
-import { StoreRunObserver, writePlan } from '../../shared/run/store-observer';
+import { StoreRunObserver, writePlan } from '../../shared/records/run-records';
 import { runReportFunction } from '../../functions/run-report/function';
 import { startFakeBigQueryServer, type FakeBigQueryServer, type JobResource } from '../support/fake-bigquery-server';
 

@@ -14,7 +14,7 @@ import { FsObjectStore } from '../../shared/local/fs-object-store';
 import { silentLogger } from '../../shared/log';
 import type { Clock, ObjectStore } from '../../shared/ports';
 import { planRun } from '../../shared/run/plan-run';
-import { StoreRunObserver, writePlan } from '../../shared/run/store-observer';
+import { StoreRunObserver, writePlan } from '../../shared/records/run-records';
 import type { RunStatus, RunStatusSummary } from '../../shared/run/run-status';
 import { runStatusFunction } from '../../functions/run-status/function';
 

@@ -13,7 +13,7 @@ import { buildRunReport } from '../../shared/ledger/report';
 import { reportResponse } from '../../shared/ledger/run-report';
 import { FsObjectStore } from '../../shared/local/fs-object-store';
 import { MAX_LOADABLE_LISTED, runStatus, type RunStatusSummary } from '../../shared/run/run-status';
-import { StoreRunObserver, writePlan } from '../../shared/run/store-observer';
+import { StoreRunObserver, writePlan } from '../../shared/records/run-records';
 
 /**
  * Cloud Workflows limits, for a 650-municipality run where every municipality fails:

@@ -8,7 +8,7 @@ import { buildRunReport } from '../../shared/ledger/report';
 import { FsObjectStore } from '../../shared/local/fs-object-store';
 import { waitingLine } from '../../shared/run/heartbeat';
 import { finalState, runStatus, type RunStatus } from '../../shared/run/run-status';
-import { StoreRunObserver, writePlan } from '../../shared/run/store-observer';
+import { StoreRunObserver, writePlan } from '../../shared/records/run-records';
 
 /**
  * The run status's phases (queued / extracting / retrying) and final states, from the attempt

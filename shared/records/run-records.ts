@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import { IbgeCode } from '../contracts/ibge';
 import { DateWindow, RunId } from '../contracts/identifiers';
-import { Trigger } from '../contracts/messages';
-import { putRecordOnce } from '../records/bucket-records';
-import { layout } from '../records/layout';
+import { Trigger, type ExtractRequest } from '../contracts/messages';
+import { putRecordOnce, readRecord } from './bucket-records';
+import { layout } from './layout';
 import { systemClock, type Clock, type ObjectStore, type RunEvent, type RunObserver } from '../ports';
-import type { RunPlan } from './plan-run';
 
 /**
  * Run records kept next to the data in the staging bucket, so "where is this run?" is answered
@@ -72,8 +71,34 @@ export const AttemptMarker = z.strictObject({
 });
 export type AttemptMarker = z.infer<typeof AttemptMarker>;
 
+/** Every load record of a run, in key order. */
+export async function readLoadRecords(store: ObjectStore, runId: string): Promise<LoadRecord[]> {
+  const out: LoadRecord[] = [];
+  for (const key of await store.list(layout.loadsPrefix(runId))) {
+    const record = await readRecord(store, key, LoadRecord);
+    if (record) out.push(record);
+  }
+  return out;
+}
+
+/** The marker of one failed delivery (for its message), or undefined when absent or unreadable: it is for people, never for decisions. */
+export async function readFailedAttemptMarker(
+  store: ObjectStore,
+  runId: string,
+  ibge: string,
+  failure: { sequence: number; attempt: number; errorClass: string },
+): Promise<AttemptMarker | undefined> {
+  const raw = await store.read(layout.attemptMarker(runId, ibge, failure.sequence, failure.attempt, { failed: failure.errorClass }));
+  const parsed = raw ? AttemptMarker.safeParse(JSON.parse(raw.toString('utf8'))) : undefined;
+  return parsed?.success ? parsed.data : undefined;
+}
+
 /** Fan-out's record of a run's municipalities; a redelivered run request keeps the first plan. */
-export async function writePlan(store: ObjectStore, plan: RunPlan, createdAt: Date): Promise<boolean> {
+export async function writePlan(
+  store: ObjectStore,
+  plan: { runId: string; extracts: readonly Pick<ExtractRequest, 'municipality' | 'trigger' | 'window'>[] },
+  createdAt: Date,
+): Promise<boolean> {
   const first = plan.extracts[0];
   const record: PlanRecord = PlanRecord.parse({
     schemaVersion: 1,
