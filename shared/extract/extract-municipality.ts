@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
-import { Readable, Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ExtractRequest } from '../contracts/messages';
 import { Manifest, type TableExtract, type TableFailure } from '../contracts/manifest';
@@ -10,7 +10,8 @@ import { classifySourceError, ObjectExistsError, PipelineError, TerminalError, T
 import type { Clock, ObjectStore, Secrets } from '../ports';
 import { CsvRowTransform, type RowChunk } from './csv-rows';
 import { layout } from '../records/layout';
-import { readManifest } from '../records/bucket-records';
+import { readManifest, writeManifest } from '../records/bucket-records';
+import { readCheckpoints, writeCheckpoint, type Checkpoint } from '../records/checkpoints';
 import { PartWriter } from './part-writer';
 import { DEFAULT_LEASE, SourceLease, type LeaseSettings } from './source-lease';
 import { installationOf } from '../contracts/municipalities';
@@ -44,17 +45,6 @@ export type ExtractOutcome =
   | { status: 'continue'; nextSequence: number; tablesDone: number; tablesLeft: number }
   /** A concurrent delivery of the same continuation wrote this checkpoint first and carries on. */
   | { status: 'superseded' };
-
-/** What a time-budget checkpoint carries to the continuation message's invocation. */
-interface Checkpoint {
-  extractedAt: string;
-  attempt: string;
-  pecVersion: string | null;
-  dwProcessedAt: string | null;
-  tables: TableExtract[];
-  failedTables: TableFailure[];
-  setAside?: TableExtract;
-}
 
 /**
  * Extract one municipality for one run: every requested table from one source snapshot, streamed
@@ -162,7 +152,7 @@ async function extractFromSnapshot(
       failedTables,
       ...(setAsideHere ? { setAside: setAsideHere } : {}),
     };
-    if (!(await putOnce(deps.store, layout.checkpoint(req.runId, req.municipality, sequence), checkpoint))) {
+    if (!(await once(writeCheckpoint(deps.store, req.runId, req.municipality, sequence, checkpoint)))) {
       log.info({ sequence }, 'checkpoint already written by a concurrent delivery: stopping here');
       return { status: 'superseded' };
     }
@@ -183,7 +173,7 @@ async function extractFromSnapshot(
     failedTables: allFailed,
     ...(allSetAside ? { setAside: allSetAside } : {}),
   } satisfies Manifest);
-  const committed = await putOnce(deps.store, layout.manifest(req.runId, req.municipality), manifest);
+  const committed = await once(writeManifest(deps.store, manifest));
   if (!committed) {
     // A concurrent delivery of the same message committed first: its manifest is the truth.
     const winner = (await readManifest(deps.store, req.runId, req.municipality))!;
@@ -358,13 +348,6 @@ function mergeSetAside(list: (TableExtract | undefined)[]): TableExtract | undef
   );
 }
 
-async function readCheckpoints(store: ObjectStore, runId: string, ibge: string): Promise<Checkpoint[]> {
-  const keys = await store.list(layout.checkpointsPrefix(runId, ibge));
-  const out: Checkpoint[] = [];
-  for (const k of keys) out.push(JSON.parse((await store.read(k))!.toString('utf8')) as Checkpoint);
-  return out;
-}
-
 function mergeCheckpoints(cps: Checkpoint[]): { extractedAt?: string; attempt?: string; tables: TableExtract[]; failedTables: TableFailure[]; setAside?: TableExtract } {
   return {
     extractedAt: cps[0]?.extractedAt,
@@ -375,15 +358,9 @@ function mergeCheckpoints(cps: Checkpoint[]): { extractedAt?: string; attempt?: 
   };
 }
 
-/** Create-if-absent for small JSON objects; false when the object already exists. */
-async function putOnce(store: ObjectStore, key: string, value: unknown): Promise<boolean> {
-  try {
-    await store.create(key, Readable.from([Buffer.from(JSON.stringify(value, null, 2))]), 'application/json');
-    return true;
-  } catch (err) {
-    if (err instanceof ObjectExistsError) return false;
-    throw storageError(err);
-  }
+/** A record written create-if-absent (false: it already exists); a failed write is a storage error. */
+function once(write: Promise<boolean>): Promise<boolean> {
+  return write.catch((err: unknown) => Promise.reject(storageError(err)));
 }
 
 /** A failed write to the object store is worth retrying: the attempt's parts are simply orphaned. */

@@ -22,6 +22,11 @@ export async function putRecordOnce(store: ObjectStore, key: string, value: unkn
   }
 }
 
+/** Commit a municipality's extraction: create-if-absent, false when a concurrent delivery committed first. */
+export function writeManifest(store: ObjectStore, manifest: Manifest): Promise<boolean> {
+  return putRecordOnce(store, layout.manifest(manifest.runId, manifest.municipality), manifest);
+}
+
 /** A municipality's commit record for a run (written last by extract), or undefined while there is none. */
 export async function readManifest(store: ObjectStore, runId: string, ibge: string): Promise<Manifest | undefined> {
   const raw = await store.read(layout.manifest(runId, ibge));
