@@ -13,7 +13,7 @@ import { layout } from '../records/layout';
 import { readManifest, writeManifest } from '../records/bucket-records';
 import { readCheckpoints, writeCheckpoint, type Checkpoint } from '../records/checkpoints';
 import { PartWriter } from './part-writer';
-import { DEFAULT_LEASE, SourceLease, type LeaseSettings } from './source-lease';
+import { DEFAULT_LEASE, SourceLease, type LeaseSettings } from '../records/source-lease';
 import { installationOf } from '../contracts/municipalities';
 import { Pseudonymizer } from './pseudonymizer';
 import { copySql, resolveColumns } from './sql';

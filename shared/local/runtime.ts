@@ -12,7 +12,7 @@ import type { ExtractSettings } from '../extract/extract-municipality';
 import { readManifest } from '../records/bucket-records';
 import { PEC_TABLES } from '../tables/pec-tables';
 import { TerminalError } from '../errors';
-import { DEFAULT_LEASE, type LeaseSettings } from '../extract/source-lease';
+import { DEFAULT_LEASE, type LeaseSettings } from '../records/source-lease';
 import { systemClock, type Clock, type RunEvent, type RunObserver } from '../ports';
 import { DAILY_WORKFLOW } from '../workflow/daily';
 import type { WorkflowSpec } from '../workflow/definition';

@@ -11,6 +11,7 @@
  *   runs/<run>/attempts/<ibge>/s<seq>-a<attempt>-failed-<class>.json   …and failed (transient or not)
  *   runs/<run>/checkpoints/<ibge>/<seq>.json                           time-budget continuation state
  *   runs/<run>/tables/<table>/<ibge>/<attempt>/part-00000.csv.gz       data
+ *   leases/<installation>/<n>.json, <n>.released                      per-server extraction lease (./source-lease.ts)
  */
 export const layout = {
   runPrefix: (runId: string) => `runs/${runId}/`,
@@ -31,6 +32,9 @@ export const layout = {
   tablePrefix: (runId: string, table: string) => `runs/${runId}/tables/${table}/`,
   part: (runId: string, table: string, ibge: string, attempt: string, index: number) =>
     `runs/${runId}/tables/${table}/${ibge}/${attempt}/part-${String(index).padStart(5, '0')}.csv.gz`,
+  leasesPrefix: (installation: string) => `leases/${installation}/`,
+  lease: (installation: string, sequence: number) => `leases/${installation}/${String(sequence).padStart(8, '0')}.json`,
+  leaseReleased: (installation: string, sequence: number) => `leases/${installation}/${String(sequence).padStart(8, '0')}.released`,
 };
 
 /** The municipality a key under `prefix` belongs to (`<prefix><ibge>.json` or `<prefix><ibge>/…`). */
@@ -47,3 +51,6 @@ export function parseAttemptMarkerKey(key: string): { sequence: number; attempt:
   if (!m) return undefined;
   return { sequence: Number(m[1]), attempt: Number(m[2]), ...(m[4] ? { failedClass: m[4] } : {}) };
 }
+
+/** The sequence number of a lease object (see layout.lease), NaN for another key. */
+export const leaseSequenceOf = (key: string): number => Number(/\/(\d+)\.json$/.exec(key)?.[1] ?? NaN);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SourceLease } from '../../shared/extract/source-lease';
+import { SourceLease } from '../../shared/records/source-lease';
 import { FsObjectStore } from '../../shared/local/fs-object-store';
 import type { Clock } from '../../shared/ports';
 

@@ -1,6 +1,8 @@
 import { Readable } from 'node:stream';
+import { z } from 'zod';
 import { ObjectExistsError, TransientError } from '../errors';
 import type { Clock, ObjectStore } from '../ports';
+import { layout, leaseSequenceOf } from './layout';
 
 /**
  * One extraction at a time per PostgreSQL server (installation), across every function instance:
@@ -22,36 +24,38 @@ export interface LeaseSettings {
 
 export const DEFAULT_LEASE: LeaseSettings = { ttlMs: 600_000, waitMs: 60_000, pollMs: 1_000 };
 
-interface LeaseBody {
-  holder: string;
-  acquiredAt: string;
-  expiresAt: string;
-}
+const LeaseBody = z.object({
+  holder: z.string(),
+  acquiredAt: z.string(),
+  expiresAt: z.string(),
+});
+type LeaseBody = z.infer<typeof LeaseBody>;
 
 const json = (v: unknown) => Readable.from([Buffer.from(JSON.stringify(v))]);
-const seqOf = (key: string) => Number(/\/(\d+)\.json$/.exec(key)?.[1] ?? NaN);
 
 export class SourceLease {
   private constructor(
     private readonly store: ObjectStore,
-    private readonly key: string,
+    private readonly installation: string,
+    private readonly sequence: number,
   ) {}
 
   /** Take the installation's lease, waiting up to `waitMs`; a TransientError when it stays busy. */
   static async acquire(store: ObjectStore, installation: string, holder: string, clock: Clock, s: LeaseSettings = DEFAULT_LEASE): Promise<SourceLease> {
-    const prefix = `leases/${installation}/`;
+    const prefix = layout.leasesPrefix(installation);
     const deadline = clock.now().getTime() + s.waitMs;
     for (;;) {
       const keys = await store.list(prefix);
-      const seqs = keys.map(seqOf).filter((n) => Number.isInteger(n));
+      const seqs = keys.map(leaseSequenceOf).filter((n) => Number.isInteger(n));
       const last = seqs.length ? Math.max(...seqs) : 0;
-      let free = last === 0 || keys.includes(`${prefix}${pad(last)}.released`);
+      let free = last === 0 || keys.includes(layout.leaseReleased(installation, last));
       if (!free) {
-        const body = JSON.parse((await store.read(`${prefix}${pad(last)}.json`))?.toString('utf8') ?? '{}') as Partial<LeaseBody>;
+        // A lease object gone (the lifecycle rule) or without an expiry frees the lease like an expired one.
+        const body = LeaseBody.partial().parse(JSON.parse((await store.read(layout.lease(installation, last)))?.toString('utf8') ?? '{}'));
         free = !body.expiresAt || Date.parse(body.expiresAt) <= clock.now().getTime();
       }
       if (free) {
-        const key = `${prefix}${pad(last + 1)}.json`;
+        const key = layout.lease(installation, last + 1);
         const now = clock.now();
         try {
           await store.create(
@@ -59,7 +63,7 @@ export class SourceLease {
             json({ holder, acquiredAt: now.toISOString(), expiresAt: new Date(now.getTime() + s.ttlMs).toISOString() } satisfies LeaseBody),
             'application/json',
           );
-          return new SourceLease(store, key);
+          return new SourceLease(store, installation, last + 1);
         } catch (err) {
           if (!(err instanceof ObjectExistsError)) throw err; // someone else took it first: wait like anyone
         }
@@ -71,11 +75,9 @@ export class SourceLease {
 
   async release(): Promise<void> {
     try {
-      await this.store.create(this.key.replace(/\.json$/, '.released'), json({ releasedAt: new Date().toISOString() }), 'application/json');
+      await this.store.create(layout.leaseReleased(this.installation, this.sequence), json({ releasedAt: new Date().toISOString() }), 'application/json');
     } catch (err) {
       if (!(err instanceof ObjectExistsError)) throw err;
     }
   }
 }
-
-const pad = (n: number) => String(n).padStart(8, '0');
