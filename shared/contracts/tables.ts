@@ -290,6 +290,17 @@ export function pinnedNumeric(c: { type: ColumnType; precision?: number; scale?:
   return c.type === 'numeric' && c.precision !== undefined && c.scale !== undefined ? { precision: c.precision, scale: c.scale } : undefined;
 }
 
+const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * A registry identifier (table or column name) quoted for SQL; anything else is refused. PostgreSQL
+ * (extract) and DuckDB (the local warehouse) quote alike, so both use this one.
+ */
+export function quoteIdent(name: string): string {
+  if (!IDENT.test(name)) throw new Error(`refusing to quote a non-registry identifier: ${JSON.stringify(name)}`);
+  return `"${name}"`;
+}
+
 /** The DuckDB type a landed column is created with: COLUMN_TYPES', or DECIMAL(p,s) for a pinned numeric. */
 export function duckDbColumnType(c: { type: ColumnType; numeric?: { precision: number; scale: number } }): string {
   return c.numeric ? `DECIMAL(${c.numeric.precision},${c.numeric.scale})` : COLUMN_TYPES[c.type].duckdb;

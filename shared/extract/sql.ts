@@ -3,6 +3,7 @@ import {
   INGESTION_COLUMNS,
   NUMERIC_MAX,
   pinnedNumeric,
+  quoteIdent,
   TEXT_MAX_BYTES,
   type ColumnDef,
   type ColumnType,
@@ -19,13 +20,6 @@ import { TerminalError } from '../errors';
  * code itself produced and checked (dimension ids read from the source, validated dates). Nothing a
  * message or a user typed is ever interpolated; COPY cannot take bind parameters, hence the checks.
  */
-
-const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
-
-export function quoteIdent(name: string): string {
-  if (!IDENT.test(name)) throw new Error(`refusing to quote a non-registry identifier: ${JSON.stringify(name)}`);
-  return `"${name}"`;
-}
 
 /** An integer literal from a value that must already be an integer (bigint ids arrive as strings). */
 export function intLiteral(value: string | number): string {

@@ -1,9 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
-import { COLUMN_TYPES, duckDbColumnType, INGESTION_COLUMNS, landedColumns, STAGED_LINE_MAX_BYTES, type TableDef } from '../contracts/tables';
+import { COLUMN_TYPES, duckDbColumnType, INGESTION_COLUMNS, landedColumns, quoteIdent, STAGED_LINE_MAX_BYTES, type TableDef } from '../contracts/tables';
 import type { SliceLoad, SliceOutcome, Warehouse } from '../ports';
-import { quoteIdent } from '../extract/sql';
 import { classifyDuckDbError } from '../errors';
 import { decideSlice, MICROS_FORMAT, oldestExtraction, type LedgerSlice } from '../load/slice-guard';
 import { duckDbDataErrorMessage, isDuckDbDataError, redactRowContent } from '../load/data-errors';

@@ -1,5 +1,6 @@
 import { PEC_TABLES, getTable } from '../../shared/tables/pec-tables';
-import { conformCheck, copySql, dateLiteral, intLiteral, quoteIdent, resolveColumns } from '../../shared/extract/sql';
+import { quoteIdent } from '../../shared/contracts/tables';
+import { conformCheck, copySql, dateLiteral, intLiteral, resolveColumns } from '../../shared/extract/sql';
 import type { SourceColumn } from '../../shared/extract/source';
 import { TableRegistry } from '../../shared/contracts/tables';
 
