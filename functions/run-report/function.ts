@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { RunReportConfig } from '../../shared/adapters/gcp/function-config';
-import { formatIssues } from '../../shared/handlers/pubsub-handler';
+import { formatIssues } from '../../shared/contracts/issues';
 import type { LedgerWriter } from '../../shared/ledger/duckdb-ledger';
 import { alertLogEntry } from '../../shared/ledger/alerts';
 import { RunReportRequest } from '../../shared/ledger/report';

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { RunStatusConfig } from '../../shared/adapters/gcp/function-config';
 import type { MunicipalityRegistry } from '../../shared/contracts/municipalities';
-import { formatIssues } from '../../shared/handlers/pubsub-handler';
+import { formatIssues } from '../../shared/contracts/issues';
 import { instrumentHttp } from '../../shared/observability/instrument';
 import { withSpan } from '../../shared/observability/telemetry';
 import type { Clock, ObjectStore } from '../../shared/ports';

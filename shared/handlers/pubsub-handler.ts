@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import { formatIssues } from '../contracts/issues';
 import { HANDLER_DEAD_LETTER_ATTRIBUTES as DL, MessagePublishedData, type PubsubCloudEvent } from '../contracts/pubsub';
 import { describeError, TerminalError } from '../errors';
 import type { Bus } from '../ports';
@@ -9,11 +10,6 @@ export interface MessageContext {
   attributes: Record<string, string>;
   deliveryAttempt: number;
   logger: Logger;
-}
-
-/** Field-by-field description of a contract violation: names the field and the value's problem. */
-export function formatIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(message)'}: ${i.message}`).join('; ');
 }
 
 /**

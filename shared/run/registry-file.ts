@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import YAML from 'yaml';
 import { MunicipalityRegistry } from '../contracts/municipalities';
-import { formatIssues } from '../handlers/pubsub-handler';
+import { formatIssues } from '../contracts/issues';
 
 /**
  * Reads and validates a municipality registry file (YAML or JSON); errors name file, field and problem.

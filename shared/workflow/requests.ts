@@ -3,7 +3,7 @@ import { IbgeCode } from '../contracts/ibge';
 import { IsoDate } from '../contracts/identifiers';
 import { RunRequest, TOPICS } from '../contracts/messages';
 import type { TableDef } from '../contracts/tables';
-import { formatIssues } from '../handlers/pubsub-handler';
+import { formatIssues } from '../contracts/issues';
 import { PEC_TABLES } from '../tables/pec-tables';
 import { addDays } from '../run/plan-run';
 

@@ -1,7 +1,7 @@
 import type { PubSub, Topic } from '@google-cloud/pubsub';
 import { TOPIC_SCHEMAS, TOPICS, type TopicKey } from '../../contracts/messages';
 import { TerminalError } from '../../errors';
-import { formatIssues } from '../../handlers/pubsub-handler';
+import { formatIssues } from '../../contracts/issues';
 import { withTraceparent } from '../../observability/trace-context';
 import type { Bus } from '../../ports';
 import { gcpError } from './errors';
