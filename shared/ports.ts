@@ -3,6 +3,8 @@ import type { LandedColumn, TableDef } from './contracts/tables';
 import type { DateWindow } from './contracts/identifiers';
 import type { TopicKey } from './contracts/messages';
 import type { PasswordSource } from './contracts/municipalities';
+import type { Alert } from './ledger/alerts';
+import type { RunReport } from './ledger/report';
 
 /**
  * Ports: the capabilities use cases depend on. Local adapters (filesystem, DuckDB, in-process bus)
@@ -80,6 +82,21 @@ export interface Secrets {
   /** The pseudonymisation key (HMAC-SHA-256 key bytes). */
   pseudonymKey(): Promise<Buffer>;
 }
+
+/** Where the run ledger is written: DuckDB locally (DuckDbLedger), BigQuery in the cloud (BigQueryLedger). */
+export interface LedgerWriter {
+  writeReport(report: RunReport, alerts: Alert[]): Promise<void>;
+  /** Runs that loaded slices but have no ledger row yet (reruns and backfills since the last report). */
+  unreportedRuns(): Promise<string[]>;
+}
+
+/** SQL, or a multi-statement script, with named STRING parameters: what the BigQuery query runner takes. */
+export interface BigQueryQuery {
+  query: string;
+  params: Record<string, string>;
+}
+/** Runs one query job and returns the rows of its last statement (shared/adapters/gcp/bigquery-query.ts). */
+export type BigQueryQueryRunner = (q: BigQueryQuery) => Promise<Record<string, unknown>[]>;
 
 export interface Clock {
   now(): Date;

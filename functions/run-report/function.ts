@@ -1,13 +1,12 @@
 import type { Logger } from 'pino';
 import type { RunReportConfig } from '../../shared/adapters/gcp/function-config';
 import { formatIssues } from '../../shared/contracts/issues';
-import type { LedgerWriter } from '../../shared/ledger/duckdb-ledger';
 import { alertLogEntry } from '../../shared/ledger/alerts';
 import { RunReportRequest } from '../../shared/ledger/report';
 import { reportResponse, reportRuns } from '../../shared/ledger/run-report';
 import { instrumentHttp } from '../../shared/observability/instrument';
 import { withSpan } from '../../shared/observability/telemetry';
-import type { Clock, ObjectStore } from '../../shared/ports';
+import type { Clock, LedgerWriter, ObjectStore } from '../../shared/ports';
 
 export interface RunReportAdapters {
   /** The staging bucket: the report is built from the run's objects alone. */

@@ -1,5 +1,5 @@
 import type { Alert } from './alerts';
-import type { LedgerWriter } from './duckdb-ledger';
+import type { BigQueryQuery, BigQueryQueryRunner, LedgerWriter } from '../ports';
 import type { RunReport } from './report';
 import { OPS_ALERTS, OPS_MUNICIPALITY_RUNS, OPS_RECONCILIATION, OPS_RUNS } from './schema';
 import { OWNED_COLUMN_TYPES, type OwnedTable } from './table-schema';
@@ -10,11 +10,6 @@ import { OWNED_COLUMN_TYPES, type OwnedTable } from './table-schema';
  * query parameters (no SQL is built from values), so a report costs a handful of DML statements
  * per table whatever the number of municipalities — well inside the per-table modification quota.
  */
-export interface BigQueryQuery {
-  query: string;
-  params: Record<string, string>;
-}
-
 export interface OpsDataset {
   project: string;
   dataset: string;
@@ -74,7 +69,7 @@ ORDER BY run_id`,
 /** A LedgerWriter over any BigQuery query runner (the cloud function passes the client's `query`). */
 export class BigQueryLedger implements LedgerWriter {
   constructor(
-    private readonly run: (q: BigQueryQuery) => Promise<Record<string, unknown>[]>,
+    private readonly run: BigQueryQueryRunner,
     private readonly ds: OpsDataset,
   ) {}
 

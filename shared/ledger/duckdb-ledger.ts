@@ -1,17 +1,10 @@
 import type { DuckDBValue } from '@duckdb/node-api';
 import type { DuckDbWarehouse } from '../local/duckdb-warehouse';
-import { systemClock, type Clock, type RunEvent, type RunObserver } from '../ports';
+import { systemClock, type Clock, type LedgerWriter, type RunEvent, type RunObserver } from '../ports';
 import type { Alert } from './alerts';
 import { unknownColumnsOf, type RunReport } from './report';
 import { LEDGER_TABLES, OPS_ALERTS, OPS_MUNICIPALITY_RUNS, OPS_RECONCILIATION, OPS_RUNS } from './schema';
 import { OWNED_COLUMN_TYPES, duckDbCreateTable, type OwnedTable } from './table-schema';
-
-/** Where the ledger is written: DuckDB locally; a BigQuery writer in the cloud (see ./bigquery-ledger.ts). */
-export interface LedgerWriter {
-  writeReport(report: RunReport, alerts: Alert[]): Promise<void>;
-  /** Runs that loaded slices but have no ledger row yet (reruns and backfills since the last report). */
-  unreportedRuns(): Promise<string[]>;
-}
 
 /** ISO-8601 UTC → DuckDB TIMESTAMP text (UTC). */
 const ts = (iso: string | null): string | null => (iso === null ? null : iso.replace('T', ' ').replace(/Z$/, ''));

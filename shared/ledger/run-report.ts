@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock, ObjectStore } from '../ports';
 import { ALERT_DEFAULTS, evaluateAlerts, type Alert, type AlertConfig } from './alerts';
-import type { LedgerWriter } from './duckdb-ledger';
+import type { LedgerWriter } from '../ports';
 import { buildRunReport, RunReportRequest, type RunReport } from './report';
 
 export interface ReportDeps {

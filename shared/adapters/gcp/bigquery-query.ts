@@ -1,5 +1,5 @@
 import type { BigQuery, Job } from '@google-cloud/bigquery';
-import type { BigQueryQuery } from '../../ledger/bigquery-ledger';
+import type { BigQueryQueryRunner } from '../../ports';
 import { gcpError } from './errors';
 
 export interface BigQueryQueryOptions {
@@ -21,7 +21,7 @@ export interface BigQueryQueryOptions {
  * Jobs get random ids (jobPrefix + uuid) on purpose: re-running a report must run it again, it
  * never reuses an earlier answer.
  */
-export function bigQueryQueryRunner(bq: BigQuery, o: BigQueryQueryOptions): (q: BigQueryQuery) => Promise<Record<string, unknown>[]> {
+export function bigQueryQueryRunner(bq: BigQuery, o: BigQueryQueryOptions): BigQueryQueryRunner {
   const labels = { pipeline: 'pec', ...(o.labels ?? {}) };
   return async (q) => {
     let job: Job;
