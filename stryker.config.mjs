@@ -29,6 +29,7 @@ const config = {
   mutate: [
     'shared/extract/**/*.ts',
     'shared/load/**/*.ts',
+    'shared/records/**/*.ts', // the bucket's records: create-if-absent writes, the source lease
     'shared/errors.ts',
     'shared/error-classes.ts',
     'shared/contracts/**/*.ts',
