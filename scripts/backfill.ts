@@ -8,8 +8,8 @@
  * rebuilt once; with --cloud (or GOOGLE_CLOUD_PROJECT and TOPIC_PREFIX set) they are published to
  * the deployed run-requests topic.
  */
-import { publishRunRequests } from '../shared/workflow/cloud-publish';
-import { backfillChunks, cloudTarget, gcloudPublishCommand } from '../shared/workflow/requests';
+import { publishRunRequests } from './lib/cloud-publish';
+import { backfillChunks, cloudTarget, gcloudPublishCommand } from './lib/requests';
 import { saoPauloDate } from '../shared/run/plan-run';
 import { CommandError, commandLine, EXIT, runCommand, type Parsed } from './lib/cli';
 import { BACKFILL } from './lib/commands';

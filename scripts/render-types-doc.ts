@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { renderTypesDoc } from '../shared/contracts/types-doc';
+import { renderTypesDoc } from './lib/types-doc';
 
 /** Rewrites docs/types.md from the type contract (shared/contracts/tables.ts). */
 const target = path.join(__dirname, '..', 'docs', 'types.md');

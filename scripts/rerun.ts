@@ -9,8 +9,8 @@
  * steps rebuild the marts and write the ledger. With --cloud (or GOOGLE_CLOUD_PROJECT and TOPIC_PREFIX
  * set) it goes to the deployed topic instead; marts and ledger catch up at the next daily run.
  */
-import { publishRunRequests } from '../shared/workflow/cloud-publish';
-import { cloudTarget, gcloudPublishCommand, rerunRequest } from '../shared/workflow/requests';
+import { publishRunRequests } from './lib/cloud-publish';
+import { cloudTarget, gcloudPublishCommand, rerunRequest } from './lib/requests';
 import { saoPauloDate } from '../shared/run/plan-run';
 import { commandLine, EXIT, runCommand, type Parsed } from './lib/cli';
 import { RERUN } from './lib/commands';

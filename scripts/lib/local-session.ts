@@ -7,7 +7,7 @@ import { effectiveDataDir, type LocalPostgres } from '../../shared/local/postgre
 import { createLocalPipeline, loadRegistryFile, localPaths, type LocalPaths, type LocalPipeline } from '../../shared/local/runtime';
 import type { LocalTiming } from '../../shared/workflow/local-executor';
 import type { RunEvent, RunObserver } from '../../shared/ports';
-import { waitingLine } from '../../shared/run/heartbeat';
+import { waitingLine } from './heartbeat';
 import { addDays } from '../../shared/run/plan-run';
 import type { RunStatusSummary } from '../../shared/run/run-status';
 import { startEmbeddedSources } from './embedded-sources';

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { renderTypesDoc } from '../../shared/contracts/types-doc';
+import { renderTypesDoc } from '../../scripts/lib/types-doc';
 import { COLUMN_TYPES } from '../../shared/contracts/tables';
 
 describe('docs/types.md', () => {

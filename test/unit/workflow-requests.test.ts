@@ -1,5 +1,5 @@
 import { RunRequest } from '../../shared/contracts/messages';
-import { backfillChunks, cloudTarget, gcloudPublishCommand, rerunRequest, MAX_BACKFILL_MONTHS } from '../../shared/workflow/requests';
+import { backfillChunks, cloudTarget, gcloudPublishCommand, rerunRequest, MAX_BACKFILL_MONTHS } from '../../scripts/lib/requests';
 import { PEC_TABLES } from '../../shared/tables/pec-tables';
 
 describe('rerun request', () => {

@@ -6,7 +6,7 @@ import type { Manifest } from '../../shared/contracts/manifest';
 import { layout } from '../../shared/records/layout';
 import { buildRunReport } from '../../shared/ledger/report';
 import { FsObjectStore } from '../../shared/local/fs-object-store';
-import { waitingLine } from '../../shared/run/heartbeat';
+import { waitingLine } from '../../scripts/lib/heartbeat';
 import { finalState, runStatus, type RunStatus } from '../../shared/run/run-status';
 import { StoreRunObserver, writePlan } from '../../shared/records/run-records';
 

@@ -1,4 +1,4 @@
-import { COLUMN_TYPES, NUMERIC_MAX, SET_ASIDE_REASONS, SET_ASIDE_TABLE, STAGED_LINE_MAX_BYTES, TEXT_MAX_BYTES, type TypeContract } from './tables';
+import { COLUMN_TYPES, NUMERIC_MAX, SET_ASIDE_REASONS, SET_ASIDE_TABLE, STAGED_LINE_MAX_BYTES, TEXT_MAX_BYTES, type TypeContract } from '../../shared/contracts/tables';
 
 /**
  * docs/types.md, rendered from the type contract in shared/contracts/tables.ts so the page cannot

@@ -1,5 +1,5 @@
 import { PubSub } from '@google-cloud/pubsub';
-import { PubSubBus } from '../adapters/gcp/pubsub-bus';
+import { PubSubBus } from '../../shared/adapters/gcp/pubsub-bus';
 
 /**
  * Publishes run requests to the deployed run-requests topic (`npm run rerun|backfill -- --cloud`).

@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { IbgeCode } from '../contracts/ibge';
-import { IsoDate } from '../contracts/identifiers';
-import { RunRequest, TOPICS } from '../contracts/messages';
-import type { TableDef } from '../contracts/tables';
-import { formatIssues } from '../contracts/issues';
-import { PEC_TABLES } from '../tables/pec-tables';
-import { addDays } from '../run/plan-run';
+import { IbgeCode } from '../../shared/contracts/ibge';
+import { IsoDate } from '../../shared/contracts/identifiers';
+import { RunRequest, TOPICS } from '../../shared/contracts/messages';
+import type { TableDef } from '../../shared/contracts/tables';
+import { formatIssues } from '../../shared/contracts/issues';
+import { PEC_TABLES } from '../../shared/tables/pec-tables';
+import { addDays } from '../../shared/run/plan-run';
 
 /**
  * The run requests people send outside the daily workflow, built and validated here so the local

@@ -1,4 +1,4 @@
-import type { RunStatusSummary } from './run-status';
+import type { RunStatusSummary } from '../../shared/run/run-status';
 
 /**
  * The line a local run prints while the workflow waits, so a silent minute never looks like a hang:
