@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { RunReportConfig } from '../../shared/adapters/gcp/function-config';
 import { formatIssues } from '../../shared/contracts/issues';
+import { logLabels } from '../../shared/contracts/log-messages';
 import { alertLogEntry } from '../../shared/ledger/alerts';
 import { RunReportRequest } from '../../shared/ledger/report';
 import { reportResponse, reportRuns } from '../../shared/ledger/run-report';
@@ -61,7 +62,7 @@ export function runReportFunction(config: RunReportConfig, a: RunReportAdapters,
         return;
       }
       const request = parsed.data;
-      const logger = request.runId ? a.logger.child({ 'logging.googleapis.com/labels': { run: request.runId } }) : a.logger;
+      const logger = request.runId ? a.logger.child(logLabels({ run: request.runId })) : a.logger;
       const result = await withSpan('run-report', { 'pipeline.run': request.runId ?? '(unreported runs)' }, () =>
         reportRuns({ store: a.store, ledger: a.ledger, clock: a.clock, alertConfig, logger }, request),
       );

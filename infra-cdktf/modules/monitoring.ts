@@ -2,7 +2,7 @@ import type { FunctionKey } from '../../shared/contracts/functions';
 import { LoggingMetric, MonitoringAlertPolicy, MonitoringDashboard, MonitoringNotificationChannel, type Cloudfunctions2Function, type PubsubSubscription } from '../google';
 import type { StackContext } from './context';
 import type { Topics } from './pubsub';
-import { LOG_MESSAGES } from '../../shared/contracts/log-messages';
+import { LOG_FIELDS, LOG_LABELS, LOG_MESSAGES } from '../../shared/contracts/log-messages';
 import { ALERT_FIELD_VALUE, type AlertRule } from '../../shared/ledger/alerts';
 
 /**
@@ -43,7 +43,9 @@ export function monitoring(
     project,
     name: names.logMetric('municipality_failed'),
     description: 'Terminal extract failures (one per municipality and message), by error class',
-    filter: ['resource.type="cloud_run_revision"', `resource.labels.service_name="${r.functions.extract.name}"`, 'severity=ERROR', 'jsonPayload.errorClass:*'].join('\n'),
+    filter: ['resource.type="cloud_run_revision"', `resource.labels.service_name="${r.functions.extract.name}"`, 'severity=ERROR', `jsonPayload.${LOG_FIELDS.errorClass}:*`].join(
+      '\n',
+    ),
     metricDescriptor: {
       metricKind: 'DELTA',
       valueType: 'INT64',
@@ -53,7 +55,7 @@ export function monitoring(
         { key: 'municipality', valueType: 'STRING', description: 'IBGE code (from the log entry labels)' },
       ],
     },
-    labelExtractors: { error_class: 'EXTRACT(jsonPayload.errorClass)', municipality: 'EXTRACT(labels.municipality)' },
+    labelExtractors: { error_class: `EXTRACT(jsonPayload.${LOG_FIELDS.errorClass})`, municipality: `EXTRACT(labels.${LOG_LABELS.municipality})` },
   });
 
   // A load that applied at least one slice: the heartbeat of fresh data.
@@ -65,7 +67,7 @@ export function monitoring(
       'resource.type="cloud_run_revision"',
       `resource.labels.service_name="${r.functions.load.name}"`,
       `jsonPayload.message="${LOG_MESSAGES.loadFinished}"`,
-      'jsonPayload.loaded>0',
+      `jsonPayload.${LOG_FIELDS.loaded}>0`,
     ].join('\n'),
     metricDescriptor: { metricKind: 'DELTA', valueType: 'INT64', unit: '1' },
   });
@@ -99,14 +101,14 @@ export function monitoring(
     project,
     name: names.logMetric('run_alerts'),
     description: 'Alerts raised by the daily run report, by rule (shared/ledger/alerts.ts)',
-    filter: ['resource.type="workflows.googleapis.com/Workflow"', `jsonPayload.alert="${ALERT_FIELD_VALUE}"`].join('\n'),
+    filter: ['resource.type="workflows.googleapis.com/Workflow"', `jsonPayload.${LOG_FIELDS.alert}="${ALERT_FIELD_VALUE}"`].join('\n'),
     metricDescriptor: {
       metricKind: 'DELTA',
       valueType: 'INT64',
       unit: '1',
       labels: [{ key: 'rule', valueType: 'STRING', description: 'alert rule, e.g. stale_source, reconciliation_mismatch' }],
     },
-    labelExtractors: { rule: 'EXTRACT(jsonPayload.rule)' },
+    labelExtractors: { rule: `EXTRACT(jsonPayload.${LOG_FIELDS.rule})` },
   });
 
   new MonitoringAlertPolicy(ctx.scope, 'alert-run-report', {

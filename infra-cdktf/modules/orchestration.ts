@@ -29,11 +29,8 @@ export interface Orchestration {
 const DAILY_WORKFLOW_NAME = /([a-z][a-z0-9-]*)\.workflows\.yaml$/.exec(DAILY_WORKFLOW_FILE)![1]!;
 if (DAILY_WORKFLOW_NAME !== DAILY_WORKFLOW.name) throw new Error(`${DAILY_WORKFLOW_FILE} does not carry the workflow's name ${DAILY_WORKFLOW.name}`);
 
-/**
- * TODO(WORKFLOW_ENV.extractMaxInFlight): the workflow's own name for this variable arrives with the workflow
- * change that reads it; until then the name is written here, once. Remove the fallback after the merge.
- */
-export const EXTRACT_MAX_IN_FLIGHT_ENV: string = (WORKFLOW_ENV as Record<string, string>).extractMaxInFlight ?? 'EXTRACT_MAX_IN_FLIGHT';
+/** The workflow's in-flight cap variable (WORKFLOW_ENV.extractMaxInFlight), set only when the generated workflow reads it. */
+export const EXTRACT_MAX_IN_FLIGHT_ENV: string = WORKFLOW_ENV.extractMaxInFlight;
 
 /**
  * The value of every variable the generated workflow reads with sys.get_env (WORKFLOW_ENV in

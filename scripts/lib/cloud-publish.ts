@@ -1,5 +1,6 @@
 import { PubSub } from '@google-cloud/pubsub';
 import { PubSubBus } from '../../shared/adapters/gcp/pubsub-bus';
+import { MESSAGE_ATTRIBUTE, PUBLISHER } from '../../shared/contracts/pubsub';
 
 /**
  * Publishes run requests to the deployed run-requests topic (`npm run rerun|backfill -- --cloud`).
@@ -11,7 +12,7 @@ export async function publishRunRequests(requests: unknown[], target: { projectI
   try {
     const bus = new PubSubBus(pubsub, target.topicPrefix);
     const ids: string[] = [];
-    for (const r of requests) ids.push(await bus.publish('runRequests', r, { publisher: 'npm-run' }));
+    for (const r of requests) ids.push(await bus.publish('runRequests', r, { [MESSAGE_ATTRIBUTE.publisher]: PUBLISHER.cli }));
     return ids;
   } finally {
     await pubsub.close();

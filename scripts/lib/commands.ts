@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ENV } from '../../shared/contracts/config';
 import { IbgeCode } from '../../shared/contracts/ibge';
 import { IsoDate } from '../../shared/contracts/identifiers';
 import { type Command, type Flag, switchFlag, valueFlag } from './cli';
@@ -21,9 +22,9 @@ const SESSION = {
 
 /** Commands that can publish to the deployed run-requests topic instead of running locally. */
 const CLOUD = {
-  cloud: switchFlag('publish to the deployed topic instead of running locally (also when GOOGLE_CLOUD_PROJECT and TOPIC_PREFIX are set)'),
-  project: valueFlag(z.string().min(1).optional(), 'Google Cloud project of the topic (default: GOOGLE_CLOUD_PROJECT)', 'ID'),
-  topicPrefix: valueFlag(z.string().optional(), 'prefix of the topic ids (default: TOPIC_PREFIX)', 'PREFIX'),
+  cloud: switchFlag(`publish to the deployed topic instead of running locally (also when ${ENV.projectId} and ${ENV.topicPrefix} are set)`),
+  project: valueFlag(z.string().min(1).optional(), `Google Cloud project of the topic (default: ${ENV.projectId})`, 'ID'),
+  topicPrefix: valueFlag(z.string().optional(), `prefix of the topic ids (default: ${ENV.topicPrefix})`, 'PREFIX'),
 };
 
 const tables = valueFlag(z.string().min(1).optional(), 'only these tables, comma-separated (default: every registry table)', 'T1,T2');

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ENV } from '../../shared/contracts/config';
 import { IbgeCode } from '../../shared/contracts/ibge';
 import { IsoDate } from '../../shared/contracts/identifiers';
 import { RunRequest, TOPICS } from '../../shared/contracts/messages';
@@ -103,11 +104,11 @@ export function cloudTarget(
   flags: { cloud?: boolean; project?: string; topicPrefix?: string },
   env: Record<string, string | undefined>,
 ): { projectId: string; topicPrefix: string } | undefined {
-  const projectId = flags.project ?? env.GOOGLE_CLOUD_PROJECT;
-  const topicPrefix = flags.topicPrefix ?? env.TOPIC_PREFIX;
-  const wanted = flags.cloud || (env.GOOGLE_CLOUD_PROJECT !== undefined && env.TOPIC_PREFIX !== undefined);
+  const projectId = flags.project ?? env[ENV.projectId];
+  const topicPrefix = flags.topicPrefix ?? env[ENV.topicPrefix];
+  const wanted = flags.cloud || (env[ENV.projectId] !== undefined && env[ENV.topicPrefix] !== undefined);
   if (!wanted) return undefined;
-  if (!projectId) throw new Error('--cloud needs a project: set GOOGLE_CLOUD_PROJECT or pass --project');
+  if (!projectId) throw new Error(`--cloud needs a project: set ${ENV.projectId} or pass --project`);
   return { projectId, topicPrefix: topicPrefix ?? '' };
 }
 

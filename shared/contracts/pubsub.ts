@@ -37,6 +37,16 @@ export interface PubsubCloudEvent {
  * A message the handler parks itself (terminal failure) carries the handler's attributes instead:
  * errorClass, errorMessage, sourceHandler, originalMessageId, deliveryAttempt.
  */
+/**
+ * Attributes the pipeline's publishers put on run, extract and load messages (besides `traceparent`,
+ * shared/observability/trace-context.ts): the run a message belongs to, to find a run's messages in
+ * the console and the dead-letter topic, and who published it. For people: no handler decides on them.
+ */
+export const MESSAGE_ATTRIBUTE = { runId: 'runId', publisher: 'publisher' } as const;
+
+/** Values of the `publisher` attribute. */
+export const PUBLISHER = { workflow: 'daily-dag', cli: 'npm-run' } as const;
+
 /** Attributes the pipeline's handlers add to a message they dead-letter themselves (terminal failures). */
 export const HANDLER_DEAD_LETTER_ATTRIBUTES = {
   errorClass: 'errorClass',

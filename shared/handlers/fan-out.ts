@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { RunRequest, type ExtractRequest } from '../contracts/messages';
 import type { MunicipalityRegistry } from '../contracts/municipalities';
+import { MESSAGE_ATTRIBUTE } from '../contracts/pubsub';
 import type { Bus, Clock } from '../ports';
 import { planRun } from '../run/plan-run';
 import { pubsubHandler } from './pubsub-handler';
@@ -25,7 +26,8 @@ export function makeFanOutHandler(deps: FanOutDeps) {
     run: async (req, ctx) => {
       const plan = planRun(req, await deps.registry(), { now: deps.clock.now(), lookbackDays: deps.lookbackDays, requestId: ctx.messageId });
       // dispatch "caller": the daily workflow publishes the extract messages itself, in batches (shared/workflow).
-      if (req.dispatch === 'fan-out') await Promise.all(plan.extracts.map((e) => deps.bus.publish('extractRequests', e, { ...ctx.attributes, runId: plan.runId })));
+      if (req.dispatch === 'fan-out')
+        await Promise.all(plan.extracts.map((e) => deps.bus.publish('extractRequests', e, { ...ctx.attributes, [MESSAGE_ATTRIBUTE.runId]: plan.runId })));
       ctx.logger.info({ run: plan.runId, municipalities: plan.extracts.length, dispatch: req.dispatch }, 'run fanned out');
       await deps.onPlanned?.(plan);
     },

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { formatIssues } from '../contracts/issues';
+import { LOG_FIELDS, logLabels } from '../contracts/log-messages';
 import { HANDLER_DEAD_LETTER_ATTRIBUTES as DL, MessagePublishedData, type PubsubCloudEvent } from '../contracts/pubsub';
 import { describeError, TerminalError } from '../errors';
 import type { Bus } from '../ports';
@@ -65,18 +66,18 @@ export function pubsubHandler<S extends z.ZodType>(spec: {
       payload = parsed.data;
       // Run and municipality as Cloud Logging labels on every line about this message (alerts group by them).
       const p = payload as { runId?: string; municipality?: string; municipalities?: string[] };
-      const labels = { ...(p.runId ? { run: p.runId } : {}), ...(p.municipality ? { municipality: p.municipality } : {}) };
-      if (Object.keys(labels).length > 0) ctx.logger = ctx.logger.child({ 'logging.googleapis.com/labels': labels });
+      if (p.runId || p.municipality) ctx.logger = ctx.logger.child(logLabels({ run: p.runId, municipality: p.municipality }));
       await spec.run(payload, ctx);
       return 'ok';
     } catch (err) {
       const failure = describeError(err);
       await spec.onFailure?.(payload, failure, ctx);
       if (failure.transient) {
-        ctx.logger.warn({ errorClass: failure.errorClass, err: failure.message }, `${spec.name} failed (transient): Pub/Sub will redeliver`);
+        ctx.logger.warn({ [LOG_FIELDS.errorClass]: failure.errorClass, err: failure.message }, `${spec.name} failed (transient): Pub/Sub will redeliver`);
         throw err;
       }
-      ctx.logger.error({ errorClass: failure.errorClass, err: failure.message }, `${spec.name} failed (terminal): dead-lettered, not retried`);
+      // The terminal-failure metric (infra-cdktf/modules/monitoring.ts) counts ERROR lines carrying this field.
+      ctx.logger.error({ [LOG_FIELDS.errorClass]: failure.errorClass, err: failure.message }, `${spec.name} failed (terminal): dead-lettered, not retried`);
       await spec.bus.publishDeadLetter(raw, {
         ...attributes,
         [DL.errorClass]: failure.errorClass,

@@ -1,3 +1,4 @@
+import { LOG_FIELDS } from '../contracts/log-messages';
 import type { RunReport } from './report';
 
 /**
@@ -10,6 +11,13 @@ import type { RunReport } from './report';
  *    "rule":"stale_source","runId":"daily-20261122","municipality":"3509502"}
  */
 export const ALERT_FIELD_VALUE = 'pec-pipeline';
+
+/** The alert the workflow raises itself when the report step fails (the generated YAML and the local executor). */
+export const REPORT_FAILED_ALERT = {
+  rule: 'report_failed',
+  severity: 'ALERT',
+  message: 'the run report could not be written: ledger and alerts are missing for this run',
+} as const;
 
 export const ALERT_RULES = {
   municipality_failed: 'ERROR',
@@ -99,5 +107,12 @@ export function evaluateAlerts(report: RunReport, config: AlertConfig = ALERT_DE
 
 /** The Cloud Logging line of an alert (what the workflow's sys.log and the local log write). */
 export function alertLogEntry(a: Alert): Record<string, unknown> {
-  return { severity: a.severity, message: a.message, alert: a.alert, rule: a.rule, runId: a.runId, ...(a.municipality ? { municipality: a.municipality } : {}) };
+  return {
+    severity: a.severity,
+    message: a.message,
+    [LOG_FIELDS.alert]: a.alert,
+    [LOG_FIELDS.rule]: a.rule,
+    runId: a.runId,
+    ...(a.municipality ? { municipality: a.municipality } : {}),
+  };
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { LOG_MESSAGES } from '../contracts/log-messages';
+import { LOG_FIELDS, LOG_MESSAGES } from '../contracts/log-messages';
 import type { LoadRequest } from '../contracts/messages';
 import { pipeline } from 'node:stream/promises';
 import type { Manifest, StagedPart } from '../contracts/manifest';
@@ -97,7 +97,8 @@ export async function loadRun(deps: LoadDeps, req: LoadRequest): Promise<LoadRes
       loadId,
       run: req.runId,
       slices: outcomes.length,
-      loaded: outcomes.filter((o) => o.status === 'loaded').length,
+      // The freshness metric counts "load finished" lines whose field is > 0.
+      [LOG_FIELDS.loaded]: outcomes.filter((o) => o.status === 'loaded').length,
       failed: outcomes.filter((o) => o.status === 'failed').length,
       missingManifests,
     },

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import type { TopicKey } from '../contracts/messages';
 import type { DateWindow } from '../contracts/identifiers';
 import { PipelineError } from '../errors';
-import type { Alert } from '../ledger/alerts';
+import { LOG_FIELDS } from '../contracts/log-messages';
+import { ALERT_FIELD_VALUE, REPORT_FAILED_ALERT, type Alert } from '../ledger/alerts';
 import type { RunReportRequest } from '../ledger/report';
 import type { RunReportResponse } from '../ledger/run-report';
 import type { Clock } from '../ports';
@@ -308,11 +309,11 @@ export async function executeWorkflow(workflow: WorkflowSpec, ports: WorkflowPor
         result.report = await withRetry(reportStep.retry, () => ports.report(evaluate(REPORT_REQUEST, vars) as RunReportRequest, logAlert));
       } catch (err) {
         const alert = {
-          alert: 'pec-pipeline',
-          rule: 'report_failed',
-          severity: 'ALERT',
+          [LOG_FIELDS.alert]: ALERT_FIELD_VALUE,
+          [LOG_FIELDS.rule]: REPORT_FAILED_ALERT.rule,
+          severity: REPORT_FAILED_ALERT.severity,
           runId: vars.report_run_id ?? runId,
-          message: 'the run report could not be written: ledger and alerts are missing for this run',
+          message: REPORT_FAILED_ALERT.message,
           error: (err as Error).message,
         };
         logAlert(alert);

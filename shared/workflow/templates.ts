@@ -1,4 +1,5 @@
 import { TOPICS, type TopicKey } from '../contracts/messages';
+import { MESSAGE_ATTRIBUTE, PUBLISHER } from '../contracts/pubsub';
 
 /**
  * The messages and requests the workflow sends, as templates whose leaves are literals or references to
@@ -73,7 +74,7 @@ export const REPORT_REQUEST: Template = {
 };
 
 /** Attributes on every message the workflow publishes. */
-export const MESSAGE_ATTRIBUTES: Template = { runId: ref('run_id'), publisher: 'daily-dag' };
+export const MESSAGE_ATTRIBUTES: Template = { [MESSAGE_ATTRIBUTE.runId]: ref('run_id'), [MESSAGE_ATTRIBUTE.publisher]: PUBLISHER.workflow };
 
 export function topicName(topic: TopicKey): string {
   return TOPICS[topic];

@@ -1,6 +1,7 @@
 import YAML from 'yaml';
 import { bigQueryRefreshScript, getMart } from '../marts/marts';
-import { ALERT_FIELD_VALUE } from '../ledger/alerts';
+import { LOG_FIELDS } from '../contracts/log-messages';
+import { ALERT_FIELD_VALUE, REPORT_FAILED_ALERT } from '../ledger/alerts';
 import { step, type WorkflowSpec, type RetryPolicy } from './definition';
 import { WORKFLOW_ENV } from './daily';
 import { EXTRACT_REQUEST, LOAD_REQUEST, MESSAGE_ATTRIBUTES, REPORT_REQUEST, RUN_REQUEST, RUN_REQUEST_OPTIONAL_ARGS, renderExpression, topicName, type Template } from './templates';
@@ -301,9 +302,9 @@ export function workflowDefinition(workflow: WorkflowSpec): Obj {
             report_failed: {
               call: 'sys.log',
               args: {
-                severity: 'ALERT',
+                severity: REPORT_FAILED_ALERT.severity,
                 json: x(
-                  `{"alert": "${ALERT_FIELD_VALUE}", "rule": "report_failed", "severity": "ALERT", "runId": run_id, "message": "the run report could not be written: ledger and alerts are missing for this run", "error": e}`,
+                  `{"${LOG_FIELDS.alert}": "${ALERT_FIELD_VALUE}", "${LOG_FIELDS.rule}": "${REPORT_FAILED_ALERT.rule}", "severity": "${REPORT_FAILED_ALERT.severity}", "runId": run_id, "message": ${JSON.stringify(REPORT_FAILED_ALERT.message)}, "error": e}`,
                 ),
               },
             },
