@@ -1,3 +1,4 @@
+import { layout } from '../../shared/records/layout';
 import { COLUMN_TYPES, NUMERIC_MAX, SET_ASIDE_REASONS, SET_ASIDE_TABLE, STAGED_LINE_MAX_BYTES, TEXT_MAX_BYTES, type TypeContract } from '../../shared/contracts/tables';
 
 /**
@@ -87,7 +88,7 @@ export function renderTypesDoc(): string {
     '|---|---|---|',
     ...SET_ASIDE_TABLE.columns.map((c) => `| \`${c.name}\` | \`${c.type}\` | ${cell(c.description ?? '')} |`),
     '',
-    'Staged per municipality (`runs/<run>/tables/set_aside_values/<ibge>/<attempt>/part-00000.csv.gz`, only when',
+    `Staged per municipality (\`${layout.part('<run>', SET_ASIDE_TABLE.name, '<ibge>', '<attempt>', 0)}\`, only when`,
     'something was set aside) and listed as `setAside` in the manifest; the ordinary load path lands it in',
     '`raw.set_aside_values`, read through the view `ops.set_aside_values` (DuckDB and BigQuery alike, from',
     '`OPS_VIEWS` in shared/ledger/schema.ts; reading it needs `raw` access, Power BI has none). Its slice is keyed by',
