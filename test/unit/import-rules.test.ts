@@ -81,6 +81,11 @@ const RULES: Rule[] = [
     why: 'contracts are the bottom layer (the table registry is their data): they import no behaviour',
   },
   {
+    files: (f) => under(f, 'shared/tables'),
+    refuses: (t) => t.startsWith('shared/') && !['shared/tables', 'shared/contracts'].some((r) => under(t, r)),
+    why: 'the table registry is data checked by its contract',
+  },
+  {
     files: (f) => inShared(f) && !under(f, 'shared/adapters/gcp') && !under(f, 'shared/observability') && f !== 'shared/log.ts',
     refuses: (t) => t.startsWith('@google-cloud/'),
     why: 'Google Cloud clients are used only by the adapters (shared/adapters/gcp) and the logging/tracing setup',
