@@ -17,7 +17,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { LOCAL_SUBSCRIPTION } from '../../shared/local/runtime';
 import { startLocalPostgres } from '../../shared/local/postgres-server';
-import { FaultLab, REQUEST, buildReference, diffFromReference, duplicateKeys, seedSource, type LabOptions, type Reference } from '../../test/faults/support/harness';
+import {
+  FaultLab,
+  REQUEST,
+  buildReference,
+  diffFromReference,
+  duplicateKeys,
+  emptySourceSlices,
+  seedSource,
+  type LabOptions,
+  type Reference,
+} from '../../test/faults/support/harness';
 import type { Source } from '../../test/support/local-pipeline';
 import type { TestDatabase } from '../../test/support/pg';
 import { registryFor } from '../../test/support/local-pipeline';
@@ -187,7 +197,20 @@ export async function badMorning(o: BadMorningOptions): Promise<number> {
     for (const name of ['slow', 'drift', 'overflow'] as const) chunks.push([name, groups[name]]);
     log(`seeding ${plan.ibges.length} municipalities on ${chunks.length} databases…`);
     for (const [k, [name, ms]] of chunks.entries()) {
-      const db = await seedSource(`pec_bad_${name}`, 61 + k, ms, size);
+      // A database where some municipality would have an empty table in the window is seeded again
+      // with the next seed (deterministic): the clean reference refuses empty tables.
+      let db = await seedSource(`pec_bad_${name}`, 61 + k, ms, size);
+      for (let retry = 1; ; retry++) {
+        const empty = await emptySourceSlices(
+          db,
+          ms.map((m) => m.ibge),
+        );
+        if (empty.length === 0) break;
+        if (retry > 5) throw new Error(`database ${k}: ${empty.join(', ')} stay empty in the window after ${retry} seeds`);
+        log(`database ${k}: no rows in the window for ${empty.join(', ')}: seeding it again with another seed`);
+        await db.drop();
+        db = await seedSource(`pec_bad_${name}`, 61 + k + 1000 * retry, ms, size);
+      }
       dbs.push(db);
       sources.push({ name, db: { name: db.name, url: db.url, readerRole: db.readerRole, readerPassword: db.readerPassword }, municipalities: ms });
     }

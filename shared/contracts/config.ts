@@ -38,7 +38,8 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 /** Extraction limits; the defaults are the production values, each with its reason. */
 export const EXTRACT_DEFAULTS = {
   // A COPY of one month of a mid-size municipality's largest table takes well under a minute; ten
-  // minutes only stops a runaway query on a struggling server.
+  // minutes only stops a runaway query on a struggling server. Each statement is also capped at what
+  // its delivery has left before the function timeout (DELIVERY_STATEMENT_DEADLINE_MS).
   statementTimeoutMs: 600_000,
   // Never queue behind the PEC's own nightly DW job or a migration: give up fast and retry later.
   lockTimeoutMs: 5_000,

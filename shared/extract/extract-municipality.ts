@@ -8,6 +8,7 @@ import type { MunicipalityEntry } from '../contracts/municipalities';
 import { INGESTION_COLUMNS, landedColumns, SET_ASIDE_TABLE, type TableDef } from '../contracts/tables';
 import { classifySourceError, ObjectExistsError, PipelineError, TerminalError, TransientError } from '../errors';
 import type { Clock, ObjectStore, Secrets } from '../ports';
+import { FUNCTIONS } from '../contracts/functions';
 import { CsvRowTransform, type RowChunk } from './csv-rows';
 import { layout } from '../records/layout';
 import { readManifest, writeManifest } from '../records/bucket-records';
@@ -37,7 +38,18 @@ export interface ExtractDeps {
   settings: ExtractSettings;
   /** Per-server concurrency cap (one extraction per installation at a time). */
   lease?: LeaseSettings;
+  /** No statement may run past this long after the delivery started (default DELIVERY_STATEMENT_DEADLINE_MS). */
+  statementDeadlineMs?: number;
 }
+
+/**
+ * The platform stops the extract function at its timeout (540 s) without a word: a delivery killed
+ * there records no failure, so a source whose query hangs for good would only ever show `started`
+ * markers and end `late` with no class. The default statement timeout (600 s) is longer than that, so
+ * each COPY's timeout is capped at what the delivery has left until 30 s before the function timeout:
+ * PostgreSQL cancels it (57014, `source_timeout`) and the failure is recorded like any other.
+ */
+export const DELIVERY_STATEMENT_DEADLINE_MS = (FUNCTIONS.extract.timeoutSeconds - 30) * 1000;
 
 export type ExtractOutcome =
   | { status: 'extracted'; manifest: Manifest }
@@ -107,6 +119,9 @@ async function extractFromSnapshot(
     for (const table of todo) {
       if (tables.length > 0 && Date.now() - started > deps.settings.timeBudgetMs) break;
       const t0 = Date.now();
+      // Never let a statement outlive the delivery (see DELIVERY_STATEMENT_DEADLINE_MS).
+      const left = (deps.statementDeadlineMs ?? DELIVERY_STATEMENT_DEADLINE_MS) - (t0 - started);
+      if (left < deps.settings.statementTimeoutMs) await session.query(`SET LOCAL statement_timeout = ${Math.max(1_000, Math.floor(left))}`);
       try {
         const result = await extractTable(deps, session, pseudonymizer, table, facts, req, attempt, setAside);
         tables.push({ ...result, seconds: (Date.now() - t0) / 1000 });

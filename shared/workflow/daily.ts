@@ -27,8 +27,9 @@ export const DAILY_WORKFLOW: WorkflowSpec = validateWorkflowSpec({
     { kind: 'fanOut', id: 'fan_out', batchSize: 10, maxInFlight: FUNCTIONS.extract.maxInstances, retry: CALL_RETRY },
     { kind: 'awaitExtractions', id: 'await_extractions', deadlineMinutes: 180, pollEverySeconds: 60, retry: CALL_RETRY },
     // Healthy municipalities land ≤ ~10 min after staging, whatever the dead sources do; at most
-    // 18 timed + 7 full + 1 last wave for 650 municipalities (26 of BigQuery's 1,500 daily table
-    // modifications). 100 municipalities per wave keep a load job far below 10,000 source URIs.
+    // 18 timed + 7 full waves while extracting for 650 municipalities, then the last ones (normally
+    // 1: 26 of BigQuery's 1,500 daily table modifications). 100 municipalities per wave keep a load
+    // job far below 10,000 source URIs.
     { kind: 'loadTables', id: 'load_tables', timeoutMinutes: 60, pollEverySeconds: 30, waveEveryMinutes: 10, waveMaxMunicipalities: 100, retry: CALL_RETRY },
     { kind: 'refreshMarts', id: 'refresh_marts', marts: MART_NAMES, concurrency: 2, retry: MART_RETRY },
     { kind: 'writeReport', id: 'write_report', retry: CALL_RETRY },

@@ -29,8 +29,9 @@ export type WorkflowStep =
   /**
    * Load staged municipalities in waves: one load request per wave (one load job per table), at
    * most one wave in flight, a wave when `waveMaxMunicipalities` are waiting or `waveEveryMinutes`
-   * after the previous one, and a last one once extraction is over; then wait for it, up to
-   * `timeoutMinutes`. Waves are bounded (see `maxLoadWaves`): each is one modification per table.
+   * after the previous one, and the last ones once extraction is over (everything still staged); then
+   * wait for them, up to `timeoutMinutes`. Waves are bounded (see `maxLoadWaves`): each is one
+   * modification per table.
    */
   | {
       kind: 'loadTables';
@@ -72,14 +73,23 @@ export function step<K extends WorkflowStepKind>(workflow: WorkflowSpec, kind: K
 }
 
 /**
- * The most load waves (= table modifications per table) one daily run can make for `planned`
- * municipalities: timed waves during extraction, full waves, and the last one. BigQuery allows 1,500
+ * The most load waves the daily run sends WHILE EXTRACTING (= table modifications per table) for
+ * `planned` municipalities: one timed wave per `waveEveryMinutes` until the deadline, plus the full
+ * ones (each `waveMaxMunicipalities`). Once extraction is over the load step sends whatever is still
+ * staged, one wave at a time, with no budget (a budget there left staged municipalities unloaded):
+ * ⌈staged / waveMaxMunicipalities⌉ waves, one more per municipality that finishes after the
+ * deadline, and never more than one per load poll until the load timeout. BigQuery allows 1,500
  * modifications per table per day, shared with reruns and backfills.
+ *
+ * `clock` is the deadline and wave interval the executor really runs with, when they are not the
+ * specification's minutes (the local executor's LocalTiming): the budget must follow the interval at
+ * which timed waves are actually sent, or a compressed clock spends it long before the deadline.
  */
-export function maxLoadWaves(workflow: WorkflowSpec, planned: number): number {
+export function maxLoadWaves(workflow: WorkflowSpec, planned: number, clock?: { deadlineMs: number; waveEveryMs: number }): number {
   const wait = step(workflow, 'awaitExtractions');
   const load = step(workflow, 'loadTables');
-  return Math.ceil(wait.deadlineMinutes / load.waveEveryMinutes) + Math.ceil(planned / load.waveMaxMunicipalities) + 1;
+  const timed = clock ? Math.ceil(clock.deadlineMs / clock.waveEveryMs) : Math.ceil(wait.deadlineMinutes / load.waveEveryMinutes);
+  return timed + Math.ceil(planned / load.waveMaxMunicipalities);
 }
 
 export function validateWorkflowSpec(workflow: WorkflowSpec): WorkflowSpec {

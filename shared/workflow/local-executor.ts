@@ -188,7 +188,9 @@ export async function executeWorkflow(workflow: WorkflowSpec, ports: WorkflowPor
   };
 
   // Load waves (the workflow's load_wave subworkflow): at most one in flight; `requested` is the
-  // number of municipalities processed by a load once every wave sent so far has finished.
+  // number of municipalities processed by a load once every wave sent so far has finished. The
+  // budget (maxLoadWaves) bounds the waves sent while extracting; the last ones (`last`) always go,
+  // or what is staged after the budget is spent would never be loaded.
   let requested = 0;
   let lastWaveAt = now();
   let maxWaves = Infinity;
@@ -203,7 +205,7 @@ export async function executeWorkflow(workflow: WorkflowSpec, ports: WorkflowPor
       result.loadTimedOut = true;
     }
     const due = last || s.counts.loadable >= load.waveMaxMunicipalities || now() - lastWaveAt >= waveEveryMs;
-    if (s.loadable.length === 0 || !due || result.waves.length >= maxWaves) return;
+    if (s.loadable.length === 0 || !due || (!last && result.waves.length >= maxWaves)) return;
     vars.wave = s.loadable;
     await withRetry(load.retry, () => ports.publish('loadRequests', evaluate(LOAD_REQUEST, vars), attributes()));
     result.waves.push([...s.loadable]);
@@ -232,7 +234,8 @@ export async function executeWorkflow(workflow: WorkflowSpec, ports: WorkflowPor
       deadline = Date.parse(status().createdAt) + (timing.deadlineMs ?? wait.deadlineMinutes * 60_000);
       vars.deadline_iso = new Date(deadline).toISOString();
       lastWaveAt = Date.parse(status().createdAt);
-      maxWaves = maxLoadWaves(workflow, status().counts.planned);
+      // The budget follows the deadline and wave interval this execution runs with (LocalTiming).
+      maxWaves = maxLoadWaves(workflow, status().counts.planned, { deadlineMs: deadline - Date.parse(status().createdAt), waveEveryMs });
       doneBefore = status().counts.done;
     },
 
@@ -281,7 +284,7 @@ export async function executeWorkflow(workflow: WorkflowSpec, ports: WorkflowPor
           return;
         }
         await maybeWave(s, true);
-        if (!outstanding(s) && (s.counts.loadable === 0 || result.waves.length >= maxWaves)) return;
+        if (!outstanding(s) && s.counts.loadable === 0) return;
         await sleep(loadPollMs);
       }
     },

@@ -50,7 +50,7 @@ export function workflowDefinition(workflow: WorkflowSpec): Obj {
   const topic = (key: 'runRequests' | 'extractRequests' | 'loadRequests') => x(`"projects/" + project + "/topics/" + topic_prefix + "${topicName(key)}"`);
   const env = (name: string) => x(`sys.get_env("${name}")`);
 
-  // Timed waves the deadline allows; the full and last waves are added once the plan's size is known.
+  // Timed waves the deadline allows; the full waves are added once the plan's size is known.
   const timedWaves = Math.ceil(wait.deadlineMinutes / load.waveEveryMinutes);
   const statusQuery = (extra: string) => x(`{"runId": run_id, "view": "summary", "loadableLimit": wave_max${extra}}`);
 
@@ -156,8 +156,8 @@ export function workflowDefinition(workflow: WorkflowSpec): Obj {
               { 'waves.last_at': x('time.parse(status.createdAt)') },
               // Done before this execution (a re-executed workflow): not released again, not in flight.
               { done_before: x('status.counts.done') },
-              // The bound of maxLoadWaves (shared/workflow/definition.ts): timed + full + last waves.
-              { 'waves.max': x(`${timedWaves} + (status.counts.planned + wave_max - 1) // wave_max + 1`) },
+              // The budget of maxLoadWaves (shared/workflow/definition.ts): timed + full waves while extracting.
+              { 'waves.max': x(`${timedWaves} + (status.counts.planned + wave_max - 1) // wave_max`) },
             ],
           },
         },
@@ -232,7 +232,7 @@ export function workflowDefinition(workflow: WorkflowSpec): Obj {
           load_check: {
             switch: [
               {
-                condition: x('waves.requested - status.counts.loaded <= 0 and (status.counts.loadable == 0 or waves.count >= waves.max)'),
+                condition: x('waves.requested - status.counts.loaded <= 0 and status.counts.loadable == 0'),
                 next: 'load_end',
               },
             ],
@@ -386,7 +386,9 @@ export function workflowDefinition(workflow: WorkflowSpec): Obj {
       ],
     },
     // One load wave when one is due (the local executor's maybeWave): at most one in flight; a wave
-    // that outlives the load timeout is given up (its municipalities become loadable again).
+    // that outlives the load timeout is given up (its municipalities become loadable again). The
+    // budget (waves.max) bounds the waves sent while extracting; the last ones always go, or what is
+    // staged once it is spent would never be loaded.
     load_wave: {
       params: ['status', 'waves', 'last', 'run_id', 'load_topic', 'wave_max', 'wave_every', 'load_timeout'],
       steps: [
@@ -403,7 +405,7 @@ export function workflowDefinition(workflow: WorkflowSpec): Obj {
             switch: [
               {
                 condition: x(
-                  'len(status.loadable) == 0 or waves.count >= waves.max or not (last or status.counts.loadable >= wave_max or sys.now() - waves.last_at >= wave_every)',
+                  'len(status.loadable) == 0 or not (last or (waves.count < waves.max and (status.counts.loadable >= wave_max or sys.now() - waves.last_at >= wave_every)))',
                 ),
                 return: x('waves'),
               },

@@ -159,6 +159,43 @@ describe('run status from attempt markers', () => {
     });
     expect(line).toBe('waiting for 4 municipalities: 2 extracting, 1 retrying (source_unreachable), 1 queued, next attempt in 40 s, deadline 07:30');
   });
+  it('as the cloud leaves them (the handler never knows the last delivery): a source down for good ends failed with its class; one that failed, then made progress, ends late WITH the class it met', async () => {
+    // The extract function is not told Pub/Sub's policy (100 attempts, 10 → 600 s apart, about 23 by a
+    // 180-minute deadline): every failed push writes its failed marker, willRetry, and no failure record.
+    const run = 'daily-20261123';
+    const [down, dying, slow] = ['3509502', '3548500', '3552205'];
+    await writePlan(store, { runId: run, extracts: [down, dying, slow].map((municipality) => ({ runId: run, municipality, window, trigger: 'daily', loadWhenDone: false })) }, t0);
+    const o = new StoreRunObserver(store, clock);
+    const started = (m: string, attempt: number, sequence = 0) => o.record({ kind: 'extract_started', runId: run, municipality: m, attempt, sequence });
+    const failed = (m: string, attempt: number, errorClass: string, sequence = 0) =>
+      o.record({ kind: 'extract_failed', runId: run, municipality: m, errorClass, message: `attempt ${attempt}: ${errorClass}`, willRetry: true, attempt, sequence });
+    for (let a = 1; a <= 23; a++) {
+      await started(down, a);
+      await failed(down, a, 'source_unreachable');
+    }
+    // The deadline catches the 4th attempt connecting (a dead VPN path takes the whole connect timeout).
+    for (let a = 1; a <= 3; a++) {
+      await started(dying, a);
+      await failed(dying, a, 'source_unreachable');
+    }
+    await started(dying, 4);
+    // Failed once, then extracted past its time budget (a checkpoint) and is still copying.
+    await started(slow, 1);
+    await failed(slow, 1, 'source_timeout');
+    await started(slow, 2);
+    await store.create(layout.checkpoint(run, slow, 1), Readable.from([Buffer.from('{}')]), 'application/json');
+    await started(slow, 1, 2);
+
+    const report = await buildRunReport(store, { runId: run, deadlineAt: '2026-11-22T12:00:00Z' }, new Date('2026-11-22T12:05:00Z'));
+    const row = (m: string) => report.municipalities.find((r) => r.municipality === m)!;
+    expect(row(down)).toMatchObject({ status: 'failed', error_class: 'source_unreachable', error_classes: 'source_unreachable:23', attempts: 23 });
+    expect(row(down).error_message).toMatch(/^still failing at the deadline after 23 attempt\(s\): attempt 23: source_unreachable/);
+    expect(row(dying)).toMatchObject({ status: 'failed', error_class: 'source_unreachable', attempts: 4 });
+    expect(row(dying).error_message).toMatch(/attempt 4 was still running/);
+    expect(row(slow)).toMatchObject({ status: 'late', error_class: 'source_timeout', error_classes: 'source_timeout:1' });
+    expect(report.run).toMatchObject({ municipalities_failed: 2, municipalities_late: 1 });
+  });
+
   // (Last: it adds a load record.) SliceOutcome `failed`: one municipality's data error, terminal for its slice only.
   it('a slice the warehouse refused fails its municipality with class data, and only it', async () => {
     await new StoreRunObserver(store, clock).record({

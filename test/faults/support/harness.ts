@@ -34,6 +34,31 @@ export function seedSource(prefix: string, seed: number, municipalities: SeedMun
   );
 }
 
+/**
+ * The (table, municipality) pairs of a seeded source with no row to extract in `window`: a small
+ * synthetic municipality can draw no vaccination in four months (3 of 650 at 80 citizens), and the
+ * clean reference refuses an empty table (see buildReference). Read from the source itself, with the
+ * registry's own scoping (municipality column, window column).
+ */
+export async function emptySourceSlices(db: TestDatabase, ibges: string[], window: { start: string; end: string } = WINDOW): Promise<string[]> {
+  const empty: string[] = [];
+  for (const t of PEC_TABLES) {
+    if (t.municipality.kind !== 'column') continue; // installation-wide: every municipality gets the whole table
+    let where = '';
+    if (t.mode.kind === 'window') {
+      const yyyymmdd = t.mode.keyFormat === 'yyyymmdd';
+      const key = (d: string) => (yyyymmdd ? d.replaceAll('-', '') : `DATE ${lit(d)}`);
+      where = `WHERE f.${q(t.mode.column)} >= ${key(window.start)} AND f.${q(t.mode.column)} < ${key(window.end)}`;
+    }
+    const { rows } = await db.client.query<{ ibge: string }>(
+      `SELECT DISTINCT m.co_ibge AS ibge FROM public.${q(t.name)} AS f JOIN public.tb_dim_municipio AS m ON m.co_seq_dim_municipio = f.${q(t.municipality.column)} ${where}`,
+    );
+    const present = new Set(rows.map((r) => r.ibge));
+    for (const m of ibges) if (!present.has(m)) empty.push(`${t.name}/${m}`);
+  }
+  return empty;
+}
+
 /** What the run ledger (ops.municipality_runs) said right after it recorded a failure event. */
 export interface LedgerSnapshot {
   event: 'extract_failed' | 'load_failed';
