@@ -1,0 +1,47 @@
+// @ts-check
+/**
+ * `npm run mutation:contracts`: mutation testing of shared/contracts/** against the unit tests that
+ * exercise the contracts (no PostgreSQL, so the suite's global setup is off). See docs/mutation.md.
+ *
+ * Static mutants are NOT ignored: the contracts are mostly module-level zod schemas and constants
+ * ("static" code that runs once at import), and a strict object made lenient or a bound moved is
+ * exactly the defect to catch. Each static mutant runs every selected test, which these few fast
+ * unit test files afford.
+ */
+import base from './stryker.config.mjs';
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+const config = {
+  ...base,
+  // types-doc.ts renders docs/types.md: all text, compared with the committed page by a test.
+  mutate: ['shared/contracts/**/*.ts', '!shared/contracts/types-doc.ts'],
+  jest: {
+    projectType: 'custom',
+    configFile: 'jest.config.js',
+    enableFindRelatedTests: false,
+    config: {
+      testMatch: [
+        '**/test/unit/contracts.test.ts',
+        '**/test/unit/function-config.test.ts',
+        '**/test/unit/ibge.test.ts',
+        '**/test/unit/registry-file.test.ts',
+        '**/test/unit/pubsub-handler.test.ts',
+        '**/test/unit/types-doc.test.ts',
+        '**/test/unit/pinned-numeric.test.ts',
+        '**/test/unit/workflow-requests.test.ts',
+        '**/test/unit/docs-generated.test.ts',
+        '**/test/unit/local-endpoints.test.ts',
+      ],
+      globalSetup: null,
+      globalTeardown: null,
+    },
+  },
+  ignoreStatic: false,
+  // No type check per mutant: ts-jest only transpiles, so a mutant that would not compile still
+  // runs; survivors are read by hand for that (docs/mutation.md). The checker costs ~10 s a mutant here.
+  checkers: [],
+  timeoutMS: 10_000,
+  htmlReporter: { fileName: 'reports/mutation/contracts.html' },
+  jsonReporter: { fileName: 'reports/mutation/contracts.json' },
+};
+export default config;
