@@ -58,7 +58,8 @@ export function bigQueryDataErrorMessage(where: DataErrorWhere, errors: readonly
       const type = safe(/ as ([A-Z0-9_]+) for field/.exec(m)?.[1] ?? /column_type: ([A-Z0-9_]+)/.exec(m)?.[1]);
       const file = safe(e.location) ?? safe(/File: (\S+)/.exec(m)?.[1]);
       if (!field && !offset && !file) return undefined;
-      return `${field ? `column ${field} ` : ''}${position ? `(position ${position}) ` : ''}${line ? `on line ${line} ` : ''}${offset ? `at byte ${offset} ` : ''}${file ? `of ${file}` : ''}${type ? `: value not convertible to ${type}` : ''}`.trim();
+      const at = [field && `column ${field}`, position && `(position ${position})`, line && `on line ${line}`, offset && `at byte ${offset}`, file && `of ${file}`];
+      return `${at.filter(Boolean).join(' ')}${type ? `: value not convertible to ${type}` : ''}`;
     })
     .filter((d): d is string => !!d);
   return `${where.table}/${where.municipality}: ${details.length > 0 ? [...new Set(details)].slice(0, 3).join('; ') : 'staged files cannot be loaded'} (row content withheld)`;

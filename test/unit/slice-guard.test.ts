@@ -91,3 +91,54 @@ describe('data-error messages name where, never what', () => {
     expect(redactRowContent('column_type: INT64 value: "NaN" File: x').message).toBe('column_type: INT64 value: (value withheld) File: x');
   });
 });
+
+describe('data-error messages: each shape of error text, and what is never taken from it', () => {
+  const W = { table: T, municipality: A };
+  it('a DuckDB error is a data error only when the CSV content is at fault, said at the start of the message', () => {
+    expect(isDuckDbDataError('Invalid Input Error: CSV Error on Line: 2\nExpected Number of Columns: 3 Found: 2')).toBe(true);
+    expect(isDuckDbDataError('Conversion Error: Could not convert string "x" to INT32')).toBe(true);
+    expect(isDuckDbDataError('Invalid Input Error: No open result set')).toBe(false);
+    expect(isDuckDbDataError('Binder Error: Conversion Error: CSV Error on Line: 2')).toBe(false);
+    expect(isDuckDbDataError('IO Error: Conversion Error: x')).toBe(false);
+  });
+  it('DuckDB: names what went wrong with the row (columns, quote, type, or unreadable) and where', () => {
+    const file = '\n  file = /b/p.csv.gz\n';
+    expect(duckDbDataErrorMessage(W, `Invalid Input Error: CSV Error on Line: 7\nOriginal Line: 1,2\nExpected Number of Columns: 3 Found: 2${file}`)).toBe(
+      `${T}/${A}: on line 7 of /b/p.csv.gz: wrong number of columns (row content withheld)`,
+    );
+    expect(duckDbDataErrorMessage(W, 'Invalid Input Error: CSV Error on Line: 9\nValue with Unterminated Quote found.')).toBe(
+      `${T}/${A}: on line 9 of its staged files: unterminated quote (row content withheld)`,
+    );
+    expect(duckDbDataErrorMessage(W, "Conversion Error: Could not convert string 'x' to 'DECIMAL(18,3)'")).toBe(
+      `${T}/${A}: of its staged files: value not convertible to DECIMAL_18_3_ (row content withheld)`,
+    );
+    expect(duckDbDataErrorMessage(W, 'Conversion Error: column nu_peso is being converted from VARCHAR')).toBe(
+      `${T}/${A}: column nu_peso of its staged files: row cannot be read (row content withheld)`,
+    );
+    expect(duckDbDataErrorMessage(W, 'Conversion Error: something')).toBe(`${T}/${A}: of its staged files: row cannot be read (row content withheld)`);
+  });
+  it('DuckDB: a "column name" or file that is not an identifier (it could be a value) is dropped', () => {
+    const m = duckDbDataErrorMessage(W, 'Conversion Error: CSV Error on Line: 3\nError when converting column "João da Silva". x\n  file = /b/p q.csv');
+    expect(m).toBe(`${T}/${A}: on line 3 of /b/p: row cannot be read (row content withheld)`);
+    expect(duckDbDataErrorMessage(W, `Conversion Error: Error when converting column "${'a'.repeat(301)}".`)).not.toContain('column');
+    expect(duckDbDataErrorMessage(W, `Conversion Error: Error when converting column "${'a'.repeat(300)}".`)).toContain(`column ${'a'.repeat(300)} `);
+  });
+  it('BigQuery: errors that name nothing are dropped; at most three distinct details; the file may come from the message', () => {
+    expect(bigQueryDataErrorMessage(W, [{ message: 'too many errors, giving up' }, {}])).toBe(`${T}/${A}: staged files cannot be loaded (row content withheld)`);
+    const f = (n: number) => ({ message: `Could not parse 'v${n}' as INT64 for field c${n} (position ${n}) starting at location ${n}0` });
+    expect(bigQueryDataErrorMessage(W, [f(1), f(1), f(2), f(3), f(4)])).toBe(
+      `${T}/${A}: column c1 (position 1) at byte 10: value not convertible to INT64; column c2 (position 2) at byte 20: value not convertible to INT64; column c3 (position 3) at byte 30: value not convertible to INT64 (row content withheld)`,
+    );
+    expect(bigQueryDataErrorMessage(W, [{ message: 'Error while reading data; File: gs://b/x.csv.gz' }])).toBe(`${T}/${A}: of gs://b/x.csv.gz (row content withheld)`);
+    expect(bigQueryDataErrorMessage(W, [{ message: 'Error while reading data', location: "gs://b/João's.csv" }])).toBe(
+      `${T}/${A}: staged files cannot be loaded (row content withheld)`,
+    );
+  });
+  it('redaction: every "Original Line:" row, and every quoted value in either quote style', () => {
+    const r = redactRowContent('x\nOriginal Line: 1,secret\ny\nOriginal Line: 2,other\nCould not parse \'a"b\' as X; Could not convert string "c\'d" to Y');
+    expect(r.message).toBe(
+      'x\nOriginal Line: (row content withheld)\ny\nOriginal Line: (row content withheld)\nCould not parse (value withheld) as X; Could not convert string (value withheld) to Y',
+    );
+    expect(redactRowContent('line 1\n  Original Line: kept, not at the start').redacted).toBe(false);
+  });
+});
