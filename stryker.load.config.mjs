@@ -1,7 +1,7 @@
 // @ts-check
 /**
  * `npm run mutation:load`: mutation testing of shared/load/** (the fan-in load, the slice guard, the
- * data-error messages) against the tests that exercise it: the slice-guard unit test and the
+ * data-error messages) against the tests that exercise it: the slice-guard unit test, loadRun's own test and the
  * warehouse behaviour suite (DuckDB and the BigQuery adapter on a fake server; no PostgreSQL, so the
  * suite's global setup is off). See docs/mutation.md.
  */
@@ -16,7 +16,7 @@ const config = {
     configFile: 'jest.config.js',
     enableFindRelatedTests: false,
     config: {
-      testMatch: ['**/test/unit/slice-guard.test.ts', '**/test/integration/warehouse-behaviour.test.ts'],
+      testMatch: ['**/test/unit/slice-guard.test.ts', '**/test/integration/load-run.test.ts', '**/test/integration/warehouse-behaviour.test.ts'],
       globalSetup: null,
       globalTeardown: null,
     },
