@@ -28,7 +28,8 @@ const safe = (s: string | undefined): string | undefined => (s && /^[A-Za-z0-9_.
 export function duckDbDataErrorMessage(where: DataErrorWhere, raw: string): string {
   const line = /CSV Error on Line: (\d+)/.exec(raw)?.[1];
   const column = safe(/Error when converting column "([^"]+)"/.exec(raw)?.[1] ?? /column "?([A-Za-z0-9_]+)"? is being converted/i.exec(raw)?.[1]);
-  const type = safe(/ to '([A-Z0-9_(), ]+)'/.exec(raw)?.[1]?.replace(/[(), ]+/g, '_'));
+  // The group always matches when the pattern does: one `?.` covers "no type named".
+  const type = safe(/ to '([A-Z0-9_(), ]+)'/.exec(raw)?.[1].replace(/[(), ]+/g, '_'));
   const file = safe(/\n\s*file = (\S+)/.exec(raw)?.[1]);
   const kind = /Expected Number of Columns/i.test(raw)
     ? 'wrong number of columns'
@@ -73,7 +74,7 @@ export function bigQueryDataErrorMessage(where: DataErrorWhere, errors: readonly
  */
 export function redactRowContent(message: string): { message: string; redacted: boolean } {
   const out = message
-    .replace(/^Original Line:.*$/gm, 'Original Line: (row content withheld)')
+    .replace(/^Original Line:.*/gm, 'Original Line: (row content withheld)')
     .replace(/(Could not convert string |Could not parse |value: )(["'])(?:(?!\2).)*\2/g, '$1(value withheld)');
   return { message: out, redacted: out !== message };
 }
