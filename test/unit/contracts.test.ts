@@ -3,7 +3,8 @@ import { DateWindow, IsoDate, RunId, SqlIdentifier } from '../../shared/contract
 import { Manifest, StagedPart } from '../../shared/contracts/manifest';
 import { MessagePublishedData } from '../../shared/contracts/pubsub';
 import { ackDeadlineSeconds, DELIVERY, FUNCTIONS } from '../../shared/contracts/functions';
-import { ibgeCheckDigit, isValidIbge } from '../../shared/contracts/ibge';
+import { IbgeCode, ibgeCheckDigit, isValidIbge } from '../../shared/contracts/ibge';
+import { ConfigError, ENV, ENV_HELP, ExtractSettingsSchema, parseConfig } from '../../shared/contracts/config';
 
 /**
  * The message, identifier and manifest contracts decide what a handler accepts: each case below is
@@ -51,6 +52,10 @@ describe('identifiers', () => {
     expect(isValidIbge('3550308')).toBe(true);
     expect(isValidIbge('3550309')).toBe(false);
     for (const bad of ['355030', '35503080', '355030a', ' 3550308', '3550308\n']) expect(isValidIbge(bad)).toBe(false);
+    // The schema: one problem per bad code, the length problem alone when it is not 7 digits.
+    for (const bad of ['35503080', 'x3550308', '3550308x', '355030'])
+      expect(IbgeCode.safeParse(bad).error?.issues.map((i) => i.message)).toEqual([expect.stringMatching(/^must be a 7-digit IBGE code/)]);
+    expect(IbgeCode.safeParse('3550309').error?.issues.map((i) => i.message)).toEqual(['check digit of IBGE code "3550309" is wrong (expected 8)']);
   });
 });
 
@@ -144,8 +149,13 @@ describe('Manifest', () => {
     tables: [table],
     failedTables: [],
   };
-  it('accepts a complete manifest (full refresh: a null window)', () => {
+  it('accepts a complete manifest (full refresh: a null window; timestamps with an offset; a failed table)', () => {
     expect(Manifest.parse(manifest)).toEqual(manifest);
+    const offsets = { ...manifest, extractedAt: '2026-11-22T00:00:00-03:00', tables: [{ ...table, extractedAt: '2026-11-22T00:00:00.5-03:00' }] };
+    expect(Manifest.parse(offsets)).toEqual(offsets);
+    const failed = { ...manifest, failedTables: [{ table: 'tb_y', errorClass: 'source_schema', message: 'tb_y: column(s) co_z absent' }] };
+    expect(Manifest.parse(failed)).toEqual(failed);
+    expect(Manifest.safeParse({ ...manifest, failedTables: [{ table: 'tb_y', errorClass: 'x' }] }).success).toBe(false);
     expect(Manifest.safeParse({ ...manifest, tables: [{ ...table, window: null }] }).success).toBe(true);
   });
   it('a part SHA-256 is 64 lower-case hex characters; sizes are whole and not negative; the key is not empty', () => {
@@ -172,6 +182,38 @@ describe('Pub/Sub push body', () => {
     expect(MessagePublishedData.safeParse({ ...body, deliveryAttempt: 1.5 }).success).toBe(false);
     expect(MessagePublishedData.safeParse({ message: { attributes: { a: 1 } } }).success).toBe(false);
     expect(MessagePublishedData.safeParse({}).success).toBe(false);
+  });
+});
+
+describe('configuration from the environment', () => {
+  const keys = ['partMaxBytes', 'gzipLevel'] as const;
+  const parse = (env: Record<string, string | undefined>) => parseConfig(ExtractSettingsSchema.pick({ partMaxBytes: true, gzipLevel: true }), keys, env);
+  const problems = (env: Record<string, string | undefined>) => {
+    try {
+      parse(env);
+      return [];
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      return (e as ConfigError).problems;
+    }
+  };
+  it('an unset or empty variable takes the default; a set one is coerced', () => {
+    expect(parse({})).toEqual({ partMaxBytes: 128 * 1024 * 1024, gzipLevel: 1 });
+    expect(parse({ [ENV.partMaxBytes]: '', [ENV.gzipLevel]: '6' })).toEqual({ partMaxBytes: 128 * 1024 * 1024, gzipLevel: 6 });
+  });
+  it('parts may be up to 4 GiB', () => {
+    expect(parse({ [ENV.partMaxBytes]: String(4 * 1024 ** 3) }).partMaxBytes).toBe(4 * 1024 ** 3);
+    expect(problems({ [ENV.partMaxBytes]: String(4 * 1024 ** 3 + 1) })).toEqual([expect.stringMatching(/^EXTRACT_PART_MAX_BYTES: /)]);
+    expect(problems({ [ENV.partMaxBytes]: '1023' })).toEqual([expect.stringMatching(/^EXTRACT_PART_MAX_BYTES: /)]);
+  });
+  it('a value that is set but not a number is named as invalid, not as missing', () => {
+    const [p] = problems({ [ENV.gzipLevel]: 'fast' });
+    expect(p).toMatch(/^EXTRACT_GZIP_LEVEL: /);
+    expect(p).not.toMatch(/required/);
+  });
+  it('every variable has its meaning written for the generated docs', () => {
+    expect(Object.keys(ENV_HELP).sort()).toEqual(Object.keys(ENV).sort());
+    for (const help of Object.values(ENV_HELP)) expect(help.length).toBeGreaterThan(5);
   });
 });
 
