@@ -83,7 +83,7 @@ export function parseConfig<S extends z.ZodType>(schema: S, keys: readonly EnvKe
   const input: Record<string, string> = {};
   for (const k of keys) {
     const v = env[ENV[k]];
-    if (v !== undefined && v !== '') input[k] = v;
+    if (v) input[k] = v; // unset and empty alike: not set
   }
   const r = schema.safeParse(input);
   if (r.success) return r.data;
@@ -91,7 +91,7 @@ export function parseConfig<S extends z.ZodType>(schema: S, keys: readonly EnvKe
     r.error.issues.map((i) => {
       const key = String(i.path[0] ?? '');
       const name = key in ENV ? ENV[key as EnvKey] : key;
-      return `${name}: ${i.code === 'invalid_type' && input[key] === undefined ? 'is required but not set' : i.message}`;
+      return `${name}: ${input[key] === undefined ? 'is required but not set' : i.message}`;
     }),
   );
 }

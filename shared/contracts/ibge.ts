@@ -8,6 +8,7 @@ import { z } from 'zod';
  */
 const CODES_THAT_FAIL_THE_RULE = new Set(['2201919', '2201988', '2202251', '2611533', '3117836', '3152131', '4305871', '5203939', '5203962']);
 
+/** The check digit of a code's first six digits (`firstSix` may be the whole 7-digit code: only six are read). */
 export function ibgeCheckDigit(firstSix: string): number {
   let sum = 0;
   for (let i = 0; i < 6; i++) {
@@ -20,7 +21,7 @@ export function ibgeCheckDigit(firstSix: string): number {
 export function isValidIbge(code: string): boolean {
   if (!/^\d{7}$/.test(code)) return false;
   if (CODES_THAT_FAIL_THE_RULE.has(code)) return true;
-  return ibgeCheckDigit(code.slice(0, 6)) === Number(code[6]);
+  return ibgeCheckDigit(code) === Number(code[6]);
 }
 
 /** A 7-digit IBGE municipality code with a valid check digit, e.g. "3550308". */
@@ -28,7 +29,6 @@ export const IbgeCode = z
   .string()
   .regex(/^\d{7}$/, 'must be a 7-digit IBGE code (e.g. "3550308"); the 6-digit SUS form lacks the check digit')
   .superRefine((code, ctx) => {
-    if (/^\d{7}$/.test(code) && !isValidIbge(code))
-      ctx.addIssue({ code: 'custom', message: `check digit of IBGE code "${code}" is wrong (expected ${ibgeCheckDigit(code.slice(0, 6))})` });
+    if (/^\d{7}$/.test(code) && !isValidIbge(code)) ctx.addIssue({ code: 'custom', message: `check digit of IBGE code "${code}" is wrong (expected ${ibgeCheckDigit(code)})` });
   });
 export type IbgeCode = z.infer<typeof IbgeCode>;

@@ -28,7 +28,8 @@ const safe = (s: string | undefined): string | undefined => (s && /^[A-Za-z0-9_.
 export function duckDbDataErrorMessage(where: DataErrorWhere, raw: string): string {
   const line = /CSV Error on Line: (\d+)/.exec(raw)?.[1];
   const column = safe(/Error when converting column "([^"]+)"/.exec(raw)?.[1] ?? /column "?([A-Za-z0-9_]+)"? is being converted/i.exec(raw)?.[1]);
-  const type = safe(/ to '([A-Z0-9_(), ]+)'/.exec(raw)?.[1]?.replace(/[(), ]+/g, '_'));
+  // The group always matches when the pattern does: one `?.` covers "no type named".
+  const type = safe(/ to '([A-Z0-9_(), ]+)'/.exec(raw)?.[1].replace(/[(), ]+/g, '_'));
   const file = safe(/\n\s*file = (\S+)/.exec(raw)?.[1]);
   const kind = /Expected Number of Columns/i.test(raw)
     ? 'wrong number of columns'
@@ -58,7 +59,8 @@ export function bigQueryDataErrorMessage(where: DataErrorWhere, errors: readonly
       const type = safe(/ as ([A-Z0-9_]+) for field/.exec(m)?.[1] ?? /column_type: ([A-Z0-9_]+)/.exec(m)?.[1]);
       const file = safe(e.location) ?? safe(/File: (\S+)/.exec(m)?.[1]);
       if (!field && !offset && !file) return undefined;
-      return `${field ? `column ${field} ` : ''}${position ? `(position ${position}) ` : ''}${line ? `on line ${line} ` : ''}${offset ? `at byte ${offset} ` : ''}${file ? `of ${file}` : ''}${type ? `: value not convertible to ${type}` : ''}`.trim();
+      const at = [field && `column ${field}`, position && `(position ${position})`, line && `on line ${line}`, offset && `at byte ${offset}`, file && `of ${file}`];
+      return `${at.filter(Boolean).join(' ')}${type ? `: value not convertible to ${type}` : ''}`;
     })
     .filter((d): d is string => !!d);
   return `${where.table}/${where.municipality}: ${details.length > 0 ? [...new Set(details)].slice(0, 3).join('; ') : 'staged files cannot be loaded'} (row content withheld)`;
@@ -72,7 +74,7 @@ export function bigQueryDataErrorMessage(where: DataErrorWhere, errors: readonly
  */
 export function redactRowContent(message: string): { message: string; redacted: boolean } {
   const out = message
-    .replace(/^Original Line:.*$/gm, 'Original Line: (row content withheld)')
+    .replace(/^Original Line:.*/gm, 'Original Line: (row content withheld)')
     .replace(/(Could not convert string |Could not parse |value: )(["'])(?:(?!\2).)*\2/g, '$1(value withheld)');
   return { message: out, redacted: out !== message };
 }
