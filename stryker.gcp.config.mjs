@@ -12,29 +12,50 @@
  */
 import base from './stryker.config.mjs';
 
+/**
+ * Parts, each with the test files that check it (`GCP_PART=<part> npm run mutation:gcp`; no
+ * GCP_PART: all files against all these tests). The function configuration's zod schemas are
+ * module-level ("static") mutants that run every selected test: kept apart with its unit tests,
+ * they do not start the Pub/Sub emulator for each one.
+ */
+/** @type {Record<string, { mutate: string[]; tests: string[] }>} */
+const PARTS = {
+  config: {
+    mutate: ['shared/adapters/gcp/function-config.ts'],
+    tests: ['unit/function-config', 'unit/local-endpoints'],
+  },
+  storage: {
+    mutate: [
+      'shared/adapters/gcp/gcs-object-store.ts',
+      'shared/adapters/gcp/secret-manager-secrets.ts',
+      'shared/adapters/gcp/pubsub-bus.ts',
+      'shared/adapters/gcp/bigquery-query.ts',
+    ],
+    tests: ['contract/gcs-object-store.contract', 'contract/secret-manager.contract', 'integration/pubsub-emulator', 'contract/bigquery-query.contract'],
+  },
+  // bigquery-types.contract (which extracts from PostgreSQL) is left out: it needs the shared
+  // PostgreSQL server; bigquery-warehouse.contract checks the same load options.
+  bigquery: {
+    mutate: ['shared/adapters/gcp/bigquery-warehouse.ts', 'shared/adapters/gcp/bigquery-sql.ts', 'shared/adapters/gcp/bigquery-schema.ts'],
+    tests: ['contract/bigquery-warehouse.contract', 'contract/bigquery-sql.contract', 'unit/pinned-numeric'],
+  },
+};
+
+const partName = process.env.GCP_PART;
+if (partName !== undefined && !(partName in PARTS)) throw new Error(`GCP_PART=${partName}: expected one of ${Object.keys(PARTS).join(', ')}`);
+const parts = partName ? [PARTS[partName]] : Object.values(PARTS);
+const tests = [...new Set(parts.flatMap((p) => p.tests))];
+
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 const config = {
   ...base,
-  mutate: ['shared/adapters/gcp/**/*.ts', '!shared/adapters/gcp/errors.ts'],
+  mutate: parts.flatMap((p) => p.mutate),
   jest: {
     projectType: 'custom',
     configFile: 'jest.config.js',
     enableFindRelatedTests: false,
-    config: {
-      testMatch: [
-        '**/test/contract/bigquery-sql.contract.test.ts',
-        '**/test/contract/bigquery-warehouse.contract.test.ts',
-        '**/test/contract/gcs-object-store.contract.test.ts',
-        '**/test/contract/secret-manager.contract.test.ts',
-        '**/test/contract/bigquery-query.contract.test.ts',
-        '**/test/unit/function-config.test.ts',
-        '**/test/integration/pubsub-emulator.test.ts',
-      ],
-      // None of these needs the shared PostgreSQL server (bigquery-types.contract, which extracts
-      // from PostgreSQL, is left out: bigquery-warehouse.contract checks the same load options).
-      globalSetup: null,
-      globalTeardown: null,
-    },
+    // None of these needs the shared PostgreSQL server.
+    config: { testMatch: tests.map((t) => `**/test/${t}.test.ts`), globalSetup: null, globalTeardown: null },
   },
   ignoreStatic: false,
   // No type check per mutant (as in stryker.errors.config.mjs): on the shared 2-core machine it
@@ -42,7 +63,7 @@ const config = {
   // mutant that would not compile still runs; survivors were read by hand for that.
   checkers: [],
   timeoutMS: 30_000,
-  htmlReporter: { fileName: 'reports/mutation/gcp.html' },
-  jsonReporter: { fileName: 'reports/mutation/gcp.json' },
+  htmlReporter: { fileName: `reports/mutation/gcp${partName ? `-${partName}` : ''}.html` },
+  jsonReporter: { fileName: `reports/mutation/gcp${partName ? `-${partName}` : ''}.json` },
 };
 export default config;
