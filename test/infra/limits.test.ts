@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import { GOOGLE_LIMITS, type LimitId } from '../../infra-cdktf/limits';
-import { LIMITS_DOC, WORKFLOW_FILE } from '../../infra-cdktf/limits-cli';
-import { evaluate, usage, workflowSteps } from '../../infra-cdktf/limits-model';
-import { limitsDocument } from '../../infra-cdktf/limits-report';
+import { WORKFLOW_FILE } from '../../infra-cdktf/limits-cli';
+import { evaluate, usage } from '../../infra-cdktf/limits-model';
 import { readEnvironmentConfig } from '../../infra-cdktf/inputs';
 import { syntheticDeployment, type NetworkMix } from '../../infra-cdktf/synthetic';
 import { repoRoot, resources, synthEnvironment, type TfJson } from './support/synth';
@@ -11,7 +10,8 @@ import { repoRoot, resources, synthEnvironment, type TfJson } from './support/sy
  * 650 municipalities (the production target) all on VPN, all on TLS and half and half: the stack
  * synthesizes, the usage model counts what the synthesized JSON really holds, and every count is
  * within Google's documented value or is a quota docs/limits.md (linked from docs/deploy.md) tells
- * the user to request, with the number.
+ * the user to request, with the number. The generated document and the limits' sources are
+ * checked by limits-doc.test.ts (fast: it synthesizes no stack).
  */
 const base = readEnvironmentConfig(repoRoot, 'prod');
 const workflow = fs.readFileSync(WORKFLOW_FILE, 'utf8');
@@ -63,32 +63,4 @@ describe.each<NetworkMix>(['vpn', 'tls', 'mix'])('650 municipalities, network %s
     const vpnRows = rows.filter((r) => r.verdict === 'check').map((r) => r.id);
     if (mix === 'vpn') expect(vpnRows).toEqual(expect.arrayContaining(['vpnTunnels', 'haVpnGateways', 'externalVpnGateways', 'learnedRoutePrefixes']));
   });
-});
-
-describe('docs/limits.md', () => {
-  test('is what `npm run limits -- --write-doc` generates', () => {
-    const committed = fs.readFileSync(LIMITS_DOC, 'utf8');
-    const generated = limitsDocument(base, workflow);
-    // Changes to the workflow YAML, the limits or the stack change it: regenerate, review, commit.
-    if (committed !== generated) throw new Error('docs/limits.md is out of date: run `npm run limits -- --write-doc` and commit it');
-    expect(committed).toBe(generated);
-  });
-
-  test('names, for 650 VPN municipalities, the quotas to request with their numbers, and the deploy guide sends the reader there', () => {
-    const doc = fs.readFileSync(LIMITS_DOC, 'utf8');
-    expect(doc).toMatch(/\[VPN tunnels \(Classic \+ HA\)\]\([^)]+\) \| quota \| console \| project × region \| 1,300 \| \*\*check quota ≥ count\*\*/);
-    expect(fs.readFileSync(`${repoRoot}/docs/deploy.md`, 'utf8')).toMatch(/docs\/limits\.md|\(limits\.md\)/);
-  });
-});
-
-test('docs/cost.md counts workflow steps from the generated YAML as it is now', () => {
-  const { fixed, perMunicipality } = workflowSteps(workflow);
-  const cost = fs.readFileSync(`${repoRoot}/docs/cost.md`, 'utf8');
-  if (!cost.includes(`**${fixed} steps`) || !cost.includes(`+ ${perMunicipality} per municipality**`))
-    throw new Error(`docs/cost.md quotes other workflow step counts than the YAML has now (${fixed} + ${perMunicipality} × N): update its Workflows paragraph`);
-  expect(cost).toMatch(new RegExp(`\\*\\*${fixed} steps\\s+once per execution \\+ ${perMunicipality} per municipality\\*\\*`));
-});
-
-test('every limit names a Google documentation page', () => {
-  for (const l of Object.values(GOOGLE_LIMITS)) expect(l.source).toMatch(/^https:\/\/cloud\.google\.com\//);
 });

@@ -139,6 +139,34 @@ describeEmulator('Pub/Sub adapter against the Pub/Sub emulator', () => {
     expect(Buffer.byteLength(dl!.attributes.errorMessage!)).toBeLessThanOrEqual(1024);
   });
 
+  it('attributes exactly at Pub/Sub’s limits are published: 100 of them, a 256-byte key, a 1024-byte value, goog not at the start', async () => {
+    const bus = new PubSubBus(pubsub, prefix);
+    const sub = await subscribe('loadRequests');
+    const attrs: Record<string, string> = Object.fromEntries(Array.from({ length: 97 }, (_, i) => [`a${i}`, 'x']));
+    attrs['k'.repeat(256)] = 'v';
+    attrs.note = 'é'.repeat(512);
+    attrs.notgoog = 'v';
+    expect(Object.keys(attrs)).toHaveLength(100);
+    await bus.publish('loadRequests', { runId: 'daily-20261122', municipalities: ['3550308'] }, attrs);
+    const [m] = await collect(sub, 1);
+    expect(m!.attributes).toEqual(attrs);
+  });
+
+  it('dead letters keep the first 100 attributes and trim oversized keys and values to the limits, marked with "..."', async () => {
+    const bus = new PubSubBus(pubsub, prefix);
+    const sub = await subscribe('deadLetter');
+    const attrs: Record<string, string> = { ['k'.repeat(300)]: 'long key', exact: 'v'.repeat(1024), over: 'w'.repeat(1025) };
+    for (let i = 0; i < 100; i++) attrs[`extra${i}`] = String(i);
+    await bus.publishDeadLetter(Buffer.from('raw'), attrs);
+    const [dl] = await collect(sub, 1);
+    expect(Object.keys(dl!.attributes)).toHaveLength(100);
+    expect(dl!.attributes[`${'k'.repeat(253)}...`]).toBe('long key');
+    expect(dl!.attributes.exact).toBe('v'.repeat(1024));
+    expect(dl!.attributes.over).toBe(`${'w'.repeat(1021)}...`);
+    expect(dl!.attributes.extra96).toBe('96');
+    expect(dl!.attributes.extra97).toBeUndefined();
+  });
+
   it('a missing topic is a terminal configuration error, named in the message', async () => {
     const bus = new PubSubBus(pubsub, 'no-such-prefix-');
     await expect(bus.publish('loadRequests', { runId: 'daily-20261122', municipalities: ['3550308'] })).rejects.toMatchObject({

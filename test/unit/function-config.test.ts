@@ -1,6 +1,6 @@
 import { ConfigError, ENV, EXTRACT_DEFAULTS } from '../../shared/contracts/config';
 import { FUNCTIONS, type FunctionKey } from '../../shared/contracts/functions';
-import { envNamesOf, FUNCTION_CONFIGS, loadFunctionConfig } from '../../shared/adapters/gcp/function-config';
+import { bigQueryClientOptions, envNamesOf, FUNCTION_CONFIGS, loadFunctionConfig, localEndpoints } from '../../shared/adapters/gcp/function-config';
 
 /** Per-function configuration: what infra sets (FUNCTIONS[x].env) is exactly what each function reads. */
 const KEYS = Object.keys(FUNCTIONS) as FunctionKey[];
@@ -68,5 +68,107 @@ describe('function configuration', () => {
   it('exports the environment variable names infra sets, from the shared ENV table', () => {
     expect(envNamesOf('load')).toEqual(FUNCTIONS.load.env.map((k) => ENV[k]));
     expect(envNamesOf('runStatus')).not.toContain('BQ_OPS_DATASET');
+  });
+});
+
+/** The problems a configuration error lists, or [] when the environment is accepted. */
+function problemsOf(parse: () => unknown): string[] {
+  try {
+    parse();
+    return [];
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+}
+
+/**
+ * Each variable's rule, at its edges: values infra or a person may set that must pass, and near
+ * misses that must stop the cold start with the variable's name and the rule in the message (a
+ * value refused only at its start, or only at its end, catches an unanchored pattern).
+ */
+describe('each variable is checked at cold start, by its own rule', () => {
+  const cases: { key: FunctionKey; name: string; accepted: string[]; refused: string[]; message: RegExp }[] = [
+    {
+      key: 'fanOut',
+      name: 'GOOGLE_CLOUD_PROJECT',
+      accepted: ['pec-pipeline-prod', 'abcdef'],
+      refused: ['1pec-pipeline', 'pec-pipeline-', 'abcde'],
+      message: /must be a Google Cloud project id/,
+    },
+    { key: 'fanOut', name: 'PIPELINE_ENV', accepted: ['prod', 'dev-maria'], refused: ['1prod', 'prod_', 'Prod'], message: /must be 1–30 characters/ },
+    { key: 'fanOut', name: 'LOG_LEVEL', accepted: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], refused: ['verbose'], message: /fatal.*silent/ },
+    {
+      key: 'fanOut',
+      name: 'STAGING_BUCKET',
+      accepted: ['pec-staging-prod', 'a.b_c'],
+      refused: ['gs://pec-staging', 'pec-staging/', '-pec'],
+      message: /must be a Cloud Storage bucket name/,
+    },
+    { key: 'fanOut', name: 'MUNICIPALITY_REGISTRY_FILE', accepted: ['registry/municipalities.yaml'], refused: [], message: /./ },
+    {
+      key: 'fanOut',
+      name: 'TOPIC_PREFIX',
+      accepted: ['dev-maria.', 'a~b+c%_'],
+      refused: ['/dev', 'dev/', 'dev maria'],
+      message: /may only contain letters, digits and - _ \. ~ \+ %/,
+    },
+    { key: 'load', name: 'BQ_RAW_DATASET', accepted: ['raw', 'raw_2026'], refused: ['raw-data', 'raw.'], message: /must be a BigQuery dataset id/ },
+    { key: 'load', name: 'BQ_OPS_DATASET', accepted: ['ops_dev'], refused: ['ops-dev'], message: /must be a BigQuery dataset id/ },
+    { key: 'load', name: 'BQ_LOCATION', accepted: ['US', 'southamerica-east1'], refused: ['U'], message: /./ },
+    {
+      key: 'extract',
+      name: 'PSEUDONYM_KEY_SECRET',
+      accepted: ['pec-pseudonym-key', 'key_2'],
+      refused: ['pec key', 'projects/p/secrets/k'],
+      message: /must be a Secret Manager secret id/,
+    },
+  ];
+
+  describe.each(cases)('$name', ({ key, name, accepted, refused, message }) => {
+    test.each(accepted)('accepts %j', (value) => {
+      expect(problemsOf(() => loadFunctionConfig(key, { ...complete, [name]: value }))).toEqual([]);
+    });
+    if (refused.length > 0)
+      test.each(refused)('refuses %j, naming the variable and its rule', (value) => {
+        const problems = problemsOf(() => loadFunctionConfig(key, { ...complete, [name]: value }));
+        expect(problems).toHaveLength(1);
+        expect(problems[0]).toMatch(new RegExp(`^${name}: `));
+        expect(problems[0]).toMatch(message);
+      });
+  });
+});
+
+describe('local endpoints, at their edges', () => {
+  const refusedBy = (name: string, value: string) => problemsOf(() => localEndpoints({ [name]: value }));
+
+  test('an empty variable is unset, not a malformed endpoint', () => {
+    expect(localEndpoints({ PUBSUB_EMULATOR_HOST: '', STORAGE_EMULATOR_HOST: '', BIGQUERY_EMULATOR_HOST: '', SECRET_MANAGER_EMULATOR_HOST: '' })).toStrictEqual({});
+  });
+
+  test('host:port, IPv6 in brackets too; anything after the port is refused', () => {
+    expect(localEndpoints({ PUBSUB_EMULATOR_HOST: '[::1]:8681' })).toEqual({ pubsub: '[::1]:8681' });
+    expect(refusedBy('PUBSUB_EMULATOR_HOST', '127.0.0.1:8681/x')).toEqual(['PUBSUB_EMULATOR_HOST: must be host:port (no scheme)']);
+    expect(refusedBy('PUBSUB_EMULATOR_HOST', '[]:8681')).toEqual(['PUBSUB_EMULATOR_HOST: must be host:port (no scheme)']);
+  });
+
+  test('http(s) URLs only, whole', () => {
+    expect(localEndpoints({ STORAGE_EMULATOR_HOST: 'https://127.0.0.1:4443' })).toEqual({ storage: 'https://127.0.0.1:4443' });
+    for (const bad of ['tcp+http://127.0.0.1:4443', 'http://127.0.0.1:4443 /storage/v1'])
+      expect(refusedBy('STORAGE_EMULATOR_HOST', bad)).toEqual(['STORAGE_EMULATOR_HOST: must be an http(s):// URL']);
+    expect(refusedBy('BIGQUERY_EMULATOR_HOST', 'http://127.0.0.1:9050/bigquery/v2/projects')).toEqual([
+      'BIGQUERY_EMULATOR_HOST: must end with /bigquery/v2 (the client uses it as its base URL)',
+    ]);
+  });
+
+  test('the BigQuery client goes to a local endpoint by its origin, without Google credentials; in the cloud, untouched', async () => {
+    expect(bigQueryClientOptions({}, 'pec-pipeline-prod')).toStrictEqual({});
+    const o = bigQueryClientOptions({ bigquery: 'http://127.0.0.1:9050/bigquery/v2' }, 'pec-local') as unknown as {
+      apiEndpoint: string;
+      authClient: { getRequestHeaders(): Promise<Headers>; getProjectId(): Promise<string> };
+    };
+    expect(o.apiEndpoint).toBe('http://127.0.0.1:9050');
+    expect([...(await o.authClient.getRequestHeaders()).keys()]).toEqual([]);
+    expect(await o.authClient.getProjectId()).toBe('pec-local');
   });
 });

@@ -1,0 +1,77 @@
+// @ts-check
+/**
+ * `npm run mutation:infra`: mutation testing of the CDK for Terraform code (infra-cdktf: the
+ * modules, config, limits, the limits model) against the infra tests that assert on the
+ * synthesized JSON. Results and survivors: docs/mutation.md, "GCP adapters and infra".
+ *
+ * Every infra mutant is "static" for Stryker: the tests synthesize their stack at module level
+ * (or in describe bodies), outside any single test, so per-test coverage cannot narrow them and
+ * each mutant runs every selected test file. That is why the scope comes in parts, each with the
+ * few test files that check it: `INFRA_PART=<part> npm run mutation:infra` (no INFRA_PART: every
+ * part's files against the union of their tests, hours here). A narrower re-check of survivors:
+ * `INFRA_PART=delivery npx stryker run stryker.infra.config.mjs --mutate 'infra-cdktf/modules/functions.ts:250-293'`.
+ *
+ * Left out of the test set, for their cost per mutant on 2 shared cores (they stay in `npm test`):
+ * test/infra/limits.test.ts (three 650-municipality stacks, ~1–3 min per run) and
+ * test/infra/terraform-validate.test.ts (terraform validate of every environment, ~2 min per run).
+ */
+import base from './stryker.config.mjs';
+
+/** @type {Record<string, { mutate: string[]; tests: string[] }>} */
+const PARTS = {
+  // The Pub/Sub topics, subscriptions (delivery values, dead letters) and the functions' service config.
+  delivery: {
+    mutate: ['infra-cdktf/modules/pubsub.ts', 'infra-cdktf/modules/functions.ts'],
+    tests: ['contracts', 'security'],
+  },
+  // Google's documented limits and the usage model behind docs/limits.md.
+  limits: {
+    mutate: ['infra-cdktf/limits.ts', 'infra-cdktf/limits-model.ts'],
+    tests: ['limits-doc'],
+  },
+  // Environment config validation and the network paths (NAT, VPN).
+  network: {
+    mutate: ['infra-cdktf/config.ts', 'infra-cdktf/modules/network.ts'],
+    tests: ['placement-and-paths', 'security'],
+  },
+  // Storage, BigQuery datasets and tables, secrets, Power BI, orchestration, monitoring, APIs.
+  rest: {
+    mutate: [
+      'infra-cdktf/modules/storage.ts',
+      'infra-cdktf/modules/bigquery.ts',
+      'infra-cdktf/modules/secrets.ts',
+      'infra-cdktf/modules/powerbi.ts',
+      'infra-cdktf/modules/orchestration.ts',
+      'infra-cdktf/modules/monitoring.ts',
+      'infra-cdktf/modules/apis.ts',
+      'infra-cdktf/modules/context.ts',
+    ],
+    tests: ['contracts', 'security', 'placement-and-paths', 'monitoring'],
+  },
+};
+
+const partName = process.env.INFRA_PART;
+if (partName !== undefined && !(partName in PARTS)) throw new Error(`INFRA_PART=${partName}: expected one of ${Object.keys(PARTS).join(', ')}`);
+const parts = partName ? [PARTS[partName]] : Object.values(PARTS);
+const tests = [...new Set(parts.flatMap((p) => p.tests))];
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+const config = {
+  ...base,
+  mutate: parts.flatMap((p) => p.mutate),
+  jest: {
+    projectType: 'custom',
+    configFile: 'jest.config.js',
+    enableFindRelatedTests: false,
+    // No PostgreSQL needed by these tests.
+    config: { testMatch: tests.map((t) => `**/test/infra/${t}.test.ts`), globalSetup: null, globalTeardown: null },
+  },
+  // Module-level constants ARE the behaviour here (limits.ts values, DEAD_LETTER_RETENTION): count them.
+  ignoreStatic: false,
+  // No type check per mutant (see stryker.errors.config.mjs); survivors were read by hand.
+  checkers: [],
+  timeoutMS: 120_000,
+  htmlReporter: { fileName: `reports/mutation/infra${partName ? `-${partName}` : ''}.html` },
+  jsonReporter: { fileName: `reports/mutation/infra${partName ? `-${partName}` : ''}.json` },
+};
+export default config;
