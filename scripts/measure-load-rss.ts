@@ -13,14 +13,14 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { INGESTION_COLUMNS, landedColumns } from '../shared/contracts/tables';
+import { INGESTION_COLUMNS, landedColumns, PSEUDONYM_LENGTH } from '../shared/contracts/tables';
 import { DUCKDB_SETTINGS, DuckDbWarehouse } from '../shared/local/duckdb-warehouse';
 import { getTable } from '../shared/tables/pec-tables';
 
 const TABLE = getTable('tb_fat_atendimento_individual');
 const COLUMNS = [...landedColumns(TABLE), ...INGESTION_COLUMNS].map((c) => ({ name: c.name, type: c.type }));
 
-/** A value of the column's landed type for row i (hashed columns are 64-hex text, like the pseudonyms). */
+/** A value of the column's landed type for row i (text columns are hex text as long as a pseudonym). */
 function expr(c: { name: string; type: string }): string {
   if (c.name === '_municipality_ibge') return `'3550308'`;
   if (c.name === '_run_id') return `'measure-1'`;
@@ -28,7 +28,7 @@ function expr(c: { name: string; type: string }): string {
   if (c.name === 'co_dim_tempo') return `20261001 + (i % 28)`;
   switch (c.type) {
     case 'text':
-      return `sha256(i::VARCHAR || '${c.name}')`;
+      return `left(sha256(i::VARCHAR || '${c.name}'), ${PSEUDONYM_LENGTH})`;
     case 'numeric':
     case 'double':
       return `(i % 2000) / 10.0`;

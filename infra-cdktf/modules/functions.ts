@@ -1,5 +1,5 @@
 import { ENV, type EnvKey } from '../../shared/contracts/config';
-import { ackDeadlineSeconds, DELIVERY, FUNCTIONS, type FunctionKey, type PubsubFunctionKey } from '../../shared/contracts/functions';
+import { ackDeadlineSeconds, DELIVERY, FUNCTIONS, type FunctionKey, type FunctionSpec, type PubsubFunctionKey } from '../../shared/contracts/functions';
 import { AssetType, TerraformAsset } from '../cdk';
 import { ArtifactRegistryRepository, Cloudfunctions2Function, PubsubSubscription, ServiceAccount, StorageBucketObject } from '../google';
 import { grant, serviceAccountMember, type Grant } from '../iam';
@@ -145,6 +145,31 @@ const pushed = (key: FunctionKey): key is PubsubFunctionKey => key in DELIVERY.m
  */
 export const MAX_REQUESTS_PER_INSTANCE = 1;
 
+/**
+ * Cloud Run's documented memory/CPU rules (2nd-gen functions are Cloud Run services), as of 2026-12:
+ * - https://cloud.google.com/run/docs/configuring/services/cpu — below 1 vCPU any value from 0.08 in steps
+ *   of 0.001, above 1 whole numbers up to 8; below 1 vCPU: at most 512 MiB under 0.5 vCPU, at most
+ *   1 GiB under 1 vCPU, and one request per instance; 4, 6 and 8 vCPU need 2, 4 and 4 GiB;
+ * - https://cloud.google.com/functions/docs/configuring/memory — the minimum CPU for a memory: 256 MiB
+ *   0.167, 512 MiB 0.333, 1 GiB 0.583, 2 GiB 1, above 4 GiB 2 (and the CPU a function gets when it sets
+ *   none). Checked at synth so a sizing Cloud Run would refuse fails here, not at deploy.
+ */
+export function cpuMemoryProblems(spec: Pick<FunctionSpec, 'name' | 'memoryMb' | 'vcpu'>, requestsPerInstance = MAX_REQUESTS_PER_INSTANCE): string[] {
+  const { name, memoryMb: mem, vcpu } = spec;
+  if (vcpu === undefined) return [];
+  const out: string[] = [];
+  const minimumFor = mem > 24576 ? 8 : mem > 16384 ? 6 : mem > 8192 ? 4 : mem > 4096 ? 2 : mem > 1024 ? 1 : mem > 512 ? 0.583 : mem > 256 ? 0.333 : mem > 128 ? 0.167 : 0.083;
+  if (vcpu < 1 ? vcpu < 0.08 || Math.abs(vcpu * 1000 - Math.round(vcpu * 1000)) > 1e-9 : !Number.isInteger(vcpu) || vcpu > 8)
+    out.push(`${name}: vcpu ${vcpu} is not a Cloud Run CPU value (0.08–1 in steps of 0.001, or 1–8 whole)`);
+  if (vcpu < minimumFor) out.push(`${name}: ${mem} MiB needs at least ${minimumFor} vCPU, not ${vcpu}`);
+  if (vcpu < 0.5 && mem > 512) out.push(`${name}: below 0.5 vCPU the memory may not exceed 512 MiB (${mem} MiB)`);
+  if (vcpu < 1 && mem > 1024) out.push(`${name}: below 1 vCPU the memory may not exceed 1 GiB (${mem} MiB)`);
+  if (vcpu < 1 && requestsPerInstance > 1) out.push(`${name}: below 1 vCPU an instance serves one request at a time, not ${requestsPerInstance}`);
+  const memoryFloor = vcpu >= 6 ? 4096 : vcpu >= 4 ? 2048 : 0;
+  if (mem < memoryFloor) out.push(`${name}: ${vcpu} vCPU needs at least ${memoryFloor} MiB (${mem} MiB)`);
+  return out;
+}
+
 /** Only extract talks to municipal servers; the others call Google APIs only and stay off the VPC. */
 const NEEDS_VPC: Record<FunctionKey, boolean> = { fanOut: false, extract: true, load: false, runStatus: false, runReport: false };
 
@@ -188,6 +213,9 @@ export function functions(ctx: StackContext, r: Resources, inputs: FunctionInput
   const accounts = {} as Record<FunctionKey, ServiceAccount>;
   const fns = {} as Record<FunctionKey, Cloudfunctions2Function>;
 
+  const sizing = (Object.values(FUNCTIONS) as FunctionSpec[]).flatMap((spec) => cpuMemoryProblems(spec));
+  if (sizing.length) throw new Error(`function sizing Cloud Run would refuse:\n${sizing.join('\n')}`);
+
   for (const key of Object.keys(FUNCTIONS) as FunctionKey[]) {
     const spec = FUNCTIONS[key];
     const account = new ServiceAccount(ctx.scope, `sa-fn-${spec.name}`, {
@@ -221,6 +249,8 @@ export function functions(ctx: StackContext, r: Resources, inputs: FunctionInput
       serviceConfig: {
         serviceAccountEmail: account.email,
         availableMemory: `${spec.memoryMb}Mi`,
+        // Explicit where the spec says so: otherwise Cloud Run derives the CPU from the memory.
+        ...('vcpu' in spec ? { availableCpu: String(spec.vcpu) } : {}),
         timeoutSeconds: spec.timeoutSeconds,
         // The concurrency cap: for extract, how many municipal servers are read at once.
         maxInstanceCount: key === 'extract' ? (config.maxExtractInstances ?? spec.maxInstances) : spec.maxInstances,

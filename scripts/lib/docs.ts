@@ -56,9 +56,10 @@ export function renderFunctionSizing(): string {
   const rows = FUNCTION_KEYS.map((f) => {
     const s = FUNCTIONS[f];
     const trigger = s.trigger.kind === 'http' ? 'HTTP' : `Pub/Sub \`${TOPICS[s.trigger.topic]}\``;
-    return `| \`${s.name}\` | ${trigger} | ${s.memoryMb} MiB | ${s.timeoutSeconds} s | ${s.maxInstances} |`;
+    const vcpu = 'vcpu' in s ? String(s.vcpu) : 'from memory';
+    return `| \`${s.name}\` | ${trigger} | ${s.memoryMb} MiB | ${vcpu} | ${s.timeoutSeconds} s | ${s.maxInstances} |`;
   });
-  return ['| function | trigger | memory | timeout | max instances |', '|---|---|--:|--:|--:|', ...rows].join('\n');
+  return ['| function | trigger | memory | vCPU | timeout | max instances |', '|---|---|--:|--:|--:|--:|', ...rows].join('\n');
 }
 
 function renderLedgerTable(t: OwnedTable): string {

@@ -1,5 +1,5 @@
 import { layout } from '../../shared/records/layout';
-import { COLUMN_TYPES, NUMERIC_MAX, SET_ASIDE_REASONS, SET_ASIDE_TABLE, STAGED_LINE_MAX_BYTES, TEXT_MAX_BYTES, type TypeContract } from '../../shared/contracts/tables';
+import { COLUMN_TYPES, NUMERIC_MAX, PSEUDONYM_LENGTH, SET_ASIDE_REASONS, SET_ASIDE_TABLE, STAGED_LINE_MAX_BYTES, TEXT_MAX_BYTES, type TypeContract } from '../../shared/contracts/tables';
 
 /**
  * docs/types.md, rendered from the type contract in shared/contracts/tables.ts so the page cannot
@@ -32,7 +32,7 @@ export function renderTypesDoc(): string {
     'column changes its warehouse type: BigQuery would replace the raw table (deletion protection stops it), so pin',
     'a column when it is added, or migrate the table deliberately.',
     '',
-    'Hashed personal-data columns land as `text` (64 hex characters); dropped ones are never selected. The',
+    `Hashed personal-data columns land as \`text\` (${PSEUDONYM_LENGTH} lower-case hex characters: HMAC-SHA-256 truncated to 128 bits); dropped ones are never selected. The`,
     'ingestion columns `_municipality_ibge`, `_run_id` (text) and `_extracted_at` (UTC, `TIMESTAMP` in BigQuery)',
     'are computed by the extractor and always conform.',
     '',

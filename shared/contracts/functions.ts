@@ -14,6 +14,13 @@ export interface FunctionSpec {
   /** Environment variables the function reads (its config schema's keys). */
   env: readonly EnvKey[];
   memoryMb: number;
+  /**
+   * vCPUs per instance (Cloud Run's `cpu`: 0.08–1 in steps of 0.001, or a whole number). Absent: Cloud
+   * Run derives it from the memory (256 MiB → 0.167, 512 MiB → 0.333, 1 GiB → 0.583, 2 GiB → 1), so
+   * halving the memory of a CPU-bound function would halve its CPU too. Below 1 vCPU Cloud Run requires
+   * one request per instance (MAX_REQUESTS_PER_INSTANCE) and at least 0.5 vCPU above 512 MiB.
+   */
+  vcpu?: number;
   timeoutSeconds: number;
   /** Caps concurrency: for extract it is the number of municipal servers read at once. */
   maxInstances: number;
@@ -49,8 +56,15 @@ export const FUNCTIONS = {
       'gzipLevel',
       'timeBudgetMs',
     ],
-    // Streaming keeps memory flat (see docs/benchmarks.md); 512 MiB leaves room for gzip and the client.
-    memoryMb: 512,
+    // Streaming keeps memory flat with rows: peak RSS measured at 2 M and 8 M rows with hashed columns
+    // (docs/benchmarks.md, first section) leaves the headroom stated there under 256 MiB.
+    memoryMb: 256,
+    // What 512 MiB used to give implicitly. The extractor needs ~10 µs of its own CPU per row on a table
+    // with hashed columns (19.4 s per 2 M rows, docs/benchmarks.md): 256 MiB alone would give 0.167 vCPU,
+    // ~17 k rows/s at best — slower than the 25 k rows/s municipal links docs/cost.md assumes; 1/3 vCPU
+    // gives ~34 k. It keeps today's CPU and CPU cost and halves the memory cost; a whole vCPU would triple
+    // the CPU cost of an extract that waits on the network.
+    vcpu: 0.333,
     timeoutSeconds: 540,
     // At most 20 municipal servers are read at once: bounds VPN load and BigQuery-side fan-in size.
     maxInstances: 20,

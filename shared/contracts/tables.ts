@@ -149,12 +149,17 @@ export type ColumnType = z.infer<typeof ColumnType>;
 
 /**
  * What happens to a personal-data column (LGPD):
- * - `hash`: keyed HMAC-SHA-256 (hex) with the pipeline's secret key; the same value gives the same
- *   pseudonym in every table and municipality, so pseudonyms still join. Lands as text.
+ * - `hash`: keyed HMAC-SHA-256 with the pipeline's secret key, its first 128 bits as 32 lower-case hex
+ *   characters (shared/extract/pseudonymizer.ts says why); the same value gives the same pseudonym in
+ *   every table and municipality, so pseudonyms still join. Lands as text.
  * - `drop`: never selected from the source; the column does not exist downstream.
  * - `keep`: lands in clear text; the column gets a policy tag in BigQuery. Needs a written reason.
  */
 export const PiiPolicy = z.enum(['hash', 'drop', 'keep']);
+/** Characters in a `hash` pseudonym: the first 16 bytes of HMAC-SHA-256, as lower-case hex. */
+export const PSEUDONYM_LENGTH = 32;
+/** A pseudonym as a regular expression source (JavaScript, and DuckDB's/BigQuery's RE2): for checks of landed data. */
+export const PSEUDONYM_PATTERN = `[0-9a-f]{${PSEUDONYM_LENGTH}}`;
 export type PiiPolicy = z.infer<typeof PiiPolicy>;
 
 export const PiiKind = z.enum(['cpf', 'cns', 'name', 'phone', 'email', 'birth_date', 'address', 'location', 'record_number', 'micro_area']);

@@ -1,5 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { PSEUDONYM_LENGTH, type PseudonymWriter } from './pseudonymizer';
+import { PSEUDONYM_LENGTH } from '../contracts/tables';
+import type { PseudonymWriter } from './pseudonymizer';
 
 /**
  * Splits PostgreSQL's `COPY … TO STDOUT (FORMAT csv)` output into whole rows and replaces the

@@ -1,10 +1,24 @@
 import { createHash, createHmac, hash } from 'node:crypto';
+import { PSEUDONYM_LENGTH } from '../contracts/tables';
 
 /**
- * Keyed pseudonyms for personal identifiers: HMAC-SHA-256(key, trimmed value) as hex.
- * One key for every table and municipality, so the same CPF gives the same pseudonym
+ * Keyed pseudonyms for personal identifiers: HMAC-SHA-256(key, trimmed value) truncated to its first
+ * 128 bits (16 bytes), written as 32 lower-case hex characters. One key for every table and municipality, so the same CPF gives the same pseudonym
  * everywhere and joins still work; without the key (kept in Secret Manager) a pseudonym
  * cannot be tied back to a person (LGPD art. 13 §4).
+ *
+ * Why 128 bits: collisions. Two different identifiers would share a pseudonym with probability
+ * about n² / 2¹²⁹ (birthday bound); for n = 500 million distinct values in one column (Brazil has
+ * ~215 M people, some with several CNS) that is ~4 × 10⁻²², and the keyed HMAC keeps its strength
+ * (RFC 2104 §5 allows truncation to at least half the hash length). Why fewer bytes at all: the full
+ * 64-character hex digest made the staged CSV ~90 bytes per row longer than PostgreSQL's and random
+ * hex barely compresses, so gzip was ~40 % of the extractor's CPU (docs/benchmarks.md).
+ * Why hex and not base64url (22 characters): Power BI's model (VertiPaq) and DAX compare text
+ * case-insensitively — "aB" and "Ab" load as one value, and a relationship's one side rejects them as
+ * duplicates — as do Excel lookups; a pseudonym must not depend on the tool's collation. Lower-case hex
+ * has no case, and every tool can recompute it (`hexdigest()[:32]`, `openssl … | cut -c1-32`). It costs
+ * 10 raw bytes per value more than base64url but gzip stages the same bytes (16 random bytes either
+ * way): measured 0.4 µs of gzip CPU per row with two hashed columns (docs/benchmarks.md).
  *
  * Speed: RFC 2104 done by hand (checked against createHmac in tests) with the one-shot
  * `crypto.hash` over two preallocated blocks, `(K ⊕ ipad) ‖ value` and `(K ⊕ opad) ‖ inner`:
@@ -17,19 +31,17 @@ import { createHash, createHmac, hash } from 'node:crypto';
  * answers fewer than half of its lookups is followed by ten generations' worth of values hashed
  * directly (a table of mostly distinct values, e.g. tb_fat_cidadao_pec), then it tries again.
  *
- * Memory: the cache maps a value to a slot of one preallocated buffer holding the 64 hex bytes, and
+ * Memory: the cache maps a value to a slot of one preallocated buffer holding the 32 hex bytes, and
  * `pseudonymInto` copies them straight into the caller's output. So an entry is a key string and a
- * small integer on the V8 heap instead of a key and a 64-character string, and a dropped generation
+ * small integer on the V8 heap instead of a key and a 32-character string, and a dropped generation
  * leaves a third of the garbage — this cache was most of the extractor's peak RSS above the no-PII
- * run (docs/benchmarks.md). The slab is cacheLimit × 64 bytes (3.2 MB at the default).
+ * run (docs/benchmarks.md). The slab is cacheLimit × 32 bytes (1.6 MB at the default).
  */
 export interface PseudonymWriter {
-  /** Writes the 64-byte hex pseudonym of `value` into `out` at `offset`; returns the bytes written (64). */
+  /** Writes the hex pseudonym of `value` into `out` at `offset`; returns the bytes written (PSEUDONYM_LENGTH). */
   pseudonymInto(value: string, out: Buffer, offset: number): number;
 }
 
-/** Hex characters in a pseudonym (HMAC-SHA-256 as hex). */
-export const PSEUDONYM_LENGTH = 64;
 const BLOCK = 64;
 /** Values up to this many UTF-16 code units (≤ 3 UTF-8 bytes each) are hashed in the scratch block. */
 const SHORT = 64;
@@ -106,11 +118,14 @@ export class Pseudonymizer implements PseudonymWriter {
     }
     // 'binary' (latin1) carries the 32 digest bytes as a one-byte string: much cheaper than a Buffer result.
     this.outer.write(hash('sha256', innerData, 'binary'), BLOCK, 'binary');
+    // The full 64-character hex string; callers write only its first PSEUDONYM_LENGTH characters (the
+    // truncation): 0.6–0.8 µs per call, against 1.7–1.9 µs for a Buffer digest hex-encoded in part and
+    // 0.8 µs for a 'binary' digest copied to a scratch buffer and hex-encoded from there (2026-12-06).
     return hash('sha256', this.outer, 'hex');
   }
 
-  /** Reference implementation, for tests. */
+  /** Reference implementation (node:crypto's HMAC, truncated), for tests and checks of landed data. */
   static reference(key: Buffer, value: string): string {
-    return createHmac('sha256', key).update(value.trim(), 'utf8').digest('hex');
+    return createHmac('sha256', key).update(value.trim(), 'utf8').digest('hex').slice(0, PSEUDONYM_LENGTH);
   }
 }

@@ -1,11 +1,11 @@
-import { createHmac } from 'node:crypto';
 import { Client } from 'pg';
 import { MunicipalityRegistry } from '../../shared/contracts/municipalities';
-import { INGESTION_COLUMNS, landedTables, SET_ASIDE_REASONS } from '../../shared/contracts/tables';
+import { INGESTION_COLUMNS, landedTables, PSEUDONYM_PATTERN, SET_ASIDE_REASONS } from '../../shared/contracts/tables';
 import { ExtractSettingsSchema } from '../../shared/contracts/config';
 import { PipelineError } from '../../shared/errors';
 import { readManifest } from '../../shared/records/bucket-records';
 import { SourceSession } from '../../shared/extract/source';
+import { Pseudonymizer } from '../../shared/extract/pseudonymizer';
 import { SET_ASIDE_COLUMN } from '../../shared/extract/sql';
 import { PEC_TABLES } from '../../shared/tables/pec-tables';
 import { registryFor, TEST_KEY } from '../support/local-pipeline';
@@ -195,7 +195,7 @@ describe('security and data protection', () => {
     for (const t of PEC_TABLES) {
       for (const c of t.columns.filter((col) => col.pii?.policy === 'hash')) {
         const [r] = await p.warehouse.query(
-          `SELECT count(*)::INTEGER AS n, count(*) FILTER (WHERE regexp_full_match("${c.name}", '[0-9a-f]{64}'))::INTEGER AS hashed FROM raw."${t.name}" WHERE "${c.name}" IS NOT NULL`,
+          `SELECT count(*)::INTEGER AS n, count(*) FILTER (WHERE regexp_full_match("${c.name}", '${PSEUDONYM_PATTERN}'))::INTEGER AS hashed FROM raw."${t.name}" WHERE "${c.name}" IS NOT NULL`,
         );
         expect({ column: `${t.name}.${c.name}`, ...r }).toEqual({ column: `${t.name}.${c.name}`, n: r!.n, hashed: r!.n });
       }
@@ -209,10 +209,10 @@ describe('security and data protection', () => {
     const { rows } = await campinas.client.query(`SELECT nu_cpf_cidadao AS v FROM tb_fat_cidadao_pec WHERE nu_cpf_cidadao IS NOT NULL AND co_seq_fat_cidadao_pec <> $1 LIMIT 1`, [
       hostileCpf.id,
     ]);
-    const expected = createHmac('sha256', TEST_KEY).update(String(rows[0].v).trim()).digest('hex');
+    const expected = Pseudonymizer.reference(TEST_KEY, String(rows[0].v));
     expect(await p.warehouse.query(`SELECT count(*)::INTEGER AS n FROM raw.tb_fat_cidadao_pec WHERE nu_cpf_cidadao = $1`, [expected])).toEqual([{ n: 1 }]);
     // A hostile value in a hashed column is a value like any other: pseudonymised.
-    const hostileHash = createHmac('sha256', TEST_KEY).update(hostileCpf.value.trim()).digest('hex');
+    const hostileHash = Pseudonymizer.reference(TEST_KEY, hostileCpf.value);
     expect(await p.warehouse.query(`SELECT co_seq_fat_cidadao_pec::VARCHAR AS id FROM raw.tb_fat_cidadao_pec WHERE nu_cpf_cidadao = $1`, [hostileHash])).toEqual([
       { id: hostileCpf.id },
     ]);

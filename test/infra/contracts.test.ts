@@ -40,6 +40,7 @@ describe('functions follow FUNCTIONS', () => {
     const f = fnBody(key);
     expect(f.build_config.entry_point).toBe(spec.entryPoint);
     expect(f.service_config.available_memory).toBe(`${spec.memoryMb}Mi`);
+    expect(f.service_config.available_cpu).toBe('vcpu' in spec ? String(spec.vcpu) : undefined);
     expect(f.service_config.timeout_seconds).toBe(spec.timeoutSeconds);
     expect(f.service_config.max_instance_count).toBe(key === 'extract' ? (config.maxExtractInstances ?? spec.maxInstances) : spec.maxInstances);
   });

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { Pseudonymizer } from '../../shared/extract/pseudonymizer';
 import { REQUEST, seedSource } from '../faults/support/harness';
 import { TEST_KEY, testPipeline } from '../support/local-pipeline';
 import type { TestDatabase } from '../support/pg';
@@ -164,7 +164,7 @@ describe('guarantees, by behaviour', () => {
     try {
       const run = await p.runOnce(REQUEST);
       expect(run.extracted).toEqual([CAMPINAS.ibge]);
-      const pseudonym = (v: string) => createHmac('sha256', TEST_KEY).update(v.trim(), 'utf8').digest('hex');
+      const pseudonym = (v: string) => Pseudonymizer.reference(TEST_KEY, v);
       let checkedValues = 0;
       for (const [table, columns] of Object.entries(PERSONAL)) {
         const landedColumns = new Set(

@@ -1,5 +1,6 @@
 import { cohortCns, cohortCpf } from '../../scripts/synthetic-pec/documents';
 import { seedPec } from '../../scripts/synthetic-pec/generate';
+import { PSEUDONYM_PATTERN } from '../../shared/contracts/tables';
 import { INDICATOR_COHORT, cohortTeamIne } from '../../scripts/synthetic-pec/indicator-cohort';
 import { INDICATORS } from '../../shared/marts/indicators';
 import { MARTS, refreshMartDuckDb } from '../../shared/marts/marts';
@@ -100,7 +101,7 @@ describe('indicator marts over a synthetic PEC with a planted cohort', () => {
     }
     expect(scanned).toBeGreaterThan(1000);
     const keys = await p.warehouse.query(
-      `SELECT count(*)::INTEGER AS n, count(*) FILTER (WHERE regexp_full_match(person_key, '(cpf|cns):[0-9a-f]{64}|pec:[0-9]{7}:[0-9]+'))::INTEGER AS ok
+      `SELECT count(*)::INTEGER AS n, count(*) FILTER (WHERE regexp_full_match(person_key, '(cpf|cns):${PSEUDONYM_PATTERN}|pec:[0-9]{7}:[0-9]+'))::INTEGER AS ok
        FROM marts.indicator_person_period`,
     );
     expect(keys[0]!.ok).toBe(keys[0]!.n);

@@ -1,5 +1,7 @@
 import { Readable } from 'node:stream';
 import { CsvRowTransform, type RowChunk } from '../../shared/extract/csv-rows';
+import { createHmac } from 'node:crypto';
+import { PSEUDONYM_LENGTH, PSEUDONYM_PATTERN } from '../../shared/contracts/tables';
 import { Pseudonymizer } from '../../shared/extract/pseudonymizer';
 
 const KEY = Buffer.alloc(32, 7);
@@ -85,7 +87,19 @@ describe('CsvRowTransform', () => {
 });
 
 describe('Pseudonymizer', () => {
-  it('equals HMAC-SHA-256 and is stable across calls and instances', () => {
+  it('is the first 128 bits of HMAC-SHA-256 as 32 lower-case hex characters (pinned: every table, mart and tool depends on it)', () => {
+    // Computed independently: printf 12345678909 | openssl dgst -sha256 -mac HMAC -macopt hexkey:0707…07 (32 bytes)
+    expect(P.pseudonym('12345678909')).toBe('f2efb254b64433d46264df137362bfa2');
+    expect(PSEUDONYM_LENGTH).toBe(32);
+    for (const v of ['12345678909', 'JOÃO DA SILVA', 'x'.repeat(200)]) {
+      const full = createHmac('sha256', KEY).update(v, 'utf8').digest('hex');
+      expect(P.pseudonym(v)).toBe(full.slice(0, 32));
+      expect(P.pseudonym(v)).toMatch(new RegExp(`^${PSEUDONYM_PATTERN}$`));
+    }
+    expect('F2EFB254B64433D46264DF137362BFA2').not.toMatch(new RegExp(`^${PSEUDONYM_PATTERN}$`));
+    expect('f2efb254b64433d46264df137362bfa22d').not.toMatch(new RegExp(`^${PSEUDONYM_PATTERN}$`));
+  });
+  it('equals the truncated HMAC-SHA-256 and is stable across calls and instances', () => {
     for (const v of ['12345678909', ' 12345678909 ', 'JOÃO DA SILVA', '']) {
       expect(P.pseudonym(v)).toBe(H(v));
       expect(new Pseudonymizer(KEY, 1).pseudonym(v)).toBe(H(v));
@@ -99,14 +113,14 @@ describe('Pseudonymizer', () => {
     const small = new Pseudonymizer(KEY, 2);
     for (let i = 0; i < 50; i++) expect(small.pseudonym(`v${i}`)).toBe(H(`v${i}`));
   });
-  it('writes the same 64 bytes through pseudonymInto, from the cache and without it', () => {
+  it('writes the same 32 bytes through pseudonymInto, from the cache and without it, and nothing past them', () => {
     const p = new Pseudonymizer(KEY, 3);
-    const out = Buffer.alloc(70, 0x2e);
+    const out = Buffer.alloc(38, 0x2e);
     for (let round = 0; round < 3; round++)
       for (const v of ['a', 'b', 'c', 'd', ' a ']) {
-        expect(p.pseudonymInto(v, out, 3)).toBe(64);
-        expect(out.toString('latin1', 3, 67)).toBe(H(v));
-        expect(out.toString('latin1', 0, 3) + out.toString('latin1', 67)).toBe('......');
+        expect(p.pseudonymInto(v, out, 3)).toBe(32);
+        expect(out.toString('latin1', 3, 35)).toBe(H(v));
+        expect(out.toString('latin1', 0, 3) + out.toString('latin1', 35)).toBe('......');
       }
   });
   it('refuses a short key', () => {

@@ -1,6 +1,7 @@
 import type { FanOutWorkerResult } from '../workers/fanout';
 import type { LoadWorkerResult } from '../workers/load';
 import type { MicroResult } from '../workers/micro';
+import { PSEUDONYM_LENGTH } from '../../../shared/contracts/tables';
 import type { CacheHitRow } from './cache-sim';
 import { CONTENDERS, type Contender, type Sample } from './contest';
 import type { Machine } from './machine';
@@ -399,7 +400,7 @@ function analysis(r: BenchResults, sum: CellSummary[]): { lines: string[]; verdi
               `(one random citizen per consultation, ${int(r.options.rowsPerCitizen)} consultations per citizen). `
             : '') +
           (extraCsv !== undefined
-            ? `(2) On the zlib thread: a 64-character hex pseudonym replaces a 15-digit CNS and an 11-digit CPF, so the staged CSV has ${fixed(e!.csvBytesPerRow, 0)} bytes per row ` +
+            ? `(2) On the zlib thread: a ${PSEUDONYM_LENGTH}-character hex pseudonym replaces a 15-digit CNS and an 11-digit CPF, so the staged CSV has ${fixed(e!.csvBytesPerRow, 0)} bytes per row ` +
               `instead of PostgreSQL's ${fixed(e!.sourceBytesPerRow, 0)}, and random hex barely compresses: ${fixed(e!.outBytesPerRow, 0)} gzip bytes per row against psql's ${fixed(p?.outBytesPerRow, 0)}` +
               (gzNsPerByte ? `; at ${fixed(gzNsPerByte, 1)} ns per byte that is ~${fixed((extraCsv * gzNsPerByte) / 1000, 1)} µs more gzip per row` : '') +
               '. '
@@ -411,8 +412,8 @@ function analysis(r: BenchResults, sum: CellSummary[]): { lines: string[]; verdi
               ' (table above), and a hit costs a Map lookup instead of two SHA-256'
             : '') +
           '; (2) in production the PostgreSQL backend is on the municipal server: a 2-vCPU function gives the main thread and zlib a core each, and hashing ' +
-          'could move to a worker thread; (3) a shorter pseudonym encoding (base64url: 43 characters instead of 64) would cut the gzip work and the staged bytes, ' +
-          'but it changes the pseudonym format every table and dashboard joins on — a contract decision, not a tuning knob.',
+          'could move to a worker thread. (The pseudonym was already shortened from the full 64-character digest to 128 bits as hex on 2026-12-06; ' +
+          'base64url would stage the same gzip bytes and is case-sensitive, which Power BI is not: docs/architecture.md.)',
       );
     }
     lines.push('');

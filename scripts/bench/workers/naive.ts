@@ -1,13 +1,14 @@
 /**
  * Contender "naive": what a quick function would do. One `pg` query (the whole result arrives as
  * JavaScript objects), then one JSON line per row into a file; personal-data columns hashed with
- * `createHmac` per value so it honours the same policy as the extractor.
+ * `createHmac` per value (`Pseudonymizer.reference`: no cache, no hand-made HMAC) so it honours the same
+ * policy and pseudonym format as the extractor.
  */
-import { createHmac } from 'node:crypto';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { Client } from 'pg';
+import { Pseudonymizer } from '../../../shared/extract/pseudonymizer';
 import { SESSION_OPTIONS, type PgConn } from '../lib/psql';
 import { config, emit, fail, startPhase } from './common';
 
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
   for (const row of rows) {
     for (const col of c.hashColumns) {
       const v = row[col];
-      if (typeof v === 'string' && v !== '') row[col] = createHmac('sha256', key).update(v.trim(), 'utf8').digest('hex');
+      if (typeof v === 'string' && v !== '') row[col] = Pseudonymizer.reference(key, v);
     }
     if (!out.write(`${JSON.stringify(row)}\n`)) await once(out, 'drain');
   }

@@ -1,4 +1,4 @@
-import { COLUMN_TYPES, INGESTION_COLUMNS, landedColumns, type ColumnType, type TableDef } from '../../contracts/tables';
+import { COLUMN_TYPES, INGESTION_COLUMNS, landedColumns, PSEUDONYM_LENGTH, type ColumnType, type TableDef } from '../../contracts/tables';
 
 /**
  * BigQuery table definitions derived from the table registry: the load function creates missing
@@ -63,7 +63,9 @@ export function rawTableSchema(table: TableDef): BigQueryTableSpec {
       mode: 'NULLABLE' as const,
       ...(c.numeric ? { precision: c.numeric.precision, scale: c.numeric.scale } : {}),
       ...(described.get(c.name) ? { description: described.get(c.name) } : {}),
-      ...(c.pii?.policy === 'hash' ? { description: `${described.get(c.name) ? `${described.get(c.name)}; ` : ''}HMAC-SHA-256 pseudonym (hex)` } : {}),
+      ...(c.pii?.policy === 'hash'
+        ? { description: `${described.get(c.name) ? `${described.get(c.name)}; ` : ''}HMAC-SHA-256 pseudonym (first 128 bits, ${PSEUDONYM_LENGTH} hex characters)` }
+        : {}),
     })),
     // Every staged row carries them (the extractor's COPY adds them), so they are never NULL.
     ...INGESTION_COLUMNS.map((c) => ({ name: c.name, type: bigQueryType(c.type), mode: 'REQUIRED' as const, description: c.description })),

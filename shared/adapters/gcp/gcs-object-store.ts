@@ -15,7 +15,7 @@ export interface GcsObjectStoreOptions {
 }
 
 export const GCS_DEFAULTS: GcsObjectStoreOptions = {
-  // 8 MiB: a ~20 MiB gzip part is three requests; 512 MiB functions hold a few parts' chunks easily.
+  // 8 MiB: a ~20 MiB gzip part is three requests; the extract function (256 MiB) holds one open part's chunk.
   chunkSize: 8 * 1024 * 1024,
 };
 
