@@ -42,6 +42,7 @@ export { ArtifactRegistryRepositoryIamMember } from '@cdktf/provider-google/lib/
 export { BigqueryDataset } from '@cdktf/provider-google/lib/bigquery-dataset';
 export { BigqueryDatasetIamMember } from '@cdktf/provider-google/lib/bigquery-dataset-iam-member';
 export { BigqueryTable } from '@cdktf/provider-google/lib/bigquery-table';
+export { BigqueryRoutine } from '@cdktf/provider-google/lib/bigquery-routine';
 export { DataCatalogTaxonomy } from '@cdktf/provider-google/lib/data-catalog-taxonomy';
 export { DataCatalogPolicyTag } from '@cdktf/provider-google/lib/data-catalog-policy-tag';
 export { DataCatalogTaxonomyIamMember } from '@cdktf/provider-google/lib/data-catalog-taxonomy-iam-member';

@@ -5,11 +5,12 @@ import type { MunicipalityRegistry } from '../shared/contracts/municipalities';
 import { workflowsVariableBytes } from '../shared/workflow/workflow-memory';
 import { ERROR_CLASS_NAMES } from '../shared/errors';
 import { MAX_DISPATCH_PAGE, MAX_LOADABLE_LISTED } from '../shared/run/run-status';
-import { MART_NAMES } from '../shared/marts/marts';
+import { MART_NAMES, REFRESHED_MART_NAMES, bigQueryMartProcedures } from '../shared/marts/marts';
 import { PEC_TABLES } from '../shared/tables/pec-tables';
 import type { EnvironmentConfig } from './config';
 import { GOOGLE_LIMITS, type LimitId } from './limits';
 import { MAX_REQUESTS_PER_INSTANCE } from './modules/functions';
+import { deployedProcedureBody } from './modules/bigquery';
 import { TUNNELS_PER_SITE, ROUTERS_PER_SPOKE, vpnPlan } from './vpn-plan';
 
 /**
@@ -103,6 +104,10 @@ export function usage(registry: MunicipalityRegistry, config: EnvironmentConfig,
     schedulerJobs: u(1, 'the daily trigger'),
     bigQueryLoadJobsPerTablePerDay: u(1 + reruns, `1 daily load per table + ${RERUN_SHARE * 100} % of municipalities re-run and loaded one by one`),
     bigQueryTableModificationsPerDay: u(2 * (1 + reruns), 'one DELETE + one INSERT per raw table per load'),
+    bigQueryRoutineBody: u(
+      Math.max(...bigQueryMartProcedures().map((p) => deployedProcedureBody(p, config).length)),
+      `characters of the largest of the ${REFRESHED_MART_NAMES.length} mart procedures' bodies, this environment's datasets bound in`,
+    ),
     bigQueryLoadJobsPerProjectPerDay: u(PEC_TABLES.length * (1 + reruns) + MART_NAMES.length, `${PEC_TABLES.length} tables × loads a day (marts are query jobs)`),
   };
 }

@@ -218,6 +218,15 @@ export const GOOGLE_LIMITS = {
     source: BIGQUERY,
     moves: 'reruns batched into one load per table (the daily run already is: one DELETE + one INSERT per raw table)',
   },
+  bigQueryRoutineBody: {
+    // A CALL runs the body as one multi-statement query; the quotas page gives no separate figure for SQL procedures.
+    what: 'BigQuery stored procedure body (characters; held to the GoogleSQL query length)',
+    kind: 'limit',
+    value: 1024 * 1024,
+    per: 'routine',
+    source: BIGQUERY,
+    moves: "grows with the indicators, not with municipalities: split a mart's refresh into procedures the first one CALLs in turn",
+  },
   bigQueryLoadJobsPerProjectPerDay: {
     what: 'BigQuery load jobs per project per day',
     kind: 'limit',

@@ -1,10 +1,13 @@
 import { landedTables, PiiKind, type TableDef } from '../../shared/contracts/tables';
 import { PEC_TABLES } from '../../shared/tables/pec-tables';
 import { rawTableSchema, toBigQuerySchemaJson, type BigQueryTableSpec, type PiiKindName } from '../bigquery-schema';
-import { BigqueryDataset, BigqueryTable, DataCatalogPolicyTag, DataCatalogTaxonomy } from '../google';
+import { BigqueryDataset, BigqueryRoutine, BigqueryTable, DataCatalogPolicyTag, DataCatalogTaxonomy } from '../google';
 import { grant } from '../iam';
 import { OPS_VIEWS, opsViewQuery } from '../../shared/ledger/schema';
 import { martTables, opsTables } from '../owned-tables';
+import { bigQueryMartProcedures, type MartProcedure } from '../../shared/marts/marts';
+import { bindBigQueryDatasets } from '../../shared/marts/sql-dialect';
+import type { EnvironmentConfig } from '../config';
 import { iamCtx, type StackContext } from './context';
 
 type Kind = PiiKindName;
@@ -18,6 +21,8 @@ export interface Warehouse {
   policyTags: Record<Kind, DataCatalogPolicyTag>;
   /** The marts tables by name (row access policies go on these). */
   martTables: Record<string, BigqueryTable>;
+  /** The stored procedures the workflow CALLs to refresh the marts, by mart name. */
+  martProcedures: Record<string, BigqueryRoutine>;
 }
 
 const PII_DESCRIPTIONS: Record<Kind, string> = {
@@ -32,6 +37,11 @@ const PII_DESCRIPTIONS: Record<Kind, string> = {
   record_number: 'Medical record numbers',
   micro_area: 'Community-health micro-area (quasi-identifier)',
 };
+
+/** A mart procedure's body as deployed: this environment's project and datasets bound in. */
+export function deployedProcedureBody(p: MartProcedure, config: EnvironmentConfig): string {
+  return bindBigQueryDatasets(p.body, { project: config.projectId, raw: config.datasets.raw, marts: config.datasets.marts });
+}
 
 export function warehouse(ctx: StackContext, tables: readonly TableDef[] = PEC_TABLES): Warehouse {
   const { config } = ctx;
@@ -97,5 +107,24 @@ export function warehouse(ctx: StackContext, tables: readonly TableDef[] = PEC_T
   // The marts refresh only DELETEs and INSERTs (never drops), so the tables and their row access
   // policies (modules/powerbi.ts) survive every refresh.
   const martsByName = Object.fromEntries(martTables().map((t) => [t.tableId, table(`marts-${t.tableId}`, marts, t)]));
-  return { raw, marts, ops, taxonomy, policyTags: tags, martTables: martsByName };
+  // One procedure per refreshed mart, its body the SQL the local warehouse runs too (shared/marts),
+  // with this environment's datasets bound in. It runs with the caller's rights (the workflow's
+  // service account reads raw and writes marts); re-applying the stack replaces the body in place.
+  const procedures = Object.fromEntries(
+    bigQueryMartProcedures().map((p) => [
+      p.mart,
+      new BigqueryRoutine(ctx.scope, `marts-procedure-${p.mart}`, {
+        project: config.projectId,
+        datasetId: marts.datasetId,
+        routineId: p.routineId,
+        routineType: 'PROCEDURE',
+        language: 'SQL',
+        description: p.description,
+        definitionBody: deployedProcedureBody(p, config),
+        // The body names raw and marts tables: BigQuery resolves them when the procedure is created.
+        dependsOn: [...Object.values(rawTables), ...Object.values(martsByName)],
+      }),
+    ]),
+  );
+  return { raw, marts, ops, taxonomy, policyTags: tags, martTables: martsByName, martProcedures: procedures };
 }

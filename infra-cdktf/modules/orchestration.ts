@@ -1,4 +1,5 @@
 import { DAILY_WORKFLOW, DAILY_WORKFLOW_FILE, WORKFLOW_ENV } from '../../shared/workflow/daily';
+import { bigQueryCallStatement, bigQueryMartProcedures } from '../../shared/marts/marts';
 import { FUNCTIONS } from '../../shared/contracts/functions';
 import { PEC_TABLES } from '../../shared/tables/pec-tables';
 import type { TableDef } from '../../shared/contracts/tables';
@@ -54,6 +55,16 @@ export function workflowEnvironment(
   };
 }
 
+/** The SQL a workflow runs: its own text plus the body of every mart procedure it CALLs. */
+export function sqlRunBy(source: string): string {
+  return [
+    source,
+    ...bigQueryMartProcedures()
+      .filter((p) => source.includes(bigQueryCallStatement(p.mart)))
+      .map((p) => p.body),
+  ].join('\n');
+}
+
 /**
  * Kinds of personal data a workflow's SQL reads: the policy-tagged columns (hashed or kept) of the
  * raw tables it names. The marts are built from pseudonymised CPF/CNS, so the identity that
@@ -96,8 +107,9 @@ export function orchestration(
     { on: 'project', role: 'roles/bigquery.jobUser' },
     { on: 'dataset', dataset: r.warehouse.raw, role: 'roles/bigquery.dataViewer' },
     { on: 'dataset', dataset: r.warehouse.marts, role: 'roles/bigquery.dataEditor' },
-    // The marts' SQL reads policy-tagged (pseudonymised) columns of raw: fine-grained read on those tags only.
-    ...[...new Set(workflows.flatMap((w) => personalDataReadBy(w.source)))].map((kind): Grant => ({
+    // The marts' SQL (the bodies of the procedures the workflow CALLs, which run with its rights)
+    // reads policy-tagged (pseudonymised) columns of raw: fine-grained read on those tags only.
+    ...[...new Set(workflows.flatMap((w) => personalDataReadBy(sqlRunBy(w.source))))].map((kind): Grant => ({
       on: 'policyTag',
       tag: r.warehouse.policyTags[kind],
       role: 'roles/datacatalog.categoryFineGrainedReader',

@@ -39,6 +39,14 @@ export const INDICATOR_COHORT = {
    * 223293) on day 120 of the pregnancy.
    */
   prenatal: { pregnancies: 20, complete: 12, late: 4, tested: 15, dental: 9 },
+  /**
+   * C7: `girls` aged 12, `vaccinated` of them with an HPV dose at 11; `women` aged 55, each with a
+   * doctor's consultation (CIAP A98) that day, the first `mammography` of them with a screening
+   * mammography requested in it, and the first `sexualHealth` with a second consultation coded ABP003
+   * (sexual and reproductive health). The cytology women (30) and the pregnant women (20) are in
+   * C7's populations too (docs/indicators/cytology.md).
+   */
+  womensCancer: { girls: 20, vaccinated: 14, women: 30, mammography: 18, sexualHealth: 12 },
   /** Days before the seed's end date on which every cohort event happens. */
   daysBeforeEnd: 10,
 } as const;
@@ -95,6 +103,11 @@ export function indicatorCohortRows(installation: Installation, endDay: number):
   const thirdDose = code(codes.dose, '3');
   const w78 = code(codes.ciap, 'W78');
   const syphilisExam = code(codes.procedure, PROC.syphilisTest);
+  const mammography = code(codes.procedure, PROC.mammography);
+  const hpv = code(codes.vaccine, 'hpv');
+  const a98 = code(codes.ciap, 'A98');
+  const abp003 = code(codes.ciap, 'ABP003');
+  const firstDose = code(codes.dose, '1');
   const hivExam = code(codes.procedure, PROC.hivTest);
   const day = endDay - INDICATOR_COHORT.daysBeforeEnd;
   const at = (hour: number) => `${isoOfDay(day)} ${String(hour).padStart(2, '0')}:00:00`;
@@ -301,6 +314,54 @@ export function indicatorCohortRows(installation: Installation, endDay: number):
               }),
             );
       });
+    }
+    const wc = INDICATOR_COHORT.womensCancer;
+    for (let i = 0; i < wc.girls; i++) {
+      const p = citizen(12, true);
+      if (i >= wc.vaccinated) continue;
+      const hpvDay = day - 365;
+      const header = idOf(m.index, 7, 1000 + i);
+      push(
+        'tb_fat_vacinacao',
+        factRow('tb_fat_vacinacao', m.dimId, hpvDay, {
+          co_seq_fat_vacinacao: header,
+          co_fat_cidadao_pec: p.id,
+          nu_cns: p.cns,
+          nu_cpf_cidadao: p.cpf,
+          co_dim_cbo: nurseCbo,
+          co_dim_equipe: teamId,
+          nu_uuid_ficha: `cohort-${m.ibge}-hpv-${i + 1}`,
+        }),
+      );
+      push(
+        'tb_fat_vacinacao_vacina',
+        factRow('tb_fat_vacinacao_vacina', m.dimId, hpvDay, {
+          co_seq_fat_vacinacao_vacina: idOf(m.index, 8, 1000 + i),
+          co_fat_vacinacao: header,
+          co_fat_cidadao_pec: p.id,
+          co_dim_imunobiologico: hpv,
+          co_dim_dose_imunobiologico: firstDose,
+          co_dim_tempo_vacina_aplicada: ymd(hpvDay),
+          no_lote: 'COORTE',
+        }),
+      );
+    }
+    for (let i = 0; i < wc.women; i++) {
+      const p = citizen(55, true);
+      const consultationId = consult(p, a98, 'A98', null);
+      if (i < wc.mammography)
+        push(
+          'tb_fat_atd_ind_procedimentos',
+          factRow('tb_fat_atd_ind_procedimentos', m.dimId, day, {
+            co_seq_fat_atd_ind_procedimentos: idOf(m.index, 5, ++exam),
+            co_fat_atd_ind: consultationId,
+            co_fat_cidadao_pec: p.id,
+            co_dim_procedimento_solicitado: mammography,
+            co_dim_cbo_1: doctorCbo,
+            co_dim_equipe_1: teamId,
+          }),
+        );
+      if (i < wc.sexualHealth) consult(p, abp003, 'ABP003', null);
     }
     const v = INDICATOR_COHORT.vaccination;
     const doseDay = day - 182;

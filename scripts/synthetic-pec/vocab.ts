@@ -209,6 +209,8 @@ export const PROC = {
   // e-SUS AB exam codes (LEDI dictionary, ListaExames): ABEX019 syphilis serology (VDRL), ABEX018 HIV serology.
   syphilisTest: 'ABEX019',
   hivTest: 'ABEX018',
+  // C7 practice D: bilateral screening mammography (requested or evaluated).
+  mammography: '0204030188',
 } as const;
 
 export const PROC_NAMES: Readonly<Record<string, string>> = {
@@ -232,6 +234,8 @@ export const PROC_NAMES: Readonly<Record<string, string>> = {
   '0202050017': 'Análise de caracteres físicos, elementos e sedimento da urina',
   ABEX019: 'Sorologia de sífilis (VDRL)',
   ABEX018: 'Sorologia para HIV',
+  // Last, so the ids of the codes above (and of the filler after them) stay as they were.
+  '0204030188': 'Mamografia bilateral para rastreamento',
 };
 
 export interface Vaccine {

@@ -33,6 +33,25 @@ const PREGNANCY_CODES: ConditionCodes = {
   ciapCodes: ['W03', 'W05', 'W71', 'W78', 'W79', 'W80', 'W81', 'W84', 'W85', 'ABP001'],
 };
 
+/**
+ * Sexual and reproductive health (C7 practice C): the CIAP-2, CID-10 and ABP codes of item 24 g of the
+ * C7 note, as listed there (a three-character CID is its whole category; the note's four-character
+ * codes under a listed category are kept as written, they change nothing).
+ */
+const SEXUAL_REPRODUCTIVE_HEALTH_CODES: ConditionCodes = {
+  cidCategories: ['N80', 'N91', 'N92', 'N93', 'N94', 'N95', 'N96', 'N97', 'O03', 'O04', 'Z30', 'Z31', 'Z70'],
+  cidSubcategories: [
+    ...['N800', 'N801', 'N802', 'N803', 'N804', 'N805', 'N806', 'N808', 'N809'],
+    ...['R102', 'T742', 'Y050', 'Y051', 'Y052', 'Y053', 'Y054', 'Y055', 'Y056', 'Y057', 'Y058', 'Y059'],
+    ...['Z123', 'Z124', 'Z205', 'Z206', 'Z320', 'Z600', 'Z630', 'Z640', 'Z717', 'Z725'],
+  ],
+  ciapCodes: [
+    ...['B25', 'W02', 'W10', 'W11', 'W12', 'W13', 'W14', 'W15', 'W79', 'W82'],
+    ...['X01', 'X02', 'X03', 'X04', 'X05', 'X06', 'X07', 'X08', 'X09', 'X10', 'X11', 'X12', 'X13', 'X23', 'X24', 'X82', 'X89', 'Y14'],
+    ...['ABP003', 'ABP022', 'ABP023'],
+  ],
+};
+
 export const CONDITION_CODES = {
   hypertension: {
     cidCategories: ['I10', 'I11', 'I12', 'I13', 'I15', 'O10', 'O11'],
@@ -45,6 +64,10 @@ export const CONDITION_CODES = {
     ciapCodes: ['T89', 'T90', 'ABP006'],
   },
   pregnancy: PREGNANCY_CODES,
+  sexualReproductiveHealth: SEXUAL_REPRODUCTIVE_HEALTH_CODES,
+  /** e-SUS quick codes of the screening consultations: ABP022 cervical, ABP023 breast cancer screening. */
+  cervicalScreening: { cidCategories: [], cidSubcategories: [], ciapCodes: ['ABP022'] },
+  breastScreening: { cidCategories: [], cidSubcategories: [], ciapCodes: ['ABP023'] },
 } as const satisfies Record<string, ConditionCodes>;
 
 /** SIGTAP and e-SUS AB procedure codes. */
@@ -59,14 +82,24 @@ export const PROCEDURE_CODES = {
   /** HIV: rapid tests performed, or the exams requested/evaluated. */
   hivPerformed: ['0214010040', '0214010058', 'ABPG024'],
   hivExam: ['0213010500', '0213010780', '0202030300', 'ABEX018'],
+  /**
+   * C7 practice A, cervical cancer screening: cytology collected (0201020033, ABPG010), the cytology
+   * exam (0203010086 screening, 0203010019; ABEX001), material for the HPV molecular test collected
+   * or self-collected (0201020076, 0201020084) — 36 months.
+   */
+  cervicalScreening: ['0201020033', 'ABPG010', '0203010086', '0203010019', 'ABEX001', '0201020076', '0201020084'],
+  /** C7 practice A: the HPV molecular test itself (0202100251), 60 months, counted from 2026 (note's footnote 4). */
+  hpvMolecularTest: ['0202100251'],
+  /** C7 practice D: mammography (0204030030) and bilateral screening mammography (0204030188), requested or evaluated. */
+  mammography: ['0204030030', '0204030188'],
 } as const;
 
 /**
  * Vaccines and doses by their national codes (tb_dim_imunobiologico.nu_identificador,
  * tb_dim_dose_imunobiologico.nu_identificador): pentavalent (DTP/HB/Hib) 42, inactivated polio
- * (VIP) 22; the third dose is dose code 3.
+ * (VIP) 22; the third dose is dose code 3; HPV quadrivalent 67 and nonavalent 93 (C7 practice B).
  */
-export const VACCINE_CODES = { pentavalent: '42', inactivatedPolio: '22', thirdDose: '3' } as const;
+export const VACCINE_CODES = { pentavalent: '42', inactivatedPolio: '22', thirdDose: '3', hpv: ['67', '93'] } as const;
 
 /** A day key as a day number (days since 2000-01-01), for day arithmetic both engines share. */
 export const dayNumber = (dialect: SqlDialect, key: string): string => daysBetween(dialect, "DATE '2000-01-01'", dayKeyDate(key));
@@ -98,7 +131,7 @@ export function conditionPredicate(codes: ConditionCodes): string {
  * - `history`: per municipality, the first real consultation day loaded (`history_start_key`) and
  *   the day of the newest extraction (`as_of_key`, `data_as_of`).
  * - `period`: each quadrimestre with consultations, its boundaries as dates and keys, windows of
- *   6, 12 and 36 months ending with it, and whether it is closed.
+ *   6, 12, 16, 24, 36 and 60 months ending with it, and whether it is closed.
  */
 export function commonCtes(dialect: SqlDialect): string {
   const raw = (t: string) => tableRef(dialect, 'raw', t);
@@ -200,7 +233,9 @@ period AS (
     ${monthKey('qq.y * 12 + qq.q * 4 - 6')} AS start6_key,
     ${monthKey('qq.y * 12 + qq.q * 4 - 12')} AS start12_key,
     ${monthKey('qq.y * 12 + qq.q * 4 - 16')} AS start16_key,
+    ${monthKey('qq.y * 12 + qq.q * 4 - 24')} AS start24_key,
     ${monthKey('qq.y * 12 + qq.q * 4 - 36')} AS start36_key,
+    ${monthKey('qq.y * 12 + qq.q * 4 - 60')} AS start60_key,
     -- Closed once the data is as of the first day of the second month after the quadrimestre: one
     -- month of grace for records sent late (docs/indicators/common.md, "Honest periods").
     CASE WHEN h.as_of_key >= ${monthKey('qq.y * 12 + qq.q * 4 + 1')} THEN 1 ELSE 0 END AS period_closed,

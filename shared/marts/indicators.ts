@@ -28,7 +28,7 @@ export interface GoodPractice {
 }
 
 /** Which window of `period` the numerator looks back over (and the loaded history must cover). */
-type Lookback = 'start6_key' | 'start12_key' | 'start16_key' | 'start36_key';
+type Lookback = 'start6_key' | 'start12_key' | 'start16_key' | 'start24_key' | 'start36_key' | 'start60_key';
 
 export interface Indicator {
   id: string;
@@ -40,6 +40,13 @@ export interface Indicator {
   /** Target proportion (0–1) of people meeting the numerator; null when the note sets none we could confirm. */
   target: number | null;
   goodPractices: readonly GoodPractice[];
+  /**
+   * How the 0–100 score of a team or municipality is formed. `personMean` (default, C4–C6): the mean
+   * of the person scores (Σ points met). `practiceProportions` (C7): each practice has its own
+   * population, so the score is Σ points × (people meeting it / people it applies to); the fact's
+   * gp_<n> is NULL for a person the practice does not apply to, and the person score is NULL.
+   */
+  scoring?: 'personMean' | 'practiceProportions';
   lookback: Lookback;
   /** Event CTEs (keys of eventCtes()) the evaluation reads; only these are put in the SQL. */
   needs: readonly EventName[];
@@ -330,6 +337,56 @@ export const INDICATORS: readonly Indicator[] = [
       return evaluation(denominator, f, both(f));
     },
   },
+  {
+    id: 'c7_womens_cancer_prevention',
+    name: 'C7: care of women in cancer prevention (good-practice score)',
+    program: 'Cofinanciamento APS (Portaria GM/MS 3.493/2024)',
+    officialNote: 'Nota metodológica C7 "Cuidado da mulher na prevenção do câncer" (SAPS/MS, SEI 0054641718, 2026)',
+    doc: 'womens-cancer-prevention.md',
+    target: null,
+    goodPractices: [
+      { n: 1, description: 'Aged 25-64: cervical cancer screening collected, requested or evaluated in the last 36 months (HPV molecular test: 60)', score: 20 },
+      { n: 2, description: 'Aged 9-14: at least one dose of the HPV vaccine given from age 9', score: 30 },
+      { n: 3, description: 'Aged 14-69: a consultation by a doctor or nurse on sexual and reproductive health in the last 12 months', score: 30 },
+      { n: 4, description: 'Aged 50-69: mammography requested or evaluated in the last 24 months', score: 20 },
+    ],
+    scoring: 'practiceProportions',
+    // The longest window the note uses (the HPV molecular test); NT 8/2026 gives C7 60 months of monitoring.
+    lookback: 'start60_key',
+    needs: ['woman', 'cervical_screening', 'hpv_molecular_test', 'hpv_dose', 'sexual_health_consultation', 'mammography'],
+    evaluate() {
+      const age = 'CAST(FLOOR((per.last_day_key - w.birth_key) / 10000) AS INT64)';
+      const cervical = `SELECT DISTINCT per.municipality_ibge, per.y, per.q, e.person_id FROM period per JOIN cervical_screening e
+          ON e.municipality_ibge = per.municipality_ibge AND e.day_key >= per.start36_key AND e.day_key < per.end_key
+        UNION DISTINCT
+        SELECT per.municipality_ibge, per.y, per.q, e.person_id FROM period per JOIN hpv_molecular_test e
+          ON e.municipality_ibge = per.municipality_ibge AND e.day_key >= per.start60_key AND e.day_key < per.end_key
+        WHERE per.y >= ${HPV_MOLECULAR_FROM_YEAR}`;
+      // A dose given from the 9th birthday (key + 90000) up to the period's end, however long ago.
+      const vaccinated = `SELECT DISTINCT per.municipality_ibge, per.y, per.q, e.person_id FROM period per JOIN hpv_dose e ON e.municipality_ibge = per.municipality_ibge
+        JOIN person p ON p.municipality_ibge = e.municipality_ibge AND p.person_id = e.person_id
+        WHERE e.day_key < per.end_key AND e.day_key >= p.birth_key + 90000`;
+      const f = [flag('a', cervical), flag('b', vaccinated), flag('c', inWindow('sexual_health_consultation', 'start12_key')), flag('m', inWindow('mammography', 'start24_key'))];
+      const ranges: [number, number][] = [
+        [25, 64],
+        [9, 14],
+        [14, 69],
+        [50, 69],
+      ];
+      // Women aged 9 to 69 on the quadrimestre's last day: each is in the population of one or more practices.
+      const denominator = `
+    SELECT per.municipality_ibge, per.y, per.q, w.person_id, ${age} AS age
+    FROM period per JOIN woman w ON w.municipality_ibge = per.municipality_ibge
+    WHERE ${age} BETWEEN 9 AND 69`;
+      const applies = (k: number) => `d.age BETWEEN ${ranges[k]![0]} AND ${ranges[k]![1]}`;
+      return `
+    SELECT d.municipality_ibge, d.y, d.q, d.person_id,
+      ${f.map((x, k) => `CASE WHEN ${applies(k)} THEN ${x.col} END AS gp_${k + 1}`).join(',\n      ')},
+      CASE WHEN ${f.map((x, k) => `(NOT (${applies(k)}) OR ${x.col} = 1)`).join(' AND ')} THEN 1 ELSE 0 END AS in_numerator
+    FROM (${denominator}) d
+    ${f.map((x) => x.join).join('\n    ')}`;
+    },
+  },
 ];
 
 export function getIndicator(id: string): Indicator {
@@ -361,7 +418,38 @@ type EventName =
   | 'hiv_exam'
   | 'dental_consultation'
   | 'influenza_dose'
-  | 'woman';
+  | 'woman'
+  | 'cervical_screening'
+  | 'hpv_molecular_test'
+  | 'hpv_dose'
+  | 'sexual_health_consultation'
+  | 'mammography';
+
+/** The HPV molecular test counts for C7 from the first quadrimestre of 2026 (the note's footnote 4). */
+const HPV_MOLECULAR_FROM_YEAR = 2026;
+
+/**
+ * (municipality_ibge, person_id, day_key): a procedure performed (procedure sheet), or requested or
+ * evaluated in a consultation — any professional (C7 note, item 4.5: any qualified professional's record).
+ */
+function procedureCte(dialect: SqlDialect, name: string, codes: readonly string[]): string {
+  const raw = (t: string) => tableRef(dialect, 'raw', t);
+  return `
+${name} AS (
+  SELECT r.municipality_ibge, r.person_id, f.co_dim_tempo AS day_key
+  FROM ${raw('tb_fat_proced_atend_proced')} f
+  JOIN ${raw('tb_dim_procedimento')} pr ON pr._municipality_ibge = f._municipality_ibge AND pr.co_seq_dim_procedimento = f.co_dim_procedimento
+  JOIN record r ON r.municipality_ibge = f._municipality_ibge AND r.citizen_id = f.co_fat_cidadao_pec
+  WHERE pr.co_proced IN (${list(codes)}) AND ${realDay('f.co_dim_tempo')}
+  UNION ALL
+  SELECT r.municipality_ibge, r.person_id, f.co_dim_tempo
+  FROM ${raw('tb_fat_atd_ind_procedimentos')} f
+  JOIN ${raw('tb_dim_procedimento')} pr ON pr._municipality_ibge = f._municipality_ibge
+    AND (pr.co_seq_dim_procedimento = f.co_dim_procedimento_solicitado OR pr.co_seq_dim_procedimento = f.co_dim_procedimento_avaliado)
+  JOIN record r ON r.municipality_ibge = f._municipality_ibge AND r.citizen_id = f.co_fat_cidadao_pec
+  WHERE pr.co_proced IN (${list(codes)}) AND ${realDay('f.co_dim_tempo')}
+)`;
+}
 
 /** Influenza vaccine by its national code (tb_dim_imunobiologico.nu_identificador; to confirm against the SI-PNI list). */
 const INFLUENZA_VACCINES = ['33'];
@@ -532,6 +620,37 @@ third_dose AS (
     AND d.nu_identificador = ${sqlLiteral(VACCINE_CODES.thirdDose)}
     AND ${realDay('v.co_dim_tempo_vacina_aplicada')}
 )`,
+    cervical_screening: `${procedureCte(dialect, 'cervical_screening_procedure', PROCEDURE_CODES.cervicalScreening)},${conditionConsultationCte(
+      dialect,
+      'cervical_screening_consultation',
+      CONDITION_CODES.cervicalScreening,
+    )},
+cervical_screening AS (
+  SELECT municipality_ibge, person_id, day_key FROM cervical_screening_procedure
+  UNION ALL
+  SELECT municipality_ibge, person_id, day_key FROM cervical_screening_consultation
+)`,
+    hpv_molecular_test: procedureCte(dialect, 'hpv_molecular_test', PROCEDURE_CODES.hpvMolecularTest),
+    mammography: `${procedureCte(dialect, 'mammography_procedure', PROCEDURE_CODES.mammography)},${conditionConsultationCte(
+      dialect,
+      'mammography_consultation',
+      CONDITION_CODES.breastScreening,
+    )},
+mammography AS (
+  SELECT municipality_ibge, person_id, day_key FROM mammography_procedure
+  UNION ALL
+  SELECT municipality_ibge, person_id, day_key FROM mammography_consultation
+)`,
+    sexual_health_consultation: conditionConsultationCte(dialect, 'sexual_health_consultation', CONDITION_CODES.sexualReproductiveHealth),
+    hpv_dose: `
+hpv_dose AS (
+  -- Any dose of an HPV vaccine, applied or transcribed, dated by the day it was applied.
+  SELECT r.municipality_ibge, r.person_id, v.co_dim_tempo_vacina_aplicada AS day_key
+  FROM ${raw('tb_fat_vacinacao_vacina')} v
+  JOIN ${raw('tb_dim_imunobiologico')} im ON im._municipality_ibge = v._municipality_ibge AND im.co_seq_dim_imunobiologico = v.co_dim_imunobiologico
+  JOIN record r ON r.municipality_ibge = v._municipality_ibge AND r.citizen_id = v.co_fat_cidadao_pec
+  WHERE im.nu_identificador IN (${list(VACCINE_CODES.hpv)}) AND ${realDay('v.co_dim_tempo_vacina_aplicada')}
+)`,
     woman: `
 woman AS (
   -- (municipality_ibge, person_id, birth_key) of people recorded with the female sex and a known birth date.
@@ -555,7 +674,8 @@ export function evaluatedWith(dialect: SqlDialect, indicators: readonly Indicato
   const needed = [...new Set(indicators.flatMap((i) => i.needs))];
   const evaluations = indicators.map((i) => {
     const gps = Array.from({ length: MAX_GOOD_PRACTICES }, (_, k) => (k < i.goodPractices.length ? `x.gp_${k + 1}` : 'CAST(NULL AS INT64)'));
-    const scored = i.goodPractices.every((g) => g.score !== null);
+    // Practice proportions (C7) are scored per team and municipality only (star.ts), never per person.
+    const scored = i.goodPractices.every((g) => g.score !== null) && i.scoring !== 'practiceProportions';
     const score = asFloat(dialect, scored ? i.goodPractices.map((g) => `x.gp_${g.n} * ${g.score}`).join(' + ') : 'NULL');
     return `
   SELECT ${sqlLiteral(i.id)} AS indicator_id, x.municipality_ibge, x.y, x.q, x.person_id,

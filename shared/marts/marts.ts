@@ -1,7 +1,7 @@
 import type { DuckDbWarehouse } from '../local/duckdb-warehouse';
 import { OWNED_COLUMN_TYPES, bigQueryTableSpec, duckDbCreateTable, type BigQueryTableSpec, type OwnedTable } from '../ledger/table-schema';
 import { DIABETES, HYPERTENSION, followUpTable, type FollowUpSpec } from './follow-up';
-import type { SqlDialect } from './sql-dialect';
+import { tableRef, type SqlDialect } from './sql-dialect';
 import { FACT_TABLE, STAR_TABLES } from './star';
 
 /**
@@ -48,16 +48,55 @@ export function bigQueryMartTables(): BigQueryTableSpec[] {
 }
 
 /**
+ * The marts the daily workflow refreshes: those rebuilt by their own transaction. The others
+ * (`refreshedWith`) are rebuilt inside one of these and have nothing of their own to run.
+ */
+export const REFRESHED_MART_NAMES = MARTS.filter((m) => !m.refreshedWith).map((m) => m.name);
+
+/**
  * One BigQuery script per mart (a multi-statement transaction), with `{{raw}}`/`{{marts}}`
- * placeholders for `project.dataset`. The workflow embeds these texts.
+ * placeholders for `project.dataset`: the body of the mart's stored procedure.
  */
 export function bigQueryRefreshScript(mart: Mart): string {
   return ['BEGIN TRANSACTION', ...mart.refreshStatements('bigquery').map(compactSql), 'COMMIT TRANSACTION'].join(';\n') + ';';
 }
 
 /**
- * The SQL without comments and runs of blanks: the workflow embeds every mart's script, and
- * Workflows limits a source to 128 KB. Safe for our SQL: no string literal holds `--` or relies
+ * A BigQuery stored procedure (`marts.refresh_<mart>`, no arguments) whose body is the mart's
+ * refresh script. infra-cdktf creates one per refreshed mart (datasets bound at deploy time: a
+ * procedure cannot take a table name as an argument without dynamic SQL); the workflow only CALLs
+ * it, so its source does not grow with the SQL (Workflows limits a source to 128 KB).
+ */
+export interface MartProcedure {
+  mart: string;
+  routineId: string;
+  description: string;
+  /** The refresh script, with the dataset placeholders (bindBigQueryDatasets fills them). */
+  body: string;
+}
+
+export const martProcedureId = (mart: string): string => `refresh_${mart}`;
+
+export function bigQueryMartProcedures(): MartProcedure[] {
+  return REFRESHED_MART_NAMES.map((name) => {
+    const rebuilt = MARTS.filter((m) => m.refreshedWith === name).map((m) => m.name);
+    return {
+      mart: name,
+      routineId: martProcedureId(name),
+      description: `Rebuilds marts.${name}${rebuilt.length > 0 ? ` and, from its rows, ${rebuilt.join(', ')}` : ''} in one transaction (generated from shared/marts; do not edit)`,
+      body: bigQueryRefreshScript(getMart(name)),
+    };
+  });
+}
+
+/** The statement the workflow runs for a mart, with the `{{marts}}` placeholder it fills at run time. */
+export function bigQueryCallStatement(mart: string): string {
+  return `CALL ${tableRef('bigquery', 'marts', martProcedureId(mart))}()`;
+}
+
+/**
+ * The SQL without comments and runs of blanks: smaller procedure bodies (limits.ts,
+ * bigQueryRoutineBody), and one line per statement in BigQuery's job history. Safe for our SQL: no string literal holds `--` or relies
  * on repeated blanks (codes are checked by sqlLiteral).
  */
 export function compactSql(sql: string): string {

@@ -80,7 +80,7 @@ const factTable: OwnedTable = {
     QUADRIMESTRE,
     QUADRIMESTRE_START,
     QUADRIMESTRE_END,
-    col('window_start', 'date', "First day of the indicator's look-back window (6, 12, 16 or 36 months ending with the quadrimestre)"),
+    col('window_start', 'date', "First day of the indicator's look-back window (6, 12, 16, 36 or 60 months ending with the quadrimestre)"),
     col('window_end', 'date', 'Day after the window (exclusive): the day after the quadrimestre'),
     INDICATOR_ID,
     INDICATOR_KEY,
@@ -88,9 +88,14 @@ const factTable: OwnedTable = {
     TEAM_KEY,
     TEAM_INE,
     col('person_key', 'string', "Pseudonymous person: 'cpf:<HMAC>', 'cns:<HMAC>' or 'pec:<ibge>:<record id>' (docs/indicators/common.md); never clear text"),
-    ...gpCols('', 'int', (n) => `1 when good practice ${n} of the indicator is met (dim_indicator.gp_${n}_name); NULL beyond the indicator's practices`),
-    col('in_numerator', 'int', '1 when the person counts in the numerator (every good practice met)'),
-    col('score', 'float', 'Sum of the scores of the practices met (0–100), for scored indicators (C4, C5); NULL otherwise', false),
+    ...gpCols(
+      '',
+      'int',
+      (n) =>
+        `1 when good practice ${n} of the indicator is met (dim_indicator.gp_${n}_name); NULL beyond the indicator's practices, or when the practice does not apply to the person (C7: by age)`,
+    ),
+    col('in_numerator', 'int', '1 when the person counts in the numerator (every good practice that applies to them met)'),
+    col('score', 'float', 'Sum of the scores of the practices met (0–100), for indicators scored per person (C4, C5, C6); NULL otherwise (C7 is scored per team)', false),
     ...HONESTY,
     REFRESHED,
   ],
@@ -145,11 +150,33 @@ const AGGREGATE_MEASURES: OwnedColumn[] = [
   col('denominator', 'int', 'People in the denominator (identified; docs/indicators/common.md)'),
   col('numerator', 'int', 'Of them, people meeting every good practice'),
   col('rate', 'float', 'numerator / denominator, 4 decimals'),
-  col('score_mean', 'float', 'Mean person score (0–100, 2 decimals) for scored indicators (C4, C5); NULL otherwise', false),
+  col(
+    'score_mean',
+    'float',
+    "The indicator's score (0–100, 2 decimals): the mean person score (C4, C5, C6), or Σ practice points × gp_<n>_met / gp_<n>_eligible over the practices with people (C7); NULL for unscored indicators",
+    false,
+  ),
   ...gpCols('_met', 'int', (n) => `People meeting good practice ${n}; NULL beyond the indicator's practices`),
+  ...gpCols(
+    '_eligible',
+    'int',
+    (n) => `People good practice ${n} applies to (its denominator: C7 has one per practice, by age); NULL beyond the indicator's practices or when nobody`,
+  ),
   col('target', 'float', "The indicator's target proportion (dim_indicator.target); NULL when it has none", false),
   col('below_target', 'int', '1 when rate < target; NULL when the indicator has no target', false),
 ];
+
+/**
+ * C7's score (docs/indicators/cytology.md): Σ points × met / eligible over its practices. A practice
+ * nobody of the team is eligible for (say, no girl of 9–14) leaves the sum, and the others are scaled
+ * to 100 (the note does not say; see the page).
+ */
+function proportionsScore(dialect: SqlDialect, i: Indicator): string {
+  const present = (g: { n: number }) => `COUNT(f.gp_${g.n}) > 0`;
+  const points = i.goodPractices.map((g) => `CASE WHEN ${present(g)} THEN ${g.score} * SUM(f.gp_${g.n}) / COUNT(f.gp_${g.n}) ELSE 0 END`).join(' + ');
+  const weights = i.goodPractices.map((g) => `CASE WHEN ${present(g)} THEN ${g.score} ELSE 0 END`).join(' + ');
+  return `ROUND(${asFloat(dialect, `(${points})`)} * 100 / NULLIF(${weights}, 0), 2)`;
+}
 
 /** The aggregate's rows, from the fact rows just written (same transaction). */
 function aggregateInsert(dialect: SqlDialect, table: OwnedTable, byTeam: boolean): string {
@@ -158,12 +185,14 @@ function aggregateInsert(dialect: SqlDialect, table: OwnedTable, byTeam: boolean
   const names = namesFrom(dialect);
   const rate = 'ROUND(SUM(f.in_numerator) / COUNT(*), 4)';
   const target_ = byIndicator('f.indicator_id', targetSql);
+  const score = byIndicator('f.indicator_id', (i) => (i.scoring === 'practiceProportions' ? proportionsScore(dialect, i) : 'ROUND(AVG(f.score), 2)'));
   return `INSERT INTO ${target} (${table.columns.map((c) => c.name).join(', ')})
 SELECT
   f.municipality_ibge, MAX(mu.municipality_name), ${byTeam ? 'f.team_key, f.team_ine, MAX(t.team_name),' : ''}
   f.indicator_id, f.indicator_key, f.period_key, f.quadrimestre, f.quadrimestre_start, f.quadrimestre_end,
-  COUNT(*), SUM(f.in_numerator), ${rate}, ROUND(AVG(f.score), 2),
+  COUNT(*), SUM(f.in_numerator), ${rate}, ${score},
   ${Array.from({ length: MAX_GOOD_PRACTICES }, (_, k) => `SUM(f.gp_${k + 1})`).join(', ')},
+  ${Array.from({ length: MAX_GOOD_PRACTICES }, (_, k) => `NULLIF(COUNT(f.gp_${k + 1}), 0)`).join(', ')},
   ${asFloat(dialect, target_)},
   CASE WHEN ${target_} IS NULL THEN NULL WHEN ${rate} < ${target_} THEN 1 ELSE 0 END,
   MAX(f.period_closed), MIN(f.history_complete), MAX(f.data_as_of), CAST(CURRENT_TIMESTAMP AS TIMESTAMP)

@@ -1,6 +1,6 @@
 import { ENV } from '../contracts/config';
 import { FUNCTIONS } from '../contracts/functions';
-import { MART_NAMES } from '../marts/marts';
+import { REFRESHED_MART_NAMES } from '../marts/marts';
 import { validateWorkflowSpec, type WorkflowSpec, type RetryPolicy } from './definition';
 
 /** HTTP and API calls: Workflows' default predicate (429, 502, 503, 504, connection errors, timeouts). */
@@ -31,7 +31,7 @@ export const DAILY_WORKFLOW: WorkflowSpec = validateWorkflowSpec({
     // 1: 26 of BigQuery's 1,500 daily table modifications). 100 municipalities per wave keep a load
     // job far below 10,000 source URIs.
     { kind: 'loadTables', id: 'load_tables', timeoutMinutes: 60, pollEverySeconds: 30, waveEveryMinutes: 10, waveMaxMunicipalities: 100, retry: CALL_RETRY },
-    { kind: 'refreshMarts', id: 'refresh_marts', marts: MART_NAMES, concurrency: 2, retry: MART_RETRY },
+    { kind: 'refreshMarts', id: 'refresh_marts', marts: REFRESHED_MART_NAMES, concurrency: 2, retry: MART_RETRY },
     { kind: 'writeReport', id: 'write_report', retry: CALL_RETRY },
     { kind: 'alertOnFailures', id: 'alert_on_failures' },
   ],

@@ -1,5 +1,5 @@
 import YAML from 'yaml';
-import { bigQueryRefreshScript, getMart } from '../marts/marts';
+import { bigQueryCallStatement } from '../marts/marts';
 import { LOG_FIELDS } from '../contracts/log-messages';
 import { ALERT_FIELD_VALUE, REPORT_FAILED_ALERT } from '../ledger/alerts';
 import { step, type WorkflowSpec, type RetryPolicy } from './definition';
@@ -98,8 +98,9 @@ export function workflowDefinition(workflow: WorkflowSpec): Obj {
         { report: null },
         { alerts: 0 },
         { alerts_query: null },
+        // Each mart's SQL lives in its stored procedure (infra-cdktf, from shared/marts): the workflow only CALLs it.
         {
-          marts: marts.marts.map((name) => ({ name, sql: bigQueryRefreshScript(getMart(name)) })),
+          marts: marts.marts.map((name) => ({ name, sql: bigQueryCallStatement(name) })),
         },
         { run_request: tpl(RUN_REQUEST) },
       ],

@@ -6,7 +6,9 @@ import { PEC_TABLES } from '../../shared/tables/pec-tables';
 import { loadedSlicesSchema, rawTableSchema as loaderRawTableSchema } from '../../shared/adapters/gcp/bigquery-schema';
 import { OPS_VIEWS, bigQueryOpsTables } from '../../shared/ledger/schema';
 import type { BigQueryTableSpec as OwnedTableSpec } from '../../shared/ledger/table-schema';
-import { MART_NAMES, bigQueryMartTables } from '../../shared/marts/marts';
+import { MARTS, MART_NAMES, bigQueryMartTables, bigQueryRefreshScript } from '../../shared/marts/marts';
+import { DAILY_WORKFLOW } from '../../shared/workflow/daily';
+import { step } from '../../shared/workflow/definition';
 import { resolve, resources, some, synthEnvironment, type Body, type TfJson } from './support/synth';
 
 /**
@@ -294,6 +296,28 @@ describe('BigQuery ops and marts tables are their single definitions', () => {
 
   test.each(bigQueryMartTables().map((t) => [t.name, t] as const))('marts.%s: exactly the mart definition', (name, t) => {
     expect(tableShape(json, config.datasets.marts, name)).toEqual(ownedShape(t));
+  });
+});
+
+describe('the marts SQL lives in BigQuery stored procedures the workflow CALLs', () => {
+  const routines = resources(json, 'google_bigquery_routine');
+  const called = step(DAILY_WORKFLOW, 'refreshMarts').marts;
+
+  test('one SQL procedure marts.refresh_<mart> per mart the workflow refreshes, nothing else', () => {
+    expect(routines.map(([, r]) => `${resolve(json, r.dataset_id)}.${r.routine_id}`).sort()).toEqual(called.map((m) => `${config.datasets.marts}.refresh_${m}`).sort());
+    for (const [, r] of routines) expect({ type: r.routine_type, language: r.language, args: r.arguments }).toEqual({ type: 'PROCEDURE', language: 'SQL', args: undefined });
+  });
+
+  test.each(called)("refresh_%s: its body is the SQL shared/marts builds, with this environment's datasets", (mart) => {
+    const [, r] = routines.find(([, x]) => x.routine_id === `refresh_${mart}`)!;
+    const expected = bigQueryRefreshScript(MARTS.find((m) => m.name === mart)!)
+      .replaceAll('{{raw}}', `${config.projectId}.${config.datasets.raw}`)
+      .replaceAll('{{marts}}', `${config.projectId}.${config.datasets.marts}`);
+    expect(r.definition_body).toBe(expected);
+    expect(r.definition_body).not.toMatch(/\{\{/);
+    expect(r.definition_body).toContain(`\`${config.projectId}.${config.datasets.marts}.${mart}\``);
+    // Created after the tables its body names.
+    expect(r.depends_on).toEqual(expect.arrayContaining([expect.stringMatching(/^google_bigquery_table\.marts-/), expect.stringMatching(/^google_bigquery_table\.raw-/)]));
   });
 });
 

@@ -47,6 +47,7 @@ describe.each<NetworkMix>(['vpn', 'tls', 'mix'])('650 municipalities, network %s
       ),
       functionConcurrency: Math.max(...resources(json, 'google_cloudfunctions2_function').map(([, f]) => f.service_config.max_instance_request_concurrency as number)),
       connectorRange: Math.max(...resources(json, 'google_vpc_access_connector').map(([, c]) => c.max_instances as number)),
+      bigQueryRoutineBody: Math.max(...resources(json, 'google_bigquery_routine').map(([, r]) => (r.definition_body as string).length)),
     };
     const modelled = Object.fromEntries(Object.keys(observed).map((k) => [k, use[k as LimitId].count]));
     expect(modelled).toEqual(observed);

@@ -231,6 +231,15 @@ describe('star schema marts on a hand-made warehouse', () => {
       { team_ine: T1, quadrimestre: '2026Q3', indicator_id: 'c6_older_people', person_key: 'cpf:h2', missing_practices: '1,3,4' },
       { team_ine: T1, quadrimestre: '2026Q3', indicator_id: 'c6_older_people', person_key: 'cpf:w1', missing_practices: '1,2,3,4' },
       { team_ine: T1, quadrimestre: '2026Q3', indicator_id: 'c6_older_people', person_key: 'cpf:w2', missing_practices: '1,2,3,4' },
+      // C7 (women 9–69 on 2026-12-31; A 25–64, C 14–69, D 50–69; nobody has a sexual-health consultation or a mammography):
+      // W1 65 (C, D); W2 64 (A met: collection 2024-01-01, the 36-month window's first day); W3 24 (C only); W4 25 (A missed:
+      // 2023-12-31); W7 (A met: ABPG010 in December); W8 bound to no team (A, C).
+      { team_ine: T1, quadrimestre: '2026Q3', indicator_id: 'c7_womens_cancer_prevention', person_key: 'cpf:w1', missing_practices: '3,4' },
+      { team_ine: T1, quadrimestre: '2026Q3', indicator_id: 'c7_womens_cancer_prevention', person_key: 'cpf:w2', missing_practices: '3,4' },
+      { team_ine: T1, quadrimestre: '2026Q3', indicator_id: 'c7_womens_cancer_prevention', person_key: 'cpf:w3', missing_practices: '3' },
+      { team_ine: T1, quadrimestre: '2026Q3', indicator_id: 'c7_womens_cancer_prevention', person_key: 'cpf:w4', missing_practices: '1,3' },
+      { team_ine: T1, quadrimestre: '2026Q3', indicator_id: 'c7_womens_cancer_prevention', person_key: 'cpf:w7', missing_practices: '3' },
+      { team_ine: '-', quadrimestre: '2026Q3', indicator_id: 'c7_womens_cancer_prevention', person_key: 'cpf:w8', missing_practices: '1,3' },
       { team_ine: T1, quadrimestre: '2026Q3', indicator_id: 'previne_cytology', person_key: 'cpf:w4', missing_practices: '1' },
       { team_ine: '-', quadrimestre: '2026Q3', indicator_id: 'previne_cytology', person_key: 'cpf:w8', missing_practices: '1' },
       { team_ine: T1, quadrimestre: '2026Q3', indicator_id: 'previne_hypertension', person_key: 'cpf:h2', missing_practices: '1,2' },
@@ -268,16 +277,26 @@ describe('star schema marts on a hand-made warehouse', () => {
     for (const q of queries) results.push(await w.query(q));
     expect(results[0]!.map((r) => [r.team_ine, r.indicator_id, r.quadrimestre, r.rate, r.target])).toEqual([[T1, 'previne_cytology', '2026Q3', 0.3333, 0.4]]);
     // C6 in 2026Q3 after H2's death: H1 75 (no influenza dose), W1 0, W2 0 → mean 25.
+    // C7 in 2026Q3 after W2's collection was deleted: A 1 of 3 (W7), C 0 of 5, D 0 of 2, nobody for B →
+    // 20 · 1/3 × 100 / (20 + 30 + 20) = 9.52.
     expect(results[1]!.map((r) => [r.indicator_id, r.score_mean])).toEqual([
+      ['c7_womens_cancer_prevention', 9.52],
       ['c6_older_people', 25],
       ['c5_hypertension', 100],
     ]);
     expect(results[2]!.map((r) => [r.indicator_id, r.person_key, r.missing_practices])).toEqual([
-      ['previne_cytology', 'cpf:w8', '1'], // team '-' sorts first
+      // Team '-' sorts first.
+      ['c7_womens_cancer_prevention', 'cpf:w8', '1,3'],
+      ['previne_cytology', 'cpf:w8', '1'],
       // Then by indicator, the most practices missing first.
       ['c6_older_people', 'cpf:w1', '1,2,3,4'],
       ['c6_older_people', 'cpf:w2', '1,2,3,4'],
       ['c6_older_people', 'cpf:h1', '4'],
+      ['c7_womens_cancer_prevention', 'cpf:w2', '1,3,4'], // her collection was deleted above
+      ['c7_womens_cancer_prevention', 'cpf:w1', '3,4'],
+      ['c7_womens_cancer_prevention', 'cpf:w4', '1,3'],
+      ['c7_womens_cancer_prevention', 'cpf:w3', '3'],
+      ['c7_womens_cancer_prevention', 'cpf:w7', '3'],
       ['previne_cytology', 'cpf:w2', '1'],
       ['previne_cytology', 'cpf:w4', '1'],
     ]);

@@ -26,6 +26,7 @@ describe('indicator marts over a synthetic PEC with a planted cohort', () => {
   const C = INDICATOR_COHORT.cytology;
   const V = INDICATOR_COHORT.vaccination;
   const P = INDICATOR_COHORT.prenatal;
+  const W = INDICATOR_COHORT.womensCancer;
   beforeAll(async () => {
     db = await createTestDatabase('pec_cohort', (c) => seedPec(c, { seed: 21, municipalities: [CAMPINAS], citizens: 300, endDate: END, indicatorCohort: true }).then(() => {}));
     p = await testPipeline([{ db, municipalities: [CAMPINAS] }]);
@@ -49,7 +50,8 @@ describe('indicator marts over a synthetic PEC with a planted cohort', () => {
       // Self-declared people count in Previne 6 (never followed: no consultation); duplicates once; the dead nowhere.
       previne_hypertension: [H.people + H.selfDeclared, H.followed, null, H.people, H.followed, null, null, null, null],
       previne_diabetes: [D.people, D.followed, null, D.people, D.followed, null, null, null, null],
-      previne_cytology: [C.people, C.followed, null, C.followed, null, null, null, null, null],
+      // The C7 women aged 55 are 25–64 too, never screened.
+      previne_cytology: [C.people + W.women, C.followed, null, C.followed, null, null, null, null, null],
       // 6 consultations: complete + late; by week 12: all but the late; both exams: the tested.
       previne_prenatal_consultations: [P.pregnancies, P.complete, null, P.complete + P.late, P.pregnancies - P.late, null, null, null, null],
       previne_prenatal_exams: [P.pregnancies, P.tested, null, P.tested, P.tested, null, null, null, null],
@@ -62,6 +64,25 @@ describe('indicator marts over a synthetic PEC with a planted cohort', () => {
       // C6: the diabetic men are 60: consultation (25) for all; no anthropometry, visits or influenza dose.
       c6_older_people: [D.people, 0, 25, D.people, 0, 0, 0, null, null],
       c4_diabetes: [D.people, 0, Math.round(((20 * D.people + 15 * D.followed) / D.people) * 100) / 100, D.people, 0, 0, 0, D.followed, 0],
+      // C7, each practice over its own women: A (25–64) the cytology women and the women of 55; B (9–14) the girls;
+      // C (14–69) those and the pregnant women of 20; D (50–69) the women of 55. Only vaccinated girls meet all theirs.
+      c7_womens_cancer_prevention: [
+        C.people + P.pregnancies + W.girls + W.women,
+        W.vaccinated,
+        Math.round(
+          (20 * (C.followed / (C.people + W.women)) +
+            30 * (W.vaccinated / W.girls) +
+            30 * (W.sexualHealth / (C.people + P.pregnancies + W.women)) +
+            20 * (W.mammography / W.women)) *
+            100,
+        ) / 100,
+        C.followed,
+        W.vaccinated,
+        W.sexualHealth,
+        W.mammography,
+        null,
+        null,
+      ],
     });
     const [mart] = await p.warehouse.query(
       `SELECT denominator::INTEGER AS d, numerator::INTEGER AS n FROM marts.hypertension_follow_up WHERE team_ine = $1 AND quadrimestre = '2026Q3'`,

@@ -8,7 +8,7 @@ import { FINALIZE_STEPS, STEP_ORDER, step, validateWorkflowSpec, type WorkflowSp
 import { EXTRACT_REQUEST, LOAD_REQUEST, MESSAGE_ATTRIBUTES, REPORT_REQUEST, RUN_REQUEST, evaluate, renderExpression } from '../../shared/workflow/templates';
 import { renderWorkflowYaml, workflowDefinition } from '../../shared/workflow/workflow-yaml';
 import { RunReportRequest } from '../../shared/ledger/report';
-import { MARTS, bigQueryRefreshScript } from '../../shared/marts/marts';
+import { MARTS, REFRESHED_MART_NAMES, bigQueryCallStatement, bigQueryMartProcedures } from '../../shared/marts/marts';
 import { FUNCTIONS } from '../../shared/contracts/functions';
 
 /**
@@ -88,7 +88,11 @@ describe('the daily workflow is generated from the workflow specification', () =
     expect(parallel.concurrency_limit).toBe(marts.concurrency);
     expect(parallel.shared).toEqual(['marts_failed']);
     expect((init.marts as { name: string; sql: string }[]).map((m) => m.name)).toEqual(marts.marts);
-    for (const m of init.marts as { name: string; sql: string }[]) expect(m.sql).toBe(bigQueryRefreshScript(MARTS.find((x) => x.name === m.name)!));
+    // Every mart with a refresh of its own, and nothing but a CALL of its procedure: the SQL lives in BigQuery.
+    expect(marts.marts).toEqual(REFRESHED_MART_NAMES);
+    expect(MARTS.filter((m) => !marts.marts.includes(m.name)).every((m) => m.refreshedWith && marts.marts.includes(m.refreshedWith))).toBe(true);
+    for (const m of init.marts as { name: string; sql: string }[]) expect(m.sql).toBe(`CALL \`{{marts}}.refresh_${m.name}\`()`);
+    expect(yamlText).not.toMatch(/INSERT INTO|DELETE FROM|BEGIN TRANSACTION/);
   });
 
   it('every subworkflow it calls exists, every `next` names a step of the same subworkflow, and expressions are balanced', () => {
@@ -140,13 +144,16 @@ describe('the daily workflow is generated from the workflow specification', () =
     for (const t of [RUN_REQUEST, EXTRACT_REQUEST, LOAD_REQUEST, REPORT_REQUEST, MESSAGE_ATTRIBUTES]) expect(yamlText).toContain(renderExpression(t));
   });
 
-  it('the mart scripts it embeds are valid BigQuery SQL', () => {
+  it('the mart procedures it calls are valid BigQuery SQL, one per CALL', () => {
     const parser = new Parser();
-    for (const m of MARTS) {
-      const script = bigQueryRefreshScript(m).replaceAll('{{raw}}', 'proj.pec_raw').replaceAll('{{marts}}', 'proj.pec_marts');
+    const procedures = bigQueryMartProcedures();
+    expect(procedures.map((p) => bigQueryCallStatement(p.mart))).toEqual(REFRESHED_MART_NAMES.map((m) => `CALL \`{{marts}}.refresh_${m}\`()`));
+    for (const p of procedures) {
+      const script = p.body.replaceAll('{{raw}}', 'proj.pec_raw').replaceAll('{{marts}}', 'proj.pec_marts');
       const statements = script.split(/;\n/).map((s) => s.replace(/;$/, '').trim());
       expect(statements[0]).toBe('BEGIN TRANSACTION');
       expect(statements.at(-1)).toBe('COMMIT TRANSACTION');
+      expect(statements.length).toBeGreaterThan(2);
       for (const s of statements.slice(1, -1)) expect(() => parser.astify(s, { database: 'bigquery' })).not.toThrow();
     }
   });
