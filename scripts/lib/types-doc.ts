@@ -1,5 +1,14 @@
 import { layout } from '../../shared/records/layout';
-import { COLUMN_TYPES, NUMERIC_MAX, PSEUDONYM_LENGTH, SET_ASIDE_REASONS, SET_ASIDE_TABLE, STAGED_LINE_MAX_BYTES, TEXT_MAX_BYTES, type TypeContract } from '../../shared/contracts/tables';
+import {
+  COLUMN_TYPES,
+  NUMERIC_MAX,
+  PSEUDONYM_LENGTH,
+  SET_ASIDE_REASONS,
+  SET_ASIDE_TABLE,
+  STAGED_LINE_MAX_BYTES,
+  TEXT_MAX_BYTES,
+  type TypeContract,
+} from '../../shared/contracts/tables';
 
 /**
  * docs/types.md, rendered from the type contract in shared/contracts/tables.ts so the page cannot
