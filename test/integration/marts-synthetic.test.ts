@@ -113,6 +113,18 @@ describe('indicator marts over a synthetic PEC with a planted cohort', () => {
     expect(n!.n).toBe(INDICATORS.length);
   });
 
+  it("C1: the municipality's scheduled share is the generator's (7 of its 12 kinds of demand are scheduled), and the counts add up", async () => {
+    const [c1] = await p.warehouse.query(
+      `SELECT sum(scheduled)::INTEGER AS s, sum(total)::INTEGER AS t, count(*) FILTER (WHERE scheduled + spontaneous <> total OR total = 0)::INTEGER AS bad
+       FROM marts.access_team_period WHERE municipality_ibge = $1`,
+      [CAMPINAS.ibge],
+    );
+    expect(c1!.bad).toBe(0);
+    // Thousands of consultations: the share is within a few points of 7/12 (binomial standard error ~1 point).
+    expect(c1!.t).toBeGreaterThan(500);
+    expect(Math.abs(Number(c1!.s) / Number(c1!.t) - 7 / 12)).toBeLessThan(0.05);
+  });
+
   it('no clear-text CPF, CNS or name of the cohort in any mart; person keys are HMAC pseudonyms', async () => {
     const clear = Array.from({ length: 400 }, (_, i) => [cohortCpf(0, i + 1), cohortCns(0, i + 1), `COORTE ${CAMPINAS.ibge} ${i + 1}`]).flat();
     const tables = await p.warehouse.query(`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'marts'`);
