@@ -47,6 +47,12 @@ export const INDICATOR_COHORT = {
    * C7's populations too (docs/indicators/cytology.md).
    */
   womensCancer: { girls: 20, vaccinated: 14, women: 30, mammography: 18, sexualHealth: 12 },
+  /**
+   * C2: `babies` born 60 days before that day; the first `followed` with a nurse's child-care
+   * consultation (ABP004) with weight and height on day 10 of life and agent visits on days 10 and
+   * 50. The vaccination children (aged one) are in C2's population too.
+   */
+  childDevelopment: { babies: 10, followed: 6 },
   /** Days before the seed's end date on which every cohort event happens. */
   daysBeforeEnd: 10,
 } as const;
@@ -108,6 +114,8 @@ export function indicatorCohortRows(installation: Installation, endDay: number):
   const a98 = code(codes.ciap, 'A98');
   const abp003 = code(codes.ciap, 'ABP003');
   const firstDose = code(codes.dose, '1');
+  const abp004 = code(codes.ciap, 'ABP004');
+  const acsCbo = code(codes.cbo, CBOS.acs.code);
   const hivExam = code(codes.procedure, PROC.hivTest);
   const day = endDay - INDICATOR_COHORT.daysBeforeEnd;
   const at = (hour: number) => `${isoOfDay(day)} ${String(hour).padStart(2, '0')}:00:00`;
@@ -132,14 +140,14 @@ export function indicatorCohortRows(installation: Installation, endDay: number):
     let procedure = 0;
     let exam = 0;
 
-    const citizen = (ageYears: number, female: boolean, o: { deceased?: boolean; sameCpfAs?: string } = {}): { id: number; cpf: string; cns: string } => {
+    const citizen = (ageYears: number, female: boolean, o: { deceased?: boolean; sameCpfAs?: string; bornOn?: number } = {}): { id: number; cpf: string; cns: string } => {
       const n = ++person;
       const id = idOf(m.index, 1, n);
       const cpf = o.sameCpfAs ?? cohortCpf(m.index, n);
       const cns = o.sameCpfAs ? null : cohortCns(m.index, n);
       // Born on the same calendar day `ageYears` years before the event: the age on the period's last day is ageYears.
       const monthDay = isoOfDay(day).slice(4) === '-02-29' ? '-02-28' : isoOfDay(day).slice(4);
-      const born = dayNumber(`${Number(isoOfDay(day).slice(0, 4)) - ageYears}${monthDay}`);
+      const born = o.bornOn ?? dayNumber(`${Number(isoOfDay(day).slice(0, 4)) - ageYears}${monthDay}`);
       push(
         'tb_fat_cidadao_pec',
         factRow('tb_fat_cidadao_pec', m.dimId, day, {
@@ -314,6 +322,52 @@ export function indicatorCohortRows(installation: Installation, endDay: number):
               }),
             );
       });
+    }
+    const cd = INDICATOR_COHORT.childDevelopment;
+    for (let i = 0; i < cd.babies; i++) {
+      const born = day - 60;
+      const p = citizen(0, i % 2 === 0, { bornOn: born });
+      if (i >= cd.followed) continue;
+      const id = idOf(m.index, 2, ++consultation);
+      push(
+        'tb_fat_atendimento_individual',
+        factRow('tb_fat_atendimento_individual', m.dimId, born + 10, {
+          co_seq_fat_atd_ind: id,
+          co_fat_cidadao_pec: p.id,
+          nu_cns: p.cns,
+          nu_cpf_cidadao: p.cpf,
+          dt_inicial_atendimento: `${isoOfDay(born + 10)} 09:00:00`,
+          dt_final_atendimento: `${isoOfDay(born + 10)} 10:00:00`,
+          co_dim_cbo_1: nurseCbo,
+          co_dim_equipe_1: teamId,
+          nu_peso: 4.1,
+          nu_altura: 0.53,
+          ds_filtro_ciaps: '|ABP004|',
+          nu_uuid_ficha: `cohort-${m.ibge}-${id}`,
+        }),
+      );
+      push(
+        'tb_fat_atd_ind_problemas',
+        factRow('tb_fat_atd_ind_problemas', m.dimId, born + 10, {
+          co_seq_fat_atd_ind_problemas: idOf(m.index, 3, consultation),
+          co_fat_atd_ind: id,
+          co_fat_cidadao_pec: p.id,
+          co_dim_ciap: abp004,
+          co_dim_cbo_1: nurseCbo,
+          co_dim_equipe_1: teamId,
+        }),
+      );
+      for (const [k, d] of [10, 50].entries())
+        push(
+          'tb_fat_visita_domiciliar',
+          factRow('tb_fat_visita_domiciliar', m.dimId, born + d, {
+            co_seq_fat_visita_domiciliar: idOf(m.index, 10, 2 * i + k + 1),
+            co_fat_cidadao_pec: p.id,
+            nu_cns: p.cns,
+            co_dim_cbo: acsCbo,
+            co_dim_equipe: teamId,
+          }),
+        );
     }
     const wc = INDICATOR_COHORT.womensCancer;
     for (let i = 0; i < wc.girls; i++) {

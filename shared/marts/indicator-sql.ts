@@ -68,6 +68,11 @@ export const CONDITION_CODES = {
   /** e-SUS quick codes of the screening consultations: ABP022 cervical, ABP023 breast cancer screening. */
   cervicalScreening: { cidCategories: [], cidSubcategories: [], ciapCodes: ['ABP022'] },
   breastScreening: { cidCategories: [], cidSubcategories: [], ciapCodes: ['ABP023'] },
+  /**
+   * Child care ("Puericultura", C2 practices A and B): the e-SUS quick code ABP004 and its CIAP-2
+   * equivalent A98 (the integration dictionary maps ABP004 to A98).
+   */
+  childCare: { cidCategories: [], cidSubcategories: [], ciapCodes: ['ABP004', 'A98'] },
 } as const satisfies Record<string, ConditionCodes>;
 
 /** SIGTAP and e-SUS AB procedure codes. */
@@ -92,7 +97,27 @@ export const PROCEDURE_CODES = {
   hpvMolecularTest: ['0202100251'],
   /** C7 practice D: mammography (0204030030) and bilateral screening mammography (0204030188), requested or evaluated. */
   mammography: ['0204030030', '0204030188'],
+  /** C2 practice C: anthropometric evaluation (0101040024) and growth evaluation in child care (0301010269), on the procedure sheet. */
+  childAnthropometry: ['0101040024', '0301010269'],
+  /** C2 practice C: weight measured (0101040083) and height measured (0101040075) — both on one day count as one record. */
+  weightMeasured: ['0101040083'],
+  heightMeasured: ['0101040075'],
 } as const;
+
+/**
+ * C2 practice E, the primary schedule by component (item 24 g of the C2 note): the national vaccine
+ * codes (tb_dim_imunobiologico.nu_identificador, without leading zeros) carrying each component,
+ * the doses required and whether they must be 30 days apart. Diphtheria, tetanus and pertussis
+ * always travel together (`dtp`). MMR doses before 12 months of age do not count.
+ */
+export const CHILD_SCHEDULE = [
+  { component: 'dtp', codes: ['29', '39', '42', '43', '46', '47', '58'], doses: 3, spaced: true },
+  { component: 'hepb', codes: ['9', '42', '43'], doses: 3, spaced: true },
+  { component: 'hib', codes: ['17', '29', '39', '42', '43'], doses: 3, spaced: true },
+  { component: 'polio', codes: ['22', '29', '43', '58'], doses: 3, spaced: true },
+  { component: 'mmr', codes: ['24', '56'], doses: 2, spaced: false },
+  { component: 'pneumo', codes: ['26', '59', '106', '107'], doses: 2, spaced: true },
+] as const;
 
 /**
  * Vaccines and doses by their national codes (tb_dim_imunobiologico.nu_identificador,

@@ -1,5 +1,6 @@
 import { asFloat, daysBetween, dayKeyDate, sqlLiteral, tableRef, type SqlDialect } from './sql-dialect';
 import {
+  CHILD_SCHEDULE,
   CONDITION_CODES,
   DOCTOR_OR_NURSE_CBO,
   PROCEDURE_CODES,
@@ -338,6 +339,50 @@ export const INDICATORS: readonly Indicator[] = [
     },
   },
   {
+    id: 'c2_child_development',
+    name: 'C2: care of child development up to age two (good-practice score)',
+    program: 'Cofinanciamento APS (Portaria GM/MS 3.493/2024)',
+    officialNote: 'Nota metodológica C2 "Cuidado no desenvolvimento infantil" (SAPS/MS, SEI 0054824593, 2026)',
+    doc: 'child-development.md',
+    target: null,
+    goodPractices: [
+      { n: 1, description: 'First consultation by a doctor or nurse (child care) by day 30 of life', score: 20 },
+      { n: 2, description: 'At least 9 consultations by a doctor or nurse (child care) by age two', score: 20 },
+      { n: 3, description: 'At least 9 days with weight and height recorded by age two', score: 20 },
+      { n: 4, description: 'Two home visits by a community health agent, the first by day 30 and the second by 6 months of life', score: 20 },
+      { n: 5, description: 'Vaccines against diphtheria, tetanus, pertussis, hepatitis B, Hib, polio, measles-mumps-rubella and pneumococcus with every dose', score: 20 },
+    ],
+    // Children up to two during the quadrimestre were born at most 28 months before its end: 36 months covers them.
+    lookback: 'start36_key',
+    needs: ['child', 'child_care_consultation', 'child_anthropometry', 'agent_visit', 'child_dose'],
+    evaluate() {
+      // Events of each child of the period from birth to the period's end, and up to a day of life.
+      const life = (event: string, upTo: string) => `SELECT c.municipality_ibge, c.y, c.q, c.person_id, c.birth_n, e.day_key, e.day_n
+          FROM child c JOIN ${event} e ON e.municipality_ibge = c.municipality_ibge AND e.person_id = c.person_id
+          WHERE e.day_key >= c.birth_key AND e.day_key < c.end_key AND ${upTo}`;
+      // "By age two": up to the second birthday (key + 20000), inclusive.
+      const atLeast = (event: string, n: number) => `SELECT municipality_ibge, y, q, person_id FROM (${life(event, 'e.day_key <= c.birth_key + 20000')}) x
+          GROUP BY municipality_ibge, y, q, person_id HAVING COUNT(DISTINCT day_key) >= ${n}`;
+      const f = [
+        flag('a', `SELECT DISTINCT municipality_ibge, y, q, person_id FROM (${life('child_care_consultation', 'e.day_n - c.birth_n <= 30')}) x`),
+        flag('b', atLeast('child_care_consultation', 9)),
+        flag('g', atLeast('child_anthropometry', 9)),
+        // Two visits by 6 months of life, the first of them by day 30.
+        flag(
+          'v',
+          `SELECT municipality_ibge, y, q, person_id FROM (${life('agent_visit_n', 'e.day_key <= c.six_months_key')}) x
+          GROUP BY municipality_ibge, y, q, person_id HAVING COUNT(DISTINCT day_key) >= 2 AND MIN(day_n) - MIN(birth_n) <= 30`,
+        ),
+        flag(
+          'im',
+          `SELECT municipality_ibge, y, q, person_id FROM child_component_met
+          GROUP BY municipality_ibge, y, q, person_id HAVING COUNT(DISTINCT component) = ${CHILD_SCHEDULE.length}`,
+        ),
+      ];
+      return evaluation('SELECT municipality_ibge, y, q, person_id FROM child', f, both(f));
+    },
+  },
+  {
     id: 'c7_womens_cancer_prevention',
     name: 'C7: care of women in cancer prevention (good-practice score)',
     program: 'Cofinanciamento APS (Portaria GM/MS 3.493/2024)',
@@ -423,7 +468,11 @@ type EventName =
   | 'hpv_molecular_test'
   | 'hpv_dose'
   | 'sexual_health_consultation'
-  | 'mammography';
+  | 'mammography'
+  | 'child'
+  | 'child_care_consultation'
+  | 'child_anthropometry'
+  | 'child_dose';
 
 /** The HPV molecular test counts for C7 from the first quadrimestre of 2026 (the note's footnote 4). */
 const HPV_MOLECULAR_FROM_YEAR = 2026;
@@ -650,6 +699,73 @@ hpv_dose AS (
   JOIN ${raw('tb_dim_imunobiologico')} im ON im._municipality_ibge = v._municipality_ibge AND im.co_seq_dim_imunobiologico = v.co_dim_imunobiologico
   JOIN record r ON r.municipality_ibge = v._municipality_ibge AND r.citizen_id = v.co_fat_cidadao_pec
   WHERE im.nu_identificador IN (${list(VACCINE_CODES.hpv)}) AND ${realDay('v.co_dim_tempo_vacina_aplicada')}
+)`,
+    child: `
+child AS (
+  -- Each period's children up to age two at some day of it: born by its last day, second birthday on or after its first.
+  SELECT per.municipality_ibge, per.y, per.q, per.end_key, p.person_id, p.birth_key,
+    ${dayNumber(dialect, 'p.birth_key')} AS birth_n,
+    -- Six months of life as a day key: month + 6, or the next year's month - 6 (an invalid day like 0231 still orders right).
+    CASE WHEN MOD(CAST(FLOOR(p.birth_key / 100) AS INT64), 100) <= 6 THEN p.birth_key + 600 ELSE p.birth_key + 9400 END AS six_months_key
+  FROM period per JOIN person p ON p.municipality_ibge = per.municipality_ibge
+  WHERE p.birth_key IS NOT NULL AND p.birth_key <= per.last_day_key AND p.birth_key + 20000 >= per.first_day_key
+)`,
+    child_care_consultation: `${conditionConsultationCte(dialect, 'child_care_consultation_day', CONDITION_CODES.childCare)},
+child_care_consultation AS (
+  SELECT municipality_ibge, person_id, day_key, ${dayNumber(dialect, 'day_key')} AS day_n FROM child_care_consultation_day
+)`,
+    child_anthropometry: `
+child_anthropometry AS (
+  -- Days with weight and height recorded: both in one consultation record (any professional), the
+  -- anthropometric or growth evaluation procedure, or weight and height measured on the same day.
+  SELECT r.municipality_ibge, r.person_id, a.co_dim_tempo AS day_key, ${dayNumber(dialect, 'a.co_dim_tempo')} AS day_n
+  FROM ${raw('tb_fat_atendimento_individual')} a
+  JOIN record r ON r.municipality_ibge = a._municipality_ibge AND r.citizen_id = a.co_fat_cidadao_pec
+  WHERE a.nu_peso IS NOT NULL AND a.nu_altura IS NOT NULL AND ${realDay('a.co_dim_tempo')}
+  UNION ALL
+  SELECT municipality_ibge, person_id, day_key, ${dayNumber(dialect, 'day_key')}
+  FROM (
+    SELECT r.municipality_ibge, r.person_id, f.co_dim_tempo AS day_key,
+      MAX(CASE WHEN pr.co_proced IN (${list(PROCEDURE_CODES.childAnthropometry)}) THEN 1 ELSE 0 END) AS whole,
+      MAX(CASE WHEN pr.co_proced IN (${list(PROCEDURE_CODES.weightMeasured)}) THEN 1 ELSE 0 END) AS weight,
+      MAX(CASE WHEN pr.co_proced IN (${list(PROCEDURE_CODES.heightMeasured)}) THEN 1 ELSE 0 END) AS height
+    FROM ${raw('tb_fat_proced_atend_proced')} f
+    JOIN ${raw('tb_dim_procedimento')} pr ON pr._municipality_ibge = f._municipality_ibge AND pr.co_seq_dim_procedimento = f.co_dim_procedimento
+    JOIN record r ON r.municipality_ibge = f._municipality_ibge AND r.citizen_id = f.co_fat_cidadao_pec
+    WHERE pr.co_proced IN (${list([...PROCEDURE_CODES.childAnthropometry, ...PROCEDURE_CODES.weightMeasured, ...PROCEDURE_CODES.heightMeasured])})
+      AND ${realDay('f.co_dim_tempo')}
+    GROUP BY r.municipality_ibge, r.person_id, f.co_dim_tempo
+  ) measured
+  WHERE whole = 1 OR (weight = 1 AND height = 1)
+)`,
+    child_dose: `
+agent_visit_n AS (
+  SELECT municipality_ibge, person_id, day_key, ${dayNumber(dialect, 'day_key')} AS day_n FROM agent_visit
+),
+child_dose AS (
+  -- (municipality_ibge, person_id, component, day_key, day_n): one row per component and day a child got a dose of it.
+  SELECT DISTINCT r.municipality_ibge, r.person_id, s.component, v.co_dim_tempo_vacina_aplicada AS day_key,
+    ${dayNumber(dialect, 'v.co_dim_tempo_vacina_aplicada')} AS day_n
+  FROM ${raw('tb_fat_vacinacao_vacina')} v
+  JOIN ${raw('tb_dim_imunobiologico')} im ON im._municipality_ibge = v._municipality_ibge AND im.co_seq_dim_imunobiologico = v.co_dim_imunobiologico
+  JOIN (${CHILD_SCHEDULE.flatMap((c) => c.codes.map((code) => `SELECT ${sqlLiteral(code)} AS code, ${sqlLiteral(c.component)} AS component`)).join(' UNION ALL ')}) s
+    ON s.code = LTRIM(im.nu_identificador, '0')
+  JOIN record r ON r.municipality_ibge = v._municipality_ibge AND r.citizen_id = v.co_fat_cidadao_pec
+  WHERE ${realDay('v.co_dim_tempo_vacina_aplicada')}
+),
+child_component_met AS (
+  -- Per period and child, the components with every dose: days counted when 30 or more days after the
+  -- previous dose of the component (where the schedule asks for it); MMR from the first birthday.
+  SELECT municipality_ibge, y, q, person_id, component
+  FROM (
+    SELECT c.municipality_ibge, c.y, c.q, c.person_id, d.component, d.day_n,
+      LAG(d.day_n) OVER (PARTITION BY c.municipality_ibge, c.y, c.q, c.person_id, d.component ORDER BY d.day_n) AS previous_n
+    FROM child c JOIN child_dose d ON d.municipality_ibge = c.municipality_ibge AND d.person_id = c.person_id
+    WHERE d.day_key >= c.birth_key AND d.day_key < c.end_key AND (d.component <> 'mmr' OR d.day_key >= c.birth_key + 10000)
+  ) doses
+  WHERE previous_n IS NULL OR day_n - previous_n >= CASE component ${CHILD_SCHEDULE.map((c) => `WHEN ${sqlLiteral(c.component)} THEN ${c.spaced ? 30 : 1}`).join(' ')} END
+  GROUP BY municipality_ibge, y, q, person_id, component
+  HAVING COUNT(*) >= CASE component ${CHILD_SCHEDULE.map((c) => `WHEN ${sqlLiteral(c.component)} THEN ${c.doses}`).join(' ')} END
 )`,
     woman: `
 woman AS (

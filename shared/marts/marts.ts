@@ -3,6 +3,7 @@ import { OWNED_COLUMN_TYPES, bigQueryTableSpec, duckDbCreateTable, type BigQuery
 import { DIABETES, HYPERTENSION, followUpTable, type FollowUpSpec } from './follow-up';
 import { tableRef, type SqlDialect } from './sql-dialect';
 import { FACT_TABLE, STAR_TABLES } from './star';
+import { ACCESS_TABLE, accessRefreshStatements } from './access';
 
 /**
  * The marts Power BI reads, in the `marts` dataset. Each is rebuilt from the raw tables at the end
@@ -33,6 +34,8 @@ export const MARTS: readonly Mart[] = [
   followUp(DIABETES),
   // The star schema (shared/marts/star.ts, docs/powerbi.md).
   ...STAR_TABLES.map((t): Mart => ({ name: t.table.name, table: t.table, refreshedWith: t.refreshedWith, refreshStatements: (dialect) => t.refreshStatements(dialect) })),
+  // C1 "Mais Acesso": consultations, not people (shared/marts/access.ts).
+  { name: ACCESS_TABLE.name, table: ACCESS_TABLE, refreshStatements: accessRefreshStatements },
 ];
 export const MART_NAMES = MARTS.map((m) => m.name);
 

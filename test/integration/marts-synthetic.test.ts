@@ -27,6 +27,7 @@ describe('indicator marts over a synthetic PEC with a planted cohort', () => {
   const V = INDICATOR_COHORT.vaccination;
   const P = INDICATOR_COHORT.prenatal;
   const W = INDICATOR_COHORT.womensCancer;
+  const K = INDICATOR_COHORT.childDevelopment;
   beforeAll(async () => {
     db = await createTestDatabase('pec_cohort', (c) => seedPec(c, { seed: 21, municipalities: [CAMPINAS], citizens: 300, endDate: END, indicatorCohort: true }).then(() => {}));
     p = await testPipeline([{ db, municipalities: [CAMPINAS] }]);
@@ -64,6 +65,9 @@ describe('indicator marts over a synthetic PEC with a planted cohort', () => {
       // C6: the diabetic men are 60: consultation (25) for all; no anthropometry, visits or influenza dose.
       c6_older_people: [D.people, 0, 25, D.people, 0, 0, 0, null, null],
       c4_diabetes: [D.people, 0, Math.round(((20 * D.people + 15 * D.followed) / D.people) * 100) / 100, D.people, 0, 0, 0, D.followed, 0],
+      // C2: the babies and the vaccination children (aged one); the followed babies meet A (day 10) and D (visits on days
+      // 10 and 50): 40 points each. The children of one have single third doses only: no complete schedule.
+      c2_child_development: [V.children + K.babies, 0, Math.round(((40 * K.followed) / (V.children + K.babies)) * 100) / 100, K.followed, 0, 0, K.followed, 0, null],
       // C7, each practice over its own women: A (25–64) the cytology women and the women of 55; B (9–14) the girls;
       // C (14–69) those and the pregnant women of 20; D (50–69) the women of 55. Only vaccinated girls meet all theirs.
       c7_womens_cancer_prevention: [
@@ -108,6 +112,18 @@ describe('indicator marts over a synthetic PEC with a planted cohort', () => {
       cohortTeamIne(CAMPINAS.ibge),
     ]);
     expect(n!.n).toBe(INDICATORS.length);
+  });
+
+  it("C1: the municipality's scheduled share is the generator's (7 of its 12 kinds of demand are scheduled), and the counts add up", async () => {
+    const [c1] = await p.warehouse.query(
+      `SELECT sum(scheduled)::INTEGER AS s, sum(total)::INTEGER AS t, count(*) FILTER (WHERE scheduled + spontaneous <> total OR total = 0)::INTEGER AS bad
+       FROM marts.access_team_period WHERE municipality_ibge = $1`,
+      [CAMPINAS.ibge],
+    );
+    expect(c1!.bad).toBe(0);
+    // Thousands of consultations: the share is within a few points of 7/12 (binomial standard error ~1 point).
+    expect(c1!.t).toBeGreaterThan(500);
+    expect(Math.abs(Number(c1!.s) / Number(c1!.t) - 7 / 12)).toBeLessThan(0.05);
   });
 
   it('no clear-text CPF, CNS or name of the cohort in any mart; person keys are HMAC pseudonyms', async () => {

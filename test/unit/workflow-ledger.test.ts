@@ -191,6 +191,7 @@ describe('BigQuery ledger and table schemas', () => {
       'marts.indicator_team_period',
       'marts.indicator_municipality_period',
       'marts.nominal_list',
+      'marts.access_team_period',
     ]);
     for (const t of tables) for (const f of t.fields) expect(['STRING', 'INT64', 'FLOAT64', 'DATE', 'TIMESTAMP']).toContain(f.type);
     const mart = tables.find((t) => t.name === 'hypertension_follow_up')!;
