@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { gunzipSync } from 'node:zlib';
+import { PSEUDONYM_PATTERN } from '../../shared/contracts/tables';
 import { PEC_TABLES } from '../../shared/tables/pec-tables';
 import { seedPec } from '../../scripts/synthetic-pec/generate';
 import { createTestDatabase, type TestDatabase } from '../support/pg';
@@ -133,7 +134,7 @@ describe('pipeline over synthetic PEC databases', () => {
       for (const [where, text] of haystacks) for (const s of secrets) if (text.includes(s)) leaks.push(`${where}: ${s.slice(0, 3)}…`);
       expect(leaks).toEqual([]);
       // The scan is not vacuous: hashed columns are there, as pseudonyms.
-      const [h] = await p.warehouse.query(`SELECT count(*)::INTEGER AS n FROM raw.tb_fat_cidadao_pec WHERE length(nu_cpf_cidadao) = 64`);
+      const [h] = await p.warehouse.query(`SELECT count(*)::INTEGER AS n FROM raw.tb_fat_cidadao_pec WHERE regexp_full_match(nu_cpf_cidadao, '${PSEUDONYM_PATTERN}')`);
       expect(h!.n).toBeGreaterThan(0);
     } finally {
       await p.dispose();
