@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { PEC_TABLES } from '../../shared/tables/pec-tables';
-import { PSEUDONYM_LENGTH } from '../../shared/contracts/tables';
+import { PSEUDONYM_PATTERN } from '../../shared/contracts/tables';
 import { seedPec } from '../../scripts/synthetic-pec/generate';
 import { createTestDatabase, type TestDatabase } from '../support/pg';
 import { testPipeline } from '../support/local-pipeline';
@@ -147,7 +147,7 @@ describe('pipeline over synthetic PEC databases', () => {
         for (const [where, text] of haystacks) for (const s of secrets) if (text.includes(s)) leaks.push(`${where}: ${s.slice(0, 3)}…`);
         expect(leaks).toEqual([]);
         // The scan is not vacuous: hashed columns are there, as pseudonyms.
-        const [h] = await p.warehouse.query(`SELECT count(*)::INTEGER AS n FROM raw.tb_fat_cidadao_pec WHERE length(nu_cpf_cidadao) = ${PSEUDONYM_LENGTH}`);
+        const [h] = await p.warehouse.query(`SELECT count(*)::INTEGER AS n FROM raw.tb_fat_cidadao_pec WHERE regexp_full_match(nu_cpf_cidadao, '${PSEUDONYM_PATTERN}')`);
         expect(h!.n).toBeGreaterThan(0);
       } finally {
         await p.dispose();
