@@ -105,6 +105,8 @@ describe('loadRun: what a request loads', () => {
     const r = await loadRun(deps(), { runId: 'daily-20261122', municipalities: [A, B] });
     const finished = lines.filter((l) => l.msg === LOG_MESSAGES.loadFinished);
     expect(finished).toEqual([expect.objectContaining({ level: 30, loadId: r.loadId, run: 'daily-20261122', slices: 3, loaded: 2, failed: 1, missingManifests: [] })]);
+    // Every municipality had a manifest: no warning about missing ones.
+    expect(lines.filter((l) => l.level === 40)).toEqual([]);
     const errors = lines.filter((l) => l.level === 50);
     expect(errors).toEqual([expect.objectContaining({ municipality: A, table: FACT.name, errorClass: 'data', msg: expect.stringContaining('has SHA-256') })]);
   });
