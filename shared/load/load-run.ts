@@ -5,7 +5,7 @@ import type { LoadRequest } from '../contracts/messages';
 import { pipeline } from 'node:stream/promises';
 import type { Manifest, StagedPart } from '../contracts/manifest';
 import { landedTables, SET_ASIDE_TABLE, type TableDef } from '../contracts/tables';
-import { PipelineError, TerminalError, TransientError } from '../errors';
+import { TerminalError, TransientError } from '../errors';
 import { readManifest } from '../records/bucket-records';
 import type { ObjectStore, SliceLoad, SliceOutcome, Warehouse } from '../ports';
 
@@ -120,8 +120,8 @@ export async function verifyParts(store: ObjectStore, parts: readonly StagedPart
     } catch (err) {
       const e = err as { code?: string | number };
       if (e?.code === 'ENOENT' || e?.code === 404) return `part ${p.key} is missing from the staging bucket`;
-      // Anything else (a network error, a 503) may pass: the load is redelivered.
-      if (err instanceof PipelineError) throw err;
+      // Anything else (a network error, a 503) may pass: the load is redelivered. Both stores hand
+      // back their client's own errors here (never a classified PipelineError), so all are wrapped.
       throw new TransientError(`reading part ${p.key} to verify its SHA-256 failed: ${(err as Error)?.message ?? String(err)}`, 'storage', { cause: err });
     }
     const actual = hash.digest('hex');

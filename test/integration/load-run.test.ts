@@ -12,6 +12,7 @@ import { LOG_MESSAGES } from '../../shared/contracts/log-messages';
 import { PipelineError } from '../../shared/errors';
 import { startFakeGcsServer, type FakeGcsServer } from '../support/fake-gcs-server';
 import { DIM, FACT, TABLES, dimRows, factRows, stageMunicipality } from '../support/warehouse-fixtures';
+import { SET_ASIDE_TABLE } from '../../shared/contracts/tables';
 
 /**
  * What loadRun decides before the warehouse sees a slice (the warehouse's own guarantees are in
@@ -84,6 +85,49 @@ describe('loadRun: what a request loads', () => {
     expect(statusOf((await loadRun(deps(), { runId: 'daily-20261122', municipalities: [A] })).outcomes)).toEqual([`${FACT.name}/${A}:loaded`, `${DIM.name}/${A}:already_loaded`]);
   });
 
+  it("the municipality's set-aside records ride along with whatever tables a request names", async () => {
+    const record = {
+      source_table: FACT.name,
+      column_name: 'qt_valor',
+      primary_key: '["1"]',
+      reason: 'numeric_nan',
+      original_value: 'NaN',
+      original_bytes: 3,
+      extracted_on: '2026-11-22',
+    };
+    await stageMunicipality(store, 'daily-20261122', A, T1, [
+      { table: FACT, window: W_NOV, rows: factRows(1, [20261101]) },
+      { table: DIM, window: null, rows: dimRows(1) },
+      { table: SET_ASIDE_TABLE, window: { start: '2026-11-22', end: '2026-11-23' }, rows: [record] },
+    ]);
+    await w.ensureRawTables([SET_ASIDE_TABLE]);
+    const r = await loadRun(deps(), { runId: 'daily-20261122', municipalities: [A], tables: [FACT.name] });
+    expect(statusOf(r.outcomes)).toEqual([`${FACT.name}/${A}:loaded`, `set_aside_values/${A}:loaded`]);
+    expect(await w.query('SELECT column_name, reason FROM raw.set_aside_values')).toEqual([{ column_name: 'qt_valor', reason: 'numeric_nan' }]);
+  });
+
+  it('set-aside parts are checked against their SHA-256 like any other', async () => {
+    const record = {
+      source_table: FACT.name,
+      column_name: 'qt_valor',
+      primary_key: '["1"]',
+      reason: 'numeric_nan',
+      original_value: 'NaN',
+      original_bytes: 3,
+      extracted_on: '2026-11-22',
+    };
+    await w.ensureRawTables([SET_ASIDE_TABLE]);
+    await stageMunicipality(store, 'daily-20261122', A, T1, [
+      { table: DIM, window: null, rows: dimRows(1) },
+      { table: SET_ASIDE_TABLE, window: { start: '2026-11-22', end: '2026-11-23' }, rows: [record, { ...record, primary_key: '["2"]' }], corruptAfterHash: true },
+    ]);
+    const r = await loadRun(deps(), { runId: 'daily-20261122', municipalities: [A] });
+    expect(r.outcomes).toEqual([
+      expect.objectContaining({ table: DIM.name, status: 'loaded' }),
+      expect.objectContaining({ table: 'set_aside_values', status: 'failed', errorClass: 'data', message: expect.stringContaining('has SHA-256') }),
+    ]);
+  });
+
   it('the load id is derived from the request: the same whatever the order of municipalities, another for other tables or another run', async () => {
     for (const m of [A, B]) await stageMunicipality(store, 'daily-20261122', m, T1, [{ table: DIM, window: null, rows: dimRows(1) }]);
     await stageMunicipality(store, 'daily-20261123', A, T1, [{ table: DIM, window: null, rows: dimRows(1) }]);
@@ -105,6 +149,8 @@ describe('loadRun: what a request loads', () => {
     const r = await loadRun(deps(), { runId: 'daily-20261122', municipalities: [A, B] });
     const finished = lines.filter((l) => l.msg === LOG_MESSAGES.loadFinished);
     expect(finished).toEqual([expect.objectContaining({ level: 30, loadId: r.loadId, run: 'daily-20261122', slices: 3, loaded: 2, failed: 1, missingManifests: [] })]);
+    // Every municipality had a manifest: no warning about missing ones.
+    expect(lines.filter((l) => l.level === 40)).toEqual([]);
     const errors = lines.filter((l) => l.level === 50);
     expect(errors).toEqual([expect.objectContaining({ municipality: A, table: FACT.name, errorClass: 'data', msg: expect.stringContaining('has SHA-256') })]);
   });

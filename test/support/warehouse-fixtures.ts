@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { INGESTION_COLUMNS, landedColumns, TableDef } from '../../shared/contracts/tables';
+import { INGESTION_COLUMNS, landedColumns, SET_ASIDE_TABLE, TableDef } from '../../shared/contracts/tables';
 import type { Manifest, TableExtract } from '../../shared/contracts/manifest';
 import type { DateWindow } from '../../shared/contracts/identifiers';
 import { layout } from '../../shared/records/layout';
@@ -126,7 +126,10 @@ export async function stageMunicipality(
       warnings: [],
     });
   }
+  // A slice of set_aside_values is the manifest's `setAside`, not one of its tables.
+  const setAside = tables.find((t) => t.table === SET_ASIDE_TABLE.name);
   const manifest: Manifest = {
+    ...(setAside ? { setAside } : {}),
     schemaVersion: 1,
     runId,
     municipality,
@@ -135,7 +138,7 @@ export async function stageMunicipality(
     finishedAt: extractedAt,
     pecVersion: null,
     dwProcessedAt: null,
-    tables,
+    tables: tables.filter((t) => t !== setAside),
     failedTables: [],
   };
   await store.create(layout.manifest(runId, municipality), Readable.from([Buffer.from(JSON.stringify(manifest))]), 'application/json');

@@ -3,6 +3,7 @@ import { DateWindow, IsoDate, RunId, SqlIdentifier } from '../../shared/contract
 import { Manifest, StagedPart } from '../../shared/contracts/manifest';
 import { MessagePublishedData } from '../../shared/contracts/pubsub';
 import { ackDeadlineSeconds, DELIVERY, FUNCTIONS } from '../../shared/contracts/functions';
+import { landedColumns, landedTables, pinnedNumeric, SET_ASIDE_TABLE, TableDef } from '../../shared/contracts/tables';
 import { IbgeCode, ibgeCheckDigit, isValidIbge } from '../../shared/contracts/ibge';
 import { ConfigError, ENV, ENV_HELP, ExtractSettingsSchema, parseConfig } from '../../shared/contracts/config';
 
@@ -232,5 +233,47 @@ describe('delivery', () => {
     // and Pub/Sub retries at most every maximumBackoffSeconds.
     const queueSeconds = Math.ceil(650 / FUNCTIONS.extract.maxInstances) * FUNCTIONS.extract.timeoutSeconds;
     expect(DELIVERY.maxDeliveryAttempts.extract).toBeGreaterThan(queueSeconds / DELIVERY.maximumBackoffSeconds);
+  });
+});
+
+describe('landed columns and tables (what the warehouses create)', () => {
+  const t = TableDef.parse({
+    name: 'tb_people',
+    description: 'people, for the landed-column contract',
+    primaryKey: ['co_seq'],
+    municipality: { kind: 'installation' },
+    mode: { kind: 'full' },
+    columns: [
+      { name: 'co_seq', type: 'bigint' },
+      { name: 'nu_cpf', type: 'text', pii: { kind: 'cpf', policy: 'hash' } },
+      { name: 'nu_cns_num', type: 'numeric', precision: 15, scale: 0, pii: { kind: 'cns', policy: 'hash' } },
+      { name: 'no_pessoa', type: 'text', pii: { kind: 'name', policy: 'drop' } },
+      { name: 'dt_nascimento', type: 'date', pii: { kind: 'birth_date', policy: 'keep', reason: 'age bands of the indicators need it' } },
+      { name: 'nu_peso', type: 'numeric', precision: 5, scale: 1 },
+      { name: 'nu_altura', type: 'numeric' },
+    ],
+  });
+  it('dropped personal data never lands; hashed lands as text (never pinned); kept keeps its type and its tag; a pin lands on plain numerics', () => {
+    expect(landedColumns(t)).toEqual([
+      { name: 'co_seq', type: 'bigint' },
+      { name: 'nu_cpf', type: 'text', pii: { kind: 'cpf', policy: 'hash' } },
+      { name: 'nu_cns_num', type: 'text', pii: { kind: 'cns', policy: 'hash' } },
+      { name: 'dt_nascimento', type: 'date', pii: { kind: 'birth_date', policy: 'keep' } },
+      { name: 'nu_peso', type: 'numeric', numeric: { precision: 5, scale: 1 } },
+      { name: 'nu_altura', type: 'numeric' },
+    ]);
+  });
+  it('a pin needs a numeric column with both precision and scale', () => {
+    expect(pinnedNumeric({ type: 'numeric', precision: 5, scale: 1 })).toEqual({ precision: 5, scale: 1 });
+    expect(pinnedNumeric({ type: 'numeric', precision: 5, scale: 0 })).toEqual({ precision: 5, scale: 0 });
+    expect(pinnedNumeric({ type: 'numeric', precision: 5 })).toBeUndefined();
+    expect(pinnedNumeric({ type: 'numeric', scale: 1 })).toBeUndefined();
+    expect(pinnedNumeric({ type: 'numeric' })).toBeUndefined();
+    expect(pinnedNumeric({ type: 'bigint', precision: 5, scale: 1 })).toBeUndefined();
+  });
+  it("the loaders land the registry's tables, then set_aside_values once (even if a registry lists it)", () => {
+    expect(landedTables([t]).map((x) => x.name)).toEqual(['tb_people', 'set_aside_values']);
+    expect(landedTables([SET_ASIDE_TABLE, t]).map((x) => x.name)).toEqual(['tb_people', 'set_aside_values']);
+    expect(landedTables([t])[1]).toBe(SET_ASIDE_TABLE);
   });
 });

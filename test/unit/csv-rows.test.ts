@@ -126,6 +126,14 @@ describe('Pseudonymizer', () => {
   it('refuses a short key', () => {
     expect(() => new Pseudonymizer(Buffer.alloc(8))).toThrow(/32 bytes/);
   });
+  it('a key longer than a SHA-256 block (64 bytes) is hashed first, as HMAC says', () => {
+    for (const key of [Buffer.alloc(64, 3), Buffer.alloc(65, 3), Buffer.alloc(200, 9)])
+      for (const v of ['12345678909', 'x'.repeat(70)]) expect(new Pseudonymizer(key).pseudonym(v)).toBe(Pseudonymizer.reference(key, v));
+  });
+  it('refuses a cache limit that is not a positive integer', () => {
+    for (const limit of [0, -1, 1.5, Number.NaN]) expect(() => new Pseudonymizer(KEY, limit)).toThrow('pseudonym cache limit must be a positive integer');
+    expect(new Pseudonymizer(KEY, 1).pseudonym('a')).toBe(H('a'));
+  });
 
   describe('with a leading set-aside field', () => {
     async function runAside(input: string, hashed: number, chunkSize: number) {
