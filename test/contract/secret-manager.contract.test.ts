@@ -109,7 +109,7 @@ describe('SecretManagerSecrets against the Secret Manager gRPC API (contract)', 
   it('checks the payload CRC32C: a corrupted payload is transient and not cached', async () => {
     put('pec-db-3550308', 'value', { crc: '12345' });
     const s = adapter();
-    await expect(s.resolve({ secret: 'pec-db-3550308' })).rejects.toMatchObject({ transient: true, message: expect.stringContaining('CRC32C') });
+    await expect(s.resolve({ secret: 'pec-db-3550308' })).rejects.toMatchObject({ transient: true, errorClass: 'config', message: expect.stringContaining('CRC32C') });
     put('pec-db-3550308', 'value');
     expect(await s.resolve({ secret: 'pec-db-3550308' })).toBe('value');
   });
@@ -148,6 +148,7 @@ describe('SecretManagerSecrets against the Secret Manager gRPC API (contract)', 
     expect(await adapter().resolve({ env: 'PEC_PASSWORD_3550308' })).toBe('from-env');
     await expect(adapter().resolve({ env: 'PEC_PASSWORD_MISSING' })).rejects.toMatchObject({ transient: false, errorClass: 'config' });
     await expect(adapter().resolve({ file: '/etc/passwd' })).rejects.toThrow(/for local runs/);
+    await expect(adapter().resolve({ file: '/etc/passwd' })).rejects.toMatchObject({ transient: false, errorClass: 'config' });
     expect(requests).toEqual([]);
   });
 
@@ -168,6 +169,9 @@ describe('SecretManagerSecrets against the Secret Manager gRPC API (contract)', 
     const key = Buffer.alloc(32, 9);
     put('pec-pseudonym-key', `${key.toString('base64')}\n`);
     expect((await adapter().pseudonymKey()).equals(key)).toBe(true);
+    // 33 bytes: base64 without padding.
+    put('pec-pseudonym-key', Buffer.alloc(33, 9).toString('base64'));
+    expect((await adapter().pseudonymKey()).length).toBe(33);
     const refused = 'secret pec-pseudonym-key must hold at least 32 bytes, base64-encoded';
     put('pec-pseudonym-key', Buffer.alloc(31, 9).toString('base64'));
     await expect(adapter().pseudonymKey()).rejects.toMatchObject({ transient: false, errorClass: 'config', message: refused });
