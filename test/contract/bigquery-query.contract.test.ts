@@ -80,4 +80,14 @@ describe('bigQueryQueryRunner against the BigQuery REST API (contract)', () => {
     expect(err).toMatchObject({ transient: true, errorClass: 'rate_limited' });
     expect((err as Error).message).toMatch(/^BigQuery query job failed \(reason rateLimitExceeded\)/);
   });
+
+  it('no answer at all (connection refused) is transient, in the warehouse class the runner gives it', async () => {
+    const closed = await startFakeBigQueryServer();
+    await closed.close();
+    const nowhere = new BigQuery({ projectId: PROJECT, apiEndpoint: closed.url, authClient: staticAuth as never, autoRetry: false });
+    const err = await bigQueryQueryRunner(nowhere, { location: 'southamerica-east1' })({ query: 'SELECT 1', params: {} }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PipelineError);
+    expect(err).toMatchObject({ transient: true, errorClass: 'warehouse' });
+    expect((err as Error).message).toMatch(/^BigQuery query job failed \(ECONNREFUSED\)/);
+  });
 });

@@ -30,6 +30,7 @@ describe('GcsObjectStore against the Cloud Storage JSON API (contract)', () => {
   afterAll(() => fake.close());
   beforeEach(() => {
     fake.requests.length = 0;
+    fake.clearFaults();
   });
 
   const uploads = () => fake.requests.filter((r) => r.path.startsWith('/upload/'));
@@ -99,7 +100,7 @@ describe('GcsObjectStore against the Cloud Storage JSON API (contract)', () => {
     await expect(store.create('runs/r5/a.json', Readable.from([Buffer.from('{}')]), 'application/json')).rejects.toMatchObject({ transient: false, errorClass: 'storage' });
     fake.failNext((r) => r.method === 'POST', 503, 10);
     await expect(store.create('runs/r5/b.json', Readable.from([Buffer.from('{}')]), 'application/json')).rejects.toMatchObject({ transient: true, errorClass: 'storage' });
-    fake.failNext(() => true, 503, 0);
+    fake.clearFaults(); // the 503s the client's retries did not use up
   });
 
   it('reads whole objects (CRC32C checked by the client), undefined when absent', async () => {
@@ -141,5 +142,40 @@ describe('GcsObjectStore against the Cloud Storage JSON API (contract)', () => {
   it('gives BigQuery gs:// URIs and rejects keys the local store would reject', () => {
     expect(store.loadUri('runs/r1/tables/t/3550308/a/part-00000.csv.gz')).toBe(`gs://${BUCKET}/runs/r1/tables/t/3550308/a/part-00000.csv.gz`);
     expect(() => store.loadUri('../escape')).toThrow(/invalid object key/);
+  });
+
+  it('the same key rules as the local store, on every call that takes a key', async () => {
+    const bad = ['/runs/a', 'runs//a', 'runs/./a', 'runs/../a', '..', 'runs/a/', 'runs/a b', 'runs/a\\b', 'runs/é', ''];
+    for (const key of bad) {
+      expect(() => store.loadUri(key)).toThrow(`invalid object key: ${JSON.stringify(key)}`);
+      expect(() => store.readStream(key)).toThrow(/invalid object key/);
+      await expect(store.read(key)).rejects.toThrow(/invalid object key/);
+      await expect(store.create(key, Readable.from([Buffer.from('{}')]), 'application/json')).rejects.toThrow(/invalid object key/);
+    }
+    expect(fake.requests).toEqual([]); // refused before any request
+    expect(store.loadUri('runs/r-1_x.y=z/P9.csv.gz')).toBe(`gs://${BUCKET}/runs/r-1_x.y=z/P9.csv.gz`);
+  });
+
+  it('a failed read or listing is a classified storage error naming the object or prefix (403: terminal)', async () => {
+    fake.failNext((r) => r.method === 'GET', 403, 1);
+    const read = await store.read('runs/r8/plan.json').catch((e: unknown) => e);
+    expect(read).toMatchObject({ transient: false, errorClass: 'storage' });
+    expect((read as Error).message).toMatch(new RegExp(`^read of gs://${BUCKET}/runs/r8/plan\\.json failed \\(HTTP 403\\)`));
+    fake.failNext((r) => r.method === 'GET', 403, 1);
+    const list = await store.list('runs/r8/').catch((e: unknown) => e);
+    expect(list).toMatchObject({ transient: false, errorClass: 'storage' });
+    expect((list as Error).message).toMatch(new RegExp(`^listing of gs://${BUCKET}/runs/r8/ failed \\(HTTP 403\\)`));
+  });
+
+  it('chunks are whole multiples of 256 KiB (Cloud Storage refuses others); the default (8 MiB) is one', async () => {
+    const bucket = new Storage({ projectId: 'test-project', apiEndpoint: fake.url }).bucket(BUCKET);
+    for (const chunkSize of [1000, CHUNK + 1, CHUNK / 2]) expect(() => new GcsObjectStore(bucket, { chunkSize })).toThrow('chunkSize must be a multiple of 256 KiB');
+    expect(() => new GcsObjectStore(bucket, { chunkSize: 2 * CHUNK })).not.toThrow();
+    const byDefault = new GcsObjectStore(bucket);
+    const data = randomBytes(CHUNK + 1);
+    await expect(byDefault.create('runs/r9/part.csv.gz', Readable.from([data]), 'application/gzip')).resolves.toEqual({ bytes: data.length });
+    // One PUT: the whole part fits in one default chunk.
+    expect(uploads().filter((r) => r.method === 'PUT')).toHaveLength(1);
+    expect(byDefault.bucketName).toBe(BUCKET);
   });
 });

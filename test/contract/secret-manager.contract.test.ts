@@ -21,6 +21,8 @@ interface Stored {
   data: Buffer;
   crc?: string;
   code?: grpc.status;
+  /** Answer without a payload at all. */
+  noPayload?: boolean;
 }
 
 describe('SecretManagerSecrets against the Secret Manager gRPC API (contract)', () => {
@@ -49,6 +51,7 @@ describe('SecretManagerSecrets against the Secret Manager gRPC API (contract)', 
         const s = secrets.get(call.request.name);
         if (!s) return cb({ code: grpc.status.NOT_FOUND, details: `Secret [${call.request.name}] not found or has no versions.` });
         if (s.code !== undefined) return cb({ code: s.code, details: 'injected' });
+        if (s.noPayload) return cb(null, { name: call.request.name.replace('latest', '3') });
         cb(null, { name: call.request.name.replace('latest', '3'), payload: { data: s.data, ...(s.crc ? { dataCrc32c: s.crc } : {}) } });
       },
     });
@@ -106,7 +109,7 @@ describe('SecretManagerSecrets against the Secret Manager gRPC API (contract)', 
   it('checks the payload CRC32C: a corrupted payload is transient and not cached', async () => {
     put('pec-db-3550308', 'value', { crc: '12345' });
     const s = adapter();
-    await expect(s.resolve({ secret: 'pec-db-3550308' })).rejects.toMatchObject({ transient: true, message: expect.stringContaining('CRC32C') });
+    await expect(s.resolve({ secret: 'pec-db-3550308' })).rejects.toMatchObject({ transient: true, errorClass: 'config', message: expect.stringContaining('CRC32C') });
     put('pec-db-3550308', 'value');
     expect(await s.resolve({ secret: 'pec-db-3550308' })).toBe('value');
   });
@@ -145,6 +148,62 @@ describe('SecretManagerSecrets against the Secret Manager gRPC API (contract)', 
     expect(await adapter().resolve({ env: 'PEC_PASSWORD_3550308' })).toBe('from-env');
     await expect(adapter().resolve({ env: 'PEC_PASSWORD_MISSING' })).rejects.toMatchObject({ transient: false, errorClass: 'config' });
     await expect(adapter().resolve({ file: '/etc/passwd' })).rejects.toThrow(/for local runs/);
+    await expect(adapter().resolve({ file: '/etc/passwd' })).rejects.toMatchObject({ transient: false, errorClass: 'config' });
     expect(requests).toEqual([]);
+  });
+
+  it('a value is reused for 10 minutes, not a moment longer', async () => {
+    put('pec-db-3550308', 'old');
+    const clock = { t: new Date('2026-11-22T09:00:00Z'), now: () => clock.t };
+    const s = adapter(clock);
+    await s.resolve({ secret: 'pec-db-3550308' });
+    put('pec-db-3550308', 'new');
+    clock.t = new Date(clock.t.getTime() + 10 * 60_000 - 1);
+    expect(await s.resolve({ secret: 'pec-db-3550308' })).toBe('old');
+    clock.t = new Date(clock.t.getTime() + 1);
+    expect(await s.resolve({ secret: 'pec-db-3550308' })).toBe('new');
+    expect(requests).toHaveLength(2);
+  });
+
+  it('the pseudonymisation key: exactly 32 bytes pass, trailing newline trimmed; 31 bytes or non-base64 text refused, naming the secret', async () => {
+    const key = Buffer.alloc(32, 9);
+    put('pec-pseudonym-key', `${key.toString('base64')}\n`);
+    expect((await adapter().pseudonymKey()).equals(key)).toBe(true);
+    // 33 bytes: base64 without padding.
+    put('pec-pseudonym-key', Buffer.alloc(33, 9).toString('base64'));
+    expect((await adapter().pseudonymKey()).length).toBe(33);
+    const refused = 'secret pec-pseudonym-key must hold at least 32 bytes, base64-encoded';
+    put('pec-pseudonym-key', Buffer.alloc(31, 9).toString('base64'));
+    await expect(adapter().pseudonymKey()).rejects.toMatchObject({ transient: false, errorClass: 'config', message: refused });
+    // Buffer.from(…, 'base64') skips what is not base64: the text itself must be base64, at both ends.
+    for (const text of [`!${key.toString('base64')}`, `${key.toString('base64')}!`, `${key.toString('base64')}===`]) {
+      put('pec-pseudonym-key', text);
+      await expect(adapter().pseudonymKey()).rejects.toMatchObject({ message: refused });
+    }
+  });
+
+  it('a version without a payload is a terminal configuration error; a payload without a CRC32C is taken as sent', async () => {
+    put('pec-db-3550308', 'x', { noPayload: true });
+    await expect(adapter().resolve({ secret: 'pec-db-3550308' })).rejects.toMatchObject({
+      transient: false,
+      errorClass: 'config',
+      message: 'secret pec-db-3550308 has no payload',
+    });
+    put('pec-db-4106902', 'no-crc', { crc: undefined });
+    expect(await adapter().resolve({ secret: 'pec-db-4106902' })).toBe('no-crc');
+  });
+
+  it('an empty {env} variable counts as not set', async () => {
+    const s = new SecretManagerSecrets(client, { projectId: PROJECT, pseudonymKeySecret: 'k', env: { PEC_PASSWORD_3550308: '' } });
+    await expect(s.resolve({ env: 'PEC_PASSWORD_3550308' })).rejects.toMatchObject({
+      transient: false,
+      errorClass: 'config',
+      message: 'password environment variable PEC_PASSWORD_3550308 is not set on this function',
+    });
+  });
+
+  it('SECRET_MANAGER_EMULATOR_HOST as [IPv6]:port gives the bare address and the port', () => {
+    expect(secretManagerClientOptions('[::1]:9090')).toMatchObject({ apiEndpoint: '::1', port: 9090 });
+    expect(secretManagerClientOptions('localhost:9090')).toMatchObject({ apiEndpoint: 'localhost', port: 9090 });
   });
 });

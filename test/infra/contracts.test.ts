@@ -153,6 +153,8 @@ describe('Pub/Sub: every topic of the contract, retry and dead-letter on every d
     expect(hold[0]![1].push_config).toBeUndefined();
     expect(hold[0]![1].message_retention_duration).toBe(`${DELIVERY.deadLetterRetentionSeconds}s`);
     expect(hold[0]![1].expiration_policy).toEqual({ ttl: '' });
+    // An operator's ack removes a replayed dead letter: acked ones are not kept (nor counted, nor billed).
+    expect(hold[0]![1].retain_acked_messages).toBe(false);
   });
 });
 

@@ -52,6 +52,8 @@ export interface FakeGcsServer {
   corruptUploadsOf?: (bucket: string, name: string) => boolean;
   /** Answer the next `times` requests matching `match` with `status`. */
   failNext(match: (r: RecordedRequest) => boolean, status: number, times?: number): void;
+  /** Drop the faults not yet used up (a test that ran out of retries leaves some behind). */
+  clearFaults(): void;
   /** Objects per listing page, to exercise pagination. */
   pageSize: number;
   close(): Promise<void>;
@@ -66,6 +68,9 @@ function crc32cOf(data: Buffer): string {
 function errorBody(code: number, message: string, reason: string) {
   return JSON.stringify({ error: { code, message, errors: [{ message, domain: 'global', reason }] } });
 }
+
+/** The error reason Cloud Storage's JSON API gives with each status (a 403 is not a backend error). */
+const REASON_OF_STATUS: Record<number, string> = { 403: 'forbidden', 404: 'notFound', 429: 'rateLimitExceeded' };
 
 export async function startFakeGcsServer(): Promise<FakeGcsServer> {
   const buckets = new Map<string, Map<string, StoredObject>>();
@@ -122,7 +127,7 @@ export async function startFakeGcsServer(): Promise<FakeGcsServer> {
       const fault = faults.find((f) => f.times > 0 && f.match(rec));
       if (fault) {
         fault.times--;
-        return send(fault.status, errorBody(fault.status, `injected ${fault.status}`, fault.status === 429 ? 'rateLimitExceeded' : 'backendError'));
+        return send(fault.status, errorBody(fault.status, `injected ${fault.status}`, REASON_OF_STATUS[fault.status] ?? 'backendError'));
       }
 
       // Resumable upload: start a session.
@@ -229,6 +234,9 @@ export async function startFakeGcsServer(): Promise<FakeGcsServer> {
     },
     failNext(match, status, times = 1) {
       faults.push({ match, status, times });
+    },
+    clearFaults() {
+      faults.length = 0;
     },
     close: () =>
       new Promise<void>((resolve) => {

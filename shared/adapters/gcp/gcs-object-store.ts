@@ -109,6 +109,6 @@ export class GcsObjectStore implements ObjectStore {
 
 /** Same key rules as the local store: the two must accept exactly the same names. */
 function checkKey(key: string): void {
-  if (!/^[A-Za-z0-9._=/-]+$/.test(key) || key.startsWith('/') || key.split('/').some((s) => s === '..' || s === '' || s === '.'))
-    throw new Error(`invalid object key: ${JSON.stringify(key)}`);
+  // A leading or trailing '/' is an empty segment.
+  if (!/^[A-Za-z0-9._=/-]+$/.test(key) || key.split('/').some((s) => s === '..' || s === '' || s === '.')) throw new Error(`invalid object key: ${JSON.stringify(key)}`);
 }
