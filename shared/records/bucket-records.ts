@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { z } from 'zod';
+import { formatIssues } from '../contracts/issues';
 import { Manifest } from '../contracts/manifest';
 import { ObjectExistsError } from '../errors';
 import type { ObjectStore } from '../ports';
@@ -38,6 +39,6 @@ export async function readRecord<T>(store: ObjectStore, key: string, schema: z.Z
   const raw = await store.read(key);
   if (!raw) return undefined;
   const parsed = schema.safeParse(JSON.parse(raw.toString('utf8')));
-  if (!parsed.success) throw new Error(`${key} does not match its record contract: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success) throw new Error(`${key} does not match its record contract: ${formatIssues(parsed.error)}`);
   return parsed.data;
 }
