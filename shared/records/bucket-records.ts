@@ -8,8 +8,10 @@ import { layout } from './layout';
 
 /**
  * The one owner of the run records in the staging bucket: their names (./layout.ts), create-if-absent
- * writes and typed reads. Extract writes them, load and the run status read them: both import this
- * module, so load does not depend on extract (and neither on the other's internals).
+ * writes and typed reads — manifests here; plans, failure and load records and attempt markers in
+ * ./run-records.ts; time-budget checkpoints in ./checkpoints.ts; the per-server lease in
+ * ./source-lease.ts. Extract writes them, load and the run status read them: all import shared/records,
+ * so load does not depend on extract (and neither on the other's internals).
  */
 
 /** Create-if-absent for a small JSON record; false when it already exists (a redelivery, or a second failure). */
