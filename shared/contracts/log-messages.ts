@@ -26,16 +26,6 @@ export const LOG_FIELDS = {
   rule: 'rule',
 } as const;
 
-/**
- * The alert line the workflow logs itself when its report step fails (rule `report_failed` of
- * ALERT_RULES, shared/ledger/alerts.ts): written by the generated YAML and by the local executor.
- */
-export const REPORT_FAILED_ALERT = {
-  rule: 'report_failed',
-  severity: 'ALERT',
-  message: 'the run report could not be written: ledger and alerts are missing for this run',
-} as const;
-
 /** Logger bindings that put `labels` on every entry (absent values are left out). */
 export function logLabels(labels: Partial<Record<keyof typeof LOG_LABELS, string>>): Record<typeof LOG_LABELS_FIELD, Record<string, string>> {
   const out: Record<string, string> = {};

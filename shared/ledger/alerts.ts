@@ -1,4 +1,4 @@
-import { LOG_FIELDS, REPORT_FAILED_ALERT } from '../contracts/log-messages';
+import { LOG_FIELDS } from '../contracts/log-messages';
 import type { RunReport } from './report';
 
 /**
@@ -11,6 +11,13 @@ import type { RunReport } from './report';
  *    "rule":"stale_source","runId":"daily-20261122","municipality":"3509502"}
  */
 export const ALERT_FIELD_VALUE = 'pec-pipeline';
+
+/** The alert the workflow raises itself when the report step fails (the generated YAML and the local executor). */
+export const REPORT_FAILED_ALERT = {
+  rule: 'report_failed',
+  severity: 'ALERT',
+  message: 'the run report could not be written: ledger and alerts are missing for this run',
+} as const;
 
 export const ALERT_RULES = {
   municipality_failed: 'ERROR',
@@ -27,8 +34,6 @@ export const ALERT_RULES = {
   report_failed: 'ALERT',
 } as const;
 export type AlertRule = keyof typeof ALERT_RULES;
-/** The workflow's own alert line (REPORT_FAILED_ALERT) carries one of these rules: checked by the compiler. */
-const _REPORT_FAILED_RULE: AlertRule = REPORT_FAILED_ALERT.rule;
 export type AlertSeverity = (typeof ALERT_RULES)[AlertRule];
 
 export interface Alert {

@@ -1,9 +1,9 @@
 import YAML from 'yaml';
 import { bigQueryRefreshScript, getMart } from '../marts/marts';
-import { ALERT_FIELD_VALUE } from '../ledger/alerts';
+import { LOG_FIELDS } from '../contracts/log-messages';
+import { ALERT_FIELD_VALUE, REPORT_FAILED_ALERT } from '../ledger/alerts';
 import { step, type WorkflowSpec, type RetryPolicy } from './definition';
 import { WORKFLOW_ENV } from './daily';
-import { LOG_FIELDS, REPORT_FAILED_ALERT } from '../contracts/log-messages';
 import {
   DISPATCH_STATUS_QUERY,
   EXTRACT_REQUEST,
