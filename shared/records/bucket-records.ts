@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { z } from 'zod';
+import { formatIssues } from '../contracts/issues';
 import { Manifest } from '../contracts/manifest';
 import { ObjectExistsError } from '../errors';
 import type { ObjectStore } from '../ports';
@@ -7,8 +8,10 @@ import { layout } from './layout';
 
 /**
  * The one owner of the run records in the staging bucket: their names (./layout.ts), create-if-absent
- * writes and typed reads. Extract writes them, load and the run status read them: both import this
- * module, so load does not depend on extract (and neither on the other's internals).
+ * writes and typed reads — manifests here; plans, failure and load records and attempt markers in
+ * ./run-records.ts; time-budget checkpoints in ./checkpoints.ts; the per-server lease in
+ * ./source-lease.ts. Extract writes them, load and the run status read them: all import shared/records,
+ * so load does not depend on extract (and neither on the other's internals).
  */
 
 /** Create-if-absent for a small JSON record; false when it already exists (a redelivery, or a second failure). */
@@ -38,6 +41,6 @@ export async function readRecord<T>(store: ObjectStore, key: string, schema: z.Z
   const raw = await store.read(key);
   if (!raw) return undefined;
   const parsed = schema.safeParse(JSON.parse(raw.toString('utf8')));
-  if (!parsed.success) throw new Error(`${key} does not match its record contract: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success) throw new Error(`${key} does not match its record contract: ${formatIssues(parsed.error)}`);
   return parsed.data;
 }

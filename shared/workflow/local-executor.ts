@@ -10,7 +10,18 @@ import type { Clock } from '../ports';
 import { saoPauloDate } from '../run/plan-run';
 import { finalState, type RunStatus, type RunStatusSummary } from '../run/run-status';
 import { FINALIZE_STEPS, maxLoadWaves, step, type WorkflowSpec, type WorkflowStep, type RetryPolicy } from './definition';
-import { EXTRACT_REQUEST, LOAD_REQUEST, MESSAGE_ATTRIBUTES, REPORT_REQUEST, RUN_REQUEST, RUN_REQUEST_OPTIONAL_ARGS, evaluate } from './templates';
+import {
+  DISPATCH_STATUS_QUERY,
+  EXTRACT_REQUEST,
+  LOAD_REQUEST,
+  MESSAGE_ATTRIBUTES,
+  PLAN_STATUS_QUERY,
+  REPORT_REQUEST,
+  RUN_REQUEST,
+  RUN_REQUEST_OPTIONAL_ARGS,
+  STATUS_QUERY,
+  evaluate,
+} from './templates';
 
 /**
  * Executes a workflow specification on this machine: the same steps, in the same order, with the same
@@ -179,8 +190,9 @@ export async function executeWorkflow(workflow: WorkflowSpec, ports: WorkflowPor
     if (!vars.status) throw new Error('no run status yet');
     return vars.status as RunStatusSummary;
   };
-  const poll = async (stepId: string, page: { dispatchFrom?: number; dispatchLimit?: number } = {}): Promise<RunStatusSummary> => {
-    const s = await withRetry(start.retry, () => ports.runStatus({ runId, view: 'summary', loadableLimit: load.waveMaxMunicipalities, ...page }));
+  const poll = async (stepId: string, page?: { cursor: number; batch_size: number }): Promise<RunStatusSummary> => {
+    const query = evaluate(page ? DISPATCH_STATUS_QUERY : STATUS_QUERY, { ...vars, wave_max: load.waveMaxMunicipalities, ...page }) as WorkflowStatusQuery;
+    const s = await withRetry(start.retry, () => ports.runStatus(query));
     if (!s) throw new Error(`run ${runId} lost its plan`);
     vars.status = s;
     ports.onWait?.(s, { step: stepId, deadlineAt: new Date(deadline).toISOString() });
@@ -225,7 +237,7 @@ export async function executeWorkflow(workflow: WorkflowSpec, ports: WorkflowPor
       vars.status = await withRetry(
         start.planRetry,
         async () => {
-          const s = await ports.runStatus({ runId, view: 'summary' });
+          const s = await ports.runStatus(evaluate(PLAN_STATUS_QUERY, vars) as WorkflowStatusQuery);
           if (!s) throw new PlanNotReady(`run ${runId} has no plan yet`);
           return s;
         },
@@ -243,7 +255,7 @@ export async function executeWorkflow(workflow: WorkflowSpec, ports: WorkflowPor
       // One page of the plan per batch (who is not done yet), so no per-municipality list is held.
       let dispatched = 0;
       for (let cursor: number | null = 0; cursor !== null && now() < deadline;) {
-        const page = await poll(fan.id, { dispatchFrom: cursor, dispatchLimit: fan.batchSize });
+        const page = await poll(fan.id, { cursor, batch_size: fan.batchSize });
         const batch = page.dispatch?.municipalities ?? [];
         cursor = page.dispatch?.next ?? null;
         if (batch.length === 0) continue;

@@ -73,6 +73,15 @@ export const REPORT_REQUEST: Template = {
   martsFailed: ref('marts_failed'),
 };
 
+/** The run-status query (RunStatusQuery, summary view) while the workflow waits for fan-out's plan. */
+export const PLAN_STATUS_QUERY: Template = { runId: ref('run_id'), view: 'summary' };
+
+const statusQuery = { runId: ref('run_id'), view: 'summary', loadableLimit: ref('wave_max') } satisfies Record<string, Template>;
+/** The run-status query once the plan exists: counts and at most one load wave of loadable municipalities. */
+export const STATUS_QUERY: Template = statusQuery;
+/** …and, while fanning out, one page of the plan from `cursor`. */
+export const DISPATCH_STATUS_QUERY: Template = { ...statusQuery, dispatchFrom: ref('cursor'), dispatchLimit: ref('batch_size') };
+
 /** Attributes on every message the workflow publishes. */
 export const MESSAGE_ATTRIBUTES: Template = { [MESSAGE_ATTRIBUTE.runId]: ref('run_id'), [MESSAGE_ATTRIBUTE.publisher]: PUBLISHER.workflow };
 

@@ -4,7 +4,20 @@ import { LOG_FIELDS } from '../contracts/log-messages';
 import { ALERT_FIELD_VALUE, REPORT_FAILED_ALERT } from '../ledger/alerts';
 import { step, type WorkflowSpec, type RetryPolicy } from './definition';
 import { WORKFLOW_ENV } from './daily';
-import { EXTRACT_REQUEST, LOAD_REQUEST, MESSAGE_ATTRIBUTES, REPORT_REQUEST, RUN_REQUEST, RUN_REQUEST_OPTIONAL_ARGS, renderExpression, topicName, type Template } from './templates';
+import {
+  DISPATCH_STATUS_QUERY,
+  EXTRACT_REQUEST,
+  LOAD_REQUEST,
+  MESSAGE_ATTRIBUTES,
+  PLAN_STATUS_QUERY,
+  REPORT_REQUEST,
+  RUN_REQUEST,
+  RUN_REQUEST_OPTIONAL_ARGS,
+  STATUS_QUERY,
+  renderExpression,
+  topicName,
+  type Template,
+} from './templates';
 
 /**
  * Generates the Cloud Workflows definition of a workflow (`npm run workflows:generate`). The output is
@@ -52,7 +65,6 @@ export function workflowDefinition(workflow: WorkflowSpec): Obj {
 
   // Timed waves the deadline allows; the full waves are added once the plan's size is known.
   const timedWaves = Math.ceil(wait.deadlineMinutes / load.waveEveryMinutes);
-  const statusQuery = (extra: string) => x(`{"runId": run_id, "view": "summary", "loadableLimit": wave_max${extra}}`);
 
   const init: Obj = {
     init: {
@@ -137,7 +149,9 @@ export function workflowDefinition(workflow: WorkflowSpec): Obj {
       result: 'waves',
     },
   });
-  const getStatus = (name: string, extra = '') => ({ [name]: { call: 'run_status', args: { url: x('run_status_url'), query: statusQuery(extra) }, result: 'status' } });
+  const getStatus = (name: string, query: Template = STATUS_QUERY) => ({
+    [name]: { call: 'run_status', args: { url: x('run_status_url'), query: x(renderExpression(query)) }, result: 'status' },
+  });
 
   const startRun = {
     [start.id]: {
@@ -145,7 +159,7 @@ export function workflowDefinition(workflow: WorkflowSpec): Obj {
         publish('publish_run_request', 'run_topic', x(`[${message('run_request')}]`), start.retry),
         {
           await_plan: {
-            try: { call: 'run_status', args: { url: x('run_status_url'), query: x('{"runId": run_id, "view": "summary"}') }, result: 'status' },
+            try: { call: 'run_status', args: { url: x('run_status_url'), query: x(renderExpression(PLAN_STATUS_QUERY)) }, result: 'status' },
             retry: retry(start.planRetry, 'plan_not_ready'),
           },
         },
@@ -171,7 +185,7 @@ export function workflowDefinition(workflow: WorkflowSpec): Obj {
     [fan.id]: {
       steps: [
         { fan_check: { switch: [{ condition: x('cursor == null or sys.now() >= deadline'), next: 'fan_end' }] } },
-        getStatus('fan_page', ', "dispatchFrom": cursor, "dispatchLimit": batch_size'),
+        getStatus('fan_page', DISPATCH_STATUS_QUERY),
         { fan_cursor: { assign: [{ cursor: x('status.dispatch.next') }, { batch: x('status.dispatch.municipalities') }] } },
         { fan_empty: { switch: [{ condition: x('len(batch) == 0'), next: 'fan_check' }] } },
         // In flight: released and neither settled nor waiting for a redelivery (backoff holds no slot).

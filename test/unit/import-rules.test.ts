@@ -81,6 +81,11 @@ const RULES: Rule[] = [
     why: 'contracts are the bottom layer (the table registry is their data): they import no behaviour',
   },
   {
+    files: (f) => ['shared/extract', 'shared/load', 'shared/run', 'shared/ledger', 'shared/marts', 'shared/workflow', 'shared/handlers', 'shared/records'].some((r) => under(f, r)),
+    refuses: (t) => under(t, 'shared/adapters'),
+    why: 'use cases depend on the ports (shared/ports.ts), never on the Google Cloud adapters that implement them',
+  },
+  {
     files: (f) => under(f, 'shared/tables'),
     refuses: (t) => t.startsWith('shared/') && !['shared/tables', 'shared/contracts'].some((r) => under(t, r)),
     why: 'the table registry is data checked by its contract',

@@ -5,7 +5,19 @@ import YAML from 'yaml';
 import { ExtractRequest, LoadRequest, RunRequest } from '../../shared/contracts/messages';
 import { DAILY_WORKFLOW, DAILY_WORKFLOW_FILE, WORKFLOW_ENV } from '../../shared/workflow/daily';
 import { FINALIZE_STEPS, STEP_ORDER, step, validateWorkflowSpec, type WorkflowSpec } from '../../shared/workflow/definition';
-import { EXTRACT_REQUEST, LOAD_REQUEST, MESSAGE_ATTRIBUTES, REPORT_REQUEST, RUN_REQUEST, evaluate, renderExpression } from '../../shared/workflow/templates';
+import {
+  DISPATCH_STATUS_QUERY,
+  EXTRACT_REQUEST,
+  LOAD_REQUEST,
+  MESSAGE_ATTRIBUTES,
+  PLAN_STATUS_QUERY,
+  REPORT_REQUEST,
+  RUN_REQUEST,
+  STATUS_QUERY,
+  evaluate,
+  renderExpression,
+} from '../../shared/workflow/templates';
+import { RunStatusQuery } from '../../shared/run/run-status';
 import { renderWorkflowYaml, workflowDefinition } from '../../shared/workflow/workflow-yaml';
 import { RunReportRequest } from '../../shared/ledger/report';
 import { MARTS, REFRESHED_MART_NAMES, bigQueryCallStatement, bigQueryMartProcedures } from '../../shared/marts/marts';
@@ -140,8 +152,14 @@ describe('the daily workflow is generated from the workflow specification', () =
     expect(RunReportRequest.parse(evaluate(REPORT_REQUEST, vars)).runId).toBe('daily-20261122');
     // finalizeOnly without a run id: only the runs not reported yet.
     expect(RunReportRequest.parse(evaluate(REPORT_REQUEST, { ...vars, report_run_id: null, report_run_date: null, deadline_iso: null })).runId).toBeNull();
+    // The run-status queries it polls with pass the run-status function's contract.
+    const polling = { ...vars, wave_max: 100, cursor: 10, batch_size: 10 };
+    expect(RunStatusQuery.parse(evaluate(PLAN_STATUS_QUERY, polling))).toEqual({ runId: 'daily-20261122', view: 'summary' });
+    expect(RunStatusQuery.parse(evaluate(STATUS_QUERY, polling)).loadableLimit).toBe(100);
+    expect(RunStatusQuery.parse(evaluate(DISPATCH_STATUS_QUERY, polling))).toMatchObject({ dispatchFrom: 10, dispatchLimit: 10, loadableLimit: 100 });
     // …and the workflow builds them from these very templates.
-    for (const t of [RUN_REQUEST, EXTRACT_REQUEST, LOAD_REQUEST, REPORT_REQUEST, MESSAGE_ATTRIBUTES]) expect(yamlText).toContain(renderExpression(t));
+    for (const t of [RUN_REQUEST, EXTRACT_REQUEST, LOAD_REQUEST, REPORT_REQUEST, MESSAGE_ATTRIBUTES, PLAN_STATUS_QUERY, DISPATCH_STATUS_QUERY])
+      expect(yamlText).toContain(renderExpression(t));
   });
 
   it('the mart procedures it calls are valid BigQuery SQL, one per CALL', () => {
