@@ -17,8 +17,7 @@ const only = process.env.STRYKER_TESTS?.split(',');
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 const config = {
   ...base,
-  // types-doc.ts renders docs/types.md: all text, compared with the committed page by a test.
-  mutate: ['shared/contracts/**/*.ts', '!shared/contracts/types-doc.ts'],
+  mutate: ['shared/contracts/**/*.ts'],
   jest: {
     projectType: 'custom',
     configFile: 'jest.config.js',
