@@ -45,7 +45,7 @@ export interface PubsubCloudEvent {
 export const MESSAGE_ATTRIBUTE = { runId: 'runId', publisher: 'publisher' } as const;
 
 /** Values of the `publisher` attribute. */
-export const PUBLISHER = { workflow: 'daily-dag', cli: 'npm-run' } as const;
+export const PUBLISHER = { workflow: 'daily-workflow', cli: 'npm-run' } as const;
 
 /** Attributes the pipeline's handlers add to a message they dead-letter themselves (terminal failures). */
 export const HANDLER_DEAD_LETTER_ATTRIBUTES = {
