@@ -64,7 +64,7 @@ export const LOCAL_SUBSCRIPTION: SubscriptionOptions = { maxDeliveryAttempts: 5,
  * 20× faster; the extraction deadline and the load budget keep their production values unless a
  * caller (a test, `npm start -- --deadline-minutes`) shortens them.
  */
-export const LOCAL_DAG_TIMING: LocalTiming = { pollEveryMs: 100, retryDelayScale: 0.05 };
+export const LOCAL_WORKFLOW_TIMING: LocalTiming = { pollEveryMs: 100, retryDelayScale: 0.05 };
 
 /** Calls each observer in turn, in the order given. */
 function allObservers(...observers: RunObserver[]): RunObserver {
@@ -174,7 +174,7 @@ export async function createLocalPipeline(opts: LocalPipelineOptions) {
 
   const names = new Map(opts.registry.municipalities.map((m) => [m.ibge, m.name]));
   const workflow = opts.workflow ?? DAILY_WORKFLOW;
-  const timing = { ...LOCAL_DAG_TIMING, ...opts.timing };
+  const timing = { ...LOCAL_WORKFLOW_TIMING, ...opts.timing };
   /** What the deployed workflow calls, locally: the bus, run status over the bucket, DuckDB marts, the ledger. */
   const workflowPorts: WorkflowPorts = {
     publish: (topic, payload, attributes) => bus.publish(topic, payload, attributes),

@@ -30,7 +30,7 @@ function withFanOut(batchSize: number, maxInFlight: number): WorkflowSpec {
 describe('the daily workflow executed locally', () => {
   let db: TestDatabase;
   beforeAll(async () => {
-    db = await createTestDatabase('pec_dag', (c) =>
+    db = await createTestDatabase('pec_workflow', (c) =>
       seedPec(c, { seed: 21, municipalities: [A, B, C], citizens: 120, months: 3, endDate: '2026-11-20', dwProcessedAt: new Date(Date.now() - 3_600_000) }).then(() => {}),
     );
   }, 120_000);
