@@ -24,7 +24,10 @@ describe('time budget and continuation', () => {
     try {
       await reference.runOnce(request);
       const run = await tight.runOnce(request);
-      expect(run.extracted).toEqual([CAMPINAS.ibge]);
+      // This once came back empty at the start of a busy full run (not reproduced since): if it does
+      // again, the diff shows the failures the extraction met (a transient one before success is fine).
+      const failures = tight.events.filter((e) => e.kind === 'extract_failed');
+      expect(run.extracted.length > 0 ? run.extracted : { extracted: run.extracted, failures }).toEqual([CAMPINAS.ibge]);
       const continued = tight.events.filter((e) => e.kind === 'extract_continued');
       // Each invocation commits at least one table before it checks the budget: one table each.
       expect(continued).toHaveLength(PEC_TABLES.length - 1);
