@@ -296,18 +296,31 @@ function render(plan: MorningPlan, clean: ChildResult, bad: ChildResult, m: { se
   ].join('\n');
 }
 
+/** Where the "Bad morning" section sits in the doc: [start, end) offsets, or undefined. */
+function sectionBounds(doc: string): [number, number] | undefined {
+  const at = doc.indexOf(`\n${SECTION}\n`);
+  if (at < 0) return undefined;
+  const next = doc.indexOf('\n## ', at + SECTION.length + 1);
+  return [at + 1, next >= 0 ? next + 1 : doc.length];
+}
+
 /** Replaces (or appends at the end) the "Bad morning" section only: the rest of the file belongs to the other benchmarks. */
 function writeSection(section: string): void {
   const doc = fs.existsSync(DOC) ? fs.readFileSync(DOC, 'utf8') : '';
-  const at = doc.indexOf(`\n${SECTION}\n`);
-  let before = doc;
-  let after = '';
-  if (at >= 0) {
-    before = doc.slice(0, at + 1);
-    const next = doc.indexOf('\n## ', at + SECTION.length + 1);
-    after = next >= 0 ? doc.slice(next + 1) : '';
-  }
+  const bounds = sectionBounds(doc);
+  const before = bounds ? doc.slice(0, bounds[0]) : doc;
+  const after = bounds ? doc.slice(bounds[1]) : '';
   fs.writeFileSync(DOC, `${before.trimEnd()}\n\n${section}\n${after ? `\n${after}` : ''}`);
+}
+
+/**
+ * The other benchmarks' report with the doc's current "Bad morning" section kept at its end: a full
+ * `npm run bench` rewrites the file but does not run the bad morning (a run of its own).
+ */
+export function keepingBadMorning(report: string): string {
+  const doc = fs.existsSync(DOC) ? fs.readFileSync(DOC, 'utf8') : '';
+  const bounds = sectionBounds(doc);
+  return bounds ? `${report.trimEnd()}\n\n${doc.slice(bounds[0], bounds[1]).trimEnd()}\n` : report;
 }
 
 if (process.argv[2] === '--child') {
