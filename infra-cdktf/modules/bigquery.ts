@@ -40,7 +40,7 @@ const PII_DESCRIPTIONS: Record<Kind, string> = {
 
 /** A mart procedure's body as deployed: this environment's project and datasets bound in. */
 export function deployedProcedureBody(p: MartProcedure, config: EnvironmentConfig): string {
-  return bindBigQueryDatasets(p.body, { project: config.projectId, raw: config.datasets.raw, marts: config.datasets.marts });
+  return bindBigQueryDatasets(p.body, { project: config.projectId, raw: config.datasets.raw, marts: config.datasets.marts, ops: config.datasets.ops });
 }
 
 export function warehouse(ctx: StackContext, tables: readonly TableDef[] = PEC_TABLES): Warehouse {
