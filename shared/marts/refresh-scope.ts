@@ -22,7 +22,7 @@ const SCOPE = 'refresh_scope';
 export const REFRESH_STATE_TABLE: OwnedTable = {
   dataset: 'marts',
   name: 'refresh_state',
-  description: 'Per mart and municipality: the newest load and the definition its rows were last computed from (the incremental refresh reads it)',
+  description: 'One row per refresh of a mart for a municipality: the newest load and the definition its rows were computed from (the incremental refresh reads the latest row)',
   clustering: ['mart', 'municipality_ibge'],
   columns: [
     { name: 'mart', type: 'string', required: true, description: 'Mart with a refresh of its own (its transaction also rebuilds the marts derived from it)' },
@@ -33,7 +33,7 @@ export const REFRESH_STATE_TABLE: OwnedTable = {
       description: "Newest load of the municipality (max ops.loaded_slices.loaded_at) the mart's rows were computed from; NULL when the ledger has none (always recomputed)",
     },
     { name: 'definition_version', type: 'string', required: true, description: "Hash of the mart's generated SQL (both engines) the rows were computed with" },
-    { name: 'refreshed_at', type: 'timestamp', required: true, description: 'When the mart was last refreshed for the municipality (UTC)' },
+    { name: 'refreshed_at', type: 'timestamp', required: true, description: 'When this refresh of the mart ran (UTC); the latest row per mart and municipality is the watermark' },
   ],
 };
 
@@ -70,12 +70,17 @@ GROUP BY l.municipality_ibge)`;
 
 /**
  * The municipalities `mart` must be recomputed for: never refreshed, loaded since, unknown to the
- * ledger, or last computed by another definition.
+ * ledger, or last computed by another definition — against the latest state row of each.
  */
 function changed(dialect: SqlDialect, mart: string, version: string): string {
   return `SELECT n.municipality_ibge
 FROM ${newestLoads(dialect)} n
-LEFT JOIN ${tableRef(dialect, 'marts', REFRESH_STATE_TABLE.name)} s ON s.mart = ${sqlLiteral(mart)} AND s.municipality_ibge = n.municipality_ibge
+LEFT JOIN (
+  SELECT municipality_ibge, loaded_through, definition_version,
+    ROW_NUMBER() OVER (PARTITION BY municipality_ibge ORDER BY refreshed_at DESC) AS latest
+  FROM ${tableRef(dialect, 'marts', REFRESH_STATE_TABLE.name)}
+  WHERE mart = ${sqlLiteral(mart)}
+) s ON s.municipality_ibge = n.municipality_ibge AND s.latest = 1
 WHERE s.municipality_ibge IS NULL OR n.loaded_through IS NULL OR s.loaded_through IS NULL
   OR s.loaded_through < n.loaded_through OR s.definition_version <> ${sqlLiteral(version)}`;
 }
@@ -94,14 +99,16 @@ export function setRefreshScope(dialect: SqlDialect, mart: string, version: stri
 }
 
 /**
- * Last statements of the transaction: the watermark of every municipality just recomputed. Read
+ * Last statement of the transaction: the watermark of every municipality just recomputed. Read
  * again inside the same transaction, so it is the load the rows were computed from (a load that
- * commits later is newer, and its municipality is recomputed next time).
+ * commits later is newer, and its municipality is recomputed next time). Appended, never updated:
+ * the workflow refreshes two marts at once, and BigQuery cancels one of two transactions that
+ * UPDATE or DELETE rows of the same table, while INSERTs do not conflict. A refresh with nothing in
+ * its scope appends nothing.
  */
 export function recordRefreshState(dialect: SqlDialect, mart: string, version: string): string[] {
   const state = tableRef(dialect, 'marts', REFRESH_STATE_TABLE.name);
   return [
-    `DELETE FROM ${state} WHERE mart = ${sqlLiteral(mart)} AND ${inRefreshScope(dialect, 'municipality_ibge')}`,
     `INSERT INTO ${state} (${REFRESH_STATE_TABLE.columns.map((c) => c.name).join(', ')})
 SELECT ${sqlLiteral(mart)}, n.municipality_ibge, n.loaded_through, ${sqlLiteral(version)}, CAST(CURRENT_TIMESTAMP AS TIMESTAMP)
 FROM ${newestLoads(dialect)} n

@@ -102,11 +102,12 @@ describe('the marts refresh incrementally, per changed municipality and period',
     }
     return out;
   };
+  /** The watermark per mart and municipality: the latest state row (the state is appended to). */
   const state = async () =>
     (
       await w.query(
         `SELECT mart, municipality_ibge AS m, CAST(loaded_through AS VARCHAR) AS loaded, definition_version AS version, CAST(refreshed_at AS VARCHAR) AS at
-         FROM marts.refresh_state ORDER BY 1, 2`,
+         FROM marts.refresh_state QUALIFY ROW_NUMBER() OVER (PARTITION BY mart, municipality_ibge ORDER BY refreshed_at DESC) = 1 ORDER BY 1, 2`,
       )
     ).map((r) => ({ mart: String(r.mart), m: String(r.m), loaded: r.loaded === null ? null : String(r.loaded), version: String(r.version), at: String(r.at) }));
   const factRows = async (m: string, where = 'TRUE') =>
@@ -178,9 +179,10 @@ describe('the marts refresh incrementally, per changed municipality and period',
     await refreshAll();
     expect(await snapshot(B)).toEqual(b0);
     expect((await state()).filter((r) => r.m === A).map((r) => r.loaded)).toEqual(REFRESHED_MART_NAMES.map(() => '2026-11-23 12:00:00'));
-    const [a1, b1, s1] = [await snapshot(A), await snapshot(B), await state()];
+    const stateRows = async () => (await w.query(`SELECT count(*)::INTEGER AS n FROM marts.refresh_state`))[0]!.n;
+    const [a1, b1, s1, n1] = [await snapshot(A), await snapshot(B), await state(), await stateRows()];
     await refreshAll();
-    expect({ a: await snapshot(A), b: await snapshot(B), state: await state() }).toEqual({ a: a1, b: b1, state: s1 });
+    expect({ a: await snapshot(A), b: await snapshot(B), state: await state(), rows: await stateRows() }).toEqual({ a: a1, b: b1, state: s1, rows: n1 });
   });
 
   it("a change of a mart's definition recomputes every municipality's unfrozen rows, and leaves frozen rows as they were", async () => {
@@ -201,9 +203,13 @@ describe('the marts refresh incrementally, per changed municipality and period',
     // B's unrecorded change is now in its rows: H2 gone from 2026Q3.
     expect(await factRows(B, "quadrimestre = '2026Q3'")).toEqual([{ q: '2026Q3', p: `cpf:${B}-h1`, n: 0, closed: 0, complete: 1 }]);
     expect((await state()).filter((r) => r.mart === FACT_TABLE).map((r) => r.version)).toEqual([martDefinitionVersion(changed), martDefinitionVersion(changed)]);
-    // Back to the deployed definition: everything unfrozen again, once.
+    // Back to the deployed definition: everything unfrozen again, once (the latest state row counts,
+    // not an older one of the same version).
     await refreshMartDuckDb(w, fact);
     expect((await state()).filter((r) => r.mart === FACT_TABLE).map((r) => r.version)).toEqual([martDefinitionVersion(fact), martDefinitionVersion(fact)]);
+    const again = { [A]: await snapshot(A), [B]: await snapshot(B) };
+    await refreshAll();
+    expect({ [A]: await snapshot(A), [B]: await snapshot(B) }).toEqual(again);
   });
 
   it('a municipality the ledger knows nothing about (data loaded before it existed) is recomputed at every refresh', async () => {
