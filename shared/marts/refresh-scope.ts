@@ -16,6 +16,13 @@ import { sqlLiteral, tableRef, type SqlDialect } from './sql-dialect';
  * locally (SET VARIABLE). Nothing but the ledger and the state table decides it: no user text.
  */
 
+/**
+ * The loader's slice ledger (defined with the loader: LOADED_SLICES_TABLE in
+ * shared/adapters/gcp/bigquery-schema.ts, the DuckDB warehouse creates the same table), named here
+ * because the marts may not import the adapters (test/unit/import-rules.test.ts).
+ */
+const LOADED_SLICES = 'loaded_slices';
+
 /** Name of the scope variable, in both engines. */
 const SCOPE = 'refresh_scope';
 
@@ -61,7 +68,7 @@ export function definitionVersion(statements: (dialect: SqlDialect) => string[])
 function newestLoads(dialect: SqlDialect): string {
   return `(SELECT l.municipality_ibge, MAX(l.loaded_at) AS loaded_through
 FROM (
-  SELECT municipality AS municipality_ibge, loaded_at FROM ${tableRef(dialect, 'ops', 'loaded_slices')}
+  SELECT municipality AS municipality_ibge, loaded_at FROM ${tableRef(dialect, 'ops', LOADED_SLICES)}
   UNION ALL
   SELECT DISTINCT _municipality_ibge, CAST(NULL AS TIMESTAMP) FROM ${tableRef(dialect, 'raw', 'tb_fat_atendimento_individual')}
 ) l

@@ -322,7 +322,13 @@ describe('the marts SQL lives in BigQuery stored procedures the workflow CALLs',
     expect(r.definition_body).not.toMatch(/\{\{/);
     expect(r.definition_body).toContain(`\`${config.projectId}.${config.datasets.marts}.${mart}\``);
     // Created after the tables its body names.
-    expect(r.depends_on).toEqual(expect.arrayContaining([expect.stringMatching(/^google_bigquery_table\.marts-/), expect.stringMatching(/^google_bigquery_table\.raw-/)]));
+    expect(r.depends_on).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^google_bigquery_table\.marts-/),
+        expect.stringMatching(/^google_bigquery_table\.raw-/),
+        'google_bigquery_table.ops-loaded_slices',
+      ]),
+    );
   });
 });
 
