@@ -6,7 +6,7 @@ import { sqlLiteral, tableRef, type SqlDialect } from './sql-dialect';
  * Incremental refresh per municipality (docs/marts.md, "Refresh"). A mart's refresh recomputes only
  * the municipalities whose inputs changed since that mart was last refreshed for them — loaded
  * since (the loader's slice ledger `ops.loaded_slices` against the watermark in
- * `marts.refresh_state`) or refreshed by another definition of the mart — and within them only the
+ * `marts.refresh_state`) or last computed by another definition of the mart — and within them only the
  * rows that are not frozen (honest-periods.ts). A municipality that failed or was not loaded keeps
  * its rows as they are: no shared fate.
  *
