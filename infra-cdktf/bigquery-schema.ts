@@ -8,7 +8,7 @@ import { numericParams, type BigQueryField, type BigQueryTableSpec } from '../sh
  * clustering. This file only turns a spec into the `schema` JSON of google_bigquery_table, adding a
  * policy tag to each personal-data column.
  */
-export { loadedSlicesSchema, rawTableSchema, YYYYMMDD_MONTH_RANGE } from '../shared/adapters/gcp/bigquery-schema';
+export { LOADED_SLICES_TABLE, loadedSlicesSchema, rawTableSchema, YYYYMMDD_MONTH_RANGE } from '../shared/adapters/gcp/bigquery-schema';
 export type { BigQueryField, BigQueryTableSpec } from '../shared/adapters/gcp/bigquery-schema';
 
 export type PiiKindName = (typeof PiiKind.options)[number];

@@ -1,6 +1,6 @@
 import { landedTables, PiiKind, type TableDef } from '../../shared/contracts/tables';
 import { PEC_TABLES } from '../../shared/tables/pec-tables';
-import { rawTableSchema, toBigQuerySchemaJson, type BigQueryTableSpec, type PiiKindName } from '../bigquery-schema';
+import { LOADED_SLICES_TABLE, rawTableSchema, toBigQuerySchemaJson, type BigQueryTableSpec, type PiiKindName } from '../bigquery-schema';
 import { BigqueryDataset, BigqueryRoutine, BigqueryTable, DataCatalogPolicyTag, DataCatalogTaxonomy } from '../google';
 import { grant } from '../iam';
 import { OPS_VIEWS, opsViewQuery } from '../../shared/ledger/schema';
@@ -40,7 +40,7 @@ const PII_DESCRIPTIONS: Record<Kind, string> = {
 
 /** A mart procedure's body as deployed: this environment's project and datasets bound in. */
 export function deployedProcedureBody(p: MartProcedure, config: EnvironmentConfig): string {
-  return bindBigQueryDatasets(p.body, { project: config.projectId, raw: config.datasets.raw, marts: config.datasets.marts });
+  return bindBigQueryDatasets(p.body, { project: config.projectId, raw: config.datasets.raw, marts: config.datasets.marts, ops: config.datasets.ops });
 }
 
 export function warehouse(ctx: StackContext, tables: readonly TableDef[] = PEC_TABLES): Warehouse {
@@ -90,7 +90,7 @@ export function warehouse(ctx: StackContext, tables: readonly TableDef[] = PEC_T
       deletionProtection: true,
     });
   const rawTables = Object.fromEntries(landedTables(tables).map((t) => [t.name, table(`raw-${t.name}`, raw, rawTableSchema(t))]));
-  for (const t of opsTables()) table(`ops-${t.tableId}`, ops, t);
+  const opsByName = Object.fromEntries(opsTables().map((t) => [t.tableId, table(`ops-${t.tableId}`, ops, t)]));
   // Views over raw tables (the set-aside values), from the ledger's one definition. The dataset's own
   // readers read them; no grant is added (nor an authorized view: reading one needs `raw` access too).
   for (const v of OPS_VIEWS)
@@ -121,8 +121,9 @@ export function warehouse(ctx: StackContext, tables: readonly TableDef[] = PEC_T
         language: 'SQL',
         description: p.description,
         definitionBody: deployedProcedureBody(p, config),
-        // The body names raw and marts tables: BigQuery resolves them when the procedure is created.
-        dependsOn: [...Object.values(rawTables), ...Object.values(martsByName)],
+        // The body names raw and marts tables, and the slice ledger in ops (the refresh's scope):
+        // BigQuery resolves them when the procedure is created.
+        dependsOn: [...Object.values(rawTables), ...Object.values(martsByName), opsByName[LOADED_SLICES_TABLE]!],
       }),
     ]),
   );

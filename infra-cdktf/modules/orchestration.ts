@@ -107,6 +107,9 @@ export function orchestration(
     { on: 'project', role: 'roles/bigquery.jobUser' },
     { on: 'dataset', dataset: r.warehouse.raw, role: 'roles/bigquery.dataViewer' },
     { on: 'dataset', dataset: r.warehouse.marts, role: 'roles/bigquery.dataEditor' },
+    // The refresh recomputes only the municipalities loaded since (shared/marts/refresh-scope.ts):
+    // it reads the loader's slice ledger, ops.loaded_slices.
+    { on: 'dataset', dataset: r.warehouse.ops, role: 'roles/bigquery.dataViewer' },
     // The marts' SQL (the bodies of the procedures the workflow CALLs, which run with its rights)
     // reads policy-tagged (pseudonymised) columns of raw: fine-grained read on those tags only.
     ...[...new Set(workflows.flatMap((w) => personalDataReadBy(sqlRunBy(w.source))))].map((kind): Grant => ({

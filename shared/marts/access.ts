@@ -65,6 +65,7 @@ export function accessRefreshStatements(dialect: SqlDialect): string[] {
     .map(([name, [low, high]]) => `WHEN ${exact} > ${low} AND ${exact} <= ${high} THEN ${sqlLiteral(name)}`)
     .join(' ')} ELSE ${sqlLiteral('regular')} END`;
   return refreshUnfrozen(
+    dialect,
     target,
     `INSERT INTO ${target} (${ACCESS_TABLE.columns.map((c) => c.name).join(', ')})
 WITH ${commonCtes(dialect)},
@@ -94,7 +95,7 @@ FROM consultation c
 JOIN period per ON per.municipality_ibge = c.municipality_ibge AND c.day_key BETWEEN per.first_day_key AND per.last_day_key
 LEFT JOIN ${names.teams} tn ON tn.municipality_ibge = c.municipality_ibge AND tn.team_ine = c.team_ine
 LEFT JOIN ${names.municipalities} mu ON mu.municipality_ibge = c.municipality_ibge
-WHERE ${frozenClause(target, 'c.municipality_ibge', 'per.quadrimestre')}
+WHERE ${frozenClause(dialect, target, 'c.municipality_ibge', 'per.quadrimestre')}
 GROUP BY c.municipality_ibge, c.team_ine, per.quadrimestre, per.quadrimestre_start, per.quadrimestre_end`,
   );
 }

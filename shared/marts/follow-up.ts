@@ -75,7 +75,7 @@ FROM ${fact} f
 LEFT JOIN ${names.teams} t ON t.municipality_ibge = f.municipality_ibge AND t.team_ine = f.team_ine
 LEFT JOIN ${names.municipalities} mu ON mu.municipality_ibge = f.municipality_ibge
 WHERE f.indicator_id = ${sqlLiteral(spec.indicatorId)}
-  AND ${frozenClause(target, 'f.municipality_ibge', 'f.quadrimestre')}
+  AND ${frozenClause(dialect, target, 'f.municipality_ibge', 'f.quadrimestre')}
 GROUP BY f.municipality_ibge, f.team_ine, f.quadrimestre, f.quadrimestre_start, f.quadrimestre_end, f.window_start, f.window_end`;
-  return refreshUnfrozen(target, insert);
+  return refreshUnfrozen(dialect, target, insert);
 }

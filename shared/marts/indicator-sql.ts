@@ -1,3 +1,4 @@
+import { inRefreshScope } from './refresh-scope';
 import { dayKeyDate, daysBetween, sqlLiteral, tableRef, type SqlDialect } from './sql-dialect';
 
 /**
@@ -145,7 +146,8 @@ export function conditionPredicate(codes: ConditionCodes): string {
 }
 
 /**
- * The common CTEs (without the leading WITH), in order:
+ * The common CTEs (without the leading WITH), for the municipalities of the current refresh only
+ * (refresh-scope.ts: usable inside a refresh's script only), in order:
  *
  * - `citizen`, `link1`…`link4`, `record`: each PEC citizen record and the person it belongs to.
  *   Records sharing a CPF pseudonym or a CNS pseudonym are one person (four alternating passes:
@@ -160,6 +162,8 @@ export function conditionPredicate(codes: ConditionCodes): string {
  */
 export function commonCtes(dialect: SqlDialect): string {
   const raw = (t: string) => tableRef(dialect, 'raw', t);
+  // Only the municipalities of the refresh (refresh-scope.ts): every person, period and event joins these.
+  const scoped = inRefreshScope(dialect, '_municipality_ibge');
   return `
 citizen AS (
   SELECT
@@ -172,6 +176,7 @@ citizen AS (
     co_dim_tempo_nascimento AS birth_key,
     co_dim_sexo AS sex_id
   FROM ${raw('tb_fat_cidadao_pec')}
+  WHERE ${scoped}
 ),
 -- Person linkage: the component of records connected by a shared CPF or CNS pseudonym, labelled by
 -- its smallest record id. Each pass spreads the smallest label over one kind of shared number.
@@ -225,6 +230,7 @@ history AS (
         + CAST(EXTRACT(DAY FROM _extracted_at) AS INT64)) AS as_of_key,
     CAST(MAX(_extracted_at) AS DATE) AS data_as_of
   FROM ${raw('tb_fat_atendimento_individual')}
+  WHERE ${scoped}
   GROUP BY 1
 ),
 quadrimestre AS (
@@ -234,7 +240,7 @@ quadrimestre AS (
     CAST(FLOOR(co_dim_tempo / 10000) AS INT64) AS y,
     CAST(FLOOR((MOD(CAST(FLOOR(co_dim_tempo / 100) AS INT64), 100) - 1) / 4) AS INT64) + 1 AS q
   FROM ${raw('tb_fat_atendimento_individual')}
-  WHERE ${realDay('co_dim_tempo')}
+  WHERE ${scoped} AND ${realDay('co_dim_tempo')}
 ),
 period AS (
   SELECT

@@ -4,11 +4,13 @@ import { DIABETES, HYPERTENSION, followUpTable, type FollowUpSpec } from './foll
 import { tableRef, type SqlDialect } from './sql-dialect';
 import { FACT_TABLE, STAR_TABLES } from './star';
 import { ACCESS_TABLE, accessRefreshStatements } from './access';
+import { REFRESH_STATE_TABLE, definitionVersion, recordRefreshState, scopeDeclaration, setRefreshScope } from './refresh-scope';
 
 /**
- * The marts Power BI reads, in the `marts` dataset. Each is rebuilt from the raw tables at the end
- * of every run (the workflow's refreshMarts step), as one transaction per mart. Documented column by
- * column in docs/marts.md (a test checks that every column is there).
+ * The marts Power BI reads, in the `marts` dataset. Each is refreshed from the raw tables at the end
+ * of every run (the workflow's refreshMarts step), as one transaction per mart, for the
+ * municipalities loaded since its last refresh (refresh-scope.ts). Documented column by column in
+ * docs/marts.md (a test checks that every column is there).
  */
 export interface Mart {
   name: string;
@@ -45,9 +47,12 @@ export function getMart(name: string): Mart {
   return m;
 }
 
+/** Every table of the `marts` dataset: the marts, then the incremental refresh's state. */
+export const MART_TABLES: readonly OwnedTable[] = [...MARTS.map((m) => m.table), REFRESH_STATE_TABLE];
+
 /** BigQuery schemas of the mart tables: infra-cdktf creates the tables (and their row access policies) from these. */
 export function bigQueryMartTables(): BigQueryTableSpec[] {
-  return MARTS.map((m) => bigQueryTableSpec(m.table));
+  return MART_TABLES.map(bigQueryTableSpec);
 }
 
 /**
@@ -56,12 +61,26 @@ export function bigQueryMartTables(): BigQueryTableSpec[] {
  */
 export const REFRESHED_MART_NAMES = MARTS.filter((m) => !m.refreshedWith).map((m) => m.name);
 
+/** The version of a mart's definition the state table records (refresh-scope.ts). */
+export function martDefinitionVersion(mart: Mart): string {
+  return definitionVersion((dialect) => mart.refreshStatements(dialect));
+}
+
 /**
- * One BigQuery script per mart (a multi-statement transaction), with `{{raw}}`/`{{marts}}`
- * placeholders for `project.dataset`: the body of the mart's stored procedure.
+ * The statements of a mart's refresh transaction, in either engine: decide which municipalities to
+ * recompute, recompute them, record their watermark.
+ */
+export function refreshTransaction(mart: Mart, dialect: SqlDialect, version = martDefinitionVersion(mart)): string[] {
+  return [setRefreshScope(dialect, mart.name, version), ...mart.refreshStatements(dialect), ...recordRefreshState(dialect, mart.name, version)];
+}
+
+/**
+ * One BigQuery script per mart (the scope variable's declaration, then a multi-statement
+ * transaction), with `{{raw}}`/`{{marts}}`/`{{ops}}` placeholders for `project.dataset`: the body of
+ * the mart's stored procedure.
  */
 export function bigQueryRefreshScript(mart: Mart): string {
-  return ['BEGIN TRANSACTION', ...mart.refreshStatements('bigquery').map(compactSql), 'COMMIT TRANSACTION'].join(';\n') + ';';
+  return [...scopeDeclaration('bigquery'), 'BEGIN TRANSACTION', ...refreshTransaction(mart, 'bigquery').map(compactSql), 'COMMIT TRANSACTION'].join(';\n') + ';';
 }
 
 /**
@@ -86,7 +105,7 @@ export function bigQueryMartProcedures(): MartProcedure[] {
     return {
       mart: name,
       routineId: martProcedureId(name),
-      description: `Rebuilds marts.${name}${rebuilt.length > 0 ? ` and, from its rows, ${rebuilt.join(', ')}` : ''} in one transaction (generated from shared/marts; do not edit)`,
+      description: `Refreshes marts.${name}${rebuilt.length > 0 ? ` and, from its rows, ${rebuilt.join(', ')}` : ''} in one transaction, for the municipalities loaded since (or every one after a change of definition; generated from shared/marts; do not edit)`,
       body: bigQueryRefreshScript(getMart(name)),
     };
   });
@@ -116,27 +135,33 @@ export function compactSql(sql: string): string {
  * version created (what BigQuery does in place for a NULLABLE column).
  */
 export async function ensureMartTables(warehouse: DuckDbWarehouse): Promise<void> {
-  for (const m of MARTS) await ensureMartTable(warehouse, m);
+  for (const t of MART_TABLES) await ensureMartTable(warehouse, t);
 }
 
-async function ensureMartTable(warehouse: DuckDbWarehouse, mart: Mart): Promise<void> {
-  await warehouse.execute(duckDbCreateTable(mart.table));
-  for (const c of mart.table.columns.filter((x) => !x.required))
-    await warehouse.execute(`ALTER TABLE marts.${mart.name} ADD COLUMN IF NOT EXISTS ${c.name} ${OWNED_COLUMN_TYPES[c.type].duckdb}`);
+async function ensureMartTable(warehouse: DuckDbWarehouse, table: OwnedTable): Promise<void> {
+  await warehouse.execute(duckDbCreateTable(table));
+  for (const c of table.columns.filter((x) => !x.required))
+    await warehouse.execute(`ALTER TABLE marts.${table.name} ADD COLUMN IF NOT EXISTS ${c.name} ${OWNED_COLUMN_TYPES[c.type].duckdb}`);
 }
 
-/** Rebuild one mart in the local warehouse, in one transaction; returns its row count. */
+/**
+ * Refresh one mart in the local warehouse, in one transaction, for the municipalities loaded since
+ * its last refresh (refresh-scope.ts); returns its row count. A mart rebuilt in another's
+ * transaction (`refreshedWith`) has nothing of its own to run.
+ */
 export async function refreshMartDuckDb(warehouse: DuckDbWarehouse, mart: Mart): Promise<number> {
-  // This mart's table and those its transaction rebuilds too.
-  for (const m of [mart, ...MARTS.filter((x) => x.refreshedWith === mart.name)]) await ensureMartTable(warehouse, m);
+  // This mart's table, those its transaction rebuilds too, and the state.
+  for (const t of [mart.table, ...MARTS.filter((x) => x.refreshedWith === mart.name).map((x) => x.table), REFRESH_STATE_TABLE]) await ensureMartTable(warehouse, t);
   // One execute call: the statements run back to back on the warehouse's single connection, so no
   // load can interleave with the transaction.
-  const script = ['BEGIN TRANSACTION', ...mart.refreshStatements('duckdb'), 'COMMIT'].join(';\n');
-  try {
-    await warehouse.execute(script);
-  } catch (err) {
-    await warehouse.execute('ROLLBACK').catch(() => {});
-    throw new Error(`refreshing marts.${mart.name} failed: ${(err as Error).message}`, { cause: err });
+  if (!mart.refreshedWith) {
+    const script = ['BEGIN TRANSACTION', ...refreshTransaction(mart, 'duckdb'), 'COMMIT'].join(';\n');
+    try {
+      await warehouse.execute(script);
+    } catch (err) {
+      await warehouse.execute('ROLLBACK').catch(() => {});
+      throw new Error(`refreshing marts.${mart.name} failed: ${(err as Error).message}`, { cause: err });
+    }
   }
   const [r] = await warehouse.query(`SELECT count(*)::INTEGER AS n FROM marts.${mart.name}`);
   return Number(r?.n ?? 0);

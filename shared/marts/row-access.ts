@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { MunicipalityRegistry } from '../contracts/municipalities';
-import { MARTS } from './marts';
+import { MART_TABLES } from './marts';
 
 /**
  * BigQuery row-level security for the marts, generated from the municipality registry: each
@@ -66,7 +66,8 @@ export function rowAccessPolicies(registry: MunicipalityRegistry, o: RowAccessGr
     byPrincipal.set(checkPrincipal(p), [...(byPrincipal.get(p) ?? []), m.ibge]);
   }
   const out: RowAccessPolicy[] = [];
-  for (const mart of MARTS) {
+  // Every table of the dataset, the refresh state too: Power BI reads the dataset, so each table needs them.
+  for (const mart of MART_TABLES) {
     out.push({ mart: mart.name, policyId: ALL_ROWS_POLICY_ID, grantees: writers, filterPredicate: 'TRUE' });
     for (const [principal, ibges] of byPrincipal) {
       // IBGE codes are 7 digits (validated by the registry schema): safe inside the literal.

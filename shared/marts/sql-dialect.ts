@@ -3,24 +3,30 @@
  * CASE, `||`, COALESCE/NULLIF, CAST … AS INT64/STRING/DATE, FLOOR, MOD, SUBSTR, UNION DISTINCT).
  * The only thing that differs is how a table is named, and that lives here.
  *
- * BigQuery SQL is a template: `{{raw}}` and `{{marts}}` stand for `project.dataset`, filled in by
+ * BigQuery SQL is a template: `{{raw}}`, `{{marts}}` and `{{ops}}` stand for `project.dataset`, filled in by
  * whoever runs it (the workflow with `text.replace_all`, or `bindBigQueryDatasets`), so the committed
  * workflow file does not depend on a project id.
  */
 export type SqlDialect = 'duckdb' | 'bigquery';
 
-export const DATASET_PLACEHOLDERS = { raw: '{{raw}}', marts: '{{marts}}' } as const;
+export const DATASET_PLACEHOLDERS = { raw: '{{raw}}', marts: '{{marts}}', ops: '{{ops}}' } as const;
 
-export function tableRef(dialect: SqlDialect, dataset: 'raw' | 'marts', table: string): string {
+export function tableRef(dialect: SqlDialect, dataset: keyof typeof DATASET_PLACEHOLDERS, table: string): string {
   if (!/^[a-z_][a-z0-9_]*$/.test(table)) throw new Error(`not a table name: ${JSON.stringify(table)}`);
   return dialect === 'duckdb' ? `${dataset}.${table}` : `\`${DATASET_PLACEHOLDERS[dataset]}.${table}\``;
 }
 
-/** Fills the dataset placeholders of a BigQuery template: `project.dataset` for raw and marts. */
-export function bindBigQueryDatasets(sql: string, datasets: { project: string; raw: string; marts: string }): string {
-  for (const [k, v] of Object.entries({ project: datasets.project, raw: datasets.raw, marts: datasets.marts }))
+/**
+ * Fills the dataset placeholders of a BigQuery template: `project.dataset` for raw, marts and ops
+ * (the marts' refresh reads the loader's slice ledger in ops: refresh-scope.ts).
+ */
+export function bindBigQueryDatasets(sql: string, datasets: { project: string; raw: string; marts: string; ops: string }): string {
+  for (const [k, v] of Object.entries({ project: datasets.project, raw: datasets.raw, marts: datasets.marts, ops: datasets.ops }))
     if (!/^[a-z][a-z0-9_-]*$/i.test(v)) throw new Error(`${k} ${JSON.stringify(v)} is not a valid BigQuery name`);
-  return sql.replaceAll(DATASET_PLACEHOLDERS.raw, `${datasets.project}.${datasets.raw}`).replaceAll(DATASET_PLACEHOLDERS.marts, `${datasets.project}.${datasets.marts}`);
+  return sql
+    .replaceAll(DATASET_PLACEHOLDERS.raw, `${datasets.project}.${datasets.raw}`)
+    .replaceAll(DATASET_PLACEHOLDERS.marts, `${datasets.project}.${datasets.marts}`)
+    .replaceAll(DATASET_PLACEHOLDERS.ops, `${datasets.project}.${datasets.ops}`);
 }
 
 /** A string literal for a code the project defines (CID, CIAP, SIGTAP codes): never user input. */

@@ -1,5 +1,6 @@
 import type { OwnedColumn, OwnedTable } from '../ledger/table-schema';
-import { HONESTY_COLUMNS, frozenClause, refreshUnfrozen } from './honest-periods';
+import { HONESTY_COLUMNS, frozenClause, refreshInScope, refreshUnfrozen } from './honest-periods';
+import { inRefreshScope } from './refresh-scope';
 import { DIABETES, HYPERTENSION, followUpRefreshStatements } from './follow-up';
 import { commonCtes, namesFrom } from './indicator-sql';
 import { INDICATORS, MAX_GOOD_PRACTICES, evaluatedWith, type Indicator } from './indicators';
@@ -121,9 +122,10 @@ SELECT
 FROM evaluated e
 JOIN period per ON per.municipality_ibge = e.municipality_ibge AND per.y = e.y AND per.q = e.q
 LEFT JOIN ${raw('tb_dim_equipe')} t ON t._municipality_ibge = e.municipality_ibge AND t.co_seq_dim_equipe = e.team_id
-WHERE ${frozenClause(target, 'e.municipality_ibge', 'per.quadrimestre', 'e.indicator_id')}`;
+WHERE ${frozenClause(dialect, target, 'e.municipality_ibge', 'per.quadrimestre', 'e.indicator_id')}`;
     return [
       ...refreshUnfrozen(
+        dialect,
         target,
         insertEvaluated(
           dialect,
@@ -199,7 +201,7 @@ SELECT
 FROM ${fact} f
 LEFT JOIN ${names.teams} t ON t.municipality_ibge = f.municipality_ibge AND t.team_ine = f.team_ine
 LEFT JOIN ${names.municipalities} mu ON mu.municipality_ibge = f.municipality_ibge
-WHERE ${frozenClause(target, 'f.municipality_ibge', 'f.quadrimestre', 'f.indicator_id')}${
+WHERE ${frozenClause(dialect, target, 'f.municipality_ibge', 'f.quadrimestre', 'f.indicator_id')}${
     // The official figure counts people bound to a team only.
     byTeam ? '' : "\n  AND f.team_ine <> '-'"
   }
@@ -255,8 +257,9 @@ const dimTeam: StarTable = {
   refreshStatements(dialect) {
     const target = tableRef(dialect, 'marts', dimTeamTable.name);
     const raw = (t: string) => tableRef(dialect, 'raw', t);
-    return [
-      `DELETE FROM ${target} WHERE TRUE`,
+    return refreshInScope(
+      dialect,
+      target,
       `INSERT INTO ${target} (${dimTeamTable.columns.map((c) => c.name).join(', ')})
 SELECT municipality_ibge, municipality_ibge || ':' || team_ine, team_ine, MAX(team_name), CAST(CURRENT_TIMESTAMP AS TIMESTAMP)
 FROM (
@@ -264,8 +267,9 @@ FROM (
   UNION ALL
   SELECT DISTINCT _municipality_ibge, '-', CAST(NULL AS STRING) FROM ${raw('tb_fat_atendimento_individual')}
 ) teams
+WHERE ${inRefreshScope(dialect, 'municipality_ibge')}
 GROUP BY municipality_ibge, team_ine`,
-    ];
+    );
   },
 };
 
@@ -291,14 +295,16 @@ const dimPeriod: StarTable = {
   table: dimPeriodTable,
   refreshStatements(dialect) {
     const target = tableRef(dialect, 'marts', dimPeriodTable.name);
-    return [
-      `DELETE FROM ${target} WHERE TRUE`,
+    // commonCtes' periods are those of the refresh's municipalities only.
+    return refreshInScope(
+      dialect,
+      target,
       `INSERT INTO ${target} (${dimPeriodTable.columns.map((c) => c.name).join(', ')})
 WITH ${commonCtes(dialect)}
 SELECT municipality_ibge, municipality_ibge || ':' || quadrimestre, quadrimestre, quadrimestre_start, quadrimestre_end,
   period_closed, ${dayKeyDate('history_start_key')}, data_as_of, CAST(CURRENT_TIMESTAMP AS TIMESTAMP)
 FROM period`,
-    ];
+    );
   },
 };
 
@@ -338,16 +344,18 @@ const dimIndicator: StarTable = {
     });
     const n = Array.from({ length: MAX_GOOD_PRACTICES }, (_, k) => `i.n${k + 1}`);
     const s = Array.from({ length: MAX_GOOD_PRACTICES }, (_, k) => `i.s${k + 1}`);
-    return [
-      `DELETE FROM ${target} WHERE TRUE`,
+    return refreshInScope(
+      dialect,
+      target,
       `INSERT INTO ${target} (${dimIndicatorTable.columns.map((c) => c.name).join(', ')})
 SELECT m.municipality_ibge, m.municipality_ibge || ':' || i.indicator_id, i.indicator_id, i.indicator_name, i.program, i.official_note, i.doc, i.target,
   ${n.join(', ')}, ${s.join(', ')}, CAST(CURRENT_TIMESTAMP AS TIMESTAMP)
 FROM (SELECT DISTINCT _municipality_ibge AS municipality_ibge FROM ${tableRef(dialect, 'raw', 'tb_fat_atendimento_individual')}) m
 CROSS JOIN (
   ${rows.join('\n  UNION ALL\n  ')}
-) i`,
-    ];
+) i
+WHERE ${inRefreshScope(dialect, 'm.municipality_ibge')}`,
+    );
   },
 };
 
@@ -375,26 +383,27 @@ const nominalTable: OwnedTable = {
   ],
 };
 
-/** The nominal list's rows, from the fact rows just written: open periods only, rebuilt whole. */
+/** The nominal list's rows, from the fact rows just written: open periods only, rebuilt whole for the refresh's municipalities. */
 function nominalListStatements(dialect: SqlDialect): string[] {
   const target = tableRef(dialect, 'marts', nominalTable.name);
   const fact = tableRef(dialect, 'marts', factTable.name);
   const missing = Array.from({ length: MAX_GOOD_PRACTICES }, (_, k) => `CASE WHEN f.gp_${k + 1} = 0 THEN ',${k + 1}' ELSE '' END`).join(' || ');
   const count = Array.from({ length: MAX_GOOD_PRACTICES }, (_, k) => `CASE WHEN f.gp_${k + 1} = 0 THEN 1 ELSE 0 END`).join(' + ');
-  return [
-    `DELETE FROM ${target} WHERE TRUE`,
+  return refreshInScope(
+    dialect,
+    target,
     `INSERT INTO ${target} (${nominalTable.columns.map((c) => c.name).join(', ')})
 SELECT f.municipality_ibge, f.team_key, f.team_ine, f.period_key, f.quadrimestre, f.indicator_id, f.indicator_key,
   f.person_key, SUBSTR(${missing}, 2), ${count}, f.score, f.data_as_of, CAST(CURRENT_TIMESTAMP AS TIMESTAMP)
 FROM ${fact} f
-WHERE f.period_closed = 0 AND (${count}) > 0`,
-  ];
+WHERE ${inRefreshScope(dialect, 'f.municipality_ibge')} AND f.period_closed = 0 AND (${count}) > 0`,
+  );
 }
 
 const nominalList: StarTable = { table: nominalTable, refreshedWith: factTable.name, refreshStatements: () => [] };
 
 for (const t of [teamAggregate, municipalityAggregate])
-  deriveFromFact((dialect) => refreshUnfrozen(tableRef(dialect, 'marts', t.table.name), aggregateInsert(dialect, t.table, t.table.name === 'indicator_team_period')));
+  deriveFromFact((dialect) => refreshUnfrozen(dialect, tableRef(dialect, 'marts', t.table.name), aggregateInsert(dialect, t.table, t.table.name === 'indicator_team_period')));
 deriveFromFact(nominalListStatements);
 for (const spec of [HYPERTENSION, DIABETES]) deriveFromFact((dialect) => followUpRefreshStatements(spec, dialect, factTable.name));
 

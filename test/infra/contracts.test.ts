@@ -6,7 +6,7 @@ import { PEC_TABLES } from '../../shared/tables/pec-tables';
 import { loadedSlicesSchema, rawTableSchema as loaderRawTableSchema } from '../../shared/adapters/gcp/bigquery-schema';
 import { OPS_VIEWS, bigQueryOpsTables } from '../../shared/ledger/schema';
 import type { BigQueryTableSpec as OwnedTableSpec } from '../../shared/ledger/table-schema';
-import { MARTS, MART_NAMES, bigQueryMartTables, bigQueryRefreshScript } from '../../shared/marts/marts';
+import { MARTS, MART_NAMES, MART_TABLES, bigQueryMartTables, bigQueryRefreshScript } from '../../shared/marts/marts';
 import { DAILY_WORKFLOW } from '../../shared/workflow/daily';
 import { step } from '../../shared/workflow/definition';
 import { resolve, resources, some, synthEnvironment, type Body, type TfJson } from './support/synth';
@@ -314,12 +314,21 @@ describe('the marts SQL lives in BigQuery stored procedures the workflow CALLs',
     const [, r] = routines.find(([, x]) => x.routine_id === `refresh_${mart}`)!;
     const expected = bigQueryRefreshScript(MARTS.find((m) => m.name === mart)!)
       .replaceAll('{{raw}}', `${config.projectId}.${config.datasets.raw}`)
-      .replaceAll('{{marts}}', `${config.projectId}.${config.datasets.marts}`);
+      .replaceAll('{{marts}}', `${config.projectId}.${config.datasets.marts}`)
+      .replaceAll('{{ops}}', `${config.projectId}.${config.datasets.ops}`);
     expect(r.definition_body).toBe(expected);
+    // It reads the loader's slice ledger to refresh only the municipalities loaded since.
+    expect(r.definition_body).toContain(`\`${config.projectId}.${config.datasets.ops}.loaded_slices\``);
     expect(r.definition_body).not.toMatch(/\{\{/);
     expect(r.definition_body).toContain(`\`${config.projectId}.${config.datasets.marts}.${mart}\``);
     // Created after the tables its body names.
-    expect(r.depends_on).toEqual(expect.arrayContaining([expect.stringMatching(/^google_bigquery_table\.marts-/), expect.stringMatching(/^google_bigquery_table\.raw-/)]));
+    expect(r.depends_on).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^google_bigquery_table\.marts-/),
+        expect.stringMatching(/^google_bigquery_table\.raw-/),
+        'google_bigquery_table.ops-loaded_slices',
+      ]),
+    );
   });
 });
 
@@ -332,7 +341,8 @@ describe('row access policies on the marts (Power BI: each municipality group se
     expect(Object.keys(config.powerBiMunicipalityGroups).length).toBeGreaterThan(0);
   });
 
-  test.each(MART_NAMES)('%s: the TRUE filter for the identity that refreshes it, one filter per municipality group from config, nothing else', (mart) => {
+  // Every table of the dataset: the marts and the refresh state (Power BI can read the dataset).
+  test.each(MART_TABLES.map((t) => t.name))('%s: the TRUE filter for the identity that refreshes it, one filter per municipality group from config, nothing else', (mart) => {
     const own = onTable(mart);
     for (const p of own) {
       expect(resolve(json, p.dataset_id)).toBe(config.datasets.marts);
@@ -374,6 +384,6 @@ describe('row access policies on the marts (Power BI: each municipality group se
   test('without any municipality group the policies still exist: the marts fail closed (only the pipeline sees rows)', () => {
     const none = synthEnvironment('dev', { config: (c) => ({ ...c, powerBiMunicipalityGroups: {} }) });
     const ps = resources(none.json, 'google_bigquery_row_access_policy');
-    expect(ps.map(([, p]) => p.policy_id)).toEqual(MART_NAMES.map(() => 'pipeline_all_rows'));
+    expect(ps.map(([, p]) => p.policy_id)).toEqual(MART_TABLES.map(() => 'pipeline_all_rows'));
   });
 });

@@ -116,6 +116,8 @@ function expectedGrants(s: Synthesized): Record<string, string[]> {
       'roles/bigquery.jobUser on project',
       `roles/bigquery.dataViewer on dataset:${config.datasets.raw}`,
       `roles/bigquery.dataEditor on dataset:${config.datasets.marts}`,
+      // The incremental refresh reads the loader's slice ledger (ops.loaded_slices).
+      `roles/bigquery.dataViewer on dataset:${config.datasets.ops}`,
       // The marts are built from pseudonymised CPF and CNS, and the cytology and vaccination rules
       // need ages (birth dates): fine-grained read on those three tags only.
       'roles/datacatalog.categoryFineGrainedReader on policyTag:birth_date',

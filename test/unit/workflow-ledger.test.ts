@@ -7,7 +7,7 @@ import { ALERT_FIELD_VALUE, alertLogEntry, evaluateAlerts } from '../../shared/l
 import { ROWS_PER_PARAMETER, bigQueryLedgerScript } from '../../shared/ledger/bigquery-ledger';
 import type { MunicipalityRunRow, ReconciliationRow, RunReport } from '../../shared/ledger/report';
 import { LEDGER_TABLES, bigQueryOpsTables } from '../../shared/ledger/schema';
-import { MARTS, bigQueryMartTables } from '../../shared/marts/marts';
+import { MARTS, MART_TABLES, bigQueryMartTables } from '../../shared/marts/marts';
 
 /** Alert rules, the BigQuery ledger writer, table schemas and row access policies: pure, checked without I/O. */
 const STARTED = '2026-11-22T09:00:00.000Z';
@@ -192,6 +192,7 @@ describe('BigQuery ledger and table schemas', () => {
       'marts.indicator_municipality_period',
       'marts.nominal_list',
       'marts.access_team_period',
+      'marts.refresh_state',
     ]);
     for (const t of tables) for (const f of t.fields) expect(['STRING', 'INT64', 'FLOAT64', 'DATE', 'TIMESTAMP']).toContain(f.type);
     const mart = tables.find((t) => t.name === 'hypertension_follow_up')!;
@@ -202,7 +203,7 @@ describe('BigQuery ledger and table schemas', () => {
   it('every mart column is documented in docs/marts.md and every ledger column in docs/ledger.md (generated)', () => {
     const doc = (f: string) => fs.readFileSync(path.join(__dirname, '../../docs', f), 'utf8');
     const marts = doc('marts.md');
-    for (const m of MARTS) {
+    for (const m of MART_TABLES.map((table) => ({ name: table.name, table }))) {
       expect(marts).toContain(`marts.${m.name}`);
       for (const c of m.table.columns) expect({ column: c.name, documented: marts.includes(`| \`${c.name}\` |`) }).toEqual({ column: c.name, documented: true });
     }
@@ -231,7 +232,7 @@ describe('row access policies for Power BI', () => {
     });
     // Every mart table, each with the pipeline's own policy and one per municipality group.
     expect(sql).toEqual(
-      MARTS.flatMap((m) => [
+      MART_TABLES.flatMap((m) => [
         `CREATE OR REPLACE ROW ACCESS POLICY pipeline_all_rows ON \`proj.pec_marts.${m.name}\` GRANT TO ("serviceAccount:pec-workflows@proj.iam.gserviceaccount.com") FILTER USING (TRUE);`,
         `CREATE OR REPLACE ROW ACCESS POLICY municipality_3509502 ON \`proj.pec_marts.${m.name}\` GRANT TO ("group:pec-bi-3509502@saude.example.gov.br") FILTER USING (municipality_ibge = "3509502");`,
       ]),
@@ -272,7 +273,7 @@ describe('row access policies for Power BI', () => {
       },
     ]);
     // The same policies on every mart, and a group's policy id does not depend on its municipalities.
-    expect(policies).toHaveLength(2 * MARTS.length);
+    expect(policies).toHaveLength(2 * MART_TABLES.length);
     const again = rowAccessPolicies(three, {
       readersOf: (ibge) => (ibge === '4106902' ? 'group:drs-sp@example.org' : groups[ibge]),
       writer: 'serviceAccount:w@proj.iam.gserviceaccount.com',

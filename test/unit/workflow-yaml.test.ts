@@ -20,7 +20,7 @@ import {
 import { RunStatusQuery } from '../../shared/run/run-status';
 import { renderWorkflowYaml, workflowDefinition } from '../../shared/workflow/workflow-yaml';
 import { RunReportRequest } from '../../shared/ledger/report';
-import { MARTS, REFRESHED_MART_NAMES, bigQueryCallStatement, bigQueryMartProcedures } from '../../shared/marts/marts';
+import { MARTS, REFRESHED_MART_NAMES, bigQueryCallStatement, bigQueryMartProcedures, getMart, martDefinitionVersion } from '../../shared/marts/marts';
 import { FUNCTIONS } from '../../shared/contracts/functions';
 
 /**
@@ -167,12 +167,30 @@ describe('the daily workflow is generated from the workflow specification', () =
     const procedures = bigQueryMartProcedures();
     expect(procedures.map((p) => bigQueryCallStatement(p.mart))).toEqual(REFRESHED_MART_NAMES.map((m) => `CALL \`{{marts}}.refresh_${m}\`()`));
     for (const p of procedures) {
-      const script = p.body.replaceAll('{{raw}}', 'proj.pec_raw').replaceAll('{{marts}}', 'proj.pec_marts');
+      const script = p.body.replaceAll('{{raw}}', 'proj.pec_raw').replaceAll('{{marts}}', 'proj.pec_marts').replaceAll('{{ops}}', 'proj.pec_ops');
+      expect(script).not.toMatch(/\{\{/);
       const statements = script.split(/;\n/).map((s) => s.replace(/;$/, '').trim());
-      expect(statements[0]).toBe('BEGIN TRANSACTION');
+      // The scope variable is declared first (BigQuery scripting), then set inside the transaction
+      // from the loader's slice ledger and the state table: the procedure takes no arguments.
+      expect(statements.slice(0, 2)).toEqual(['DECLARE refresh_scope ARRAY<STRING> DEFAULT []', 'BEGIN TRANSACTION']);
+      expect(statements[2]).toMatch(/^SET refresh_scope = ARRAY\(SELECT municipality_ibge FROM \(SELECT n\.municipality_ibge FROM /);
+      expect(statements[2]).toContain('FROM `proj.pec_ops.loaded_slices`');
+      expect(statements[2]).toContain(`FROM \`proj.pec_marts.refresh_state\` WHERE mart = '${p.mart}'`);
+      expect(statements[2]).toContain(`s.definition_version <> '${martDefinitionVersion(getMart(p.mart))}'`);
       expect(statements.at(-1)).toBe('COMMIT TRANSACTION');
-      expect(statements.length).toBeGreaterThan(2);
-      for (const s of statements.slice(1, -1)) expect(() => parser.astify(s, { database: 'bigquery' })).not.toThrow();
+      const body = statements.slice(3, -1);
+      expect(body.length).toBeGreaterThan(2);
+      for (const s of body) expect(() => parser.astify(s, { database: 'bigquery' })).not.toThrow();
+      // Every statement touches the scope's municipalities only.
+      for (const s of body) expect({ statement: s.slice(0, 60), scoped: s.includes('IN UNNEST(refresh_scope)') }).toEqual({ statement: s.slice(0, 60), scoped: true });
+      // …and the last appends their watermark and the definition's version: the state is never
+      // updated nor deleted, so two procedures running at once do not conflict on it.
+      expect(body.filter((s) => /^(DELETE|UPDATE|MERGE|TRUNCATE)\b[^;]*refresh_state/.test(s))).toEqual([]);
+      expect(body.at(-1)).toMatch(
+        new RegExp(
+          `^INSERT INTO \`proj\\.pec_marts\\.refresh_state\` .* SELECT '${p.mart}', n\\.municipality_ibge, n\\.loaded_through, '${martDefinitionVersion(getMart(p.mart))}', `,
+        ),
+      );
     }
   });
 
