@@ -60,11 +60,15 @@ export const LOCAL_LEASE: LeaseSettings = { ...DEFAULT_LEASE, pollMs: 25 };
 export const LOCAL_SUBSCRIPTION: SubscriptionOptions = { maxDeliveryAttempts: 5, minBackoffMs: 200, maxBackoffMs: 5_000, maxConcurrency: 4 };
 
 /**
- * The workflow's clock on a laptop: poll the run status every 100 ms instead of every minute and retry
+ * The workflow's clock on a laptop: poll the run status every 250 ms instead of every minute and retry
  * 20× faster; the extraction deadline and the load budget keep their production values unless a
- * caller (a test, `npm start -- --deadline-minutes`) shortens them.
+ * caller (a test, `npm start -- --deadline-minutes`) shortens them. Not faster: each poll lists the
+ * run's records (one directory per municipality for the attempt markers), so its cost grows with the
+ * run and a fixed interval makes the total grow with its square — at 100 ms the status polls took
+ * ~20 % of a 650-municipality run's CPU. 250 ms never starves the bus: the in-flight cap keeps ~16
+ * extract messages queued behind the 4 running, seconds of work.
  */
-export const LOCAL_WORKFLOW_TIMING: LocalTiming = { pollEveryMs: 100, retryDelayScale: 0.05 };
+export const LOCAL_WORKFLOW_TIMING: LocalTiming = { pollEveryMs: 250, retryDelayScale: 0.05 };
 
 /** Calls each observer in turn, in the order given. */
 function allObservers(...observers: RunObserver[]): RunObserver {

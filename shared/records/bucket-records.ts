@@ -44,3 +44,29 @@ export async function readRecord<T>(store: ObjectStore, key: string, schema: z.Z
   if (!parsed.success) throw new Error(`${key} does not match its record contract: ${formatIssues(parsed.error)}`);
   return parsed.data;
 }
+
+/** Most parsed records kept per store by readRecordCached (a 650-municipality run polls ~10 of them). */
+const PARSED_CACHE_MAX = 2_000;
+const parsedCache = new WeakMap<ObjectStore, Map<string, { raw: Buffer; schema: unknown; value: unknown }>>();
+
+/**
+ * readRecord for records a poller reads again and again (the run status reads every load and failure
+ * record of a run on each poll: every 100 ms locally, where a 650-municipality run's load records hold
+ * 16,250 slice outcomes). The object is still read each time; only when its bytes are the same as
+ * last time is the JSON parse and schema check skipped — so a record that changed is parsed again,
+ * and the cache never says anything the bucket does not. Callers must not mutate what it returns.
+ */
+export async function readRecordCached<T>(store: ObjectStore, key: string, schema: z.ZodType<T>): Promise<T | undefined> {
+  const raw = await store.read(key);
+  if (!raw) return undefined;
+  let cache = parsedCache.get(store);
+  if (!cache) parsedCache.set(store, (cache = new Map()));
+  const hit = cache.get(key);
+  if (hit && hit.schema === schema && hit.raw.equals(raw)) return hit.value as T;
+  const parsed = schema.safeParse(JSON.parse(raw.toString('utf8')));
+  if (!parsed.success) throw new Error(`${key} does not match its record contract: ${formatIssues(parsed.error)}`);
+  cache.delete(key);
+  cache.set(key, { raw, schema, value: parsed.data });
+  if (cache.size > PARSED_CACHE_MAX) cache.delete(cache.keys().next().value!);
+  return parsed.data;
+}

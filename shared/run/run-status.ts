@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { RunId } from '../contracts/identifiers';
-import { readRecord } from '../records/bucket-records';
+import { readRecordCached } from '../records/bucket-records';
 import { ibgeFromKey, layout, parseAttemptMarkerKey } from '../records/layout';
 import type { ObjectStore } from '../ports';
 import { FailureRecord, LoadRecord, PlanRecord } from '../records/run-records';
@@ -189,7 +189,7 @@ export async function runStatus(
 ): Promise<RunStatus | RunStatusSummary | undefined> {
   const query = RunStatusQuery.parse(rawQuery);
   const { runId } = query;
-  const plan = await readRecord(store, layout.plan(runId), PlanRecord);
+  const plan = await readRecordCached(store, layout.plan(runId), PlanRecord);
   if (!plan) return undefined;
 
   const manifestsPrefix = layout.manifestsPrefix(runId);
@@ -208,7 +208,7 @@ export async function runStatus(
   for (const key of failureKeys) {
     const ibge = ibgeFromKey(failuresPrefix, key);
     if (!ibge || done.has(ibge)) continue;
-    const f = await readRecord(store, key, FailureRecord);
+    const f = await readRecordCached(store, key, FailureRecord);
     if (f) failures.set(ibge, f);
   }
   const continuations = new Map<string, number>();
@@ -219,7 +219,7 @@ export async function runStatus(
   const attempts = readAttempts(attemptsPrefix, attemptKeys);
   const loads: LoadRecord[] = [];
   for (const key of loadKeys) {
-    const l = await readRecord(store, key, LoadRecord);
+    const l = await readRecordCached(store, key, LoadRecord);
     if (l) loads.push(l);
   }
   const loadedSet = new Set(loads.flatMap((l) => l.outcomes.map((o) => o.municipality)));
