@@ -124,6 +124,7 @@ export const FACT_COLUMNS = {
     'co_fat_cidadao_pec',
     'co_dim_cid',
     'co_dim_ciap',
+    'co_dim_data_fim_problema',
     'co_dim_profissional_1',
     'co_dim_cbo_1',
     'co_dim_unidade_saude_1',
@@ -727,7 +728,8 @@ export class FactGenerator {
       this.counts[c.muni]!++;
     } else if (pass === Pass.Problem) {
       for (let k = 0; k < np; k++) {
-        this.out += `${problemBase + k + 1}\t${id}\t${c.id}\t${this.problemCid[k]}\t${this.problemCiap[k]}\t${p1}\t${p2}\t${mun}\t${ymd}\n`;
+        // The simulation never resolves a problem: its end is the PEC's "unknown" day.
+        this.out += `${problemBase + k + 1}\t${id}\t${c.id}\t${this.problemCid[k]}\t${this.problemCiap[k]}\t${UNKNOWN_DAY_KEY}\t${p1}\t${p2}\t${mun}\t${ymd}\n`;
       }
       this.counts[c.muni]! += np;
     } else if (pass === Pass.Exam) {
