@@ -174,6 +174,8 @@ export const FACT_COLUMNS = {
     'st_acomp_hipertensao',
     'st_acomp_diabetes',
     'st_acomp_gestante',
+    'st_acomp_recem_nascido',
+    'st_acomp_crianca',
     'nu_latitude',
     'nu_longitude',
     'co_dim_municipio',
@@ -768,9 +770,13 @@ export class FactGenerator {
         const x = rng.next();
         const outcome = x < 0.9 ? g.visitDone : x < 0.93 ? g.visitRefused : g.visitAbsent;
         const done = outcome === g.visitDone;
+        // Motives by age: newborn up to day 28 of life, child up to 10 years.
+        const newborn = day - c.birthDay <= 28;
+        const child = !newborn && day - c.birthDay < 3653;
         this.out +=
           `${++this.ids.visit}\t${c.id}\t${c.cns}\t${acs.id}\t${acs.cbo}\t${team.unitId}\t${team.id}\t${outcome}\t${c.microArea}\t` +
-          `${bit(done && c.hypertension)}\t${bit(done && c.diabetes)}\t${bit(done && this.pregnantWeeks(c, day) >= 0)}\t${c.latitude}\t${c.longitude}\t` +
+          `${bit(done && c.hypertension)}\t${bit(done && c.diabetes)}\t${bit(done && this.pregnantWeeks(c, day) >= 0)}\t${bit(done && newborn)}\t${bit(done && child)}\t` +
+          `${c.latitude}\t${c.longitude}\t` +
           `${this.munIds[c.muni]}\t${this.calendar.ymd(day)}\n`;
         this.counts[c.muni]!++;
       }

@@ -56,8 +56,8 @@ export const INDICATOR_COHORT = {
   womensCancer: { girls: 20, vaccinated: 14, women: 30, mammography: 18, sexualHealth: 12 },
   /**
    * C2: `babies` born 60 days before that day; the first `followed` with a nurse's child-care
-   * consultation (ABP004) with weight and height on day 10 of life and agent visits on days 10 and
-   * 50. The vaccination children (aged one) are in C2's population too.
+   * consultation (ABP004) with weight and height on day 10 of life and agent visits on days 10 (motive
+   * newborn) and 50 (motive child). The vaccination children (aged one) are in C2's population too.
    */
   childDevelopment: { babies: 10, followed: 6 },
   /** Days before the seed's end date on which every cohort event happens. */
@@ -344,6 +344,7 @@ export function indicatorCohortRows(installation: Installation, endDay: number):
           nu_cns: p.cns,
           co_dim_cbo: acsCbo,
           co_dim_equipe: teamId,
+          st_acomp_gestante: 1,
         }),
       );
     let visits = 0;
@@ -455,6 +456,8 @@ export function indicatorCohortRows(installation: Installation, endDay: number):
             nu_cns: p.cns,
             co_dim_cbo: acsCbo,
             co_dim_equipe: teamId,
+            // The motive C2 asks for: newborn on day 10, child on day 50.
+            ...(d <= 28 ? { st_acomp_recem_nascido: 1 } : { st_acomp_crianca: 1 }),
           }),
         );
     }

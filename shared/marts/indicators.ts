@@ -351,7 +351,7 @@ export const INDICATORS: readonly Indicator[] = [
       { n: 1, description: 'First consultation by a doctor or nurse (child care) by day 30 of life', score: 20 },
       { n: 2, description: 'At least 9 consultations by a doctor or nurse (child care) by age two', score: 20 },
       { n: 3, description: 'At least 9 days with weight and height recorded by age two', score: 20 },
-      { n: 4, description: 'Two home visits by a community health agent, the first by day 30 and the second by 6 months of life', score: 20 },
+      { n: 4, description: 'Two home visits by a community health agent (motive newborn or child), the first by day 30 and the second by 6 months of life', score: 20 },
       { n: 5, description: 'Vaccines against diphtheria, tetanus, pertussis, hepatitis B, Hib, polio, measles-mumps-rubella and pneumococcus with every dose', score: 20 },
     ],
     // Children up to two during the quadrimestre were born at most 28 months before its end: 36 months covers them.
@@ -372,7 +372,7 @@ export const INDICATORS: readonly Indicator[] = [
         // Two visits by 6 months of life, the first of them by day 30.
         flag(
           'v',
-          `SELECT municipality_ibge, y, q, person_id FROM (${life('agent_visit_n', 'e.day_key <= c.six_months_key')}) x
+          `SELECT municipality_ibge, y, q, person_id FROM (${life('child_agent_visit', 'e.day_key <= c.six_months_key')}) x
           GROUP BY municipality_ibge, y, q, person_id HAVING COUNT(DISTINCT day_key) >= 2 AND MIN(day_n) - MIN(birth_n) <= 30`,
         ),
         flag(
@@ -697,7 +697,9 @@ anthropometry AS (
 )`,
     agent_visit: `
 agent_visit AS (
-  SELECT r.municipality_ibge, r.person_id, v.co_dim_tempo AS day_key
+  -- child_motive: the visit records the motive "newborn" or "child" (C2 counts only those).
+  SELECT r.municipality_ibge, r.person_id, v.co_dim_tempo AS day_key,
+    CASE WHEN v.st_acomp_recem_nascido = 1 OR v.st_acomp_crianca = 1 THEN 1 ELSE 0 END AS child_motive
   FROM ${raw('tb_fat_visita_domiciliar')} v
   JOIN ${raw('tb_dim_cbo')} cbo ON cbo._municipality_ibge = v._municipality_ibge AND cbo.co_seq_dim_cbo = v.co_dim_cbo
   JOIN record r ON r.municipality_ibge = v._municipality_ibge AND r.citizen_id = v.co_fat_cidadao_pec
@@ -841,8 +843,9 @@ child_anthropometry AS (
   WHERE whole = 1 OR (weight = 1 AND height = 1)
 )`,
     child_dose: `
-agent_visit_n AS (
-  SELECT municipality_ibge, person_id, day_key, ${dayNumber(dialect, 'day_key')} AS day_n FROM agent_visit
+child_agent_visit AS (
+  -- Agent visits recorded with the motive "newborn" or "child" (C2 practice D).
+  SELECT municipality_ibge, person_id, day_key, ${dayNumber(dialect, 'day_key')} AS day_n FROM agent_visit WHERE child_motive = 1
 ),
 child_dose AS (
   -- (municipality_ibge, person_id, component, day_key, day_n): one row per component and day a child got a dose of it.

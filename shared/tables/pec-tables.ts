@@ -288,6 +288,9 @@ const tables: z.input<typeof TableRegistry> = [
       int('st_acomp_hipertensao'),
       int('st_acomp_diabetes'),
       int('st_acomp_gestante'),
+      // Visit motives "newborn" and "child": C2 counts only the visits recorded with one of them.
+      int('st_acomp_recem_nascido'),
+      int('st_acomp_crianca'),
       dropped('nu_latitude', 'location', 'double'),
       dropped('nu_longitude', 'location', 'double'),
       bigint('co_dim_municipio'),
