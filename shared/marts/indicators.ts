@@ -894,39 +894,42 @@ c3_outcome AS (
       OR (${conditionPredicate(CONDITION_CODES.c3Pregnancy)} AND ${realDay('p.co_dim_data_fim_problema')}))
 ),
 c3_candidate AS (
-  -- Per period and person, the LMP informed (or derived from the gestational age) at the earliest
-  -- prenatal consultation up to the period's last day whose pregnancy and puerperium, at their
-  -- longest (LMP + 336 days), reach the period.
-  SELECT municipality_ibge, y, q, person_id, lmp_n, first_day_n, last_day_n
-  FROM (
-    SELECT per.municipality_ibge, per.y, per.q, per.first_day_n, per.last_day_n, c.person_id, c.lmp_n,
-      ROW_NUMBER() OVER (PARTITION BY per.municipality_ibge, per.y, per.q, c.person_id ORDER BY c.day_n, c.lmp_n) AS rn
-    FROM period per JOIN c3_prenatal_consultation c ON c.municipality_ibge = per.municipality_ibge
-    WHERE c.lmp_n IS NOT NULL AND c.day_n >= c.lmp_n AND c.day_n < c.lmp_n + ${PREGNANCY_DAYS} AND c.day_n <= per.last_day_n
-      AND c.lmp_n <= per.last_day_n AND c.lmp_n + ${PREGNANCY_DAYS + PUERPERIUM_DAYS} > per.first_day_n
-  ) first_informed
-  WHERE rn = 1
+  -- Per period and person, each LMP informed (or derived from the gestational age) by a prenatal consultation up to
+  -- the period's last day, within 294 days of it, whose pregnancy and puerperium at their longest (LMP + 336 days)
+  -- reach the period; informed_n: the first consultation giving it.
+  SELECT per.municipality_ibge, per.y, per.q, per.first_day_n, per.last_day_n, c.person_id, c.lmp_n, MIN(c.day_n) AS informed_n
+  FROM period per JOIN c3_prenatal_consultation c ON c.municipality_ibge = per.municipality_ibge
+  WHERE c.lmp_n IS NOT NULL AND c.day_n >= c.lmp_n AND c.day_n < c.lmp_n + ${PREGNANCY_DAYS} AND c.day_n <= per.last_day_n
+    AND c.lmp_n <= per.last_day_n AND c.lmp_n + ${PREGNANCY_DAYS + PUERPERIUM_DAYS} > per.first_day_n
+  GROUP BY per.municipality_ibge, per.y, per.q, per.first_day_n, per.last_day_n, c.person_id, c.lmp_n
 ),
 c3_ended AS (
-  -- The first outcome of each kind after the LMP, within 294 days, recorded by the period's last day.
-  SELECT g.municipality_ibge, g.y, g.q, g.person_id,
+  -- Per candidate, the first outcome of each kind after its LMP, within 294 days, recorded by the period's last day.
+  SELECT g.municipality_ibge, g.y, g.q, g.person_id, g.lmp_n,
     MIN(CASE WHEN o.kind = 'resolved' THEN o.day_n END) AS resolved_n,
     MIN(CASE WHEN o.kind = 'delivery' THEN o.day_n END) AS delivery_n,
     MIN(CASE WHEN o.kind = 'abortion' THEN o.day_n END) AS abortion_n
   FROM c3_candidate g JOIN c3_outcome o ON o.municipality_ibge = g.municipality_ibge AND o.person_id = g.person_id
   WHERE o.day_n > g.lmp_n AND o.day_n < g.lmp_n + ${PREGNANCY_DAYS} AND o.recorded_n <= g.last_day_n
-  GROUP BY g.municipality_ibge, g.y, g.q, g.person_id
+  GROUP BY g.municipality_ibge, g.y, g.q, g.person_id, g.lmp_n
 ),
 c3_bounds AS (
   -- Pregnant on [lmp_n, end_n), puerperal on [end_n, end_n + 42). end_n: the recorded outcome date (the pregnancy
-  -- problem resolved), else the first delivery code, else LMP + 294 days. A pregnancy with an abortion code, unless a
-  -- delivery code came first, is excluded; one whose puerperium ended before the period is not active in it.
-  SELECT g.municipality_ibge, g.y, g.q, g.person_id, g.lmp_n, g.last_day_n,
-    COALESCE(x.resolved_n, x.delivery_n, g.lmp_n + ${PREGNANCY_DAYS}) AS end_n
-  FROM c3_candidate g
-  LEFT JOIN c3_ended x ON x.municipality_ibge = g.municipality_ibge AND x.y = g.y AND x.q = g.q AND x.person_id = g.person_id
-  WHERE (x.abortion_n IS NULL OR x.abortion_n > x.delivery_n)
-    AND COALESCE(x.resolved_n, x.delivery_n, g.lmp_n + ${PREGNANCY_DAYS}) + ${PUERPERIUM_DAYS} > g.first_day_n
+  -- problem resolved), else the first delivery code, else LMP + 294 days. A candidate with an abortion code, unless a
+  -- delivery code came first, is excluded, and so is one whose puerperium ended before the period. Of the candidates
+  -- left, the period keeps the one informed first (one pregnancy per person and period): a pregnancy lost or ended
+  -- before the period does not hide the next one.
+  SELECT municipality_ibge, y, q, person_id, lmp_n, last_day_n, end_n
+  FROM (
+    SELECT g.municipality_ibge, g.y, g.q, g.person_id, g.lmp_n, g.last_day_n,
+      COALESCE(x.resolved_n, x.delivery_n, g.lmp_n + ${PREGNANCY_DAYS}) AS end_n,
+      ROW_NUMBER() OVER (PARTITION BY g.municipality_ibge, g.y, g.q, g.person_id ORDER BY g.informed_n, g.lmp_n) AS rn
+    FROM c3_candidate g
+    LEFT JOIN c3_ended x ON x.municipality_ibge = g.municipality_ibge AND x.y = g.y AND x.q = g.q AND x.person_id = g.person_id AND x.lmp_n = g.lmp_n
+    WHERE (x.abortion_n IS NULL OR x.abortion_n > x.delivery_n)
+      AND COALESCE(x.resolved_n, x.delivery_n, g.lmp_n + ${PREGNANCY_DAYS}) + ${PUERPERIUM_DAYS} > g.first_day_n
+  ) active
+  WHERE rn = 1
 ),
 c3_pregnancy AS (
   -- (municipality_ibge, y, q, person_id, lmp_n, end_n, last_day_n, first_n): each period's active pregnancy and the day of

@@ -34,7 +34,9 @@ const plus = (iso: string, n: number): number => {
  *   P8 LMP 2025-09-01, W78 on day 40 (A). A nurse's consultation on 2026-05-20 records W90 and, in the problem list, W78
  *      resolved on 2026-05-09 (co_dim_data_fim_problema): the recorded outcome date wins over the delivery code's day, so
  *      the agent visit of 2026-05-12 is in the puerperium (J) and the W90 consultation too (I). Score 28.
- * Expected T1 2026Q2: denominator 5 (P1, P2, P3, P6, P8), numerator 1, mean score (100 + 10 + 10 + 28 + 28) / 5 = 35.2.
+ *   P9 LMP 2025-12-01 (W78 on 2026-01-10), an abortion (W82) on 2026-01-20; a new pregnancy, LMP 2026-03-01, W78 on
+ *      2026-04-10 (day 40: A): the lost pregnancy is excluded and does not hide the new one. Score 10.
+ * Expected T1 2026Q2: denominator 6 (P1, P2, P3, P6, P8, P9), numerator 1, mean score (100 + 10 + 10 + 28 + 28 + 10) / 6.
  */
 const A = '3509502';
 const L1 = '2025-10-01';
@@ -78,7 +80,7 @@ describe('C3: pregnancies and puerperiums active in each quadrimestre, and their
     await mw.insert('tb_dim_imunobiologico', [{ co_seq_dim_imunobiologico: 80, nu_identificador: '57' }]);
     await mw.insert(
       'tb_fat_cidadao_pec',
-      [1, 2, 3, 4, 5, 6, 7, 8].map((id) => ({ co_seq_fat_cidadao_pec: id, nu_cpf_cidadao: `p${id}`, co_dim_equipe_vinc: 2, st_faleceu: id === 5 ? 1 : 0 })),
+      [1, 2, 3, 4, 5, 6, 7, 8, 9].map((id) => ({ co_seq_fat_cidadao_pec: id, nu_cpf_cidadao: `p${id}`, co_dim_equipe_vinc: 2, st_faleceu: id === 5 ? 1 : 0 })),
     );
     let id = 0;
     const consultations: Row[] = [];
@@ -121,6 +123,9 @@ describe('C3: pregnancies and puerperiums active in each quadrimestre, and their
     consult(7, plus(L7, 30), 20, { lmp: plus(L7, 0) });
     consult(8, plus('2025-09-01', 40), 20, { lmp: 20250901 });
     const p8 = consult(8, 20260520, 21);
+    consult(9, 20260110, 20, { lmp: 20251201 });
+    consult(9, 20260120, 22);
+    consult(9, 20260410, 20, { lmp: 20260301 });
     // The problem-list update of the same consultation: W78 resolved on the outcome day.
     problems.push({
       co_seq_fat_atd_ind_problemas: 1000,
@@ -188,6 +193,7 @@ describe('C3: pregnancies and puerperiums active in each quadrimestre, and their
       { p: 'cpf:p3', gp: '10000000000', n: 0, score: 10 },
       { p: 'cpf:p6', gp: '10000000110', n: 0, score: 28 },
       { p: 'cpf:p8', gp: '10000000110', n: 0, score: 28 },
+      { p: 'cpf:p9', gp: '10000000000', n: 0, score: 10 },
     ]);
   });
 
@@ -197,13 +203,29 @@ describe('C3: pregnancies and puerperiums active in each quadrimestre, and their
          ${Array.from({ length: 11 }, (_, k) => `gp_${k + 1}_met::INTEGER AS g${k + 1}`).join(', ')}
        FROM marts.indicator_team_period WHERE indicator_id = 'c3_pregnancy_puerperium' AND quadrimestre = '2026Q2' AND team_ine = '0000000011'`,
     );
-    expect(team).toEqual({ d: 5, n: 1, score: 35.2, g1: 5, g2: 1, g3: 1, g4: 1, g5: 1, g6: 1, g7: 1, g8: 1, g9: 3, g10: 3, g11: 1 });
+    expect(team).toEqual({
+      d: 6,
+      n: 1,
+      score: Math.round((100 * (100 + 10 + 10 + 28 + 28 + 10)) / 6) / 100,
+      g1: 6,
+      g2: 1,
+      g3: 1,
+      g4: 1,
+      g5: 1,
+      g6: 1,
+      g7: 1,
+      g8: 1,
+      g9: 3,
+      g10: 3,
+      g11: 1,
+    });
   });
 
-  it('periods: P1 leaves with its puerperium (delivery on day 265), P2 and P3 are still pregnant in 2026Q3; Q1 sees only what happened by its end', async () => {
+  it('periods: P1 leaves with its puerperium (delivery on day 265), P2, P3 and P9 are still pregnant in 2026Q3; Q1 sees only what happened by its end', async () => {
     expect((await people('2026Q3')).map((r) => [r.p, r.score])).toEqual([
       ['cpf:p2', 10],
       ['cpf:p3', 10],
+      ['cpf:p9', 10],
     ]);
     // 2026Q1: P1's events up to 2026-04-30 only — 6 consultations and 6 measured days (not B, C, D), no delivery yet
     // (not I, J); P6 and P7 in their puerperium.
@@ -214,6 +236,7 @@ describe('C3: pregnancies and puerperiums active in each quadrimestre, and their
       ['cpf:p6', '10000000100'],
       ['cpf:p7', '10000000000'],
       ['cpf:p8', '10000000000'],
+      ['cpf:p9', '10000000000'],
     ]);
   });
 
@@ -224,6 +247,7 @@ describe('C3: pregnancies and puerperiums active in each quadrimestre, and their
     expect(rows).toEqual([
       { p: 'cpf:p2', m: '2,3,4,5,6,7,8,9,10,11' },
       { p: 'cpf:p3', m: '2,3,4,5,6,7,8,9,10,11' },
+      { p: 'cpf:p9', m: '2,3,4,5,6,7,8,9,10,11' },
     ]);
   });
 });
