@@ -124,6 +124,7 @@ export const FACT_COLUMNS = {
     'co_fat_cidadao_pec',
     'co_dim_cid',
     'co_dim_ciap',
+    'co_dim_data_fim_problema',
     'co_dim_profissional_1',
     'co_dim_cbo_1',
     'co_dim_unidade_saude_1',
@@ -173,6 +174,8 @@ export const FACT_COLUMNS = {
     'st_acomp_hipertensao',
     'st_acomp_diabetes',
     'st_acomp_gestante',
+    'st_acomp_recem_nascido',
+    'st_acomp_crianca',
     'nu_latitude',
     'nu_longitude',
     'co_dim_municipio',
@@ -727,7 +730,8 @@ export class FactGenerator {
       this.counts[c.muni]!++;
     } else if (pass === Pass.Problem) {
       for (let k = 0; k < np; k++) {
-        this.out += `${problemBase + k + 1}\t${id}\t${c.id}\t${this.problemCid[k]}\t${this.problemCiap[k]}\t${p1}\t${p2}\t${mun}\t${ymd}\n`;
+        // The simulation never resolves a problem: its end is the PEC's "unknown" day.
+        this.out += `${problemBase + k + 1}\t${id}\t${c.id}\t${this.problemCid[k]}\t${this.problemCiap[k]}\t${UNKNOWN_DAY_KEY}\t${p1}\t${p2}\t${mun}\t${ymd}\n`;
       }
       this.counts[c.muni]! += np;
     } else if (pass === Pass.Exam) {
@@ -766,9 +770,13 @@ export class FactGenerator {
         const x = rng.next();
         const outcome = x < 0.9 ? g.visitDone : x < 0.93 ? g.visitRefused : g.visitAbsent;
         const done = outcome === g.visitDone;
+        // Motives by age: newborn up to day 28 of life, child up to 10 years.
+        const newborn = day - c.birthDay <= 28;
+        const child = !newborn && day - c.birthDay < 3653;
         this.out +=
           `${++this.ids.visit}\t${c.id}\t${c.cns}\t${acs.id}\t${acs.cbo}\t${team.unitId}\t${team.id}\t${outcome}\t${c.microArea}\t` +
-          `${bit(done && c.hypertension)}\t${bit(done && c.diabetes)}\t${bit(done && this.pregnantWeeks(c, day) >= 0)}\t${c.latitude}\t${c.longitude}\t` +
+          `${bit(done && c.hypertension)}\t${bit(done && c.diabetes)}\t${bit(done && this.pregnantWeeks(c, day) >= 0)}\t${bit(done && newborn)}\t${bit(done && child)}\t` +
+          `${c.latitude}\t${c.longitude}\t` +
           `${this.munIds[c.muni]}\t${this.calendar.ymd(day)}\n`;
         this.counts[c.muni]!++;
       }

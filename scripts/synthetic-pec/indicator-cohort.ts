@@ -40,6 +40,13 @@ export const INDICATOR_COHORT = {
    */
   prenatal: { pregnancies: 20, complete: 12, late: 4, tested: 15, dental: 9 },
   /**
+   * C3, on the same pregnant women: the first `dtpa` with a dTpa dose on day 150 of the pregnancy; the first `visited`
+   * with agent visits on days 110, 140 and 170; the last `delivered` with a nurse's consultation on day 245 recording
+   * W90 (delivery) and, in the problem list, the pregnancy (W78) resolved on day 240 (the outcome date: the pregnancy
+   * ends there and the puerperium begins); the first `puerperalVisit` of those with an agent visit on day 246.
+   */
+  pregnancyCare: { dtpa: 10, visited: 8, delivered: 5, puerperalVisit: 3 },
+  /**
    * C7: `girls` aged 12, `vaccinated` of them with an HPV dose at 11; `women` aged 55, each with a
    * doctor's consultation (CIAP A98) that day, the first `mammography` of them with a screening
    * mammography requested in it, and the first `sexualHealth` with a second consultation coded ABP003
@@ -49,8 +56,8 @@ export const INDICATOR_COHORT = {
   womensCancer: { girls: 20, vaccinated: 14, women: 30, mammography: 18, sexualHealth: 12 },
   /**
    * C2: `babies` born 60 days before that day; the first `followed` with a nurse's child-care
-   * consultation (ABP004) with weight and height on day 10 of life and agent visits on days 10 and
-   * 50. The vaccination children (aged one) are in C2's population too.
+   * consultation (ABP004) with weight and height on day 10 of life and agent visits on days 10 (motive
+   * newborn) and 50 (motive child). The vaccination children (aged one) are in C2's population too.
    */
   childDevelopment: { babies: 10, followed: 6 },
   /** Days before the seed's end date on which every cohort event happens. */
@@ -117,6 +124,8 @@ export function indicatorCohortRows(installation: Installation, endDay: number):
   const abp004 = code(codes.ciap, 'ABP004');
   const acsCbo = code(codes.cbo, CBOS.acs.code);
   const hivExam = code(codes.procedure, PROC.hivTest);
+  const dtpa = code(codes.vaccine, 'dtpa');
+  const w90 = code(codes.ciap, 'W90');
   const day = endDay - INDICATOR_COHORT.daysBeforeEnd;
   const at = (hour: number) => `${isoOfDay(day)} ${String(hour).padStart(2, '0')}:00:00`;
 
@@ -261,8 +270,10 @@ export function indicatorCohortRows(installation: Installation, endDay: number):
       if (i < c.followed) perform(p, cytology);
     }
     const pn = INDICATOR_COHORT.prenatal;
+    const pregnant: { id: number; cpf: string; cns: string }[] = [];
     for (let i = 0; i < pn.pregnancies; i++) {
       const p = citizen(20, true);
+      pregnant.push(p);
       const lmp = day - 250;
       if (i < pn.dental)
         push(
@@ -323,6 +334,85 @@ export function indicatorCohortRows(installation: Installation, endDay: number):
             );
       });
     }
+    const pc = INDICATOR_COHORT.pregnancyCare;
+    const agentVisit = (p: { id: number; cns: string }, n: number, on: number) =>
+      push(
+        'tb_fat_visita_domiciliar',
+        factRow('tb_fat_visita_domiciliar', m.dimId, on, {
+          co_seq_fat_visita_domiciliar: idOf(m.index, 10, 1000 + n),
+          co_fat_cidadao_pec: p.id,
+          nu_cns: p.cns,
+          co_dim_cbo: acsCbo,
+          co_dim_equipe: teamId,
+          st_acomp_gestante: 1,
+        }),
+      );
+    let visits = 0;
+    pregnant.forEach((p, i) => {
+      const lmp = day - 250;
+      if (i < pc.dtpa) {
+        const header = idOf(m.index, 7, 2000 + i);
+        push(
+          'tb_fat_vacinacao',
+          factRow('tb_fat_vacinacao', m.dimId, lmp + 150, {
+            co_seq_fat_vacinacao: header,
+            co_fat_cidadao_pec: p.id,
+            nu_cns: p.cns,
+            nu_cpf_cidadao: p.cpf,
+            co_dim_cbo: nurseCbo,
+            co_dim_equipe: teamId,
+            nu_uuid_ficha: `cohort-${m.ibge}-dtpa-${i + 1}`,
+          }),
+        );
+        push(
+          'tb_fat_vacinacao_vacina',
+          factRow('tb_fat_vacinacao_vacina', m.dimId, lmp + 150, {
+            co_seq_fat_vacinacao_vacina: idOf(m.index, 8, 2000 + i),
+            co_fat_vacinacao: header,
+            co_fat_cidadao_pec: p.id,
+            co_dim_imunobiologico: dtpa,
+            co_dim_dose_imunobiologico: firstDose,
+            co_dim_tempo_vacina_aplicada: ymd(lmp + 150),
+            no_lote: 'COORTE',
+          }),
+        );
+      }
+      if (i < pc.visited) for (const d of [110, 140, 170]) agentVisit(p, ++visits, lmp + d);
+      const k = i - (pn.pregnancies - pc.delivered);
+      if (k < 0) return;
+      const id = idOf(m.index, 2, ++consultation);
+      push(
+        'tb_fat_atendimento_individual',
+        factRow('tb_fat_atendimento_individual', m.dimId, lmp + 245, {
+          co_seq_fat_atd_ind: id,
+          co_fat_cidadao_pec: p.id,
+          nu_cns: p.cns,
+          nu_cpf_cidadao: p.cpf,
+          dt_inicial_atendimento: `${isoOfDay(lmp + 245)} 09:00:00`,
+          dt_final_atendimento: `${isoOfDay(lmp + 245)} 10:00:00`,
+          co_dim_cbo_1: nurseCbo,
+          co_dim_equipe_1: teamId,
+          ds_filtro_ciaps: '|W90|W78|',
+          nu_uuid_ficha: `cohort-${m.ibge}-${id}`,
+        }),
+      );
+      const problem = (n: number, ciap: number, resolved: number | null) =>
+        push(
+          'tb_fat_atd_ind_problemas',
+          factRow('tb_fat_atd_ind_problemas', m.dimId, lmp + 245, {
+            co_seq_fat_atd_ind_problemas: idOf(m.index, 3, n),
+            co_fat_atd_ind: id,
+            co_fat_cidadao_pec: p.id,
+            co_dim_ciap: ciap,
+            ...(resolved === null ? {} : { co_dim_data_fim_problema: ymd(resolved) }),
+            co_dim_cbo_1: nurseCbo,
+            co_dim_equipe_1: teamId,
+          }),
+        );
+      problem(consultation, w90, null);
+      problem(50_000 + i, w78, lmp + 240);
+      if (k < pc.puerperalVisit) agentVisit(p, ++visits, lmp + 246);
+    });
     const cd = INDICATOR_COHORT.childDevelopment;
     for (let i = 0; i < cd.babies; i++) {
       const born = day - 60;
@@ -366,6 +456,8 @@ export function indicatorCohortRows(installation: Installation, endDay: number):
             nu_cns: p.cns,
             co_dim_cbo: acsCbo,
             co_dim_equipe: teamId,
+            // The motive C2 asks for: newborn on day 10, child on day 50.
+            ...(d <= 28 ? { st_acomp_recem_nascido: 1 } : { st_acomp_crianca: 1 }),
           }),
         );
     }

@@ -8,6 +8,7 @@ import {
   CBOS,
   CIAP,
   CIAP_AB_FILLER,
+  CIAP_PUERPERIUM,
   CIAP_NAMES,
   CID,
   CID_NAMES,
@@ -231,7 +232,7 @@ function codeDimensions(dims: DimensionBuilder): CodeIds {
     (c) => `Motivo ${c} (descrição sintética)`,
     ciapTaken,
   );
-  const ciap = dims.codes('tb_dim_ciap', 'co_seq_dim_ciap', 'nu_ciap', 'no_ciap', [...ciapExplicit, ...CIAP_AB_FILLER, ...ciapFiller]);
+  const ciap = dims.codes('tb_dim_ciap', 'co_seq_dim_ciap', 'nu_ciap', 'no_ciap', [...ciapExplicit, ...CIAP_AB_FILLER, ...ciapFiller, ...CIAP_PUERPERIUM]);
 
   const procExplicit = Object.entries(PROC_NAMES).map(([code, name]) => ({ code, name }));
   const procTaken = new Set(procExplicit.map((e) => e.code));

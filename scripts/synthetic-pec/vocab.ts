@@ -181,6 +181,12 @@ export const CIAP_NAMES: Readonly<Record<string, string>> = {
   F70: 'Conjuntivite infecciosa',
 };
 
+/**
+ * The end of a pregnancy (C3): delivery, W90. Only the planted indicator cohort uses it; appended after
+ * every other CIAP code so the ids of those stay as they were.
+ */
+export const CIAP_PUERPERIUM: readonly CodeEntry[] = [{ code: 'W90', name: 'Parto sem complicações de nascido vivo' }];
+
 /** "AB…" condition codes of the e-SUS forms live in tb_dim_ciap too. */
 export const CIAP_AB_FILLER: readonly CodeEntry[] = [
   { code: 'ABP001', name: 'Condição avaliada ABP001 (descrição sintética)' },

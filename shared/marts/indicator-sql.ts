@@ -53,6 +53,32 @@ const SEXUAL_REPRODUCTIVE_HEALTH_CODES: ConditionCodes = {
   ],
 };
 
+/**
+ * C3 pregnancy (item 24 f of the C3 note): CIAP-2 W03, W78, W79, W81, W84, W85 and the prenatal quick
+ * code ABP001; CID-10 O10–O16, O20–O26, O28–O36, O40, O41, O43, O44, O46–O48, O75.2, O75.3, O98,
+ * O99.0–O99.7, Z32.1, Z33–Z36, Z64.0. Narrower than Previne's list (no abortion or delivery codes).
+ */
+const C3_PREGNANCY_CODES: ConditionCodes = {
+  cidCategories: [
+    ...['O10', 'O11', 'O12', 'O13', 'O14', 'O15', 'O16', 'O20', 'O21', 'O22', 'O23', 'O24', 'O25', 'O26'],
+    ...['O28', 'O29', 'O30', 'O31', 'O32', 'O33', 'O34', 'O35', 'O36', 'O40', 'O41', 'O43', 'O44', 'O46', 'O47', 'O48'],
+    ...['O98', 'Z33', 'Z34', 'Z35', 'Z36'],
+  ],
+  cidSubcategories: ['O752', 'O753', 'O990', 'O991', 'O992', 'O993', 'O994', 'O995', 'O996', 'O997', 'Z321', 'Z640'],
+  ciapCodes: ['W03', 'W78', 'W79', 'W81', 'W84', 'W85', 'ABP001'],
+};
+
+/**
+ * C3 puerperium (item 24 f, practice I): CIAP-2 P29, W18, W19, W70, W90–W96; CID-10 F53, M83.0, O10,
+ * O15.2, O26.6, O72.2, O72.3, O85–O87, O90–O92, O94, O98, O99, Z37, Z38, Z39. The note's CIAP items
+ * "48" and "49" have no chapter letter and are left out.
+ */
+const C3_PUERPERIUM_CODES: ConditionCodes = {
+  cidCategories: ['F53', 'O10', 'O85', 'O86', 'O87', 'O90', 'O91', 'O92', 'O94', 'O98', 'O99', 'Z37', 'Z38', 'Z39'],
+  cidSubcategories: ['M830', 'O152', 'O266', 'O722', 'O723'],
+  ciapCodes: ['P29', 'W18', 'W19', 'W70', 'W90', 'W91', 'W92', 'W93', 'W94', 'W95', 'W96'],
+};
+
 export const CONDITION_CODES = {
   hypertension: {
     cidCategories: ['I10', 'I11', 'I12', 'I13', 'I15', 'O10', 'O11'],
@@ -74,6 +100,21 @@ export const CONDITION_CODES = {
    * equivalent A98 (the integration dictionary maps ABP004 to A98).
    */
   childCare: { cidCategories: [], cidSubcategories: [], ciapCodes: ['ABP004', 'A98'] },
+  /** C3: pregnancy (eligibility) and puerperium (practice I) codes of item 24 f. */
+  c3Pregnancy: C3_PREGNANCY_CODES,
+  c3Puerperium: C3_PUERPERIUM_CODES,
+  /**
+   * C3, the end of a pregnancy by birth (docs/indicators/prenatal.md, "Outcome date"): the codes the PEC
+   * asks for to record a delivery (PEC manual, "códigos que encerram uma gestação"): CIAP-2 W90–W93,
+   * CID-10 O80–O84, Z37, Z38, Z39; and the puerperal complications W94–W96, which imply a delivery.
+   */
+  c3Delivery: {
+    cidCategories: ['O80', 'O81', 'O82', 'O83', 'O84', 'Z37', 'Z38', 'Z39'],
+    cidSubcategories: [],
+    ciapCodes: ['W90', 'W91', 'W92', 'W93', 'W94', 'W95', 'W96'],
+  },
+  /** C3 exclusion (item 24 g): abortion — CIAP-2 W82, W83; CID-10 O02 (O02.1 included), O03–O06, Z30.3. */
+  c3Abortion: { cidCategories: ['O02', 'O03', 'O04', 'O05', 'O06'], cidSubcategories: ['Z303'], ciapCodes: ['W82', 'W83'] },
 } as const satisfies Record<string, ConditionCodes>;
 
 /** SIGTAP and e-SUS AB procedure codes. */
@@ -103,6 +144,16 @@ export const PROCEDURE_CODES = {
   /** C2 practice C: weight measured (0101040083) and height measured (0101040075) — both on one day count as one record. */
   weightMeasured: ['0101040083'],
   heightMeasured: ['0101040075'],
+  /**
+   * C3 practices G and H (Quadro 07): rapid tests performed or exams evaluated, by agent. The SIGTAP
+   * codes are the note's; the e-SUS AB codes of syphilis and HIV (ABPG026/ABEX019, ABPG024/ABEX018)
+   * are their equivalents in the integration dictionary, as for Previne 2. HTLV (02.02.03.031-8) is
+   * listed by the note but is none of the four agents.
+   */
+  c3Syphilis: ['0214010074', '0214010082', '0214010252', '0202031098', '0202031110', '0202031179', 'ABPG026', 'ABEX019'],
+  c3Hiv: ['0214010040', '0214010279', '0214010058', '0213010780', '0213010500', '0202030300', 'ABPG024', 'ABEX018'],
+  c3HepatitisB: ['0214010104', '0214010236', '0202030784', '0202030970', '0213010208'],
+  c3HepatitisC: ['0214010090', '0214010309', '0202030059', '0202030679'],
 } as const;
 
 /**
@@ -123,9 +174,10 @@ export const CHILD_SCHEDULE = [
 /**
  * Vaccines and doses by their national codes (tb_dim_imunobiologico.nu_identificador,
  * tb_dim_dose_imunobiologico.nu_identificador): pentavalent (DTP/HB/Hib) 42, inactivated polio
- * (VIP) 22; the third dose is dose code 3; HPV quadrivalent 67 and nonavalent 93 (C7 practice B).
+ * (VIP) 22; the third dose is dose code 3; HPV quadrivalent 67 and nonavalent 93 (C7 practice B);
+ * adult dTpa 57 (C3 practice F).
  */
-export const VACCINE_CODES = { pentavalent: '42', inactivatedPolio: '22', thirdDose: '3', hpv: ['67', '93'] } as const;
+export const VACCINE_CODES = { pentavalent: '42', inactivatedPolio: '22', thirdDose: '3', hpv: ['67', '93'], dtpaAdult: '57' } as const;
 
 /** A day key as a day number (days since 2000-01-01), for day arithmetic both engines share. */
 export const dayNumber = (dialect: SqlDialect, key: string): string => daysBetween(dialect, "DATE '2000-01-01'", dayKeyDate(key));

@@ -3,6 +3,7 @@ import {
   CHILD_SCHEDULE,
   CONDITION_CODES,
   DOCTOR_OR_NURSE_CBO,
+  type ConditionCodes,
   PROCEDURE_CODES,
   VACCINE_CODES,
   commonCtes,
@@ -59,7 +60,8 @@ export interface Indicator {
   evaluate: () => string;
 }
 
-export const MAX_GOOD_PRACTICES = 6;
+/** C3 has eleven (A–K); the fact and the aggregates carry gp_1 … gp_11. */
+export const MAX_GOOD_PRACTICES = 11;
 
 /** (municipality, y, q, person_id) of people with at least one `event` in the window ending with each period. */
 function inWindow(event: EventName, lookback: Lookback): string {
@@ -349,7 +351,7 @@ export const INDICATORS: readonly Indicator[] = [
       { n: 1, description: 'First consultation by a doctor or nurse (child care) by day 30 of life', score: 20 },
       { n: 2, description: 'At least 9 consultations by a doctor or nurse (child care) by age two', score: 20 },
       { n: 3, description: 'At least 9 days with weight and height recorded by age two', score: 20 },
-      { n: 4, description: 'Two home visits by a community health agent, the first by day 30 and the second by 6 months of life', score: 20 },
+      { n: 4, description: 'Two home visits by a community health agent (motive newborn or child), the first by day 30 and the second by 6 months of life', score: 20 },
       { n: 5, description: 'Vaccines against diphtheria, tetanus, pertussis, hepatitis B, Hib, polio, measles-mumps-rubella and pneumococcus with every dose', score: 20 },
     ],
     // Children up to two during the quadrimestre were born at most 28 months before its end: 36 months covers them.
@@ -370,7 +372,7 @@ export const INDICATORS: readonly Indicator[] = [
         // Two visits by 6 months of life, the first of them by day 30.
         flag(
           'v',
-          `SELECT municipality_ibge, y, q, person_id FROM (${life('agent_visit_n', 'e.day_key <= c.six_months_key')}) x
+          `SELECT municipality_ibge, y, q, person_id FROM (${life('child_agent_visit', 'e.day_key <= c.six_months_key')}) x
           GROUP BY municipality_ibge, y, q, person_id HAVING COUNT(DISTINCT day_key) >= 2 AND MIN(day_n) - MIN(birth_n) <= 30`,
         ),
         flag(
@@ -432,6 +434,64 @@ export const INDICATORS: readonly Indicator[] = [
     ${f.map((x) => x.join).join('\n    ')}`;
     },
   },
+  {
+    id: 'c3_pregnancy_puerperium',
+    name: 'C3: care in pregnancy and the puerperium (good-practice score)',
+    program: 'Cofinanciamento APS (Portaria GM/MS 3.493/2024)',
+    officialNote: 'Nota metodológica C3 "Cuidado na gestação e puerpério" (SAPS/MS, SEI 0054619475, 2026)',
+    doc: 'prenatal.md',
+    target: null,
+    goodPractices: [
+      { n: 1, description: 'First prenatal consultation by a doctor or nurse by the 12th week of gestation', score: 10 },
+      { n: 2, description: 'At least 7 prenatal consultations by a doctor or nurse during the pregnancy', score: 9 },
+      { n: 3, description: 'At least 7 days with blood pressure measured during the pregnancy', score: 9 },
+      { n: 4, description: 'At least 7 days with weight and height recorded during the pregnancy', score: 9 },
+      { n: 5, description: 'At least 3 home visits by a community health agent after the first prenatal consultation', score: 9 },
+      { n: 6, description: 'dTpa vaccine from the 20th week of gestation', score: 9 },
+      { n: 7, description: 'Syphilis, HIV, hepatitis B and hepatitis C tests in the first trimester', score: 9 },
+      { n: 8, description: 'Syphilis and HIV tests in the third trimester', score: 9 },
+      { n: 9, description: 'Consultation by a doctor or nurse in the puerperium', score: 9 },
+      { n: 10, description: 'Home visit by a community health agent in the puerperium', score: 9 },
+      { n: 11, description: 'Oral-health care by a dentist or oral-health technician during the pregnancy', score: 9 },
+    ],
+    // A pregnancy and its puerperium last at most 336 days: one active in the quadrimestre began within the 16 months ending with it.
+    lookback: 'start16_key',
+    needs: ['blood_pressure', 'child_anthropometry', 'agent_visit', 'c3_pregnancy'],
+    evaluate() {
+      const preg = 'e.day_n < g.end_n';
+      const puer = 'e.day_n >= g.end_n';
+      const has = (kind: string, when: string) => `MAX(CASE WHEN e.kind = ${sqlLiteral(kind)} AND ${when} THEN 1 ELSE 0 END)`;
+      const days = (kind: string, when: string) => `COUNT(DISTINCT CASE WHEN e.kind = ${sqlLiteral(kind)} AND ${when} THEN e.day_n END)`;
+      const firstTrimester = `${preg} AND e.day_n < g.lmp_n + ${FIRST_TRIMESTER_DAYS}`;
+      const thirdTrimester = `${preg} AND e.day_n >= g.lmp_n + ${THIRD_TRIMESTER_FROM_DAY}`;
+      const practices = [
+        // A: gestational age at most 12 completed weeks (day 90), as Previne 1.
+        `CASE WHEN g.first_n - g.lmp_n <= 90 THEN 1 ELSE 0 END`,
+        `CASE WHEN COUNT(DISTINCT CASE WHEN e.kind = 'prenatal' AND ${preg} THEN e.event_id END) >= 7 THEN 1 ELSE 0 END`,
+        `CASE WHEN ${days('blood_pressure', preg)} >= 7 THEN 1 ELSE 0 END`,
+        `CASE WHEN ${days('anthropometry', preg)} >= 7 THEN 1 ELSE 0 END`,
+        `CASE WHEN ${days('agent_visit', `${preg} AND e.day_n >= g.first_n`)} >= 3 THEN 1 ELSE 0 END`,
+        // F: from the 20th week, read as 20 completed weeks (day 140).
+        has('dtpa', `${preg} AND e.day_n >= g.lmp_n + 140`),
+        `${has('syphilis', firstTrimester)} * ${has('hiv', firstTrimester)} * ${has('hepatitis_b', firstTrimester)} * ${has('hepatitis_c', firstTrimester)}`,
+        `${has('syphilis', thirdTrimester)} * ${has('hiv', thirdTrimester)}`,
+        has('puerperal_consultation', puer),
+        has('agent_visit', puer),
+        has('oral_health', preg),
+      ];
+      return `
+    SELECT municipality_ibge, y, q, person_id, ${practices.map((_, k) => `gp_${k + 1}`).join(', ')},
+      CASE WHEN ${practices.map((_, k) => `gp_${k + 1} = 1`).join(' AND ')} THEN 1 ELSE 0 END AS in_numerator
+    FROM (
+      SELECT g.municipality_ibge, g.y, g.q, g.person_id,
+        ${practices.map((x, k) => `${x} AS gp_${k + 1}`).join(',\n        ')}
+      FROM c3_pregnancy g
+      LEFT JOIN c3_event e ON e.municipality_ibge = g.municipality_ibge AND e.person_id = g.person_id
+        AND e.day_n >= g.lmp_n AND e.day_n < g.end_n + ${PUERPERIUM_DAYS} AND e.day_n <= g.last_day_n
+      GROUP BY g.municipality_ibge, g.y, g.q, g.person_id, g.lmp_n, g.end_n, g.first_n
+    ) practices`;
+    },
+  },
 ];
 
 export function getIndicator(id: string): Indicator {
@@ -472,7 +532,8 @@ type EventName =
   | 'child'
   | 'child_care_consultation'
   | 'child_anthropometry'
-  | 'child_dose';
+  | 'child_dose'
+  | 'c3_pregnancy';
 
 /** The HPV molecular test counts for C7 from the first quadrimestre of 2026 (the note's footnote 4). */
 const HPV_MOLECULAR_FROM_YEAR = 2026;
@@ -508,6 +569,13 @@ const DENTIST_CBO_FAMILY = ['2232'];
 
 /** A pregnancy lasts at most 294 days (42 weeks) from the last menstrual period. */
 const PREGNANCY_DAYS = 294;
+/** The puerperium: the 42 days from the end of the pregnancy (C3 note, item 17). */
+const PUERPERIUM_DAYS = 42;
+/** C3 trimesters (the note does not define them): the first up to 13 weeks and 6 days, the third from 28 weeks. */
+const FIRST_TRIMESTER_DAYS = 98;
+const THIRD_TRIMESTER_FROM_DAY = 196;
+/** CBO families of oral-health care in C3 practice K: dentists (2232) and oral-health technicians (3224). */
+const ORAL_HEALTH_CBO_FAMILY = ['2232', '3224'];
 
 /** (municipality_ibge, person_id, day_n): an exam's rapid test performed, or the exam requested or evaluated. */
 function examCte(dialect: SqlDialect, name: string, performed: readonly string[], requested: readonly string[]): string {
@@ -526,6 +594,40 @@ ${name} AS (
     AND (pr.co_seq_dim_procedimento = f.co_dim_procedimento_solicitado OR pr.co_seq_dim_procedimento = f.co_dim_procedimento_avaliado)
   JOIN record r ON r.municipality_ibge = f._municipality_ibge AND r.citizen_id = f.co_fat_cidadao_pec
   WHERE pr.co_proced IN (${list(requested)}) AND ${realDay('f.co_dim_tempo')}
+)`;
+}
+
+/** C3 practices G and H: the test codes of each agent (a code is one agent's only). */
+const C3_TESTS = [
+  { kind: 'syphilis', codes: PROCEDURE_CODES.c3Syphilis },
+  { kind: 'hiv', codes: PROCEDURE_CODES.c3Hiv },
+  { kind: 'hepatitis_b', codes: PROCEDURE_CODES.c3HepatitisB },
+  { kind: 'hepatitis_c', codes: PROCEDURE_CODES.c3HepatitisC },
+] as const;
+
+/**
+ * (municipality_ibge, person_id, consultation_id, day_n[, lmp_n]): consultations by a doctor or nurse
+ * recording one of `codes`; with `withLmp`, the LMP as a day number — the one informed, else the
+ * consultation's day less the gestational age informed in weeks (1–42), else NULL.
+ */
+function c3ConsultationCte(dialect: SqlDialect, name: string, codes: ConditionCodes, withLmp: boolean): string {
+  const raw = (t: string) => tableRef(dialect, 'raw', t);
+  const day = dayNumber(dialect, 'a.co_dim_tempo');
+  const lmp = `,
+    CASE WHEN ${realDay('a.co_dim_tempo_dum')} THEN ${dayNumber(dialect, 'a.co_dim_tempo_dum')}
+         WHEN a.nu_idade_gestacional_semanas BETWEEN 1 AND 42 THEN ${day} - 7 * a.nu_idade_gestacional_semanas END AS lmp_n`;
+  return `
+${name} AS (
+  SELECT DISTINCT r.municipality_ibge, r.person_id, a.co_seq_fat_atd_ind AS consultation_id, ${day} AS day_n${withLmp ? lmp : ''}
+  FROM ${raw('tb_fat_atd_ind_problemas')} p
+  JOIN ${raw('tb_fat_atendimento_individual')} a ON a._municipality_ibge = p._municipality_ibge AND a.co_seq_fat_atd_ind = p.co_fat_atd_ind
+  JOIN ${raw('tb_dim_cbo')} cbo ON cbo._municipality_ibge = a._municipality_ibge AND cbo.co_seq_dim_cbo = a.co_dim_cbo_1
+  LEFT JOIN ${raw('tb_dim_cid')} cid ON cid._municipality_ibge = p._municipality_ibge AND cid.co_seq_dim_cid = p.co_dim_cid
+  LEFT JOIN ${raw('tb_dim_ciap')} ciap ON ciap._municipality_ibge = p._municipality_ibge AND ciap.co_seq_dim_ciap = p.co_dim_ciap
+  JOIN record r ON r.municipality_ibge = a._municipality_ibge AND r.citizen_id = a.co_fat_cidadao_pec
+  WHERE SUBSTR(cbo.nu_cbo, 1, 4) IN (${list(DOCTOR_OR_NURSE_CBO)})
+    AND ${realDay('a.co_dim_tempo')}
+    AND ${conditionPredicate(codes)}
 )`;
 }
 
@@ -595,7 +697,9 @@ anthropometry AS (
 )`,
     agent_visit: `
 agent_visit AS (
-  SELECT r.municipality_ibge, r.person_id, v.co_dim_tempo AS day_key
+  -- child_motive: the visit records the motive "newborn" or "child" (C2 counts only those).
+  SELECT r.municipality_ibge, r.person_id, v.co_dim_tempo AS day_key,
+    CASE WHEN v.st_acomp_recem_nascido = 1 OR v.st_acomp_crianca = 1 THEN 1 ELSE 0 END AS child_motive
   FROM ${raw('tb_fat_visita_domiciliar')} v
   JOIN ${raw('tb_dim_cbo')} cbo ON cbo._municipality_ibge = v._municipality_ibge AND cbo.co_seq_dim_cbo = v.co_dim_cbo
   JOIN record r ON r.municipality_ibge = v._municipality_ibge AND r.citizen_id = v.co_fat_cidadao_pec
@@ -739,8 +843,9 @@ child_anthropometry AS (
   WHERE whole = 1 OR (weight = 1 AND height = 1)
 )`,
     child_dose: `
-agent_visit_n AS (
-  SELECT municipality_ibge, person_id, day_key, ${dayNumber(dialect, 'day_key')} AS day_n FROM agent_visit
+child_agent_visit AS (
+  -- Agent visits recorded with the motive "newborn" or "child" (C2 practice D).
+  SELECT municipality_ibge, person_id, day_key, ${dayNumber(dialect, 'day_key')} AS day_n FROM agent_visit WHERE child_motive = 1
 ),
 child_dose AS (
   -- (municipality_ibge, person_id, component, day_key, day_n): one row per component and day a child got a dose of it.
@@ -766,6 +871,116 @@ child_component_met AS (
   WHERE previous_n IS NULL OR day_n - previous_n >= CASE component ${CHILD_SCHEDULE.map((c) => `WHEN ${sqlLiteral(c.component)} THEN ${c.spaced ? 30 : 1}`).join(' ')} END
   GROUP BY municipality_ibge, y, q, person_id, component
   HAVING COUNT(*) >= CASE component ${CHILD_SCHEDULE.map((c) => `WHEN ${sqlLiteral(c.component)} THEN ${c.doses}`).join(' ')} END
+)`,
+    c3_pregnancy: `${c3ConsultationCte(dialect, 'c3_prenatal_consultation', CONDITION_CODES.c3Pregnancy, true)},
+c3_outcome AS (
+  -- The end of a pregnancy as recorded (any professional): the pregnancy problem marked resolved in the problem list,
+  -- dated by its end day (the PEC's "Data de desfecho da gestação"), or a delivery or abortion code, dated by the
+  -- consultation. recorded_n: the day the record was made.
+  SELECT DISTINCT r.municipality_ibge, r.person_id,
+    CASE WHEN ${conditionPredicate(CONDITION_CODES.c3Abortion)} THEN 'abortion'
+         WHEN ${conditionPredicate(CONDITION_CODES.c3Delivery)} THEN 'delivery'
+         ELSE 'resolved' END AS kind,
+    CASE WHEN ${conditionPredicate(CONDITION_CODES.c3Abortion)} OR ${conditionPredicate(CONDITION_CODES.c3Delivery)}
+         THEN ${dayNumber(dialect, 'a.co_dim_tempo')} ELSE ${dayNumber(dialect, 'p.co_dim_data_fim_problema')} END AS day_n,
+    ${dayNumber(dialect, 'a.co_dim_tempo')} AS recorded_n
+  FROM ${raw('tb_fat_atd_ind_problemas')} p
+  JOIN ${raw('tb_fat_atendimento_individual')} a ON a._municipality_ibge = p._municipality_ibge AND a.co_seq_fat_atd_ind = p.co_fat_atd_ind
+  LEFT JOIN ${raw('tb_dim_cid')} cid ON cid._municipality_ibge = p._municipality_ibge AND cid.co_seq_dim_cid = p.co_dim_cid
+  LEFT JOIN ${raw('tb_dim_ciap')} ciap ON ciap._municipality_ibge = p._municipality_ibge AND ciap.co_seq_dim_ciap = p.co_dim_ciap
+  JOIN record r ON r.municipality_ibge = a._municipality_ibge AND r.citizen_id = a.co_fat_cidadao_pec
+  WHERE ${realDay('a.co_dim_tempo')}
+    AND (${conditionPredicate(CONDITION_CODES.c3Delivery)} OR ${conditionPredicate(CONDITION_CODES.c3Abortion)}
+      OR (${conditionPredicate(CONDITION_CODES.c3Pregnancy)} AND ${realDay('p.co_dim_data_fim_problema')}))
+),
+c3_candidate AS (
+  -- Per period and person, each LMP informed (or derived from the gestational age) by a prenatal consultation up to
+  -- the period's last day, within 294 days of it, whose pregnancy and puerperium at their longest (LMP + 336 days)
+  -- reach the period; informed_n: the first consultation giving it.
+  SELECT per.municipality_ibge, per.y, per.q, per.first_day_n, per.last_day_n, c.person_id, c.lmp_n, MIN(c.day_n) AS informed_n
+  FROM period per JOIN c3_prenatal_consultation c ON c.municipality_ibge = per.municipality_ibge
+  WHERE c.lmp_n IS NOT NULL AND c.day_n >= c.lmp_n AND c.day_n < c.lmp_n + ${PREGNANCY_DAYS} AND c.day_n <= per.last_day_n
+    AND c.lmp_n <= per.last_day_n AND c.lmp_n + ${PREGNANCY_DAYS + PUERPERIUM_DAYS} > per.first_day_n
+  GROUP BY per.municipality_ibge, per.y, per.q, per.first_day_n, per.last_day_n, c.person_id, c.lmp_n
+),
+c3_ended AS (
+  -- Per candidate, the first outcome of each kind after its LMP, within 294 days, recorded by the period's last day.
+  SELECT g.municipality_ibge, g.y, g.q, g.person_id, g.lmp_n,
+    MIN(CASE WHEN o.kind = 'resolved' THEN o.day_n END) AS resolved_n,
+    MIN(CASE WHEN o.kind = 'delivery' THEN o.day_n END) AS delivery_n,
+    MIN(CASE WHEN o.kind = 'abortion' THEN o.day_n END) AS abortion_n
+  FROM c3_candidate g JOIN c3_outcome o ON o.municipality_ibge = g.municipality_ibge AND o.person_id = g.person_id
+  WHERE o.day_n > g.lmp_n AND o.day_n < g.lmp_n + ${PREGNANCY_DAYS} AND o.recorded_n <= g.last_day_n
+  GROUP BY g.municipality_ibge, g.y, g.q, g.person_id, g.lmp_n
+),
+c3_bounds AS (
+  -- Pregnant on [lmp_n, end_n), puerperal on [end_n, end_n + 42). end_n: the recorded outcome date (the pregnancy
+  -- problem resolved), else the first delivery code, else LMP + 294 days. A candidate with an abortion code, unless a
+  -- delivery code came first, is excluded, and so is one whose puerperium ended before the period. Of the candidates
+  -- left, the period keeps the one informed first (one pregnancy per person and period): a pregnancy lost or ended
+  -- before the period does not hide the next one.
+  SELECT municipality_ibge, y, q, person_id, lmp_n, last_day_n, end_n
+  FROM (
+    SELECT g.municipality_ibge, g.y, g.q, g.person_id, g.lmp_n, g.last_day_n,
+      COALESCE(x.resolved_n, x.delivery_n, g.lmp_n + ${PREGNANCY_DAYS}) AS end_n,
+      ROW_NUMBER() OVER (PARTITION BY g.municipality_ibge, g.y, g.q, g.person_id ORDER BY g.informed_n, g.lmp_n) AS rn
+    FROM c3_candidate g
+    LEFT JOIN c3_ended x ON x.municipality_ibge = g.municipality_ibge AND x.y = g.y AND x.q = g.q AND x.person_id = g.person_id AND x.lmp_n = g.lmp_n
+    WHERE (x.abortion_n IS NULL OR x.abortion_n > x.delivery_n)
+      AND COALESCE(x.resolved_n, x.delivery_n, g.lmp_n + ${PREGNANCY_DAYS}) + ${PUERPERIUM_DAYS} > g.first_day_n
+  ) active
+  WHERE rn = 1
+),
+c3_pregnancy AS (
+  -- (municipality_ibge, y, q, person_id, lmp_n, end_n, last_day_n, first_n): each period's active pregnancy and the day of
+  -- its first prenatal consultation (NULL when every one came after the end).
+  SELECT b.municipality_ibge, b.y, b.q, b.person_id, b.lmp_n, b.end_n, b.last_day_n, MIN(c.day_n) AS first_n
+  FROM c3_bounds b
+  LEFT JOIN c3_prenatal_consultation c ON c.municipality_ibge = b.municipality_ibge AND c.person_id = b.person_id
+    AND c.day_n >= b.lmp_n AND c.day_n < b.end_n AND c.day_n <= b.last_day_n
+  GROUP BY b.municipality_ibge, b.y, b.q, b.person_id, b.lmp_n, b.end_n, b.last_day_n
+),${c3ConsultationCte(dialect, 'c3_puerperal_consultation', CONDITION_CODES.c3Puerperium, false)},
+c3_event AS (
+  -- (municipality_ibge, person_id, kind, day_n, event_id): what C3's practices count, one kind each.
+  SELECT municipality_ibge, person_id, 'prenatal' AS kind, day_n, consultation_id AS event_id FROM c3_prenatal_consultation
+  UNION ALL
+  SELECT municipality_ibge, person_id, 'puerperal_consultation', day_n, consultation_id FROM c3_puerperal_consultation
+  UNION ALL
+  SELECT municipality_ibge, person_id, 'blood_pressure', ${dayNumber(dialect, 'day_key')}, CAST(NULL AS INT64) FROM blood_pressure WHERE ${realDay('day_key')}
+  UNION ALL
+  SELECT municipality_ibge, person_id, 'anthropometry', day_n, CAST(NULL AS INT64) FROM child_anthropometry
+  UNION ALL
+  SELECT municipality_ibge, person_id, 'agent_visit', ${dayNumber(dialect, 'day_key')}, CAST(NULL AS INT64) FROM agent_visit
+  UNION ALL
+  SELECT r.municipality_ibge, r.person_id, 'dtpa', ${dayNumber(dialect, 'v.co_dim_tempo_vacina_aplicada')}, CAST(NULL AS INT64)
+  FROM ${raw('tb_fat_vacinacao_vacina')} v
+  JOIN ${raw('tb_dim_imunobiologico')} im ON im._municipality_ibge = v._municipality_ibge AND im.co_seq_dim_imunobiologico = v.co_dim_imunobiologico
+  JOIN record r ON r.municipality_ibge = v._municipality_ibge AND r.citizen_id = v.co_fat_cidadao_pec
+  WHERE LTRIM(im.nu_identificador, '0') = ${sqlLiteral(VACCINE_CODES.dtpaAdult)} AND ${realDay('v.co_dim_tempo_vacina_aplicada')}
+  UNION ALL
+  SELECT r.municipality_ibge, r.person_id, 'oral_health', ${dayNumber(dialect, 'o.co_dim_tempo')}, CAST(NULL AS INT64)
+  FROM ${raw('tb_fat_atendimento_odonto')} o
+  JOIN ${raw('tb_dim_cbo')} cbo ON cbo._municipality_ibge = o._municipality_ibge AND cbo.co_seq_dim_cbo = o.co_dim_cbo_1
+  JOIN record r ON r.municipality_ibge = o._municipality_ibge AND r.citizen_id = o.co_fat_cidadao_pec
+  WHERE SUBSTR(cbo.nu_cbo, 1, 4) IN (${list(ORAL_HEALTH_CBO_FAMILY)}) AND ${realDay('o.co_dim_tempo')}
+  UNION ALL
+  -- G and H: a rapid test performed (procedure sheet) or an exam evaluated in a consultation (a request alone does not count).
+  SELECT municipality_ibge, person_id, kind, ${dayNumber(dialect, 'day_key')}, CAST(NULL AS INT64)
+  FROM (
+    SELECT r.municipality_ibge, r.person_id, pr.co_proced, f.co_dim_tempo AS day_key
+    FROM ${raw('tb_fat_proced_atend_proced')} f
+    JOIN ${raw('tb_dim_procedimento')} pr ON pr._municipality_ibge = f._municipality_ibge AND pr.co_seq_dim_procedimento = f.co_dim_procedimento
+    JOIN record r ON r.municipality_ibge = f._municipality_ibge AND r.citizen_id = f.co_fat_cidadao_pec
+    WHERE pr.co_proced IN (${list(C3_TESTS.flatMap((t) => t.codes))})
+    UNION ALL
+    SELECT r.municipality_ibge, r.person_id, pr.co_proced, f.co_dim_tempo
+    FROM ${raw('tb_fat_atd_ind_procedimentos')} f
+    JOIN ${raw('tb_dim_procedimento')} pr ON pr._municipality_ibge = f._municipality_ibge AND pr.co_seq_dim_procedimento = f.co_dim_procedimento_avaliado
+    JOIN record r ON r.municipality_ibge = f._municipality_ibge AND r.citizen_id = f.co_fat_cidadao_pec
+    WHERE pr.co_proced IN (${list(C3_TESTS.flatMap((t) => t.codes))})
+  ) tested
+  JOIN (${C3_TESTS.flatMap((t) => t.codes.map((c) => `SELECT ${sqlLiteral(c)} AS code, ${sqlLiteral(t.kind)} AS kind`)).join(' UNION ALL ')}) k ON k.code = tested.co_proced
+  WHERE ${realDay('day_key')}
 )`,
     woman: `
 woman AS (

@@ -45,7 +45,7 @@ const INDICATOR_ID = col('indicator_id', 'string', 'Indicator (dim_indicator; do
 const INDICATOR_KEY = col('indicator_key', 'string', "'<municipality_ibge>:<indicator_id>': relates to dim_indicator");
 const HONESTY = HONESTY_COLUMNS.map((c) => ({ ...c, required: true }));
 const REFRESHED = col('refreshed_at', 'timestamp', 'When the row was computed (UTC); a frozen row keeps the time it was frozen');
-/** gp_1<suffix> … gp_6<suffix>, nullable: an indicator has up to MAX_GOOD_PRACTICES practices. */
+/** gp_1<suffix> … gp_11<suffix>, nullable: an indicator has up to MAX_GOOD_PRACTICES practices. */
 const gpCols = (suffix: string, type: OwnedColumn['type'], describe: (n: number) => string) =>
   Array.from({ length: MAX_GOOD_PRACTICES }, (_, k) => col(`gp_${k + 1}${suffix}`, type, describe(k + 1), false));
 
@@ -96,7 +96,7 @@ const factTable: OwnedTable = {
         `1 when good practice ${n} of the indicator is met (dim_indicator.gp_${n}_name); NULL beyond the indicator's practices, or when the practice does not apply to the person (C7: by age)`,
     ),
     col('in_numerator', 'int', '1 when the person counts in the numerator (every good practice that applies to them met)'),
-    col('score', 'float', 'Sum of the scores of the practices met (0–100), for indicators scored per person (C4, C5, C6); NULL otherwise (C7 is scored per team)', false),
+    col('score', 'float', 'Sum of the scores of the practices met (0–100), for indicators scored per person (C2–C6); NULL otherwise (C7 is scored per team)', false),
     ...HONESTY,
     REFRESHED,
   ],
@@ -155,7 +155,7 @@ const AGGREGATE_MEASURES: OwnedColumn[] = [
   col(
     'score_mean',
     'float',
-    "The indicator's score (0–100, 2 decimals): the mean person score (C4, C5, C6), or Σ practice points × gp_<n>_met / gp_<n>_eligible over the practices with people (C7); NULL for unscored indicators",
+    "The indicator's score (0–100, 2 decimals): the mean person score (C2–C6), or Σ practice points × gp_<n>_met / gp_<n>_eligible over the practices with people (C7); NULL for unscored indicators",
     false,
   ),
   ...gpCols('_met', 'int', (n) => `People meeting good practice ${n}; NULL beyond the indicator's practices`),

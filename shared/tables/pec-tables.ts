@@ -226,6 +226,14 @@ const tables: z.input<typeof TableRegistry> = [
       bigint('co_fat_cidadao_pec'),
       bigint('co_dim_cid'),
       bigint('co_dim_ciap'),
+      // The end of the problem as YYYYMMDD when the problem list marks it resolved: for the pregnancy (W78) it is the
+      // "Data de desfecho da gestação" (C3, docs/indicators/prenatal.md). NULL where a PEC version lacks the column.
+      {
+        name: 'co_dim_data_fim_problema',
+        type: 'bigint',
+        description: 'end of the problem (resolved) as YYYYMMDD; 30001231 or the sentinel when none',
+        whenMissing: 'null',
+      },
       ...attribution('_1', '_2'),
       bigint('co_dim_municipio'),
       bigint('co_dim_tempo'),
@@ -280,6 +288,9 @@ const tables: z.input<typeof TableRegistry> = [
       int('st_acomp_hipertensao'),
       int('st_acomp_diabetes'),
       int('st_acomp_gestante'),
+      // Visit motives "newborn" and "child": C2 counts only the visits recorded with one of them.
+      int('st_acomp_recem_nascido'),
+      int('st_acomp_crianca'),
       dropped('nu_latitude', 'location', 'double'),
       dropped('nu_longitude', 'location', 'double'),
       bigint('co_dim_municipio'),

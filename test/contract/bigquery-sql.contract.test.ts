@@ -2,6 +2,7 @@ import { Parser } from 'node-sql-parser';
 import { applySlicesScript, ledgerReadQuery, sliceParams, tableRef, timestampParam, type ApplyTable, type Step } from '../../shared/adapters/gcp/bigquery-sql';
 import { TableDef } from '../../shared/contracts/tables';
 import type { SliceLoad } from '../../shared/ports';
+import { INDICATORS, evaluatedWith } from '../../shared/marts/indicators';
 import { getTable } from '../../shared/tables/pec-tables';
 
 /**
@@ -216,5 +217,14 @@ describe('the BigQuery load transaction (contract: GoogleSQL, parsed)', () => {
     expect(() => applySlicesScript([evil], 'load-x', ledger, GUARD)).toThrow(/refusing/);
     expect(() => applySlicesScript([loads[1]!], "load'; DROP TABLE x", ledger, GUARD)).toThrow(/refusing/);
     expect(() => applySlicesScript([{ ...loads[1]!, slices: [load(slice('3550308', null, '2026-11-22 09:00'))] }], 'load-x', ledger, GUARD)).toThrow(/refusing/);
+  });
+});
+
+describe('the indicator evaluations sent to BigQuery (contract: GoogleSQL, parsed)', () => {
+  // Each indicator's WITH clause in the BigQuery dialect, as the fact's refresh embeds it. Comments are dropped as
+  // compactSql drops them. Parsing proves the syntax both engines must share; DuckDB runs the same text in the tests.
+  it.each(INDICATORS.map((i) => [i.id, i] as const))('%s parses as GoogleSQL', (_id, i) => {
+    const sql = `${evaluatedWith('bigquery', [i])} SELECT * FROM evaluated`.replace(/--[^\n]*/g, '');
+    expect(() => parser.astify(sql, OPT)).not.toThrow();
   });
 });

@@ -4,14 +4,15 @@ import { MARTS, refreshMartDuckDb } from '../../shared/marts/marts';
 
 /**
  * C2, child development (docs/indicators/child-development.md), on a hand-made warehouse. A = 3509502, team 2 = T1.
- * CBO 40 doctor 225142, 41 nurse 223565, 42 nursing technician 322205, 46 community health agent 515105.
+ * CBO 40 doctor 225142, 41 nurse 223565, 42 nursing technician 322205, 46 community health agent 515105. Visits are
+ * recorded with the motive "child" (st_acomp_crianca) unless said otherwise.
  * 2026Q2 (2026-05-01 … 2026-08-31): children up to two at some day of it.
  *   K1 born 2026-03-01: nurse consultations coded ABP004 (child care) on 9 days from 2026-03-31 (day 30 of life), 8 of
  *      them with weight and height, plus an anthropometric evaluation procedure on 2026-07-01 → A, B, C (9 days);
  *      agent visits on day 30 and on 2026-08-31 (six months is 2026-09-01) → D; pentavalent, VIP and pneumococcal
  *      30+ days apart but no MMR yet → not E. Score 80.
  *   K2 born 2024-05-01 (second birthday on the period's first day: in): a doctor's A98 consultation on day 31 → not A;
- *      one agent visit → not D; hexavalent ×3 and VPC13 ×2, 60 days apart, hepatitis B at birth coded '09'; MMR on the
+ *      an agent visit on day 19 and another on day 40 recorded with neither motive "newborn" nor "child" → one visit → not D; hexavalent ×3 and VPC13 ×2, 60 days apart, hepatitis B at birth coded '09'; MMR on the
  *      day before the first birthday (does not count) and SCRV twice from it → E. Score 20.
  *   K3 born 2024-04-30 (turned two the day before the period): out. K5 deceased: out.
  *   K4 born 2025-01-01: a K86 consultation (not child care); agent visit on day 14, a nursing technician's visit, and an
@@ -90,8 +91,25 @@ describe('C2: consultations, anthropometry, agent visits and the vaccine schedul
     await mw.insert('tb_fat_atendimento_individual', consultations);
     await mw.insert('tb_fat_atd_ind_problemas', problems);
     await mw.insert('tb_fat_proced_atend_proced', [{ co_seq_fat_proced_atend_proced: 1, co_fat_cidadao_pec: 1, co_dim_procedimento: 30, co_dim_tempo: 20260701 }]);
-    const visit = (citizen: number, day: number, cbo = 46): Row => ({ co_seq_fat_visita_domiciliar: ++id, co_fat_cidadao_pec: citizen, co_dim_cbo: cbo, co_dim_tempo: day });
-    await mw.insert('tb_fat_visita_domiciliar', [visit(1, 20260331), visit(1, 20260831), visit(2, 20240520), visit(4, 20250115), visit(4, 20250301, 42), visit(4, 20250801)]);
+    // Motive "child" unless said otherwise; `null`: a visit recorded with neither "newborn" nor "child".
+    const visit = (citizen: number, day: number, cbo = 46, motive: 'newborn' | 'child' | null = 'child'): Row => ({
+      co_seq_fat_visita_domiciliar: ++id,
+      co_fat_cidadao_pec: citizen,
+      co_dim_cbo: cbo,
+      co_dim_tempo: day,
+      st_acomp_recem_nascido: motive === 'newborn' ? 1 : 0,
+      st_acomp_crianca: motive === 'child' ? 1 : 0,
+      st_acomp_gestante: 0,
+    });
+    await mw.insert('tb_fat_visita_domiciliar', [
+      visit(1, 20260331, 46, 'newborn'),
+      visit(1, 20260831),
+      visit(2, 20240520),
+      visit(2, 20240610, 46, null),
+      visit(4, 20250115),
+      visit(4, 20250301, 42),
+      visit(4, 20250801),
+    ]);
     const dose = (citizen: number, vaccine: number, day: number): Row => ({
       co_seq_fat_vacinacao_vacina: ++id,
       co_fat_cidadao_pec: citizen,

@@ -28,6 +28,7 @@ describe('indicator marts over a synthetic PEC with a planted cohort', () => {
   const P = INDICATOR_COHORT.prenatal;
   const W = INDICATOR_COHORT.womensCancer;
   const K = INDICATOR_COHORT.childDevelopment;
+  const G = INDICATOR_COHORT.pregnancyCare;
   beforeAll(async () => {
     db = await createTestDatabase('pec_cohort', (c) => seedPec(c, { seed: 21, municipalities: [CAMPINAS], citizens: 300, endDate: END, indicatorCohort: true }).then(() => {}));
     p = await testPipeline([{ db, municipalities: [CAMPINAS] }]);
@@ -70,6 +71,19 @@ describe('indicator marts over a synthetic PEC with a planted cohort', () => {
       c2_child_development: [V.children + K.babies, 0, Math.round(((40 * K.followed) / (V.children + K.babies)) * 100) / 100, K.followed, 0, 0, K.followed, 0, null],
       // C7, each practice over its own women: A (25–64) the cytology women and the women of 55; B (9–14) the girls;
       // C (14–69) those and the pregnant women of 20; D (50–69) the women of 55. Only vaccinated girls meet all theirs.
+      // C3: the pregnant women; A (10) all but the late, E (9) the visited, F (9) the dTpa, I (9) the delivered, J (9) the
+      // puerperal visits, K (9) the dental; nobody meets all eleven (the checks of every practice are in the next test).
+      c3_pregnancy_puerperium: [
+        P.pregnancies,
+        0,
+        Math.round(((10 * (P.pregnancies - P.late) + 9 * (G.visited + G.dtpa + G.delivered + G.puerperalVisit + P.dental)) / P.pregnancies) * 100) / 100,
+        P.pregnancies - P.late,
+        0,
+        0,
+        0,
+        G.visited,
+        G.dtpa,
+      ],
       c7_womens_cancer_prevention: [
         C.people + P.pregnancies + W.girls + W.women,
         W.vaccinated,
@@ -93,6 +107,15 @@ describe('indicator marts over a synthetic PEC with a planted cohort', () => {
       [cohortTeamIne(CAMPINAS.ibge)],
     );
     expect(mart).toEqual({ d: H.people + H.selfDeclared, n: H.followed });
+  });
+
+  it("C3: the cohort team's eleven practices in 2026Q3 are the planted ones; the recorded outcome date starts the puerperium", async () => {
+    const [c3] = await p.warehouse.query(
+      `SELECT ${Array.from({ length: 11 }, (_, k) => `gp_${k + 1}_met::INTEGER AS g${k + 1}`).join(', ')}
+       FROM marts.indicator_team_period WHERE indicator_id = 'c3_pregnancy_puerperium' AND team_ine = $1 AND quadrimestre = '2026Q3'`,
+      [cohortTeamIne(CAMPINAS.ibge)],
+    );
+    expect(c3).toEqual({ g1: P.pregnancies - P.late, g2: 0, g3: 0, g4: 0, g5: G.visited, g6: G.dtpa, g7: 0, g8: 0, g9: G.delivered, g10: G.puerperalVisit, g11: P.dental });
   });
 
   it('the municipality: every figure is a proportion of its denominator, and the teams add up to the municipal figure', async () => {
