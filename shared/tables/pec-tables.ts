@@ -285,8 +285,9 @@ const tables: z.input<typeof TableRegistry> = [
       ...attribution(''),
       bigint('co_dim_desfecho_visita'),
       microArea('nu_micro_area'),
-      int('st_acomp_hipertensao'),
-      int('st_acomp_diabetes'),
+      // The PEC DW's names for the motives "hypertension" and "diabetes" (person-prefixed, unlike gestante/crianca).
+      int('st_acomp_pessoa_hipertensao'),
+      int('st_acomp_pessoa_diabetes'),
       int('st_acomp_gestante'),
       // Visit motives "newborn" and "child": C2 counts only the visits recorded with one of them.
       int('st_acomp_recem_nascido'),
