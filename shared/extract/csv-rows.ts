@@ -67,7 +67,8 @@ export class CsvRowTransform extends Transform {
   }
 
   override _flush(done: TransformCallback): void {
-    if (this.carry && this.carry.length > 0) return done(new Error(`COPY output ended inside a row (${this.carry.length} bytes left)`));
+    // `carry` is never empty (see _transform): any carry is a row cut off by the end of the output.
+    if (this.carry) return done(new Error(`COPY output ended inside a row (${this.carry.length} bytes left)`));
     done();
   }
 
@@ -168,8 +169,8 @@ export class CsvRowTransform extends Transform {
     this.out.copy(grown, 0, 0, this.outLength);
     this.out = grown;
   }
+  /** `to > from` always: a complete row holds at least its newline after the hashed fields. */
   private append(buf: Buffer, from: number, to: number): void {
-    if (to <= from) return;
     this.ensure(to - from);
     buf.copy(this.out, this.outLength, from, to);
     this.outLength += to - from;

@@ -81,8 +81,30 @@ describe('CsvRowTransform', () => {
     expect(text).toBe(`${H('a')},${H('b,c')},3\n`);
   });
 
+  it('refuses a hashed field that is not followed by a separator, naming the field and the offset', async () => {
+    await expect(run('"a"b,1\n', 1, 64)).rejects.toThrow('unexpected byte after field 1 at offset 3');
+    await expect(run('x,"b"c,1\n', 2, 64)).rejects.toThrow('unexpected byte after field 2 at offset 5');
+  });
+
+  it('output larger than its buffer (one big chunk, a field larger than twice the buffer, multi-byte text) lands whole', async () => {
+    // Many short hashed rows, then one row whose unhashed field alone is larger than twice the first output buffer.
+    const many = Array.from({ length: 6000 }, (_, i) => `v${i},${i},"é, ""${i}"""\n`);
+    const huge = `big,"${'ção'.repeat(60_000)}"\n`;
+    const all = [...many, huge, ...many.slice(0, 10)];
+    const input = all.join('');
+    const hashedWith = (f: (v: string) => string) => all.map((r) => `${f(r.slice(0, r.indexOf(',')))}${r.slice(r.indexOf(','))}`).join('');
+    for (const size of [input.length * 2, 70_000]) {
+      const { text, rows } = await run(input, 1, size);
+      expect(rows).toBe(6011);
+      expect(text).toBe(hashedWith(H));
+    }
+    // The same through a pseudonym function writing multi-byte replacements (3 UTF-8 bytes per UTF-16 unit at most).
+    const wide = (v: string) => `€${v}€`.repeat(40);
+    expect((await run(input, 1, input.length * 2, wide)).text).toBe(hashedWith(wide));
+  });
+
   it('fails loudly when the stream ends inside a row', async () => {
-    await expect(run('1,2\n3,"open', 0, 4)).rejects.toThrow(/ended inside a row/);
+    await expect(run('1,2\n3,"open', 0, 4)).rejects.toThrow('COPY output ended inside a row (7 bytes left)');
   });
 });
 
