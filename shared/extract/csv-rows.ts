@@ -95,9 +95,8 @@ export class CsvRowTransform extends Transform {
           const q = closingQuote(buf, pos);
           if (q < 0) break rowLoop;
           description = buf.toString('utf8', pos + 1, q).replaceAll('""', '"');
-          pos = q + 1;
+          pos = q + 1; // closingQuote found a byte after the quote, so pos is still inside buf
         }
-        if (pos >= buf.length) break rowLoop;
         if (buf[pos] !== COMMA) throw new Error(`unexpected byte after the set-aside field at offset ${pos}`);
         pos++;
       }
