@@ -3,6 +3,7 @@ import { quoteIdent } from '../../shared/contracts/tables';
 import { conformCheck, copySql, dateLiteral, intLiteral, resolveColumns } from '../../shared/extract/sql';
 import type { SourceColumn } from '../../shared/extract/source';
 import { TableRegistry, type TableDef } from '../../shared/contracts/tables';
+import { TerminalError } from '../../shared/errors';
 
 const consultation = getTable('tb_fat_atendimento_individual');
 const allColumns = (t = consultation) => new Set(t.columns.map((c) => c.name));
@@ -105,6 +106,19 @@ describe('SQL built only from registry identifiers and checked values', () => {
       expect(conformCheck('timestamp', '"x"', col('timestamp without time zone'))?.bad).toContain("TIMESTAMP '9999-12-31 23:59:59.999999'");
       expect(conformCheck('text', '"x"', col('text'))?.original).toBe('left("x", 1000)');
       expect(conformCheck('text', '"x"', col('character varying', { maxChars: 1_000_000 }))).toBeDefined();
+    });
+    it('adds no check a drifted source type could not evaluate (the COPY must not fail on type drift)', () => {
+      // Staged as PostgreSQL prints them and reported as drift instead: e.g. octet_length(integer) or
+      // text < TIMESTAMP would be errors inside the COPY.
+      for (const dt of ['integer', 'bigint', 'date', 'timestamp without time zone', 'numeric']) expect(conformCheck('text', '"x"', col(dt))).toBeUndefined();
+      for (const dt of ['date', 'text', 'timestamp with time zone']) expect(conformCheck('timestamp', '"x"', col(dt))).toBeUndefined();
+      for (const dt of ['timestamp without time zone', 'text']) expect(conformCheck('date', '"x"', col(dt))).toBeUndefined();
+      for (const dt of ['text', 'double precision']) expect(conformCheck('numeric', '"x"', col(dt))).toBeUndefined();
+      for (const dt of ['text', 'character', 'character varying']) expect(conformCheck('text', '"x"', col(dt))?.bad).toBe('octet_length("x") > 1048576');
+    });
+    it('skips the length check exactly when varchar(n) cannot exceed the limit (4 bytes per character)', () => {
+      expect(conformCheck('text', '"x"', col('character varying', { maxChars: 262_144 }))).toBeUndefined();
+      expect(conformCheck('text', '"x"', col('character varying', { maxChars: 262_145 }))).toBeDefined();
     });
     it('checks a numeric the registry pins to numeric(p,s) against p and s, not the contract maximum', () => {
       const pinned = { precision: 5, scale: 1 };
@@ -218,8 +232,8 @@ describe('the COPY statement, whole (the one text sent to the source)', () => {
       municipality: { kind: 'column', column: 'co_dim_municipio' },
       mode: { kind: 'window', column: 'co_dim_tempo', keyFormat: 'yyyymmdd' },
       columns: [
-        { name: 'co_seq', type: 'bigint', aliases: ['co_seq_antigo'] },
         { name: 'nu_cpf', type: 'text', pii: { kind: 'cpf', policy: 'hash' }, aliases: ['nu_cpf_antigo'] },
+        { name: 'co_seq', type: 'bigint', aliases: ['co_seq_antigo'] },
         { name: 'nu_cns', type: 'text', pii: { kind: 'cns', policy: 'hash' } },
         { name: 'no_nome', type: 'text', pii: { kind: 'name', policy: 'drop' } },
         { name: 'nu_idade', type: 'smallint' },
@@ -304,6 +318,58 @@ describe('the COPY statement, whole (the one text sent to the source)', () => {
     const r = resolveColumns(fact, allColumns(fact));
     expect(() => copySql(fact, r, [], { start: '2026-10-01', end: '2026-11-01' }, ING)).toThrow('no municipality ids to filter on');
     expect(() => copySql(fact, r, ['7'], null, ING)).toThrow('tb_fat_x is windowed but no window was given');
+  });
+
+  it('a composite primary key and several checked columns: one JSON description per row, PostgreSQL syntax', () => {
+    const [t] = TableRegistry.parse([
+      {
+        name: 'tb_fat_y',
+        description: 'two key columns, two checks',
+        primaryKey: ['co_b', 'co_a'],
+        municipality: { kind: 'installation' },
+        mode: { kind: 'full' },
+        columns: [
+          { name: 'nu_p', type: 'smallint' },
+          { name: 'co_a', type: 'bigint' },
+          { name: 'co_b', type: 'bigint', aliases: ['co_b_antigo'] },
+          { name: 'nu_q', type: 'smallint' },
+        ],
+      },
+    ]) as [TableDef];
+    const r = resolveColumns(
+      t,
+      new Map([
+        ['nu_p', col('integer')],
+        ['co_a', col('bigint')],
+        ['co_b_antigo', col('bigint')],
+        ['nu_q', col('bigint')],
+      ]),
+    );
+    const bad = (c: string) => `("${c}" < -32768 OR "${c}" > 32767)`;
+    const item = (c: string) => `CASE WHEN ${bad(c)} THEN json_build_array('${c}', 'integer_out_of_range', "${c}"::text, octet_length("${c}"::text)) END`;
+    expect(r.setAsideSql).toBe(
+      `CASE WHEN ${bad('nu_p')} OR ${bad('nu_q')} THEN json_build_array(json_build_array("co_b_antigo"::text, "co_a"::text), ${item('nu_p')}, ${item('nu_q')})::text END AS "_set_aside"`,
+    );
+  });
+
+  it('fails the table (class source_schema, so only that table) naming every absent column, hashed ones too', () => {
+    const source = new Map([...allColumns(fact)].filter((n) => n !== 'nu_cns' && n !== 'nu_idade').map((n) => [n, col('bigint')]));
+    source.delete('nu_cpf');
+    source.set('nu_cpf_antigo', col('text'));
+    let err: unknown;
+    try {
+      resolveColumns(fact, source);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(TerminalError);
+    expect((err as TerminalError).errorClass).toBe('source_schema');
+    expect((err as Error).message).toBe('tb_fat_x: column(s) nu_cns, nu_idade absent from the source and the registry does not allow NULL-filling them');
+  });
+
+  it('reports no type drift when the source types are unknown (a bare name set)', () => {
+    expect(resolveColumns(consultation, allColumns()).typeDrift).toEqual([]);
+    expect(resolveColumns(fact, allColumns(fact)).typeDrift).toEqual([]);
   });
 
   it('takes only whole integers (any bigint, negative too) and plain ISO dates as literals', () => {
