@@ -27,6 +27,8 @@ const config = {
       testMatch: only ?? [
         '**/test/unit/sql.test.ts',
         '**/test/unit/csv-rows.test.ts',
+        '**/test/unit/part-writer.test.ts',
+        '**/test/integration/conform-checks.test.ts',
         '**/test/integration/source-lease.test.ts',
         '**/test/integration/guarantees.test.ts',
         '**/test/integration/type-roundtrip.test.ts',

@@ -67,7 +67,8 @@ export class CsvRowTransform extends Transform {
   }
 
   override _flush(done: TransformCallback): void {
-    if (this.carry && this.carry.length > 0) return done(new Error(`COPY output ended inside a row (${this.carry.length} bytes left)`));
+    // `carry` is never empty (see _transform): any carry is a row cut off by the end of the output.
+    if (this.carry) return done(new Error(`COPY output ended inside a row (${this.carry.length} bytes left)`));
     done();
   }
 
@@ -94,9 +95,8 @@ export class CsvRowTransform extends Transform {
           const q = closingQuote(buf, pos);
           if (q < 0) break rowLoop;
           description = buf.toString('utf8', pos + 1, q).replaceAll('""', '"');
-          pos = q + 1;
+          pos = q + 1; // closingQuote found a byte after the quote, so pos is still inside buf
         }
-        if (pos >= buf.length) break rowLoop;
         if (buf[pos] !== COMMA) throw new Error(`unexpected byte after the set-aside field at offset ${pos}`);
         pos++;
       }
@@ -168,8 +168,8 @@ export class CsvRowTransform extends Transform {
     this.out.copy(grown, 0, 0, this.outLength);
     this.out = grown;
   }
+  /** `to > from` always: a complete row holds at least its newline after the hashed fields. */
   private append(buf: Buffer, from: number, to: number): void {
-    if (to <= from) return;
     this.ensure(to - from);
     buf.copy(this.out, this.outLength, from, to);
     this.outLength += to - from;

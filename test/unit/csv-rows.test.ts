@@ -81,8 +81,35 @@ describe('CsvRowTransform', () => {
     expect(text).toBe(`${H('a')},${H('b,c')},3\n`);
   });
 
+  it('refuses a hashed field that is not followed by a separator, naming the field and the offset', async () => {
+    await expect(run('"a"b,1\n', 1, 64)).rejects.toThrow('unexpected byte after field 1 at offset 3');
+    await expect(run('x,"b"c,1\n', 2, 64)).rejects.toThrow('unexpected byte after field 2 at offset 5');
+  });
+
+  it('output larger than its buffer (one big chunk, a field larger than twice the buffer, multi-byte text) lands whole', async () => {
+    // Many short hashed rows, then one row whose unhashed field alone is larger than twice the first output buffer.
+    const many = Array.from({ length: 6000 }, (_, i) => `v${i},${i},"é, ""${i}"""\n`);
+    const huge = `big,"${'ção'.repeat(60_000)}"\n`;
+    // The huge row comes first too, while the buffer is still at its first size.
+    const all = [huge, ...many, huge, ...many.slice(0, 10)];
+    const input = all.join('');
+    const hashedWith = (f: (v: string) => string) => all.map((r) => `${f(r.slice(0, r.indexOf(',')))}${r.slice(r.indexOf(','))}`).join('');
+    for (const size of [input.length * 2, 70_000]) {
+      const { text, rows } = await run(input, 1, size);
+      expect(rows).toBe(6012);
+      expect(text).toBe(hashedWith(H));
+    }
+    // The same through a pseudonym function writing multi-byte replacements (3 UTF-8 bytes per UTF-16 unit at most).
+    const wide = (v: string) => `€${v}€`.repeat(40);
+    expect((await run(input, 1, input.length * 2, wide)).text).toBe(hashedWith(wide));
+  });
+
+  it('an empty line is a row (a one-column row holding NULL), at the start of a chunk too', async () => {
+    for (const size of [1, 2, 64]) expect(await run('\n\n"",x\n', 0, size)).toMatchObject({ text: '\n\n"",x\n', rows: 3 });
+  });
+
   it('fails loudly when the stream ends inside a row', async () => {
-    await expect(run('1,2\n3,"open', 0, 4)).rejects.toThrow(/ended inside a row/);
+    await expect(run('1,2\n3,"open', 0, 4)).rejects.toThrow('COPY output ended inside a row (7 bytes left)');
   });
 });
 
@@ -171,7 +198,7 @@ describe('Pseudonymizer', () => {
     });
 
     it('refuses a row whose set-aside field is not followed by a separator', async () => {
-      await expect(runAside('"x"y,1\n', 0, 64)).rejects.toThrow(/after the set-aside field/);
+      await expect(runAside('"x"y,1\n', 0, 64)).rejects.toThrow('unexpected byte after the set-aside field at offset 3');
     });
   });
 });
