@@ -19,6 +19,13 @@ import base from './stryker.config.mjs';
 
 /** @type {Record<string, { mutate: string[]; tests: string[] }>} */
 const PARTS = {
+  // modules/functions.ts against the tests that build it into a stack of its own INSIDE each test
+  // (test/support/module-stack.ts): per-test coverage then runs a mutant only against the tests
+  // that executed it, well under a second each, instead of whole stacks per mutant.
+  functions: {
+    mutate: ['infra-cdktf/modules/functions.ts'],
+    tests: ['module-functions', 'function-sizing'],
+  },
   // The Pub/Sub topics, subscriptions (delivery values, dead letters) and the functions' service config.
   delivery: {
     mutate: ['infra-cdktf/modules/pubsub.ts', 'infra-cdktf/modules/functions.ts'],
@@ -64,7 +71,14 @@ const config = {
     configFile: 'jest.config.js',
     enableFindRelatedTests: false,
     // No PostgreSQL needed by these tests.
-    config: { testMatch: tests.map((t) => `**/test/infra/${t}.test.ts`), globalSetup: null, globalTeardown: null },
+    config: {
+      testMatch: tests.map((t) => `**/test/infra/${t}.test.ts`),
+      globalSetup: null,
+      globalTeardown: null,
+      // In band: with two or more test files jest would start worker processes for every mutant,
+      // each loading cdktf and the provider bindings again (most of a run's cost here).
+      maxWorkers: 1,
+    },
   },
   // Module-level constants ARE the behaviour here (limits.ts values, DEAD_LETTER_RETENTION): count them.
   ignoreStatic: false,
