@@ -50,13 +50,18 @@ const PARTS = {
     mutate: ['infra-cdktf/limits.ts', 'infra-cdktf/limits-model.ts'],
     tests: ['limits-doc'],
   },
-  // Environment config validation and the network paths (NAT, VPN).
-  // The whole-stack files (placement-and-paths, security) check these too, but synthesize at
-  // module level: with them every mutant here is static and costs minutes. These two build what
-  // they check inside each test.
+  // Environment config validation (its zod schema is module-level: every schema mutant is static,
+  // so it runs every test selected; config.test.ts alone keeps that to a second).
+  config: {
+    mutate: ['infra-cdktf/config.ts'],
+    tests: ['config'],
+  },
+  // The network paths (NAT, VPN). The whole-stack files (placement-and-paths, security) check
+  // them too, but synthesize at module level: with them every mutant here is static and costs
+  // minutes. module-network builds what it checks inside each test.
   network: {
-    mutate: ['infra-cdktf/config.ts', 'infra-cdktf/modules/network.ts'],
-    tests: ['config', 'module-network'],
+    mutate: ['infra-cdktf/modules/network.ts'],
+    tests: ['module-network'],
   },
   // Storage, BigQuery datasets and tables, secrets, Power BI, orchestration, monitoring, APIs.
   rest: {

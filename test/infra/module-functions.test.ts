@@ -322,9 +322,14 @@ describe('functions module: identities hold exactly their roles', () => {
 
   test('a spec sizing Cloud Run would refuse stops the synth, naming the function', () => {
     const spec = FUNCTIONS.load as { vcpu?: number };
-    spec.vcpu = 0.1;
+    spec.vcpu = 0.079;
     try {
-      expect(() => synth()).toThrow(/^function sizing Cloud Run would refuse:\nload: 512 MiB needs at least 0\.333 vCPU, not 0\.1/);
+      // Every problem, one per line.
+      expect(() => synth()).toThrow(
+        new Error(
+          'function sizing Cloud Run would refuse:\nload: vcpu 0.079 is not a Cloud Run CPU value (0.08–1 in steps of 0.001, or 1–8 whole)\nload: 512 MiB needs at least 0.333 vCPU, not 0.079',
+        ),
+      );
     } finally {
       delete spec.vcpu;
     }
