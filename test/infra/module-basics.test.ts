@@ -14,7 +14,9 @@ import { resources } from './support/synth';
 
 describe('storage module', () => {
   test('two private buckets in São Paulo; staging objects deleted after the configured days, no soft delete; sources kept', () => {
-    const { json, config } = synthModule((ctx) => buckets(ctx));
+    const { json, config, out } = synthModule((ctx) => buckets(ctx));
+    // What the other modules are handed.
+    expect([out.staging.node.id, out.sources.node.id]).toEqual(['bucket-staging', 'bucket-sources']);
     const shared = {
       project: config.projectId,
       location: 'SOUTHAMERICA-EAST1',
@@ -72,7 +74,11 @@ describe('secrets module', () => {
 
 describe('pubsub module', () => {
   test('one topic per TOPICS entry, stored in the region; the dead-letter hold; Pub/Sub’s agent may publish dead letters', () => {
-    const { json, config } = synthModule((ctx) => topics(ctx));
+    const { json, config, out } = synthModule((ctx) => topics(ctx));
+    // What the other modules are handed.
+    expect(Object.keys(out.topics)).toEqual(Object.keys(TOPICS));
+    expect(out.deadLetterHold.node.id).toBe('subscription-dead-letter-hold');
+    expect(out.pubsubAgent).toMatch(/^serviceAccount:service-\$\{TfToken\[TOKEN\.\d+\]\}@gcp-sa-pubsub\.iam\.gserviceaccount\.com$/);
     const keys = Object.keys(TOPICS) as TopicKey[];
     expect(json.resource.google_pubsub_topic).toEqual(
       Object.fromEntries(
