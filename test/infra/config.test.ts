@@ -256,12 +256,29 @@ describe('CIDR helpers', () => {
 });
 
 describe('cloudRegistryProblems', () => {
-  const config = readEnvironmentConfig(repoRoot, 'dev');
-  const registry = readRegistry(path.resolve(repoRoot, config.registryFile));
-  const vpn = registry.municipalities.find((m) => m.network === 'vpn')!;
+  // Read before the tests, not while jest collects them: a defect in the reading then fails these
+  // tests instead of crashing the file (which mutation testing counts as an error, not a kill).
+  let config: EnvironmentConfig;
+  let registry: MunicipalityRegistry;
+  let vpn: MunicipalityEntry;
+  beforeAll(() => {
+    config = readEnvironmentConfig(repoRoot, 'dev');
+    registry = readRegistry(path.resolve(repoRoot, config.registryFile));
+    vpn = registry.municipalities.find((m) => m.network === 'vpn')!;
+  });
   const withVpn = (patch: Partial<MunicipalityEntry>, others: MunicipalityEntry[] = []) =>
     MunicipalityRegistry.parse({ municipalities: [...registry.municipalities.map((m) => (m === vpn ? { ...m, ...patch } : m)), ...others] });
   const problems = (r: MunicipalityRegistry, c: EnvironmentConfig = config) => cloudRegistryProblems(r, c);
+
+  test('a VPN municipality on a loopback host (the laptop form) has no vpn block to check: refused in the cloud', () => {
+    const laptop = MunicipalityRegistry.parse({
+      municipalities: registry.municipalities.map((m) => (m === vpn ? { ...m, vpn: undefined, connection: { ...m.connection, host: '127.0.0.1' } } : m)),
+    });
+    expect(problems(laptop)).toEqual([
+      `${where}: network "vpn" needs vpn.peerIps and vpn.peerAsn`,
+      `${where}: connection.host 127.0.0.1 must be the address its VPN device presents the PEC server on, inside network.vpnPresentedRange 100.64.0.0/16 (docs/deploy.md "VPN addressing")`,
+    ]);
+  });
   const where = 'municipality 4106902 (Curitiba)';
 
   test('the dev registry and config are fine', () => {
