@@ -48,7 +48,7 @@ const PARTS = {
   // Google's documented limits and the usage model behind docs/limits.md.
   limits: {
     mutate: ['infra-cdktf/limits.ts', 'infra-cdktf/limits-model.ts'],
-    tests: ['limits-doc'],
+    tests: ['limits-doc', 'limits-model'],
   },
   // Environment config validation (its zod schema is module-level: every schema mutant is static,
   // so it runs every test selected; config.test.ts alone keeps that to a second).
