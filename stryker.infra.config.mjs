@@ -50,6 +50,11 @@ const PARTS = {
     mutate: ['infra-cdktf/limits.ts', 'infra-cdktf/limits-model.ts'],
     tests: ['limits-doc', 'limits-model'],
   },
+  // How the workflow's steps are counted (workflowSteps), against its own test only.
+  steps: {
+    mutate: ['infra-cdktf/limits-model.ts:119-151'],
+    tests: ['limits-model'],
+  },
   // Environment config validation (its zod schema is module-level: every schema mutant is static,
   // so it runs every test selected; config.test.ts alone keeps that to a second).
   config: {

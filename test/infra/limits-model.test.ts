@@ -73,13 +73,36 @@ main:
             - x1:
                 call: sys.log
     - 42
+    - null
+    - odd:
+        for: null
+        try: null
+        except: null
+        parallel: null
+    - text: just text
+    - fan2:
+        parallel:
+          branches:
+            - right:
+                steps:
+                  - r1:
+                      call: sys.log
+    - fan3:
+        parallel:
+          for:
+            value: p
+            in: \${pages}
+            steps:
+              - q1:
+                  call: sys.log
 `;
 
 describe('workflowSteps', () => {
   test('steps inside a for over municipalities count per municipality (try, except and parallel for included); the rest once', () => {
-    // fixed: init, nothing, perMunicipality, pages, one, fan, l1, grouped, g1, choose, s1, listed, x1
+    // fixed: init, nothing, perMunicipality, pages, one, fan, l1, grouped, g1, choose, s1, listed, x1,
+    // odd, text, fan2, r1, fan3, q1 (entries that are not objects are not steps)
     // per municipality: log, guarded, get, note, p1 (a loop whose `in` is not an expression is not one)
-    expect(workflowSteps(WORKFLOW)).toEqual({ fixed: 13, perMunicipality: 5 });
+    expect(workflowSteps(WORKFLOW)).toEqual({ fixed: 19, perMunicipality: 5 });
   });
 
   test('a workflow without main has no steps', () => {
@@ -101,7 +124,7 @@ describe('usage, dev deployment (3 municipalities, maxExtractInstances 5)', () =
 
   test('workflow steps: fixed + N × per municipality', () => {
     // The generated workflow pages municipalities today (no per-municipality loop); the workflow above has one.
-    expect(usage(registry, config, WORKFLOW).workflowsStepsPerExecution.count).toBe(13 + 3 * 5);
+    expect(usage(registry, config, WORKFLOW).workflowsStepsPerExecution.count).toBe(19 + 3 * 5);
     const { fixed, perMunicipality } = workflowSteps(workflow);
     expect(usage(registry, config, workflow).workflowsStepsPerExecution.count).toBe(fixed + 3 * perMunicipality);
   });
