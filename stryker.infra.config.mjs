@@ -4,12 +4,15 @@
  * modules, config, limits, the limits model) against the infra tests that assert on the
  * synthesized JSON. Results and survivors: docs/mutation.md, "GCP adapters and infra".
  *
- * Every infra mutant is "static" for Stryker: the tests synthesize their stack at module level
- * (or in describe bodies), outside any single test, so per-test coverage cannot narrow them and
- * each mutant runs every selected test file. That is why the scope comes in parts, each with the
- * few test files that check it: `INFRA_PART=<part> npm run mutation:infra` (no INFRA_PART: every
+ * The whole-stack tests (contracts, security, placement-and-paths, monitoring) synthesize their
+ * stack at module level, outside any single test: with them in a part, every mutant is "static"
+ * for Stryker and runs every test of every selected file. The module tests (test/infra/module-*,
+ * config, function-sizing; test/infra/support/module-stack.ts) build what they check inside each
+ * test, so per-test coverage runs a mutant only against the tests that executed it: the parts
+ * `functions`, `sizing` and `network` use those. The scope comes in parts, each with the few
+ * test files that check it: `INFRA_PART=<part> npm run mutation:infra` (no INFRA_PART: every
  * part's files against the union of their tests, hours here). A narrower re-check of survivors:
- * `INFRA_PART=delivery npx stryker run stryker.infra.config.mjs --mutate 'infra-cdktf/modules/functions.ts:250-293'`.
+ * `INFRA_PART=functions npx stryker run stryker.infra.config.mjs --mutate 'infra-cdktf/modules/functions.ts:175-248'`.
  *
  * Left out of the test set, for their cost per mutant on 2 shared cores (they stay in `npm test`):
  * test/infra/limits.test.ts (three 650-municipality stacks, ~1–3 min per run) and
@@ -19,20 +22,51 @@ import base from './stryker.config.mjs';
 
 /** @type {Record<string, { mutate: string[]; tests: string[] }>} */
 const PARTS = {
+  // modules/functions.ts against the tests that build it into a stack of its own INSIDE each test
+  // (test/support/module-stack.ts): per-test coverage then runs a mutant only against the tests
+  // that executed it, well under a second each, instead of whole stacks per mutant.
+  functions: {
+    mutate: ['infra-cdktf/modules/functions.ts'],
+    tests: ['module-functions', 'function-sizing'],
+  },
+  // Cloud Run's CPU/memory rules (cpuMemoryProblems) against their own table-driven tests only:
+  // no stack per mutant. (module-functions' synths run them too, and could only kill more.)
+  sizing: {
+    mutate: ['infra-cdktf/modules/functions.ts:146-174'],
+    tests: ['function-sizing'],
+  },
   // The Pub/Sub topics, subscriptions (delivery values, dead letters) and the functions' service config.
   delivery: {
     mutate: ['infra-cdktf/modules/pubsub.ts', 'infra-cdktf/modules/functions.ts'],
     tests: ['contracts', 'security'],
   },
+  // The small modules against their module tests (test/infra/module-basics.test.ts).
+  basics: {
+    mutate: ['infra-cdktf/modules/storage.ts', 'infra-cdktf/modules/secrets.ts', 'infra-cdktf/modules/pubsub.ts', 'infra-cdktf/modules/apis.ts'],
+    tests: ['module-basics'],
+  },
   // Google's documented limits and the usage model behind docs/limits.md.
   limits: {
     mutate: ['infra-cdktf/limits.ts', 'infra-cdktf/limits-model.ts'],
-    tests: ['limits-doc'],
+    tests: ['limits-doc', 'limits-model'],
   },
-  // Environment config validation and the network paths (NAT, VPN).
+  // How the workflow's steps are counted (workflowSteps), against its own test only.
+  steps: {
+    mutate: ['infra-cdktf/limits-model.ts:119-151'],
+    tests: ['limits-model'],
+  },
+  // Environment config validation (its zod schema is module-level: every schema mutant is static,
+  // so it runs every test selected; config.test.ts alone keeps that to a second).
+  config: {
+    mutate: ['infra-cdktf/config.ts'],
+    tests: ['config'],
+  },
+  // The network paths (NAT, VPN). The whole-stack files (placement-and-paths, security) check
+  // them too, but synthesize at module level: with them every mutant here is static and costs
+  // minutes. module-network builds what it checks inside each test.
   network: {
-    mutate: ['infra-cdktf/config.ts', 'infra-cdktf/modules/network.ts'],
-    tests: ['placement-and-paths', 'security'],
+    mutate: ['infra-cdktf/modules/network.ts'],
+    tests: ['module-network'],
   },
   // Storage, BigQuery datasets and tables, secrets, Power BI, orchestration, monitoring, APIs.
   rest: {
@@ -58,13 +92,21 @@ const tests = [...new Set(parts.flatMap((p) => p.tests))];
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 const config = {
   ...base,
-  mutate: parts.flatMap((p) => p.mutate),
+  // A file mutated whole by one part makes another part's line range of it redundant.
+  mutate: [...new Set(parts.flatMap((p) => p.mutate))].filter((m, _, all) => !m.includes(':') || !all.includes(m.split(':')[0])),
   jest: {
     projectType: 'custom',
     configFile: 'jest.config.js',
     enableFindRelatedTests: false,
     // No PostgreSQL needed by these tests.
-    config: { testMatch: tests.map((t) => `**/test/infra/${t}.test.ts`), globalSetup: null, globalTeardown: null },
+    config: {
+      testMatch: tests.map((t) => `**/test/infra/${t}.test.ts`),
+      globalSetup: null,
+      globalTeardown: null,
+      // In band: with two or more test files jest would start worker processes for every mutant,
+      // each loading cdktf and the provider bindings again (most of a run's cost here).
+      maxWorkers: 1,
+    },
   },
   // Module-level constants ARE the behaviour here (limits.ts values, DEAD_LETTER_RETENTION): count them.
   ignoreStatic: false,

@@ -1,0 +1,50 @@
+import path from 'node:path';
+import { Testing, TerraformStack } from '../../../infra-cdktf/cdk';
+import type { EnvironmentConfig, EnvironmentName } from '../../../infra-cdktf/config';
+import { DataGoogleProject } from '../../../infra-cdktf/google';
+import { readEnvironmentConfig, readRegistry } from '../../../infra-cdktf/inputs';
+import type { StackContext } from '../../../infra-cdktf/modules/context';
+import { names } from '../../../infra-cdktf/naming';
+import type { MunicipalityRegistry } from '../../../shared/contracts/municipalities';
+import { repoRoot, type TfJson } from './synth';
+
+/**
+ * One module (or a few) in a stack of its own, synthesized INSIDE the test that calls this.
+ *
+ * Why: the whole-stack tests (synth.ts's synthEnvironment) build their stack at module level, so for
+ * mutation testing every mutant of every infra module is "static" — covered outside any test — and
+ * runs every test of every selected file (45–150 s per mutant on the shared machine). A stack built
+ * here, per test, lets Stryker's per-test coverage run a mutant only against the tests whose
+ * module actually executed it, each in well under a second. The whole-stack tests stay: they check
+ * the modules wired together.
+ */
+export interface ModuleStack<T> {
+  json: TfJson;
+  /** What `build` returned (the module's outputs). */
+  out: T;
+  config: EnvironmentConfig;
+  registry: MunicipalityRegistry;
+  warnings: string[];
+}
+
+export function synthModule<T>(
+  build: (ctx: StackContext) => T,
+  o: { env?: EnvironmentName; config?: (c: EnvironmentConfig) => EnvironmentConfig; registry?: MunicipalityRegistry } = {},
+): ModuleStack<T> {
+  const env = o.env ?? 'dev';
+  const base = readEnvironmentConfig(repoRoot, env);
+  const config = o.config ? o.config(base) : base;
+  const registry = o.registry ?? readRegistry(path.resolve(repoRoot, base.registryFile));
+  const stack = new TerraformStack(Testing.app(), env);
+  const ctx: StackContext = {
+    scope: stack,
+    config,
+    names: names(config),
+    registry,
+    project: new DataGoogleProject(stack, 'project', { projectId: config.projectId }),
+  };
+  const out = build(ctx);
+  const json = JSON.parse(Testing.synth(stack)) as TfJson;
+  const warnings = stack.node.metadata.filter((m) => m.type === '@cdktf/warn').map((m) => String(m.data));
+  return { json, out, config, registry, warnings };
+}
