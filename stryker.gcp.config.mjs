@@ -38,7 +38,7 @@ const PARTS = {
   // PostgreSQL server; bigquery-warehouse.contract checks the same load options.
   bigquery: {
     mutate: ['shared/adapters/gcp/bigquery-warehouse.ts', 'shared/adapters/gcp/bigquery-sql.ts', 'shared/adapters/gcp/bigquery-schema.ts'],
-    tests: ['contract/bigquery-warehouse.contract', 'contract/bigquery-sql.contract', 'unit/pinned-numeric'],
+    tests: ['contract/bigquery-warehouse.contract', 'contract/bigquery-sql.contract', 'unit/pinned-numeric', 'unit/bigquery-schema'],
   },
 };
 
