@@ -357,6 +357,29 @@ describe('run records', () => {
   });
 });
 
+describe('records listed but gone when read (the lifecycle rule deleting old objects)', () => {
+  it('are skipped, not returned as empty records', async () => {
+    await new StoreRunObserver(store, { now: () => new Date('2026-11-22T09:00:00.000Z') }).record({
+      kind: 'load_finished',
+      runId: RUN,
+      loadId: 'kept',
+      outcomes: [],
+      missingManifests: [],
+    });
+    await writeCheckpoint(store, RUN, SP, 1, { extractedAt: '2026-11-22T09:05:00.000Z', attempt: 'a', pecVersion: null, dwProcessedAt: null, tables: [], failedTables: [] });
+    const gone = [layout.load(RUN, 'gone'), layout.checkpoint(RUN, SP, 0)];
+    const vanishing: ObjectStore = {
+      create: (k, b, c) => store.create(k, b, c),
+      read: (k) => (gone.includes(k) ? Promise.resolve(undefined) : store.read(k)),
+      list: async (p) => [...gone.filter((k) => k.startsWith(p)), ...(await store.list(p))].sort(),
+      readStream: (k) => store.readStream(k),
+      loadUri: (k) => k,
+    };
+    expect((await readLoadRecords(vanishing, RUN)).map((l) => l.loadId)).toEqual(['kept']);
+    expect((await readCheckpoints(vanishing, RUN, SP)).map((c) => c.attempt)).toEqual(['a']);
+  });
+});
+
 describe('source lease (beyond test/integration/source-lease.test.ts)', () => {
   const fixed = (iso: string) => ({ now: () => new Date(iso) });
   const quick = { ttlMs: 60_000, waitMs: 0, pollMs: 1 };
@@ -431,6 +454,47 @@ describe('source lease (beyond test/integration/source-lease.test.ts)', () => {
     const second = await SourceLease.acquire(flaky, 'inst', 'b', clock, quick);
     failNext = true;
     await expect(second.release()).rejects.toBe(boom);
+  });
+
+  it('contenders that lose the race wait like anyone and end "source busy", never with the store\'s "already exists"', async () => {
+    const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => SourceLease.acquire(store, 'race', `c${i}`, fixed('2026-11-22T06:00:00.000Z'), quick)));
+    const losers = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(losers).toHaveLength(5);
+    for (const l of losers) expect(l.reason).toMatchObject({ errorClass: 'source_busy', transient: true });
+  });
+
+  it('a lease object listed but gone when read (the lifecycle rule deleted it) frees the lease', async () => {
+    await put(layout.lease('gone', 1), { holder: 'x', expiresAt: '2999-01-01T00:00:00.000Z' });
+    const vanished: ObjectStore = {
+      create: (k, b, c) => store.create(k, b, c),
+      read: (k) => (k === layout.lease('gone', 1) ? Promise.resolve(undefined) : store.read(k)),
+      list: (p) => store.list(p),
+      readStream: (k) => store.readStream(k),
+      loadUri: (k) => k,
+    };
+    await SourceLease.acquire(vanished, 'gone', 'a', fixed('2026-11-22T06:00:00.000Z'), quick);
+    expect(await json(layout.lease('gone', 2))).toMatchObject({ holder: 'a' });
+  });
+
+  it('records and leases are stored as JSON objects (content type application/json)', async () => {
+    const types = new Map<string, string>();
+    const recording: ObjectStore = {
+      create: (k, b, c) => {
+        types.set(k, c);
+        return store.create(k, b, c);
+      },
+      read: (k) => store.read(k),
+      list: (p) => store.list(p),
+      readStream: (k) => store.readStream(k),
+      loadUri: (k) => k,
+    };
+    await putRecordOnce(recording, 'runs/r/x.json', {});
+    await (await SourceLease.acquire(recording, 'inst', 'a', fixed('2026-11-22T06:00:00.000Z'), quick)).release();
+    expect(Object.fromEntries(types)).toEqual({
+      'runs/r/x.json': 'application/json',
+      [layout.lease('inst', 1)]: 'application/json',
+      [layout.leaseReleased('inst', 1)]: 'application/json',
+    });
   });
 
   it('ObjectExistsError is what a taken name raises (the records rely on it)', async () => {
