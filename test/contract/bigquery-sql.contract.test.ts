@@ -176,6 +176,8 @@ describe('the BigQuery load transaction (contract: GoogleSQL, parsed)', () => {
       "FROM UNNEST(@slices) WHERE table_name = 'tb_fat_atendimento_individual' AND status = 'load') AS d WHERE d.municipality = r._municipality_ibge AND (d.window_start_key IS NULL OR (r.co_dim_tempo >= d.window_start_key AND r.co_dim_tempo < d.window_end_key))",
     );
     expect(del(BY_DATE.name)).toContain('r.dt_evento >= @lo_2 AND r.dt_evento < @hi_2');
+    // A table keyed by a DATE compares its column with the slice's dates, not with the yyyymmdd keys.
+    expect(del(BY_DATE.name)).toContain('(d.window_start IS NULL OR (r.dt_evento >= d.window_start AND r.dt_evento < d.window_end))');
     // A full refresh replaces the municipality's whole table.
     expect(del(DIM.name)).toMatch(/r\._municipality_ibge IN UNNEST\(@munis_1\) AND EXISTS \(.* AND TRUE\)$/);
     const param = (n: string) => script.params.find((p) => p.name === n)!;
@@ -348,6 +350,9 @@ describe('the load transaction at its edges (what may reach the statement text, 
     expect(p.find((x) => x.name === 'since')).toEqual({ name: 'since', parameterType: { type: 'TIMESTAMP' }, parameterValue: { value: '2026-11-22 09:00:00.123456+00:00' } });
     expect(p.find((x) => x.name === 'ledger_rows_read')!.parameterType.type).toBe('INT64');
     expect(sliceParams([])).toEqual([]);
+    // Read by name, wherever it is in the list.
+    expect(sliceParams([p.find((x) => x.name === 'since')!, ...p])).toEqual(sliceParams(p));
+    expect(p.find((x) => x.name === 'pairs')!.parameterType).toEqual({ type: 'ARRAY', arrayType: { type: 'STRING' } });
   });
 
   it('window bounds prune only when every slice to load has a window; the municipalities to load are listed once, sorted', () => {

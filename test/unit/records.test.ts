@@ -326,6 +326,7 @@ describe('run records', () => {
     const at = '2026-11-22T09:00:00-03:00';
     const marker = { schemaVersion: 1, runId: RUN, municipality: SP, sequence: 0, attempt: 1, at };
     expect(AttemptMarker.safeParse(marker).success).toBe(true);
+    expect(AttemptMarker.safeParse({ ...marker, errorClass: 'source_busy', message: 'm', nextAttemptAt: '2026-11-22T09:10:00-03:00' }).success).toBe(true);
     for (const bad of [{ sequence: -1 }, { sequence: 0.5 }, { attempt: 0 }, { attempt: 1.5 }, { schemaVersion: 2 }, { extra: 1 }, { at: '09:00' }, { nextAttemptAt: 'soon' }])
       expect([bad, AttemptMarker.safeParse({ ...marker, ...bad }).success]).toEqual([bad, false]);
     const failure = { schemaVersion: 1, runId: RUN, municipality: SP, errorClass: 'data', message: 'm', recordedAt: at };

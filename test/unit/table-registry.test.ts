@@ -78,6 +78,7 @@ describe('a column', () => {
     expect(pin({ precision: 5, scale: -1 })).not.toBe('accepted');
     expect(pin({ precision: 5, scale: 1.5 })).not.toBe('accepted');
     expect(pin({ precision: 30, scale: 0 })).toEqual([{ path: 'precision', message: "nu_x: 30 integer digits (precision − scale) are above the contract's maximum 29" }]);
+    expect(pin({ precision: 38, scale: 8 })).toEqual([{ path: 'precision', message: "nu_x: 30 integer digits (precision − scale) are above the contract's maximum 29" }]);
     expect(pin({ precision: 20, scale: 10 })).toEqual([{ path: 'scale', message: "nu_x: scale 10 is above the contract's maximum 9" }]);
     expect(pin({ precision: 3, scale: 4 })).toEqual([{ path: 'scale', message: 'nu_x: scale 4 is above the precision 3' }]);
     expect(pin({ precision: 5 })).toEqual([{ path: 'scale', message: 'nu_x: a pinned numeric needs both precision and scale' }]);
