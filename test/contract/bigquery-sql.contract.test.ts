@@ -331,6 +331,7 @@ describe('the load transaction at its edges (what may reach the statement text, 
     ]);
     // A NULL travels as a parameter without a value; the struct declares every field's type.
     const slicesParam = p.find((x) => x.name === 'slices')!;
+    expect([slicesParam.parameterType.type, slicesParam.parameterType.arrayType!.type]).toEqual(['ARRAY', 'STRUCT']);
     expect(slicesParam.parameterType.arrayType!.structTypes!.map((f) => [f.name, f.type.type])).toEqual([
       ['table_name', 'STRING'],
       ['municipality', 'STRING'],
