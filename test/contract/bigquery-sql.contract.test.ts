@@ -198,6 +198,8 @@ describe('the BigQuery load transaction (contract: GoogleSQL, parsed)', () => {
     const ast = parser.astify(ins.sql, OPT) as unknown as { columns: string[] };
     expect(ast.columns).toEqual(['co_seq_fat_atd_ind', 'co_dim_tempo', 'nu_peso', '_municipality_ibge', '_run_id', '_extracted_at']);
     expect(ins.sql).toContain('CAST(NULL AS FLOAT64) AS nu_peso');
+    // …and only there: the staging table that has the column selects it.
+    expect(ins.sql).toContain('SELECT co_seq_fat_atd_ind, co_dim_tempo, nu_peso, _municipality_ibge, _run_id, _extracted_at FROM `test-project.ops.stage_l_fact_0`');
     expect(ins.sql).toMatch(/WHERE s\._municipality_ibge IN UNNEST\(@munis_0\)$/);
     expect(tablesOf(ins)).toEqual(expect.arrayContaining([`select::null::${P}.ops.stage_l_fact_0`, `select::null::${P}.ops.stage_l_fact_1`]));
   });
