@@ -29,7 +29,8 @@ export const PasswordSource = z.union([
 ]);
 export type PasswordSource = z.infer<typeof PasswordSource>;
 
-const hostname = z.string().regex(/^[A-Za-z0-9.-]{1,253}$|^\[?[0-9a-fA-F:]+\]?$/, 'must be a host name or IP address');
+// An IPv6 address bare or in brackets, never with one bracket only.
+const hostname = z.string().regex(/^[A-Za-z0-9.-]{1,253}$|^[0-9a-fA-F:]+$|^\[[0-9a-fA-F:]+\]$/, 'must be a host name or IP address');
 
 export const Connection = z.strictObject({
   host: hostname,

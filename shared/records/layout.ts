@@ -39,7 +39,7 @@ export const layout = {
 
 /** The municipality a key under `prefix` belongs to (`<prefix><ibge>.json` or `<prefix><ibge>/…`). */
 export function ibgeFromKey(prefix: string, key: string): string | undefined {
-  const m = /^(\d{7})(?:\.json|\/)/.exec(key.slice(prefix.length));
+  const m = /^(\d{7})(?:\.json$|\/)/.exec(key.slice(prefix.length));
   return m?.[1];
 }
 

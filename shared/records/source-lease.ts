@@ -48,7 +48,8 @@ export class SourceLease {
       const keys = await store.list(prefix);
       const seqs = keys.map(leaseSequenceOf).filter((n) => Number.isInteger(n));
       const last = seqs.length ? Math.max(...seqs) : 0;
-      let free = last === 0 || keys.includes(layout.leaseReleased(installation, last));
+      // No lease yet (last 0) needs no case of its own: lease 0 is never written, so it reads as gone.
+      let free = keys.includes(layout.leaseReleased(installation, last));
       if (!free) {
         // A lease object gone (the lifecycle rule) or without an expiry frees the lease like an expired one.
         const body = LeaseBody.partial().parse(JSON.parse((await store.read(layout.lease(installation, last)))?.toString('utf8') ?? '{}'));

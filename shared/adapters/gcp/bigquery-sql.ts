@@ -289,7 +289,8 @@ export function applySlicesScript(loads: readonly ApplyTable[], loadId: string, 
       });
   });
 
-  const outcomes = outcomeTables.length > 0 ? outcomeTables.map((t) => `SELECT table_name, municipality, rows_deleted, rows_inserted FROM ${t}`).join(' UNION ALL ') : undefined;
+  // Empty when no table has a slice to load: no ledger INSERT, and the result SELECT joins nothing.
+  const outcomes = outcomeTables.map((t) => `SELECT table_name, municipality, rows_deleted, rows_inserted FROM ${t}`).join(' UNION ALL ');
   if (outcomes)
     steps.push({
       kind: 'insert',
