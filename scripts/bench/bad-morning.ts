@@ -313,12 +313,18 @@ function writeSection(section: string): void {
   fs.writeFileSync(DOC, `${before.trimEnd()}\n\n${section}\n${after ? `\n${after}` : ''}`);
 }
 
+/** Everything after this line of docs/benchmarks.md is kept by a full `npm run bench`. */
+export const KEPT_MARKER = '<!-- npm run bench rewrites what is above this line and keeps what is below it -->';
+
 /**
- * The other benchmarks' report with the doc's current "Bad morning" section kept at its end: a full
- * `npm run bench` rewrites the file but does not run the bad morning (a run of its own).
+ * The other benchmarks' report, followed by what the doc keeps: every section below KEPT_MARKER
+ * (measurements of their own, e.g. profiles and function sizing) or, without the marker, the
+ * "Bad morning" section alone. A full `npm run bench` rewrites the file but runs neither.
  */
 export function keepingBadMorning(report: string): string {
   const doc = fs.existsSync(DOC) ? fs.readFileSync(DOC, 'utf8') : '';
+  const marker = doc.indexOf(`\n${KEPT_MARKER}\n`);
+  if (marker >= 0) return `${report.trimEnd()}\n\n${doc.slice(marker + 1).trimEnd()}\n`;
   const bounds = sectionBounds(doc);
   return bounds ? `${report.trimEnd()}\n\n${doc.slice(bounds[0], bounds[1]).trimEnd()}\n` : report;
 }
