@@ -12,13 +12,16 @@ import { duckDbDataErrorMessage, isDuckDbDataError, redactRowContent } from '../
  * machine with PostgreSQL and the extract workers, so both are set deliberately. Measured with
  * scripts/measure-load-rss.ts (peak RSS of a process loading one 2,000,000-row slice of
  * tb_fat_atendimento_individual, 526 MB of gzip CSV, on 2 cores): defaults 2,854 MB; 256MB and 2
- * threads 499 MB; 256MB and 1 thread 510 MB; 160MB and 2 threads 339 MB and 397 MB (two runs). The limit bounds DuckDB's
+ * threads 499 MB; 256MB and 1 thread 510 MB; 160MB and 2 threads 339 MB and 397 MB (two runs). That was one staged
+ * file; the extractor stages a 2 M-row slice as 5 parts, which read_csv buffers in parallel (a 32 MiB block
+ * each, CSV_BUFFER_BYTES): under 160MB it failed with "could not allocate block of size 32.0 MiB", under 256MB
+ * it loads with a 491 MB peak (`npm run bench`, docs/benchmarks.md). The limit bounds DuckDB's
  * buffer manager (the staging table and the raw table's new blocks spill to `<file>.tmp`); Node and
  * the CSV readers' buffers (per thread) sit on top of it, so 1 thread saves nothing and 2 keep the
  * load parallel. A load runs under `loadMemoryLimit` (target: ≤ 500 MB RSS with margin); other work
  * (marts, queries) under `memoryLimit`, which leaves their joins and aggregates room before spilling.
  */
-export const DUCKDB_SETTINGS = { memoryLimit: '1GB', loadMemoryLimit: '160MB', threads: 2 } as const;
+export const DUCKDB_SETTINGS = { memoryLimit: '1GB', loadMemoryLimit: '256MB', threads: 2 } as const;
 /**
  * read_csv's buffer. DuckDB defaults it to 16 × max_line_size: with the 16 MiB lines the type
  * contract allows (STAGED_LINE_MAX_BYTES) that is a 256 MiB block per reader, over the load's

@@ -134,9 +134,12 @@ export async function runWorker<R>(
       const line = stdout.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
       if (timedOut) return resolve({ status: 'timeout', wallS, time, error: `killed after ${(opts.timeoutMs / 1000).toFixed(0)} s` });
       if (code === 0 && line) return resolve({ status: 'ok', wallS, time, result: JSON.parse(line.slice(RESULT_PREFIX.length)) as R });
-      const tail = stderr.trim().split('\n').slice(-6).join(' | ');
+      // The error's own line (its message) and the last lines (where it was thrown): a long message
+      // (DuckDB's out-of-memory advice) would otherwise push the message itself out of the tail.
+      const lines = stderr.trim().split('\n');
+      const tail = [...new Set([lines.find((l) => /\w*Error\b/.test(l)), ...lines.slice(-3)])].filter(Boolean).join(' | ');
       const oom = /heap out of memory|Allocation failed/i.test(stderr);
-      resolve({ status: 'failed', wallS, time, error: oom ? `JavaScript heap out of memory (${tail.slice(0, 200)})` : `exit ${code ?? signal}: ${tail.slice(0, 600)}` });
+      resolve({ status: 'failed', wallS, time, error: oom ? `JavaScript heap out of memory (${tail.slice(0, 200)})` : `exit ${code ?? signal}: ${tail.slice(0, 1200)}` });
     });
   });
 }

@@ -37,6 +37,8 @@ export interface LoadWorkerResult {
   /** The real load path, one slice: seconds and rows/s. */
   replaceS: number;
   formats: FormatResult[];
+  /** Peak RSS of this process up to the end of the real load path (before the format restaging, which runs under the larger work limit). */
+  loadMaxRssMb: number;
   maxRssMb: number;
 }
 
@@ -60,6 +62,7 @@ async function main(): Promise<void> {
     'bench-load',
   );
   const replaceS = (performance.now() - t0) / 1000;
+  const loadMaxRssMb = process.resourceUsage().maxRSS / 1024;
   if (outcome?.status !== 'loaded' || outcome.rowsInserted !== t.rows) throw new Error(`load outcome ${JSON.stringify(outcome)}`);
   warehouse.close();
 
@@ -99,7 +102,7 @@ async function main(): Promise<void> {
   }
   conn.closeSync();
   db.closeSync();
-  emit({ rows: t.rows, parts: t.parts.length, replaceS, formats, maxRssMb: process.resourceUsage().maxRSS / 1024 } satisfies LoadWorkerResult);
+  emit({ rows: t.rows, parts: t.parts.length, replaceS, formats, loadMaxRssMb, maxRssMb: process.resourceUsage().maxRSS / 1024 } satisfies LoadWorkerResult);
 }
 
 main().catch(fail);
