@@ -331,13 +331,14 @@ period AS (
 
 /**
  * CTE `condition_consultation` (municipality_ibge, person_id, day_key): consultations by a doctor
- * or nurse (DOCTOR_OR_NURSE_CBO) that record the condition among the problems evaluated.
+ * or nurse (DOCTOR_OR_NURSE_CBO) that record the condition among the problems evaluated. `columns`
+ * replaces the day key when a caller needs more of the consultation (C3: its id, day number and LMP).
  */
-export function conditionConsultationCte(dialect: SqlDialect, name: string, codes: ConditionCodes): string {
+export function conditionConsultationCte(dialect: SqlDialect, name: string, codes: ConditionCodes, columns = 'a.co_dim_tempo AS day_key'): string {
   const raw = (t: string) => tableRef(dialect, 'raw', t);
   return `
 ${name} AS (
-  SELECT DISTINCT r.municipality_ibge, r.person_id, a.co_dim_tempo AS day_key
+  SELECT DISTINCT r.municipality_ibge, r.person_id, ${columns}
   FROM ${raw('tb_fat_atd_ind_problemas')} p
   JOIN ${raw('tb_fat_atendimento_individual')} a ON a._municipality_ibge = p._municipality_ibge AND a.co_seq_fat_atd_ind = p.co_fat_atd_ind
   JOIN ${raw('tb_dim_cbo')} cbo ON cbo._municipality_ibge = a._municipality_ibge AND cbo.co_seq_dim_cbo = a.co_dim_cbo_1

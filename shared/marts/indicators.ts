@@ -611,24 +611,11 @@ const C3_TESTS = [
  * consultation's day less the gestational age informed in weeks (1–42), else NULL.
  */
 function c3ConsultationCte(dialect: SqlDialect, name: string, codes: ConditionCodes, withLmp: boolean): string {
-  const raw = (t: string) => tableRef(dialect, 'raw', t);
   const day = dayNumber(dialect, 'a.co_dim_tempo');
   const lmp = `,
     CASE WHEN ${realDay('a.co_dim_tempo_dum')} THEN ${dayNumber(dialect, 'a.co_dim_tempo_dum')}
          WHEN a.nu_idade_gestacional_semanas BETWEEN 1 AND 42 THEN ${day} - 7 * a.nu_idade_gestacional_semanas END AS lmp_n`;
-  return `
-${name} AS (
-  SELECT DISTINCT r.municipality_ibge, r.person_id, a.co_seq_fat_atd_ind AS consultation_id, ${day} AS day_n${withLmp ? lmp : ''}
-  FROM ${raw('tb_fat_atd_ind_problemas')} p
-  JOIN ${raw('tb_fat_atendimento_individual')} a ON a._municipality_ibge = p._municipality_ibge AND a.co_seq_fat_atd_ind = p.co_fat_atd_ind
-  JOIN ${raw('tb_dim_cbo')} cbo ON cbo._municipality_ibge = a._municipality_ibge AND cbo.co_seq_dim_cbo = a.co_dim_cbo_1
-  LEFT JOIN ${raw('tb_dim_cid')} cid ON cid._municipality_ibge = p._municipality_ibge AND cid.co_seq_dim_cid = p.co_dim_cid
-  LEFT JOIN ${raw('tb_dim_ciap')} ciap ON ciap._municipality_ibge = p._municipality_ibge AND ciap.co_seq_dim_ciap = p.co_dim_ciap
-  JOIN record r ON r.municipality_ibge = a._municipality_ibge AND r.citizen_id = a.co_fat_cidadao_pec
-  WHERE SUBSTR(cbo.nu_cbo, 1, 4) IN (${list(DOCTOR_OR_NURSE_CBO)})
-    AND ${realDay('a.co_dim_tempo')}
-    AND ${conditionPredicate(codes)}
-)`;
+  return conditionConsultationCte(dialect, name, codes, `a.co_seq_fat_atd_ind AS consultation_id, ${day} AS day_n${withLmp ? lmp : ''}`);
 }
 
 /** The event CTEs, each (municipality_ibge, person_id, day_key) unless said otherwise. */
