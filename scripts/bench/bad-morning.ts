@@ -321,7 +321,7 @@ export const KEPT_MARKER = '<!-- npm run bench rewrites what is above this line 
  * (measurements of their own, e.g. profiles and function sizing) or, without the marker, the
  * "Bad morning" section alone. A full `npm run bench` rewrites the file but runs neither.
  */
-export function keepingBadMorning(report: string): string {
+export function withKeptSections(report: string): string {
   const doc = fs.existsSync(DOC) ? fs.readFileSync(DOC, 'utf8') : '';
   const marker = doc.indexOf(`\n${KEPT_MARKER}\n`);
   if (marker >= 0) return `${report.trimEnd()}\n\n${doc.slice(marker + 1).trimEnd()}\n`;

@@ -23,7 +23,7 @@ import { buildReport, type BenchResults, type FanOutRun, type LoadRun } from './
 import { cacheHitRates } from './lib/cache-sim';
 import { seedFactSource, seedFanOutSources, startBenchPostgres } from './lib/sources';
 import { describeVariant, VARIANTS, type Variant } from './lib/variants';
-import { badMorning, keepingBadMorning, type BadMorningOptions } from './bad-morning';
+import { badMorning, withKeptSections, type BadMorningOptions } from './bad-morning';
 import type { FanOutWorkerResult } from './workers/fanout';
 import type { LoadWorkerResult } from './workers/load';
 import type { MicroResult } from './workers/micro';
@@ -181,7 +181,7 @@ function writeReport(results: BenchResults, doc: boolean): void {
   console.log(`\n${report.console}`);
   if (doc) {
     fs.mkdirSync(path.dirname(DOC), { recursive: true });
-    fs.writeFileSync(DOC, keepingBadMorning(report.markdown));
+    fs.writeFileSync(DOC, withKeptSections(report.markdown));
     log(`wrote ${path.relative(ROOT, DOC)}`);
   } else log('docs/benchmarks.md not written (--quick or --no-doc; add --doc to write it)');
 }
