@@ -116,12 +116,21 @@ async function extractFromSnapshot(
     // Each attempt writes under its own prefix; only the manifest decides which attempt counts.
     attempt = `${facts.snapshotAt.replace(/[^0-9]/g, '').slice(0, 17)}-${randomBytes(3).toString('hex')}`;
     setAside = new SetAsideWriter(deps, req, attempt, checkpoints[0]?.extractedAt ?? facts.snapshotAt);
+    const deadline = deps.statementDeadlineMs ?? DELIVERY_STATEMENT_DEADLINE_MS;
+    // Never let a statement outlive the delivery (see DELIVERY_STATEMENT_DEADLINE_MS). The cap is set
+    // `slack` below what is left, so it stays safe for the next `slack` ms and most tables need no
+    // SET of their own (a SET per table was a round trip per table: 25 per municipality).
+    const slack = Math.min(5_000, Math.floor(deadline / 100));
+    let timeoutMs = deps.settings.statementTimeoutMs;
     for (const table of todo) {
       if (tables.length > 0 && Date.now() - started > deps.settings.timeBudgetMs) break;
       const t0 = Date.now();
-      // Never let a statement outlive the delivery (see DELIVERY_STATEMENT_DEADLINE_MS).
-      const left = (deps.statementDeadlineMs ?? DELIVERY_STATEMENT_DEADLINE_MS) - (t0 - started);
-      if (left < deps.settings.statementTimeoutMs) await session.query(`SET LOCAL statement_timeout = ${Math.max(1_000, Math.floor(left))}`);
+      const left = deadline - (t0 - started);
+      // A statement started now is cancelled by t0 + timeoutMs at the latest: re-cap when that is past the deadline.
+      if (timeoutMs > left) {
+        timeoutMs = Math.max(1_000, Math.floor(left) - slack);
+        await session.query(`SET LOCAL statement_timeout = ${timeoutMs}`);
+      }
       try {
         const result = await extractTable(deps, session, pseudonymizer, table, facts, req, attempt, setAside);
         tables.push({ ...result, seconds: (Date.now() - t0) / 1000 });

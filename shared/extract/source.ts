@@ -59,9 +59,11 @@ export class SourceSession {
       throw classifySourceError(err, 'connect');
     }
     try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      // 9.6/10 print 15 significant digits by default: 3 more make double precision round-trip exactly.
-      await client.query("SET LOCAL extra_float_digits = 3; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = 'postgres'; SET LOCAL TimeZone = 'UTC'");
+      // One round trip: the transaction and its settings (9.6/10 print 15 significant digits by
+      // default: 3 more make double precision round-trip exactly).
+      await client.query(
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL extra_float_digits = 3; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = 'postgres'; SET LOCAL TimeZone = 'UTC'",
+      );
     } catch (err) {
       await client.end().catch(() => {});
       throw classifySourceError(err);
@@ -167,32 +169,37 @@ WHERE nc.nspname = 'public' AND c.relname = ANY($1::text[])
   AND (pg_catalog.pg_has_role(c.relowner, 'USAGE') OR pg_catalog.has_column_privilege(c.oid, a.attnum, 'SELECT, INSERT, UPDATE, REFERENCES'))
 ORDER BY c.relname, a.attnum`;
 
-/** Everything the extractor learns about a source before copying, all in the same snapshot. */
+/**
+ * Everything the extractor learns about a source before copying, all in the same snapshot, in at
+ * most three round trips (each statement is a round trip to a server that also serves clinics, and
+ * a wake-up of its backend): the snapshot time, which optional tables exist and the municipality's
+ * ids in one; the catalogue; the PEC version and DW freshness in one, only where their tables exist.
+ */
 export async function readSourceFacts(s: SourceSession, ibge: string, tableNames: string[]): Promise<SourceFacts> {
-  const [snap] = await s.query<{ t: string }>(`SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS t`);
-  const [meta] = await s.query<{ mig: boolean; rel: boolean }>(
-    "SELECT to_regclass('public.tb_migracao') IS NOT NULL AS mig, to_regclass('public.tb_relatorio_processamento') IS NOT NULL AS rel",
-  );
-  const versions = meta!.mig
-    ? (await s.query<{ v: string | null }>("SELECT DISTINCT substring(ds_filename from '^db/v([0-9]+(?:[.][0-9]+)*)/') AS v FROM public.tb_migracao"))
-        .map((r) => r.v)
-        .filter((v): v is string => !!v)
-    : [];
-  const [fresh] = meta!.rel
-    ? await s.query<{ t: string | null }>(`SELECT to_char(max(dt_processamento), 'YYYY-MM-DD"T"HH24:MI:SS') AS t FROM public.tb_relatorio_processamento`)
-    : [{ t: null }];
   // SUS systems often store the 6-digit code (without the check digit): accept both.
-  const ids = await s.query<{ id: string }>('SELECT co_seq_dim_municipio::text AS id FROM public.tb_dim_municipio WHERE co_ibge = $1 OR co_ibge = $2 ORDER BY 1', [
-    ibge,
-    ibge.slice(0, 6),
-  ]);
+  const [first] = await s.query<{ t: string; mig: boolean; rel: boolean; ids: string[] }>(
+    `SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS t,
+      to_regclass('public.tb_migracao') IS NOT NULL AS mig, to_regclass('public.tb_relatorio_processamento') IS NOT NULL AS rel,
+      ARRAY(SELECT co_seq_dim_municipio::text FROM public.tb_dim_municipio WHERE co_ibge = $1 OR co_ibge = $2 ORDER BY 1) AS ids`,
+    [ibge, ibge.slice(0, 6)],
+  );
   const cols = await s.query<{ table_name: string; column_name: string; data_type: string; chars: number | null; precision: number | null; scale: number | null }>(CATALOGUE_SQL, [
     tableNames,
   ]);
+  let versions: string[] = [];
+  let dwProcessedAt: string | null = null;
+  if (first!.mig || first!.rel) {
+    const [extra] = await s.query<{ v: (string | null)[] | null; f: string | null }>(
+      `SELECT ${first!.mig ? "ARRAY(SELECT DISTINCT substring(ds_filename from '^db/v([0-9]+(?:[.][0-9]+)*)/') FROM public.tb_migracao)" : 'NULL::text[]'} AS v,
+        ${first!.rel ? `(SELECT to_char(max(dt_processamento), 'YYYY-MM-DD"T"HH24:MI:SS') FROM public.tb_relatorio_processamento)` : 'NULL::text'} AS f`,
+    );
+    versions = (extra!.v ?? []).filter((v): v is string => !!v);
+    dwProcessedAt = extra!.f;
+  }
   const columnsByTable = new Map<string, Map<string, SourceColumn>>();
   for (const c of cols) {
     if (!columnsByTable.has(c.table_name)) columnsByTable.set(c.table_name, new Map());
     columnsByTable.get(c.table_name)!.set(c.column_name, { dataType: c.data_type, maxChars: c.chars, precision: c.precision, scale: c.scale });
   }
-  return { snapshotAt: snap!.t, pecVersion: newestVersion(versions), dwProcessedAt: fresh?.t ?? null, municipioIds: ids.map((r) => r.id), columnsByTable };
+  return { snapshotAt: first!.t, pecVersion: newestVersion(versions), dwProcessedAt, municipioIds: first!.ids, columnsByTable };
 }

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
-import { PartWriter } from '../../shared/extract/part-writer';
+import { PartWriter, SMALL_PART_MAX_BYTES } from '../../shared/extract/part-writer';
 import { FsObjectStore } from '../../shared/local/fs-object-store';
 import { StagedPart } from '../../shared/contracts/manifest';
 import type { ObjectStore } from '../../shared/ports';
@@ -119,9 +119,12 @@ describe('PartWriter: the part and its manifest entry', () => {
     await tick();
     expect(await store.list('runs/')).toEqual([]);
 
-    // A store still setting up when the abort comes: the body's error must not be left unhandled.
+    // A streaming part (past the small-part bound) whose store is still setting up when the abort
+    // comes: the body's error must not be left unhandled.
     const stalled = stalledStore();
     const s = new PartWriter(stalled, KEY, 'a\n', 6);
+    void s.write(Buffer.alloc(SMALL_PART_MAX_BYTES + 1, 0x31), 1).catch(() => {});
+    expect(stalled.body).toBeDefined();
     s.abort(new Error('the COPY failed'));
     await tick();
     expect(stalled.body!.destroyed).toBe(true);
@@ -147,9 +150,46 @@ describe('PartWriter: the part and its manifest entry', () => {
     const stalled = stalledStore();
     const w = new PartWriter(stalled, KEY, 'h\n', 6);
     await expect(w.write(Buffer.from('1,2\n'), 1)).resolves.toBeUndefined();
+    await expect(w.write(Buffer.alloc(SMALL_PART_MAX_BYTES, 0x31), 1)).resolves.toBeUndefined();
     // The object says what it is: a gzip file (Cloud Storage keeps the type; the load reads it as compressed CSV).
     expect(stalled.contentType).toBe('application/gzip');
     w.abort(new Error('done'));
     stalled.fail(new Error('done'));
+  });
+
+  it('a small part is written in one piece at finish; a part past the bound streams from the write that crosses it', async () => {
+    const created: { key: string; chunks: Buffer[] }[] = [];
+    const recording: ObjectStore = {
+      create: async (key, body) => {
+        const entry = { key, chunks: [] as Buffer[] };
+        created.push(entry);
+        for await (const c of body) entry.chunks.push(c as Buffer);
+        return store.create(key, (await import('node:stream')).Readable.from(entry.chunks), 'application/gzip');
+      },
+      read: (k) => store.read(k),
+      list: (p) => store.list(p),
+      readStream: (k) => store.readStream(k),
+      loadUri: (k) => store.loadUri(k),
+    };
+    const small = new PartWriter(recording, 'p/small.csv.gz', 'h\n', 1);
+    await small.write(Buffer.from('1,2\n'), 1);
+    await small.write(Buffer.alloc(SMALL_PART_MAX_BYTES - 10, 0x31), 1);
+    expect(created).toEqual([]); // nothing sent before finish
+    const sp = await small.finish();
+    expect(created.map((c) => [c.key, c.chunks.length])).toEqual([['p/small.csv.gz', 1]]);
+    const smallStored = fs.readFileSync(path.join(dir, 'p/small.csv.gz'));
+    expect(sp).toEqual({ key: 'p/small.csv.gz', rows: 2, bytes: smallStored.length, sha256: sha256(smallStored) });
+    expect(gunzipSync(smallStored).toString()).toBe('h\n1,2\n' + '1'.repeat(SMALL_PART_MAX_BYTES - 10));
+
+    const big = new PartWriter(recording, 'p/big.csv.gz', 'h\n', 1);
+    const first = Buffer.alloc(SMALL_PART_MAX_BYTES - 2, 0x32); // with the 2-byte header: exactly at the bound
+    await big.write(first, 1);
+    expect(created).toHaveLength(1);
+    await big.write(Buffer.from('3,4\n'), 1); // crosses the bound: the upload starts now
+    expect(created).toHaveLength(2);
+    const bp = await big.finish();
+    const bigStored = fs.readFileSync(path.join(dir, 'p/big.csv.gz'));
+    expect(bp).toEqual({ key: 'p/big.csv.gz', rows: 2, bytes: bigStored.length, sha256: sha256(bigStored) });
+    expect(gunzipSync(bigStored).equals(Buffer.concat([Buffer.from('h\n'), first, Buffer.from('3,4\n')]))).toBe(true);
   });
 });
