@@ -532,7 +532,7 @@ function analysis(r: BenchResults, sum: CellSummary[]): { lines: string[]; verdi
       `What bounds it: locally everything shares ${cores} cores — the extract handlers (${b.concurrency} at a time, standing in for function instances), PostgreSQL ` +
         `and DuckDB. The fan-in load is ${pct(b.loadWallS / b.totalS)} of the run (${int(b.slicesLoaded)} slices = municipalities × ${int(b.slicesLoaded / Math.max(1, biggest.municipalities))} tables): ` +
         'per table and load wave, one read_csv stages every file of the wave and one DELETE and one INSERT apply every replaced slice in one transaction — the shape of the cloud load ' +
-        "(one BigQuery load job per table over the run's URIs). What bounds the run is the work per municipality before the load: per table a COPY, a gzip stream, a part object and a manifest entry " +
+        "(one BigQuery load job per table over the run's URIs). What bounds the run is the work per municipality before the load: per table a COPY statement, a part object (gzipped in one call up to 256 KiB) and a manifest entry " +
         "(docs/benchmarks.md, the profile below the marker); the extraction side scales out in the cloud with the function's instance count, not with local cores.",
     );
     lines.push('');

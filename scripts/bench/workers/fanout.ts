@@ -2,10 +2,10 @@
  * Fan-out scale: the real local pipeline (createLocalPipeline + runOnce: fan-out → extract handlers
  * → fan-in load into DuckDB) over N municipalities. Where the time goes is measured by wrapping a
  * few methods of the shared classes in this process only (read-only timing, no behaviour change):
- *   connect    SourceSession.open           TCP, md5 auth, BEGIN REPEATABLE READ READ ONLY, SET LOCALs
- *   snapshot   SourceSession.query          snapshot time, PEC version, DW freshness, municipality ids, catalogue
+ *   connect    SourceSession.open           TCP, md5 auth, BEGIN REPEATABLE READ READ ONLY + SET LOCALs (one statement)
+ *   snapshot   SourceSession.query          snapshot time + municipality ids, catalogue, PEC version + DW freshness; the statement cap
  *   copy       SourceSession.copyOut        COPY streamed through the row splitter/pseudonymiser into gzip
- *   write      PartWriter.finish + manifest gzip flush and object commit of each part, then the manifest
+ *   write      PartWriter.finish + manifest gzip (one call for a small part) and object commit of each part, then the manifest
  *   close      SourceSession.close          COMMIT and disconnect
  *   load       DuckDbWarehouse.replaceSlices the fan-in load transaction (every slice of every table)
  */
