@@ -59,11 +59,10 @@ export class SourceSession {
       throw classifySourceError(err, 'connect');
     }
     try {
-      // One round trip: the transaction and its settings (9.6/10 print 15 significant digits by
-      // default: 3 more make double precision round-trip exactly).
-      await client.query(
-        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL extra_float_digits = 3; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = 'postgres'; SET LOCAL TimeZone = 'UTC'",
-      );
+      // Two statements, not one: what is sent to a source stays in the few forms test/faults/security.test.ts checks.
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      // 9.6/10 print 15 significant digits by default: 3 more make double precision round-trip exactly.
+      await client.query("SET LOCAL extra_float_digits = 3; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = 'postgres'; SET LOCAL TimeZone = 'UTC'");
     } catch (err) {
       await client.end().catch(() => {});
       throw classifySourceError(err);

@@ -2,7 +2,7 @@
  * Fan-out scale: the real local pipeline (createLocalPipeline + runOnce: fan-out → extract handlers
  * → fan-in load into DuckDB) over N municipalities. Where the time goes is measured by wrapping a
  * few methods of the shared classes in this process only (read-only timing, no behaviour change):
- *   connect    SourceSession.open           TCP, md5 auth, BEGIN REPEATABLE READ READ ONLY + SET LOCALs (one statement)
+ *   connect    SourceSession.open           TCP, md5 auth, BEGIN REPEATABLE READ READ ONLY, SET LOCALs
  *   snapshot   SourceSession.query          snapshot time + municipality ids, catalogue, PEC version + DW freshness; the statement cap
  *   copy       SourceSession.copyOut        COPY streamed through the row splitter/pseudonymiser into gzip
  *   write      PartWriter.finish + manifest gzip (one call for a small part) and object commit of each part, then the manifest
