@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError, DEFAULT_LOOKBACK_DAYS, ExtractSettingsSchema } from '../shared/contracts/config';
+import { issueMessage } from '../shared/contracts/issues';
 import { IbgeCode } from '../shared/contracts/ibge';
 import { RunRequest } from '../shared/contracts/messages';
 import { ALERT_DEFAULTS } from '../shared/ledger/alerts';
@@ -175,7 +176,12 @@ export const EnvironmentConfigSchema = z.strictObject({
       vpnBgp: z.record(z.string().regex(/^[a-z0-9-]{1,63}$/, 'must be an installation id or IBGE code'), cidr(29, 29)).default({}),
     })
     .prefault({}),
-  labels: z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/), z.string().regex(/^[a-z0-9_-]{0,63}$/)).default({}),
+  labels: z
+    .record(
+      z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'must be a label key: a lowercase letter, then up to 62 lowercase letters, digits, _ or -'),
+      z.string().regex(/^[a-z0-9_-]{0,63}$/, 'must be a label value: up to 63 lowercase letters, digits, _ or -'),
+    )
+    .default({}),
 });
 export type EnvironmentConfigInput = z.input<typeof EnvironmentConfigSchema>;
 
@@ -188,7 +194,7 @@ export interface EnvironmentConfig extends z.infer<typeof EnvironmentConfigSchem
 /** Parses one environment's settings; every problem is named in one ConfigError. */
 export function parseEnvironmentConfig(environment: EnvironmentName, input: unknown): EnvironmentConfig {
   const r = EnvironmentConfigSchema.safeParse(input);
-  if (!r.success) throw new ConfigError(r.error.issues.map((i) => `${environment}: ${i.path.join('.') || '(root)'}: ${i.message}`));
+  if (!r.success) throw new ConfigError(r.error.issues.map((i) => `${environment}: ${i.path.join('.') || '(root)'}: ${issueMessage(i)}`));
   const problems: string[] = [];
   const net = r.data.network;
   if (!cidrContains(net.egressRange, net.connectorCidr))

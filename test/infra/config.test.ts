@@ -153,11 +153,11 @@ describe('parseEnvironmentConfig', () => {
     ['connector max 11', { network: { connector: { maxInstances: 11 } } }, 'dev: network.connector.maxInstances: Too big: expected number to be <=10'],
     ['connector min = max', { network: { connector: { minInstances: 4, maxInstances: 4 } } }, 'dev: network.connector.minInstances must be below maxInstances'],
     ['VPN block for an installation id', { network: { vpnBgp: { 'site-1': '169.254.0.8/29' } } }, undefined],
-    // zod 4 reports a refused record key as "Invalid key in record" (the key rule's own message is not shown).
-    ['VPN block key with a capital', { network: { vpnBgp: { Site: '169.254.0.8/29' } } }, 'dev: network.vpnBgp.Site: Invalid key in record'],
+    // A refused record key shows the key rule's own message (zod's own is "Invalid key in record").
+    ['VPN block key with a capital', { network: { vpnBgp: { Site: '169.254.0.8/29' } } }, 'dev: network.vpnBgp.Site: key must be an installation id or IBGE code'],
     ['VPN block key of 63', { network: { vpnBgp: { ['a'.repeat(63)]: '169.254.0.8/29' } } }, undefined],
-    ['VPN block key of 64', { network: { vpnBgp: { ['a'.repeat(64)]: '169.254.0.8/29' } } }, `dev: network.vpnBgp.${'a'.repeat(64)}: Invalid key in record`],
-    ['empty VPN block key', { network: { vpnBgp: { '': '169.254.0.8/29' } } }, 'dev: network.vpnBgp.: Invalid key in record'],
+    ['VPN block key of 64', { network: { vpnBgp: { ['a'.repeat(64)]: '169.254.0.8/29' } } }, `dev: network.vpnBgp.${'a'.repeat(64)}: key must be an installation id or IBGE code`],
+    ['empty VPN block key', { network: { vpnBgp: { '': '169.254.0.8/29' } } }, 'dev: network.vpnBgp.: key must be an installation id or IBGE code'],
     ['VPN block /30', { network: { vpnBgp: { a: '169.254.0.8/30' } } }, 'dev: network.vpnBgp.a: must be an aligned IPv4 CIDR with a prefix between /29 and /29'],
     ['connector outside the egress range', { network: { connectorCidr: '10.9.0.0/28' } }, 'dev: network.connectorCidr 10.9.0.0/28 must lie inside network.egressRange 10.8.0.0/23'],
     [
@@ -166,8 +166,12 @@ describe('parseEnvironmentConfig', () => {
       'dev: network.vpnPresentedRange 10.8.0.0/16 overlaps network.egressRange 10.8.0.0/23',
     ],
     ['labels', { labels: { team: 'data_1', 'cost-centre': '' } }, undefined],
-    ['label key starting with a digit', { labels: { '1team': 'x' } }, 'dev: labels.1team: Invalid key in record'],
-    ['label value with a capital', { labels: { team: 'X' } }, 'dev: labels.team: Invalid string: must match pattern /^[a-z0-9_-]{0,63}$/'],
+    [
+      'label key starting with a digit',
+      { labels: { '1team': 'x' } },
+      'dev: labels.1team: key must be a label key: a lowercase letter, then up to 62 lowercase letters, digits, _ or -',
+    ],
+    ['label value with a capital', { labels: { team: 'X' } }, 'dev: labels.team: must be a label value: up to 63 lowercase letters, digits, _ or -'],
     ['an unknown key', { colour: 'blue' }, 'dev: (root): Unrecognized key: "colour"'],
   ];
   test.each(cases)('%s', (_what, patch, problem) => {
