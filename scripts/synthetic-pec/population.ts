@@ -14,6 +14,7 @@ import {
   CID_NAMES,
   CONNECTORS,
   DESFECHOS_VISITA,
+  IDENTIDADES_GENERO,
   DOSES,
   EMAIL_DOMAINS,
   FEMALE_NAMES,
@@ -146,6 +147,8 @@ export interface CodeIds {
   local: Map<string, number>;
   tipo: Map<string, number>;
   desfecho: Map<string, number>;
+  /** LEDI gender-identity code → tb_dim_identidade_genero id. */
+  genderIdentity: Map<string, number>;
 }
 
 export interface Installation {
@@ -279,12 +282,16 @@ function codeDimensions(dims: DimensionBuilder): CodeIds {
   const tipo = dims.codes('tb_dim_tipo_atendimento', 'co_seq_dim_tipo_atendimento', 'nu_identificador', 'ds_tipo_atendimento', TIPOS_ATENDIMENTO, false);
   const desfecho = dims.codes('tb_dim_desfecho_visita', 'co_seq_dim_desfecho_visita', 'nu_identificador', 'ds_desfecho_visita', DESFECHOS_VISITA, false);
 
+  const genderIdentity = dims.codes('tb_dim_identidade_genero', 'co_seq_dim_identidade_genero', 'nu_identificador', 'ds_identidade_genero', IDENTIDADES_GENERO, false);
+  // The PEC's display order (co_ordem, not extracted): the row's position.
+  dims.rows.get('tb_dim_identidade_genero')!.forEach((row, i) => (row.co_ordem = i));
+
   dims.add('tb_dim_sexo', { co_seq_dim_sexo: SENTINEL, sg_sexo: SENTINEL_CODE, ds_sexo: SENTINEL_NAME }, SENTINEL_NAME);
   dims.add('tb_dim_sexo', { co_seq_dim_sexo: SEX.male, sg_sexo: 'M', ds_sexo: 'Masculino' }, 'masculino');
   dims.add('tb_dim_sexo', { co_seq_dim_sexo: SEX.female, sg_sexo: 'F', ds_sexo: 'Feminino' }, 'feminino');
   dims.add('tb_dim_sexo', { co_seq_dim_sexo: 4, sg_sexo: 'I', ds_sexo: 'Indeterminado' }, 'indeterminado');
 
-  return { cbo, cid, ciap, procedure, vaccine, dose, local, tipo, desfecho };
+  return { cbo, cid, ciap, procedure, vaccine, dose, local, tipo, desfecho, genderIdentity };
 }
 
 function timeDimension(dims: DimensionBuilder, calendar: Calendar): void {

@@ -41,6 +41,7 @@ const EXTRA_COLUMNS: Record<string, readonly Extra[]> = {
   tb_dim_ciap: [['st_registro_valido', 'integer']],
   tb_dim_procedimento: [['st_registro_valido', 'integer']],
   tb_dim_imunobiologico: [['st_registro_valido', 'integer']],
+  tb_dim_identidade_genero: [['co_ordem', 'integer']],
   tb_fat_cad_individual: [
     ['st_doenca_cardiaca', 'integer'],
     ['st_doenca_respiratoria', 'integer'],

@@ -177,6 +177,12 @@ export const CHILD_SCHEDULE = [
  * (VIP) 22; the third dose is dose code 3; HPV quadrivalent 67 and nonavalent 93 (C7 practice B);
  * adult dTpa 57 (C3 practice F).
  */
+/**
+ * LEDI gender-identity codes (identidadeGeneroCidadao) as tb_dim_identidade_genero.nu_identificador holds them: C7
+ * counts transgender men and leaves transgender women out (docs/indicators/womens-cancer-prevention.md).
+ */
+export const GENDER_IDENTITY_CODES = { transMan: '149', transWoman: '150' } as const;
+
 export const VACCINE_CODES = { pentavalent: '42', inactivatedPolio: '22', thirdDose: '3', hpv: ['67', '93'], dtpaAdult: '57' } as const;
 
 /** A day key as a day number (days since 2000-01-01), for day arithmetic both engines share. */
@@ -352,19 +358,19 @@ ${name} AS (
 }
 
 /**
- * CTE `<name>` (municipality_ibge, y, q, person_id, flag): the self-declared flag in the winning
+ * CTE `<name>` (municipality_ibge, y, q, person_id, value): a self-declared column in the winning
  * registration version of each person as of each period's end — the newest version (by date, then
  * by id) among all the person's PEC records, so a newer "no" on any of their records withdraws an
- * older "yes" on another.
+ * older "yes" on another, and a newer version declaring no gender identity withdraws an older one.
  */
-export function winningRegistrationCte(dialect: SqlDialect, name: string, flag: 'st_hipertensao_arterial' | 'st_diabete'): string {
+export function winningRegistrationCte(dialect: SqlDialect, name: string, column: 'st_hipertensao_arterial' | 'st_diabete' | 'co_dim_identidade_genero'): string {
   const raw = (t: string) => tableRef(dialect, 'raw', t);
   return `
 ${name} AS (
-  SELECT municipality_ibge, y, q, person_id, flag
+  SELECT municipality_ibge, y, q, person_id, value
   FROM (
     SELECT
-      per.municipality_ibge, per.y, per.q, r.person_id, f.${flag} AS flag,
+      per.municipality_ibge, per.y, per.q, r.person_id, f.${column} AS value,
       ROW_NUMBER() OVER (
         PARTITION BY per.municipality_ibge, per.y, per.q, r.person_id
         ORDER BY f.co_dim_tempo DESC, f.co_seq_fat_cad_individual DESC) AS rn

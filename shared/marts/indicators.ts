@@ -3,6 +3,7 @@ import {
   CHILD_SCHEDULE,
   CONDITION_CODES,
   DOCTOR_OR_NURSE_CBO,
+  GENDER_IDENTITY_CODES,
   type ConditionCodes,
   PROCEDURE_CODES,
   VACCINE_CODES,
@@ -81,7 +82,7 @@ const previneCondition = (consult: EventName, registration: EventName) => `
     SELECT per.municipality_ibge, per.y, per.q, c.person_id
     FROM period per JOIN ${consult} c ON c.municipality_ibge = per.municipality_ibge AND c.day_key < per.end_key
     UNION DISTINCT
-    SELECT municipality_ibge, y, q, person_id FROM ${registration} WHERE flag = 1`;
+    SELECT municipality_ibge, y, q, person_id FROM ${registration} WHERE value = 1`;
 
 /** People diagnosed in a consultation by a doctor or nurse up to each period's end (the 2024 model). */
 const diagnosed = (consult: EventName) => `
@@ -400,7 +401,7 @@ export const INDICATORS: readonly Indicator[] = [
     scoring: 'practiceProportions',
     // The longest window the note uses (the HPV molecular test); NT 8/2026 gives C7 60 months of monitoring.
     lookback: 'start60_key',
-    needs: ['woman', 'cervical_screening', 'hpv_molecular_test', 'hpv_dose', 'sexual_health_consultation', 'mammography'],
+    needs: ['gender_identity', 'c7_person', 'cervical_screening', 'hpv_molecular_test', 'hpv_dose', 'sexual_health_consultation', 'mammography'],
     evaluate() {
       const age = 'CAST(FLOOR((per.last_day_key - w.birth_key) / 10000) AS INT64)';
       const cervical = `SELECT DISTINCT per.municipality_ibge, per.y, per.q, e.person_id FROM period per JOIN cervical_screening e
@@ -420,18 +421,21 @@ export const INDICATORS: readonly Indicator[] = [
         [14, 69],
         [50, 69],
       ];
-      // Women aged 9 to 69 on the quadrimestre's last day: each is in the population of one or more practices.
+      // People aged 9 to 69 on the quadrimestre's last day whom C7 counts (c7_person): each is in the population of
+      // one or more practices. B is for the female sex only (the note's "do sexo feminino"): a transgender man of 9 to
+      // 13 is in no practice's population, so he is no row.
       const denominator = `
-    SELECT per.municipality_ibge, per.y, per.q, w.person_id, ${age} AS age
-    FROM period per JOIN woman w ON w.municipality_ibge = per.municipality_ibge
+    SELECT per.municipality_ibge, per.y, per.q, w.person_id, w.female, ${age} AS age
+    FROM period per JOIN c7_person w ON w.municipality_ibge = per.municipality_ibge AND w.y = per.y AND w.q = per.q
     WHERE ${age} BETWEEN 9 AND 69`;
-      const applies = (k: number) => `d.age BETWEEN ${ranges[k]![0]} AND ${ranges[k]![1]}`;
+      const applies = (k: number) => `(${k === 1 ? 'd.female = 1 AND ' : ''}d.age BETWEEN ${ranges[k]![0]} AND ${ranges[k]![1]})`;
       return `
     SELECT d.municipality_ibge, d.y, d.q, d.person_id,
       ${f.map((x, k) => `CASE WHEN ${applies(k)} THEN ${x.col} END AS gp_${k + 1}`).join(',\n      ')},
-      CASE WHEN ${f.map((x, k) => `(NOT (${applies(k)}) OR ${x.col} = 1)`).join(' AND ')} THEN 1 ELSE 0 END AS in_numerator
+      CASE WHEN ${f.map((x, k) => `(NOT ${applies(k)} OR ${x.col} = 1)`).join(' AND ')} THEN 1 ELSE 0 END AS in_numerator
     FROM (${denominator}) d
-    ${f.map((x) => x.join).join('\n    ')}`;
+    ${f.map((x) => x.join).join('\n    ')}
+    WHERE ${f.map((_, k) => applies(k)).join(' OR ')}`;
     },
   },
   {
@@ -524,6 +528,8 @@ type EventName =
   | 'dental_consultation'
   | 'influenza_dose'
   | 'woman'
+  | 'gender_identity'
+  | 'c7_person'
   | 'cervical_screening'
   | 'hpv_molecular_test'
   | 'hpv_dose'
@@ -971,11 +977,37 @@ c3_event AS (
 )`,
     woman: `
 woman AS (
-  -- (municipality_ibge, person_id, birth_key) of people recorded with the female sex and a known birth date.
+  -- (municipality_ibge, person_id, birth_key) of people recorded with the female sex and a known birth date (Previne
+  -- Brasil 4 counts by sex; C7 reads the gender identity too: c7_person).
   SELECT p.municipality_ibge, p.person_id, p.birth_key
   FROM person p
   JOIN ${raw('tb_dim_sexo')} sx ON sx._municipality_ibge = p.municipality_ibge AND sx.co_seq_dim_sexo = p.sex_id
   WHERE (UPPER(sx.ds_sexo) = 'FEMININO' OR UPPER(sx.sg_sexo) = 'F') AND p.birth_key IS NOT NULL
+)`,
+    gender_identity: winningRegistrationCte(dialect, 'gender_identity', 'co_dim_identidade_genero'),
+    c7_person: `
+c7_person AS (
+  -- (municipality_ibge, y, q, person_id, birth_key, female): per period, the people with a known birth date C7 counts
+  -- (its note, items 4.1 and 4.2): recorded with the female sex, unless the winning registration version declares the
+  -- gender identity "Mulher transgênero" (left out of every good practice); or with the male sex and the identity
+  -- "Homem transgênero". The identity is matched by its LEDI code (149, 150) or its name; none declared, or a PEC
+  -- without the column: the recorded sex alone decides.
+  SELECT municipality_ibge, y, q, person_id, birth_key, female
+  FROM (
+    SELECT per.municipality_ibge, per.y, per.q, p.person_id, p.birth_key,
+      CASE WHEN UPPER(sx.ds_sexo) = 'FEMININO' OR UPPER(sx.sg_sexo) = 'F' THEN 1 ELSE 0 END AS female,
+      CASE WHEN UPPER(sx.ds_sexo) = 'MASCULINO' OR UPPER(sx.sg_sexo) = 'M' THEN 1 ELSE 0 END AS male,
+      CASE WHEN LTRIM(gi.nu_identificador, '0') = ${sqlLiteral(GENDER_IDENTITY_CODES.transMan)} OR LOWER(gi.ds_identidade_genero) LIKE 'homem trans%' THEN 'trans_man'
+           WHEN LTRIM(gi.nu_identificador, '0') = ${sqlLiteral(GENDER_IDENTITY_CODES.transWoman)} OR LOWER(gi.ds_identidade_genero) LIKE 'mulher trans%' THEN 'trans_woman'
+           ELSE 'other' END AS identity
+    FROM period per
+    JOIN person p ON p.municipality_ibge = per.municipality_ibge
+    JOIN ${raw('tb_dim_sexo')} sx ON sx._municipality_ibge = p.municipality_ibge AND sx.co_seq_dim_sexo = p.sex_id
+    LEFT JOIN gender_identity g ON g.municipality_ibge = per.municipality_ibge AND g.y = per.y AND g.q = per.q AND g.person_id = p.person_id
+    LEFT JOIN ${raw('tb_dim_identidade_genero')} gi ON gi._municipality_ibge = g.municipality_ibge AND gi.co_seq_dim_identidade_genero = g.value
+    WHERE p.birth_key IS NOT NULL
+  ) s
+  WHERE (female = 1 AND identity <> 'trans_woman') OR (male = 1 AND identity = 'trans_man')
 )`,
   };
 }

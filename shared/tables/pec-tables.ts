@@ -45,6 +45,8 @@ const NOT_EXTRACTED: Record<string, string[]> = {
   tb_dim_ciap: ['st_registro_valido'],
   tb_dim_procedimento: ['st_registro_valido'],
   tb_dim_imunobiologico: ['st_registro_valido'],
+  // The DW documentation lists a display order (co_ordem) in this dimension: the marts never sort by it.
+  tb_dim_identidade_genero: ['co_ordem'],
   tb_fat_cad_individual: ['st_doenca_cardiaca', 'st_doenca_respiratoria', 'st_acamado', 'st_ficha_inativa', 'co_dim_municipio_cidadao'],
   tb_fat_atendimento_individual: ['nu_uuid_ficha'],
   tb_fat_vacinacao: ['nu_uuid_ficha'],
@@ -101,6 +103,13 @@ const tables: z.input<typeof TableRegistry> = [
   dimension('tb_dim_ciap', 'ICPC-2 (CIAP) codes', [bigint('co_seq_dim_ciap'), text('nu_ciap'), text('no_ciap')]),
   dimension('tb_dim_procedimento', 'Procedures: SIGTAP 10-digit or AB… codes', [bigint('co_seq_dim_procedimento'), text('co_proced'), text('no_proced')]),
   dimension('tb_dim_sexo', 'Sex of the citizen', [bigint('co_seq_dim_sexo'), text('sg_sexo'), text('ds_sexo')]),
+  // C7 counts transgender men and leaves transgender women out (docs/indicators/womens-cancer-prevention.md). A PEC
+  // without this dimension fails this table alone; C7 then falls back to the recorded sex.
+  dimension('tb_dim_identidade_genero', 'Gender identity; nu_identificador holds the LEDI code (149 trans man, 150 trans woman)', [
+    bigint('co_seq_dim_identidade_genero'),
+    text('nu_identificador'),
+    text('ds_identidade_genero'),
+  ]),
   dimension('tb_dim_imunobiologico', 'Vaccines', [bigint('co_seq_dim_imunobiologico'), text('nu_identificador'), text('sg_imunobiologico'), text('no_imunobiologico')]),
   dimension('tb_dim_dose_imunobiologico', 'Vaccine doses', [bigint('co_seq_dim_dose_imunobiologico'), text('nu_identificador'), text('no_dose_imunobiologico')]),
   dimension('tb_dim_local_atendimento', 'Places of care', [bigint('co_seq_dim_local_atendimento'), text('nu_identificador'), text('ds_local_atendimento')]),
@@ -157,6 +166,14 @@ const tables: z.input<typeof TableRegistry> = [
       microArea('nu_micro_area'),
       bigint('co_dim_municipio'),
       bigint('co_dim_tempo'),
+      // Self-declared gender identity of this registration version (C7). Last, so existing raw tables only gain a
+      // column; NULL where a PEC version lacks it, and C7 then counts by the recorded sex alone.
+      {
+        name: 'co_dim_identidade_genero',
+        type: 'bigint',
+        description: 'gender identity (tb_dim_identidade_genero) declared in this registration version; the sentinel when not declared',
+        whenMissing: 'null',
+      },
     ],
   },
   {
