@@ -33,6 +33,8 @@ import { MARTS, refreshMartDuckDb } from '../../shared/marts/marts';
  *      CIAP W14 on 2026-10-01: out of 2026Q2 (the winning version then declares nothing); in 2026Q3 with A and C.
  *   G6 female, born 1996-01-01 (30), declares 149: the female sex counts (4.1.1); doctor, CIAP W14 2026-07-01 → C; no A.
  *   G8 male, born 1970-01-01, declares identity 8 (matched by its name): mammography evaluated 2026-07-01 → D; no A, C.
+ *   G9 female, born 1970-01-01, no team: her registration's identity is NULL (a PEC version without the column,
+ *      whenMissing 'null'): the female sex counts her (A, C and D, none met).
  * T3 2026Q2: denominator 3 (G1, G6, G8), numerator 0; A 1 of 3, B nobody, C 1 of 3, D 2 of 2;
  *   score (20·1/3 + 30·1/3 + 20·2/2) × 100 / (20 + 30 + 20) = 52.38.
  */
@@ -104,6 +106,7 @@ describe("C7: cervical and breast screening, HPV vaccine and sexual health, each
       [24, 'g4', 2, 19700101, 4, 0],
       [26, 'g6', 3, 19960101, 4, 0],
       [28, 'g8', 2, 19700101, 4, 0],
+      [29, 'g9', 3, 19700101, 1, 0],
     ];
     await mw.insert(
       'tb_fat_cidadao_pec',
@@ -155,7 +158,7 @@ describe("C7: cervical and breast screening, HPV vaccine and sexual health, each
       performed(6, 23, 32, 20260701),
       performed(7, 24, 32, 20260701),
     ]);
-    const declared = (id: number, citizen: number, identity: number, day: number): Row => ({
+    const declared = (id: number, citizen: number, identity: number | null, day: number): Row => ({
       co_seq_fat_cad_individual: id,
       co_fat_cidadao_pec: citizen,
       co_dim_identidade_genero: identity,
@@ -169,6 +172,7 @@ describe("C7: cervical and breast screening, HPV vaccine and sexual health, each
       declared(5, 24, 5, 20260915),
       declared(6, 26, 5, 20260301),
       declared(7, 28, 8, 20260301),
+      declared(8, 29, null, 20260301),
     ]);
     const exam = (id: number, citizen: number, requested: number, evaluated: number, day: number): Row => ({
       co_seq_fat_atd_ind_procedimentos: id,
@@ -223,6 +227,7 @@ describe("C7: cervical and breast screening, HPV vaccine and sexual health, each
       { p: 'cpf:g1', a: 1, b: null, c: 0, d: 1, n: 0, score: null },
       { p: 'cpf:g6', a: 0, b: null, c: 1, d: null, n: 0, score: null },
       { p: 'cpf:g8', a: 0, b: null, c: 0, d: 1, n: 0, score: null },
+      { p: 'cpf:g9', a: 0, b: null, c: 0, d: 0, n: 0, score: null },
       { p: 'cpf:w1', a: 1, b: null, c: 1, d: 0, n: 0, score: null },
       { p: 'cpf:w10', a: 1, b: null, c: 1, d: null, n: 1, score: null },
       { p: 'cpf:w11', a: 1, b: null, c: 0, d: null, n: 0, score: null },
@@ -264,5 +269,13 @@ describe("C7: cervical and breast screening, HPV vaccine and sexual health, each
       // G4 declares "Homem transgênero" on 2026-09-15: out of 2026Q2 (the winning version declares nothing), in 2026Q3.
       { p: 'cpf:g4', q: '2026Q3', a: 1, b: null, c: 1, d: 0 },
     ]);
+  });
+
+  it('a PEC without the identity column (NULL): the recorded sex decides, as before the rule', async () => {
+    const rows = await w.query(
+      `SELECT team_ine AS t, gp_1::INTEGER AS a, gp_2::INTEGER AS b, gp_3::INTEGER AS c, gp_4::INTEGER AS d FROM marts.indicator_person_period
+       WHERE indicator_id = 'c7_womens_cancer_prevention' AND person_key = 'cpf:g9' AND quadrimestre = '2026Q2'`,
+    );
+    expect(rows).toEqual([{ t: '-', a: 0, b: null, c: 0, d: 0 }]);
   });
 });
