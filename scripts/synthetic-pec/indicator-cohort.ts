@@ -499,21 +499,22 @@ export function indicatorCohortRows(installation: Installation, endDay: number):
         }),
       );
     }
+    const mammographyRequested = (p: { id: number }, consultationId: number) =>
+      push(
+        'tb_fat_atd_ind_procedimentos',
+        factRow('tb_fat_atd_ind_procedimentos', m.dimId, day, {
+          co_seq_fat_atd_ind_procedimentos: idOf(m.index, 5, ++exam),
+          co_fat_atd_ind: consultationId,
+          co_fat_cidadao_pec: p.id,
+          co_dim_procedimento_solicitado: mammography,
+          co_dim_cbo_1: doctorCbo,
+          co_dim_equipe_1: teamId,
+        }),
+      );
     for (let i = 0; i < wc.women; i++) {
       const p = citizen(55, true);
       const consultationId = consult(p, a98, 'A98', null);
-      if (i < wc.mammography)
-        push(
-          'tb_fat_atd_ind_procedimentos',
-          factRow('tb_fat_atd_ind_procedimentos', m.dimId, day, {
-            co_seq_fat_atd_ind_procedimentos: idOf(m.index, 5, ++exam),
-            co_fat_atd_ind: consultationId,
-            co_fat_cidadao_pec: p.id,
-            co_dim_procedimento_solicitado: mammography,
-            co_dim_cbo_1: doctorCbo,
-            co_dim_equipe_1: teamId,
-          }),
-        );
+      if (i < wc.mammography) mammographyRequested(p, consultationId);
       if (i < wc.sexualHealth) consult(p, abp003, 'ABP003', null);
     }
     // A registration version of the cohort day declaring the gender identity (LEDI code).
@@ -530,18 +531,6 @@ export function indicatorCohortRows(installation: Installation, endDay: number):
           co_dim_equipe: teamId,
           co_dim_sexo: female ? SEX.female : SEX.male,
           co_dim_identidade_genero: code(codes.genderIdentity, identity),
-        }),
-      );
-    const mammographyRequested = (p: { id: number }, consultationId: number) =>
-      push(
-        'tb_fat_atd_ind_procedimentos',
-        factRow('tb_fat_atd_ind_procedimentos', m.dimId, day, {
-          co_seq_fat_atd_ind_procedimentos: idOf(m.index, 5, ++exam),
-          co_fat_atd_ind: consultationId,
-          co_fat_cidadao_pec: p.id,
-          co_dim_procedimento_solicitado: mammography,
-          co_dim_cbo_1: doctorCbo,
-          co_dim_equipe_1: teamId,
         }),
       );
     for (let i = 0; i < wc.transMen; i++) {
