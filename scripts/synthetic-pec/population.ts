@@ -602,3 +602,41 @@ function makeCitizen(
     bmi,
   };
 }
+
+/**
+ * The PEC's transactional team-type domain (tb_tipo_equipe) as a live PEC 5.5.28 holds it: a sequential id,
+ * the acronym, and nu_ms, the Ministry of Health code the indicators test. Row 49 is the trap the rule avoids:
+ * its acronym is also "EAP", but its code is 49 (a team of therapeutic measures), not 76.
+ */
+export const TEAM_TYPES = [
+  { co_seq_tipo_equipe: 49, sg_tipo_equipe: 'EAP', no_tipo_equipe: 'Equipe de Avaliação e Acompanhamento das Medidas Terapêuticas', nu_ms: '49' },
+  { co_seq_tipo_equipe: 55, sg_tipo_equipe: 'EMULTI', no_tipo_equipe: 'Equipe Multiprofissional na APS', nu_ms: '72' },
+  { co_seq_tipo_equipe: 56, sg_tipo_equipe: 'ESF', no_tipo_equipe: 'Equipe de Saúde da Família', nu_ms: '70' },
+  { co_seq_tipo_equipe: 57, sg_tipo_equipe: 'ESB', no_tipo_equipe: 'Equipe de Saúde Bucal', nu_ms: '71' },
+  { co_seq_tipo_equipe: 58, sg_tipo_equipe: 'EAP', no_tipo_equipe: 'Equipe de Atenção Primária', nu_ms: '76' },
+] as const;
+export const TEAM_TYPE_ID = { esf: 56, eap: 58, therapeuticMeasures: 49 } as const;
+
+/**
+ * The transactional team rows (tb_equipe) for the teams of tb_dim_equipe, by their INE, with no random draw
+ * (earlier seeds keep every value): every fourth active team is an eAP (76), the others eSF (70); the retired
+ * team is of type 49 (acronym "EAP", not an eAP); `esf` names teams that must stay eSF (the planted cohort's,
+ * whose figures the tests compute); the sentinel has none. The first eSF team has a second row with the same
+ * INE and type, as a live PEC keeps several rows per INE.
+ */
+export function transactionalTeamRows(teams: readonly DimRow[], esf: ReadonlySet<number>): Map<string, DimRow[]> {
+  const rows: DimRow[] = [];
+  let active = 0;
+  for (const t of teams) {
+    const id = Number(t.co_seq_dim_equipe);
+    if (id === SENTINEL) continue;
+    const type = t.st_registro_valido === 0 ? TEAM_TYPE_ID.therapeuticMeasures : esf.has(id) ? TEAM_TYPE_ID.esf : active++ % 4 === 3 ? TEAM_TYPE_ID.eap : TEAM_TYPE_ID.esf;
+    rows.push({ co_seq_equipe: rows.length + 1, nu_ine: t.nu_ine!, tp_equipe: type, co_unidade_saude: null, st_ativo: 1 });
+  }
+  const firstEsf = rows.find((r) => r.tp_equipe === TEAM_TYPE_ID.esf);
+  if (firstEsf) rows.push({ ...firstEsf, co_seq_equipe: rows.length + 1 });
+  return new Map<string, DimRow[]>([
+    ['tb_tipo_equipe', TEAM_TYPES.map((t) => ({ ...t }))],
+    ['tb_equipe', rows],
+  ]);
+}

@@ -212,6 +212,7 @@ export function conditionPredicate(codes: ConditionCodes): string {
  *   chains of records linked through up to four shared numbers are followed).
  * - `person`: one row per (municipality, person_id): pseudonymous `person_key`, team (the newest
  *   record naming one, tb_fat_cidadao_pec.co_dim_equipe_vinc), deceased flag, birth key, sex id.
+ * - `team_type`: (municipality, team_id, team_type) — the Ministry code of the team's type, where known.
  * - `municipality`: IBGE code and name.
  * - `history`: per municipality, the first real consultation day loaded (`history_start_key`) and
  *   the day of the newest extraction (`as_of_key`, `data_as_of`).
@@ -272,6 +273,7 @@ person AS (
   FROM record
   GROUP BY municipality_ibge, person_id
 ),
+${teamTypeCte(dialect)},
 municipality AS (
   SELECT _municipality_ibge AS municipality_ibge, MAX(no_municipio) AS municipality_name
   FROM ${raw('tb_dim_municipio')}
@@ -332,6 +334,30 @@ period AS (
     h.data_as_of
   FROM quadrimestre qq
   JOIN history h ON h.municipality_ibge = qq.municipality_ibge
+)`;
+}
+
+/** The Ministry of Health codes of the team types the 2024-model indicators count (docs/indicators/common.md, "Team type"). */
+export const TEAM_TYPE = { esf: '70', eap: '76' } as const;
+
+/**
+ * CTE `team_type` (municipality_ibge, team_id, team_type), for the municipalities of the refresh: the Ministry
+ * code of each data-warehouse team's type, where the transactional tables know it.
+ */
+export function teamTypeCte(dialect: SqlDialect): string {
+  const raw = (t: string) => tableRef(dialect, 'raw', t);
+  return `
+team_type AS (
+  -- The Ministry of Health code of each data-warehouse team's type (tb_tipo_equipe.nu_ms: '70' eSF, '76' eAP),
+  -- through its INE in the transactional tb_equipe (several rows per INE are possible). A team absent there, a PEC
+  -- without those tables, or an INE whose rows disagree on the type: no row here (type unknown).
+  SELECT t._municipality_ibge AS municipality_ibge, t.co_seq_dim_equipe AS team_id, MIN(TRIM(tt.nu_ms)) AS team_type
+  FROM ${raw('tb_dim_equipe')} t
+  JOIN ${raw('tb_equipe')} e ON e._municipality_ibge = t._municipality_ibge AND e.nu_ine = t.nu_ine
+  JOIN ${raw('tb_tipo_equipe')} tt ON tt._municipality_ibge = e._municipality_ibge AND tt.co_seq_tipo_equipe = e.tp_equipe
+  WHERE ${inRefreshScope(dialect, 't._municipality_ibge')}
+  GROUP BY t._municipality_ibge, t.co_seq_dim_equipe
+  HAVING MIN(TRIM(tt.nu_ms)) = MAX(TRIM(tt.nu_ms))
 )`;
 }
 

@@ -1,0 +1,97 @@
+import type { DuckDbWarehouse } from '../../shared/local/duckdb-warehouse';
+import { openMartWarehouse, type MartWarehouse, type Row } from '../support/mart-warehouse';
+import { MARTS, refreshMartDuckDb } from '../../shared/marts/marts';
+
+/**
+ * The team type (docs/indicators/common.md, "Team type"), on a hand-made warehouse. A = 3509502.
+ * Transactional types (tb_tipo_equipe: sequential id → nu_ms): 56 → '70' ESF, 58 → '76' EAP, 49 → '49' (acronym
+ * also "EAP": not an eAP), 57 → '71' ESB. DW teams (tb_dim_equipe) and their rows in tb_equipe, by INE:
+ *   team 2, INE …11: two rows, both 56 → '70' (eSF; repeated rows with one type are no conflict)
+ *   team 3, INE …12: 58 → '76' (eAP)
+ *   team 4, INE …13: 49 → '49' (another type, whatever its acronym)
+ *   team 5, INE …14: no row → unknown
+ *   team 6, INE …15: rows 56 and 57 (two types for one INE) → unknown
+ * People, one per team (citizen id = team id for the children, team id + 10 for the adults):
+ *   children k2…k6 born 2026-03-01, each with one child-care consultation (ABP004) by a nurse on day 30 of life and
+ *   nothing else → C2 in 2026Q2: A met, B, C, D, E not;
+ *   adults h12…h16 with a hypertension consultation (K86) by a doctor on 2026-05-10 → Previne 6 and C5 in 2026Q2
+ *   (h12 another on 2026-09-15, so that the open 2026Q3 exists).
+ */
+const A = '3509502';
+const INE = (team: number) => `00000000${team + 9}`;
+const TEAMS = [2, 3, 4, 5, 6];
+
+describe('team type: read from the transactional tables by INE, and the 2024-model rules that depend on it', () => {
+  let mw: MartWarehouse;
+  let w: DuckDbWarehouse;
+  beforeAll(async () => {
+    mw = await openMartWarehouse('pec-team-type-', A);
+    w = mw.w;
+    await mw.insert(
+      'tb_dim_equipe',
+      TEAMS.map((t) => ({ co_seq_dim_equipe: t, nu_ine: INE(t), no_equipe: `Equipe ${t}` })),
+    );
+    await mw.insert('tb_tipo_equipe', [
+      { co_seq_tipo_equipe: 56, nu_ms: '70' },
+      { co_seq_tipo_equipe: 58, nu_ms: '76' },
+      { co_seq_tipo_equipe: 49, nu_ms: '49' },
+      { co_seq_tipo_equipe: 57, nu_ms: '71' },
+    ]);
+    const equipe: [number, number][] = [
+      [2, 56],
+      [2, 56],
+      [3, 58],
+      [4, 49],
+      [6, 56],
+      [6, 57],
+    ];
+    await mw.insert(
+      'tb_equipe',
+      equipe.map(([team, type], k) => ({ co_seq_equipe: 100 + k, nu_ine: INE(team), tp_equipe: type })),
+    );
+    await mw.insert('tb_dim_cbo', [
+      { co_seq_dim_cbo: 40, nu_cbo: '225142' },
+      { co_seq_dim_cbo: 41, nu_cbo: '223565' },
+    ]);
+    await mw.insert('tb_dim_cid', [{ co_seq_dim_cid: 1, nu_cid: '-' }]);
+    await mw.insert('tb_dim_ciap', [
+      { co_seq_dim_ciap: 1, nu_ciap: '-' },
+      { co_seq_dim_ciap: 20, nu_ciap: 'ABP004' },
+      { co_seq_dim_ciap: 22, nu_ciap: 'K86' },
+    ]);
+    await mw.insert('tb_fat_cidadao_pec', [
+      ...TEAMS.map((t) => ({ co_seq_fat_cidadao_pec: t, nu_cpf_cidadao: `k${t}`, co_dim_tempo_nascimento: 20260301, co_dim_equipe_vinc: t, st_faleceu: 0 })),
+      ...TEAMS.map((t) => ({ co_seq_fat_cidadao_pec: t + 10, nu_cpf_cidadao: `h${t + 10}`, co_dim_tempo_nascimento: 19600101, co_dim_equipe_vinc: t, st_faleceu: 0 })),
+    ]);
+    const consultations: Row[] = [];
+    const problems: Row[] = [];
+    const consult = (citizen: number, day: number, cbo: number, ciap: number) => {
+      const c = consultations.length + 1;
+      consultations.push({ co_seq_fat_atd_ind: c, co_fat_cidadao_pec: citizen, co_dim_tempo: day, co_dim_cbo_1: cbo });
+      problems.push({ co_seq_fat_atd_ind_problemas: c, co_fat_atd_ind: c, co_fat_cidadao_pec: citizen, co_dim_cid: 1, co_dim_ciap: ciap, co_dim_tempo: day });
+    };
+    for (const t of TEAMS) {
+      consult(t, 20260331, 41, 20);
+      consult(t + 10, 20260510, 40, 22);
+    }
+    consult(12, 20260915, 40, 22); // so that 2026Q3 exists (open: its nominal list is written)
+    await mw.insert('tb_fat_atendimento_individual', consultations);
+    await mw.insert('tb_fat_atd_ind_problemas', problems);
+    for (const m of MARTS) await refreshMartDuckDb(w, m);
+  });
+  afterAll(() => {
+    mw?.dispose();
+  });
+
+  it('dim_team: the Ministry code by INE (never the acronym), esf_eap 1/0, and unknown when no row or two types', async () => {
+    const rows = await w.query(`SELECT team_ine AS ine, team_type AS type, esf_eap::INTEGER AS esf_eap FROM marts.dim_team ORDER BY 1`);
+    expect(rows).toEqual([
+      { ine: '-', type: null, esf_eap: null },
+      { ine: INE(2), type: '70', esf_eap: 1 },
+      { ine: INE(3), type: '76', esf_eap: 1 },
+      { ine: INE(4), type: '49', esf_eap: 0 },
+      { ine: INE(5), type: null, esf_eap: null },
+      { ine: INE(6), type: null, esf_eap: null },
+    ]);
+  });
+});
