@@ -4,6 +4,7 @@ import {
   CONDITION_CODES,
   DOCTOR_OR_NURSE_CBO,
   GENDER_IDENTITY_CODES,
+  TEAM_TYPE,
   type ConditionCodes,
   PROCEDURE_CODES,
   VACCINE_CODES,
@@ -51,6 +52,16 @@ export interface Indicator {
    */
   scoring?: 'personMean' | 'practiceProportions';
   lookback: Lookback;
+  /**
+   * The 2024-model notes count people bound to eSF (70) and eAP (76) teams only: set, a person whose team has
+   * another known type is left out; a team whose type the PEC does not give counts (docs/indicators/common.md).
+   */
+  esfEapOnly?: boolean;
+  /**
+   * Good practices (gp numbers) an eAP team's person is given in full (the community-health-agent practices:
+   * eAP teams have no agents). Only for indicators whose numerator is "every practice met".
+   */
+  eapInFull?: readonly number[];
   /** Event CTEs (keys of eventCtes()) the evaluation reads; only these are put in the SQL. */
   needs: readonly EventName[];
   /**
@@ -261,6 +272,7 @@ export const INDICATORS: readonly Indicator[] = [
     id: 'c5_hypertension',
     name: 'C5: care of people with hypertension (good-practice score)',
     program: 'Cofinanciamento APS (Portaria GM/MS 3.493/2024)',
+    esfEapOnly: true,
     officialNote: 'Nota metodológica "Cuidado da pessoa com hipertensão" (SAPS/MS, 2025)',
     doc: 'hypertension.md',
     target: null,
@@ -286,6 +298,7 @@ export const INDICATORS: readonly Indicator[] = [
     id: 'c4_diabetes',
     name: 'C4: care of people with diabetes (good-practice score)',
     program: 'Cofinanciamento APS (Portaria GM/MS 3.493/2024)',
+    esfEapOnly: true,
     officialNote: 'Nota metodológica "Cuidado da pessoa com diabetes" (SAPS/MS, 2025)',
     doc: 'diabetes.md',
     target: null,
@@ -315,6 +328,7 @@ export const INDICATORS: readonly Indicator[] = [
     id: 'c6_older_people',
     name: 'C6: care of older people (good-practice score)',
     program: 'Cofinanciamento APS (Portaria GM/MS 3.493/2024)',
+    esfEapOnly: true,
     officialNote: 'Nota metodológica "Cuidado integral da pessoa idosa" (SAPS/MS, 2025)',
     doc: 'older-people.md',
     target: null,
@@ -345,6 +359,7 @@ export const INDICATORS: readonly Indicator[] = [
     id: 'c2_child_development',
     name: 'C2: care of child development up to age two (good-practice score)',
     program: 'Cofinanciamento APS (Portaria GM/MS 3.493/2024)',
+    esfEapOnly: true,
     officialNote: 'Nota metodológica C2 "Cuidado no desenvolvimento infantil" (SAPS/MS, SEI 0054824593, 2026)',
     doc: 'child-development.md',
     target: null,
@@ -389,6 +404,7 @@ export const INDICATORS: readonly Indicator[] = [
     id: 'c7_womens_cancer_prevention',
     name: 'C7: care of women in cancer prevention (good-practice score)',
     program: 'Cofinanciamento APS (Portaria GM/MS 3.493/2024)',
+    esfEapOnly: true,
     officialNote: 'Nota metodológica C7 "Cuidado da mulher na prevenção do câncer" (SAPS/MS, SEI 0054641718, 2026)',
     doc: 'womens-cancer-prevention.md',
     target: null,
@@ -442,6 +458,7 @@ export const INDICATORS: readonly Indicator[] = [
     id: 'c3_pregnancy_puerperium',
     name: 'C3: care in pregnancy and the puerperium (good-practice score)',
     program: 'Cofinanciamento APS (Portaria GM/MS 3.493/2024)',
+    esfEapOnly: true,
     officialNote: 'Nota metodológica C3 "Cuidado na gestação e puerpério" (SAPS/MS, SEI 0054619475, 2026)',
     doc: 'prenatal.md',
     target: null,
@@ -1022,19 +1039,33 @@ c7_person AS (
 export function evaluatedWith(dialect: SqlDialect, indicators: readonly Indicator[]): string {
   const events = eventCtes(dialect);
   const needed = [...new Set(indicators.flatMap((i) => i.needs))];
+  const eap = `tt.team_type = ${sqlLiteral(TEAM_TYPE.eap)}`;
   const evaluations = indicators.map((i) => {
-    const gps = Array.from({ length: MAX_GOOD_PRACTICES }, (_, k) => (k < i.goodPractices.length ? `x.gp_${k + 1}` : 'CAST(NULL AS INT64)'));
+    const inFull = new Set(i.eapInFull ?? []);
+    // A practice given in full to eAP teams is met for their people, whatever the events say.
+    const gp = (n: number) => (inFull.has(n) ? `CASE WHEN ${eap} THEN 1 ELSE x.gp_${n} END` : `x.gp_${n}`);
+    const gps = Array.from({ length: MAX_GOOD_PRACTICES }, (_, k) => (k < i.goodPractices.length ? gp(k + 1) : 'CAST(NULL AS INT64)'));
+    const inNumerator =
+      inFull.size === 0
+        ? 'x.in_numerator'
+        : `CASE WHEN ${eap} THEN CASE WHEN ${i.goodPractices.map((g) => `${gp(g.n)} = 1`).join(' AND ')} THEN 1 ELSE 0 END ELSE x.in_numerator END`;
     // Practice proportions (C7) are scored per team and municipality only (star.ts), never per person.
     const scored = i.goodPractices.every((g) => g.score !== null) && i.scoring !== 'practiceProportions';
-    const score = asFloat(dialect, scored ? i.goodPractices.map((g) => `x.gp_${g.n} * ${g.score}`).join(' + ') : 'NULL');
+    const score = asFloat(dialect, scored ? i.goodPractices.map((g) => `${gp(g.n)} * ${g.score}`).join(' + ') : 'NULL');
+    const known = `tt.team_type IN (${sqlLiteral(TEAM_TYPE.esf)}, ${sqlLiteral(TEAM_TYPE.eap)})`;
     return `
   SELECT ${sqlLiteral(i.id)} AS indicator_id, x.municipality_ibge, x.y, x.q, x.person_id,
     ${gps.map((g, k) => `${g} AS gp_${k + 1}`).join(', ')},
-    x.in_numerator, ${score} AS score,
+    ${inNumerator} AS in_numerator, ${score} AS score,
     CASE WHEN per.history_start_key IS NOT NULL
       AND CAST(FLOOR(per.history_start_key / 100) AS INT64) <= CAST(FLOOR(per.${i.lookback} / 100) AS INT64) THEN 1 ELSE 0 END AS history_complete
   FROM (${i.evaluate()}) x
-  JOIN period per ON per.municipality_ibge = x.municipality_ibge AND per.y = x.y AND per.q = x.q`;
+  JOIN period per ON per.municipality_ibge = x.municipality_ibge AND per.y = x.y AND per.q = x.q
+  JOIN person pt ON pt.municipality_ibge = x.municipality_ibge AND pt.person_id = x.person_id
+  LEFT JOIN team_type tt ON tt.municipality_ibge = pt.municipality_ibge AND tt.team_id = pt.team_id${
+    // Another known type leaves the person out; an unknown type (no transactional row) keeps them.
+    i.esfEapOnly ? `\n  WHERE tt.team_type IS NULL OR ${known}` : ''
+  }`;
   });
   return `WITH ${commonCtes(dialect)},${needed.map((n) => events[n]).join(',')},
 evaluated AS (

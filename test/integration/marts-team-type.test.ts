@@ -94,4 +94,25 @@ describe('team type: read from the transactional tables by INE, and the 2024-mod
       { ine: INE(6), type: null, esf_eap: null },
     ]);
   });
+
+  it('the 2024-model indicators leave out people of a known type other than eSF/eAP; an unknown type counts (C5)', async () => {
+    const people = async (indicator: string) =>
+      (await w.query(`SELECT person_key AS p FROM marts.indicator_person_period WHERE indicator_id = $1 AND quadrimestre = '2026Q2' ORDER BY 1`, [indicator])).map((r) => r.p);
+    // Previne Brasil counts every team (its pages set no type rule); C5 leaves h14 (type 49, acronym "EAP") out.
+    expect(await people('previne_hypertension')).toEqual(['cpf:h12', 'cpf:h13', 'cpf:h14', 'cpf:h15', 'cpf:h16']);
+    expect(await people('c5_hypertension')).toEqual(['cpf:h12', 'cpf:h13', 'cpf:h15', 'cpf:h16']);
+    const teams = await w.query(
+      `SELECT team_ine AS ine, denominator::INTEGER AS d FROM marts.indicator_team_period WHERE indicator_id = 'c5_hypertension' AND quadrimestre = '2026Q2' ORDER BY 1`,
+    );
+    expect(teams).toEqual([
+      { ine: INE(2), d: 1 },
+      { ine: INE(3), d: 1 },
+      { ine: INE(5), d: 1 },
+      { ine: INE(6), d: 1 },
+    ]);
+    const [municipal] = await w.query(
+      `SELECT denominator::INTEGER AS d FROM marts.indicator_municipality_period WHERE indicator_id = 'c5_hypertension' AND quadrimestre = '2026Q2'`,
+    );
+    expect(municipal).toEqual({ d: 4 });
+  });
 });
