@@ -372,6 +372,8 @@ export const INDICATORS: readonly Indicator[] = [
     ],
     // Children up to two during the quadrimestre were born at most 28 months before its end: 36 months covers them.
     lookback: 'start36_key',
+    // D, the agent's home visits, in full for eAP teams (no community health agents): the C2 note.
+    eapInFull: [4],
     needs: ['child', 'child_care_consultation', 'child_anthropometry', 'agent_visit', 'child_dose'],
     evaluate() {
       // Events of each child of the period from birth to the period's end, and up to a day of life.
@@ -477,6 +479,8 @@ export const INDICATORS: readonly Indicator[] = [
     ],
     // A pregnancy and its puerperium last at most 336 days: one active in the quadrimestre began within the 16 months ending with it.
     lookback: 'start16_key',
+    // E and J, the agent's home visits in pregnancy and puerperium, in full for eAP teams: the C3 note.
+    eapInFull: [5, 10],
     needs: ['blood_pressure', 'child_anthropometry', 'agent_visit', 'c3_pregnancy'],
     evaluate() {
       const preg = 'e.day_n < g.end_n';

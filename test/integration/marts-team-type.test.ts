@@ -15,7 +15,9 @@ import { MARTS, refreshMartDuckDb } from '../../shared/marts/marts';
  *   children k2…k6 born 2026-03-01, each with one child-care consultation (ABP004) by a nurse on day 30 of life and
  *   nothing else → C2 in 2026Q2: A met, B, C, D, E not;
  *   adults h12…h16 with a hypertension consultation (K86) by a doctor on 2026-05-10 → Previne 6 and C5 in 2026Q2
- *   (h12 another on 2026-09-15, so that the open 2026Q3 exists).
+ *   (h12 another on 2026-09-15, so that the open 2026Q3 exists);
+ *   pregnant women w22 (team 2, eSF) and w23 (team 3, eAP), LMP 2026-03-01, one nurse W78 consultation on 2026-04-10
+ *   (day 40) and nothing else → C3 in 2026Q2: A met; E and J not, except in full for the eAP team.
  */
 const A = '3509502';
 const INE = (team: number) => `00000000${team + 9}`;
@@ -58,16 +60,18 @@ describe('team type: read from the transactional tables by INE, and the 2024-mod
       { co_seq_dim_ciap: 1, nu_ciap: '-' },
       { co_seq_dim_ciap: 20, nu_ciap: 'ABP004' },
       { co_seq_dim_ciap: 22, nu_ciap: 'K86' },
+      { co_seq_dim_ciap: 23, nu_ciap: 'W78' },
     ]);
     await mw.insert('tb_fat_cidadao_pec', [
       ...TEAMS.map((t) => ({ co_seq_fat_cidadao_pec: t, nu_cpf_cidadao: `k${t}`, co_dim_tempo_nascimento: 20260301, co_dim_equipe_vinc: t, st_faleceu: 0 })),
       ...TEAMS.map((t) => ({ co_seq_fat_cidadao_pec: t + 10, nu_cpf_cidadao: `h${t + 10}`, co_dim_tempo_nascimento: 19600101, co_dim_equipe_vinc: t, st_faleceu: 0 })),
+      ...[2, 3].map((t) => ({ co_seq_fat_cidadao_pec: t + 20, nu_cpf_cidadao: `w${t + 20}`, co_dim_tempo_nascimento: 19960101, co_dim_equipe_vinc: t, st_faleceu: 0 })),
     ]);
     const consultations: Row[] = [];
     const problems: Row[] = [];
-    const consult = (citizen: number, day: number, cbo: number, ciap: number) => {
+    const consult = (citizen: number, day: number, cbo: number, ciap: number, lmp = 30001231) => {
       const c = consultations.length + 1;
-      consultations.push({ co_seq_fat_atd_ind: c, co_fat_cidadao_pec: citizen, co_dim_tempo: day, co_dim_cbo_1: cbo });
+      consultations.push({ co_seq_fat_atd_ind: c, co_fat_cidadao_pec: citizen, co_dim_tempo: day, co_dim_cbo_1: cbo, co_dim_tempo_dum: lmp });
       problems.push({ co_seq_fat_atd_ind_problemas: c, co_fat_atd_ind: c, co_fat_cidadao_pec: citizen, co_dim_cid: 1, co_dim_ciap: ciap, co_dim_tempo: day });
     };
     for (const t of TEAMS) {
@@ -75,6 +79,7 @@ describe('team type: read from the transactional tables by INE, and the 2024-mod
       consult(t + 10, 20260510, 40, 22);
     }
     consult(12, 20260915, 40, 22); // so that 2026Q3 exists (open: its nominal list is written)
+    for (const w of [22, 23]) consult(w, 20260410, 41, 23, 20260301);
     await mw.insert('tb_fat_atendimento_individual', consultations);
     await mw.insert('tb_fat_atd_ind_problemas', problems);
     for (const m of MARTS) await refreshMartDuckDb(w, m);
@@ -114,5 +119,44 @@ describe('team type: read from the transactional tables by INE, and the 2024-mod
       `SELECT denominator::INTEGER AS d FROM marts.indicator_municipality_period WHERE indicator_id = 'c5_hypertension' AND quadrimestre = '2026Q2'`,
     );
     expect(municipal).toEqual({ d: 4 });
+  });
+
+  it('C2: D given in full to the eAP team only (score 20 + 20), not to type 49 (left out) nor to an unknown type', async () => {
+    const rows = await w.query(
+      `SELECT person_key AS p, gp_1::INTEGER AS a, gp_4::INTEGER AS d, in_numerator::INTEGER AS n, score
+       FROM marts.indicator_person_period WHERE indicator_id = 'c2_child_development' AND quadrimestre = '2026Q2' ORDER BY 1`,
+    );
+    expect(rows).toEqual([
+      { p: 'cpf:k2', a: 1, d: 0, n: 0, score: 20 },
+      { p: 'cpf:k3', a: 1, d: 1, n: 0, score: 40 },
+      { p: 'cpf:k5', a: 1, d: 0, n: 0, score: 20 },
+      { p: 'cpf:k6', a: 1, d: 0, n: 0, score: 20 },
+    ]);
+    const [eap] = await w.query(
+      `SELECT gp_4_met::INTEGER AS d, score_mean AS score FROM marts.indicator_team_period
+       WHERE indicator_id = 'c2_child_development' AND quadrimestre = '2026Q2' AND team_ine = $1`,
+      [INE(3)],
+    );
+    expect(eap).toEqual({ d: 1, score: 40 });
+    // In the open 2026Q3, the nominal list asks the eAP team for B, C and E, not for D; the eSF team for D too.
+    const missing = await w.query(
+      `SELECT person_key AS p, missing_practices AS m FROM marts.nominal_list
+       WHERE indicator_id = 'c2_child_development' AND quadrimestre = '2026Q3' AND person_key IN ('cpf:k2', 'cpf:k3') ORDER BY 1`,
+    );
+    expect(missing).toEqual([
+      { p: 'cpf:k2', m: '2,3,4,5' },
+      { p: 'cpf:k3', m: '2,3,5' },
+    ]);
+  });
+
+  it('C3: E and J given in full to the eAP team (score 10 + 9 + 9), not to the eSF team', async () => {
+    const rows = await w.query(
+      `SELECT person_key AS p, gp_1::INTEGER AS a, gp_5::INTEGER AS e, gp_10::INTEGER AS j, in_numerator::INTEGER AS n, score
+       FROM marts.indicator_person_period WHERE indicator_id = 'c3_pregnancy_puerperium' AND quadrimestre = '2026Q2' ORDER BY 1`,
+    );
+    expect(rows).toEqual([
+      { p: 'cpf:w22', a: 1, e: 0, j: 0, n: 0, score: 10 },
+      { p: 'cpf:w23', a: 1, e: 1, j: 1, n: 0, score: 28 },
+    ]);
   });
 });
