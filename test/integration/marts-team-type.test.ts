@@ -17,7 +17,10 @@ import { MARTS, refreshMartDuckDb } from '../../shared/marts/marts';
  *   adults h12…h16 with a hypertension consultation (K86) by a doctor on 2026-05-10 → Previne 6 and C5 in 2026Q2
  *   (h12 another on 2026-09-15, so that the open 2026Q3 exists);
  *   pregnant women w22 (team 2, eSF) and w23 (team 3, eAP), LMP 2026-03-01, one nurse W78 consultation on 2026-04-10
- *   (day 40) and nothing else → C3 in 2026Q2: A met; E and J not, except in full for the eAP team.
+ *   (day 40) and nothing else → C3 in 2026Q2: A met; E and J not, except in full for the eAP team;
+ *   k33 (team 3, eAP) born 2025-01-01 with every C2 practice but D: nurse ABP004 consultations with weight and height
+ *   on day 20 and 8 more days by age one (A, B, C), hexavalent (43) on 2025-03-01, 05-01, 07-01, pneumococcal (26)
+ *   on 03-01 and 05-01, MMR (24) on 2026-01-15 and 02-15 (E) → with D in full, in the numerator, score 100.
  */
 const A = '3509502';
 const INE = (team: number) => `00000000${team + 9}`;
@@ -65,13 +68,22 @@ describe('team type: read from the transactional tables by INE, and the 2024-mod
     await mw.insert('tb_fat_cidadao_pec', [
       ...TEAMS.map((t) => ({ co_seq_fat_cidadao_pec: t, nu_cpf_cidadao: `k${t}`, co_dim_tempo_nascimento: 20260301, co_dim_equipe_vinc: t, st_faleceu: 0 })),
       ...TEAMS.map((t) => ({ co_seq_fat_cidadao_pec: t + 10, nu_cpf_cidadao: `h${t + 10}`, co_dim_tempo_nascimento: 19600101, co_dim_equipe_vinc: t, st_faleceu: 0 })),
+      { co_seq_fat_cidadao_pec: 33, nu_cpf_cidadao: 'k33', co_dim_tempo_nascimento: 20250101, co_dim_equipe_vinc: 3, st_faleceu: 0 },
       ...[2, 3].map((t) => ({ co_seq_fat_cidadao_pec: t + 20, nu_cpf_cidadao: `w${t + 20}`, co_dim_tempo_nascimento: 19960101, co_dim_equipe_vinc: t, st_faleceu: 0 })),
     ]);
     const consultations: Row[] = [];
     const problems: Row[] = [];
-    const consult = (citizen: number, day: number, cbo: number, ciap: number, lmp = 30001231) => {
+    const consult = (citizen: number, day: number, cbo: number, ciap: number, lmp = 30001231, measured = false) => {
       const c = consultations.length + 1;
-      consultations.push({ co_seq_fat_atd_ind: c, co_fat_cidadao_pec: citizen, co_dim_tempo: day, co_dim_cbo_1: cbo, co_dim_tempo_dum: lmp });
+      consultations.push({
+        co_seq_fat_atd_ind: c,
+        co_fat_cidadao_pec: citizen,
+        co_dim_tempo: day,
+        co_dim_cbo_1: cbo,
+        co_dim_tempo_dum: lmp,
+        nu_peso: measured ? 8 : null,
+        nu_altura: measured ? 0.7 : null,
+      });
       problems.push({ co_seq_fat_atd_ind_problemas: c, co_fat_atd_ind: c, co_fat_cidadao_pec: citizen, co_dim_cid: 1, co_dim_ciap: ciap, co_dim_tempo: day });
     };
     for (const t of TEAMS) {
@@ -80,7 +92,32 @@ describe('team type: read from the transactional tables by INE, and the 2024-mod
     }
     consult(12, 20260915, 40, 22); // so that 2026Q3 exists (open: its nominal list is written)
     for (const w of [22, 23]) consult(w, 20260410, 41, 23, 20260301);
+    for (const day of [20250121, 20250301, 20250401, 20250501, 20250601, 20250701, 20250801, 20250901, 20251001]) consult(33, day, 41, 20, 30001231, true);
     await mw.insert('tb_fat_atendimento_individual', consultations);
+    await mw.insert('tb_dim_imunobiologico', [
+      { co_seq_dim_imunobiologico: 70, nu_identificador: '43' },
+      { co_seq_dim_imunobiologico: 71, nu_identificador: '26' },
+      { co_seq_dim_imunobiologico: 72, nu_identificador: '24' },
+    ]);
+    const doses: [number, number][] = [
+      [70, 20250301],
+      [70, 20250501],
+      [70, 20250701],
+      [71, 20250301],
+      [71, 20250501],
+      [72, 20260115],
+      [72, 20260215],
+    ];
+    await mw.insert(
+      'tb_fat_vacinacao_vacina',
+      doses.map(([vaccine, day], k) => ({
+        co_seq_fat_vacinacao_vacina: 500 + k,
+        co_fat_cidadao_pec: 33,
+        co_dim_imunobiologico: vaccine,
+        co_dim_tempo_vacina_aplicada: day,
+        co_dim_tempo: day,
+      })),
+    );
     await mw.insert('tb_fat_atd_ind_problemas', problems);
     for (const m of MARTS) await refreshMartDuckDb(w, m);
   });
@@ -129,6 +166,8 @@ describe('team type: read from the transactional tables by INE, and the 2024-mod
     expect(rows).toEqual([
       { p: 'cpf:k2', a: 1, d: 0, n: 0, score: 20 },
       { p: 'cpf:k3', a: 1, d: 1, n: 0, score: 40 },
+      // Every practice met once D is given: in the numerator (the numerator is recomputed, not the events' one).
+      { p: 'cpf:k33', a: 1, d: 1, n: 1, score: 100 },
       { p: 'cpf:k5', a: 1, d: 0, n: 0, score: 20 },
       { p: 'cpf:k6', a: 1, d: 0, n: 0, score: 20 },
     ]);
@@ -137,7 +176,7 @@ describe('team type: read from the transactional tables by INE, and the 2024-mod
        WHERE indicator_id = 'c2_child_development' AND quadrimestre = '2026Q2' AND team_ine = $1`,
       [INE(3)],
     );
-    expect(eap).toEqual({ d: 1, score: 40 });
+    expect(eap).toEqual({ d: 2, score: (40 + 100) / 2 });
     // In the open 2026Q3, the nominal list asks the eAP team for B, C and E, not for D; the eSF team for D too.
     const missing = await w.query(
       `SELECT person_key AS p, missing_practices AS m FROM marts.nominal_list
