@@ -62,6 +62,7 @@ export const FACT_COLUMNS = {
     'st_acamado',
     'st_ficha_inativa',
     'co_dim_municipio_cidadao',
+    'co_dim_identidade_genero',
   ],
   tb_fat_atendimento_individual: [
     'co_seq_fat_atd_ind',
@@ -465,10 +466,11 @@ export class FactGenerator {
     const hyp = c.hypertension && c.coCidadao % 10 !== 0;
     const dm = c.diabetes && c.coCidadao % 10 !== 1;
     const pregnant = this.pregnantWeeks(c, day) >= 0;
+    // No gender identity declared (the sentinel): the indicator cohort plants the ones C7 reads.
     this.out +=
       `${++this.ids.registration}\t${uuid}\t${c.originUuid}\t${c.id}\t${c.cns}\t${c.cpf}\t${c.birthIso}\t${c.nameText}\t${c.motherNameText}\t${phone}\t${c.email}\t` +
       `${team.unitId}\t${teamId}\t${prof.id}\t${prof.cbo}\t${c.sex}\t${bit(hyp)}\t${bit(dm)}\t${bit(pregnant)}\t${bit(c.smoker)}\t${c.microArea}\t` +
-      `${this.munIds[c.muni]}\t${this.calendar.ymd(day)}\t${bit(c.heartDisease)}\t${bit(c.respiratoryDisease)}\t${bit(c.bedridden)}\t${bit(inactive)}\t${c.birthplace}\n`;
+      `${this.munIds[c.muni]}\t${this.calendar.ymd(day)}\t${bit(c.heartDisease)}\t${bit(c.respiratoryDisease)}\t${bit(c.bedridden)}\t${bit(inactive)}\t${c.birthplace}\t${SENTINEL}\n`;
     this.counts[c.muni]!++;
   }
 

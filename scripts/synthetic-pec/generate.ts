@@ -7,7 +7,7 @@ import { Calendar, dayNumber, isoOfDay, minusMonths, timestampText } from './cal
 import { CHUNK_CHARS, copyInto, copyText, NULL } from './copy';
 import { FACT_COLUMNS, FactGenerator, type FactTable } from './facts';
 import { indicatorCohortRows } from './indicator-cohort';
-import { buildInstallation, STREAM, type DimRow } from './population';
+import { buildInstallation, STREAM, transactionalTeamRows, type DimRow } from './population';
 import { mixSeed, Rng } from './prng';
 import { PEC_VERSIONS, pecSchemaParts, pecTables, type PecTable, type PecVersion } from './schema';
 import { PEC_RELEASES, UF_SIGLAS, UFS } from './vocab';
@@ -184,6 +184,9 @@ export async function seedPec(
   // The planted cohort: its team joins the static dimension rows, its facts follow each fact table's own rows.
   const cohort = o.indicatorCohort && !o.onlyTable ? indicatorCohortRows(installation, endDay) : new Map<string, DimRow[]>();
   staticRows.set('tb_dim_equipe', [...(staticRows.get('tb_dim_equipe') ?? []), ...(cohort.get('tb_dim_equipe') ?? [])]);
+  // The team types (transactional tables): the cohort's team stays eSF, its planted figures assume it.
+  const cohortTeams = new Set((cohort.get('tb_dim_equipe') ?? []).map((t) => Number(t.co_seq_dim_equipe)));
+  for (const [name, rows] of transactionalTeamRows(staticRows.get('tb_dim_equipe')!, cohortTeams)) staticRows.set(name, rows);
   staticRows.set('tb_migracao', migrationRows(o.pecVersion, endDay, metaRng));
   staticRows.set('tb_relatorio_processamento', processingRows(calendar.historyStart, calendar.historyEnd, processedAt, metaRng));
 

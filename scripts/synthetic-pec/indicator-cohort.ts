@@ -51,9 +51,13 @@ export const INDICATOR_COHORT = {
    * doctor's consultation (CIAP A98) that day, the first `mammography` of them with a screening
    * mammography requested in it, and the first `sexualHealth` with a second consultation coded ABP003
    * (sexual and reproductive health). The cytology women (30) and the pregnant women (20) are in
-   * C7's populations too (docs/indicators/cytology.md).
+   * C7's populations too (docs/indicators/cytology.md). By gender identity (C7 note, items 4.1 and 4.2):
+   * `transMen` aged 55, recorded with the male sex and a registration declaring "Homem transgênero", each
+   * with a doctor's consultation (A98) that day, the first `transMenMammography` with a mammography
+   * requested in it (C7 counts them in A, C and D); `transWomen` aged 55, recorded with the female sex and
+   * a registration declaring "Mulher transgênero", each with a mammography requested (C7 leaves them out).
    */
-  womensCancer: { girls: 20, vaccinated: 14, women: 30, mammography: 18, sexualHealth: 12 },
+  womensCancer: { girls: 20, vaccinated: 14, women: 30, mammography: 18, sexualHealth: 12, transMen: 5, transMenMammography: 3, transWomen: 3 },
   /**
    * C2: `babies` born 60 days before that day; the first `followed` with a nurse's child-care
    * consultation (ABP004) with weight and height on day 10 of life and agent visits on days 10 (motive
@@ -63,6 +67,9 @@ export const INDICATOR_COHORT = {
   /** Days before the seed's end date on which every cohort event happens. */
   daysBeforeEnd: 10,
 } as const;
+
+/** The LEDI gender-identity codes C7 reads (tb_dim_identidade_genero.nu_identificador). */
+const GENDER_IDENTITY = { transMan: '149', transWoman: '150' } as const;
 
 export const cohortTeamIne = (ibge: string): string => `99${ibge}0`;
 export const COHORT_TEAM_NAME = 'Equipe Indicadores (coorte sintética)';
@@ -492,22 +499,50 @@ export function indicatorCohortRows(installation: Installation, endDay: number):
         }),
       );
     }
+    const mammographyRequested = (p: { id: number }, consultationId: number) =>
+      push(
+        'tb_fat_atd_ind_procedimentos',
+        factRow('tb_fat_atd_ind_procedimentos', m.dimId, day, {
+          co_seq_fat_atd_ind_procedimentos: idOf(m.index, 5, ++exam),
+          co_fat_atd_ind: consultationId,
+          co_fat_cidadao_pec: p.id,
+          co_dim_procedimento_solicitado: mammography,
+          co_dim_cbo_1: doctorCbo,
+          co_dim_equipe_1: teamId,
+        }),
+      );
     for (let i = 0; i < wc.women; i++) {
       const p = citizen(55, true);
       const consultationId = consult(p, a98, 'A98', null);
-      if (i < wc.mammography)
-        push(
-          'tb_fat_atd_ind_procedimentos',
-          factRow('tb_fat_atd_ind_procedimentos', m.dimId, day, {
-            co_seq_fat_atd_ind_procedimentos: idOf(m.index, 5, ++exam),
-            co_fat_atd_ind: consultationId,
-            co_fat_cidadao_pec: p.id,
-            co_dim_procedimento_solicitado: mammography,
-            co_dim_cbo_1: doctorCbo,
-            co_dim_equipe_1: teamId,
-          }),
-        );
+      if (i < wc.mammography) mammographyRequested(p, consultationId);
       if (i < wc.sexualHealth) consult(p, abp003, 'ABP003', null);
+    }
+    // A registration version of the cohort day declaring the gender identity (LEDI code).
+    const declare = (p: { id: number; cpf: string; cns: string }, n: number, female: boolean, identity: string) =>
+      push(
+        'tb_fat_cad_individual',
+        factRow('tb_fat_cad_individual', m.dimId, day, {
+          co_seq_fat_cad_individual: idOf(m.index, 6, 500 + n),
+          nu_uuid_ficha: `cohort-${m.ibge}-cad-gender-${n}`,
+          nu_uuid_ficha_origem: `cohort-${m.ibge}-cad-gender-${n}`,
+          co_fat_cidadao_pec: p.id,
+          nu_cns: p.cns,
+          nu_cpf_cidadao: p.cpf,
+          co_dim_equipe: teamId,
+          co_dim_sexo: female ? SEX.female : SEX.male,
+          co_dim_identidade_genero: code(codes.genderIdentity, identity),
+        }),
+      );
+    for (let i = 0; i < wc.transMen; i++) {
+      const p = citizen(55, false);
+      declare(p, i + 1, false, GENDER_IDENTITY.transMan);
+      const consultationId = consult(p, a98, 'A98', null);
+      if (i < wc.transMenMammography) mammographyRequested(p, consultationId);
+    }
+    for (let i = 0; i < wc.transWomen; i++) {
+      const p = citizen(55, true);
+      declare(p, wc.transMen + i + 1, true, GENDER_IDENTITY.transWoman);
+      mammographyRequested(p, consult(p, a98, 'A98', null));
     }
     const v = INDICATOR_COHORT.vaccination;
     const doseDay = day - 182;

@@ -14,6 +14,7 @@ import {
   CID_NAMES,
   CONNECTORS,
   DESFECHOS_VISITA,
+  IDENTIDADES_GENERO,
   DOSES,
   EMAIL_DOMAINS,
   FEMALE_NAMES,
@@ -146,6 +147,8 @@ export interface CodeIds {
   local: Map<string, number>;
   tipo: Map<string, number>;
   desfecho: Map<string, number>;
+  /** LEDI gender-identity code → tb_dim_identidade_genero id. */
+  genderIdentity: Map<string, number>;
 }
 
 export interface Installation {
@@ -279,12 +282,16 @@ function codeDimensions(dims: DimensionBuilder): CodeIds {
   const tipo = dims.codes('tb_dim_tipo_atendimento', 'co_seq_dim_tipo_atendimento', 'nu_identificador', 'ds_tipo_atendimento', TIPOS_ATENDIMENTO, false);
   const desfecho = dims.codes('tb_dim_desfecho_visita', 'co_seq_dim_desfecho_visita', 'nu_identificador', 'ds_desfecho_visita', DESFECHOS_VISITA, false);
 
+  const genderIdentity = dims.codes('tb_dim_identidade_genero', 'co_seq_dim_identidade_genero', 'nu_identificador', 'ds_identidade_genero', IDENTIDADES_GENERO, false);
+  // The PEC's display order (co_ordem, not extracted): the row's position.
+  dims.rows.get('tb_dim_identidade_genero')!.forEach((row, i) => (row.co_ordem = i));
+
   dims.add('tb_dim_sexo', { co_seq_dim_sexo: SENTINEL, sg_sexo: SENTINEL_CODE, ds_sexo: SENTINEL_NAME }, SENTINEL_NAME);
   dims.add('tb_dim_sexo', { co_seq_dim_sexo: SEX.male, sg_sexo: 'M', ds_sexo: 'Masculino' }, 'masculino');
   dims.add('tb_dim_sexo', { co_seq_dim_sexo: SEX.female, sg_sexo: 'F', ds_sexo: 'Feminino' }, 'feminino');
   dims.add('tb_dim_sexo', { co_seq_dim_sexo: 4, sg_sexo: 'I', ds_sexo: 'Indeterminado' }, 'indeterminado');
 
-  return { cbo, cid, ciap, procedure, vaccine, dose, local, tipo, desfecho };
+  return { cbo, cid, ciap, procedure, vaccine, dose, local, tipo, desfecho, genderIdentity };
 }
 
 function timeDimension(dims: DimensionBuilder, calendar: Calendar): void {
@@ -594,4 +601,42 @@ function makeCitizen(
     heightCm,
     bmi,
   };
+}
+
+/**
+ * The PEC's transactional team-type domain (tb_tipo_equipe) as a live PEC 5.5.28 holds it: a sequential id,
+ * the acronym, and nu_ms, the Ministry of Health code the indicators test. Row 49 is the trap the rule avoids:
+ * its acronym is also "EAP", but its code is 49 (a team of therapeutic measures), not 76.
+ */
+export const TEAM_TYPES = [
+  { co_seq_tipo_equipe: 49, sg_tipo_equipe: 'EAP', no_tipo_equipe: 'Equipe de Avaliação e Acompanhamento das Medidas Terapêuticas', nu_ms: '49' },
+  { co_seq_tipo_equipe: 55, sg_tipo_equipe: 'EMULTI', no_tipo_equipe: 'Equipe Multiprofissional na APS', nu_ms: '72' },
+  { co_seq_tipo_equipe: 56, sg_tipo_equipe: 'ESF', no_tipo_equipe: 'Equipe de Saúde da Família', nu_ms: '70' },
+  { co_seq_tipo_equipe: 57, sg_tipo_equipe: 'ESB', no_tipo_equipe: 'Equipe de Saúde Bucal', nu_ms: '71' },
+  { co_seq_tipo_equipe: 58, sg_tipo_equipe: 'EAP', no_tipo_equipe: 'Equipe de Atenção Primária', nu_ms: '76' },
+] as const;
+export const TEAM_TYPE_ID = { esf: 56, eap: 58, therapeuticMeasures: 49 } as const;
+
+/**
+ * The transactional team rows (tb_equipe) for the teams of tb_dim_equipe, by their INE, with no random draw
+ * (earlier seeds keep every value): every fourth active team is an eAP (76), the others eSF (70); the retired
+ * team is of type 49 (acronym "EAP", not an eAP); `esf` names teams that must stay eSF (the planted cohort's,
+ * whose figures the tests compute); the sentinel has none. The first eSF team has a second row with the same
+ * INE and type, as a live PEC keeps several rows per INE.
+ */
+export function transactionalTeamRows(teams: readonly DimRow[], esf: ReadonlySet<number>): Map<string, DimRow[]> {
+  const rows: DimRow[] = [];
+  let active = 0;
+  for (const t of teams) {
+    const id = Number(t.co_seq_dim_equipe);
+    if (id === SENTINEL) continue;
+    const type = t.st_registro_valido === 0 ? TEAM_TYPE_ID.therapeuticMeasures : esf.has(id) ? TEAM_TYPE_ID.esf : active++ % 4 === 3 ? TEAM_TYPE_ID.eap : TEAM_TYPE_ID.esf;
+    rows.push({ co_seq_equipe: rows.length + 1, nu_ine: t.nu_ine!, tp_equipe: type, co_unidade_saude: null, st_ativo: 1 });
+  }
+  const firstEsf = rows.find((r) => r.tp_equipe === TEAM_TYPE_ID.esf);
+  if (firstEsf) rows.push({ ...firstEsf, co_seq_equipe: rows.length + 1 });
+  return new Map<string, DimRow[]>([
+    ['tb_tipo_equipe', TEAM_TYPES.map((t) => ({ ...t }))],
+    ['tb_equipe', rows],
+  ]);
 }

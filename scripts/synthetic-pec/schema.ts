@@ -41,6 +41,15 @@ const EXTRA_COLUMNS: Record<string, readonly Extra[]> = {
   tb_dim_ciap: [['st_registro_valido', 'integer']],
   tb_dim_procedimento: [['st_registro_valido', 'integer']],
   tb_dim_imunobiologico: [['st_registro_valido', 'integer']],
+  tb_dim_identidade_genero: [['co_ordem', 'integer']],
+  tb_tipo_equipe: [
+    ['sg_tipo_equipe', 'text'],
+    ['no_tipo_equipe', 'text'],
+  ],
+  tb_equipe: [
+    ['co_unidade_saude', 'bigint'],
+    ['st_ativo', 'integer'],
+  ],
   tb_fat_cad_individual: [
     ['st_doenca_cardiaca', 'integer'],
     ['st_doenca_respiratoria', 'integer'],
@@ -120,7 +129,8 @@ export function pecTables(version: PecVersion = '5.5'): PecTable[] {
     }
     return {
       name: t.name,
-      kind: t.name.startsWith('tb_dim_') ? 'dimension' : 'fact',
+      // Installation-wide tables (the DW dimensions and the transactional team tables) load before the facts.
+      kind: t.municipality.kind === 'installation' ? 'dimension' : 'fact',
       extracted: true,
       primaryKey: [...t.primaryKey],
       columns: withDimensionExtras(t.name, columns),

@@ -333,6 +333,17 @@ export const TIPOS_ATENDIMENTO: readonly CodeEntry[] = [
   { code: '6', name: 'Atendimento de urgência' },
 ];
 
+/**
+ * Gender identities by their LEDI codes (identidadeGeneroCidadao), the ones C7 reads and the cisgender
+ * ones: the PEC DW keeps the code in tb_dim_identidade_genero.nu_identificador.
+ */
+export const IDENTIDADES_GENERO: readonly CodeEntry[] = [
+  { code: '149', name: 'Homem transgênero' },
+  { code: '150', name: 'Mulher transgênero' },
+  { code: '200', name: 'Homem cisgênero' },
+  { code: '201', name: 'Mulher cisgênero' },
+];
+
 export const DESFECHOS_VISITA: readonly CodeEntry[] = [
   { code: '1', name: 'Visita realizada' },
   { code: '2', name: 'Visita recusada' },

@@ -1,6 +1,6 @@
 import type { OwnedColumn, OwnedTable } from '../ledger/table-schema';
 import { HONESTY_COLUMNS, frozenClause, refreshUnfrozen } from './honest-periods';
-import { commonCtes, list, namesFrom, realDay } from './indicator-sql';
+import { TEAM_TYPE, commonCtes, list, namesFrom, realDay } from './indicator-sql';
 import { sqlLiteral, tableRef, type SqlDialect } from './sql-dialect';
 
 /**
@@ -78,11 +78,14 @@ consultation AS (
   JOIN ${raw('tb_dim_cbo')} cbo ON cbo._municipality_ibge = a._municipality_ibge AND cbo.co_seq_dim_cbo = a.co_dim_cbo_1
   JOIN ${raw('tb_dim_tipo_atendimento')} k ON k._municipality_ibge = a._municipality_ibge AND k.co_seq_dim_tipo_atendimento = a.co_dim_tipo_atendimento
   LEFT JOIN ${raw('tb_dim_equipe')} t ON t._municipality_ibge = a._municipality_ibge AND t.co_seq_dim_equipe = a.co_dim_equipe_1
+  LEFT JOIN team_type tt ON tt.municipality_ibge = a._municipality_ibge AND tt.team_id = a.co_dim_equipe_1
   JOIN record r ON r.municipality_ibge = a._municipality_ibge AND r.citizen_id = a.co_fat_cidadao_pec
   WHERE cbo.nu_cbo IN (${list(ACCESS_CBO)})
     AND k.nu_identificador IN (${list([...DEMAND_KINDS.scheduled, ...DEMAND_KINDS.spontaneous])})
     AND (r.cpf IS NOT NULL OR r.cns IS NOT NULL)
     AND ${realDay('a.co_dim_tempo')}
+    -- eSF and eAP teams only (the note); a team whose type the PEC does not give counts (docs/indicators/common.md).
+    AND (tt.team_type IS NULL OR tt.team_type IN (${list([TEAM_TYPE.esf, TEAM_TYPE.eap])}))
 )
 SELECT c.municipality_ibge, MAX(mu.municipality_name), c.municipality_ibge || ':' || c.team_ine, c.team_ine, MAX(tn.team_name),
   c.municipality_ibge || ':' || per.quadrimestre, per.quadrimestre, per.quadrimestre_start, per.quadrimestre_end,

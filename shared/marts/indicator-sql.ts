@@ -177,6 +177,12 @@ export const CHILD_SCHEDULE = [
  * (VIP) 22; the third dose is dose code 3; HPV quadrivalent 67 and nonavalent 93 (C7 practice B);
  * adult dTpa 57 (C3 practice F).
  */
+/**
+ * LEDI gender-identity codes (identidadeGeneroCidadao) as tb_dim_identidade_genero.nu_identificador holds them: C7
+ * counts transgender men and leaves transgender women out (docs/indicators/womens-cancer-prevention.md).
+ */
+export const GENDER_IDENTITY_CODES = { transMan: '149', transWoman: '150' } as const;
+
 export const VACCINE_CODES = { pentavalent: '42', inactivatedPolio: '22', thirdDose: '3', hpv: ['67', '93'], dtpaAdult: '57' } as const;
 
 /** A day key as a day number (days since 2000-01-01), for day arithmetic both engines share. */
@@ -206,6 +212,7 @@ export function conditionPredicate(codes: ConditionCodes): string {
  *   chains of records linked through up to four shared numbers are followed).
  * - `person`: one row per (municipality, person_id): pseudonymous `person_key`, team (the newest
  *   record naming one, tb_fat_cidadao_pec.co_dim_equipe_vinc), deceased flag, birth key, sex id.
+ * - `team_type`: (municipality, team_id, team_type) — the Ministry code of the team's type, where known.
  * - `municipality`: IBGE code and name.
  * - `history`: per municipality, the first real consultation day loaded (`history_start_key`) and
  *   the day of the newest extraction (`as_of_key`, `data_as_of`).
@@ -266,6 +273,7 @@ person AS (
   FROM record
   GROUP BY municipality_ibge, person_id
 ),
+${teamTypeCte(dialect)},
 municipality AS (
   SELECT _municipality_ibge AS municipality_ibge, MAX(no_municipio) AS municipality_name
   FROM ${raw('tb_dim_municipio')}
@@ -329,6 +337,30 @@ period AS (
 )`;
 }
 
+/** The Ministry of Health codes of the team types the 2024-model indicators count (docs/indicators/common.md, "Team type"). */
+export const TEAM_TYPE = { esf: '70', eap: '76' } as const;
+
+/**
+ * CTE `team_type` (municipality_ibge, team_id, team_type), for the municipalities of the refresh: the Ministry
+ * code of each data-warehouse team's type, where the transactional tables know it.
+ */
+export function teamTypeCte(dialect: SqlDialect): string {
+  const raw = (t: string) => tableRef(dialect, 'raw', t);
+  return `
+team_type AS (
+  -- The Ministry of Health code of each data-warehouse team's type (tb_tipo_equipe.nu_ms: '70' eSF, '76' eAP),
+  -- through its INE in the transactional tb_equipe (several rows per INE are possible). A team absent there, a PEC
+  -- without those tables, or an INE whose rows disagree on the type: no row here (type unknown).
+  SELECT t._municipality_ibge AS municipality_ibge, t.co_seq_dim_equipe AS team_id, MIN(TRIM(tt.nu_ms)) AS team_type
+  FROM ${raw('tb_dim_equipe')} t
+  JOIN ${raw('tb_equipe')} e ON e._municipality_ibge = t._municipality_ibge AND e.nu_ine = t.nu_ine
+  JOIN ${raw('tb_tipo_equipe')} tt ON tt._municipality_ibge = e._municipality_ibge AND tt.co_seq_tipo_equipe = e.tp_equipe
+  WHERE ${inRefreshScope(dialect, 't._municipality_ibge')}
+  GROUP BY t._municipality_ibge, t.co_seq_dim_equipe
+  HAVING MIN(TRIM(tt.nu_ms)) = MAX(TRIM(tt.nu_ms))
+)`;
+}
+
 /**
  * CTE `condition_consultation` (municipality_ibge, person_id, day_key): consultations by a doctor
  * or nurse (DOCTOR_OR_NURSE_CBO) that record the condition among the problems evaluated. `columns`
@@ -352,19 +384,19 @@ ${name} AS (
 }
 
 /**
- * CTE `<name>` (municipality_ibge, y, q, person_id, flag): the self-declared flag in the winning
+ * CTE `<name>` (municipality_ibge, y, q, person_id, value): a self-declared column in the winning
  * registration version of each person as of each period's end — the newest version (by date, then
  * by id) among all the person's PEC records, so a newer "no" on any of their records withdraws an
- * older "yes" on another.
+ * older "yes" on another, and a newer version declaring no gender identity withdraws an older one.
  */
-export function winningRegistrationCte(dialect: SqlDialect, name: string, flag: 'st_hipertensao_arterial' | 'st_diabete'): string {
+export function winningRegistrationCte(dialect: SqlDialect, name: string, column: 'st_hipertensao_arterial' | 'st_diabete' | 'co_dim_identidade_genero'): string {
   const raw = (t: string) => tableRef(dialect, 'raw', t);
   return `
 ${name} AS (
-  SELECT municipality_ibge, y, q, person_id, flag
+  SELECT municipality_ibge, y, q, person_id, value
   FROM (
     SELECT
-      per.municipality_ibge, per.y, per.q, r.person_id, f.${flag} AS flag,
+      per.municipality_ibge, per.y, per.q, r.person_id, f.${column} AS value,
       ROW_NUMBER() OVER (
         PARTITION BY per.municipality_ibge, per.y, per.q, r.person_id
         ORDER BY f.co_dim_tempo DESC, f.co_seq_fat_cad_individual DESC) AS rn

@@ -3,6 +3,8 @@ import {
   CHILD_SCHEDULE,
   CONDITION_CODES,
   DOCTOR_OR_NURSE_CBO,
+  GENDER_IDENTITY_CODES,
+  TEAM_TYPE,
   type ConditionCodes,
   PROCEDURE_CODES,
   VACCINE_CODES,
@@ -50,6 +52,16 @@ export interface Indicator {
    */
   scoring?: 'personMean' | 'practiceProportions';
   lookback: Lookback;
+  /**
+   * The 2024-model notes count people bound to eSF (70) and eAP (76) teams only: set, a person whose team has
+   * another known type is left out; a team whose type the PEC does not give counts (docs/indicators/common.md).
+   */
+  esfEapOnly?: boolean;
+  /**
+   * Good practices (gp numbers) an eAP team's person is given in full (the community-health-agent practices:
+   * eAP teams have no agents). Only for indicators whose numerator is "every practice met".
+   */
+  eapInFull?: readonly number[];
   /** Event CTEs (keys of eventCtes()) the evaluation reads; only these are put in the SQL. */
   needs: readonly EventName[];
   /**
@@ -81,7 +93,7 @@ const previneCondition = (consult: EventName, registration: EventName) => `
     SELECT per.municipality_ibge, per.y, per.q, c.person_id
     FROM period per JOIN ${consult} c ON c.municipality_ibge = per.municipality_ibge AND c.day_key < per.end_key
     UNION DISTINCT
-    SELECT municipality_ibge, y, q, person_id FROM ${registration} WHERE flag = 1`;
+    SELECT municipality_ibge, y, q, person_id FROM ${registration} WHERE value = 1`;
 
 /** People diagnosed in a consultation by a doctor or nurse up to each period's end (the 2024 model). */
 const diagnosed = (consult: EventName) => `
@@ -260,6 +272,7 @@ export const INDICATORS: readonly Indicator[] = [
     id: 'c5_hypertension',
     name: 'C5: care of people with hypertension (good-practice score)',
     program: 'Cofinanciamento APS (Portaria GM/MS 3.493/2024)',
+    esfEapOnly: true,
     officialNote: 'Nota metodológica "Cuidado da pessoa com hipertensão" (SAPS/MS, 2025)',
     doc: 'hypertension.md',
     target: null,
@@ -285,6 +298,7 @@ export const INDICATORS: readonly Indicator[] = [
     id: 'c4_diabetes',
     name: 'C4: care of people with diabetes (good-practice score)',
     program: 'Cofinanciamento APS (Portaria GM/MS 3.493/2024)',
+    esfEapOnly: true,
     officialNote: 'Nota metodológica "Cuidado da pessoa com diabetes" (SAPS/MS, 2025)',
     doc: 'diabetes.md',
     target: null,
@@ -314,6 +328,7 @@ export const INDICATORS: readonly Indicator[] = [
     id: 'c6_older_people',
     name: 'C6: care of older people (good-practice score)',
     program: 'Cofinanciamento APS (Portaria GM/MS 3.493/2024)',
+    esfEapOnly: true,
     officialNote: 'Nota metodológica "Cuidado integral da pessoa idosa" (SAPS/MS, 2025)',
     doc: 'older-people.md',
     target: null,
@@ -344,6 +359,7 @@ export const INDICATORS: readonly Indicator[] = [
     id: 'c2_child_development',
     name: 'C2: care of child development up to age two (good-practice score)',
     program: 'Cofinanciamento APS (Portaria GM/MS 3.493/2024)',
+    esfEapOnly: true,
     officialNote: 'Nota metodológica C2 "Cuidado no desenvolvimento infantil" (SAPS/MS, SEI 0054824593, 2026)',
     doc: 'child-development.md',
     target: null,
@@ -356,6 +372,8 @@ export const INDICATORS: readonly Indicator[] = [
     ],
     // Children up to two during the quadrimestre were born at most 28 months before its end: 36 months covers them.
     lookback: 'start36_key',
+    // D, the agent's home visits, in full for eAP teams (no community health agents): the C2 note.
+    eapInFull: [4],
     needs: ['child', 'child_care_consultation', 'child_anthropometry', 'agent_visit', 'child_dose'],
     evaluate() {
       // Events of each child of the period from birth to the period's end, and up to a day of life.
@@ -388,6 +406,7 @@ export const INDICATORS: readonly Indicator[] = [
     id: 'c7_womens_cancer_prevention',
     name: 'C7: care of women in cancer prevention (good-practice score)',
     program: 'Cofinanciamento APS (Portaria GM/MS 3.493/2024)',
+    esfEapOnly: true,
     officialNote: 'Nota metodológica C7 "Cuidado da mulher na prevenção do câncer" (SAPS/MS, SEI 0054641718, 2026)',
     doc: 'womens-cancer-prevention.md',
     target: null,
@@ -400,7 +419,7 @@ export const INDICATORS: readonly Indicator[] = [
     scoring: 'practiceProportions',
     // The longest window the note uses (the HPV molecular test); NT 8/2026 gives C7 60 months of monitoring.
     lookback: 'start60_key',
-    needs: ['woman', 'cervical_screening', 'hpv_molecular_test', 'hpv_dose', 'sexual_health_consultation', 'mammography'],
+    needs: ['gender_identity', 'c7_person', 'cervical_screening', 'hpv_molecular_test', 'hpv_dose', 'sexual_health_consultation', 'mammography'],
     evaluate() {
       const age = 'CAST(FLOOR((per.last_day_key - w.birth_key) / 10000) AS INT64)';
       const cervical = `SELECT DISTINCT per.municipality_ibge, per.y, per.q, e.person_id FROM period per JOIN cervical_screening e
@@ -420,24 +439,28 @@ export const INDICATORS: readonly Indicator[] = [
         [14, 69],
         [50, 69],
       ];
-      // Women aged 9 to 69 on the quadrimestre's last day: each is in the population of one or more practices.
+      // People aged 9 to 69 on the quadrimestre's last day whom C7 counts (c7_person): each is in the population of
+      // one or more practices. B is for the female sex only (the note's "do sexo feminino"): a transgender man of 9 to
+      // 13 is in no practice's population, so he is no row.
       const denominator = `
-    SELECT per.municipality_ibge, per.y, per.q, w.person_id, ${age} AS age
-    FROM period per JOIN woman w ON w.municipality_ibge = per.municipality_ibge
+    SELECT per.municipality_ibge, per.y, per.q, w.person_id, w.female, ${age} AS age
+    FROM period per JOIN c7_person w ON w.municipality_ibge = per.municipality_ibge AND w.y = per.y AND w.q = per.q
     WHERE ${age} BETWEEN 9 AND 69`;
-      const applies = (k: number) => `d.age BETWEEN ${ranges[k]![0]} AND ${ranges[k]![1]}`;
+      const applies = (k: number) => `(${k === 1 ? 'd.female = 1 AND ' : ''}d.age BETWEEN ${ranges[k]![0]} AND ${ranges[k]![1]})`;
       return `
     SELECT d.municipality_ibge, d.y, d.q, d.person_id,
       ${f.map((x, k) => `CASE WHEN ${applies(k)} THEN ${x.col} END AS gp_${k + 1}`).join(',\n      ')},
-      CASE WHEN ${f.map((x, k) => `(NOT (${applies(k)}) OR ${x.col} = 1)`).join(' AND ')} THEN 1 ELSE 0 END AS in_numerator
+      CASE WHEN ${f.map((x, k) => `(NOT ${applies(k)} OR ${x.col} = 1)`).join(' AND ')} THEN 1 ELSE 0 END AS in_numerator
     FROM (${denominator}) d
-    ${f.map((x) => x.join).join('\n    ')}`;
+    ${f.map((x) => x.join).join('\n    ')}
+    WHERE ${f.map((_, k) => applies(k)).join(' OR ')}`;
     },
   },
   {
     id: 'c3_pregnancy_puerperium',
     name: 'C3: care in pregnancy and the puerperium (good-practice score)',
     program: 'Cofinanciamento APS (Portaria GM/MS 3.493/2024)',
+    esfEapOnly: true,
     officialNote: 'Nota metodológica C3 "Cuidado na gestação e puerpério" (SAPS/MS, SEI 0054619475, 2026)',
     doc: 'prenatal.md',
     target: null,
@@ -456,6 +479,8 @@ export const INDICATORS: readonly Indicator[] = [
     ],
     // A pregnancy and its puerperium last at most 336 days: one active in the quadrimestre began within the 16 months ending with it.
     lookback: 'start16_key',
+    // E and J, the agent's home visits in pregnancy and puerperium, in full for eAP teams: the C3 note.
+    eapInFull: [5, 10],
     needs: ['blood_pressure', 'child_anthropometry', 'agent_visit', 'c3_pregnancy'],
     evaluate() {
       const preg = 'e.day_n < g.end_n';
@@ -524,6 +549,8 @@ type EventName =
   | 'dental_consultation'
   | 'influenza_dose'
   | 'woman'
+  | 'gender_identity'
+  | 'c7_person'
   | 'cervical_screening'
   | 'hpv_molecular_test'
   | 'hpv_dose'
@@ -971,11 +998,37 @@ c3_event AS (
 )`,
     woman: `
 woman AS (
-  -- (municipality_ibge, person_id, birth_key) of people recorded with the female sex and a known birth date.
+  -- (municipality_ibge, person_id, birth_key) of people recorded with the female sex and a known birth date (Previne
+  -- Brasil 4 counts by sex; C7 reads the gender identity too: c7_person).
   SELECT p.municipality_ibge, p.person_id, p.birth_key
   FROM person p
   JOIN ${raw('tb_dim_sexo')} sx ON sx._municipality_ibge = p.municipality_ibge AND sx.co_seq_dim_sexo = p.sex_id
   WHERE (UPPER(sx.ds_sexo) = 'FEMININO' OR UPPER(sx.sg_sexo) = 'F') AND p.birth_key IS NOT NULL
+)`,
+    gender_identity: winningRegistrationCte(dialect, 'gender_identity', 'co_dim_identidade_genero'),
+    c7_person: `
+c7_person AS (
+  -- (municipality_ibge, y, q, person_id, birth_key, female): per period, the people with a known birth date C7 counts
+  -- (its note, items 4.1 and 4.2): recorded with the female sex, unless the winning registration version declares the
+  -- gender identity "Mulher transgênero" (left out of every good practice); or with the male sex and the identity
+  -- "Homem transgênero". The identity is matched by its LEDI code (149, 150) or its name; none declared, or a PEC
+  -- without the column: the recorded sex alone decides.
+  SELECT municipality_ibge, y, q, person_id, birth_key, female
+  FROM (
+    SELECT per.municipality_ibge, per.y, per.q, p.person_id, p.birth_key,
+      CASE WHEN UPPER(sx.ds_sexo) = 'FEMININO' OR UPPER(sx.sg_sexo) = 'F' THEN 1 ELSE 0 END AS female,
+      CASE WHEN UPPER(sx.ds_sexo) = 'MASCULINO' OR UPPER(sx.sg_sexo) = 'M' THEN 1 ELSE 0 END AS male,
+      CASE WHEN LTRIM(gi.nu_identificador, '0') = ${sqlLiteral(GENDER_IDENTITY_CODES.transMan)} OR LOWER(gi.ds_identidade_genero) LIKE 'homem trans%' THEN 'trans_man'
+           WHEN LTRIM(gi.nu_identificador, '0') = ${sqlLiteral(GENDER_IDENTITY_CODES.transWoman)} OR LOWER(gi.ds_identidade_genero) LIKE 'mulher trans%' THEN 'trans_woman'
+           ELSE 'other' END AS identity
+    FROM period per
+    JOIN person p ON p.municipality_ibge = per.municipality_ibge
+    JOIN ${raw('tb_dim_sexo')} sx ON sx._municipality_ibge = p.municipality_ibge AND sx.co_seq_dim_sexo = p.sex_id
+    LEFT JOIN gender_identity g ON g.municipality_ibge = per.municipality_ibge AND g.y = per.y AND g.q = per.q AND g.person_id = p.person_id
+    LEFT JOIN ${raw('tb_dim_identidade_genero')} gi ON gi._municipality_ibge = g.municipality_ibge AND gi.co_seq_dim_identidade_genero = g.value
+    WHERE p.birth_key IS NOT NULL
+  ) s
+  WHERE (female = 1 AND identity <> 'trans_woman') OR (male = 1 AND identity = 'trans_man')
 )`,
   };
 }
@@ -990,19 +1043,33 @@ woman AS (
 export function evaluatedWith(dialect: SqlDialect, indicators: readonly Indicator[]): string {
   const events = eventCtes(dialect);
   const needed = [...new Set(indicators.flatMap((i) => i.needs))];
+  const eap = `tt.team_type = ${sqlLiteral(TEAM_TYPE.eap)}`;
   const evaluations = indicators.map((i) => {
-    const gps = Array.from({ length: MAX_GOOD_PRACTICES }, (_, k) => (k < i.goodPractices.length ? `x.gp_${k + 1}` : 'CAST(NULL AS INT64)'));
+    const inFull = new Set(i.eapInFull ?? []);
+    // A practice given in full to eAP teams is met for their people, whatever the events say.
+    const gp = (n: number) => (inFull.has(n) ? `CASE WHEN ${eap} THEN 1 ELSE x.gp_${n} END` : `x.gp_${n}`);
+    const gps = Array.from({ length: MAX_GOOD_PRACTICES }, (_, k) => (k < i.goodPractices.length ? gp(k + 1) : 'CAST(NULL AS INT64)'));
+    const inNumerator =
+      inFull.size === 0
+        ? 'x.in_numerator'
+        : `CASE WHEN ${eap} THEN CASE WHEN ${i.goodPractices.map((g) => `${gp(g.n)} = 1`).join(' AND ')} THEN 1 ELSE 0 END ELSE x.in_numerator END`;
     // Practice proportions (C7) are scored per team and municipality only (star.ts), never per person.
     const scored = i.goodPractices.every((g) => g.score !== null) && i.scoring !== 'practiceProportions';
-    const score = asFloat(dialect, scored ? i.goodPractices.map((g) => `x.gp_${g.n} * ${g.score}`).join(' + ') : 'NULL');
+    const score = asFloat(dialect, scored ? i.goodPractices.map((g) => `${gp(g.n)} * ${g.score}`).join(' + ') : 'NULL');
+    const known = `tt.team_type IN (${sqlLiteral(TEAM_TYPE.esf)}, ${sqlLiteral(TEAM_TYPE.eap)})`;
     return `
   SELECT ${sqlLiteral(i.id)} AS indicator_id, x.municipality_ibge, x.y, x.q, x.person_id,
     ${gps.map((g, k) => `${g} AS gp_${k + 1}`).join(', ')},
-    x.in_numerator, ${score} AS score,
+    ${inNumerator} AS in_numerator, ${score} AS score,
     CASE WHEN per.history_start_key IS NOT NULL
       AND CAST(FLOOR(per.history_start_key / 100) AS INT64) <= CAST(FLOOR(per.${i.lookback} / 100) AS INT64) THEN 1 ELSE 0 END AS history_complete
   FROM (${i.evaluate()}) x
-  JOIN period per ON per.municipality_ibge = x.municipality_ibge AND per.y = x.y AND per.q = x.q`;
+  JOIN period per ON per.municipality_ibge = x.municipality_ibge AND per.y = x.y AND per.q = x.q
+  JOIN person pt ON pt.municipality_ibge = x.municipality_ibge AND pt.person_id = x.person_id
+  LEFT JOIN team_type tt ON tt.municipality_ibge = pt.municipality_ibge AND tt.team_id = pt.team_id${
+    // Another known type leaves the person out; an unknown type (no transactional row) keeps them.
+    i.esfEapOnly ? `\n  WHERE tt.team_type IS NULL OR ${known}` : ''
+  }`;
   });
   return `WITH ${commonCtes(dialect)},${needed.map((n) => events[n]).join(',')},
 evaluated AS (

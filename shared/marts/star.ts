@@ -2,7 +2,7 @@ import type { OwnedColumn, OwnedTable } from '../ledger/table-schema';
 import { HONESTY_COLUMNS, frozenClause, refreshInScope, refreshUnfrozen } from './honest-periods';
 import { inRefreshScope } from './refresh-scope';
 import { DIABETES, HYPERTENSION, followUpRefreshStatements } from './follow-up';
-import { commonCtes, namesFrom } from './indicator-sql';
+import { TEAM_TYPE, commonCtes, namesFrom, teamTypeCte } from './indicator-sql';
 import { INDICATORS, MAX_GOOD_PRACTICES, evaluatedWith, type Indicator } from './indicators';
 import { asFloat, dayKeyDate, sqlLiteral, tableRef, type SqlDialect } from './sql-dialect';
 
@@ -249,7 +249,25 @@ const dimTeamTable: OwnedTable = {
   name: 'dim_team',
   description: 'Dimension: the teams of each municipality (tb_dim_equipe), plus "-" for people bound to no team',
   clustering: ['municipality_ibge'],
-  columns: [MUNICIPALITY, TEAM_KEY, TEAM_INE, col('team_name', 'string', 'Team name (tb_dim_equipe)', false), REFRESHED],
+  columns: [
+    MUNICIPALITY,
+    TEAM_KEY,
+    TEAM_INE,
+    col('team_name', 'string', 'Team name (tb_dim_equipe)', false),
+    col(
+      'team_type',
+      'string',
+      "Ministry of Health code of the team's type (transactional tb_equipe → tb_tipo_equipe.nu_ms): '70' eSF, '76' eAP, …; NULL when the PEC does not say",
+      false,
+    ),
+    col(
+      'esf_eap',
+      'int',
+      '1: an eSF or eAP team, whose people the 2024-model indicators count; 0: another type, left out of them; NULL: type unknown, counted (docs/indicators/common.md)',
+      false,
+    ),
+    REFRESHED,
+  ],
 };
 
 const dimTeam: StarTable = {
@@ -261,14 +279,19 @@ const dimTeam: StarTable = {
       dialect,
       target,
       `INSERT INTO ${target} (${dimTeamTable.columns.map((c) => c.name).join(', ')})
-SELECT municipality_ibge, municipality_ibge || ':' || team_ine, team_ine, MAX(team_name), CAST(CURRENT_TIMESTAMP AS TIMESTAMP)
+WITH ${teamTypeCte(dialect)}
+SELECT teams.municipality_ibge, teams.municipality_ibge || ':' || teams.team_ine, teams.team_ine, MAX(teams.team_name), MAX(tt.team_type),
+  CASE WHEN MAX(tt.team_type) IS NULL THEN NULL WHEN MAX(tt.team_type) IN (${sqlLiteral(TEAM_TYPE.esf)}, ${sqlLiteral(TEAM_TYPE.eap)}) THEN 1 ELSE 0 END,
+  CAST(CURRENT_TIMESTAMP AS TIMESTAMP)
 FROM (
-  SELECT _municipality_ibge AS municipality_ibge, COALESCE(NULLIF(nu_ine, ''), '-') AS team_ine, no_equipe AS team_name FROM ${raw('tb_dim_equipe')}
+  SELECT _municipality_ibge AS municipality_ibge, co_seq_dim_equipe AS team_id, COALESCE(NULLIF(nu_ine, ''), '-') AS team_ine, no_equipe AS team_name
+  FROM ${raw('tb_dim_equipe')}
   UNION ALL
-  SELECT DISTINCT _municipality_ibge, '-', CAST(NULL AS STRING) FROM ${raw('tb_fat_atendimento_individual')}
+  SELECT DISTINCT _municipality_ibge, CAST(NULL AS INT64), '-', CAST(NULL AS STRING) FROM ${raw('tb_fat_atendimento_individual')}
 ) teams
-WHERE ${inRefreshScope(dialect, 'municipality_ibge')}
-GROUP BY municipality_ibge, team_ine`,
+LEFT JOIN team_type tt ON tt.municipality_ibge = teams.municipality_ibge AND tt.team_id = teams.team_id
+WHERE ${inRefreshScope(dialect, 'teams.municipality_ibge')}
+GROUP BY teams.municipality_ibge, teams.team_ine`,
     );
   },
 };

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { TableRegistry, type ColumnDef, type TableDef } from '../contracts/tables';
 
 /**
- * The PEC tables the pipeline extracts (data-warehouse star schema, schema `public`).
+ * The PEC tables the pipeline extracts (data-warehouse star schema, schema `public`; plus the two
+ * transactional team tables that hold the team type, tb_tipo_equipe and tb_equipe).
  * Personal-data columns carry their policy here and nowhere else.
  */
 
@@ -45,6 +46,11 @@ const NOT_EXTRACTED: Record<string, string[]> = {
   tb_dim_ciap: ['st_registro_valido'],
   tb_dim_procedimento: ['st_registro_valido'],
   tb_dim_imunobiologico: ['st_registro_valido'],
+  // The DW documentation lists a display order (co_ordem) in this dimension: the marts never sort by it.
+  tb_dim_identidade_genero: ['co_ordem'],
+  // The transactional team tables (below): the type's acronym and name, the team's unit and status are not read.
+  tb_tipo_equipe: ['sg_tipo_equipe', 'no_tipo_equipe'],
+  tb_equipe: ['co_unidade_saude', 'st_ativo'],
   tb_fat_cad_individual: ['st_doenca_cardiaca', 'st_doenca_respiratoria', 'st_acamado', 'st_ficha_inativa', 'co_dim_municipio_cidadao'],
   tb_fat_atendimento_individual: ['nu_uuid_ficha'],
   tb_fat_vacinacao: ['nu_uuid_ficha'],
@@ -101,6 +107,27 @@ const tables: z.input<typeof TableRegistry> = [
   dimension('tb_dim_ciap', 'ICPC-2 (CIAP) codes', [bigint('co_seq_dim_ciap'), text('nu_ciap'), text('no_ciap')]),
   dimension('tb_dim_procedimento', 'Procedures: SIGTAP 10-digit or AB… codes', [bigint('co_seq_dim_procedimento'), text('co_proced'), text('no_proced')]),
   dimension('tb_dim_sexo', 'Sex of the citizen', [bigint('co_seq_dim_sexo'), text('sg_sexo'), text('ds_sexo')]),
+  // C7 counts transgender men and leaves transgender women out (docs/indicators/womens-cancer-prevention.md). A PEC
+  // without this dimension fails this table alone; C7 then falls back to the recorded sex.
+  dimension('tb_dim_identidade_genero', 'Gender identity; nu_identificador holds the LEDI code (149 trans man, 150 trans woman)', [
+    bigint('co_seq_dim_identidade_genero'),
+    text('nu_identificador'),
+    text('ds_identidade_genero'),
+  ]),
+  // The team type (eSF 70, eAP 76) is not in the data warehouse: it lives in two small transactional tables of the
+  // same database (docs/indicators/common.md, "Team type"). Only the keys and the Ministry's code are read; neither
+  // table holds a person. Every column fails when missing (whenMissing 'fail', the default): without its code or key
+  // the table says nothing, so a PEC lacking one fails that table alone, loads no row, and every team's type is
+  // unknown — the marts then count its teams as if both tables were absent (no eSF/eAP filter, no eAP exception).
+  dimension('tb_tipo_equipe', 'Transactional: kinds of team; nu_ms is the Ministry of Health code (70 eSF, 76 eAP)', [
+    bigint('co_seq_tipo_equipe'),
+    text('nu_ms', "Ministry of Health team-type code, varchar(4): '70' eSF, '76' eAP (never the sequential id nor the acronym)"),
+  ]),
+  dimension('tb_equipe', 'Transactional: the current state of each team; joined to tb_dim_equipe by the INE', [
+    bigint('co_seq_equipe'),
+    text('nu_ine', 'INE, 10 digits (the same as tb_dim_equipe.nu_ine)'),
+    bigint('tp_equipe', 'the kind of team: tb_tipo_equipe.co_seq_tipo_equipe (a sequential id, not the Ministry code)'),
+  ]),
   dimension('tb_dim_imunobiologico', 'Vaccines', [bigint('co_seq_dim_imunobiologico'), text('nu_identificador'), text('sg_imunobiologico'), text('no_imunobiologico')]),
   dimension('tb_dim_dose_imunobiologico', 'Vaccine doses', [bigint('co_seq_dim_dose_imunobiologico'), text('nu_identificador'), text('no_dose_imunobiologico')]),
   dimension('tb_dim_local_atendimento', 'Places of care', [bigint('co_seq_dim_local_atendimento'), text('nu_identificador'), text('ds_local_atendimento')]),
@@ -157,6 +184,14 @@ const tables: z.input<typeof TableRegistry> = [
       microArea('nu_micro_area'),
       bigint('co_dim_municipio'),
       bigint('co_dim_tempo'),
+      // Self-declared gender identity of this registration version (C7). Last, so existing raw tables only gain a
+      // column; NULL where a PEC version lacks it, and C7 then counts by the recorded sex alone.
+      {
+        name: 'co_dim_identidade_genero',
+        type: 'bigint',
+        description: 'gender identity (tb_dim_identidade_genero) declared in this registration version; the sentinel when not declared',
+        whenMissing: 'null',
+      },
     ],
   },
   {

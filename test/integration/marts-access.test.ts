@@ -11,6 +11,8 @@ import { MARTS, getMart, refreshMartDuckDb } from '../../shared/marts/marts';
  *      spontaneous; a technician's kind 1, P3's kind 1 and a kind 9 do not count → 2 of 3 = 0.6667, optimal.
  *      A kind 4 on 09-01 is 2026Q3; an excluded occupation's consultation on 04-30 is 2026Q1 (no row).
  *   T2 2026Q2: kinds 6 and 4 → 0 of 2, regular.   T3 2026Q2: kinds 1 and 5 → 0.5 exactly, good (optimal is above 0.5).
+ * Team types (tb_equipe → tb_tipo_equipe.nu_ms): T1 '70' eSF, T3 '76' eAP, T2 none (unknown: counted), T4 = team 5 '22'
+ * (EMAD): its kind-1 consultation of 2026Q2 is left out, so T4 has no row.
  */
 const A = '3509502';
 describe('C1: scheduled consultations among the scheduled and spontaneous ones, per team and quadrimestre', () => {
@@ -23,6 +25,17 @@ describe('C1: scheduled consultations among the scheduled and spontaneous ones, 
       { co_seq_dim_equipe: 2, nu_ine: '0000000011', no_equipe: 'ESF 1' },
       { co_seq_dim_equipe: 3, nu_ine: '0000000022', no_equipe: 'ESF 2' },
       { co_seq_dim_equipe: 4, nu_ine: '0000000033', no_equipe: 'EAP 3' },
+      { co_seq_dim_equipe: 5, nu_ine: '0000000044', no_equipe: 'EMAD 4' },
+    ]);
+    await mw.insert('tb_tipo_equipe', [
+      { co_seq_tipo_equipe: 56, nu_ms: '70' },
+      { co_seq_tipo_equipe: 58, nu_ms: '76' },
+      { co_seq_tipo_equipe: 22, nu_ms: '22' },
+    ]);
+    await mw.insert('tb_equipe', [
+      { co_seq_equipe: 1, nu_ine: '0000000011', tp_equipe: 56 },
+      { co_seq_equipe: 2, nu_ine: '0000000033', tp_equipe: 58 },
+      { co_seq_equipe: 3, nu_ine: '0000000044', tp_equipe: 22 },
     ]);
     await mw.insert('tb_dim_cbo', [
       { co_seq_dim_cbo: 40, nu_cbo: '225142' },
@@ -69,6 +82,7 @@ describe('C1: scheduled consultations among the scheduled and spontaneous ones, 
       consultation(2, 20260702, 41, 14, 3),
       consultation(1, 20260710, 40, 11, 4),
       consultation(1, 20260711, 40, 15, 4),
+      consultation(1, 20260601, 40, 11, 5),
     ]);
     for (const m of MARTS) await refreshMartDuckDb(w, m);
   });
@@ -83,7 +97,7 @@ describe('C1: scheduled consultations among the scheduled and spontaneous ones, 
        FROM marts.access_team_period ORDER BY 2, 1`,
     );
 
-  it('counts the note’s occupations and kinds of demand, identified people only, in the quadrimestre of the consultation day', async () => {
+  it('counts the note’s occupations and kinds of demand, identified people only, eSF/eAP (or unknown-type) teams only, in the quadrimestre of the consultation day', async () => {
     expect(await rows()).toEqual([
       { team: '0000000011', q: '2026Q2', s: 2, sp: 1, t: 3, p: 0.6667, band: 'optimal', closed: 1, hist: 1 },
       { team: '0000000022', q: '2026Q2', s: 0, sp: 2, t: 2, p: 0, band: 'regular', closed: 1, hist: 1 },

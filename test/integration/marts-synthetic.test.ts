@@ -52,8 +52,9 @@ describe('indicator marts over a synthetic PEC with a planted cohort', () => {
       // Self-declared people count in Previne 6 (never followed: no consultation); duplicates once; the dead nowhere.
       previne_hypertension: [H.people + H.selfDeclared, H.followed, null, H.people, H.followed, null, null, null, null],
       previne_diabetes: [D.people, D.followed, null, D.people, D.followed, null, null, null, null],
-      // The C7 women aged 55 are 25–64 too, never screened.
-      previne_cytology: [C.people + W.women, C.followed, null, C.followed, null, null, null, null, null],
+      // The C7 women aged 55 are 25–64 too, never screened; Previne Brasil counts by sex: the transgender women (female
+      // sex) are in, the transgender men (male sex) out.
+      previne_cytology: [C.people + W.women + W.transWomen, C.followed, null, C.followed, null, null, null, null, null],
       // 6 consultations: complete + late; by week 12: all but the late; both exams: the tested.
       previne_prenatal_consultations: [P.pregnancies, P.complete, null, P.complete + P.late, P.pregnancies - P.late, null, null, null, null],
       previne_prenatal_exams: [P.pregnancies, P.tested, null, P.tested, P.tested, null, null, null, null],
@@ -71,6 +72,8 @@ describe('indicator marts over a synthetic PEC with a planted cohort', () => {
       c2_child_development: [V.children + K.babies, 0, Math.round(((40 * K.followed) / (V.children + K.babies)) * 100) / 100, K.followed, 0, 0, K.followed, 0, null],
       // C7, each practice over its own women: A (25–64) the cytology women and the women of 55; B (9–14) the girls;
       // C (14–69) those and the pregnant women of 20; D (50–69) the women of 55. Only vaccinated girls meet all theirs.
+      // The transgender men of 55 are in A, C and D (D met by the first transMenMammography); the transgender women
+      // of 55 are in none, though screened.
       // C3: the pregnant women; A (10) all but the late, E (9) the visited, F (9) the dTpa, I (9) the delivered, J (9) the
       // puerperal visits, K (9) the dental; nobody meets all eleven (the checks of every practice are in the next test).
       c3_pregnancy_puerperium: [
@@ -85,19 +88,19 @@ describe('indicator marts over a synthetic PEC with a planted cohort', () => {
         G.dtpa,
       ],
       c7_womens_cancer_prevention: [
-        C.people + P.pregnancies + W.girls + W.women,
+        C.people + P.pregnancies + W.girls + W.women + W.transMen,
         W.vaccinated,
         Math.round(
-          (20 * (C.followed / (C.people + W.women)) +
+          (20 * (C.followed / (C.people + W.women + W.transMen)) +
             30 * (W.vaccinated / W.girls) +
-            30 * (W.sexualHealth / (C.people + P.pregnancies + W.women)) +
-            20 * (W.mammography / W.women)) *
+            30 * (W.sexualHealth / (C.people + P.pregnancies + W.women + W.transMen)) +
+            20 * ((W.mammography + W.transMenMammography) / (W.women + W.transMen))) *
             100,
         ) / 100,
         C.followed,
         W.vaccinated,
         W.sexualHealth,
-        W.mammography,
+        W.mammography + W.transMenMammography,
         null,
         null,
       ],

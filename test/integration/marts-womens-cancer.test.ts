@@ -23,6 +23,20 @@ import { MARTS, refreshMartDuckDb } from '../../shared/marts/marts';
  *   score 20·3/4 + 30·1/2 + 30·4/6 + 20·1/2 = 60.
  * T2 2026Q2: W11 born 1996-01-01 with a cytology collection 2026-07-15 and no sexual-health consultation: A 1 of 1,
  *   C 0 of 1, nobody for B or D → score (20·1 + 30·0) × 100 / (20 + 30) = 40.
+ * By gender identity (the note's items 4.1 and 4.2), team 4 = T3; identities 5 = LEDI 149 "Homem transgênero",
+ * 6 = 150 "Mulher transgênero", 8 = no code, named "Homem Transexual"; 1 = not declared. Registrations dated 2026-03-01:
+ *   G1 male, born 1970-01-01 (56), declares 149: cytology 2026-07-01 → A; mammography requested 2026-07-01 → D; no C.
+ *   G2 male, born 2014-01-01 (12), declares 149, HPV dose 2026-01-01: B is for the female sex only → in no practice: out.
+ *   G3 female, born 1970-01-01, declares 150 (transgender woman), cytology 2026-07-01: out of every practice (in 2025Q3,
+ *      before that registration, the female sex counts her).
+ *   G4 male, born 1970-01-01, declares nothing on 2026-03-01 and 149 on 2026-09-15, cytology 2026-07-01, doctor with
+ *      CIAP W14 on 2026-10-01: out of 2026Q2 (the winning version then declares nothing); in 2026Q3 with A and C.
+ *   G6 female, born 1996-01-01 (30), declares 149: the female sex counts (4.1.1); doctor, CIAP W14 2026-07-01 → C; no A.
+ *   G8 male, born 1970-01-01, declares identity 8 (matched by its name): mammography evaluated 2026-07-01 → D; no A, C.
+ *   G9 female, born 1970-01-01, no team: her registration's identity is NULL (a PEC version without the column,
+ *      whenMissing 'null'): the female sex counts her (A, C and D, none met).
+ * T3 2026Q2: denominator 3 (G1, G6, G8), numerator 0; A 1 of 3, B nobody, C 1 of 3, D 2 of 2;
+ *   score (20·1/3 + 30·1/3 + 20·2/2) × 100 / (20 + 30 + 20) = 52.38.
  */
 const A = '3509502';
 describe("C7: cervical and breast screening, HPV vaccine and sexual health, each for its own women's ages", () => {
@@ -34,6 +48,13 @@ describe("C7: cervical and breast screening, HPV vaccine and sexual health, each
     await mw.insert('tb_dim_equipe', [
       { co_seq_dim_equipe: 2, nu_ine: '0000000011', no_equipe: 'ESF 1' },
       { co_seq_dim_equipe: 3, nu_ine: '0000000022', no_equipe: 'ESF 2' },
+      { co_seq_dim_equipe: 4, nu_ine: '0000000033', no_equipe: 'ESF 3' },
+    ]);
+    await mw.insert('tb_dim_identidade_genero', [
+      { co_seq_dim_identidade_genero: 1, nu_identificador: null, ds_identidade_genero: 'Não informado' },
+      { co_seq_dim_identidade_genero: 5, nu_identificador: '149', ds_identidade_genero: 'Homem transgênero' },
+      { co_seq_dim_identidade_genero: 6, nu_identificador: '150', ds_identidade_genero: 'Mulher transgênero' },
+      { co_seq_dim_identidade_genero: 8, nu_identificador: null, ds_identidade_genero: 'Homem Transexual' },
     ]);
     await mw.insert('tb_dim_cbo', [
       { co_seq_dim_cbo: 40, nu_cbo: '225142' },
@@ -79,6 +100,13 @@ describe("C7: cervical and breast screening, HPV vaccine and sexual health, each
       [9, 'w9', 3, 19800101, 2, 1],
       [10, 'w10', 3, 19960101, 2, 0],
       [11, 'w11', 3, 19960101, 3, 0],
+      [21, 'g1', 2, 19700101, 4, 0],
+      [22, 'g2', 2, 20140101, 4, 0],
+      [23, 'g3', 3, 19700101, 4, 0],
+      [24, 'g4', 2, 19700101, 4, 0],
+      [26, 'g6', 3, 19960101, 4, 0],
+      [28, 'g8', 2, 19700101, 4, 0],
+      [29, 'g9', 3, 19700101, 1, 0],
     ];
     await mw.insert(
       'tb_fat_cidadao_pec',
@@ -111,6 +139,8 @@ describe("C7: cervical and breast screening, HPV vaccine and sexual health, each
     consult(107, 7, 20260601, 40, { cid: 3 });
     consult(110, 10, 20260701, 41, { ciap: 22 });
     consult(111, 11, 20260715, 40, { ciap: 21 });
+    consult(124, 24, 20261001, 40, { ciap: 20 });
+    consult(126, 26, 20260701, 40, { ciap: 20 });
     await mw.insert('tb_fat_atendimento_individual', consultations);
     await mw.insert('tb_fat_atd_ind_problemas', problems);
     const performed = (id: number, citizen: number, proc: number, day: number): Row => ({
@@ -119,7 +149,31 @@ describe("C7: cervical and breast screening, HPV vaccine and sexual health, each
       co_dim_procedimento: proc,
       co_dim_tempo: day,
     });
-    await mw.insert('tb_fat_proced_atend_proced', [performed(1, 1, 32, 20230901), performed(2, 11, 32, 20260715), performed(3, 8, 32, 20260101), performed(4, 9, 32, 20260101)]);
+    await mw.insert('tb_fat_proced_atend_proced', [
+      performed(1, 1, 32, 20230901),
+      performed(2, 11, 32, 20260715),
+      performed(3, 8, 32, 20260101),
+      performed(4, 9, 32, 20260101),
+      performed(5, 21, 32, 20260701),
+      performed(6, 23, 32, 20260701),
+      performed(7, 24, 32, 20260701),
+    ]);
+    const declared = (id: number, citizen: number, identity: number | null, day: number): Row => ({
+      co_seq_fat_cad_individual: id,
+      co_fat_cidadao_pec: citizen,
+      co_dim_identidade_genero: identity,
+      co_dim_tempo: day,
+    });
+    await mw.insert('tb_fat_cad_individual', [
+      declared(1, 21, 5, 20260301),
+      declared(2, 22, 5, 20260301),
+      declared(3, 23, 6, 20260301),
+      declared(4, 24, 1, 20260301),
+      declared(5, 24, 5, 20260915),
+      declared(6, 26, 5, 20260301),
+      declared(7, 28, 8, 20260301),
+      declared(8, 29, null, 20260301),
+    ]);
     const exam = (id: number, citizen: number, requested: number, evaluated: number, day: number): Row => ({
       co_seq_fat_atd_ind_procedimentos: id,
       co_fat_atd_ind: 100 + citizen,
@@ -128,7 +182,14 @@ describe("C7: cervical and breast screening, HPV vaccine and sexual health, each
       co_dim_procedimento_avaliado: evaluated,
       co_dim_tempo: day,
     });
-    await mw.insert('tb_fat_atd_ind_procedimentos', [exam(1, 1, 37, 1, 20240831), exam(2, 2, 1, 37, 20240901), exam(3, 6, 35, 1, 20220101), exam(4, 7, 36, 1, 20230831)]);
+    await mw.insert('tb_fat_atd_ind_procedimentos', [
+      exam(1, 1, 37, 1, 20240831),
+      exam(2, 2, 1, 37, 20240901),
+      exam(3, 6, 35, 1, 20220101),
+      exam(4, 7, 36, 1, 20230831),
+      exam(5, 21, 37, 1, 20260701),
+      exam(6, 28, 1, 37, 20260701),
+    ]);
     const dose = (id: number, citizen: number, vaccine: number, day: number): Row => ({
       co_seq_fat_vacinacao_vacina: id,
       co_fat_cidadao_pec: citizen,
@@ -136,7 +197,7 @@ describe("C7: cervical and breast screening, HPV vaccine and sexual health, each
       co_dim_tempo_vacina_aplicada: day,
       co_dim_tempo: day,
     });
-    await mw.insert('tb_fat_vacinacao_vacina', [dose(1, 3, 70, 20210830), dose(2, 4, 71, 20260831), dose(3, 5, 70, 20260801)]);
+    await mw.insert('tb_fat_vacinacao_vacina', [dose(1, 3, 70, 20210830), dose(2, 4, 71, 20260831), dose(3, 5, 70, 20260801), dose(4, 22, 70, 20260101)]);
     for (const m of MARTS) await refreshMartDuckDb(w, m);
   });
   afterAll(() => {
@@ -163,6 +224,10 @@ describe("C7: cervical and breast screening, HPV vaccine and sexual health, each
        FROM marts.indicator_person_period WHERE indicator_id = 'c7_womens_cancer_prevention' AND quadrimestre = '2026Q2' ORDER BY 1`,
     );
     expect(rows).toEqual([
+      { p: 'cpf:g1', a: 1, b: null, c: 0, d: 1, n: 0, score: null },
+      { p: 'cpf:g6', a: 0, b: null, c: 1, d: null, n: 0, score: null },
+      { p: 'cpf:g8', a: 0, b: null, c: 0, d: 1, n: 0, score: null },
+      { p: 'cpf:g9', a: 0, b: null, c: 0, d: 0, n: 0, score: null },
       { p: 'cpf:w1', a: 1, b: null, c: 1, d: 0, n: 0, score: null },
       { p: 'cpf:w10', a: 1, b: null, c: 1, d: null, n: 1, score: null },
       { p: 'cpf:w11', a: 1, b: null, c: 0, d: null, n: 0, score: null },
@@ -187,5 +252,30 @@ describe("C7: cervical and breast screening, HPV vaccine and sexual health, each
       { q: '2025Q3', a: 0 },
       { q: '2026Q2', a: 1 },
     ]);
+  });
+
+  it('by gender identity: transgender men in A, C and D, never B; transgender women out; the sex decides when none is declared', async () => {
+    expect(await team('0000000033')).toEqual([{ d: 3, n: 0, score: 52.38, a: 1, a_of: 3, b: null, b_of: null, c: 1, c_of: 3, d_met: 2, d_of: 2, e: null, e_of: null }]);
+  });
+
+  it('the identity is the winning registration version of each period: before any, the recorded sex decides', async () => {
+    const rows = await w.query(
+      `SELECT person_key AS p, quadrimestre AS q, gp_1::INTEGER AS a, gp_2::INTEGER AS b, gp_3::INTEGER AS c, gp_4::INTEGER AS d FROM marts.indicator_person_period
+       WHERE indicator_id = 'c7_womens_cancer_prevention' AND person_key IN ('cpf:g2', 'cpf:g3', 'cpf:g4') ORDER BY 1, 2`,
+    );
+    expect(rows).toEqual([
+      // G3 declares "Mulher transgênero" on 2026-03-01: in 2025Q3 no registration yet, so the female sex counts her.
+      { p: 'cpf:g3', q: '2025Q3', a: 0, b: null, c: 0, d: 0 },
+      // G4 declares "Homem transgênero" on 2026-09-15: out of 2026Q2 (the winning version declares nothing), in 2026Q3.
+      { p: 'cpf:g4', q: '2026Q3', a: 1, b: null, c: 1, d: 0 },
+    ]);
+  });
+
+  it('a PEC without the identity column (NULL): the recorded sex decides, as before the rule', async () => {
+    const rows = await w.query(
+      `SELECT team_ine AS t, gp_1::INTEGER AS a, gp_2::INTEGER AS b, gp_3::INTEGER AS c, gp_4::INTEGER AS d FROM marts.indicator_person_period
+       WHERE indicator_id = 'c7_womens_cancer_prevention' AND person_key = 'cpf:g9' AND quadrimestre = '2026Q2'`,
+    );
+    expect(rows).toEqual([{ t: '-', a: 0, b: null, c: 0, d: 0 }]);
   });
 });

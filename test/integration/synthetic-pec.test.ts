@@ -171,7 +171,7 @@ describe('synthetic PEC database', () => {
   });
 
   it('follows the PEC dimension conventions: sentinel 1, retired rows, 30001231, ds_filtro', async () => {
-    for (const t of pecTables('5.5').filter((x) => x.kind === 'dimension' && x.name !== 'tb_dim_tempo')) {
+    for (const t of pecTables('5.5').filter((x) => x.kind === 'dimension' && x.name.startsWith('tb_dim_') && x.name !== 'tb_dim_tempo')) {
       const r = await one<{ row: string } | undefined>(a.client, `SELECT t::text AS row FROM ${t.name} t WHERE ${t.primaryKey[0]} = 1`);
       expect({ table: t.name, sentinel: r?.row.includes('Não informado') }).toEqual({ table: t.name, sentinel: true });
     }
@@ -189,6 +189,33 @@ describe('synthetic PEC database', () => {
               (SELECT count(*) FROM tb_dim_equipe WHERE co_seq_dim_equipe > 1 AND nu_ine !~ '^\\d{10}$')::int AS ine`,
     );
     expect(codes).toEqual({ cnes: 0, ine: 0 });
+  });
+
+  it('plants the team types in the transactional tables: mostly eSF (70), every fourth active team eAP (76), the retired one 49', async () => {
+    const types = await rows<{ nu_ms: string; sg: string; teams: number; citizens: number }>(
+      a.client,
+      `SELECT tt.nu_ms, tt.sg_tipo_equipe AS sg, count(DISTINCT d.co_seq_dim_equipe)::int AS teams,
+              (SELECT count(*) FROM tb_fat_cidadao_pec c WHERE c.co_dim_equipe_vinc IN (
+                 SELECT d2.co_seq_dim_equipe FROM tb_dim_equipe d2 JOIN tb_equipe e2 ON e2.nu_ine = d2.nu_ine WHERE e2.tp_equipe = tt.co_seq_tipo_equipe))::int AS citizens
+         FROM tb_equipe e JOIN tb_tipo_equipe tt ON tt.co_seq_tipo_equipe = e.tp_equipe JOIN tb_dim_equipe d ON d.nu_ine = e.nu_ine
+        GROUP BY tt.co_seq_tipo_equipe, tt.nu_ms, tt.sg_tipo_equipe ORDER BY 1`,
+    );
+    const active = await one<{ n: number }>(a.client, `SELECT count(*)::int AS n FROM tb_dim_equipe WHERE co_seq_dim_equipe > 1 AND st_registro_valido = 1`);
+    // Two municipalities, one retired team each; the planted cohort's teams are always eSF.
+    const retired = 2;
+    const eap = types.find((t) => t.nu_ms === '76')!.teams;
+    expect(types.map((t) => [t.nu_ms, t.sg])).toEqual([
+      ['49', 'EAP'],
+      ['70', 'ESF'],
+      ['76', 'EAP'],
+    ]);
+    expect(types.find((t) => t.nu_ms === '49')).toMatchObject({ teams: retired, citizens: 0 });
+    expect(types.find((t) => t.nu_ms === '70')!.teams + eap).toBe(active.n);
+    expect(eap).toBeGreaterThan(0);
+    expect(types.find((t) => t.nu_ms === '76')!.citizens).toBeGreaterThan(0);
+    // Every team of the DW but the sentinel has a type; one INE has two rows of the same type.
+    const rowsPerIne = await rows<{ n: number }>(a.client, `SELECT count(*)::int AS n FROM tb_equipe GROUP BY nu_ine HAVING count(*) > 1`);
+    expect(rowsPerIne).toEqual([{ n: 2 }]);
   });
 
   it('points facts at dimension rows, never at NULL, and keys every event date in tb_dim_tempo', async () => {
