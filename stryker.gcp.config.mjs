@@ -48,6 +48,9 @@ const parts = partName ? [PARTS[partName]] : Object.values(PARTS);
 // STRYKER_TESTS=<glob,glob>: run a part against fewer test files, when the part's whole list would
 // not finish on a busy machine (as in the other per-scope configs). Say which in docs/mutation.md.
 const only = process.env.STRYKER_TESTS?.split(',');
+// STRYKER_REPORT=<name>: the reports' file name, so that two parts of one file run side by side
+// (each with its own --tempDirName) do not overwrite each other's report.
+const report = process.env.STRYKER_REPORT ?? `gcp${partName ? `-${partName}` : ''}`;
 const tests = [...new Set(parts.flatMap((p) => p.tests))];
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
@@ -67,7 +70,7 @@ const config = {
   // mutant that would not compile still runs; survivors were read by hand for that.
   checkers: [],
   timeoutMS: 30_000,
-  htmlReporter: { fileName: `reports/mutation/gcp${partName ? `-${partName}` : ''}.html` },
-  jsonReporter: { fileName: `reports/mutation/gcp${partName ? `-${partName}` : ''}.json` },
+  htmlReporter: { fileName: `reports/mutation/${report}.html` },
+  jsonReporter: { fileName: `reports/mutation/${report}.json` },
 };
 export default config;

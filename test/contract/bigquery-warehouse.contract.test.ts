@@ -498,6 +498,87 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     expect(err).toMatchObject({ transient: true, errorClass: 'warehouse' });
   });
 
+  it('polls a running job at initial, doubled, capped delays and gives up when the next wait would pass jobWaitMs', async () => {
+    // A clock that moves 10 ms per reading makes the give-up point exact: poll i is followed by a
+    // check of 10·i + delay_i against jobWaitMs (stage reads the clock once for the expiry, the
+    // wait once for its deadline). Each case counts the polls of the staging job that never ends.
+    const polls = async (pollMs: { initial: number; max: number }, jobWaitMs: number) => {
+      fake.requests.length = 0;
+      fake.jobs.clear();
+      fake.tables.clear();
+      fake.onJob = (job) => (job.configuration.load ? { runningPolls: 1_000 } : { rows: [] });
+      let t = Date.parse('2026-11-22T09:00:00Z');
+      const clock = { now: () => new Date((t += 10)) };
+      const err = await warehouse({ pollMs, jobWaitMs, clock })
+        .replaceSlices([{ table: DIM, slices: [slice(DIM, '3550308', 4)] }], 'load-p-aaaaaaaaaaaa')
+        .catch((e: unknown) => e);
+      expect(err).toMatchObject({ transient: true, errorClass: 'warehouse', message: expect.stringMatching(/still (RUNNING|PENDING) after \d+ ms/) });
+      return fake.requests.filter((r) => r.method === 'GET' && r.path === `/bigquery/v2/projects/${PROJECT}/jobs/load-p-aaaaaaaaaaaa-${DIM.name}-0-a0`).length;
+    };
+    // Delays 5, 10, 20, 20, …: 10·i + delay passes 100 at the 9th poll (a cap ignored: 5 polls; a
+    // delay halved instead of doubled: 10 polls).
+    expect(await polls({ initial: 5, max: 20 }, 100)).toBe(9);
+    // 15, 30 (≤ 35), 50: 3 polls; a delay at its maximum from the second poll on gives 2.
+    expect(await polls({ initial: 5, max: 20 }, 35)).toBe(3);
+  });
+
+  it('a redelivery finds the committed transaction under its last attempt id (-a1 after a transient -a0)', async () => {
+    const loads = [{ table: DIM, slices: [slice(DIM, '3550308', 4)] }];
+    playBigQuery(rowsByUri(...loads[0]!.slices));
+    const play = fake.onJob;
+    fake.onJob = (job) => (job.jobReference.jobId.endsWith('-apply-a0') ? { error: { reason: 'backendError', message: 'try again' } } : play(job));
+    const first = await warehouse().replaceSlices(loads, 'load-f-aaaaaaaaaaaa');
+    expect(first).toEqual([{ municipality: '3550308', table: DIM.name, status: 'loaded', rowsDeleted: 7, rowsInserted: 4 }]);
+    fake.requests.length = 0;
+    expect(await warehouse().replaceSlices(loads, 'load-f-aaaaaaaaaaaa')).toEqual(first);
+    expect(allJobPosts()).toEqual([]); // no job created, not even one answered "already exists"
+  });
+
+  it('nothing to load because every slice is stale or failed: no transaction, and the outcomes carry the newer extraction and the problem', async () => {
+    const slices = [slice(DIM, '3550308', 4), slice(DIM, '3304557', 3)];
+    const rows = rowsByUri(...slices);
+    rows.set(slices[1]!.uris[0]!, 2);
+    playBigQuery(rows, [{ table_name: DIM.name, municipality: '3550308', window_start: null, window_end: null, extracted_at: '2026-11-23T09:00:00.000000Z' }]);
+    expect(await warehouse().replaceSlices([{ table: DIM, slices }], 'load-n-aaaaaaaaaaaa')).toEqual([
+      { municipality: '3550308', table: DIM.name, status: 'stale', newerExtractedAt: '2026-11-23T09:00:00.000000Z' },
+      {
+        municipality: '3304557',
+        table: DIM.name,
+        status: 'failed',
+        errorClass: 'data',
+        message: expect.stringMatching(/^tb_dim_equipe\/3304557: the manifest declares 3 rows, load job .* staged 2$/),
+      },
+    ]);
+    expect(jobPosts().some((j) => j.configuration.query)).toBe(false);
+    expect([...fake.tables.keys()].filter((k) => k.startsWith('ops.stage_'))).toEqual([]); // staging dropped anyway
+  });
+
+  it('a transaction result without a row for a requested slice is an internal error, not a silent gap', async () => {
+    const loads = [{ table: DIM, slices: [slice(DIM, '3550308', 4), slice(DIM, '3304557', 3)] }];
+    playBigQuery(rowsByUri(...loads[0]!.slices));
+    const play = fake.onJob;
+    fake.onJob = (job) => {
+      const outcome = play(job);
+      return job.configuration.query && !isLedgerRead(job) ? { ...outcome, rows: outcome.rows!.filter((r) => r.municipality !== '3304557') } : outcome;
+    };
+    const err = await warehouse()
+      .replaceSlices(loads, 'load-m-aaaaaaaaaaaa')
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TerminalError);
+    expect(err).toMatchObject({ errorClass: 'internal', message: `load result has no row for ${DIM.name}/3304557` });
+  });
+
+  it('every job carries the pipeline label and its run, step and table (the jobs explorer groups by them)', async () => {
+    const s = { ...slice(DIM, '3550308', 4), runId: 'manual-20261122-2' };
+    playBigQuery(rowsByUri(s));
+    await warehouse().replaceSlices([{ table: DIM, slices: [s] }], 'load-l-aaaaaaaaaaaa');
+    expect(jobPosts().map((j) => j.configuration.labels)).toEqual([
+      { pipeline: 'pec', run: 'manual-20261122-2', step: 'stage', table: DIM.name },
+      { pipeline: 'pec', run: 'manual-20261122-2', step: 'apply' },
+    ]);
+    expect(ledgerReads().map((j) => j.configuration.labels)).toEqual([{ pipeline: 'pec', step: 'ledger' }]);
+  });
+
   it('splits a table beyond the URI limit into deterministic jobs, never splitting a slice', async () => {
     const slices = ['3550308', '3304557', '4106902', '3509502'].map((m) => slice(FACT, m, 4, 2));
     playBigQuery(rowsByUri(...slices));
