@@ -84,6 +84,7 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     fake.requests.length = 0;
     fake.jobs.clear();
     fake.tables.clear();
+    fake.beforeAnswer = () => undefined;
   });
 
   /**
@@ -577,6 +578,116 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
       { pipeline: 'pec', run: 'manual-20261122-2', step: 'apply' },
     ]);
     expect(ledgerReads().map((j) => j.configuration.labels)).toEqual([{ pipeline: 'pec', step: 'ledger' }]);
+  });
+
+  it('a table created by another process between the check and the create (409) counts as created', async () => {
+    fake.beforeAnswer = (r) => {
+      const t = (r.json as { tableReference?: { datasetId: string; tableId: string } } | undefined)?.tableReference;
+      if (r.method === 'POST' && t) fake.tables.set(`${t.datasetId}.${t.tableId}`, { tableReference: t });
+      return undefined;
+    };
+    await expect(warehouse().ensureRawTables([DIM])).resolves.toBeUndefined();
+    expect(fake.requests.filter((r) => r.method === 'POST').map((r) => r.path)).toEqual([
+      `/bigquery/v2/projects/${PROJECT}/datasets/ops/tables`,
+      `/bigquery/v2/projects/${PROJECT}/datasets/raw/tables`,
+    ]);
+  });
+
+  it('the slice ledger table is checked once per warehouse; a failed check is named, and the next load checks again', async () => {
+    const loads = [{ table: DIM, slices: [slice(DIM, '3550308', 4)] }];
+    playBigQuery(rowsByUri(...loads[0]!.slices));
+    const ledgerTable = `/bigquery/v2/projects/${PROJECT}/datasets/ops/tables/loaded_slices`;
+    let fail = true;
+    fake.beforeAnswer = (r) => (r.method === 'GET' && r.path === ledgerTable && fail ? ((fail = false), { code: 500, reason: 'backendError', message: 'try again' }) : undefined);
+    const w = warehouse();
+    await expect(w.replaceSlices(loads, 'load-k-aaaaaaaaaaaa')).rejects.toMatchObject({
+      transient: true,
+      errorClass: 'warehouse',
+      message: expect.stringContaining('creating ops.loaded_slices'),
+    });
+    await w.replaceSlices(loads, 'load-k-aaaaaaaaaaaa');
+    await w.replaceSlices(loads, 'load-k-bbbbbbbbbbbb');
+    expect(fake.requests.filter((r) => r.method === 'GET' && r.path === ledgerTable)).toHaveLength(2);
+  });
+
+  it('a failure while looking up, polling or reading a job names the job and keeps its class', async () => {
+    const loads = [{ table: DIM, slices: [slice(DIM, '3550308', 4)] }];
+    playBigQuery(rowsByUri(...loads[0]!.slices));
+    const failOn = (path: string) => (fake.beforeAnswer = (r) => (r.method === 'GET' && r.path === path ? { code: 500, reason: 'backendError', message: 'try again' } : undefined));
+    const jobs = `/bigquery/v2/projects/${PROJECT}/jobs`;
+    failOn(`${jobs}/load-j-aaaaaaaaaaaa-apply-a0`);
+    await expect(warehouse().replaceSlices(loads, 'load-j-aaaaaaaaaaaa')).rejects.toMatchObject({
+      transient: true,
+      errorClass: 'warehouse',
+      message: expect.stringContaining('looking up BigQuery job load-j-aaaaaaaaaaaa-apply-a0'),
+    });
+    failOn(`${jobs}/load-j-bbbbbbbbbbbb-${DIM.name}-0-a0`);
+    await expect(warehouse().replaceSlices(loads, 'load-j-bbbbbbbbbbbb')).rejects.toMatchObject({
+      transient: true,
+      errorClass: 'warehouse',
+      message: expect.stringContaining(`polling BigQuery job load-j-bbbbbbbbbbbb-${DIM.name}-0-a0`),
+    });
+    failOn(`/bigquery/v2/projects/${PROJECT}/queries/load-j-cccccccccccc-apply-a0`);
+    await expect(warehouse().replaceSlices(loads, 'load-j-cccccccccccc')).rejects.toMatchObject({
+      transient: true,
+      errorClass: 'warehouse',
+      message: expect.stringContaining('reading the results of BigQuery job load-j-cccccccccccc-apply-a0'),
+    });
+  });
+
+  it('a chunk takes slices up to exactly maxUrisPerJob URIs; one slice beyond it alone is refused, naming it', async () => {
+    const slices = ['3550308', '3304557'].map((m) => slice(FACT, m, 4, 2));
+    playBigQuery(rowsByUri(...slices));
+    await warehouse({ maxUrisPerJob: 4 }).replaceSlices([{ table: FACT, slices }], 'load-e-aaaaaaaaaaaa');
+    expect(jobPosts().filter((j) => j.configuration.load)).toHaveLength(1);
+    const big = slice(FACT, '4106902', 5, 5);
+    playBigQuery(rowsByUri(big));
+    const err = await warehouse({ maxUrisPerJob: 4 })
+      .replaceSlices([{ table: FACT, slices: [big] }], 'load-e-bbbbbbbbbbbb')
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TerminalError);
+    expect(err).toMatchObject({ errorClass: 'warehouse', message: `${FACT.name}/4106902: 5 files exceed 4 URIs per load job` });
+  });
+
+  it('a slice without parts stages nothing (a load job needs a URI) but still goes into the transaction, expecting 0 rows', async () => {
+    const empty = { ...slice(DIM, '3304557', 0), uris: [] };
+    const full = slice(FACT, '3550308', 4);
+    playBigQuery(rowsByUri(full));
+    expect(
+      await warehouse().replaceSlices(
+        [
+          { table: FACT, slices: [full] },
+          { table: DIM, slices: [empty] },
+        ],
+        'load-z-aaaaaaaaaaaa',
+      ),
+    ).toEqual([
+      { municipality: '3550308', table: FACT.name, status: 'loaded', rowsDeleted: 7, rowsInserted: 4 },
+      { municipality: '3304557', table: DIM.name, status: 'loaded', rowsDeleted: 7, rowsInserted: 0 },
+    ]);
+    expect(
+      jobPosts()
+        .filter((j) => j.configuration.load)
+        .map((j) => j.configuration.load!.sourceUris),
+    ).toEqual([full.uris]);
+    const apply = jobPosts().find((j) => j.configuration.query)!;
+    expect(sliceParams(apply.configuration.query!.queryParameters!).map((p) => `${p.table_name}/${p.municipality}:${p.status}:${p.rows_expected}`)).toEqual([
+      `${FACT.name}/3550308:load:4`,
+      `${DIM.name}/3304557:load:0`,
+    ]);
+  });
+
+  it('the transaction lists the staging tables in plan order whatever order their loads finished in', async () => {
+    const slices = ['3550308', '3304557', '4106902'].map((m) => slice(FACT, m, 4, 2));
+    playBigQuery(rowsByUri(...slices));
+    const play = fake.onJob;
+    // The first chunk's load runs longest: it finishes last.
+    fake.onJob = (job) => ({ ...play(job), ...(job.jobReference.jobId.endsWith(`${FACT.name}-0-a0`) ? { runningPolls: 4 } : {}) });
+    await warehouse({ maxUrisPerJob: 2 }).replaceSlices([{ table: FACT, slices }], 'load-o-aaaaaaaaaaaa');
+    const sql = jobPosts().find((j) => j.configuration.query)!.configuration.query!.query;
+    const at = [0, 1, 2].map((i) => sql.indexOf(`stage_load_o_aaaaaaaaaaaa_${FACT.name}_${i}\``));
+    expect(at.every((x) => x >= 0)).toBe(true);
+    expect([...at].sort((a, b) => a - b)).toEqual(at);
   });
 
   it('splits a table beyond the URI limit into deterministic jobs, never splitting a slice', async () => {
