@@ -690,6 +690,53 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     expect([...at].sort((a, b) => a - b)).toEqual(at);
   });
 
+  it('a job request that failed before BigQuery created the job (no job in the answer) is not retried under a new id', async () => {
+    // An HTTP 500 on jobs.insert: the job may or may not exist; only the same id can tell (the redelivery's 409).
+    fake.beforeAnswer = (r) =>
+      r.method === 'POST' && r.path === `/bigquery/v2/projects/${PROJECT}/jobs` ? { code: 500, reason: 'backendError', message: 'try again' } : undefined;
+    playBigQuery(new Map());
+    const err = await warehouse()
+      .replaceSlices([{ table: DIM, slices: [slice(DIM, '3550308', 4)] }], 'load-i-aaaaaaaaaaaa')
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ transient: true, errorClass: 'warehouse', message: expect.stringContaining(`BigQuery job load-i-aaaaaaaaaaaa-${DIM.name}-0-a0`) });
+    expect(jobPosts().map((j) => j.jobReference.jobId)).toEqual([`load-i-aaaaaaaaaaaa-${DIM.name}-0-a0`]);
+  });
+
+  it('loads run at most parallelLoads at a time, and no new one starts after one has failed', async () => {
+    const slices = ['3550308', '3304557', '4106902'].map((m) => slice(FACT, m, 4, 2));
+    /** The most load jobs running at once: created, and not yet answered DONE (the fake answers DONE at the second poll). */
+    const mostAtOnce = () => {
+      const polls = new Map<string, number>();
+      let running = 0;
+      let most = 0;
+      for (const r of fake.requests) {
+        const id = /\/jobs\/([^/]+)$/.exec(r.path)?.[1];
+        if (r.method === 'POST' && (r.json as JobResource | undefined)?.configuration?.load) most = Math.max(most, ++running);
+        if (r.method === 'GET' && id?.startsWith('load-q-') && !id.includes('apply') && polls.set(id, (polls.get(id) ?? 0) + 1).get(id) === 2) running--;
+      }
+      return most;
+    };
+    const play = () => {
+      playBigQuery(rowsByUri(...slices));
+      const inner = fake.onJob;
+      fake.onJob = (job) => ({ ...inner(job), ...(job.configuration.load ? { runningPolls: 1 } : {}) });
+    };
+    play();
+    await warehouse({ maxUrisPerJob: 2, parallelLoads: 1 }).replaceSlices([{ table: FACT, slices }], 'load-q-aaaaaaaaaaaa');
+    expect(mostAtOnce()).toBe(1);
+    fake.requests.length = 0;
+    fake.jobs.clear();
+    play();
+    await warehouse({ maxUrisPerJob: 2, parallelLoads: 2 }).replaceSlices([{ table: FACT, slices }], 'load-q-bbbbbbbbbbbb');
+    expect(mostAtOnce()).toBe(2);
+
+    // One at a time, the first fails terminally (not on its data): the other two never start.
+    fake.requests.length = 0;
+    fake.onJob = (job) => (job.configuration.load ? { error: { reason: 'accessDenied', message: 'no access to the bucket' } } : { rows: [] });
+    await expect(warehouse({ maxUrisPerJob: 2, parallelLoads: 1 }).replaceSlices([{ table: FACT, slices }], 'load-q-cccccccccccc')).rejects.toBeInstanceOf(TerminalError);
+    expect(jobPosts().map((j) => j.jobReference.jobId)).toEqual([`load-q-cccccccccccc-${FACT.name}-0-a0`]);
+  });
+
   it('splits a table beyond the URI limit into deterministic jobs, never splitting a slice', async () => {
     const slices = ['3550308', '3304557', '4106902', '3509502'].map((m) => slice(FACT, m, 4, 2));
     playBigQuery(rowsByUri(...slices));
