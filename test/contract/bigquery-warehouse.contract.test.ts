@@ -224,6 +224,15 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
       `${DIM.name}/3304557`,
     ]);
     expect(read.queryParameters!.find((p) => p.name === 'since')!.parameterValue.value).toBe('2026-11-22 09:00:00.123456+00:00');
+    // BigQuery's default is legacy SQL, and named parameters need NAMED mode: the read says both.
+    expect([read.useLegacySql, read.parameterMode]).toEqual([false, 'NAMED']);
+    // Cleanup deletes the staging tables and nothing else.
+    expect(
+      fake.requests
+        .filter((r) => r.method === 'DELETE')
+        .map((r) => r.path.replace(`/bigquery/v2/projects/${PROJECT}/datasets/`, ''))
+        .sort(),
+    ).toEqual([`ops/tables/stage_load_daily_20261122_0123456789ab_${DIM.name}_0`, `ops/tables/stage_load_daily_20261122_0123456789ab_${FACT.name}_0`]);
     expect(paramOf(jobs[2]!, 'ledger_rows_read').parameterValue.value).toBe('0');
     expect(apply.query).toContain(
       `ASSERT (SELECT COUNT(*) FROM \`test-project.ops.loaded_slices\` AS l WHERE l.extracted_at >= @since AND CONCAT(l.table_name, '/', l.municipality) IN UNNEST(@pairs)) = @ledger_rows_read`,
@@ -503,16 +512,15 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     // A clock that moves 10 ms per reading makes the give-up point exact: poll i is followed by a
     // check of 10·i + delay_i against jobWaitMs (stage reads the clock once for the expiry, the
     // wait once for its deadline). Each case counts the polls of the staging job that never ends.
-    const polls = async (pollMs: { initial: number; max: number }, jobWaitMs: number) => {
+    const polls = async (pollMs: { initial: number; max: number } | undefined, jobWaitMs: number) => {
       fake.requests.length = 0;
       fake.jobs.clear();
       fake.tables.clear();
       fake.onJob = (job) => (job.configuration.load ? { runningPolls: 1_000 } : { rows: [] });
       let t = Date.parse('2026-11-22T09:00:00Z');
       const clock = { now: () => new Date((t += 10)) };
-      const err = await warehouse({ pollMs, jobWaitMs, clock })
-        .replaceSlices([{ table: DIM, slices: [slice(DIM, '3550308', 4)] }], 'load-p-aaaaaaaaaaaa')
-        .catch((e: unknown) => e);
+      const w = new BigQueryWarehouse(bq, { projectId: PROJECT, location: LOCATION, rawDataset: 'raw', opsDataset: 'ops', jobWaitMs, clock, ...(pollMs ? { pollMs } : {}) });
+      const err = await w.replaceSlices([{ table: DIM, slices: [slice(DIM, '3550308', 4)] }], 'load-p-aaaaaaaaaaaa').catch((e: unknown) => e);
       expect(err).toMatchObject({ transient: true, errorClass: 'warehouse', message: expect.stringMatching(/still (RUNNING|PENDING) after \d+ ms/) });
       return fake.requests.filter((r) => r.method === 'GET' && r.path === `/bigquery/v2/projects/${PROJECT}/jobs/load-p-aaaaaaaaaaaa-${DIM.name}-0-a0`).length;
     };
@@ -521,6 +529,9 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     expect(await polls({ initial: 5, max: 20 }, 100)).toBe(9);
     // 15, 30 (≤ 35), 50: 3 polls; a delay at its maximum from the second poll on gives 2.
     expect(await polls({ initial: 5, max: 20 }, 35)).toBe(3);
+    // The default first wait is 500 ms: 10 + 500 ≤ 600 < 20 + 1000 (2 polls), and 10 + 500 > 400 (1 poll).
+    expect(await polls(undefined, 600)).toBe(2);
+    expect(await polls(undefined, 400)).toBe(1);
   });
 
   it('a redelivery finds the committed transaction under its last attempt id (-a1 after a transient -a0)', async () => {
@@ -621,6 +632,13 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
       errorClass: 'warehouse',
       message: expect.stringContaining('looking up BigQuery job load-j-aaaaaaaaaaaa-apply-a0'),
     });
+    fake.beforeAnswer = (r) =>
+      r.method === 'POST' && r.path.endsWith('/jobs') && isLedgerRead(r.json as JobResource) ? { code: 500, reason: 'backendError', message: 'try again' } : undefined;
+    await expect(warehouse().replaceSlices(loads, 'load-j-dddddddddddd')).rejects.toMatchObject({
+      transient: true,
+      errorClass: 'warehouse',
+      message: expect.stringContaining('reading the slice ledger'),
+    });
     failOn(`${jobs}/load-j-bbbbbbbbbbbb-${DIM.name}-0-a0`);
     await expect(warehouse().replaceSlices(loads, 'load-j-bbbbbbbbbbbb')).rejects.toMatchObject({
       transient: true,
@@ -640,6 +658,10 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     playBigQuery(rowsByUri(...slices));
     await warehouse({ maxUrisPerJob: 4 }).replaceSlices([{ table: FACT, slices }], 'load-e-aaaaaaaaaaaa');
     expect(jobPosts().filter((j) => j.configuration.load)).toHaveLength(1);
+    fake.requests.length = 0;
+    const exact = slice(FACT, '4106902', 4, 4);
+    playBigQuery(rowsByUri(exact));
+    await expect(warehouse({ maxUrisPerJob: 4 }).replaceSlices([{ table: FACT, slices: [exact] }], 'load-e-cccccccccccc')).resolves.toHaveLength(1);
     const big = slice(FACT, '4106902', 5, 5);
     playBigQuery(rowsByUri(big));
     const err = await warehouse({ maxUrisPerJob: 4 })
@@ -735,6 +757,19 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     fake.onJob = (job) => (job.configuration.load ? { error: { reason: 'accessDenied', message: 'no access to the bucket' } } : { rows: [] });
     await expect(warehouse({ maxUrisPerJob: 2, parallelLoads: 1 }).replaceSlices([{ table: FACT, slices }], 'load-q-cccccccccccc')).rejects.toBeInstanceOf(TerminalError);
     expect(jobPosts().map((j) => j.jobReference.jobId)).toEqual([`load-q-cccccccccccc-${FACT.name}-0-a0`]);
+  });
+
+  it('the run label comes from the first slice of the request, even when the first table has none', async () => {
+    const s1 = slice(FACT, '3550308', 4);
+    playBigQuery(rowsByUri(s1));
+    await warehouse().replaceSlices(
+      [
+        { table: DIM, slices: [] },
+        { table: FACT, slices: [s1] },
+      ],
+      'load-0-aaaaaaaaaaaa',
+    );
+    expect(jobPosts().map((j) => j.configuration.labels?.run)).toEqual(['daily-20261122', 'daily-20261122']);
   });
 
   it('splits a table beyond the URI limit into deterministic jobs, never splitting a slice', async () => {

@@ -107,16 +107,17 @@ export class BigQueryWarehouse implements Warehouse {
       });
     await this.ledgerReady;
     const applyId = `${loadId}-apply`;
-    const runLabel = loads[0]?.slices[0]?.runId ?? 'unknown';
+    const runLabel = loads.flatMap((l) => l.slices)[0]?.runId ?? 'unknown';
     const chunks = this.plan(loads, loadId);
-    // Staging tables are no longer needed after the transaction; they also expire by themselves, so a failure here is harmless.
+    // Staging tables are no longer needed after the transaction; they also expire by themselves, so a failure here is
+    // harmless (and a table already gone is one: hence no ignoreNotFound, the catch takes every error).
     const cleanup = (tableIds: string[]) =>
       Promise.all(
         tableIds.map((id) =>
           this.bq
             .dataset(this.o.opsDataset)
             .table(id)
-            .delete({ ignoreNotFound: true })
+            .delete()
             .catch(() => {}),
         ),
       );
