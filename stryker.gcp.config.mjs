@@ -38,7 +38,9 @@ const PARTS = {
   // PostgreSQL server; bigquery-warehouse.contract checks the same load options.
   bigquery: {
     mutate: ['shared/adapters/gcp/bigquery-warehouse.ts', 'shared/adapters/gcp/bigquery-sql.ts', 'shared/adapters/gcp/bigquery-schema.ts'],
-    tests: ['contract/bigquery-warehouse.contract', 'contract/bigquery-sql.contract', 'unit/pinned-numeric', 'unit/bigquery-schema'],
+    // warehouse-behaviour runs the BigQuery adapter through loadRun against the fake server (DuckDB
+    // and no PostgreSQL for the rest of it): a test of bigquery-warehouse.ts too.
+    tests: ['contract/bigquery-warehouse.contract', 'integration/warehouse-behaviour', 'contract/bigquery-sql.contract', 'unit/pinned-numeric', 'unit/bigquery-schema'],
   },
 };
 
