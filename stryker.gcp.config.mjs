@@ -38,7 +38,9 @@ const PARTS = {
   // PostgreSQL server; bigquery-warehouse.contract checks the same load options.
   bigquery: {
     mutate: ['shared/adapters/gcp/bigquery-warehouse.ts', 'shared/adapters/gcp/bigquery-sql.ts', 'shared/adapters/gcp/bigquery-schema.ts'],
-    tests: ['contract/bigquery-warehouse.contract', 'contract/bigquery-sql.contract', 'unit/pinned-numeric', 'unit/bigquery-schema'],
+    // warehouse-behaviour runs the BigQuery adapter through loadRun against the fake server (DuckDB
+    // and no PostgreSQL for the rest of it): a test of bigquery-warehouse.ts too.
+    tests: ['contract/bigquery-warehouse.contract', 'integration/warehouse-behaviour', 'contract/bigquery-sql.contract', 'unit/pinned-numeric', 'unit/bigquery-schema'],
   },
 };
 
@@ -48,6 +50,9 @@ const parts = partName ? [PARTS[partName]] : Object.values(PARTS);
 // STRYKER_TESTS=<glob,glob>: run a part against fewer test files, when the part's whole list would
 // not finish on a busy machine (as in the other per-scope configs). Say which in docs/mutation.md.
 const only = process.env.STRYKER_TESTS?.split(',');
+// STRYKER_REPORT=<name>: the reports' file name, so that two parts of one file run side by side
+// (each with its own --tempDirName) do not overwrite each other's report.
+const report = process.env.STRYKER_REPORT ?? `gcp${partName ? `-${partName}` : ''}`;
 const tests = [...new Set(parts.flatMap((p) => p.tests))];
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
@@ -67,7 +72,7 @@ const config = {
   // mutant that would not compile still runs; survivors were read by hand for that.
   checkers: [],
   timeoutMS: 30_000,
-  htmlReporter: { fileName: `reports/mutation/gcp${partName ? `-${partName}` : ''}.html` },
-  jsonReporter: { fileName: `reports/mutation/gcp${partName ? `-${partName}` : ''}.json` },
+  htmlReporter: { fileName: `reports/mutation/${report}.html` },
+  jsonReporter: { fileName: `reports/mutation/${report}.json` },
 };
 export default config;

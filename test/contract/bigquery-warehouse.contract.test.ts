@@ -84,6 +84,7 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     fake.requests.length = 0;
     fake.jobs.clear();
     fake.tables.clear();
+    fake.beforeAnswer = () => undefined;
   });
 
   /**
@@ -223,6 +224,15 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
       `${DIM.name}/3304557`,
     ]);
     expect(read.queryParameters!.find((p) => p.name === 'since')!.parameterValue.value).toBe('2026-11-22 09:00:00.123456+00:00');
+    // BigQuery's default is legacy SQL, and named parameters need NAMED mode: the read says both.
+    expect([read.useLegacySql, read.parameterMode]).toEqual([false, 'NAMED']);
+    // Cleanup deletes the staging tables and nothing else.
+    expect(
+      fake.requests
+        .filter((r) => r.method === 'DELETE')
+        .map((r) => r.path.replace(`/bigquery/v2/projects/${PROJECT}/datasets/`, ''))
+        .sort(),
+    ).toEqual([`ops/tables/stage_load_daily_20261122_0123456789ab_${DIM.name}_0`, `ops/tables/stage_load_daily_20261122_0123456789ab_${FACT.name}_0`]);
     expect(paramOf(jobs[2]!, 'ledger_rows_read').parameterValue.value).toBe('0');
     expect(apply.query).toContain(
       `ASSERT (SELECT COUNT(*) FROM \`test-project.ops.loaded_slices\` AS l WHERE l.extracted_at >= @since AND CONCAT(l.table_name, '/', l.municipality) IN UNNEST(@pairs)) = @ledger_rows_read`,
@@ -496,6 +506,270 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PipelineError);
     expect(err).toMatchObject({ transient: true, errorClass: 'warehouse' });
+  });
+
+  it('polls a running job at initial, doubled, capped delays and gives up when the next wait would pass jobWaitMs', async () => {
+    // A clock that moves 10 ms per reading makes the give-up point exact: poll i is followed by a
+    // check of 10·i + delay_i against jobWaitMs (stage reads the clock once for the expiry, the
+    // wait once for its deadline). Each case counts the polls of the staging job that never ends.
+    const polls = async (pollMs: { initial: number; max: number } | undefined, jobWaitMs: number) => {
+      fake.requests.length = 0;
+      fake.jobs.clear();
+      fake.tables.clear();
+      fake.onJob = (job) => (job.configuration.load ? { runningPolls: 1_000 } : { rows: [] });
+      let t = Date.parse('2026-11-22T09:00:00Z');
+      const clock = { now: () => new Date((t += 10)) };
+      const w = new BigQueryWarehouse(bq, { projectId: PROJECT, location: LOCATION, rawDataset: 'raw', opsDataset: 'ops', jobWaitMs, clock, ...(pollMs ? { pollMs } : {}) });
+      const err = await w.replaceSlices([{ table: DIM, slices: [slice(DIM, '3550308', 4)] }], 'load-p-aaaaaaaaaaaa').catch((e: unknown) => e);
+      expect(err).toMatchObject({ transient: true, errorClass: 'warehouse', message: expect.stringMatching(/still (RUNNING|PENDING) after \d+ ms/) });
+      return fake.requests.filter((r) => r.method === 'GET' && r.path === `/bigquery/v2/projects/${PROJECT}/jobs/load-p-aaaaaaaaaaaa-${DIM.name}-0-a0`).length;
+    };
+    // Delays 5, 10, 20, 20, …: 10·i + delay passes 100 at the 9th poll (a cap ignored: 5 polls; a
+    // delay halved instead of doubled: 10 polls).
+    expect(await polls({ initial: 5, max: 20 }, 100)).toBe(9);
+    // 15, 30 (≤ 35), 50: 3 polls; a delay at its maximum from the second poll on gives 2.
+    expect(await polls({ initial: 5, max: 20 }, 35)).toBe(3);
+    // The default first wait is 500 ms: 10 + 500 ≤ 600 < 20 + 1000 (2 polls), and 10 + 500 > 400 (1 poll).
+    expect(await polls(undefined, 600)).toBe(2);
+    expect(await polls(undefined, 400)).toBe(1);
+  });
+
+  it('a redelivery finds the committed transaction under its last attempt id (-a1 after a transient -a0)', async () => {
+    const loads = [{ table: DIM, slices: [slice(DIM, '3550308', 4)] }];
+    playBigQuery(rowsByUri(...loads[0]!.slices));
+    const play = fake.onJob;
+    fake.onJob = (job) => (job.jobReference.jobId.endsWith('-apply-a0') ? { error: { reason: 'backendError', message: 'try again' } } : play(job));
+    const first = await warehouse().replaceSlices(loads, 'load-f-aaaaaaaaaaaa');
+    expect(first).toEqual([{ municipality: '3550308', table: DIM.name, status: 'loaded', rowsDeleted: 7, rowsInserted: 4 }]);
+    fake.requests.length = 0;
+    expect(await warehouse().replaceSlices(loads, 'load-f-aaaaaaaaaaaa')).toEqual(first);
+    expect(allJobPosts()).toEqual([]); // no job created, not even one answered "already exists"
+  });
+
+  it('nothing to load because every slice is stale or failed: no transaction, and the outcomes carry the newer extraction and the problem', async () => {
+    const slices = [slice(DIM, '3550308', 4), slice(DIM, '3304557', 3)];
+    const rows = rowsByUri(...slices);
+    rows.set(slices[1]!.uris[0]!, 2);
+    playBigQuery(rows, [{ table_name: DIM.name, municipality: '3550308', window_start: null, window_end: null, extracted_at: '2026-11-23T09:00:00.000000Z' }]);
+    expect(await warehouse().replaceSlices([{ table: DIM, slices }], 'load-n-aaaaaaaaaaaa')).toEqual([
+      { municipality: '3550308', table: DIM.name, status: 'stale', newerExtractedAt: '2026-11-23T09:00:00.000000Z' },
+      {
+        municipality: '3304557',
+        table: DIM.name,
+        status: 'failed',
+        errorClass: 'data',
+        message: expect.stringMatching(/^tb_dim_equipe\/3304557: the manifest declares 3 rows, load job .* staged 2$/),
+      },
+    ]);
+    expect(jobPosts().some((j) => j.configuration.query)).toBe(false);
+    expect([...fake.tables.keys()].filter((k) => k.startsWith('ops.stage_'))).toEqual([]); // staging dropped anyway
+  });
+
+  it('a transaction result without a row for a requested slice is an internal error, not a silent gap', async () => {
+    const loads = [{ table: DIM, slices: [slice(DIM, '3550308', 4), slice(DIM, '3304557', 3)] }];
+    playBigQuery(rowsByUri(...loads[0]!.slices));
+    const play = fake.onJob;
+    fake.onJob = (job) => {
+      const outcome = play(job);
+      return job.configuration.query && !isLedgerRead(job) ? { ...outcome, rows: outcome.rows!.filter((r) => r.municipality !== '3304557') } : outcome;
+    };
+    const err = await warehouse()
+      .replaceSlices(loads, 'load-m-aaaaaaaaaaaa')
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TerminalError);
+    expect(err).toMatchObject({ errorClass: 'internal', message: `load result has no row for ${DIM.name}/3304557` });
+  });
+
+  it('every job carries the pipeline label and its run, step and table (the jobs explorer groups by them)', async () => {
+    const s = { ...slice(DIM, '3550308', 4), runId: 'manual-20261122-2' };
+    playBigQuery(rowsByUri(s));
+    await warehouse().replaceSlices([{ table: DIM, slices: [s] }], 'load-l-aaaaaaaaaaaa');
+    expect(jobPosts().map((j) => j.configuration.labels)).toEqual([
+      { pipeline: 'pec', run: 'manual-20261122-2', step: 'stage', table: DIM.name },
+      { pipeline: 'pec', run: 'manual-20261122-2', step: 'apply' },
+    ]);
+    expect(ledgerReads().map((j) => j.configuration.labels)).toEqual([{ pipeline: 'pec', step: 'ledger' }]);
+  });
+
+  it('a table created by another process between the check and the create (409) counts as created', async () => {
+    fake.beforeAnswer = (r) => {
+      const t = (r.json as { tableReference?: { datasetId: string; tableId: string } } | undefined)?.tableReference;
+      if (r.method === 'POST' && t) fake.tables.set(`${t.datasetId}.${t.tableId}`, { tableReference: t });
+      return undefined;
+    };
+    await expect(warehouse().ensureRawTables([DIM])).resolves.toBeUndefined();
+    expect(fake.requests.filter((r) => r.method === 'POST').map((r) => r.path)).toEqual([
+      `/bigquery/v2/projects/${PROJECT}/datasets/ops/tables`,
+      `/bigquery/v2/projects/${PROJECT}/datasets/raw/tables`,
+    ]);
+  });
+
+  it('the slice ledger table is checked once per warehouse; a failed check is named, and the next load checks again', async () => {
+    const loads = [{ table: DIM, slices: [slice(DIM, '3550308', 4)] }];
+    playBigQuery(rowsByUri(...loads[0]!.slices));
+    const ledgerTable = `/bigquery/v2/projects/${PROJECT}/datasets/ops/tables/loaded_slices`;
+    let fail = true;
+    fake.beforeAnswer = (r) => (r.method === 'GET' && r.path === ledgerTable && fail ? ((fail = false), { code: 500, reason: 'backendError', message: 'try again' }) : undefined);
+    const w = warehouse();
+    await expect(w.replaceSlices(loads, 'load-k-aaaaaaaaaaaa')).rejects.toMatchObject({
+      transient: true,
+      errorClass: 'warehouse',
+      message: expect.stringContaining('creating ops.loaded_slices'),
+    });
+    await w.replaceSlices(loads, 'load-k-aaaaaaaaaaaa');
+    await w.replaceSlices(loads, 'load-k-bbbbbbbbbbbb');
+    expect(fake.requests.filter((r) => r.method === 'GET' && r.path === ledgerTable)).toHaveLength(2);
+  });
+
+  it('a failure while looking up, polling or reading a job names the job and keeps its class', async () => {
+    const loads = [{ table: DIM, slices: [slice(DIM, '3550308', 4)] }];
+    playBigQuery(rowsByUri(...loads[0]!.slices));
+    const failOn = (path: string) => (fake.beforeAnswer = (r) => (r.method === 'GET' && r.path === path ? { code: 500, reason: 'backendError', message: 'try again' } : undefined));
+    const jobs = `/bigquery/v2/projects/${PROJECT}/jobs`;
+    failOn(`${jobs}/load-j-aaaaaaaaaaaa-apply-a0`);
+    await expect(warehouse().replaceSlices(loads, 'load-j-aaaaaaaaaaaa')).rejects.toMatchObject({
+      transient: true,
+      errorClass: 'warehouse',
+      message: expect.stringContaining('looking up BigQuery job load-j-aaaaaaaaaaaa-apply-a0'),
+    });
+    fake.beforeAnswer = (r) =>
+      r.method === 'POST' && r.path.endsWith('/jobs') && isLedgerRead(r.json as JobResource) ? { code: 500, reason: 'backendError', message: 'try again' } : undefined;
+    await expect(warehouse().replaceSlices(loads, 'load-j-dddddddddddd')).rejects.toMatchObject({
+      transient: true,
+      errorClass: 'warehouse',
+      message: expect.stringContaining('reading the slice ledger'),
+    });
+    failOn(`${jobs}/load-j-bbbbbbbbbbbb-${DIM.name}-0-a0`);
+    await expect(warehouse().replaceSlices(loads, 'load-j-bbbbbbbbbbbb')).rejects.toMatchObject({
+      transient: true,
+      errorClass: 'warehouse',
+      message: expect.stringContaining(`polling BigQuery job load-j-bbbbbbbbbbbb-${DIM.name}-0-a0`),
+    });
+    failOn(`/bigquery/v2/projects/${PROJECT}/queries/load-j-cccccccccccc-apply-a0`);
+    await expect(warehouse().replaceSlices(loads, 'load-j-cccccccccccc')).rejects.toMatchObject({
+      transient: true,
+      errorClass: 'warehouse',
+      message: expect.stringContaining('reading the results of BigQuery job load-j-cccccccccccc-apply-a0'),
+    });
+  });
+
+  it('a chunk takes slices up to exactly maxUrisPerJob URIs; one slice beyond it alone is refused, naming it', async () => {
+    const slices = ['3550308', '3304557'].map((m) => slice(FACT, m, 4, 2));
+    playBigQuery(rowsByUri(...slices));
+    await warehouse({ maxUrisPerJob: 4 }).replaceSlices([{ table: FACT, slices }], 'load-e-aaaaaaaaaaaa');
+    expect(jobPosts().filter((j) => j.configuration.load)).toHaveLength(1);
+    fake.requests.length = 0;
+    const exact = slice(FACT, '4106902', 4, 4);
+    playBigQuery(rowsByUri(exact));
+    await expect(warehouse({ maxUrisPerJob: 4 }).replaceSlices([{ table: FACT, slices: [exact] }], 'load-e-cccccccccccc')).resolves.toHaveLength(1);
+    const big = slice(FACT, '4106902', 5, 5);
+    playBigQuery(rowsByUri(big));
+    const err = await warehouse({ maxUrisPerJob: 4 })
+      .replaceSlices([{ table: FACT, slices: [big] }], 'load-e-bbbbbbbbbbbb')
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TerminalError);
+    expect(err).toMatchObject({ errorClass: 'warehouse', message: `${FACT.name}/4106902: 5 files exceed 4 URIs per load job` });
+  });
+
+  it('a slice without parts stages nothing (a load job needs a URI) but still goes into the transaction, expecting 0 rows', async () => {
+    const empty = { ...slice(DIM, '3304557', 0), uris: [] };
+    const full = slice(FACT, '3550308', 4);
+    playBigQuery(rowsByUri(full));
+    expect(
+      await warehouse().replaceSlices(
+        [
+          { table: FACT, slices: [full] },
+          { table: DIM, slices: [empty] },
+        ],
+        'load-z-aaaaaaaaaaaa',
+      ),
+    ).toEqual([
+      { municipality: '3550308', table: FACT.name, status: 'loaded', rowsDeleted: 7, rowsInserted: 4 },
+      { municipality: '3304557', table: DIM.name, status: 'loaded', rowsDeleted: 7, rowsInserted: 0 },
+    ]);
+    expect(
+      jobPosts()
+        .filter((j) => j.configuration.load)
+        .map((j) => j.configuration.load!.sourceUris),
+    ).toEqual([full.uris]);
+    const apply = jobPosts().find((j) => j.configuration.query)!;
+    expect(sliceParams(apply.configuration.query!.queryParameters!).map((p) => `${p.table_name}/${p.municipality}:${p.status}:${p.rows_expected}`)).toEqual([
+      `${FACT.name}/3550308:load:4`,
+      `${DIM.name}/3304557:load:0`,
+    ]);
+  });
+
+  it('the transaction lists the staging tables in plan order whatever order their loads finished in', async () => {
+    const slices = ['3550308', '3304557', '4106902'].map((m) => slice(FACT, m, 4, 2));
+    playBigQuery(rowsByUri(...slices));
+    const play = fake.onJob;
+    // The first chunk's load runs longest: it finishes last.
+    fake.onJob = (job) => ({ ...play(job), ...(job.jobReference.jobId.endsWith(`${FACT.name}-0-a0`) ? { runningPolls: 4 } : {}) });
+    await warehouse({ maxUrisPerJob: 2 }).replaceSlices([{ table: FACT, slices }], 'load-o-aaaaaaaaaaaa');
+    const sql = jobPosts().find((j) => j.configuration.query)!.configuration.query!.query;
+    const at = [0, 1, 2].map((i) => sql.indexOf(`stage_load_o_aaaaaaaaaaaa_${FACT.name}_${i}\``));
+    expect(at.every((x) => x >= 0)).toBe(true);
+    expect([...at].sort((a, b) => a - b)).toEqual(at);
+  });
+
+  it('a job request that failed before BigQuery created the job (no job in the answer) is not retried under a new id', async () => {
+    // An HTTP 500 on jobs.insert: the job may or may not exist; only the same id can tell (the redelivery's 409).
+    fake.beforeAnswer = (r) =>
+      r.method === 'POST' && r.path === `/bigquery/v2/projects/${PROJECT}/jobs` ? { code: 500, reason: 'backendError', message: 'try again' } : undefined;
+    playBigQuery(new Map());
+    const err = await warehouse()
+      .replaceSlices([{ table: DIM, slices: [slice(DIM, '3550308', 4)] }], 'load-i-aaaaaaaaaaaa')
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ transient: true, errorClass: 'warehouse', message: expect.stringContaining(`BigQuery job load-i-aaaaaaaaaaaa-${DIM.name}-0-a0`) });
+    expect(jobPosts().map((j) => j.jobReference.jobId)).toEqual([`load-i-aaaaaaaaaaaa-${DIM.name}-0-a0`]);
+  });
+
+  it('loads run at most parallelLoads at a time, and no new one starts after one has failed', async () => {
+    const slices = ['3550308', '3304557', '4106902'].map((m) => slice(FACT, m, 4, 2));
+    /** The most load jobs running at once: created, and not yet answered DONE (the fake answers DONE at the second poll). */
+    const mostAtOnce = () => {
+      const polls = new Map<string, number>();
+      let running = 0;
+      let most = 0;
+      for (const r of fake.requests) {
+        const id = /\/jobs\/([^/]+)$/.exec(r.path)?.[1];
+        if (r.method === 'POST' && (r.json as JobResource | undefined)?.configuration?.load) most = Math.max(most, ++running);
+        if (r.method === 'GET' && id?.startsWith('load-q-') && !id.includes('apply') && polls.set(id, (polls.get(id) ?? 0) + 1).get(id) === 2) running--;
+      }
+      return most;
+    };
+    const play = () => {
+      playBigQuery(rowsByUri(...slices));
+      const inner = fake.onJob;
+      fake.onJob = (job) => ({ ...inner(job), ...(job.configuration.load ? { runningPolls: 1 } : {}) });
+    };
+    play();
+    await warehouse({ maxUrisPerJob: 2, parallelLoads: 1 }).replaceSlices([{ table: FACT, slices }], 'load-q-aaaaaaaaaaaa');
+    expect(mostAtOnce()).toBe(1);
+    fake.requests.length = 0;
+    fake.jobs.clear();
+    play();
+    await warehouse({ maxUrisPerJob: 2, parallelLoads: 2 }).replaceSlices([{ table: FACT, slices }], 'load-q-bbbbbbbbbbbb');
+    expect(mostAtOnce()).toBe(2);
+
+    // One at a time, the first fails terminally (not on its data): the other two never start.
+    fake.requests.length = 0;
+    fake.onJob = (job) => (job.configuration.load ? { error: { reason: 'accessDenied', message: 'no access to the bucket' } } : { rows: [] });
+    await expect(warehouse({ maxUrisPerJob: 2, parallelLoads: 1 }).replaceSlices([{ table: FACT, slices }], 'load-q-cccccccccccc')).rejects.toBeInstanceOf(TerminalError);
+    expect(jobPosts().map((j) => j.jobReference.jobId)).toEqual([`load-q-cccccccccccc-${FACT.name}-0-a0`]);
+  });
+
+  it('the run label comes from the first slice of the request, even when the first table has none', async () => {
+    const s1 = slice(FACT, '3550308', 4);
+    playBigQuery(rowsByUri(s1));
+    await warehouse().replaceSlices(
+      [
+        { table: DIM, slices: [] },
+        { table: FACT, slices: [s1] },
+      ],
+      'load-0-aaaaaaaaaaaa',
+    );
+    expect(jobPosts().map((j) => j.configuration.labels?.run)).toEqual(['daily-20261122', 'daily-20261122']);
   });
 
   it('splits a table beyond the URI limit into deterministic jobs, never splitting a slice', async () => {

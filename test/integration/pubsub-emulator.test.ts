@@ -167,6 +167,43 @@ describeEmulator('Pub/Sub adapter against the Pub/Sub emulator', () => {
     expect(dl!.attributes.extra97).toBeUndefined();
   });
 
+  it('batches through one client topic per topic key, with 100 messages / 20 ms / 1 MiB per request', async () => {
+    // The emulator does not show how messages were grouped into requests: what the adapter asks the
+    // real client for is checked instead (a Proxy records PubSub.topic calls and passes them on).
+    const asked: [string, unknown][] = [];
+    const recording = new Proxy(pubsub, {
+      get: (target, prop, receiver) =>
+        prop === 'topic'
+          ? (name: string, options: unknown) => {
+              asked.push([name, options]);
+              return target.topic(name, options as never);
+            }
+          : Reflect.get(target, prop, receiver),
+    });
+    const bus = new PubSubBus(recording, prefix);
+    const sub = await subscribe('loadRequests');
+    const received = collect(sub, 2);
+    await bus.publish('loadRequests', { runId: 'daily-20261122', municipalities: ['3550308'] });
+    await bus.publish('loadRequests', { runId: 'daily-20261122', municipalities: ['3304557'] });
+    expect(await received).toHaveLength(2);
+    expect(asked).toEqual([[`${prefix}pec-load-requests`, { batching: { maxMessages: 100, maxMilliseconds: 20, maxBytes: 1024 * 1024 } }]]);
+  });
+
+  it('close() sends what is still batched: a message waiting for a long batch window is published by close', async () => {
+    const bus = new PubSubBus(pubsub, prefix, { maxMessages: 1_000, maxMilliseconds: 600_000, maxBytes: 1024 * 1024 });
+    const sub = await subscribe('loadRequests');
+    const received = collect(sub, 1);
+    let settled = false;
+    const id = bus.publish('loadRequests', { runId: 'daily-20261122', municipalities: ['3550308'] }).finally(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(settled).toBe(false); // still waiting for its batch to fill
+    await bus.close();
+    // Without the flush it would wait ten minutes: give it five seconds.
+    expect(await Promise.race([id, new Promise((r) => setTimeout(() => r('still batched'), 5_000))])).toMatch(/^\d+$/);
+    const [m] = await received;
+    expect(JSON.parse(m!.data.toString())).toEqual({ runId: 'daily-20261122', municipalities: ['3550308'] });
+  });
+
   it('a missing topic is a terminal configuration error, named in the message', async () => {
     const bus = new PubSubBus(pubsub, 'no-such-prefix-');
     await expect(bus.publish('loadRequests', { runId: 'daily-20261122', municipalities: ['3550308'] })).rejects.toMatchObject({

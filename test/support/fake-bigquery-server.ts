@@ -58,6 +58,12 @@ export interface FakeBigQueryServer {
   jobs: Map<string, JobResource & { outcome: JobOutcome; polls: number }>;
   tables: Map<string, Record<string, unknown>>;
   onJob: (job: JobResource) => JobOutcome;
+  /**
+   * Called for every request before it is answered (after it is recorded): return an error to
+   * answer with instead (an HTTP error with BigQuery's error body), or change `tables` / `jobs` to
+   * play what another process did in between (e.g. create the table this request is about to).
+   */
+  beforeAnswer: (req: RecordedRequest) => { code: number; reason: string; message: string } | undefined;
   close(): Promise<void>;
 }
 
@@ -82,6 +88,7 @@ export async function startFakeBigQueryServer(): Promise<FakeBigQueryServer> {
     jobs: new Map(),
     tables: new Map(),
     onJob: (job) => (job.configuration.load ? { outputRows: 0 } : { rows: [] }),
+    beforeAnswer: () => undefined,
     close: async () => {},
   };
   const view = (j: JobResource & { outcome: JobOutcome; polls: number }): JobResource => {
@@ -109,6 +116,9 @@ export async function startFakeBigQueryServer(): Promise<FakeBigQueryServer> {
         res.writeHead(status, payload === undefined ? {} : { 'content-type': 'application/json' });
         res.end(payload === undefined ? undefined : typeof payload === 'string' ? payload : JSON.stringify(payload));
       };
+
+      const fault = fake.beforeAnswer(rec);
+      if (fault) return send(fault.code, errorBody(fault.code, fault.message, fault.reason));
 
       let m = /^\/bigquery\/v2\/projects\/([^/]+)\/jobs$/.exec(url.pathname);
       if (m && req.method === 'POST') {

@@ -107,16 +107,17 @@ export class BigQueryWarehouse implements Warehouse {
       });
     await this.ledgerReady;
     const applyId = `${loadId}-apply`;
-    const runLabel = loads[0]?.slices[0]?.runId ?? 'unknown';
+    const runLabel = loads.flatMap((l) => l.slices)[0]?.runId ?? 'unknown';
     const chunks = this.plan(loads, loadId);
-    // Staging tables are no longer needed after the transaction; they also expire by themselves, so a failure here is harmless.
+    // Staging tables are no longer needed after the transaction; they also expire by themselves, so a failure here is
+    // harmless (and a table already gone is one: hence no ignoreNotFound, the catch takes every error).
     const cleanup = (tableIds: string[]) =>
       Promise.all(
         tableIds.map((id) =>
           this.bq
             .dataset(this.o.opsDataset)
             .table(id)
-            .delete({ ignoreNotFound: true })
+            .delete()
             .catch(() => {}),
         ),
       );
@@ -491,15 +492,13 @@ function dataErrors(err: unknown, uris: readonly string[]): { message?: string; 
   return errors.some((e) => e.location && files.has(e.location)) ? errors : undefined;
 }
 
-/** Job labels: lower-case, ≤ 63 characters; they let billing and the jobs explorer group a run's jobs. */
+/**
+ * Job labels: they let billing and the jobs explorer group a run's jobs. BigQuery takes label values
+ * of at most 63 characters of [a-z0-9_-]; every value here already is one (a run id, checked by the
+ * RunId contract, a registry table name, a step name), so nothing is rewritten.
+ */
 function jobLabels(labels: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = { pipeline: 'pec' };
-  for (const [k, v] of Object.entries(labels))
-    out[k] = v
-      .toLowerCase()
-      .replace(/[^a-z0-9_-]/g, '_')
-      .slice(0, 63);
-  return out;
+  return { pipeline: 'pec', ...labels };
 }
 
 async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
