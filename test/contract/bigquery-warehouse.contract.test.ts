@@ -534,6 +534,25 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     expect(await polls(undefined, 400)).toBe(1);
   });
 
+  it('a redelivery after its staging table is gone (dropped or expired) stages again under -a1 instead of reusing the finished job', async () => {
+    const loads = [{ table: DIM, slices: [slice(DIM, '3550308', 4)] }];
+    playBigQuery(rowsByUri(...loads[0]!.slices));
+    const play = fake.onJob;
+    // The first delivery stages, then cannot read the ledger: no transaction, the staging table stays.
+    fake.onJob = (job) => (isLedgerRead(job) ? { error: { reason: 'accessDenied', message: 'no' } } : play(job));
+    await expect(warehouse().replaceSlices(loads, 'load-g-aaaaaaaaaaaa')).rejects.toThrow();
+    const staging = [...fake.tables.keys()].filter((k) => k.startsWith('ops.stage_'));
+    expect(staging).toHaveLength(1);
+    fake.tables.delete(staging[0]!); // its expiry passed before the redelivery
+    fake.onJob = play;
+    fake.requests.length = 0;
+    expect(await warehouse().replaceSlices(loads, 'load-g-aaaaaaaaaaaa')).toEqual([
+      { municipality: '3550308', table: DIM.name, status: 'loaded', rowsDeleted: 7, rowsInserted: 4 },
+    ]);
+    // -a0 answers "already exists" (DONE, 4 rows staged into a table that no longer holds them): not reused.
+    expect(jobPosts().map((j) => j.jobReference.jobId)).toEqual([`load-g-aaaaaaaaaaaa-${DIM.name}-0-a0`, `load-g-aaaaaaaaaaaa-${DIM.name}-0-a1`, 'load-g-aaaaaaaaaaaa-apply-a0']);
+  });
+
   it('a redelivery finds the committed transaction under its last attempt id (-a1 after a transient -a0)', async () => {
     const loads = [{ table: DIM, slices: [slice(DIM, '3550308', 4)] }];
     playBigQuery(rowsByUri(...loads[0]!.slices));

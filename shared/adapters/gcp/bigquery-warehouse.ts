@@ -68,7 +68,7 @@ interface StagingChunk {
  */
 export class BigQueryWarehouse implements Warehouse {
   private readonly o: Required<Omit<BigQueryWarehouseOptions, 'clock'>> & { clock: Clock };
-  private ledgerReady: Promise<void> | undefined;
+  private ledgerReady: Promise<boolean> | undefined;
 
   constructor(
     private readonly bq: BigQuery,
@@ -87,14 +87,16 @@ export class BigQueryWarehouse implements Warehouse {
     for (const t of tables) await this.ensureTable(this.o.rawDataset, t.name, toTableResource(rawTableSchema(t)));
   }
 
-  private async ensureTable(dataset: string, tableId: string, resource: Record<string, unknown>): Promise<void> {
+  /** Creates the table if it is absent; answers whether it was already there. */
+  private async ensureTable(dataset: string, tableId: string, resource: Record<string, unknown>): Promise<boolean> {
     const table = this.bq.dataset(dataset).table(tableId);
     try {
       const [exists] = await table.exists();
-      if (exists) return;
+      if (exists) return true;
       await this.bq.dataset(dataset).createTable(tableId, resource);
+      return false;
     } catch (err) {
-      if (httpStatus(err) === 409) return; // created concurrently
+      if (httpStatus(err) === 409) return true; // created concurrently
       throw gcpError(err, 'warehouse', `creating ${dataset}.${tableId}`);
     }
   }
@@ -284,7 +286,8 @@ export class BigQueryWarehouse implements Warehouse {
     const where = { table: chunk.table.name, municipality: chunk.slices.map((s) => s.municipality).join(',') };
     return withSpan('bigquery load staging', { 'pipeline.table': chunk.table.name, 'pipeline.uris': chunk.uris.length }, async () => {
       const expirationTime = String(this.o.clock.now().getTime() + this.o.stagingTtlMs);
-      await this.ensureTable(this.o.opsDataset, chunk.tableId, { schema: { fields }, expirationTime, description: `Staged files of ${chunk.table.name}` });
+      // Asked before creating it: a staging table created just now is empty, whatever an earlier delivery's job staged.
+      const stagedBefore = await this.ensureTable(this.o.opsDataset, chunk.tableId, { schema: { fields }, expirationTime, description: `Staged files of ${chunk.table.name}` });
       let job: Job;
       try {
         job = (await this.runJob(
@@ -310,8 +313,9 @@ export class BigQueryWarehouse implements Warehouse {
             },
           }),
           { run: runLabel, step: 'stage', table: chunk.table.name },
-          // A job found from an earlier delivery is only reusable if its staging table still exists.
-          async () => (await this.bq.dataset(this.o.opsDataset).table(chunk.tableId).exists())[0],
+          // A job found from an earlier delivery is only reusable if the rows it staged are still there: its staging
+          // table existed before this delivery (not dropped by an earlier cleanup, not expired).
+          async () => stagedBefore,
         ))!;
       } catch (err) {
         const errors = dataErrors(err, chunk.uris);
