@@ -41,6 +41,7 @@ const PROJECT = 'pec-bench-fnmem';
 const BUCKET = 'pec-staging-bench';
 const KEY_SECRET = 'pec-pseudonym-key';
 const PASSWORD_ENV = 'PEC_DB_PASSWORD';
+const FACT_TABLE = 'tb_fat_atendimento_individual'; // the table seedFactSource fills
 const WINDOW = { start: '2024-01-01', end: '2026-11-22' }; // the whole synthetic history, as the contest
 const FRAMEWORK = path.join(ROOT, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js');
 const MiB = 1024 * 1024;
@@ -49,6 +50,12 @@ const log = (s: string) => process.stderr.write(`[function-memory ${new Date().t
 export interface FunctionMemoryOptions {
   rows: number[];
   controlMb: number;
+  /**
+   * Send `tables: [the fact table]` instead of the daily message's every table: at 8 M rows the fact
+   * table alone outlasts EXTRACT_TIME_BUDGET_MS at 0.333 vCPU, and the continuation it would publish
+   * needs a Pub/Sub this bench does not run.
+   */
+  factTableOnly: boolean;
 }
 
 export interface FunctionRun {
@@ -67,6 +74,10 @@ export interface FunctionRun {
   failcnt: number;
   /** The node process's VmHWM (peak resident set) from /proc/<pid>/status, read after the answer. */
   vmHwmMb?: number;
+  /** Its RssAnon part. */
+  anonAfterStartMb?: number;
+  /** The process ended before it listened (e.g. OOM-killed while loading the bundle). */
+  diedAtStart?: boolean;
   /** Spawn → the framework answers HTTP: the cold start at this CPU quota. */
   startS?: number;
   /** The node process's VmRSS once the framework listened (before the message). */
@@ -239,7 +250,7 @@ interface Harness {
 }
 
 /** One function instance in fresh cgroups, one message, its peak; the instance and the cgroups are gone afterwards. */
-async function runOnce(h: Harness, source: FactSource, label: string, limitMb: number, vcpu: number, expectOom: boolean): Promise<FunctionRun> {
+async function runOnce(h: Harness, source: FactSource, label: string, limitMb: number, vcpu: number, expectOom: boolean, factTableOnly: boolean): Promise<FunctionRun> {
   // Page cache is charged to the cgroup of the process that first reads a page. The machine's
   // /usr/bin/node (~95 MiB, ~40 MiB of it resident in a running function) and the freshly built
   // bundle are already cached by other processes, so the function would get them for free; on Cloud
@@ -266,13 +277,14 @@ async function runOnce(h: Harness, source: FactSource, label: string, limitMb: n
     const up = await listening(child, port, 180_000);
     const startS = up ? (performance.now() - tStart) / 1000 : undefined;
     const rssAfterStartMb = up ? (procKb(pid, 'VmRSS') ?? 0) / 1024 : undefined;
+    const anonAfterStartMb = up ? (procKb(pid, 'RssAnon') ?? 0) / 1024 : undefined;
     const t0 = performance.now();
     let status: FunctionRun['status'] = 'killed';
     // Peak anonymous memory (the part page-cache reclaim cannot give back), polled while the message runs.
     let anonPeakKb = 0;
     const poll = setInterval(() => (anonPeakKb = Math.max(anonPeakKb, procKb(pid, 'RssAnon') ?? 0)), 100);
     if (up) {
-      const message = { runId, municipality: source.ibge, window: WINDOW, trigger: 'daily' };
+      const message = { runId, municipality: source.ibge, window: WINDOW, trigger: 'daily', ...(factTableOnly ? { tables: [FACT_TABLE] } : {}) };
       // A limit too small for the page cache the function needs makes it thrash rather than die: bounded.
       status = await push(port, `${TOPICS.extractRequests}`, message, expectOom ? 600_000 : 1_800_000).catch(() => 'killed' as const);
     }
@@ -294,6 +306,8 @@ async function runOnce(h: Harness, source: FactSource, label: string, limitMb: n
       failcnt: Number(read(path.join(cg.memory, 'memory.failcnt'))),
       vmHwmMb: vmHwmKb === undefined ? undefined : vmHwmKb / 1024,
       rssAfterStartMb,
+      anonAfterStartMb,
+      diedAtStart: !up,
       startS,
       rssNowMb: rssNow,
       anonPeakMb: anonPeakKb / 1024,
@@ -321,7 +335,7 @@ function verify(gcs: FakeGcsServer, runId: string, source: FactSource): Pick<Fun
   if (!raw) throw new Error(`no manifest ${layout.manifest(runId, source.ibge)} after a 204`);
   const manifest = Manifest.parse(JSON.parse(raw.data.toString('utf8')));
   if (manifest.failedTables.length > 0) throw new Error(`failed tables: ${JSON.stringify(manifest.failedTables)}`);
-  const fact = manifest.tables.find((t) => t.table === 'tb_fat_atendimento_individual');
+  const fact = manifest.tables.find((t) => t.table === FACT_TABLE);
   if (!fact || fact.rows !== source.rows || fact.sourceRows !== source.rows)
     throw new Error(`tb_fat_atendimento_individual: manifest rows ${fact?.rows} / source rows ${fact?.sourceRows}, seeded ${source.rows}`);
   let parts = 0;
@@ -433,7 +447,7 @@ export async function functionMemory(o: FunctionMemoryOptions): Promise<number> 
       };
       const limitMb = SPEC.memoryMb;
       log(`${source.rows.toLocaleString('en-US')} rows: the function at ${limitMb} MiB / ${vcpu} vCPU…`);
-      const r = await runOnce(h, source, `${source.rows}-${limitMb}`, limitMb, vcpu, false);
+      const r = await runOnce(h, source, `${source.rows}-${limitMb}`, limitMb, vcpu, false, o.factTableOnly);
       runs.push(r);
       log(JSON.stringify(r));
       if (r.status !== 204) throw new Error(`the function did not answer 204 at ${limitMb} MiB (${r.status}, OOM kills ${r.oomKills})`);
@@ -441,7 +455,7 @@ export async function functionMemory(o: FunctionMemoryOptions): Promise<number> 
     // The control: the same message at a deliberately small limit must end in the OOM killer.
     const small = sources[0]!;
     log(`control: ${small.rows.toLocaleString('en-US')} rows at ${o.controlMb} MiB…`);
-    const c = await runOnce(h, small, `${small.rows}-${o.controlMb}`, o.controlMb, vcpu, true);
+    const c = await runOnce(h, small, `${small.rows}-${o.controlMb}`, o.controlMb, vcpu, true, o.factTableOnly);
     runs.push(c);
     log(JSON.stringify(c));
 
@@ -467,11 +481,11 @@ const f0 = (n: number | undefined) => (n === undefined ? '–' : n.toFixed(0));
 function render(r: { started: string; loadAverageAtEnd: string; runs: FunctionRun[] }): string {
   return [
     `function memory, ${r.started.slice(0, 16).replace('T', ' ')} UTC, load average at the end ${r.loadAverageAtEnd}`,
-    '| rows | limit MiB | vCPU | answer | OOM kills | cgroup peak MiB (incl. page cache) | failcnt | node VmHWM MiB | node RssAnon peak MiB | RSS after start MiB | anon / file RSS MiB after | cgroup rss / cache MiB after | start s | CPU s | throttled periods | request s | table rows/s | parts (MiB) |',
+    '| rows | limit MiB | vCPU | answer | OOM kills | cgroup peak MiB (incl. page cache) | failcnt | node VmHWM MiB | node RssAnon peak MiB | RSS (anon) after start MiB | anon / file RSS MiB after | cgroup rss / cache MiB after | start s | CPU s | throttled periods | request s | table rows/s | parts (MiB) |',
     '| ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
     ...r.runs.map(
       (x) =>
-        `| ${x.rows.toLocaleString('en-US')} | ${x.limitMb} | ${x.vcpu} | ${x.status} | ${x.oomKills} | ${f0(x.cgroupPeakMb)} | ${x.failcnt} | ${f0(x.vmHwmMb)} | ${f0(x.anonPeakMb)} | ${f0(x.rssAfterStartMb)} | ${x.rssNowMb ? `${f0(x.rssNowMb.anon)} / ${f0(x.rssNowMb.file)}` : '–'} | ${x.statMb ? `${f0(x.statMb.rss)} / ${f0(x.statMb.cache)}` : '–'} | ${x.startS?.toFixed(1) ?? '–'} | ${x.cpuS?.toFixed(1) ?? '–'} | ${x.throttledPeriods ?? '–'} | ${x.requestS?.toFixed(1) ?? '–'} | ${x.tableSeconds ? f0(x.rows / x.tableSeconds) : '–'} | ${x.parts ?? '–'} (${x.stagedMb?.toFixed(1) ?? '–'}) |`,
+        `| ${x.rows.toLocaleString('en-US')} | ${x.limitMb} | ${x.vcpu} | ${x.status}${x.diedAtStart ? ' (at start)' : ''} | ${x.oomKills} | ${f0(x.cgroupPeakMb)} | ${x.failcnt} | ${f0(x.vmHwmMb)} | ${f0(x.anonPeakMb)} | ${f0(x.rssAfterStartMb)} (${f0(x.anonAfterStartMb)}) | ${x.rssNowMb ? `${f0(x.rssNowMb.anon)} / ${f0(x.rssNowMb.file)}` : '–'} | ${x.statMb ? `${f0(x.statMb.rss)} / ${f0(x.statMb.cache)}` : '–'} | ${x.startS?.toFixed(1) ?? '–'} | ${x.cpuS?.toFixed(1) ?? '–'} | ${x.throttledPeriods ?? '–'} | ${x.requestS?.toFixed(1) ?? '–'} | ${x.tableSeconds ? f0(x.rows / x.tableSeconds) : '–'} | ${x.parts ?? '–'} (${x.stagedMb?.toFixed(1) ?? '–'}) |`,
     ),
     ...r.runs.filter((x) => x.verified).map((x) => `- ${x.rows.toLocaleString('en-US')} rows: ${x.verified}`),
   ].join('\n');
