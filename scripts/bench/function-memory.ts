@@ -355,7 +355,7 @@ function verify(gcs: FakeGcsServer, runId: string, source: FactSource): Pick<Fun
     if (t.table === fact.table && lines - t.parts.length !== t.rows) throw new Error(`${t.table}: ${lines - t.parts.length} CSV rows in the parts, manifest says ${t.rows}`);
   }
   // Out of this process's memory before the next size (the fake keeps objects in memory).
-  for (const k of [...objects.keys()]) if (k.startsWith(`runs/${runId}/`)) objects.delete(k);
+  for (const k of [...objects.keys()]) if (k.startsWith(layout.runPrefix(runId))) objects.delete(k);
   return {
     tableSeconds: fact.seconds,
     parts,
