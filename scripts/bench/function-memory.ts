@@ -450,7 +450,8 @@ export async function functionMemory(o: FunctionMemoryOptions): Promise<number> 
       const r = await runOnce(h, source, `${source.rows}-${limitMb}`, limitMb, vcpu, false, o.factTableOnly);
       runs.push(r);
       log(JSON.stringify(r));
-      if (r.status !== 204) throw new Error(`the function did not answer 204 at ${limitMb} MiB (${r.status}, OOM kills ${r.oomKills})`);
+      // Recorded, not thrown: its memory figures still stand, the control still runs, the exit code says it.
+      if (r.status !== 204) log(`RUN FAILED: the function answered ${r.status} at ${limitMb} MiB (OOM kills ${r.oomKills}): not a successful run`);
     }
     // The control: the same message at a deliberately small limit must end in the OOM killer.
     const small = sources[0]!;
@@ -470,7 +471,7 @@ export async function functionMemory(o: FunctionMemoryOptions): Promise<number> 
       log(`CONTROL FAILED: at ${o.controlMb} MiB the function was not OOM-killed (status ${c.status}): the limit is not proven enforced`);
       return 1;
     }
-    return 0;
+    return runs.every((x) => x === c || x.status === 204) ? 0 : 1;
   } finally {
     for (const f of cleanups) await Promise.resolve(f()).catch((e) => log(`cleanup: ${(e as Error).message}`));
   }
