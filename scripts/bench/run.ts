@@ -79,7 +79,7 @@ const USAGE = `usage: npm run bench [-- options]
   --function-memory        instead: the extract function's peak memory in a running function (scripts/bench/function-memory.ts),
                            in cgroups of its memory and vCPU; needs root and cgroup v1 (else SKIPPED); prints, never writes the doc;
     --rows N,N             consultations of the measured municipality (default 2000000)
-    --control-mb N         the control's memory limit, which must end in the OOM killer (default 80: at 128 the
+    --control-mb N         the control's memory limit, which the function must not get past (default 80: at 128 the
                            kernel reclaims the node binary's pages and the function thrashes instead of dying)
     --fact-table-only      the message asks for the measured table only (8 M rows outlast the time budget otherwise)`;
 
