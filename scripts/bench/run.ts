@@ -24,6 +24,7 @@ import { cacheHitRates } from './lib/cache-sim';
 import { seedFactSource, seedFanOutSources, startBenchPostgres } from './lib/sources';
 import { describeVariant, VARIANTS, type Variant } from './lib/variants';
 import { badMorning, withKeptSections, type BadMorningOptions } from './bad-morning';
+import { functionMemory, type FunctionMemoryOptions } from './function-memory';
 import type { FanOutWorkerResult } from './workers/fanout';
 import type { LoadWorkerResult } from './workers/load';
 import type { MicroResult } from './workers/micro';
@@ -74,7 +75,13 @@ const USAGE = `usage: npm run bench [-- options]
   --airflow-rounds N       rounds of the Airflow-style Python contender per cell (default: every round)
   --no-naive               leave the naive contender out
   --bad-morning            instead: the bad-morning run (scripts/bench/bad-morning.ts), clean vs the fault mix;
-    --municipalities N     its size (default 650); writes the "Bad morning" section of docs/benchmarks.md unless --no-doc`;
+    --municipalities N     its size (default 650); writes the "Bad morning" section of docs/benchmarks.md unless --no-doc
+  --function-memory        instead: the extract function's peak memory in a running function (scripts/bench/function-memory.ts),
+                           in cgroups of its memory and vCPU; needs root and cgroup v1 (else SKIPPED); prints, never writes the doc;
+    --rows N,N             consultations of the measured municipality (default 2000000)
+    --control-mb N         the control's memory limit, which the function must not get past (default 80: at 128 the
+                           kernel reclaims the node binary's pages and the function thrashes instead of dying)
+    --fact-table-only      the message asks for the measured table only (8 M rows outlast the time budget otherwise)`;
 
 function parseOptions(argv: string[]): Options {
   const quick = argv.includes('--quick');
@@ -203,8 +210,28 @@ function badMorningOptions(argv: string[]): BadMorningOptions {
   return o;
 }
 
+/** `--function-memory [--rows N,N] [--control-mb N]`: a run of its own, none of the other measurements. */
+function functionMemoryOptions(argv: string[]): FunctionMemoryOptions {
+  const o: FunctionMemoryOptions = { rows: [2_000_000], controlMb: 80, factTableOnly: false };
+  const ints = (v: string | undefined, flag: string) => {
+    const n = (v ?? '').split(',').map(Number);
+    if (n.some((x) => !Number.isInteger(x) || x <= 0)) throw new Error(`${flag} needs positive integers, got ${v}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--function-memory') continue;
+    else if (a === '--rows') o.rows = ints(argv[++i], a);
+    else if (a === '--control-mb') o.controlMb = ints(argv[++i], a)[0]!;
+    else if (a === '--fact-table-only') o.factTableOnly = true;
+    else throw new Error(`unknown option ${a} with --function-memory\n${USAGE}`);
+  }
+  return o;
+}
+
 async function main(): Promise<number> {
   if (process.argv.includes('--bad-morning')) return badMorning(badMorningOptions(process.argv.slice(2)));
+  if (process.argv.includes('--function-memory')) return functionMemory(functionMemoryOptions(process.argv.slice(2)));
   const o = parseOptions(process.argv.slice(2));
   if (o.render) {
     writeReport(JSON.parse(fs.readFileSync(o.render, 'utf8')) as BenchResults, o.doc);
