@@ -62,7 +62,10 @@ export const FUNCTIONS = {
     // What 512 MiB used to give implicitly. The extractor needs ~10 µs of its own CPU per row on a table
     // with hashed columns (19.4 s per 2 M rows, docs/benchmarks.md): 256 MiB alone would give 0.167 vCPU,
     // ~17 k rows/s at best — slower than the 25 k rows/s municipal links docs/cost.md assumes; 1/3 vCPU
-    // gives ~34 k. It keeps today's CPU and CPU cost and halves the memory cost; a whole vCPU would triple
+    // gives ~34 k by that arithmetic — but the built function in a 256 MiB / 0.333-vCPU cgroup on a loaded
+    // 2-core machine made only 18.7 k rows/s (~17 µs of CPU per row: docs/benchmarks.md, the extract
+    // function section), so 0.5 vCPU is the next step if the deployed function's logs show CPU-bound
+    // extracts. It keeps today's CPU and CPU cost and halves the memory cost; a whole vCPU would triple
     // the CPU cost of an extract that waits on the network.
     vcpu: 0.333,
     timeoutSeconds: 540,
