@@ -6,7 +6,7 @@ import type { ExtractRequest } from '../contracts/messages';
 import { Manifest, type TableExtract, type TableFailure } from '../contracts/manifest';
 import type { MunicipalityEntry } from '../contracts/municipalities';
 import { INGESTION_COLUMNS, landedColumns, SET_ASIDE_TABLE, type TableDef } from '../contracts/tables';
-import { classifySourceError, ObjectExistsError, PipelineError, TerminalError, TransientError } from '../errors';
+import { classifySourceError, PipelineError, TerminalError, TransientError } from '../errors';
 import type { Clock, ObjectStore, Secrets } from '../ports';
 import { FUNCTIONS } from '../contracts/functions';
 import { CsvRowTransform, type RowChunk } from './csv-rows';
@@ -248,7 +248,7 @@ async function extractTable(
     if (described.length > 0) setAsideValues += await setAside.add(table.name, described).catch((e: unknown) => Promise.reject(storageError(e)));
   } catch (err) {
     part.abort(err as Error);
-    if (err instanceof PipelineError || err instanceof ObjectExistsError) throw err;
+    // The sink's failures are already storage errors: classifySourceError passes a PipelineError through.
     throw classifySourceError(err);
   }
   csvBytes += part.csvBytes;

@@ -45,6 +45,7 @@ const FACT = TableDef.parse({
     { name: 'nu_cpf', type: 'text', pii: { kind: 'cpf', policy: 'hash' } },
     { name: 'vl_num', type: 'numeric' },
     { name: 'vl_peso', type: 'numeric' },
+    { name: 'vl_num2', type: 'numeric' },
     { name: 'ds_new', type: 'text', whenMissing: 'null' },
   ],
 });
@@ -73,6 +74,15 @@ const DRIFTED = TableDef.parse({
 const ABSENT = TableDef.parse({ ...UNIT, name: 'tb_absent', description: 'a table the source does not have' });
 const SLOW = TableDef.parse({ ...UNIT, name: 'tb_slow', description: 'a view that takes a second per row' });
 const BROKEN = TableDef.parse({ ...UNIT, name: 'tb_broken', description: 'a view that fails at its third row' });
+const SLOW3 = (name: string) =>
+  TableDef.parse({
+    name,
+    description: 'a view of three rows, one second each',
+    primaryKey: ['g'],
+    municipality: { kind: 'installation' },
+    mode: { kind: 'full' },
+    columns: [{ name: 'g', type: 'integer' }],
+  });
 const BIG = TableDef.parse({ ...UNIT, name: 'tb_big', description: 'enough rows for several parts' });
 
 const failure = (p: Promise<unknown>) =>
@@ -99,14 +109,14 @@ describe('extractMunicipality on hand-made tables', () => {
         INSERT INTO tb_migracao VALUES ('db/v5.2.9/a.sql'), ('db/v5.10/b.sql'), ('db/v5.10.1/c.sql'), ('db/v5.2.10/d.sql'), ('other/e.sql');
         CREATE TABLE tb_relatorio_processamento (dt_processamento timestamp);
         INSERT INTO tb_relatorio_processamento VALUES ('2026-11-20 03:04:05'), ('2026-11-21 01:02:03.9'), ('2026-11-19 23:59:59');
-        CREATE TABLE tb_fact (co_seq bigint PRIMARY KEY, co_dim_municipio bigint, co_dim_tempo integer, nu_cpf text, vl_num numeric, vl_peso double precision, ds_extra text);
+        CREATE TABLE tb_fact (co_seq bigint PRIMARY KEY, co_dim_municipio bigint, co_dim_tempo integer, nu_cpf text, vl_num numeric, vl_peso double precision, vl_num2 numeric, ds_extra text);
         INSERT INTO tb_fact VALUES
-          (10, 1, 20261031, '${CPF}', 1, 1.5, 'x'),
-          (11, 1, 20261101, '${CPF}', 2, 1.5, 'x'),
-          (12, 2, 20261102, '${CPF}', 'NaN', 1.5, 'x'),
-          (13, 3, 20261102, '${CPF}', 3, 1.5, 'x'),
-          (14, 1, 20261103, '${CPF}', 4, 1.5, 'x'),
-          (15, 1, 20261102, NULL, 'NaN', 1.5, 'x');
+          (10, 1, 20261031, '${CPF}', 1, 1.5, 1, 'x'),
+          (11, 1, 20261101, '${CPF}', 2, 1.5, 1, 'x'),
+          (12, 2, 20261102, '${CPF}', 'NaN', 1.5, 1, 'x'),
+          (13, 3, 20261102, '${CPF}', 3, 1.5, 1, 'x'),
+          (14, 1, 20261103, '${CPF}', 4, 1.5, 1, 'x'),
+          (15, 1, 20261102, NULL, 'NaN', 1.5, 'NaN', 'x');
         CREATE TABLE tb_unit (co_seq bigint PRIMARY KEY, no_unit text);
         INSERT INTO tb_unit VALUES (1, 'UBS Centro'), (2, 'UBS Norte');
         CREATE TABLE tb_drifted (co_seq bigint PRIMARY KEY);
@@ -116,6 +126,8 @@ describe('extractMunicipality on hand-made tables', () => {
         CREATE TABLE tb_counter (n int);
         CREATE FUNCTION slow_row() RETURNS boolean LANGUAGE plpgsql VOLATILE AS 'BEGIN PERFORM pg_sleep(1); RETURN true; END';
         CREATE VIEW tb_slow AS SELECT * FROM tb_unit CROSS JOIN generate_series(1, 30) g WHERE slow_row();
+        CREATE VIEW tb_slow3a AS SELECT * FROM generate_series(1, 3) g WHERE slow_row();
+        CREATE VIEW tb_slow3b AS SELECT * FROM generate_series(1, 3) g WHERE slow_row();
         CREATE VIEW tb_broken AS SELECT g::bigint AS co_seq, (10 / (3 - g))::text AS no_unit FROM generate_series(1, 5) g;`);
     });
     await db.client.query(`GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${db.readerRole}`);
@@ -185,7 +197,7 @@ describe('extractMunicipality on hand-made tables', () => {
     const [fact, unit] = m.tables as [Manifest['tables'][number], Manifest['tables'][number]];
 
     // Windowed: municipality ids 1 and 2 (the 7- and the 6-digit code), [start, end) only.
-    expect(fact).toMatchObject({ window: WINDOW, rows: 3, sourceRows: 3, extractedAt: m.extractedAt, setAsideValues: 2 });
+    expect(fact).toMatchObject({ window: WINDOW, rows: 3, sourceRows: 3, extractedAt: m.extractedAt, setAsideValues: 3 });
     expect(fact.warnings).toEqual([expect.stringContaining('ds_new')]);
     expect(fact.unknownColumns).toEqual(['ds_extra']);
     expect(fact.typeDrift).toEqual([expect.stringContaining('vl_peso')]);
@@ -208,25 +220,28 @@ describe('extractMunicipality on hand-made tables', () => {
     expect(unit).not.toHaveProperty('typeDrift');
     expect((await csv(store, unit.parts[0]!.key)).rows.map((r) => r.no_unit)).toEqual(['UBS Centro', 'UBS Norte']);
 
-    // The two NaN values, as records of their own slice: the snapshot's day, [day, day + 1).
+    // The three NaN values (row 12's vl_num2 conforms), as records of their own slice: the snapshot's day, [day, day + 1).
     const day = m.extractedAt.slice(0, 10);
     const next = new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
-    expect(m.setAside).toMatchObject({ table: SET_ASIDE_TABLE.name, window: { start: day, end: next }, rows: 2, sourceRows: 2, extractedAt: m.extractedAt, warnings: [] });
+    expect(m.setAside).toMatchObject({ table: SET_ASIDE_TABLE.name, window: { start: day, end: next }, rows: 3, sourceRows: 3, extractedAt: m.extractedAt, warnings: [] });
     const aside = await csv(store, m.setAside!.parts[0]!.key);
     expect(aside.header).toEqual(m.setAside!.columns.map((c) => c.name));
     expect(m.setAside!.csvBytes).toBe(aside.bytes + Buffer.byteLength(`${aside.header.join(',')}\n`));
     const ts = m.extractedAt.replace('T', ' ').replace(/Z$/, '');
-    expect(aside.rows.map((r) => Object.values(r)).sort()).toEqual(
-      [
-        ['tb_fact', 'vl_num', '[""12""]', 'numeric_nan', 'NaN', '3', day, IBGE, RUN, ts],
-        ['tb_fact', 'vl_num', '[""15""]', 'numeric_nan', 'NaN', '3', day, IBGE, RUN, ts],
-      ].sort(),
-    );
+    // As PostgreSQL would write them (the load reads them the same way): text quoted, the byte count not.
+    const raw = gunzipSync((await store.read(m.setAside!.parts[0]!.key))!)
+      .toString('utf8')
+      .split('\n')
+      .slice(1, -1);
+    const line = (pk: string, col: string) => `"tb_fact","${col}","[""${pk}""]","numeric_nan","NaN",3,"${day}","${IBGE}","${RUN}","${ts}"`;
+    expect(raw.sort()).toEqual([line('12', 'vl_num'), line('15', 'vl_num'), line('15', 'vl_num2')].sort());
     expect(Object.keys(aside.rows[0]!).slice(0, 3)).toEqual(SET_ASIDE_TABLE.columns.slice(0, 3).map((c) => c.name));
     // Every object written is a part of this attempt or the manifest; the lease is released.
     const keys = await store.list('runs/');
     expect(keys.sort()).toEqual([...m.tables.flatMap((t) => t.parts.map((p) => p.key)), m.setAside!.parts[0]!.key, `runs/${RUN}/manifests/${IBGE}.json`].sort());
-    expect((await store.list('leases/')).map((k) => k.replace(/^.*\//, ''))).toEqual(['00000001.json', '00000001.released']);
+    const lease = await store.list('leases/');
+    expect(lease.map((k) => k.replace(/^.*\//, ''))).toEqual(['00000001.json', '00000001.released']);
+    expect(JSON.parse((await store.read(lease[0]!))!.toString('utf8')).holder).toBe(`${RUN}/${IBGE}`);
 
     // Delivered again: the committed manifest, nothing written.
     const again = await extractMunicipality(deps(store, [FACT, UNIT, DRIFTED, ABSENT], {}, log), request());
@@ -297,7 +312,7 @@ describe('extractMunicipality on hand-made tables', () => {
     const [first, second] = await Promise.all(cps.map(async (k) => JSON.parse((await store.read(k))!.toString('utf8'))));
     expect(first.tables.map((t: { table: string }) => t.table)).toEqual(['tb_fact']);
     expect(first).toMatchObject({ pecVersion: '5.10.1', dwProcessedAt: '2026-11-21T01:02:03', failedTables: [] });
-    expect(first.setAside).toMatchObject({ rows: 2 });
+    expect(first.setAside).toMatchObject({ rows: 3 });
     expect(second.failedTables.map((t: { table: string }) => t.table)).toEqual(['tb_drifted']);
     expect(second.tables.map((t: { table: string }) => t.table)).toEqual(['tb_unit']);
     expect(second).not.toHaveProperty('setAside');
@@ -327,12 +342,12 @@ describe('extractMunicipality on hand-made tables', () => {
     const firstAside = JSON.parse((await store.read(cp!))!.toString('utf8')).setAside;
     expect(m.setAside!.parts).toHaveLength(2);
     expect(m.setAside!.parts[0]).toEqual(firstAside.parts[0]);
-    expect(m.setAside).toMatchObject({ rows: 4, sourceRows: 4, window: firstAside.window, extractedAt: m.extractedAt });
+    expect(m.setAside).toMatchObject({ rows: 6, sourceRows: 6, window: firstAside.window, extractedAt: m.extractedAt });
     const files = await Promise.all(m.setAside!.parts.map((p) => csv(store, p.key)));
     expect(m.setAside!.csvBytes).toBe(files.reduce((n, f) => n + f.bytes + Buffer.byteLength(`${f.header.join(',')}\n`), 0));
     const rows = files.flatMap((p) => p.rows);
     expect(new Set(rows.map((r) => r.extracted_at ?? Object.values(r).at(-1)))).toEqual(new Set([m.extractedAt.replace('T', ' ').replace(/Z$/, '')]));
-    expect(rows.map((r) => r.table_name ?? Object.values(r)[0]).sort()).toEqual(['tb_fact', 'tb_fact', 'tb_fact2', 'tb_fact2']);
+    expect(rows.map((r) => r.table_name ?? Object.values(r)[0]).sort()).toEqual(['tb_fact', 'tb_fact', 'tb_fact', 'tb_fact2', 'tb_fact2', 'tb_fact2']);
   });
 
   it('a concurrent delivery that wrote the checkpoint first wins: superseded, nothing more written', async () => {
@@ -409,12 +424,27 @@ describe('extractMunicipality on hand-made tables', () => {
     expect(await store.list(`runs/${RUN}/manifests/`)).toEqual([]);
   });
 
+  it('the cap is what the delivery has LEFT when each table starts: a 3 s table fits a 4.5 s deadline, the next one does not', async () => {
+    const store = new FsObjectStore(fresh());
+    const e = await failure(extractMunicipality(deps(store, [SLOW3('tb_slow3a'), SLOW3('tb_slow3b')], { statementDeadlineMs: 4_500 }), request()));
+    expect(classOf(e)).toEqual({ type: true, errorClass: 'source_timeout', transient: true });
+    expect((await store.list('runs/')).map((k) => k.split('/')[3])).toEqual(['tb_slow3a']);
+  });
+
   it('a source error mid-COPY fails the municipality, classed by its SQLSTATE; the part is not left, the session and lease are released', async () => {
     const store = new FsObjectStore(fresh());
-    const e = await failure(extractMunicipality(deps(store, [UNIT, BROKEN, FACT]), request()));
+    const e = await failure(extractMunicipality(deps(store, [FACT, UNIT, BROKEN]), request()));
     expect(e).toBeInstanceOf(PipelineError);
-    expect(e.message).toContain('22012');
-    expect(await store.list('')).toEqual(expect.not.arrayContaining([expect.stringContaining('tb_broken')]));
+    expect(e.message).toMatch(/^source error 22012: /);
+    // The parts in flight (tb_broken's and the set-aside records') are aborted: no object, no temporary file.
+    expect((await store.list('runs/')).map((k) => k.split('/')[3]).sort()).toEqual(['tb_fact', 'tb_unit']);
+    const files = () =>
+      fs
+        .readdirSync(store.root, { recursive: true })
+        .map(String)
+        .filter((f) => f.includes('.tmp-'));
+    for (let i = 0; i < 40 && files().length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(files()).toEqual([]);
     expect(await store.list(`runs/${RUN}/manifests/`)).toEqual([]);
     expect(await sessionCount('pec-extract-unit')).toBe(0);
     // The lease was released: the next extraction of this installation does not wait for it.
