@@ -21,6 +21,10 @@ const only = process.env.STRYKER_TESTS?.split(',');
 if (!process.env.PIPELINE_TEST_PG_URL)
   throw new Error('stryker.source.config.mjs: PIPELINE_TEST_PG_URL is not set; run `npm run mutation:source` (scripts/mutation-source.ts starts PostgreSQL once)');
 
+// STRYKER_PART=<name>: a part with its own report (reports/mutation/source-<name>.*) and its own
+// sandbox directory, so two parts can run at once without one cleaning up the other's sandbox.
+const part = process.env.STRYKER_PART ? `-${process.env.STRYKER_PART}` : '';
+
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 const config = {
   ...base,
@@ -39,7 +43,9 @@ const config = {
   checkers: [],
   // Generous under load: a slow PostgreSQL test is not a detected mutant.
   timeoutMS: 45_000,
-  htmlReporter: { fileName: 'reports/mutation/source.html' },
-  jsonReporter: { fileName: 'reports/mutation/source.json' },
+  htmlReporter: { fileName: `reports/mutation/source${part}.html` },
+  jsonReporter: { fileName: `reports/mutation/source${part}.json` },
+  tempDirName: `.stryker-tmp${part}`,
+  ignorePatterns: ['.stryker-tmp*'],
 };
 export default config;

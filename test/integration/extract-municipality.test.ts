@@ -643,6 +643,9 @@ describe('the source session', () => {
     } finally {
       await db.client.query(`DROP ROLE ${role}`);
     }
+    // TLS asked of a server without it (this test server): refused, never silently in clear text.
+    const tls = await failure(SourceSession.open({ ...entry, connection: { ...entry.connection, sslmode: 'require' } }, db.readerPassword, limits));
+    expect(tls.message).toMatch(/does not support SSL/);
     // A database the role may not see at all.
     const missing = await failure(SourceSession.open({ ...entry, connection: { ...entry.connection, database: 'no_such_database' } }, db.readerPassword, limits));
     expect(classOf(missing)).toEqual({ type: true, errorClass: 'source_auth', transient: false });
