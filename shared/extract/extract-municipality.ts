@@ -14,7 +14,7 @@ import { layout } from '../records/layout';
 import { readManifest, writeManifest } from '../records/bucket-records';
 import { readCheckpoints, writeCheckpoint, type Checkpoint } from '../records/checkpoints';
 import { PartWriter } from './part-writer';
-import { DEFAULT_LEASE, SourceLease, type LeaseSettings } from '../records/source-lease';
+import { SourceLease, type LeaseSettings } from '../records/source-lease';
 import { installationOf } from '../contracts/municipalities';
 import { Pseudonymizer } from './pseudonymizer';
 import { copySql, resolveColumns } from './sql';
@@ -83,7 +83,7 @@ export async function extractMunicipality(deps: ExtractDeps, req: ExtractRequest
 
   const [password, key] = await Promise.all([deps.secrets.resolve(entry.connection.password), deps.secrets.pseudonymKey()]);
   const pseudonymizer = new Pseudonymizer(key);
-  const lease = await SourceLease.acquire(deps.store, installationOf(entry), `${req.runId}/${req.municipality}`, deps.clock, deps.lease ?? DEFAULT_LEASE);
+  const lease = await SourceLease.acquire(deps.store, installationOf(entry), `${req.runId}/${req.municipality}`, deps.clock, deps.lease);
   try {
     return await extractFromSnapshot(deps, req, { entry, password, pseudonymizer, todo, checkpoints, started });
   } finally {
@@ -315,7 +315,7 @@ class SetAsideWriter {
         lines.push([table, column, key, reason, original, bytes, this.day, this.req.municipality, this.req.runId, this.extractedAt].map(csvField).join(',') + '\n');
       }
     }
-    await this.part.write(Buffer.from(lines.join(''), 'utf8'), lines.length);
+    await this.part.write(Buffer.from(lines.join('')), lines.length);
     return lines.length;
   }
 

@@ -115,7 +115,8 @@ export interface SourceColumn {
   scale: number | null;
 }
 
-function newestVersion(versions: string[]): string | null {
+/** The newest of dotted version numbers, compared part by part as numbers (`5.10` after `5.9`; a missing part is 0). */
+export function newestVersion(versions: string[]): string | null {
   const parse = (v: string) => v.split('.').map(Number);
   return (
     versions
@@ -172,9 +173,10 @@ export async function readSourceFacts(s: SourceSession, ibge: string, tableNames
         .map((r) => r.v)
         .filter((v): v is string => !!v)
     : [];
-  const [fresh] = meta!.rel
-    ? await s.query<{ t: string | null }>(`SELECT to_char(max(dt_processamento), 'YYYY-MM-DD"T"HH24:MI:SS') AS t FROM public.tb_relatorio_processamento`)
-    : [];
+  // max() answers one row, NULL on an empty table.
+  const dwProcessedAt = meta!.rel
+    ? (await s.query<{ t: string | null }>(`SELECT to_char(max(dt_processamento), 'YYYY-MM-DD"T"HH24:MI:SS') AS t FROM public.tb_relatorio_processamento`))[0]!.t
+    : null;
   // SUS systems often store the 6-digit code (without the check digit): accept both.
   const ids = await s.query<{ id: string }>('SELECT co_seq_dim_municipio::text AS id FROM public.tb_dim_municipio WHERE co_ibge = $1 OR co_ibge = $2 ORDER BY 1', [
     ibge,
@@ -188,5 +190,5 @@ export async function readSourceFacts(s: SourceSession, ibge: string, tableNames
     if (!columnsByTable.has(c.table_name)) columnsByTable.set(c.table_name, new Map());
     columnsByTable.get(c.table_name)!.set(c.column_name, { dataType: c.data_type, maxChars: c.chars, precision: c.precision, scale: c.scale });
   }
-  return { snapshotAt: snap!.t, pecVersion: newestVersion(versions), dwProcessedAt: fresh?.t ?? null, municipioIds: ids.map((r) => r.id), columnsByTable };
+  return { snapshotAt: snap!.t, pecVersion: newestVersion(versions), dwProcessedAt, municipioIds: ids.map((r) => r.id), columnsByTable };
 }

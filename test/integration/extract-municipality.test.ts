@@ -12,7 +12,7 @@ import { SET_ASIDE_TABLE, TableDef } from '../../shared/contracts/tables';
 import { PipelineError } from '../../shared/errors';
 import { extractMunicipality, type ExtractDeps, type ExtractOutcome } from '../../shared/extract/extract-municipality';
 import { Pseudonymizer } from '../../shared/extract/pseudonymizer';
-import { readSourceFacts, SourceSession, type SourceLimits } from '../../shared/extract/source';
+import { newestVersion, readSourceFacts, SourceSession, type SourceLimits } from '../../shared/extract/source';
 import { FsObjectStore } from '../../shared/local/fs-object-store';
 import { createLogger } from '../../shared/log';
 import type { ObjectStore } from '../../shared/ports';
@@ -180,7 +180,9 @@ describe('extractMunicipality on hand-made tables', () => {
   it('stages each table from the municipality and window, hashes personal data, records drift, set-aside values and failed tables in one manifest', async () => {
     const store = new FsObjectStore(fresh());
     const log = new CapturedLog();
+    const t0 = Date.now();
     const out = await extractMunicipality(deps(store, [FACT, UNIT, DRIFTED, ABSENT]), request());
+    const took = (Date.now() - t0) / 1000;
     expect(out.status).toBe('extracted');
     const m = (out as { manifest: Manifest }).manifest;
     expect(m).toMatchObject({ runId: RUN, municipality: IBGE, finishedAt: '2026-11-21T06:00:00.000Z', pecVersion: '5.10.1', dwProcessedAt: '2026-11-21T01:02:03' });
@@ -194,6 +196,8 @@ describe('extractMunicipality on hand-made tables', () => {
       { table: 'tb_absent', errorClass: 'source_schema', message: 'tb_absent does not exist in this source' },
     ]);
     expect(m.tables.map((t) => t.table)).toEqual(['tb_fact', 'tb_unit']);
+    // Each table's time is in seconds, within the call's.
+    for (const t of m.tables) expect(t.seconds >= 0 && t.seconds <= took).toBe(true);
     const [fact, unit] = m.tables as [Manifest['tables'][number], Manifest['tables'][number]];
 
     // Windowed: municipality ids 1 and 2 (the 7- and the 6-digit code), [start, end) only.
@@ -470,6 +474,7 @@ describe('extractMunicipality on hand-made tables', () => {
       const e = await failure(extractMunicipality(deps(broken, [UNIT, FACT], failOn === '/checkpoints/' ? { settings: settings({ timeBudgetMs: 1 }) } : {}), request()));
       expect([failOn, classOf(e)]).toEqual([failOn, { type: true, errorClass: 'storage', transient: true }]);
       expect(e.message).toMatch(/^object store: disk full at /);
+      expect((e.cause as Error).message).toMatch(/^disk full at /);
       expect(await store.list(`runs/${RUN}/manifests/`)).toEqual([]);
     }
     expect(await sessionCount('pec-extract-unit')).toBe(0);
@@ -612,6 +617,16 @@ describe('the source session', () => {
     } finally {
       await db.client.query('DROP TABLE tb_migracao, tb_relatorio_processamento');
     }
+  });
+
+  it('the newest version is the greatest part by part, whatever the order the source lists them in', () => {
+    for (const v of [
+      ['5.10', '5.10.1'],
+      ['5.10.1', '5.10'],
+    ])
+      expect(newestVersion([...v])).toBe('5.10.1');
+    expect(newestVersion(['5.9.99', '5.10'])).toBe('5.10');
+    expect(newestVersion([])).toBeNull();
   });
 
   it('a backend terminated by a DBA: later queries and COPYs fail with the server’s reason (57P01, source_unreachable), close() still resolves', async () => {
