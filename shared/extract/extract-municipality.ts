@@ -6,7 +6,7 @@ import type { ExtractRequest } from '../contracts/messages';
 import { Manifest, type TableExtract, type TableFailure } from '../contracts/manifest';
 import type { MunicipalityEntry } from '../contracts/municipalities';
 import { INGESTION_COLUMNS, landedColumns, SET_ASIDE_TABLE, type TableDef } from '../contracts/tables';
-import { classifySourceError, ObjectExistsError, PipelineError, TerminalError, TransientError } from '../errors';
+import { classifySourceError, PipelineError, TerminalError, TransientError } from '../errors';
 import type { Clock, ObjectStore, Secrets } from '../ports';
 import { FUNCTIONS } from '../contracts/functions';
 import { CsvRowTransform, type RowChunk } from './csv-rows';
@@ -14,7 +14,7 @@ import { layout } from '../records/layout';
 import { readManifest, writeManifest } from '../records/bucket-records';
 import { readCheckpoints, writeCheckpoint, type Checkpoint } from '../records/checkpoints';
 import { PartWriter } from './part-writer';
-import { DEFAULT_LEASE, SourceLease, type LeaseSettings } from '../records/source-lease';
+import { SourceLease, type LeaseSettings } from '../records/source-lease';
 import { installationOf } from '../contracts/municipalities';
 import { Pseudonymizer } from './pseudonymizer';
 import { copySql, resolveColumns } from './sql';
@@ -83,7 +83,7 @@ export async function extractMunicipality(deps: ExtractDeps, req: ExtractRequest
 
   const [password, key] = await Promise.all([deps.secrets.resolve(entry.connection.password), deps.secrets.pseudonymKey()]);
   const pseudonymizer = new Pseudonymizer(key);
-  const lease = await SourceLease.acquire(deps.store, installationOf(entry), `${req.runId}/${req.municipality}`, deps.clock, deps.lease ?? DEFAULT_LEASE);
+  const lease = await SourceLease.acquire(deps.store, installationOf(entry), `${req.runId}/${req.municipality}`, deps.clock, deps.lease);
   try {
     return await extractFromSnapshot(deps, req, { entry, password, pseudonymizer, todo, checkpoints, started });
   } finally {
@@ -257,7 +257,7 @@ async function extractTable(
     if (described.length > 0) setAsideValues += await setAside.add(table.name, described).catch((e: unknown) => Promise.reject(storageError(e)));
   } catch (err) {
     part.abort(err as Error);
-    if (err instanceof PipelineError || err instanceof ObjectExistsError) throw err;
+    // The sink's failures are already storage errors: classifySourceError passes a PipelineError through.
     throw classifySourceError(err);
   }
   csvBytes += part.csvBytes;
@@ -324,7 +324,7 @@ class SetAsideWriter {
         lines.push([table, column, key, reason, original, bytes, this.day, this.req.municipality, this.req.runId, this.extractedAt].map(csvField).join(',') + '\n');
       }
     }
-    await this.part.write(Buffer.from(lines.join(''), 'utf8'), lines.length);
+    await this.part.write(Buffer.from(lines.join('')), lines.length);
     return lines.length;
   }
 

@@ -71,7 +71,8 @@ export class SourceSession {
   }
 
   async query<T extends Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
-    if (this.lost) throw classifySourceError(this.lost);
+    // A lost connection needs no check here: pg rejects the query ("not queryable") and the catch
+    // reports the first error instead.
     try {
       return (await this.client.query<T>(sql, params)).rows;
     } catch (err) {
@@ -81,25 +82,18 @@ export class SourceSession {
 
   /** Streams a COPY … TO STDOUT. `rowCount` is PostgreSQL's own count once the stream ends. */
   copyOut(sql: string): Readable & { rowCount: number } {
-    if (this.lost) {
-      // The connection died between two tables: fail with the server's reason (SQLSTATE), not pg's generic one.
-      const failed = new Readable({ read() {} });
-      const lost = this.lost;
-      process.nextTick(() => failed.destroy(lost));
-      return Object.assign(failed, { rowCount: 0 });
-    }
+    // The connection died between two tables: fail with the server's reason (SQLSTATE), not pg's
+    // generic one. destroy() emits the error on the next tick, once the caller has piped the stream.
+    if (this.lost) return Object.assign(new Readable().destroy(this.lost), { rowCount: 0 });
     return this.client.query(copyTo(sql)) as unknown as Readable & { rowCount: number };
   }
 
-  /** Ends the read-only transaction and the connection. */
+  /**
+   * Ends the connection, and with it the read-only transaction: there is nothing to commit, so no
+   * COMMIT round trip. A connection that is already gone is not an error here.
+   */
   async close(): Promise<void> {
-    try {
-      await this.client.query('COMMIT');
-    } catch {
-      // the connection may already be gone; nothing was written either way
-    } finally {
-      await this.client.end().catch(() => {});
-    }
+    await this.client.end().catch(() => {});
   }
 }
 
@@ -122,7 +116,8 @@ export interface SourceColumn {
   scale: number | null;
 }
 
-function newestVersion(versions: string[]): string | null {
+/** The newest of dotted version numbers, compared part by part as numbers (`5.10` after `5.9`; a missing part is 0). */
+export function newestVersion(versions: string[]): string | null {
   const parse = (v: string) => v.split('.').map(Number);
   return (
     versions
