@@ -68,6 +68,11 @@ const PARTS = {
     mutate: ['infra-cdktf/modules/network.ts'],
     tests: ['module-network'],
   },
+  // The alerts, their log-based metrics and the dashboard, against the module's own tests.
+  monitoring: {
+    mutate: ['infra-cdktf/modules/monitoring.ts'],
+    tests: ['module-monitoring'],
+  },
   // Storage, BigQuery datasets and tables, secrets, Power BI, orchestration, monitoring, APIs.
   rest: {
     mutate: [
