@@ -262,7 +262,11 @@ describe('Power BI module: read-only on marts, rows by municipality group', () =
   test('an enabled municipality without a group: a warning names it (its rows are seen by no Power BI user)', () => {
     const { config } = synthPowerBi();
     const [first, ...rest] = Object.keys(config.powerBiMunicipalityGroups);
-    const { warnings } = synthPowerBi({ config: (c) => ({ ...c, powerBiMunicipalityGroups: Object.fromEntries(rest.map((k) => [k, c.powerBiMunicipalityGroups[k]!])) }) });
+    const { json, warnings } = synthPowerBi({ config: (c) => ({ ...c, powerBiMunicipalityGroups: Object.fromEntries(rest.map((k) => [k, c.powerBiMunicipalityGroups[k]!])) }) });
+    // No policy names it: only the all-rows policy covers its rows.
+    const policies = resources(json, 'google_bigquery_row_access_policy').map(([, p]) => p);
+    expect(policies.filter((p) => p.filter_predicate !== 'TRUE')).toHaveLength(MART_TABLES.length * rest.length);
+    expect(policies.filter((p) => String(p.filter_predicate).includes(first!))).toEqual([]);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain(`powerBiMunicipalityGroups has no group for ${first}:`);
     // A disabled municipality without a group is no reason to warn.
