@@ -68,6 +68,22 @@ const PARTS = {
     mutate: ['infra-cdktf/modules/network.ts'],
     tests: ['module-network'],
   },
+  // The alerts, their log-based metrics and the dashboard, against the module's own tests.
+  monitoring: {
+    mutate: ['infra-cdktf/modules/monitoring.ts'],
+    tests: ['module-monitoring'],
+  },
+  // The workflows, their identity and variables, the daily schedule, against the module's own tests.
+  orchestration: {
+    mutate: ['infra-cdktf/modules/orchestration.ts'],
+    tests: ['module-orchestration'],
+  },
+  // Datasets, policy tags, tables, views, mart procedures, and Power BI's grants and row access
+  // policies, against their module tests (module-warehouse builds the warehouse in every test: slower).
+  warehouse: {
+    mutate: ['infra-cdktf/modules/bigquery.ts', 'infra-cdktf/modules/powerbi.ts'],
+    tests: ['module-warehouse'],
+  },
   // Storage, BigQuery datasets and tables, secrets, Power BI, orchestration, monitoring, APIs.
   rest: {
     mutate: [

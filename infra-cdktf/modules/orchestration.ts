@@ -30,9 +30,6 @@ export interface Orchestration {
 const DAILY_WORKFLOW_NAME = /([a-z][a-z0-9-]*)\.workflows\.yaml$/.exec(DAILY_WORKFLOW_FILE)![1]!;
 if (DAILY_WORKFLOW_NAME !== DAILY_WORKFLOW.name) throw new Error(`${DAILY_WORKFLOW_FILE} does not carry the workflow's name ${DAILY_WORKFLOW.name}`);
 
-/** The workflow's in-flight cap variable (WORKFLOW_ENV.extractMaxInFlight), set only when the generated workflow reads it. */
-export const EXTRACT_MAX_IN_FLIGHT_ENV: string = WORKFLOW_ENV.extractMaxInFlight;
-
 /**
  * The value of every variable the generated workflow reads with sys.get_env (WORKFLOW_ENV in
  * shared/workflow/daily.ts, besides the built-in GOOGLE_CLOUD_PROJECT_ID). A Record over its keys: a
@@ -126,10 +123,6 @@ export function orchestration(
   const userEnvVars: Record<string, string> = Object.fromEntries(
     (Object.keys(WORKFLOW_ENV) as (keyof typeof WORKFLOW_ENV)[]).filter((k) => env[k] !== '').map((k) => [WORKFLOW_ENV[k], env[k]]),
   );
-  // Only to a workflow that reads it (the generated YAML does once the workflow change is merged): Workflows
-  // keeps user variables per workflow, and the tests hold each workflow to exactly what it reads.
-  const envFor = (source: string): Record<string, string> =>
-    source.includes(`sys.get_env("${EXTRACT_MAX_IN_FLIGHT_ENV}")`) ? { ...userEnvVars, [EXTRACT_MAX_IN_FLIGHT_ENV]: env.extractMaxInFlight } : userEnvVars;
 
   const deployed = new Map<string, WorkflowsWorkflow>();
   for (const wf of workflows) {
@@ -144,7 +137,7 @@ export function orchestration(
         sourceContents: wf.source,
         callLogLevel: 'LOG_ERRORS_ONLY',
         // Names may not start with GOOGLE: the project id is the built-in GOOGLE_CLOUD_PROJECT_ID.
-        userEnvVars: envFor(wf.source),
+        userEnvVars,
       }),
     );
   }

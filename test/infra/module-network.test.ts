@@ -265,3 +265,30 @@ describe('network module: VPN spokes (dev: Curitiba, block 169.254.10.0/29 → r
     expect(resources(json, 'google_compute_router_nat')).toEqual([]);
   });
 });
+
+describe('network module: a site of several municipalities (one installation)', () => {
+  // n municipalities on one installation: one VPN site, its peer gateway described by all of them.
+  const oneSite = (n: number, name: (i: number) => string) => {
+    const synthetic = syntheticDeployment(readEnvironmentConfig(repoRoot, 'dev'), n, 'vpn');
+    const [first] = synthetic.registry.municipalities;
+    const registry = MunicipalityRegistry.parse({
+      municipalities: synthetic.registry.municipalities.map((m, i) => ({ ...m, name: name(i), installation: first!.ibge, vpn: first!.vpn, connection: first!.connection })),
+    });
+    const config = { ...synthetic.config, network: { ...synthetic.config.network, vpnBgp: { [first!.ibge]: '169.254.10.0/29' } } };
+    const { json } = synth({ registry, config: () => config });
+    return { registry, description: body(json, 'google_compute_external_vpn_gateway', `vpn-peer-${first!.ibge}`).description as string };
+  };
+
+  test('the peer gateway names every municipality of the site, "name (IBGE)" separated by commas', () => {
+    const { registry, description } = oneSite(2, (i) => `Município ${i}`);
+    const [a, b] = registry.municipalities;
+    expect(description).toBe(`PEC server network of ${a!.name} (${a!.ibge}), ${b!.name} (${b!.ibge})`);
+  });
+
+  test('a long list is cut at the 2048 characters Google accepts for a description', () => {
+    const { registry, description } = oneSite(30, (i) => `${'Município de nome muito longo '.repeat(3)}${i}`);
+    const full = `PEC server network of ${registry.municipalities.map((m) => `${m.name} (${m.ibge})`).join(', ')}`;
+    expect(full.length).toBeGreaterThan(2048);
+    expect(description).toBe(full.slice(0, 2048));
+  });
+});

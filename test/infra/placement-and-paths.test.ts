@@ -4,7 +4,6 @@ import { ConfigError } from '../../shared/contracts/config';
 import { DAILY_WORKFLOW, DAILY_WORKFLOW_FILE, WORKFLOW_ENV } from '../../shared/workflow/daily';
 import { MunicipalityRegistry, sslmodeOf } from '../../shared/contracts/municipalities';
 import { parseEnvironmentConfig } from '../../infra-cdktf/config';
-import { EXTRACT_MAX_IN_FLIGHT_ENV } from '../../infra-cdktf/modules/orchestration';
 import { repoRoot, resolve, resources, some, synthEnvironment, type Body, type TfJson } from './support/synth';
 
 /**
@@ -174,11 +173,11 @@ describe('orchestration and alerting', () => {
 
   test.each(['dev', 'prod'] as const)("%s: a workflow reading EXTRACT_MAX_IN_FLIGHT gets the extract function's instance cap", (env) => {
     const daily = fs.readFileSync(path.join(repoRoot, DAILY_WORKFLOW_FILE), 'utf8');
-    const s = synthEnvironment(env, { workflows: [{ name: DAILY_WORKFLOW.name, source: `${daily}\n# reads sys.get_env("${EXTRACT_MAX_IN_FLIGHT_ENV}")\n` }] });
+    const s = synthEnvironment(env, { workflows: [{ name: DAILY_WORKFLOW.name, source: `${daily}\n# reads sys.get_env("${WORKFLOW_ENV.extractMaxInFlight}")\n` }] });
     const [[, wf]] = resources(s.json, 'google_workflows_workflow') as [[string, Body]];
     const [, extract] = resources(s.json, 'google_cloudfunctions2_function').find(([, f]) => f.name === 'pec-extract')!;
-    expect(wf.user_env_vars[EXTRACT_MAX_IN_FLIGHT_ENV]).toBe(String(extract.service_config.max_instance_count));
-    expect(wf.user_env_vars[EXTRACT_MAX_IN_FLIGHT_ENV]).toBe(env === 'dev' ? '5' : '20');
+    expect(wf.user_env_vars[WORKFLOW_ENV.extractMaxInFlight]).toBe(String(extract.service_config.max_instance_count));
+    expect(wf.user_env_vars[WORKFLOW_ENV.extractMaxInFlight]).toBe(env === 'dev' ? '5' : '20');
   });
 
   test("the printed finalize command names the workflow's location", () => {
