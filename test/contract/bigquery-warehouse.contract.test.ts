@@ -829,7 +829,10 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
       .replaceSlices(loads, 'load-w-bbbbbbbbbbbb')
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TerminalError);
-    expect((err as Error).message).toBe('BigQuery job load-w-bbbbbbbbbbbb-apply-a0 failed (reason invalidQuery): Syntax error: Unexpected end of script');
+    expect(err).toMatchObject({
+      errorClass: 'warehouse',
+      message: 'BigQuery job load-w-bbbbbbbbbbbb-apply-a0 failed (reason invalidQuery): Syntax error: Unexpected end of script',
+    });
     expect(applyIds('load-w-bbbbbbbbbbbb')).toEqual(['load-w-bbbbbbbbbbbb-apply-a0']);
   });
 
@@ -851,7 +854,7 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     expect(err).toMatchObject({ transient: true, errorClass: 'warehouse' });
     const last = 'BigQuery job load-v-aaaaaaaaaaaa-apply-a1 failed (reason backendError): backend busy';
     expect(err.message).toBe(`BigQuery job load-v-aaaaaaaaaaaa-apply failed in 2 attempts: ${last}`);
-    expect((err.cause as Error).message).toBe(last);
+    expect(err.cause).toMatchObject({ transient: true, errorClass: 'warehouse', message: last });
     expect(
       jobPosts()
         .filter((j) => j.configuration.query)
@@ -898,6 +901,7 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
       await expect(warehouse({ maxJobAttempts: 2 }).replaceSlices(loads, loadId)).rejects.toMatchObject({
         transient: true,
         message: `BigQuery job ${loadId}-apply failed in 2 attempts: BigQuery job ${loadId}-apply-a1: ${changed}`,
+        cause: { transient: true, errorClass: 'warehouse' },
       });
     }
   });
@@ -971,5 +975,16 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     ]);
     const pages = fake.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/queries/load-k-aaaaaaaaaaaa-apply-a0'));
     expect(pages.map((r) => r.query.pageToken)).toEqual([undefined, '1', '2']);
+  });
+
+  it("a load job that fails on its data while running (found by polling) still fails only that municipality's slice", async () => {
+    const s1 = slice(DIM, '3550308', 4);
+    playBigQuery(rowsByUri(s1));
+    const play = fake.onJob;
+    const bad = { reason: 'invalid', message: 'Error while reading data, error message: Could not parse the value' };
+    fake.onJob = (job) => (job.configuration.load ? { runningPolls: 1, error: bad, errors: [bad, { ...bad, location: s1.uris[0]! }] } : play(job));
+    const [outcome] = await warehouse().replaceSlices([{ table: DIM, slices: [s1] }], 'load-d-aaaaaaaaaaaa');
+    expect(outcome).toMatchObject({ municipality: '3550308', table: DIM.name, status: 'failed', errorClass: 'data' });
+    expect(jobPosts().some((j) => j.configuration.query)).toBe(false);
   });
 });
