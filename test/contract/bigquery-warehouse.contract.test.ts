@@ -68,8 +68,11 @@ function slice(table: typeof FACT, municipality: string, rows: number, parts = 1
 describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
   let fake: FakeBigQueryServer;
   let bq: BigQuery;
+  // A short job wait (the default is 400 s): every fake job here finishes within a few polls, so a
+  // change that makes the adapter wait for ever (a mutant, a bug) fails the test within seconds, as a
+  // transient "still running" error, instead of holding it for jest's or Stryker's whole limit.
   const warehouse = (overrides: Partial<ConstructorParameters<typeof BigQueryWarehouse>[1]> = {}) =>
-    new BigQueryWarehouse(bq, { projectId: PROJECT, location: LOCATION, rawDataset: 'raw', opsDataset: 'ops', pollMs: { initial: 5, max: 10 }, ...overrides });
+    new BigQueryWarehouse(bq, { projectId: PROJECT, location: LOCATION, rawDataset: 'raw', opsDataset: 'ops', pollMs: { initial: 5, max: 10 }, jobWaitMs: 3_000, ...overrides });
   const allJobPosts = () => fake.requests.filter((r) => r.method === 'POST' && r.path === `/bigquery/v2/projects/${PROJECT}/jobs`).map((r) => r.json as JobResource);
   /** Jobs that change something (staging loads, the transaction): ledger reads aside. */
   const jobPosts = () => allJobPosts().filter((j) => !isLedgerRead(j));
@@ -804,5 +807,184 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     const apply = jobPosts().find((j) => j.configuration.query)!.configuration.query!.query;
     expect(apply).toContain(`stage_load_s_111111111111_${FACT.name}_0\``);
     expect(apply).toContain(`stage_load_s_111111111111_${FACT.name}_1\``);
+  });
+
+  it('a job that fails while running: a transient failure moves on to the next id, a terminal one is thrown naming the job and its error', async () => {
+    const loads = [{ table: DIM, slices: [slice(DIM, '3550308', 4)] }];
+    playBigQuery(rowsByUri(...loads[0]!.slices));
+    const play = fake.onJob;
+    const applyIds = (loadId: string) =>
+      jobPosts()
+        .filter((j) => j.jobReference.jobId.startsWith(`${loadId}-apply`))
+        .map((j) => j.jobReference.jobId);
+    fake.onJob = (job) => (job.jobReference.jobId.endsWith('-apply-a0') ? { runningPolls: 1, error: { reason: 'backendError', message: 'try again' } } : play(job));
+    expect(await warehouse().replaceSlices(loads, 'load-w-aaaaaaaaaaaa')).toEqual([
+      { municipality: '3550308', table: DIM.name, status: 'loaded', rowsDeleted: 7, rowsInserted: 4 },
+    ]);
+    expect(applyIds('load-w-aaaaaaaaaaaa')).toEqual(['load-w-aaaaaaaaaaaa-apply-a0', 'load-w-aaaaaaaaaaaa-apply-a1']);
+
+    fake.onJob = (job) =>
+      job.jobReference.jobId.endsWith('-apply-a0') ? { runningPolls: 1, error: { reason: 'invalidQuery', message: 'Syntax error: Unexpected end of script' } } : play(job);
+    const err = await warehouse()
+      .replaceSlices(loads, 'load-w-bbbbbbbbbbbb')
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TerminalError);
+    expect(err).toMatchObject({
+      errorClass: 'warehouse',
+      message: 'BigQuery job load-w-bbbbbbbbbbbb-apply-a0 failed (reason invalidQuery): Syntax error: Unexpected end of script',
+    });
+    expect(applyIds('load-w-bbbbbbbbbbbb')).toEqual(['load-w-bbbbbbbbbbbb-apply-a0']);
+  });
+
+  it('every attempt failed: transient, naming the job and the last failure; a redelivery looks up exactly those attempt ids', async () => {
+    const loads = [{ table: DIM, slices: [slice(DIM, '3550308', 4)] }];
+    playBigQuery(rowsByUri(...loads[0]!.slices));
+    const play = fake.onJob;
+    fake.onJob = (job) => (job.jobReference.jobId.includes('-apply-') ? { runningPolls: 1, error: { reason: 'backendError', message: 'backend busy' } } : play(job));
+    const attempt = () =>
+      warehouse({ maxJobAttempts: 2 })
+        .replaceSlices(loads, 'load-v-aaaaaaaaaaaa')
+        .then(
+          (): never => {
+            throw new Error('expected the load to fail');
+          },
+          (e: unknown) => e as PipelineError,
+        );
+    const err = await attempt();
+    expect(err).toMatchObject({ transient: true, errorClass: 'warehouse' });
+    const last = 'BigQuery job load-v-aaaaaaaaaaaa-apply-a1 failed (reason backendError): backend busy';
+    expect(err.message).toBe(`BigQuery job load-v-aaaaaaaaaaaa-apply failed in 2 attempts: ${last}`);
+    expect(err.cause).toMatchObject({ transient: true, errorClass: 'warehouse', message: last });
+    expect(
+      jobPosts()
+        .filter((j) => j.configuration.query)
+        .map((j) => j.jobReference.jobId),
+    ).toEqual(['load-v-aaaaaaaaaaaa-apply-a0', 'load-v-aaaaaaaaaaaa-apply-a1']);
+    // The redelivery: both attempts found failed (409 on re-creating them), nothing beyond -a1 asked for.
+    fake.requests.length = 0;
+    expect((await attempt()).message).toBe(`BigQuery job load-v-aaaaaaaaaaaa-apply failed in 2 attempts: ${last}`);
+    const looked = fake.requests.filter((r) => r.method === 'GET' && /\/jobs\/load-v-aaaaaaaaaaaa-apply-a\d+$/.test(r.path)).map((r) => r.path.split('/').pop());
+    expect([...new Set(looked)]).toEqual(['load-v-aaaaaaaaaaaa-apply-a0', 'load-v-aaaaaaaaaaaa-apply-a1']);
+  });
+
+  it('a job found from an earlier delivery that cannot be reused, in every attempt: transient, saying no attempt was reusable', async () => {
+    const loads = [{ table: DIM, slices: [slice(DIM, '3550308', 4)] }];
+    playBigQuery(rowsByUri(...loads[0]!.slices));
+    const play = fake.onJob;
+    fake.onJob = (job) => (isLedgerRead(job) ? { error: { reason: 'accessDenied', message: 'no' } } : play(job));
+    await expect(warehouse({ maxJobAttempts: 1 }).replaceSlices(loads, 'load-u-aaaaaaaaaaaa')).rejects.toThrow();
+    for (const k of [...fake.tables.keys()].filter((k) => k.startsWith('ops.stage_'))) fake.tables.delete(k);
+    fake.onJob = play;
+    await expect(warehouse({ maxJobAttempts: 1 }).replaceSlices(loads, 'load-u-aaaaaaaaaaaa')).rejects.toMatchObject({
+      transient: true,
+      message: `BigQuery job load-u-aaaaaaaaaaaa-${DIM.name}-0 failed in 1 attempts: no attempt reusable`,
+    });
+  });
+
+  it('a ledger conflict in every attempt (at once or while running) ends transient, saying the ledger changed', async () => {
+    const loads = [{ table: DIM, slices: [slice(DIM, '3550308', 4)] }];
+    playBigQuery(rowsByUri(...loads[0]!.slices));
+    const play = fake.onJob;
+    const conflict = { error: { reason: 'invalidQuery', message: `${LEDGER_CONFLICT} at [3:1]` } };
+    const changed = 'the slice ledger changed during the load (a concurrent load): deciding again';
+    // -a1 conflicts while running (after a poll), then at once (the insert's answer carries the error).
+    for (const [loadId, lastRunning] of [
+      ['load-q-aaaaaaaaaaaa', true],
+      ['load-q-bbbbbbbbbbbb', false],
+    ] as const) {
+      fake.onJob = (job) =>
+        job.jobReference.jobId.endsWith('-apply-a1')
+          ? { ...conflict, runningPolls: lastRunning ? 1 : 0 }
+          : job.jobReference.jobId.endsWith('-apply-a0')
+            ? { ...conflict, runningPolls: lastRunning ? 0 : 1 }
+            : play(job);
+      await expect(warehouse({ maxJobAttempts: 2 }).replaceSlices(loads, loadId)).rejects.toMatchObject({
+        transient: true,
+        message: `BigQuery job ${loadId}-apply failed in 2 attempts: BigQuery job ${loadId}-apply-a1: ${changed}`,
+        cause: { transient: true, errorClass: 'warehouse' },
+      });
+    }
+  });
+
+  it("a ledger conflict is recognised in any of the job's errors, not only its errorResult", async () => {
+    const loads = [{ table: DIM, slices: [slice(DIM, '3550308', 4)] }];
+    playBigQuery(rowsByUri(...loads[0]!.slices));
+    const play = fake.onJob;
+    fake.onJob = (job) =>
+      job.jobReference.jobId.endsWith('-apply-a0')
+        ? {
+            runningPolls: 1,
+            error: { reason: 'invalidQuery', message: 'Query error in script' },
+            errors: [
+              { reason: 'invalidQuery', message: 'Query error in script' },
+              { reason: 'invalidQuery', message: `${LEDGER_CONFLICT} at [3:1]` },
+            ],
+          }
+        : play(job);
+    expect(await warehouse().replaceSlices(loads, 'load-p-aaaaaaaaaaaa')).toEqual([
+      { municipality: '3550308', table: DIM.name, status: 'loaded', rowsDeleted: 7, rowsInserted: 4 },
+    ]);
+    expect(ledgerReads()).toHaveLength(2);
+  });
+
+  it("jobs are looked up in the warehouse's location, also with a client that has no default location", async () => {
+    const loads = [{ table: DIM, slices: [slice(DIM, '3550308', 4)] }];
+    playBigQuery(rowsByUri(...loads[0]!.slices));
+    const play = fake.onJob;
+    fake.onJob = (job) => (job.jobReference.jobId.endsWith('-apply-a0') ? { error: { reason: 'backendError', message: 'try again' } } : play(job));
+    await expect(warehouse({ maxJobAttempts: 1 }).replaceSlices(loads, 'load-l-aaaaaaaaaaaa')).rejects.toMatchObject({ transient: true });
+    fake.onJob = play;
+    fake.requests.length = 0;
+    const bare = new BigQuery({ projectId: PROJECT, apiEndpoint: fake.url, authClient: staticAuth as never, autoRetry: false });
+    const w = new BigQueryWarehouse(bare, { projectId: PROJECT, location: LOCATION, rawDataset: 'raw', opsDataset: 'ops', pollMs: { initial: 5, max: 10 }, jobWaitMs: 3_000 });
+    // The redelivery looks up the failed -a0 (findFinished), finds the staging job and -a0 by 409 and polls them, then runs -a1.
+    expect(await w.replaceSlices(loads, 'load-l-aaaaaaaaaaaa')).toEqual([{ municipality: '3550308', table: DIM.name, status: 'loaded', rowsDeleted: 7, rowsInserted: 4 }]);
+    const gets = fake.requests.filter((r) => r.method === 'GET' && /\/jobs\/load-l-/.test(r.path));
+    expect(gets.map((r) => r.path.split('/').pop())).toEqual(expect.arrayContaining(['load-l-aaaaaaaaaaaa-apply-a0', `load-l-aaaaaaaaaaaa-${DIM.name}-0-a0`]));
+    for (const r of gets) expect([r.path, r.query.location]).toEqual([r.path, LOCATION]);
+  });
+
+  it('a job request that failed on the network (no response at all) is transient and names the job', async () => {
+    const loads = [{ table: DIM, slices: [slice(DIM, '3550308', 4)] }];
+    playBigQuery(rowsByUri(...loads[0]!.slices));
+    const client = new BigQuery({ projectId: PROJECT, location: LOCATION, apiEndpoint: fake.url, authClient: staticAuth as never, autoRetry: false });
+    client.createJob = (async () => {
+      throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    }) as never;
+    const w = new BigQueryWarehouse(client, { projectId: PROJECT, location: LOCATION, rawDataset: 'raw', opsDataset: 'ops', pollMs: { initial: 5, max: 10 }, jobWaitMs: 3_000 });
+    await expect(w.replaceSlices(loads, 'load-n-aaaaaaaaaaaa')).rejects.toMatchObject({
+      transient: true,
+      message: `BigQuery job load-n-aaaaaaaaaaaa-${DIM.name}-0-a0 failed (ECONNRESET): socket hang up`,
+    });
+  });
+
+  it('a transaction result and a ledger read that BigQuery answers in several pages are read whole', async () => {
+    const slices = ['3550308', '3304557', '2304400'].map((m) => slice(DIM, m, 4));
+    const loads = [{ table: DIM, slices }];
+    playBigQuery(rowsByUri(...slices), [
+      { table_name: DIM.name, municipality: '3550308', window_start: null, window_end: null, extracted_at: '2026-11-21T09:00:00.000000Z' },
+      { table_name: DIM.name, municipality: '2304400', window_start: null, window_end: null, extracted_at: '2026-11-23T09:00:00.000000Z' },
+    ]);
+    const play = fake.onJob;
+    fake.onJob = (job) => ({ ...play(job), pageSize: 1 });
+    expect(await warehouse().replaceSlices(loads, 'load-k-aaaaaaaaaaaa')).toEqual([
+      { municipality: '3550308', table: DIM.name, status: 'loaded', rowsDeleted: 7, rowsInserted: 4 },
+      { municipality: '3304557', table: DIM.name, status: 'loaded', rowsDeleted: 7, rowsInserted: 4 },
+      // Known only from the ledger's second page: a newer extraction already loaded.
+      { municipality: '2304400', table: DIM.name, status: 'stale', newerExtractedAt: '2026-11-23T09:00:00.000000Z' },
+    ]);
+    const pages = fake.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/queries/load-k-aaaaaaaaaaaa-apply-a0'));
+    expect(pages.map((r) => r.query.pageToken)).toEqual([undefined, '1', '2']);
+  });
+
+  it("a load job that fails on its data while running (found by polling) still fails only that municipality's slice", async () => {
+    const s1 = slice(DIM, '3550308', 4);
+    playBigQuery(rowsByUri(s1));
+    const play = fake.onJob;
+    const bad = { reason: 'invalid', message: 'Error while reading data, error message: Could not parse the value' };
+    fake.onJob = (job) => (job.configuration.load ? { runningPolls: 1, error: bad, errors: [bad, { ...bad, location: s1.uris[0]! }] } : play(job));
+    const [outcome] = await warehouse().replaceSlices([{ table: DIM, slices: [s1] }], 'load-d-aaaaaaaaaaaa');
+    expect(outcome).toMatchObject({ municipality: '3550308', table: DIM.name, status: 'failed', errorClass: 'data' });
+    expect(jobPosts().some((j) => j.configuration.query)).toBe(false);
   });
 });

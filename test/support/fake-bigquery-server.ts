@@ -50,6 +50,8 @@ export interface JobOutcome {
   /** query: result rows (the script's last statement), with their schema. */
   rows?: Record<string, string | number | null>[];
   schema?: { name: string; type: string }[];
+  /** query: result rows per getQueryResults page (BigQuery pages large results; default: one page). */
+  pageSize?: number;
 }
 
 export interface FakeBigQueryServer {
@@ -150,14 +152,19 @@ export async function startFakeBigQueryServer(): Promise<FakeBigQueryServer> {
           const code = statusOfReason(j.outcome.error.reason);
           return send(code, errorBody(code, j.outcome.error.message, j.outcome.error.reason));
         }
-        const rows = j.outcome.rows ?? [];
-        const schema = j.outcome.schema ?? Object.keys(rows[0] ?? {}).map((name) => ({ name, type: typeof rows[0]![name] === 'number' ? 'INTEGER' : 'STRING' }));
+        const all = j.outcome.rows ?? [];
+        // The page token is the index of the page's first row (opaque to the client).
+        const start = Number(url.searchParams.get('pageToken') ?? 0);
+        const end = start + (j.outcome.pageSize ?? all.length);
+        const rows = all.slice(start, end);
+        const schema = j.outcome.schema ?? Object.keys(all[0] ?? {}).map((name) => ({ name, type: typeof all[0]![name] === 'number' ? 'INTEGER' : 'STRING' }));
         return send(200, {
           kind: 'bigquery#getQueryResultsResponse',
           jobReference: j.jobReference,
           jobComplete: true,
           schema: { fields: schema.map((f) => ({ ...f, mode: 'NULLABLE' })) },
-          totalRows: String(rows.length),
+          totalRows: String(all.length),
+          ...(end < all.length ? { pageToken: String(end) } : {}),
           rows: rows.map((r) => ({ f: schema.map((f) => ({ v: r[f.name] === null || r[f.name] === undefined ? null : String(r[f.name]) })) })),
         });
       }

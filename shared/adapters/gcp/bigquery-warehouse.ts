@@ -425,7 +425,8 @@ export class BigQueryWarehouse implements Warehouse {
 
   private async results(job: Job): Promise<ApplyResultRow[]> {
     try {
-      const [rows] = await job.getQueryResults({ autoPaginate: true });
+      // Every page: the client follows BigQuery's page tokens by default (autoPaginate).
+      const [rows] = await job.getQueryResults();
       return rows as ApplyResultRow[];
     } catch (err) {
       throw gcpError(err, 'warehouse', `reading the results of BigQuery job ${job.id}`);
