@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { WORKFLOW_FILE } from '../../infra-cdktf/limits-cli';
 import { GOOGLE_LIMITS, type LimitId } from '../../infra-cdktf/limits';
-import { evaluate, usage, workflowMemoryBytes, workflowSteps } from '../../infra-cdktf/limits-model';
+import { evaluate, subscriptionsPerTopic, usage, workflowMemoryBytes, workflowSteps } from '../../infra-cdktf/limits-model';
 import { readEnvironmentConfig, readRegistry } from '../../infra-cdktf/inputs';
 import { deployedProcedureBody } from '../../infra-cdktf/modules/bigquery';
 import { syntheticDeployment, type NetworkMix } from '../../infra-cdktf/synthetic';
@@ -224,6 +224,17 @@ describe('usage and verdicts at 650 municipalities (prod)', () => {
       for (const f of Object.values(FUNCTIONS)) if (f.trigger.kind === 'pubsub') perTopic[f.trigger.topic] = (perTopic[f.trigger.topic] ?? 0) + 1;
       expect(use.pubsubSubscriptionsPerTopic).toEqual({ count: Math.max(...Object.values(perTopic)), how: `subscriptions per topic (${Object.keys(TOPICS).length} topics)` });
       expect(use.pubsubSubscriptionsPerTopic.count).toBe(1);
+    });
+
+    test('Pub/Sub: two functions pushed from one topic make two subscriptions on it; the dead-letter topic holds one', () => {
+      const perTopic = subscriptionsPerTopic({
+        a: { trigger: { kind: 'pubsub', topic: 'loadRequests' } },
+        b: { trigger: { kind: 'pubsub', topic: 'loadRequests' } },
+        c: { trigger: { kind: 'pubsub', topic: 'runRequests' } },
+        d: { trigger: { kind: 'http' } },
+      });
+      expect(Object.fromEntries(perTopic)).toEqual({ deadLetter: 1, loadRequests: 2, runRequests: 1 });
+      expect(Object.fromEntries(subscriptionsPerTopic({}))).toEqual({ deadLetter: 1 });
     });
 
     test('function memory: every function at its instance cap; prod leaves extract at FUNCTIONS.extract.maxInstances', () => {
