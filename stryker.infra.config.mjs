@@ -52,7 +52,7 @@ const PARTS = {
   },
   // How the workflow's steps are counted (workflowSteps), against its own test only.
   steps: {
-    mutate: ['infra-cdktf/limits-model.ts:119-151'],
+    mutate: ['infra-cdktf/limits-model.ts:130-161'],
     tests: ['limits-model'],
   },
   // Environment config validation (its zod schema is module-level: every schema mutant is static,

@@ -1,5 +1,5 @@
 import YAML from 'yaml';
-import { FUNCTIONS } from '../shared/contracts/functions';
+import { FUNCTIONS, type FunctionSpec } from '../shared/contracts/functions';
 import { TOPICS, type TopicKey } from '../shared/contracts/messages';
 import type { MunicipalityRegistry } from '../shared/contracts/municipalities';
 import { workflowsVariableBytes } from '../shared/workflow/workflow-memory';
@@ -46,6 +46,17 @@ export function workflowMemoryBytes(): number {
   return 2 * workflowsVariableBytes(summary);
 }
 
+/**
+ * Subscriptions each topic holds: one per function pushed from it, and the dead-letter topic's
+ * hold. A function of its own (FUNCTIONS by default) so that a table with two consumers of one
+ * topic can be counted: today's contract has one subscription on every topic.
+ */
+export function subscriptionsPerTopic(functions: Record<string, Pick<FunctionSpec, 'trigger'>> = FUNCTIONS): Map<TopicKey, number> {
+  const perTopic = new Map<TopicKey, number>([['deadLetter', 1]]);
+  for (const f of Object.values(functions)) if (f.trigger.kind === 'pubsub') perTopic.set(f.trigger.topic, (perTopic.get(f.trigger.topic) ?? 0) + 1);
+  return perTopic;
+}
+
 export interface Use {
   count: number;
   /** How the count was obtained, in words. */
@@ -61,8 +72,6 @@ export function usage(registry: MunicipalityRegistry, config: EnvironmentConfig,
   const routersPerSpoke = new Map<number, number>();
   for (const slot of plan.slots) routersPerSpoke.set(Math.floor(slot / ROUTERS_PER_SPOKE), (routersPerSpoke.get(Math.floor(slot / ROUTERS_PER_SPOKE)) ?? 0) + 1);
   const hubRouters = tls ? 1 : 0;
-  const subsPerTopic = new Map<TopicKey, number>([['deadLetter', 1]]);
-  for (const f of Object.values(FUNCTIONS)) if (f.trigger.kind === 'pubsub') subsPerTopic.set(f.trigger.topic, (subsPerTopic.get(f.trigger.topic) ?? 0) + 1);
   const extractInstances = config.maxExtractInstances ?? FUNCTIONS.extract.maxInstances;
   const reruns = Math.ceil(n * RERUN_SHARE);
   const steps = workflowSteps(workflowSource);
@@ -85,7 +94,7 @@ export function usage(registry: MunicipalityRegistry, config: EnvironmentConfig,
     staticExternalAddresses: u(hubRouters, 'the NAT egress address when any municipality is on TLS'),
     connectorRange: u(config.network.connector.maxInstances, 'network.connector.maxInstances'),
     secretAccessesPerMinute: u(2 * n, 'upper bound: every municipality reads its password and the pseudonym key in the same minute'),
-    pubsubSubscriptionsPerTopic: u(Math.max(...subsPerTopic.values()), `subscriptions per topic (${Object.keys(TOPICS).length} topics)`),
+    pubsubSubscriptionsPerTopic: u(Math.max(...subscriptionsPerTopic().values()), `subscriptions per topic (${Object.keys(TOPICS).length} topics)`),
     functionMemory: u(
       (Object.keys(FUNCTIONS) as (keyof typeof FUNCTIONS)[]).reduce((sum, k) => sum + FUNCTIONS[k].memoryMb * (k === 'extract' ? extractInstances : FUNCTIONS[k].maxInstances), 0),
       'Σ maxInstanceCount × memory over the functions (extract: maxExtractInstances or FUNCTIONS.extract)',
