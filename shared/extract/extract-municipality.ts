@@ -263,14 +263,15 @@ async function extractTable(
   csvBytes += part.csvBytes;
   parts.push(await part.finish().catch((e: unknown) => Promise.reject(storageError(e))));
   const rows = parts.reduce((n, p) => n + p.rows, 0);
-  if (rows !== copy.rowCount) throw new TerminalError(`${table.name}: wrote ${rows} rows but PostgreSQL reported ${copy.rowCount}`, 'internal');
+  const sourceRows = await copy.completed.catch((err: unknown) => Promise.reject(classifySourceError(err)));
+  if (rows !== sourceRows) throw new TerminalError(`${table.name}: wrote ${rows} rows but PostgreSQL reported ${sourceRows}`, 'internal');
   return {
     table: table.name,
     window,
     columns: resolved.columns,
     parts,
     rows,
-    sourceRows: copy.rowCount,
+    sourceRows,
     csvBytes,
     warnings: resolved.warnings,
     extractedAt: facts.snapshotAt,

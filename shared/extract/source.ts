@@ -80,12 +80,32 @@ export class SourceSession {
     }
   }
 
-  /** Streams a COPY … TO STDOUT. `rowCount` is PostgreSQL's own count once the stream ends. */
-  copyOut(sql: string): Readable & { rowCount: number } {
+  /**
+   * Streams a COPY … TO STDOUT. `completed` answers PostgreSQL's own row count: the stream ends at
+   * the server's CopyDone, but the count arrives in the CommandComplete after it — possibly in a later
+   * packet, so reading `rowCount` when the stream ends can still see 0 (seen under load, once the
+   * part writes became quick). It rejects if the query fails instead (the stream fails too).
+   */
+  copyOut(sql: string): Readable & { completed: Promise<number> } {
     // The connection died between two tables: fail with the server's reason (SQLSTATE), not pg's
     // generic one. destroy() emits the error on the next tick, once the caller has piped the stream.
-    if (this.lost) return Object.assign(new Readable().destroy(this.lost), { rowCount: 0 });
-    return this.client.query(copyTo(sql)) as unknown as Readable & { rowCount: number };
+    if (this.lost) {
+      const completed = Promise.reject(this.lost);
+      completed.catch(() => {}); // the caller learns it from the stream
+      return Object.assign(new Readable().destroy(this.lost), { completed });
+    }
+    const stream = this.client.query(copyTo(sql)) as unknown as Readable & { rowCount: number; handleCommandComplete(msg: unknown): void };
+    const completed = new Promise<number>((resolve, reject) => {
+      // pg hands the CommandComplete to the active query, this stream (pg-copy-streams parses the count there).
+      const handle = stream.handleCommandComplete.bind(stream);
+      stream.handleCommandComplete = (msg: unknown) => {
+        handle(msg);
+        resolve(stream.rowCount);
+      };
+      stream.once('error', reject);
+    });
+    completed.catch(() => {}); // the caller learns a failure from the stream
+    return Object.assign(stream, { completed });
   }
 
   /**

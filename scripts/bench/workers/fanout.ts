@@ -11,7 +11,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { MunicipalityRegistry } from '../../../shared/contracts/municipalities';
 import { PartWriter } from '../../../shared/extract/part-writer';
 import { SourceSession } from '../../../shared/extract/source';
@@ -84,7 +83,7 @@ function instrument(): void {
   const copyOut = SourceSession.prototype.copyOut;
   SourceSession.prototype.copyOut = function (this: SourceSession, sql: string) {
     const t0 = performance.now();
-    const stream = copyOut.call(this, sql) as Readable & { rowCount: number };
+    const stream = copyOut.call(this, sql);
     let done = false;
     const end = () => {
       if (!done) add('copy', t0);
