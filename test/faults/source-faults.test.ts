@@ -165,6 +165,22 @@ describe('faults of the source database', () => {
     }
   });
 
+  it("PostgreSQL's row count (CommandComplete) arrives long after the COPY's data ended: the extraction waits for it, first delivery, same warehouse", async () => {
+    const net = await proxy();
+    // Every table's CopyDone reaches the client at once, its CommandComplete 150 ms later: longer than a
+    // small table's part takes to finish, so a row count read when the stream ends would still be 0.
+    net.holdAfterCopyDone(150);
+    const p = await lab.pipeline(sources(net.port));
+    try {
+      const run = await p.runOnce(REQUEST);
+      expect(p.ledgerAtFailures).toEqual([]);
+      expect(await ledgerRow(p.warehouse, run.runId, CAMPINAS.ibge)).toMatchObject({ status: 'loaded', attempts: 1 });
+      await expectSameAsReference(p.warehouse, ref);
+    } finally {
+      await p.dispose();
+    }
+  });
+
   it('connection cut by the network in the middle of a COPY: transient, redelivered, no partial table lands', async () => {
     const net = await proxy();
     // Past the catalogue queries (~20 kB), inside the first COPY's data (tb_dim_tempo, ~100 kB).

@@ -5,12 +5,15 @@ import net from 'node:net';
  * and for reading what the client sends at the protocol level:
  * - `down()` / `up()`: the source is unreachable (connection refused) or back;
  * - `killAfterServerBytes(n)`: cut the connection once after n bytes from the server (mid-COPY);
+ * - `holdAfterCopyDone(ms)`: hold what the server sends after each CopyDone for ms — PostgreSQL's
+ *   CommandComplete (the COPY's row count) then arrives well after the COPY's data has ended;
  * - `statements`: SQL text of every Query ('Q') and Parse ('P') message clients sent.
  */
 export class TcpProxy {
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
   private killAfter: number | undefined;
+  private holdMs = 0;
   readonly statements: string[] = [];
   port = 0;
 
@@ -34,6 +37,10 @@ export class TcpProxy {
 
   killAfterServerBytes(bytes: number): void {
     this.killAfter = bytes;
+  }
+
+  holdAfterCopyDone(ms: number): void {
+    this.holdMs = ms;
   }
 
   private connect(client: net.Socket): void {
@@ -65,6 +72,16 @@ export class TcpProxy {
       }
       upstream.write(d);
     });
+    // The server's messages are walked (type 1 + length 4 + body) only to find where each CopyDone
+    // ('c', length 4, no body) ends; bytes go to the client in order, through one promise chain.
+    let header = Buffer.alloc(0);
+    let bodyLeft = 0;
+    let toClient = Promise.resolve();
+    const send = (bytes: Buffer, afterMs: number) => {
+      toClient = toClient
+        .then(() => (afterMs > 0 ? new Promise((resolve) => setTimeout(resolve, afterMs)) : undefined))
+        .then(() => void (client.destroyed || bytes.length === 0 || client.write(bytes)));
+    };
     upstream.on('data', (d: Buffer) => {
       fromServer += d.length;
       if (this.killAfter !== undefined && fromServer >= this.killAfter) {
@@ -73,7 +90,30 @@ export class TcpProxy {
         upstream.destroy();
         return;
       }
-      client.write(d);
+      if (this.holdMs === 0) return send(d, 0);
+      let from = 0;
+      let i = 0;
+      while (i < d.length) {
+        if (bodyLeft > 0) {
+          const n = Math.min(bodyLeft, d.length - i);
+          bodyLeft -= n;
+          i += n;
+          continue;
+        }
+        const n = Math.min(5 - header.length, d.length - i);
+        header = Buffer.concat([header, d.subarray(i, i + n)]);
+        i += n;
+        if (header.length < 5) break;
+        bodyLeft = header.readInt32BE(1) - 4;
+        const copyDone = header[0] === 0x63 && bodyLeft === 0;
+        header = Buffer.alloc(0);
+        if (copyDone) {
+          send(d.subarray(from, i), 0);
+          send(Buffer.alloc(0), this.holdMs); // everything after the CopyDone waits behind this
+          from = i;
+        }
+      }
+      if (from < d.length) send(d.subarray(from), 0);
     });
     const close = () => {
       client.destroy();
