@@ -53,6 +53,13 @@ export const ACCESS_TABLE: OwnedTable = {
         : { ...c, required: true },
     ),
     col('refreshed_at', 'timestamp', 'When the row was computed (UTC); a frozen row keeps the time it was frozen'),
+    // Appended: an older table gains it in place (docs/marts.md).
+    col(
+      'team_type',
+      'string',
+      "Ministry of Health code of the team's type in force on the quadrimestre's last day (docs/indicators/common.md): '70' eSF, '76' eAP; NULL when the PEC does not say",
+      false,
+    ),
   ],
 };
 
@@ -90,7 +97,7 @@ SELECT c.municipality_ibge, MAX(mu.municipality_name), c.municipality_ibge || ':
   MAX(per.period_closed),
   CASE WHEN MAX(per.history_start_key) IS NOT NULL
     AND CAST(FLOOR(MAX(per.history_start_key) / 100) AS INT64) <= CAST(FLOOR(MAX(per.first_day_key) / 100) AS INT64) THEN 1 ELSE 0 END,
-  MAX(per.data_as_of), CAST(CURRENT_TIMESTAMP AS TIMESTAMP)
+  MAX(per.data_as_of), CAST(CURRENT_TIMESTAMP AS TIMESTAMP), MAX(tt.team_type)
 FROM consultation c
 JOIN period per ON per.municipality_ibge = c.municipality_ibge AND c.day_key BETWEEN per.first_day_key AND per.last_day_key
 LEFT JOIN team_type_period tt ON tt.municipality_ibge = c.municipality_ibge AND tt.y = per.y AND tt.q = per.q AND tt.team_id = c.team_id

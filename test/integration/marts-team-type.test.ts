@@ -313,10 +313,10 @@ describe('team type per period: the audited state (ta_equipe) on the quadrimestr
   /** INE → type per 2026 quadrimestre of an indicator's team rows (absent: the team has no row). */
   const typesByPeriod = async (table: string, indicator?: string) => {
     const rows = await w.query(
-      `SELECT team_ine AS ine, quadrimestre AS q${table === 'access_team_period' ? '' : ', team_type AS type'} FROM marts.${table}
+      `SELECT team_ine AS ine, quadrimestre AS q, team_type AS type FROM marts.${table}
        WHERE quadrimestre LIKE '2026%' ${indicator ? `AND indicator_id = '${indicator}'` : ''} ORDER BY 1, 2`,
     );
-    return rows.map((r) => `${String(r.ine).slice(-2)} ${String(r.q)}${'type' in r ? ` ${String(r.type)}` : ''}`);
+    return rows.map((r) => `${String(r.ine).slice(-2)} ${String(r.q)} ${String(r.type)}`);
   };
 
   it('dim_team keeps the current type', async () => {
@@ -353,7 +353,7 @@ describe('team type per period: the audited state (ta_equipe) on the quadrimestr
       ...['21 2026Q1 70', '21 2026Q2 null', '21 2026Q3 70'],
     ];
     expect(await typesByPeriod('indicator_team_period', 'c5_hypertension')).toEqual(counted);
-    expect(await typesByPeriod('access_team_period')).toEqual(counted.map((r) => r.split(' ').slice(0, 2).join(' ')));
+    expect(await typesByPeriod('access_team_period')).toEqual(counted);
   });
 
   it('C2: D is given in full while the team is eAP on the last day (2026Q1, Q2), not once it is eSF (2026Q3)', async () => {
