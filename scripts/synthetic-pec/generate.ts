@@ -7,7 +7,7 @@ import { Calendar, dayNumber, isoOfDay, minusMonths, timestampText } from './cal
 import { CHUNK_CHARS, copyInto, copyText, NULL } from './copy';
 import { FACT_COLUMNS, FactGenerator, type FactTable } from './facts';
 import { indicatorCohortRows } from './indicator-cohort';
-import { buildInstallation, STREAM, transactionalTeamRows, type DimRow } from './population';
+import { buildInstallation, STREAM, transactionalTeamRows, type DimRow, type TeamTypeChange } from './population';
 import { mixSeed, Rng } from './prng';
 import { PEC_VERSIONS, pecSchemaParts, pecTables, type PecTable, type PecVersion } from './schema';
 import { PEC_RELEASES, UF_SIGLAS, UFS } from './vocab';
@@ -87,6 +87,8 @@ export interface SeedSummary {
   rowsPerSecond: number;
   /** Where the time went: `load:<table>`, `constraints` (keys and indexes), `analyze`. */
   timingsMs: Record<string, number>;
+  /** The planted changes of a team's type (tb_equipe holds the new type, ta_equipe the change). */
+  teamTypeChanges: TeamTypeChange[];
 }
 
 /** Physical column names for the generator's column order; fails when generator and schema disagree. */
@@ -186,7 +188,8 @@ export async function seedPec(
   staticRows.set('tb_dim_equipe', [...(staticRows.get('tb_dim_equipe') ?? []), ...(cohort.get('tb_dim_equipe') ?? [])]);
   // The team types (transactional tables): the cohort's team stays eSF, its planted figures assume it.
   const cohortTeams = new Set((cohort.get('tb_dim_equipe') ?? []).map((t) => Number(t.co_seq_dim_equipe)));
-  for (const [name, rows] of transactionalTeamRows(staticRows.get('tb_dim_equipe')!, cohortTeams)) staticRows.set(name, rows);
+  const teamTables = transactionalTeamRows(staticRows.get('tb_dim_equipe')!, cohortTeams, calendar.historyStart, calendar.historyEnd);
+  for (const [name, rows] of teamTables.tables) staticRows.set(name, rows);
   staticRows.set('tb_migracao', migrationRows(o.pecVersion, endDay, metaRng));
   staticRows.set('tb_relatorio_processamento', processingRows(calendar.historyStart, calendar.historyEnd, processedAt, metaRng));
 
@@ -287,6 +290,7 @@ export async function seedPec(
       ),
     })),
     totalRows,
+    teamTypeChanges: teamTables.changes,
     durationMs,
     rowsPerSecond: Math.round(totalRows / Math.max(durationMs / 1000, 0.001)),
     timingsMs,

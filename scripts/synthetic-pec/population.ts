@@ -615,28 +615,84 @@ export const TEAM_TYPES = [
   { co_seq_tipo_equipe: 57, sg_tipo_equipe: 'ESB', no_tipo_equipe: 'Equipe de Saúde Bucal', nu_ms: '71' },
   { co_seq_tipo_equipe: 58, sg_tipo_equipe: 'EAP', no_tipo_equipe: 'Equipe de Atenção Primária', nu_ms: '76' },
 ] as const;
-export const TEAM_TYPE_ID = { esf: 56, eap: 58, therapeuticMeasures: 49 } as const;
+export const TEAM_TYPE_ID = { esf: 56, eap: 58, therapeuticMeasures: 49, emulti: 55 } as const;
+
+/** A team whose type the synthetic PEC changes during the history (recorded in ta_equipe), for the tests. */
+export interface TeamTypeChange {
+  ine: string;
+  /** Ministry codes (tb_tipo_equipe.nu_ms) before and after. */
+  from: string;
+  to: string;
+  /** Day of the change, YYYY-MM-DD (at 10:00). */
+  day: string;
+}
+
+const nuMs = (id: number): string => TEAM_TYPES.find((t) => t.co_seq_tipo_equipe === id)!.nu_ms;
 
 /**
- * The transactional team rows (tb_equipe) for the teams of tb_dim_equipe, by their INE, with no random draw
- * (earlier seeds keep every value): every fourth active team is an eAP (76), the others eSF (70); the retired
- * team is of type 49 (acronym "EAP", not an eAP); `esf` names teams that must stay eSF (the planted cohort's,
- * whose figures the tests compute); the sentinel has none. The first eSF team has a second row with the same
- * INE and type, as a live PEC keeps several rows per INE.
+ * The transactional team rows (tb_equipe, and its audit history ta_equipe) for the teams of tb_dim_equipe, by their
+ * INE, with no random draw (earlier seeds keep every value): every fourth active team is an eAP (76), the others eSF
+ * (70); the retired team is of type 49 (acronym "EAP", not an eAP); `esf` names teams that must stay eSF (the
+ * planted cohort's, whose figures the tests compute); the sentinel has none. The first eSF team has a second row
+ * with the same INE and type, as a live PEC keeps several rows per INE.
+ *
+ * ta_equipe: every team row is inserted ('I') on the history's first day and updated ('U') the next day without a
+ * change of type (most audit rows only touch other columns). Two planted changes, returned as `changes`: the second
+ * eSF team outside `esf` becomes an eMulti (72) 65 % into the history, and the first eAP team became an eSF 30 % into
+ * it (tb_equipe holds their new, current type).
  */
-export function transactionalTeamRows(teams: readonly DimRow[], esf: ReadonlySet<number>): Map<string, DimRow[]> {
+export function transactionalTeamRows(
+  teams: readonly DimRow[],
+  esf: ReadonlySet<number>,
+  historyStart: number,
+  historyEnd: number,
+): { tables: Map<string, DimRow[]>; changes: TeamTypeChange[] } {
   const rows: DimRow[] = [];
+  const movable: boolean[] = [];
   let active = 0;
   for (const t of teams) {
     const id = Number(t.co_seq_dim_equipe);
     if (id === SENTINEL) continue;
     const type = t.st_registro_valido === 0 ? TEAM_TYPE_ID.therapeuticMeasures : esf.has(id) ? TEAM_TYPE_ID.esf : active++ % 4 === 3 ? TEAM_TYPE_ID.eap : TEAM_TYPE_ID.esf;
     rows.push({ co_seq_equipe: rows.length + 1, nu_ine: t.nu_ine!, tp_equipe: type, co_unidade_saude: null, st_ativo: 1 });
+    movable.push(!esf.has(id));
   }
   const firstEsf = rows.find((r) => r.tp_equipe === TEAM_TYPE_ID.esf);
+  const span = historyEnd - historyStart;
+  type Planted = { row: DimRow; to: number; day: number };
+  const candidates: { row: DimRow | undefined; to: number; day: number }[] = [
+    { row: rows.filter((r, k) => r.tp_equipe === TEAM_TYPE_ID.esf && movable[k])[1], to: TEAM_TYPE_ID.emulti, day: historyStart + Math.floor(span * 0.65) },
+    { row: rows.find((r, k) => r.tp_equipe === TEAM_TYPE_ID.eap && movable[k]), to: TEAM_TYPE_ID.esf, day: historyStart + Math.floor(span * 0.3) },
+  ];
+  const planted = candidates.filter((c): c is Planted => c.row !== undefined);
   if (firstEsf) rows.push({ ...firstEsf, co_seq_equipe: rows.length + 1 });
-  return new Map<string, DimRow[]>([
-    ['tb_tipo_equipe', TEAM_TYPES.map((t) => ({ ...t }))],
-    ['tb_equipe', rows],
-  ]);
+  const at = (day: number, time: string) => `${isoOfDay(day)} ${time}`;
+  const audit: DimRow[] = [];
+  const record = (r: DimRow, when: string, kind: string, type: DimValue) =>
+    audit.push({
+      co_seq_taequipe: audit.length + 1,
+      dt_auditoria: when,
+      co_tipo_auditoria: kind,
+      co_seq_equipe: r.co_seq_equipe!,
+      nu_ine: r.nu_ine!,
+      tp_equipe: type,
+      st_ativo: 1,
+      co_unidade_saude: null,
+    });
+  for (const r of rows) record(r, at(historyStart, '08:00:00'), 'I', r.tp_equipe!);
+  for (const r of rows) record(r, at(historyStart + 1, '09:30:00'), 'U', r.tp_equipe!);
+  const changes: TeamTypeChange[] = [];
+  for (const c of planted) {
+    changes.push({ ine: String(c.row.nu_ine), from: nuMs(Number(c.row.tp_equipe)), to: nuMs(c.to), day: isoOfDay(c.day) });
+    record(c.row, at(c.day, '10:00:00'), 'U', c.to);
+    c.row.tp_equipe = c.to;
+  }
+  return {
+    tables: new Map<string, DimRow[]>([
+      ['tb_tipo_equipe', TEAM_TYPES.map((t) => ({ ...t }))],
+      ['tb_equipe', rows],
+      ['ta_equipe', audit],
+    ]),
+    changes,
+  };
 }

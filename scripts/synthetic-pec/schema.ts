@@ -50,6 +50,10 @@ const EXTRA_COLUMNS: Record<string, readonly Extra[]> = {
     ['co_unidade_saude', 'bigint'],
     ['st_ativo', 'integer'],
   ],
+  ta_equipe: [
+    ['co_unidade_saude', 'bigint'],
+    ['st_ativo', 'integer'],
+  ],
   tb_fat_cad_individual: [
     ['st_doenca_cardiaca', 'integer'],
     ['st_doenca_respiratoria', 'integer'],

@@ -53,6 +53,13 @@ export const ACCESS_TABLE: OwnedTable = {
         : { ...c, required: true },
     ),
     col('refreshed_at', 'timestamp', 'When the row was computed (UTC); a frozen row keeps the time it was frozen'),
+    // Appended: an older table gains it in place (docs/marts.md).
+    col(
+      'team_type',
+      'string',
+      "Ministry of Health code of the team's type in force on the quadrimestre's last day (docs/indicators/common.md): '70' eSF, '76' eAP; NULL when the PEC does not say",
+      false,
+    ),
   ],
 };
 
@@ -71,21 +78,18 @@ export function accessRefreshStatements(dialect: SqlDialect): string[] {
 WITH ${commonCtes(dialect)},
 consultation AS (
   -- Consultations by the note's doctors and nurses, of a scheduled or spontaneous kind, of an identified person (CPF or CNS).
-  SELECT a._municipality_ibge AS municipality_ibge, a.co_dim_tempo AS day_key, COALESCE(NULLIF(t.nu_ine, ''), '-') AS team_ine,
+  SELECT a._municipality_ibge AS municipality_ibge, a.co_dim_tempo AS day_key, a.co_dim_equipe_1 AS team_id, COALESCE(NULLIF(t.nu_ine, ''), '-') AS team_ine,
     CASE WHEN k.nu_identificador IN (${list(DEMAND_KINDS.scheduled)}) THEN 1 ELSE 0 END AS scheduled,
     CASE WHEN k.nu_identificador IN (${list(DEMAND_KINDS.spontaneous)}) THEN 1 ELSE 0 END AS spontaneous
   FROM ${raw('tb_fat_atendimento_individual')} a
   JOIN ${raw('tb_dim_cbo')} cbo ON cbo._municipality_ibge = a._municipality_ibge AND cbo.co_seq_dim_cbo = a.co_dim_cbo_1
   JOIN ${raw('tb_dim_tipo_atendimento')} k ON k._municipality_ibge = a._municipality_ibge AND k.co_seq_dim_tipo_atendimento = a.co_dim_tipo_atendimento
   LEFT JOIN ${raw('tb_dim_equipe')} t ON t._municipality_ibge = a._municipality_ibge AND t.co_seq_dim_equipe = a.co_dim_equipe_1
-  LEFT JOIN team_type tt ON tt.municipality_ibge = a._municipality_ibge AND tt.team_id = a.co_dim_equipe_1
   JOIN record r ON r.municipality_ibge = a._municipality_ibge AND r.citizen_id = a.co_fat_cidadao_pec
   WHERE cbo.nu_cbo IN (${list(ACCESS_CBO)})
     AND k.nu_identificador IN (${list([...DEMAND_KINDS.scheduled, ...DEMAND_KINDS.spontaneous])})
     AND (r.cpf IS NOT NULL OR r.cns IS NOT NULL)
     AND ${realDay('a.co_dim_tempo')}
-    -- eSF and eAP teams only (the note); a team whose type the PEC does not give counts (docs/indicators/common.md).
-    AND (tt.team_type IS NULL OR tt.team_type IN (${list([TEAM_TYPE.esf, TEAM_TYPE.eap])}))
 )
 SELECT c.municipality_ibge, MAX(mu.municipality_name), c.municipality_ibge || ':' || c.team_ine, c.team_ine, MAX(tn.team_name),
   c.municipality_ibge || ':' || per.quadrimestre, per.quadrimestre, per.quadrimestre_start, per.quadrimestre_end,
@@ -93,12 +97,16 @@ SELECT c.municipality_ibge, MAX(mu.municipality_name), c.municipality_ibge || ':
   MAX(per.period_closed),
   CASE WHEN MAX(per.history_start_key) IS NOT NULL
     AND CAST(FLOOR(MAX(per.history_start_key) / 100) AS INT64) <= CAST(FLOOR(MAX(per.first_day_key) / 100) AS INT64) THEN 1 ELSE 0 END,
-  MAX(per.data_as_of), CAST(CURRENT_TIMESTAMP AS TIMESTAMP)
+  MAX(per.data_as_of), CAST(CURRENT_TIMESTAMP AS TIMESTAMP), MAX(tt.team_type)
 FROM consultation c
 JOIN period per ON per.municipality_ibge = c.municipality_ibge AND c.day_key BETWEEN per.first_day_key AND per.last_day_key
+LEFT JOIN team_type_period tt ON tt.municipality_ibge = c.municipality_ibge AND tt.y = per.y AND tt.q = per.q AND tt.team_id = c.team_id
 LEFT JOIN ${names.teams} tn ON tn.municipality_ibge = c.municipality_ibge AND tn.team_ine = c.team_ine
 LEFT JOIN ${names.municipalities} mu ON mu.municipality_ibge = c.municipality_ibge
 WHERE ${frozenClause(dialect, target, 'c.municipality_ibge', 'per.quadrimestre')}
+  -- eSF and eAP teams only (the note), by the type in force on the quadrimestre's last day; a team whose type the
+  -- PEC does not give counts (docs/indicators/common.md).
+  AND (tt.team_type IS NULL OR tt.team_type IN (${list([TEAM_TYPE.esf, TEAM_TYPE.eap])}))
 GROUP BY c.municipality_ibge, c.team_ine, per.quadrimestre, per.quadrimestre_start, per.quadrimestre_end`,
   );
 }

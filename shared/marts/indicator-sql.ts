@@ -212,12 +212,13 @@ export function conditionPredicate(codes: ConditionCodes): string {
  *   chains of records linked through up to four shared numbers are followed).
  * - `person`: one row per (municipality, person_id): pseudonymous `person_key`, team (the newest
  *   record naming one, tb_fat_cidadao_pec.co_dim_equipe_vinc), deceased flag, birth key, sex id.
- * - `team_type`: (municipality, team_id, team_type) — the Ministry code of the team's type, where known.
+ * - `team_type`: (municipality, team_id, team_type) — the Ministry code of the team's current type, where known.
  * - `municipality`: IBGE code and name.
  * - `history`: per municipality, the first real consultation day loaded (`history_start_key`) and
  *   the day of the newest extraction (`as_of_key`, `data_as_of`).
  * - `period`: each quadrimestre with consultations, its boundaries as dates and keys, windows of
  *   6, 12, 16, 24, 36 and 60 months ending with it, and whether it is closed.
+ * - `team_type_period`: (municipality, y, q, team_id, team_type) — the type in force on the period's last day.
  */
 export function commonCtes(dialect: SqlDialect): string {
   const raw = (t: string) => tableRef(dialect, 'raw', t);
@@ -334,7 +335,7 @@ period AS (
     h.data_as_of
   FROM quadrimestre qq
   JOIN history h ON h.municipality_ibge = qq.municipality_ibge
-)`;
+),${teamTypePeriodCte(dialect)}`;
 }
 
 /** The Ministry of Health codes of the team types the 2024-model indicators count (docs/indicators/common.md, "Team type"). */
@@ -342,7 +343,8 @@ export const TEAM_TYPE = { esf: '70', eap: '76' } as const;
 
 /**
  * CTE `team_type` (municipality_ibge, team_id, team_type), for the municipalities of the refresh: the Ministry
- * code of each data-warehouse team's type, where the transactional tables know it.
+ * code of each data-warehouse team's **current** type, where the transactional tables know it (dim_team shows it;
+ * `team_type_period` falls back to it).
  */
 export function teamTypeCte(dialect: SqlDialect): string {
   const raw = (t: string) => tableRef(dialect, 'raw', t);
@@ -358,6 +360,41 @@ team_type AS (
   WHERE ${inRefreshScope(dialect, 't._municipality_ibge')}
   GROUP BY t._municipality_ibge, t.co_seq_dim_equipe
   HAVING MIN(TRIM(tt.nu_ms)) = MAX(TRIM(tt.nu_ms))
+)`;
+}
+
+/**
+ * CTE `team_type_period` (municipality_ibge, y, q, team_id, team_type), after `period` and `team_type`: the Ministry
+ * code of each data-warehouse team's type in force on each period's last day (docs/indicators/common.md, "Team type").
+ * Per team row of the PEC (co_seq_equipe), its last audited state (ta_equipe) dated on or before that day — a
+ * deletion ('D') leaves no state — then, by INE, the type those states agree on (two types: unknown). An INE with
+ * no audited state by then (the audit began later, or the PEC lacks ta_equipe) takes its current type.
+ */
+export function teamTypePeriodCte(dialect: SqlDialect): string {
+  const raw = (t: string) => tableRef(dialect, 'raw', t);
+  return `
+team_type_period AS (
+  SELECT per.municipality_ibge, per.y, per.q, t.co_seq_dim_equipe AS team_id,
+    CASE WHEN audited.nu_ine IS NOT NULL THEN audited.team_type ELSE now_.team_type END AS team_type
+  FROM period per
+  JOIN ${raw('tb_dim_equipe')} t ON t._municipality_ibge = per.municipality_ibge
+  LEFT JOIN (
+    -- NULL team_type: the states disagree, or one names a type tb_tipo_equipe does not have.
+    SELECT municipality_ibge, y, q, nu_ine,
+      CASE WHEN COUNT(*) = COUNT(nu_ms) AND MIN(nu_ms) = MAX(nu_ms) THEN MIN(nu_ms) END AS team_type
+    FROM (
+      SELECT per2.municipality_ibge, per2.y, per2.q, a.nu_ine, a.co_tipo_auditoria, TRIM(tt.nu_ms) AS nu_ms,
+        ROW_NUMBER() OVER (
+          PARTITION BY per2.municipality_ibge, per2.y, per2.q, a.co_seq_equipe
+          ORDER BY a.dt_auditoria DESC, a.co_seq_taequipe DESC) AS rn
+      FROM period per2
+      JOIN ${raw('ta_equipe')} a ON a._municipality_ibge = per2.municipality_ibge AND CAST(a.dt_auditoria AS DATE) <= per2.quadrimestre_end
+      LEFT JOIN ${raw('tb_tipo_equipe')} tt ON tt._municipality_ibge = a._municipality_ibge AND tt.co_seq_tipo_equipe = a.tp_equipe
+    ) last_state
+    WHERE rn = 1 AND COALESCE(co_tipo_auditoria, '') <> 'D'
+    GROUP BY municipality_ibge, y, q, nu_ine
+  ) audited ON audited.municipality_ibge = per.municipality_ibge AND audited.y = per.y AND audited.q = per.q AND audited.nu_ine = t.nu_ine
+  LEFT JOIN team_type now_ ON now_.municipality_ibge = per.municipality_ibge AND now_.team_id = t.co_seq_dim_equipe
 )`;
 }
 

@@ -54,7 +54,8 @@ export interface Indicator {
   lookback: Lookback;
   /**
    * The 2024-model notes count people bound to eSF (70) and eAP (76) teams only: set, a person whose team has
-   * another known type is left out; a team whose type the PEC does not give counts (docs/indicators/common.md).
+   * another known type on the period's last day is left out; a team whose type the PEC does not give counts
+   * (docs/indicators/common.md).
    */
   esfEapOnly?: boolean;
   /**
@@ -1037,8 +1038,8 @@ c7_person AS (
  * `WITH` clause computing `evaluated` for the given indicators: one row per (indicator,
  * municipality, quadrimestre, person) of the denominator, deceased people left out, with the
  * person's pseudonymous key and team, the good-practice flags gp_1…gp_6 (NULL beyond the
- * indicator's practices), in_numerator, score (0–100 for scored indicators, else NULL) and the
- * period's honesty flags.
+ * indicator's practices), in_numerator, score (0–100 for scored indicators, else NULL), the team's
+ * type in force on the period's last day (team_type, NULL when unknown) and the period's honesty flags.
  */
 export function evaluatedWith(dialect: SqlDialect, indicators: readonly Indicator[]): string {
   const events = eventCtes(dialect);
@@ -1060,14 +1061,14 @@ export function evaluatedWith(dialect: SqlDialect, indicators: readonly Indicato
     return `
   SELECT ${sqlLiteral(i.id)} AS indicator_id, x.municipality_ibge, x.y, x.q, x.person_id,
     ${gps.map((g, k) => `${g} AS gp_${k + 1}`).join(', ')},
-    ${inNumerator} AS in_numerator, ${score} AS score,
+    ${inNumerator} AS in_numerator, ${score} AS score, tt.team_type,
     CASE WHEN per.history_start_key IS NOT NULL
       AND CAST(FLOOR(per.history_start_key / 100) AS INT64) <= CAST(FLOOR(per.${i.lookback} / 100) AS INT64) THEN 1 ELSE 0 END AS history_complete
   FROM (${i.evaluate()}) x
   JOIN period per ON per.municipality_ibge = x.municipality_ibge AND per.y = x.y AND per.q = x.q
   JOIN person pt ON pt.municipality_ibge = x.municipality_ibge AND pt.person_id = x.person_id
-  LEFT JOIN team_type tt ON tt.municipality_ibge = pt.municipality_ibge AND tt.team_id = pt.team_id${
-    // Another known type leaves the person out; an unknown type (no transactional row) keeps them.
+  LEFT JOIN team_type_period tt ON tt.municipality_ibge = pt.municipality_ibge AND tt.y = x.y AND tt.q = x.q AND tt.team_id = pt.team_id${
+    // The type in force on the period's last day. Another known type leaves the person out; an unknown type keeps them.
     i.esfEapOnly ? `\n  WHERE tt.team_type IS NULL OR ${known}` : ''
   }`;
   });
@@ -1076,7 +1077,7 @@ evaluated AS (
   SELECT
     e.indicator_id, e.municipality_ibge, e.y, e.q, p.person_key, p.team_id,
     ${Array.from({ length: MAX_GOOD_PRACTICES }, (_, k) => `e.gp_${k + 1}`).join(', ')},
-    e.in_numerator, e.score, e.history_complete
+    e.in_numerator, e.score, e.team_type, e.history_complete
   FROM (${evaluations.join('\n  UNION ALL')}
   ) e
   JOIN person p ON p.municipality_ibge = e.municipality_ibge AND p.person_id = e.person_id

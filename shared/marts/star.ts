@@ -44,6 +44,13 @@ const PERIOD_KEY = col('period_key', 'string', "'<municipality_ibge>:<quadrimest
 const INDICATOR_ID = col('indicator_id', 'string', 'Indicator (dim_indicator; docs/indicators/)');
 const INDICATOR_KEY = col('indicator_key', 'string', "'<municipality_ibge>:<indicator_id>': relates to dim_indicator");
 const HONESTY = HONESTY_COLUMNS.map((c) => ({ ...c, required: true }));
+/** The team's type per period (fact, team aggregate); dim_team keeps the current one. NULL on rows frozen before it existed. */
+const PERIOD_TEAM_TYPE = col(
+  'team_type',
+  'string',
+  "Ministry of Health code of the team's type in force on the quadrimestre's last day (transactional ta_equipe, else the current tb_equipe type; docs/indicators/common.md): '70' eSF, '76' eAP, …; NULL when the PEC does not say",
+  false,
+);
 const REFRESHED = col('refreshed_at', 'timestamp', 'When the row was computed (UTC); a frozen row keeps the time it was frozen');
 /** gp_1<suffix> … gp_11<suffix>, nullable: an indicator has up to MAX_GOOD_PRACTICES practices. */
 const gpCols = (suffix: string, type: OwnedColumn['type'], describe: (n: number) => string) =>
@@ -99,6 +106,8 @@ const factTable: OwnedTable = {
     col('score', 'float', 'Sum of the scores of the practices met (0–100), for indicators scored per person (C2–C6); NULL otherwise (C7 is scored per team)', false),
     ...HONESTY,
     REFRESHED,
+    // Last: a column added to a table an older version created is appended (docs/marts.md).
+    PERIOD_TEAM_TYPE,
   ],
 };
 
@@ -118,7 +127,7 @@ SELECT
   e.municipality_ibge || ':' || COALESCE(t.nu_ine, '-'),
   COALESCE(t.nu_ine, '-'),
   e.person_key, ${GP_FACT.join(', ')}, e.in_numerator, e.score,
-  per.period_closed, e.history_complete, per.data_as_of, CAST(CURRENT_TIMESTAMP AS TIMESTAMP)
+  per.period_closed, e.history_complete, per.data_as_of, CAST(CURRENT_TIMESTAMP AS TIMESTAMP), e.team_type
 FROM evaluated e
 JOIN period per ON per.municipality_ibge = e.municipality_ibge AND per.y = e.y AND per.q = e.q
 LEFT JOIN ${raw('tb_dim_equipe')} t ON t._municipality_ibge = e.municipality_ibge AND t.co_seq_dim_equipe = e.team_id
@@ -197,7 +206,7 @@ SELECT
   ${Array.from({ length: MAX_GOOD_PRACTICES }, (_, k) => `NULLIF(COUNT(f.gp_${k + 1}), 0)`).join(', ')},
   ${asFloat(dialect, target_)},
   CASE WHEN ${target_} IS NULL THEN NULL WHEN ${rate} < ${target_} THEN 1 ELSE 0 END,
-  MAX(f.period_closed), MIN(f.history_complete), MAX(f.data_as_of), CAST(CURRENT_TIMESTAMP AS TIMESTAMP)
+  MAX(f.period_closed), MIN(f.history_complete), MAX(f.data_as_of), CAST(CURRENT_TIMESTAMP AS TIMESTAMP)${byTeam ? ', MAX(f.team_type)' : ''}
 FROM ${fact} f
 LEFT JOIN ${names.teams} t ON t.municipality_ibge = f.municipality_ibge AND t.team_ine = f.team_ine
 LEFT JOIN ${names.municipalities} mu ON mu.municipality_ibge = f.municipality_ibge
@@ -230,6 +239,7 @@ function aggregate(name: string, byTeam: boolean): StarTable {
       ...AGGREGATE_MEASURES,
       ...HONESTY,
       REFRESHED,
+      ...(byTeam ? [PERIOD_TEAM_TYPE] : []),
     ],
   };
   return {

@@ -3,7 +3,7 @@ import { TableRegistry, type ColumnDef, type TableDef } from '../contracts/table
 
 /**
  * The PEC tables the pipeline extracts (data-warehouse star schema, schema `public`; plus the two
- * transactional team tables that hold the team type, tb_tipo_equipe and tb_equipe).
+ * transactional team tables that hold the team type and its history: tb_tipo_equipe, tb_equipe, ta_equipe).
  * Personal-data columns carry their policy here and nowhere else.
  */
 
@@ -51,6 +51,9 @@ const NOT_EXTRACTED: Record<string, string[]> = {
   // The transactional team tables (below): the type's acronym and name, the team's unit and status are not read.
   tb_tipo_equipe: ['sg_tipo_equipe', 'no_tipo_equipe'],
   tb_equipe: ['co_unidade_saude', 'st_ativo'],
+  // The audit rows carry the team's whole row; the type rule reads its key, INE and type only (st_ativo flips
+  // with unrelated edits, so it never decides the type: docs/indicators/common.md, "Team type").
+  ta_equipe: ['st_ativo', 'co_unidade_saude'],
   tb_fat_cad_individual: ['st_doenca_cardiaca', 'st_doenca_respiratoria', 'st_acamado', 'st_ficha_inativa', 'co_dim_municipio_cidadao'],
   tb_fat_atendimento_individual: ['nu_uuid_ficha'],
   tb_fat_vacinacao: ['nu_uuid_ficha'],
@@ -127,6 +130,18 @@ const tables: z.input<typeof TableRegistry> = [
     bigint('co_seq_equipe'),
     text('nu_ine', 'INE, 10 digits (the same as tb_dim_equipe.nu_ine)'),
     bigint('tp_equipe', 'the kind of team: tb_tipo_equipe.co_seq_tipo_equipe (a sequential id, not the Ministry code)'),
+  ]),
+  // The audit history of tb_equipe: each row is a team's state right after an insertion ('I') or an update ('U'),
+  // stamped dt_auditoria. The marts take each team's type on a period's last day from it (the last state up to that
+  // day); a PEC without the table or one of these columns fails this table alone, loads no row, and the marts fall
+  // back to the current type (tb_equipe) in every period, as before the history was read.
+  dimension('ta_equipe', 'Transactional: the audit history of tb_equipe (one row per change: the state after it)', [
+    bigint('co_seq_taequipe'),
+    { name: 'dt_auditoria', type: 'timestamp', description: 'when the change was recorded (local time of the PEC)' },
+    text('co_tipo_auditoria', "kind of change: 'I' insertion, 'U' update ('D', a deletion, ends the team row's state)"),
+    bigint('co_seq_equipe', 'the team row changed (tb_equipe.co_seq_equipe)'),
+    text('nu_ine', 'INE after the change (the same as tb_dim_equipe.nu_ine)'),
+    bigint('tp_equipe', 'the kind of team after the change: tb_tipo_equipe.co_seq_tipo_equipe'),
   ]),
   dimension('tb_dim_imunobiologico', 'Vaccines', [bigint('co_seq_dim_imunobiologico'), text('nu_identificador'), text('sg_imunobiologico'), text('no_imunobiologico')]),
   dimension('tb_dim_dose_imunobiologico', 'Vaccine doses', [bigint('co_seq_dim_dose_imunobiologico'), text('nu_identificador'), text('no_dose_imunobiologico')]),

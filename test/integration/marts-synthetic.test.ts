@@ -1,5 +1,6 @@
 import { cohortCns, cohortCpf } from '../../scripts/synthetic-pec/documents';
 import { seedPec } from '../../scripts/synthetic-pec/generate';
+import type { TeamTypeChange } from '../../scripts/synthetic-pec/population';
 import { PSEUDONYM_PATTERN } from '../../shared/contracts/tables';
 import { INDICATOR_COHORT, cohortTeamIne } from '../../scripts/synthetic-pec/indicator-cohort';
 import { INDICATORS } from '../../shared/marts/indicators';
@@ -21,6 +22,7 @@ const WINDOW = { start: '2025-09-01', end: '2026-11-22' }; // all of the synthet
 describe('indicator marts over a synthetic PEC with a planted cohort', () => {
   let db: TestDatabase;
   let p: Awaited<ReturnType<typeof testPipeline>>;
+  let changes: TeamTypeChange[] = [];
   const H = INDICATOR_COHORT.hypertension;
   const D = INDICATOR_COHORT.diabetes;
   const C = INDICATOR_COHORT.cytology;
@@ -30,7 +32,9 @@ describe('indicator marts over a synthetic PEC with a planted cohort', () => {
   const K = INDICATOR_COHORT.childDevelopment;
   const G = INDICATOR_COHORT.pregnancyCare;
   beforeAll(async () => {
-    db = await createTestDatabase('pec_cohort', (c) => seedPec(c, { seed: 21, municipalities: [CAMPINAS], citizens: 300, endDate: END, indicatorCohort: true }).then(() => {}));
+    db = await createTestDatabase('pec_cohort', async (c) => {
+      changes = (await seedPec(c, { seed: 21, municipalities: [CAMPINAS], citizens: 300, endDate: END, indicatorCohort: true })).teamTypeChanges;
+    });
     p = await testPipeline([{ db, municipalities: [CAMPINAS] }]);
     await p.runOnce({ runDate: END, window: WINDOW });
     for (const m of MARTS) await refreshMartDuckDb(p.warehouse, m);
@@ -138,6 +142,60 @@ describe('indicator marts over a synthetic PEC with a planted cohort', () => {
       cohortTeamIne(CAMPINAS.ibge),
     ]);
     expect(n!.n).toBe(INDICATORS.length);
+  });
+
+  it('the planted changes of team type: each quadrimestre takes the type of its last day; the 2024-model indicators follow it, dim_team shows today', async () => {
+    // seed 21, history 2025-09-21 .. 2026-11-20: an eSF team becomes an eMulti (72) on 2026-06-24 (inside 2026Q2), an eAP
+    // team became an eSF on 2026-01-26 (inside 2026Q1).
+    expect(changes.map((c) => [c.from, c.to, c.day])).toEqual([
+      ['70', '72', '2026-06-24'],
+      ['76', '70', '2026-01-26'],
+    ]);
+    const perPeriod = async (ine: string) =>
+      (
+        await p.warehouse.query(
+          `SELECT quadrimestre AS q, MIN(team_type) AS lo, MAX(team_type) AS hi,
+             count(*) FILTER (WHERE indicator_id NOT LIKE 'previne%')::INTEGER AS model2024, count(*) FILTER (WHERE indicator_id LIKE 'previne%')::INTEGER AS previne
+           FROM marts.indicator_team_period WHERE team_ine = $1 GROUP BY 1 ORDER BY 1`,
+          [ine],
+        )
+      ).map((r) => ({ ...r }));
+    const [toEmulti, toEsf] = changes;
+    // The type per quadrimestre; the 2024-model indicators (C2–C7) have rows only while the type is eSF or eAP, the
+    // Previne Brasil ones in every quadrimestre (how many rows depends on the random population: only > 0 is asserted).
+    const shape = (rows: Awaited<ReturnType<typeof perPeriod>>) =>
+      rows.map((r) => `${String(r.q)} ${String(r.lo)}/${String(r.hi)} 2024:${Number(r.model2024) > 0 ? 'yes' : 'no'} previne:${Number(r.previne) > 0 ? 'yes' : 'no'}`);
+    expect(shape(await perPeriod(toEmulti!.ine))).toEqual([
+      '2025Q3 70/70 2024:yes previne:yes',
+      '2026Q1 70/70 2024:yes previne:yes',
+      '2026Q2 72/72 2024:no previne:yes',
+      '2026Q3 72/72 2024:no previne:yes',
+    ]);
+    expect(shape(await perPeriod(toEsf!.ine))).toEqual([
+      '2025Q3 76/76 2024:yes previne:yes',
+      '2026Q1 70/70 2024:yes previne:yes',
+      '2026Q2 70/70 2024:yes previne:yes',
+      '2026Q3 70/70 2024:yes previne:yes',
+    ]);
+    // While it was an eAP (2025Q3), its children had C2 D and its pregnant women C3 E and J in full; as an eSF not.
+    const given = async (indicator: string, gp: number, q: string) =>
+      (
+        await p.warehouse.query(
+          `SELECT count(*)::INTEGER AS n, count(*) FILTER (WHERE gp_${gp} = 1)::INTEGER AS met FROM marts.indicator_person_period
+           WHERE team_ine = $1 AND indicator_id = $2 AND quadrimestre = $3`,
+          [toEsf!.ine, indicator, q],
+        )
+      )[0]!;
+    expect(await given('c2_child_development', 4, '2025Q3')).toEqual({ n: 2, met: 2 });
+    expect(await given('c3_pregnancy_puerperium', 5, '2025Q3')).toEqual({ n: 1, met: 1 });
+    expect(await given('c3_pregnancy_puerperium', 10, '2025Q3')).toEqual({ n: 1, met: 1 });
+    expect(await given('c3_pregnancy_puerperium', 5, '2026Q1')).toEqual({ n: 1, met: 0 });
+    expect(await given('c3_pregnancy_puerperium', 10, '2026Q1')).toEqual({ n: 1, met: 0 });
+    const dim = await p.warehouse.query(`SELECT team_ine AS ine, team_type AS type FROM marts.dim_team WHERE team_ine IN ($1, $2) ORDER BY team_type`, [toEsf!.ine, toEmulti!.ine]);
+    expect(dim).toEqual([
+      { ine: toEsf!.ine, type: '70' },
+      { ine: toEmulti!.ine, type: '72' },
+    ]);
   });
 
   it("C1: the municipality's scheduled share is the generator's (7 of its 12 kinds of demand are scheduled), and the counts add up", async () => {

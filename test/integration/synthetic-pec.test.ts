@@ -191,7 +191,7 @@ describe('synthetic PEC database', () => {
     expect(codes).toEqual({ cnes: 0, ine: 0 });
   });
 
-  it('plants the team types in the transactional tables: mostly eSF (70), every fourth active team eAP (76), the retired one 49', async () => {
+  it('plants the team types in the transactional tables: mostly eSF (70), every fourth active team eAP (76), the retired one 49, one eMulti (72)', async () => {
     const types = await rows<{ nu_ms: string; sg: string; teams: number; citizens: number }>(
       a.client,
       `SELECT tt.nu_ms, tt.sg_tipo_equipe AS sg, count(DISTINCT d.co_seq_dim_equipe)::int AS teams,
@@ -207,15 +207,50 @@ describe('synthetic PEC database', () => {
     expect(types.map((t) => [t.nu_ms, t.sg])).toEqual([
       ['49', 'EAP'],
       ['70', 'ESF'],
+      ['72', 'EMULTI'],
       ['76', 'EAP'],
     ]);
     expect(types.find((t) => t.nu_ms === '49')).toMatchObject({ teams: retired, citizens: 0 });
-    expect(types.find((t) => t.nu_ms === '70')!.teams + eap).toBe(active.n);
+    // The planted change to eMulti (below) is today's type of one team.
+    expect(types.find((t) => t.nu_ms === '72')!.teams).toBe(1);
+    expect(types.find((t) => t.nu_ms === '70')!.teams + 1 + eap).toBe(active.n);
     expect(eap).toBeGreaterThan(0);
     expect(types.find((t) => t.nu_ms === '76')!.citizens).toBeGreaterThan(0);
     // Every team of the DW but the sentinel has a type; one INE has two rows of the same type.
     const rowsPerIne = await rows<{ n: number }>(a.client, `SELECT count(*)::int AS n FROM tb_equipe GROUP BY nu_ine HAVING count(*) > 1`);
     expect(rowsPerIne).toEqual([{ n: 2 }]);
+  });
+
+  it('records the team history in ta_equipe: an insertion and an update per team row on the first day, and the two planted changes of type', async () => {
+    const start = summaryA.historyStart;
+    const audit = await rows<{ kind: string; day: string; n: number }>(
+      a.client,
+      `SELECT co_tipo_auditoria AS kind, to_char(dt_auditoria, 'YYYY-MM-DD') AS day, count(*)::int AS n FROM ta_equipe GROUP BY 1, 2 ORDER BY 2, 1`,
+    );
+    const teamRows = await one<{ n: number }>(a.client, `SELECT count(*)::int AS n FROM tb_equipe`);
+    const [esfToEmulti, eapToEsf] = summaryA.teamTypeChanges;
+    expect(summaryA.teamTypeChanges.map((c) => [c.from, c.to])).toEqual([
+      ['70', '72'],
+      ['76', '70'],
+    ]);
+    expect(eapToEsf!.day < esfToEmulti!.day).toBe(true);
+    const dayAfter = new Date(Date.parse(`${start}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+    expect(audit).toEqual([
+      { kind: 'I', day: start, n: teamRows.n },
+      { kind: 'U', day: dayAfter, n: teamRows.n },
+      { kind: 'U', day: eapToEsf!.day, n: 1 },
+      { kind: 'U', day: esfToEmulti!.day, n: 1 },
+    ]);
+    // Each change's last audited state is today's row in tb_equipe (the marts read the history; dim_team the row).
+    for (const c of summaryA.teamTypeChanges) {
+      const last = await one<{ then: string; now: string }>(
+        a.client,
+        `SELECT (SELECT tt.nu_ms FROM ta_equipe x JOIN tb_tipo_equipe tt ON tt.co_seq_tipo_equipe = x.tp_equipe WHERE x.nu_ine = $1 ORDER BY x.dt_auditoria DESC LIMIT 1) AS then,
+                (SELECT tt.nu_ms FROM tb_equipe e JOIN tb_tipo_equipe tt ON tt.co_seq_tipo_equipe = e.tp_equipe WHERE e.nu_ine = $1) AS now`,
+        [c.ine],
+      );
+      expect(last).toEqual({ then: c.to, now: c.to });
+    }
   });
 
   it('points facts at dimension rows, never at NULL, and keys every event date in tb_dim_tempo', async () => {
