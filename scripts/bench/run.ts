@@ -68,7 +68,7 @@ const USAGE = `usage: npm run bench [-- options]
   --per-installation N     municipalities per synthetic PEC server (default 10)
   --citizens N             citizens per fan-out municipality (default 200)
   --doc / --no-doc         write docs/benchmarks.md (default: yes, except with --quick)
-  --keep                   keep the temporary directory (PostgreSQL data, staged files)
+  --keep                   keep the temporary directory (PostgreSQL data, staged files, each fan-out root and its worker config)
   --render FILE            only render a saved results file (scripts/bench/.build/results-*.json) again
   --only extraction        only the extraction contest (no CPU breakdown, cache, load, fan-out or functions)
   --variants V,V           extraction variants: no-pii,pii-hash (default both)
