@@ -156,7 +156,7 @@ function outcomesByMunicipality(loads: LoadRecord[]): Map<string, { outcomes: Lo
   return by;
 }
 
-/** `outcomes`: the municipality's, in load order (outcomesByMunicipality). */
+/** `municipalityOutcomes`: the load outcomes of `m`'s municipality, in load order (outcomesByMunicipality). */
 function reconcile(runId: string, m: Manifest, municipalityOutcomes: readonly LoadOutcome[]): ReconciliationRow[] {
   // The set-aside records are a slice like any other: staged, loaded, counted.
   const rows: ReconciliationRow[] = [...m.tables, ...(m.setAside ? [m.setAside] : [])].map((t) => {
