@@ -68,7 +68,7 @@ const USAGE = `usage: npm run bench [-- options]
   --per-installation N     municipalities per synthetic PEC server (default 10)
   --citizens N             citizens per fan-out municipality (default 200)
   --doc / --no-doc         write docs/benchmarks.md (default: yes, except with --quick)
-  --keep                   keep the temporary directory (PostgreSQL data, staged files)
+  --keep                   keep the temporary directory (PostgreSQL data, staged files, each fan-out root and its worker config)
   --render FILE            only render a saved results file (scripts/bench/.build/results-*.json) again
   --only extraction        only the extraction contest (no CPU breakdown, cache, load, fan-out or functions)
   --variants V,V           extraction variants: no-pii,pii-hash (default both)
@@ -419,15 +419,14 @@ async function main(): Promise<number> {
         log(`local run over ${n} municipalities on ${databases} PostgreSQL databases (createLocalPipeline + runOnce)…`);
         const cpu0 = serverCpuSeconds(server.dataDir);
         const j0 = cpuJiffies();
-        const r = await runWorker<FanOutWorkerResult>(
-          'fanout',
-          { root: path.join(tmp, `fanout-${n}`), municipalities: interleaved, runDate: '2026-11-22', keyHex },
-          {
-            timeoutMs: o.fanoutTimeoutS * 1000,
-            timeBin: tools.timeBin,
-            tmpDir: tmp,
-          },
-        );
+        const fanConfig = { root: path.join(tmp, `fanout-${n}`), municipalities: interleaved, runDate: '2026-11-22', keyHex };
+        // With --keep, the worker's configuration too: a profile can rerun the same step on the kept seed.
+        if (o.keep) fs.writeFileSync(path.join(tmp, `fanout-${n}.config.json`), JSON.stringify(fanConfig));
+        const r = await runWorker<FanOutWorkerResult>('fanout', fanConfig, {
+          timeoutMs: o.fanoutTimeoutS * 1000,
+          timeBin: tools.timeBin,
+          tmpDir: tmp,
+        });
         const cpu1 = serverCpuSeconds(server.dataDir);
         const j1 = cpuJiffies();
         const run: FanOutRun = {
@@ -447,7 +446,7 @@ async function main(): Promise<number> {
             `  ${n} municipalities in ${r.result.totalS.toFixed(1)} s (${(r.result.totalS / n).toFixed(3)} s each): extraction ${r.result.extractWallS.toFixed(1)} s, load ${r.result.loadWallS.toFixed(1)} s`,
           );
         else log(`  fan-out run ${r.status}: ${r.error}`);
-        fs.rmSync(path.join(tmp, `fanout-${n}`), { recursive: true, force: true });
+        if (!o.keep) fs.rmSync(path.join(tmp, `fanout-${n}`), { recursive: true, force: true });
       }
     }
     await admin.end();

@@ -6,6 +6,9 @@ import { unknownColumnsOf, type RunReport } from './report';
 import { LEDGER_TABLES, OPS_ALERTS, OPS_MUNICIPALITY_RUNS, OPS_RECONCILIATION, OPS_RUNS } from './schema';
 import { OWNED_COLUMN_TYPES, duckDbCreateTable, type OwnedTable } from './table-schema';
 
+/** Rows per INSERT of the report's rows (one JSON parameter each). */
+const INSERT_CHUNK_ROWS = 10_000;
+
 /** ISO-8601 UTC → DuckDB TIMESTAMP text (UTC). */
 const ts = (iso: string | null): string | null => (iso === null ? null : iso.replace('T', ' ').replace(/Z$/, ''));
 
@@ -137,21 +140,30 @@ export class DuckDbLedger implements RunObserver, LedgerWriter {
     });
   }
 
+  /**
+   * Rows go in as one JSON parameter per chunk (every value as text or null, cast by the column's type
+   * in SQL): binding a parameter per value cost ~4 s for the 18,200 reconciliation rows of a
+   * 650-municipality run (200 rows per INSERT, a CAST($n) per cell to parse and bind), the JSON form
+   * ~0.2 s. Text keeps values exact (no JSON number formatting in between); no value reaches the SQL text.
+   */
   private async insertRows(table: OwnedTable, rows: Record<string, unknown>[]): Promise<void> {
     const cols = table.columns;
-    for (let i = 0; i < rows.length; i += 200) {
-      const chunk = rows.slice(i, i + 200);
-      const params: DuckDBValue[] = [];
-      const tuples = chunk.map((r) => {
-        const cells = cols.map((c) => {
-          let v = r[c.name] ?? null;
-          if (c.type === 'timestamp' && typeof v === 'string') v = ts(v);
-          params.push(v as DuckDBValue);
-          return `CAST($${params.length} AS ${OWNED_COLUMN_TYPES[c.type].duckdb})`;
-        });
-        return `(${cells.join(', ')})`;
-      });
-      await this.warehouse.execute(`INSERT INTO ops.${table.name} (${cols.map((c) => c.name).join(', ')}) VALUES ${tuples.join(', ')}`, params);
+    const select = cols.map((c, k) => `CAST(r->>${k} AS ${OWNED_COLUMN_TYPES[c.type].duckdb})`).join(', ');
+    for (let i = 0; i < rows.length; i += INSERT_CHUNK_ROWS) {
+      const chunk = rows.slice(i, i + INSERT_CHUNK_ROWS).map((r) =>
+        cols.map((c) => {
+          const v = r[c.name] ?? null;
+          if (v === null) return null;
+          if (v instanceof Date) return ts(v.toISOString());
+          if (typeof v === 'string') return c.type === 'timestamp' ? ts(v) : v;
+          if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+          throw new Error(`ops.${table.name}.${c.name}: cannot store a value of type ${typeof v}`);
+        }),
+      );
+      await this.warehouse.execute(
+        `INSERT INTO ops.${table.name} (${cols.map((c) => c.name).join(', ')}) SELECT ${select} FROM (SELECT unnest(CAST(CAST($1 AS JSON) AS JSON[])) AS r)`,
+        [JSON.stringify(chunk)],
+      );
     }
   }
 

@@ -20,8 +20,14 @@ import { duckDbDataErrorMessage, isDuckDbDataError, redactRowContent } from '../
  * the CSV readers' buffers (per thread) sit on top of it, so 1 thread saves nothing and 2 keep the
  * load parallel. A load runs under `loadMemoryLimit` (target: ≤ 500 MB RSS with margin); other work
  * (marts, queries) under `memoryLimit`, which leaves their joins and aggregates room before spilling.
+ * 2GB, not 1GB: the fact mart's refresh is one statement of ~1,300 operators (280 hash joins, 22
+ * materialized CTEs) whose build sides are pinned together; at 650 municipalities (the bench's, 200
+ * citizens each) it failed under 1GB ("failed to pin block of size 256.0 KiB (953.4 MiB/953.6 MiB
+ * used)"), so every daily run retried it 4 times and ended with the mart not refreshed. Under 1.25GB,
+ * 1.5GB and 2GB it ran in 2.8–3.0 s with a process peak of 1.15 GB: the limit is a ceiling, not an
+ * allocation (docs/benchmarks.md, the 650 section, 2026-12-06 17:25).
  */
-export const DUCKDB_SETTINGS = { memoryLimit: '1GB', loadMemoryLimit: '256MB', threads: 2 } as const;
+export const DUCKDB_SETTINGS = { memoryLimit: '2GB', loadMemoryLimit: '256MB', threads: 2 } as const;
 /**
  * read_csv's buffer. DuckDB defaults it to 16 × max_line_size: with the 16 MiB lines the type
  * contract allows (STAGED_LINE_MAX_BYTES) that is a 256 MiB block per reader, over the load's

@@ -158,7 +158,9 @@ async function main(): Promise<void> {
   const ru0 = process.resourceUsage();
   const t0 = performance.now();
   const logger = createLogger({ service: 'bench-fanout', destination: fs.createWriteStream(path.join(paths.logs, 'pipeline.jsonl')) as never });
-  const pipeline = await createLocalPipeline({ paths, registry, logger, observer });
+  // BENCH_CONCURRENCY: extractions at a time other than the local default (a profile's comparison only).
+  const concurrency = Number(process.env.BENCH_CONCURRENCY) || LOCAL_SUBSCRIPTION.maxConcurrency;
+  const pipeline = await createLocalPipeline({ paths, registry, logger, observer, subscription: { maxConcurrency: concurrency } });
   const t1 = performance.now();
   const run = await pipeline.runOnce({ runDate: c.runDate });
   const t2 = performance.now();
@@ -177,7 +179,7 @@ async function main(): Promise<void> {
     parts,
     phaseS,
     handlerS,
-    concurrency: LOCAL_SUBSCRIPTION.maxConcurrency,
+    concurrency,
     setupS: (t1 - t0) / 1000,
     fanOutS: (firstStart - t1) / 1000,
     extractWallS: (lastStaged - firstStart) / 1000,
