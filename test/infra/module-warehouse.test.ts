@@ -6,7 +6,7 @@ import { rowAccessPolicies } from '../../shared/marts/row-access';
 import { bindBigQueryDatasets } from '../../shared/marts/sql-dialect';
 import { PEC_TABLES } from '../../shared/tables/pec-tables';
 import { LOADED_SLICES_TABLE, rawTableSchema, toBigQuerySchemaJson, type BigQueryTableSpec } from '../../infra-cdktf/bigquery-schema';
-import { ServiceAccount } from '../../infra-cdktf/google';
+import { BigqueryDataset, BigqueryTable, ServiceAccount } from '../../infra-cdktf/google';
 import type { EnvironmentConfig } from '../../infra-cdktf/config';
 import { names } from '../../infra-cdktf/naming';
 import { serviceAccountMember } from '../../infra-cdktf/iam';
@@ -21,10 +21,10 @@ import { repoRoot, resources, type Body, type TfJson } from './support/synth';
 
 /**
  * infra-cdktf/modules/bigquery.ts and powerbi.ts on their own (support/module-stack.ts says why):
- * the warehouse module, and Power BI on top of it with a bare runner service account in place of
- * the orchestration module; each stack synthesized once, in a `beforeAll` (`once`). Expected
- * values come from their single definitions: the table specs (rawTableSchema, opsTables,
- * martTables: partitioning, clustering, schema), the ops views, the mart procedures,
+ * the warehouse module, and Power BI on bare marts tables (`bareMarts`) with a bare runner service
+ * account in place of the orchestration module; each stack synthesized once, in a `beforeAll`
+ * (`once`). Expected values come from their single definitions: the table specs (rawTableSchema,
+ * opsTables, martTables: partitioning, clustering, schema), the ops views, the mart procedures,
  * rowAccessPolicies and the environment config. The wired-together checks stay in
  * contracts.test.ts and security.test.ts.
  */
@@ -35,8 +35,21 @@ const datasetRef = (key: string) => ref('google_bigquery_dataset', `dataset-${ke
 
 const synthWarehouse = (o: Parameters<typeof synthModule>[1] = {}) => synthModule((ctx) => warehouse(ctx), o);
 
+/**
+ * What powerBi reads of the warehouse, bare: the marts dataset and one table per mart, with the
+ * warehouse module's construct ids (its marts test checks them). The whole warehouse (every PEC
+ * table) made each Power BI stack several times dearer, for nothing powerBi reads.
+ */
+function bareMarts(ctx: StackContext): Warehouse {
+  const marts = new BigqueryDataset(ctx.scope, 'dataset-marts', { project: ctx.config.projectId, datasetId: ctx.config.datasets.marts });
+  const martTables = Object.fromEntries(
+    MART_TABLES.map((t) => [t.name, new BigqueryTable(ctx.scope, `marts-${t.name}`, { project: ctx.config.projectId, datasetId: marts.datasetId, tableId: t.name })]),
+  );
+  return { marts, martTables } as Warehouse;
+}
+
 function withPowerBi(ctx: StackContext, edit: (w: Warehouse) => Warehouse = (w) => w) {
-  const w = edit(warehouse(ctx));
+  const w = edit(bareMarts(ctx));
   const runner = new ServiceAccount(ctx.scope, 'sa-runner', { project: ctx.config.projectId, accountId: 'test-runner' });
   const runnerMember = `serviceAccount:test-runner@${ctx.config.projectId}.iam.gserviceaccount.com`;
   powerBi(ctx, w, { runner, runnerMember });
