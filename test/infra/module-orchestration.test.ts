@@ -69,6 +69,17 @@ function grantsTo(json: TfJson, member: string): string[] {
   return out.sort();
 }
 
+/** Terraform addresses of the IAM member resources granted to `member` (their state keys). */
+function grantIds(json: TfJson, member: string): string[] {
+  return Object.entries(json.resource)
+    .filter(([type]) => type.endsWith('_iam_member'))
+    .flatMap(([type, members]) =>
+      Object.entries(members)
+        .filter(([, b]) => b.member === member)
+        .map(([id]) => `${type}.${id}`),
+    );
+}
+
 describe('orchestration module: the workflows’ identity', () => {
   test('one service account; its member literal is its e-mail; it holds exactly what the workflow’s calls need', () => {
     const { json, config, out } = dev();
@@ -99,6 +110,11 @@ describe('orchestration module: the workflows’ identity', () => {
         `roles/logging.logWriter on project ${config.projectId}`,
       ].sort(),
     );
+    // Each grant's Terraform address names the identity: a rename would make a deployed stack
+    // destroy and re-create every grant (the workflow without its roles in between).
+    const ids = grantIds(json, `serviceAccount:${ref('google_service_account', 'sa-workflows', 'email')}`);
+    expect(ids.length).toBeGreaterThan(0);
+    expect(ids.filter((id) => !id.split('.')[1]!.startsWith('iam-workflows-'))).toEqual([]);
   });
 
   test('personal data read by a workflow: the tagged, not dropped, columns its SQL names next to their raw table', () => {
@@ -187,6 +203,9 @@ describe('orchestration module: the daily schedule', () => {
       display_name: expect.stringMatching(/\S{5,}/),
     });
     expect(grantsTo(json, `serviceAccount:${ref('google_service_account', 'sa-scheduler', 'email')}`)).toEqual([`roles/workflows.invoker on project ${config.projectId}`]);
+    expect(grantIds(json, `serviceAccount:${ref('google_service_account', 'sa-scheduler', 'email')}`)).toEqual([
+      'google_project_iam_member.iam-scheduler-project-workflows-invoker',
+    ]);
     const job = json.resource.google_cloud_scheduler_job!['schedule-daily']!;
     expect(job).toEqual({
       project: config.projectId,
