@@ -72,6 +72,18 @@ function grantsTo(json: TfJson, member: string): string[] {
   return out.sort();
 }
 
+/** Terraform addresses of the IAM member resources granted to `member` (their state keys), sorted. */
+function grantIds(json: TfJson, member: string): string[] {
+  return Object.entries(json.resource)
+    .filter(([type]) => type.endsWith('_iam_member'))
+    .flatMap(([type, members]) =>
+      Object.entries(members)
+        .filter(([, b]) => b.member === member)
+        .map(([id]) => `${type}.${id}`),
+    )
+    .sort();
+}
+
 describe('Power BI module: read-only on marts, rows by municipality group', () => {
   test('its own service account and the configured group: data viewer on marts, job user and read-session user on the project, nothing else', () => {
     const { json, config } = powerBiDev();
@@ -85,6 +97,15 @@ describe('Power BI module: read-only on marts, rows by municipality group', () =
     expect(grantsTo(json, serviceAccountMember({ email: ref('google_service_account', 'sa-powerbi', 'email') } as ServiceAccount))).toEqual(expected);
     expect(config.powerBiGroup).toBeTruthy();
     expect(grantsTo(json, `group:${config.powerBiGroup}`)).toEqual(expected);
+    // Each grant's Terraform address names its holder: a rename would make a deployed stack destroy
+    // and re-create the grants (Power BI without access in between).
+    const ids = (who: string) => [
+      `google_bigquery_dataset_iam_member.iam-${who}-dataset-marts-bigquery-dataViewer`,
+      `google_project_iam_member.iam-${who}-project-bigquery-jobUser`,
+      `google_project_iam_member.iam-${who}-project-bigquery-readSessionUser`,
+    ];
+    expect(grantIds(json, serviceAccountMember({ email: ref('google_service_account', 'sa-powerbi', 'email') } as ServiceAccount))).toEqual(ids('powerbi'));
+    expect(grantIds(json, `group:${config.powerBiGroup}`)).toEqual(ids('powerbi-group'));
     expect(json.output!.powerbi_service_account!.value).toBe(ref('google_service_account', 'sa-powerbi', 'email'));
   });
 
@@ -146,6 +167,14 @@ describe('Power BI module: read-only on marts, rows by municipality group', () =
     expect(policies.filter((p) => String(p.filter_predicate).includes(first!))).toEqual([]);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain(`powerBiMunicipalityGroups has no group for ${first}:`);
+    // Several, listed comma-separated (the module adds powerBiWarnings' text as it is).
+    const enabled = powerBiDev()
+      .registry.municipalities.filter((m) => m.enabled)
+      .map((m) => m.ibge);
+    expect(enabled.length).toBeGreaterThan(1);
+    expect(powerBiWarnings(powerBiDev().registry, {}, [])).toEqual([
+      `powerBiMunicipalityGroups has no group for ${enabled.join(', ')}: no Power BI user sees these municipalities' marts rows (only the pipeline and powerBiAllRowsReaders)`,
+    ]);
     // A disabled municipality without a group is no reason to warn.
     const quiet = powerBiFirstDisabled();
     expect(quiet.registry.municipalities.filter((m) => !m.enabled).map((m) => m.ibge)).toEqual([first]);
