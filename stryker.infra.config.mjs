@@ -9,7 +9,9 @@
  * for Stryker and runs every test of every selected file. The module tests (test/infra/module-*,
  * config, function-sizing; test/infra/support/module-stack.ts) build what they check inside each
  * test, so per-test coverage runs a mutant only against the tests that executed it: the parts
- * `functions`, `sizing` and `network` use those. The scope comes in parts, each with the few
+ * `functions`, `sizing` and `network` use those. The orchestration, warehouse and Power BI module
+ * tests synthesize each of their few stacks once, in a beforeAll (support/module-stack.ts `once`):
+ * their mutants are static, but the whole file costs those few stacks once. The scope comes in parts, each with the few
  * test files that check it: `INFRA_PART=<part> npm run mutation:infra` (no INFRA_PART: every
  * part's files against the union of their tests, hours here). A narrower re-check of survivors:
  * `INFRA_PART=functions npx stryker run stryker.infra.config.mjs --mutate 'infra-cdktf/modules/functions.ts:175-248'`.
@@ -79,10 +81,20 @@ const PARTS = {
     tests: ['module-orchestration'],
   },
   // Datasets, policy tags, tables, views, mart procedures, and Power BI's grants and row access
-  // policies, against their module tests (module-warehouse builds the warehouse in every test: slower).
+  // policies, against their module tests. These synthesize each stack once, in a beforeAll: every
+  // mutant is static and runs the whole of its part's test files, so the two modules also come
+  // apart (`bigquery`, `powerbi`), each against its own file only.
   warehouse: {
     mutate: ['infra-cdktf/modules/bigquery.ts', 'infra-cdktf/modules/powerbi.ts'],
+    tests: ['module-warehouse', 'module-powerbi'],
+  },
+  bigquery: {
+    mutate: ['infra-cdktf/modules/bigquery.ts'],
     tests: ['module-warehouse'],
+  },
+  powerbi: {
+    mutate: ['infra-cdktf/modules/powerbi.ts'],
+    tests: ['module-powerbi'],
   },
   // Storage, BigQuery datasets and tables, secrets, Power BI, orchestration, monitoring, APIs.
   rest: {

@@ -13,13 +13,13 @@ import type { StackContext } from '../../infra-cdktf/modules/context';
 import { orchestration, personalDataReadBy, sqlRunBy, type WorkflowSource } from '../../infra-cdktf/modules/orchestration';
 import { topics } from '../../infra-cdktf/modules/pubsub';
 import { names } from '../../infra-cdktf/naming';
-import { synthModule } from './support/module-stack';
+import { once, synthModule } from './support/module-stack';
 import { repoRoot, resources, type TfJson } from './support/synth';
 
 /**
  * infra-cdktf/modules/orchestration.ts on its own (support/module-stack.ts says why): the real
  * topics module, bare datasets and policy tags in place of the warehouse module, bare run-status
- * and run-report functions, and the committed generated workflows; synthesized inside each test.
+ * and run-report functions, and the committed generated workflows; each stack synthesized once, in a `beforeAll` (`once`).
  * Expected values come from their single definitions: DAILY_WORKFLOW (name, schedule), WORKFLOW_ENV,
  * FUNCTIONS, the names, the environment config and the workflow files. The wired-together checks
  * (the workflow's allow-list of roles) stay in security.test.ts and contracts.test.ts.
@@ -45,6 +45,20 @@ const synth = (workflows: readonly WorkflowSource[] = WORKFLOWS, o: Parameters<t
 
 const ref = (type: string, id: string, attr: string) => `\${${type}.${id}.${attr}}`;
 
+// Each stack the tests check, synthesized once (support/module-stack.ts's `once` says why).
+const dev = once(() => synth());
+const otherWorkflowNoPrefixNoCap = once(() =>
+  synth([daily(), { name: 'other', source: 'main:\n  steps:\n    - a:\n        return: 1\n' }], { config: (c) => ({ ...c, topicPrefix: '', maxExtractInstances: undefined }) }),
+);
+const withArgument = once(() => synth(WORKFLOWS, { config: (c) => ({ ...c, schedule: { argument: { cohort: 'pilot' } } }) }));
+const noWorkflows = once(() => synth([]));
+const noDaily = once(() =>
+  synth([
+    { name: 'other', source: 'main: {}\n' },
+    { name: 'more', source: 'main: {}\n' },
+  ]),
+);
+
 /** "role on target" of every IAM member resource granted to `member`. */
 function grantsTo(json: TfJson, member: string): string[] {
   const out: string[] = [];
@@ -55,9 +69,20 @@ function grantsTo(json: TfJson, member: string): string[] {
   return out.sort();
 }
 
+/** Terraform addresses of the IAM member resources granted to `member` (their state keys). */
+function grantIds(json: TfJson, member: string): string[] {
+  return Object.entries(json.resource)
+    .filter(([type]) => type.endsWith('_iam_member'))
+    .flatMap(([type, members]) =>
+      Object.entries(members)
+        .filter(([, b]) => b.member === member)
+        .map(([id]) => `${type}.${id}`),
+    );
+}
+
 describe('orchestration module: the workflows’ identity', () => {
   test('one service account; its member literal is its e-mail; it holds exactly what the workflow’s calls need', () => {
-    const { json, config, out } = synth();
+    const { json, config, out } = dev();
     const n = names(config);
     expect(json.resource.google_service_account!['sa-workflows']).toEqual({
       project: config.projectId,
@@ -85,6 +110,11 @@ describe('orchestration module: the workflows’ identity', () => {
         `roles/logging.logWriter on project ${config.projectId}`,
       ].sort(),
     );
+    // Each grant's Terraform address names the identity: a rename would make a deployed stack
+    // destroy and re-create every grant (the workflow without its roles in between).
+    const ids = grantIds(json, `serviceAccount:${ref('google_service_account', 'sa-workflows', 'email')}`);
+    expect(ids.length).toBeGreaterThan(0);
+    expect(ids.filter((id) => !id.split('.')[1]!.startsWith('iam-workflows-'))).toEqual([]);
   });
 
   test('personal data read by a workflow: the tagged, not dropped, columns its SQL names next to their raw table', () => {
@@ -114,7 +144,7 @@ describe('orchestration module: the workflows’ identity', () => {
 
 describe('orchestration module: the workflows', () => {
   test('each workflow file deployed with the runner, errors-only call logs, and every variable the workflows read', () => {
-    const { json, config } = synth();
+    const { json, config } = dev();
     const n = names(config);
     expect(WORKFLOWS.length).toBeGreaterThan(0);
     expect(Object.keys(json.resource.google_workflows_workflow!)).toEqual(WORKFLOWS.map((w) => `workflow-${w.name}`));
@@ -148,8 +178,7 @@ describe('orchestration module: the workflows', () => {
   });
 
   test('an empty topic prefix is left unset; without maxExtractInstances the cap is the extract function’s; every workflow gets the same variables', () => {
-    const other: WorkflowSource = { name: 'other', source: 'main:\n  steps:\n    - a:\n        return: 1\n' };
-    const { json } = synth([daily(), other], { config: (c) => ({ ...c, topicPrefix: '', maxExtractInstances: undefined }) });
+    const { json } = otherWorkflowNoPrefixNoCap();
     const vars = (id: string) => json.resource.google_workflows_workflow![id]!.user_env_vars as Record<string, string>;
     expect(vars(`workflow-${DAILY_WORKFLOW.name}`)[WORKFLOW_ENV.topicPrefix]).toBeUndefined();
     expect(vars(`workflow-${DAILY_WORKFLOW.name}`)[WORKFLOW_ENV.extractMaxInFlight]).toBe(String(FUNCTIONS.extract.maxInstances));
@@ -165,7 +194,7 @@ describe('orchestration module: the workflows', () => {
 
 describe('orchestration module: the daily schedule', () => {
   test('a scheduler identity that may only start workflows, and one job that starts the daily workflow on DAILY_WORKFLOW.schedule', () => {
-    const { json, config } = synth();
+    const { json, config } = dev();
     const n = names(config);
     expect(DAILY_WORKFLOW.schedule.timeZone).toBe(TIME_ZONE);
     expect(json.resource.google_service_account!['sa-scheduler']).toEqual({
@@ -174,6 +203,9 @@ describe('orchestration module: the daily schedule', () => {
       display_name: expect.stringMatching(/\S{5,}/),
     });
     expect(grantsTo(json, `serviceAccount:${ref('google_service_account', 'sa-scheduler', 'email')}`)).toEqual([`roles/workflows.invoker on project ${config.projectId}`]);
+    expect(grantIds(json, `serviceAccount:${ref('google_service_account', 'sa-scheduler', 'email')}`)).toEqual([
+      'google_project_iam_member.iam-scheduler-project-workflows-invoker',
+    ]);
     const job = json.resource.google_cloud_scheduler_job!['schedule-daily']!;
     expect(job).toEqual({
       project: config.projectId,
@@ -203,18 +235,16 @@ describe('orchestration module: the daily schedule', () => {
 
   test('the configured argument reaches the execution', () => {
     const argument = { cohort: 'pilot' };
-    const { json } = synth(WORKFLOWS, { config: (c) => ({ ...c, schedule: { argument } }) });
+    const { json, config } = withArgument();
+    expect(config.schedule.argument).toEqual(argument);
     const body = json.resource.google_cloud_scheduler_job!['schedule-daily']!.http_target.body as string;
     expect(JSON.parse(Buffer.from(body, 'base64').toString('utf8'))).toEqual({ argument: JSON.stringify(argument) });
   });
 
   test('no daily workflow file: no scheduler, no job, no outputs, and a warning that names the file and what was found', () => {
-    const none = synth([]);
+    const none = noWorkflows();
     expect(none.warnings).toEqual([`No daily schedule: ${DAILY_WORKFLOW_FILE} does not exist (found: none)`]);
-    const other = synth([
-      { name: 'other', source: 'main: {}\n' },
-      { name: 'more', source: 'main: {}\n' },
-    ]);
+    const other = noDaily();
     expect(other.warnings).toEqual([`No daily schedule: ${DAILY_WORKFLOW_FILE} does not exist (found: other, more)`]);
     for (const { json, out } of [none, other]) {
       expect(resources(json, 'google_cloud_scheduler_job')).toEqual([]);
@@ -224,6 +254,6 @@ describe('orchestration module: the daily schedule', () => {
       // The runner is still handed out (Power BI's row access policies name it).
       expect(out.runnerMember).toMatch(/^serviceAccount:/);
     }
-    expect(synth().warnings).toEqual([]);
+    expect(dev().warnings).toEqual([]);
   });
 });

@@ -1,31 +1,20 @@
 import { landedTables, PiiKind } from '../../shared/contracts/tables';
-import { MunicipalityRegistry } from '../../shared/contracts/municipalities';
 import { OPS_VIEWS, opsViewQuery } from '../../shared/ledger/schema';
 import { bigQueryMartProcedures, MART_TABLES } from '../../shared/marts/marts';
-import { rowAccessPolicies } from '../../shared/marts/row-access';
 import { bindBigQueryDatasets } from '../../shared/marts/sql-dialect';
 import { PEC_TABLES } from '../../shared/tables/pec-tables';
 import { LOADED_SLICES_TABLE, rawTableSchema, toBigQuerySchemaJson, type BigQueryTableSpec } from '../../infra-cdktf/bigquery-schema';
-import { Testing, TerraformStack } from '../../infra-cdktf/cdk';
-import { BigqueryDataset, BigqueryTable, DataGoogleProject, ServiceAccount } from '../../infra-cdktf/google';
-import { names } from '../../infra-cdktf/naming';
-import { serviceAccountMember } from '../../infra-cdktf/iam';
-import { deployedProcedureBody, warehouse, type Warehouse } from '../../infra-cdktf/modules/bigquery';
-import type { StackContext } from '../../infra-cdktf/modules/context';
-import { MAX_ROW_ACCESS_POLICIES_PER_TABLE, powerBi } from '../../infra-cdktf/modules/powerbi';
-import { readEnvironmentConfig } from '../../infra-cdktf/inputs';
+import { deployedProcedureBody, warehouse } from '../../infra-cdktf/modules/bigquery';
 import { martTables, opsTables } from '../../infra-cdktf/owned-tables';
-import { syntheticDeployment } from '../../infra-cdktf/synthetic';
-import { synthModule } from './support/module-stack';
-import { repoRoot, resources, type Body, type TfJson } from './support/synth';
+import { once, synthModule } from './support/module-stack';
+import { resources, type Body } from './support/synth';
 
 /**
- * infra-cdktf/modules/bigquery.ts and powerbi.ts on their own (support/module-stack.ts says why):
- * the warehouse module, and Power BI on top of it with a bare runner service account in place of
- * the orchestration module, synthesized inside each test. Expected values come from their single
- * definitions: the table specs (rawTableSchema, opsTables, martTables: partitioning, clustering,
- * schema), the ops views, the mart procedures, rowAccessPolicies and the environment config. The
- * wired-together checks stay in contracts.test.ts and security.test.ts.
+ * infra-cdktf/modules/bigquery.ts on its own (support/module-stack.ts says why; Power BI on top of
+ * it: module-powerbi.test.ts), each stack synthesized once, in a `beforeAll` (`once`). Expected
+ * values come from their single definitions: the table specs (rawTableSchema, opsTables,
+ * martTables: partitioning, clustering, schema), the ops views, the mart procedures and the
+ * environment config. The wired-together checks stay in contracts.test.ts and security.test.ts.
  */
 
 const ref = (type: string, id: string, attr: string) => `\${${type}.${id}.${attr}}`;
@@ -34,15 +23,11 @@ const datasetRef = (key: string) => ref('google_bigquery_dataset', `dataset-${ke
 
 const synthWarehouse = (o: Parameters<typeof synthModule>[1] = {}) => synthModule((ctx) => warehouse(ctx), o);
 
-function withPowerBi(ctx: StackContext, edit: (w: Warehouse) => Warehouse = (w) => w) {
-  const w = edit(warehouse(ctx));
-  const runner = new ServiceAccount(ctx.scope, 'sa-runner', { project: ctx.config.projectId, accountId: 'test-runner' });
-  const runnerMember = `serviceAccount:test-runner@${ctx.config.projectId}.iam.gserviceaccount.com`;
-  powerBi(ctx, w, { runner, runnerMember });
-  return { runnerMember };
-}
-const synthPowerBi = (o: Parameters<typeof synthModule>[1] = {}) => synthModule((ctx) => withPowerBi(ctx), o);
-
+const PII_READERS = ['group:dpo@example.org', 'user:auditor@example.org'];
+/** The dev config without its first municipality's Power BI group. */
+// Each stack the tests check, synthesized once (support/module-stack.ts's `once` says why).
+const dev = once(() => synthWarehouse());
+const withPiiReaders = once(() => synthWarehouse({ config: (c) => ({ ...c, piiFineGrainedReaders: PII_READERS }) }));
 /** A table body as the module must write it from its spec (the dataset by reference, tags by reference). */
 const tableFrom = (project: string, dataset: string, spec: BigQueryTableSpec): Body => ({
   project,
@@ -57,19 +42,9 @@ const tableFrom = (project: string, dataset: string, spec: BigQueryTableSpec): B
 });
 const snake = (o: object): Body => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]));
 
-/** [role, target] of every IAM member resource granted to `member`. */
-function grantsTo(json: TfJson, member: string): string[] {
-  const out: string[] = [];
-  for (const [type, members] of Object.entries(json.resource)) {
-    if (!type.endsWith('_iam_member')) continue;
-    for (const [, b] of Object.entries(members)) if (b.member === member) out.push(`${b.role} on ${b.dataset_id ?? b.taxonomy ?? `project ${b.project}`}`);
-  }
-  return out.sort();
-}
-
 describe('warehouse module: datasets and personal-data tags', () => {
   test('raw, marts and ops in the region, named from the config, never emptied by a destroy', () => {
-    const { json, config, out } = synthWarehouse();
+    const { json, config, out } = dev();
     const ds = json.resource.google_bigquery_dataset!;
     expect(Object.keys(ds).sort()).toEqual(['dataset-marts', 'dataset-ops', 'dataset-raw']);
     for (const key of ['raw', 'marts', 'ops'] as const) {
@@ -86,7 +61,7 @@ describe('warehouse module: datasets and personal-data tags', () => {
   });
 
   test('one taxonomy with fine-grained access control, one policy tag per kind of personal data, each described', () => {
-    const { json, config, out } = synthWarehouse();
+    const { json, config, out } = dev();
     expect(json.resource.google_data_catalog_taxonomy).toEqual({
       'taxonomy-pii': {
         project: config.projectId,
@@ -111,19 +86,20 @@ describe('warehouse module: datasets and personal-data tags', () => {
   });
 
   test('each configured fine-grained reader may read the tagged columns (on the taxonomy); nobody else', () => {
-    const readers = ['group:dpo@example.org', 'user:auditor@example.org'];
-    const { json: none } = synthWarehouse();
+    const { json: none, config: devConfig } = dev();
+    expect(devConfig.piiFineGrainedReaders).toEqual([]);
     expect(resources(none, 'google_data_catalog_taxonomy_iam_member')).toEqual([]);
-    const { json } = synthWarehouse({ config: (c) => ({ ...c, piiFineGrainedReaders: readers }) });
+    const { json, config } = withPiiReaders();
+    expect(config.piiFineGrainedReaders).toEqual(PII_READERS);
     expect(resources(json, 'google_data_catalog_taxonomy_iam_member').map(([, b]) => b)).toEqual(
-      readers.map((member) => ({ taxonomy: ref('google_data_catalog_taxonomy', 'taxonomy-pii', 'name'), role: 'roles/datacatalog.categoryFineGrainedReader', member })),
+      PII_READERS.map((member) => ({ taxonomy: ref('google_data_catalog_taxonomy', 'taxonomy-pii', 'name'), role: 'roles/datacatalog.categoryFineGrainedReader', member })),
     );
   });
 });
 
 describe('warehouse module: tables, views, procedures', () => {
   test('raw: one table per landed table, from its spec (partitioning, clustering, schema with policy tags), deletion-protected', () => {
-    const { json, config, out } = synthWarehouse();
+    const { json, config, out } = dev();
     const landed = landedTables(PEC_TABLES);
     const raw = Object.fromEntries(resources(json, 'google_bigquery_table').filter(([id]) => id.startsWith('raw-')));
     expect(Object.keys(raw).sort()).toEqual(landed.map((t) => `raw-${t.name}`).sort());
@@ -137,7 +113,7 @@ describe('warehouse module: tables, views, procedures', () => {
   });
 
   test('ops: the ledger tables and the set-aside views over raw, each view after its raw table', () => {
-    const { json, config } = synthWarehouse();
+    const { json, config } = dev();
     const tables = resources(json, 'google_bigquery_table');
     const ops = opsTables();
     expect(ops.map((t) => t.tableId)).toContain(LOADED_SLICES_TABLE);
@@ -158,7 +134,7 @@ describe('warehouse module: tables, views, procedures', () => {
   });
 
   test('marts: one table per mart table; one SQL procedure per refreshed mart, its body bound to this environment, after the tables it names', () => {
-    const { json, config, out } = synthWarehouse();
+    const { json, config, out } = dev();
     const marts = martTables();
     expect(marts.map((t) => t.tableId).sort()).toEqual(MART_TABLES.map((t) => t.name).sort());
     for (const spec of marts) {
@@ -186,135 +162,12 @@ describe('warehouse module: tables, views, procedures', () => {
   });
 
   test('deployedProcedureBody binds every dataset placeholder to this environment', () => {
-    const { config } = synthWarehouse();
+    const { config } = dev();
     const other = { ...config, projectId: 'other-project', datasets: { raw: 'r1', marts: 'm1', ops: 'o1' } };
     for (const p of bigQueryMartProcedures()) {
       const body = deployedProcedureBody(p, other);
       expect(body).toBe(bindBigQueryDatasets(p.body, { project: 'other-project', raw: 'r1', marts: 'm1', ops: 'o1' }));
       expect(body).not.toMatch(/\{\{/);
     }
-  });
-});
-
-describe('Power BI module: read-only on marts, rows by municipality group', () => {
-  test('its own service account and the configured group: data viewer on marts, job user and read-session user on the project, nothing else', () => {
-    const { json, config } = synthPowerBi();
-    const sa = json.resource.google_service_account!['sa-powerbi']!;
-    expect(sa).toEqual({ project: config.projectId, account_id: names(config).serviceAccount('powerbi-reader'), display_name: expect.stringMatching(/\S{5,}/) });
-    const expected = [
-      'roles/bigquery.dataViewer on ' + datasetRef('marts'),
-      `roles/bigquery.jobUser on project ${config.projectId}`,
-      `roles/bigquery.readSessionUser on project ${config.projectId}`,
-    ].sort();
-    expect(grantsTo(json, serviceAccountMember({ email: ref('google_service_account', 'sa-powerbi', 'email') } as ServiceAccount))).toEqual(expected);
-    expect(config.powerBiGroup).toBeTruthy();
-    expect(grantsTo(json, `group:${config.powerBiGroup}`)).toEqual(expected);
-    expect(json.output!.powerbi_service_account!.value).toBe(ref('google_service_account', 'sa-powerbi', 'email'));
-  });
-
-  test('without powerBiGroup no group is granted anything', () => {
-    const { json } = synthPowerBi({ config: (c) => ({ ...c, powerBiGroup: undefined, powerBiMunicipalityGroups: {} }) });
-    const members = Object.entries(json.resource)
-      .filter(([type]) => type.endsWith('_iam_member'))
-      .flatMap(([, m]) => Object.values(m).map((b) => b.member as string));
-    expect(members.filter((m) => m.startsWith('group:'))).toEqual([]);
-  });
-
-  test('one row access policy per mart table and principal, exactly rowAccessPolicies(registry, config), each after the runner exists', () => {
-    const { json, config, registry, out, warnings } = synthPowerBi();
-    const expected = rowAccessPolicies(registry, {
-      readersOf: (ibge) => (config.powerBiMunicipalityGroups[ibge] ? `group:${config.powerBiMunicipalityGroups[ibge]}` : undefined),
-      writer: out.runnerMember,
-      allRowsReaders: config.powerBiAllRowsReaders,
-    });
-    // Something to check: a policy per municipality group besides the all-rows one.
-    expect(expected.filter((p) => p.grantees.some((g) => g.startsWith('group:'))).length).toBeGreaterThanOrEqual(
-      MART_TABLES.length * Object.keys(config.powerBiMunicipalityGroups).length,
-    );
-    expect(json.resource.google_bigquery_row_access_policy).toEqual(
-      Object.fromEntries(
-        expected.map((p) => [
-          `row-access-${p.mart}-${p.policyId}`,
-          {
-            project: config.projectId,
-            dataset_id: datasetRef('marts'),
-            table_id: ref('google_bigquery_table', `marts-${p.mart}`, 'table_id'),
-            policy_id: p.policyId,
-            filter_predicate: p.filterPredicate,
-            grantees: p.grantees,
-            depends_on: ['google_service_account.sa-runner'],
-          },
-        ]),
-      ),
-    );
-    // Every enabled municipality of dev has a group: no warning.
-    expect(registry.municipalities.filter((m) => m.enabled).every((m) => config.powerBiMunicipalityGroups[m.ibge])).toBe(true);
-    expect(warnings).toEqual([]);
-  });
-
-  test('all-rows readers from the config share the pipeline’s TRUE filter', () => {
-    const { json, out } = synthPowerBi({ config: (c) => ({ ...c, powerBiAllRowsReaders: ['group:estado@example.org'] }) });
-    const all = resources(json, 'google_bigquery_row_access_policy').filter(([, p]) => p.filter_predicate === 'TRUE');
-    expect(all).toHaveLength(MART_TABLES.length);
-    for (const [, p] of all) expect(p.grantees).toEqual([out.runnerMember, 'group:estado@example.org']);
-  });
-
-  test('an enabled municipality without a group: a warning names it (its rows are seen by no Power BI user)', () => {
-    const { config } = synthPowerBi();
-    const [first, ...rest] = Object.keys(config.powerBiMunicipalityGroups);
-    const { json, warnings } = synthPowerBi({ config: (c) => ({ ...c, powerBiMunicipalityGroups: Object.fromEntries(rest.map((k) => [k, c.powerBiMunicipalityGroups[k]!])) }) });
-    // No policy names it: only the all-rows policy covers its rows.
-    const policies = resources(json, 'google_bigquery_row_access_policy').map(([, p]) => p);
-    expect(policies.filter((p) => p.filter_predicate !== 'TRUE')).toHaveLength(MART_TABLES.length * rest.length);
-    expect(policies.filter((p) => String(p.filter_predicate).includes(first!))).toEqual([]);
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain(`powerBiMunicipalityGroups has no group for ${first}:`);
-    // A disabled municipality without a group is no reason to warn.
-    const { registry } = synthPowerBi();
-    const disabled = MunicipalityRegistry.parse({ municipalities: registry.municipalities.map((m) => (m.ibge === first ? { ...m, enabled: false } : m)) });
-    const quiet = synthPowerBi({
-      registry: disabled,
-      config: (c) => ({ ...c, powerBiMunicipalityGroups: Object.fromEntries(rest.map((k) => [k, c.powerBiMunicipalityGroups[k]!])) }),
-    });
-    expect(quiet.warnings).toEqual([]);
-  });
-
-  test('a mart without a table in the stack stops the synth, naming the policy and the mart', () => {
-    const [gone] = MART_TABLES;
-    expect(() => synthModule((ctx) => withPowerBi(ctx, (w) => ({ ...w, martTables: Object.fromEntries(Object.entries(w.martTables).filter(([k]) => k !== gone!.name)) })))).toThrow(
-      new RegExp(`^row access policy \\w+ names mart ${gone!.name}, which has no table in the stack$`),
-    );
-  });
-
-  test(`more than ${MAX_ROW_ACCESS_POLICIES_PER_TABLE} policies on one table: a warning says so and what to do; exactly that many, none`, () => {
-    // n municipalities, each with its own group: n policies per table plus the all-rows one. Built
-    // without synthesizing (the warning is recorded when the module runs) and on bare mart tables:
-    // thousands of policies, kept to a few seconds.
-    const withGroups = (n: number) => {
-      const s = syntheticDeployment(readEnvironmentConfig(repoRoot, 'prod'), n, 'tls');
-      const config = {
-        ...s.config,
-        powerBiAllRowsReaders: [],
-        powerBiMunicipalityGroups: Object.fromEntries(s.registry.municipalities.map((m) => [m.ibge, `g-${m.ibge}@example.org`])),
-      };
-      const stack = new TerraformStack(Testing.app(), 'prod');
-      const ctx: StackContext = {
-        scope: stack,
-        config,
-        names: names(config),
-        registry: s.registry,
-        project: new DataGoogleProject(stack, 'project', { projectId: config.projectId }),
-      };
-      const marts = new BigqueryDataset(stack, 'dataset-marts', { datasetId: config.datasets.marts });
-      const martTables = Object.fromEntries(MART_TABLES.map((t) => [t.name, new BigqueryTable(stack, `marts-${t.name}`, { datasetId: marts.datasetId, tableId: t.name })]));
-      const runner = new ServiceAccount(stack, 'sa-runner', { accountId: 'test-runner' });
-      powerBi(ctx, { marts, martTables } as Warehouse, { runner, runnerMember: 'serviceAccount:test-runner@p.iam.gserviceaccount.com' });
-      return stack.node.metadata.filter((m) => m.type === '@cdktf/warn').map((m) => String(m.data));
-    };
-    const max = MAX_ROW_ACCESS_POLICIES_PER_TABLE;
-    expect(withGroups(max)).toEqual([
-      `${max + 1} row access policies per marts table exceed BigQuery's ${max}: name one group for several municipalities (a regional group gets one policy)`,
-    ]);
-    expect(withGroups(max - 1)).toEqual([]);
   });
 });

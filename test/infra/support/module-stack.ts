@@ -48,3 +48,23 @@ export function synthModule<T>(
   const warnings = stack.node.metadata.filter((m) => m.type === '@cdktf/warn').map((m) => String(m.data));
   return { json, out, config, registry, warnings };
 }
+
+/**
+ * A value made once, in a `beforeAll` registered where this is called, and read by every test
+ * that checks it (tests never modify what they read). For module tests whose stack is costly
+ * (the warehouse: every PEC table), or checked by several tests: synthesizing it in each test
+ * made a mutant cost one stack per test that executed it. Code run in a `beforeAll` is covered
+ * outside any test, so Stryker runs each of its mutants against every test of the file — which
+ * then costs the file's few stacks once, not a stack per test. A failure while making it fails
+ * every test that reads it.
+ */
+export function once<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  beforeAll(() => {
+    made = { value: make() };
+  });
+  return () => {
+    if (!made) throw new Error('once(): read before its beforeAll ran');
+    return made.value;
+  };
+}
