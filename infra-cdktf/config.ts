@@ -37,7 +37,8 @@ export function parseCidr(cidr: string): { base: number; prefix: number; size: n
 
 export function cidrContains(outer: string, inner: string): boolean {
   const o = parseCidr(outer);
-  const i = parseCidr(inner) ?? (/^(\d{1,3}\.){3}\d{1,3}$/.test(inner) ? parseCidr(`${inner}/32`) : undefined);
+  // A bare address is its /32 (parseCidr refuses anything else with "/32" appended).
+  const i = parseCidr(inner) ?? parseCidr(`${inner}/32`);
   return !!o && !!i && i.base >= o.base && i.base + i.size <= o.base + o.size;
 }
 

@@ -3,13 +3,17 @@ import { bgpSessions, cidrContains, cidrOverlaps, cloudRegistryProblems, parseCi
 import { readEnvironmentConfig, readRegistry } from '../../infra-cdktf/inputs';
 import { ConfigError, ExtractSettingsSchema } from '../../shared/contracts/config';
 import { MunicipalityRegistry, type MunicipalityEntry } from '../../shared/contracts/municipalities';
-import { repoRoot } from './support/synth';
 
 /**
  * infra-cdktf/config.ts without a stack: the environment config's rules at their edges, its
  * defaults, the CIDR helpers, the BGP sessions of a /29 and the cloud rules on the registry, each
  * problem word for word. placement-and-paths.test.ts checks that a bad config stops the synth.
  */
+
+// Not support/synth's repoRoot: importing that module loads the whole stack, whose module-level
+// parseCidr calls (vpn-plan.ts, synthetic.ts) crash the file under a parseCidr mutant, which mutation
+// testing then counts as an error instead of a test that catches it.
+const repoRoot = path.resolve(__dirname, '../..');
 
 const base = { projectId: 'pec-test-project', stateBucket: 'pec-test-state', alertEmail: 'a@example.org' };
 
@@ -56,6 +60,13 @@ describe('parseEnvironmentConfig', () => {
     });
   });
 
+  test("the schedule's argument: a cohort and municipalities (RunRequest's rules), kept as given", () => {
+    const argument = { cohort: 'pilot-1', municipalities: ['3509502', '4106902'] };
+    expect(parseEnvironmentConfig('dev', { ...base, schedule: { argument } }).schedule).toEqual({ argument });
+    expect(problemsOf({ ...base, schedule: { argument: { cohort: 'Pilot' } } })).toEqual(['dev: schedule.argument.cohort: Invalid string: must match pattern /^[a-z0-9-]{1,40}$/']);
+    expect(problemsOf({ ...base, schedule: { argument: { municipalities: ['350950'] } } })).toHaveLength(1);
+  });
+
   test('given values win over the defaults', () => {
     const c = parseEnvironmentConfig('prod', { ...base, registryFile: 'r.yaml', statePrefix: 's/p', network: { connector: { maxInstances: 10 } } });
     expect([c.environment, c.registryFile, c.statePrefix, c.network.connector]).toEqual(['prod', 'r.yaml', 's/p', { machineType: 'e2-micro', minInstances: 2, maxInstances: 10 }]);
@@ -79,6 +90,7 @@ describe('parseEnvironmentConfig', () => {
     ['state bucket starting with -', { stateBucket: '-abc' }, 'dev: stateBucket: must be a bucket name'],
     ['empty state prefix', { statePrefix: '' }, 'dev: statePrefix: Too small: expected string to have >=1 characters'],
     ['empty registry file', { registryFile: '' }, 'dev: registryFile: Too small: expected string to have >=1 characters'],
+    ['empty topic prefix, written out', { topicPrefix: '' }, undefined],
     ['topic prefix of 30', { topicPrefix: `a${'b'.repeat(29)}` }, undefined],
     ['topic prefix of 31', { topicPrefix: `a${'b'.repeat(30)}` }, 'dev: topicPrefix: lower-case letters, digits and "-"'],
     ['topic prefix starting with a digit', { topicPrefix: '1a' }, 'dev: topicPrefix: lower-case letters, digits and "-"'],

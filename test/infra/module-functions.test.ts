@@ -301,6 +301,19 @@ describe('functions module: identities hold exactly their roles', () => {
     }
   });
 
+  // The logical id is the binding's Terraform state address: a renamed one is destroyed and created
+  // again on the next apply (the identity loses the role in between), so the ids are pinned too.
+  check('each IAM member’s logical id names its identity: iam-<who>-<target>-<role>', ({ json }) => {
+    const who: Record<string, string> = { 'pec-fn-build': 'functions-build', 'pec-pubsub-push': 'pubsub-push' };
+    for (const key of keys) who[`pec-fn-${FUNCTIONS[key].name}`] = `fn-${FUNCTIONS[key].name}`;
+    const ids = Object.entries(json.resource)
+      .filter(([type]) => /_iam_member$/.test(type))
+      .flatMap(([, members]) => Object.entries(members).map(([id, b]) => [id, memberAccount(json, b.member)] as const));
+    expect(ids.length).toBeGreaterThan(keys.length);
+    const whoOf = (account: string) => who[account] ?? (account.includes('gcp-sa-pubsub') ? 'pubsub-agent' : undefined);
+    expect(ids.filter(([id, account]) => !new RegExp(`^iam-${whoOf(account)}-[a-z0-9]`).test(id))).toEqual([]);
+  });
+
   test('run-status gets BigQuery read on ops only if its spec hands it the ops dataset', () => {
     const env = FUNCTIONS.runStatus.env as unknown as string[];
     env.push('opsDataset');
