@@ -368,6 +368,8 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TerminalError);
     expect(err).toMatchObject({ errorClass: 'warehouse' });
+    // Nothing to withhold in this message: the error keeps BigQuery's own as its cause.
+    expect((err as Error).cause).toMatchObject({ message: 'Error while reading data, error message: CSV table encountered too many errors' });
     expect(jobPosts().some((j) => j.configuration.query)).toBe(false);
   });
 
@@ -986,5 +988,44 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     const [outcome] = await warehouse().replaceSlices([{ table: DIM, slices: [s1] }], 'load-d-aaaaaaaaaaaa');
     expect(outcome).toMatchObject({ municipality: '3550308', table: DIM.name, status: 'failed', errorClass: 'data' });
     expect(jobPosts().some((j) => j.configuration.query)).toBe(false);
+  });
+
+  it("only an invalid-data error pointing at one of the chunk's files fails the slice; a permission error on a file, or a location elsewhere, is thrown", async () => {
+    const s1 = slice(DIM, '3550308', 4);
+    const file = s1.uris[0]!;
+    const summary = { reason: 'invalid', message: 'Error while reading data, error message: CSV table encountered too many errors' };
+    const cases = [
+      { name: 'data', error: summary, errors: [summary, { reason: 'invalid', location: file, message: 'Could not parse the value' }], fails: true },
+      {
+        name: 'denied',
+        error: { reason: 'accessDenied', message: `Access Denied: File ${file}` },
+        errors: [{ reason: 'accessDenied', location: file, message: `Access Denied: File ${file}` }],
+        fails: false,
+      },
+      {
+        name: 'elsewhere',
+        error: summary,
+        errors: [summary, { reason: 'invalid', location: 'gs://another-bucket/part-00000.csv.gz', message: 'Could not parse the value' }],
+        fails: false,
+      },
+    ];
+    // At once (the insert's answer) and found by polling: the two paths build the error differently.
+    for (const runningPolls of [0, 1])
+      for (const c of cases) {
+        fake.requests.length = 0;
+        playBigQuery(rowsByUri(s1));
+        const play = fake.onJob;
+        fake.onJob = (job) => (job.configuration.load ? { runningPolls, error: c.error, errors: c.errors } : play(job));
+        const loadId = `load-${c.name}-${runningPolls}`;
+        const result = await warehouse()
+          .replaceSlices([{ table: DIM, slices: [s1] }], loadId)
+          .catch((e: unknown) => e);
+        if (c.fails) expect(result).toEqual([expect.objectContaining({ municipality: '3550308', status: 'failed', errorClass: 'data' })]);
+        else {
+          expect(result).toBeInstanceOf(TerminalError);
+          expect(result).toMatchObject({ errorClass: 'warehouse', message: expect.stringContaining(`BigQuery job ${loadId}-${DIM.name}-0-a0`) });
+        }
+        expect(jobPosts().some((j) => j.configuration.query)).toBe(false);
+      }
   });
 });

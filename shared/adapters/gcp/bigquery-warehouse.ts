@@ -483,18 +483,16 @@ function decidedRows(decided: readonly ApplyTable[]): ApplyResultRow[] {
 }
 
 /**
- * The errors of a load job that failed on its data: terminal, reason `invalid`, and pointing at
- * files of this chunk (BigQuery names the file in `errors[].location`), a structural test, not a
- * message match. Anything else (a bad configuration, a permission) is not the data's fault and is
- * rethrown as it was.
+ * The errors of a load job that failed on its data: terminal, and one of its `errors[]` is itself a
+ * data error (reason `invalid`) pointing at a file of this chunk (BigQuery names the file in
+ * `location`): a structural test, not a message match. Anything else (a bad configuration, a
+ * permission, even on a named file) is not the data's fault and is rethrown as it was.
  */
 function dataErrors(err: unknown, uris: readonly string[]): { message?: string; location?: string }[] | undefined {
   if (!(err instanceof PipelineError) || err.transient) return undefined;
-  const cause = err.cause as { reason?: string; errors?: { reason?: string; message?: string; location?: string }[] } | undefined;
-  const errors = cause?.errors ?? [];
-  if (cause?.reason !== 'invalid' && !errors.some((e) => e.reason === 'invalid')) return undefined;
+  const errors = (err.cause as { errors?: { reason?: string; message?: string; location?: string }[] } | undefined)?.errors ?? [];
   const files = new Set(uris);
-  return errors.some((e) => e.location && files.has(e.location)) ? errors : undefined;
+  return errors.some((e) => e.reason === 'invalid' && e.location && files.has(e.location)) ? errors : undefined;
 }
 
 /**
