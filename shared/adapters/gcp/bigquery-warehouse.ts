@@ -455,8 +455,9 @@ export class BigQueryWarehouse implements Warehouse {
  * gives it: BigQuery reports a failed ASSERT as a plain invalidQuery, with no reason of its own).
  */
 function isLedgerConflict(err: unknown): boolean {
-  const e = err as { message?: string; errors?: { message?: string }[] } | undefined;
-  return [e?.message, ...(e?.errors ?? []).map((x) => x.message)].some((m) => typeof m === 'string' && m.includes(LEDGER_CONFLICT));
+  // Always an object: the client's error, or the job's status errors.
+  const e = err as { message?: string; errors?: { message?: string }[] };
+  return [e.message, ...(e.errors ?? []).map((x) => x.message)].some((m) => typeof m === 'string' && m.includes(LEDGER_CONFLICT));
 }
 
 /** A job error that quotes a value (BigQuery's CSV errors do) keeps its class, loses the value and its raw cause. */
