@@ -195,6 +195,9 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
       expect.arrayContaining([`stage_load_daily_20261122_0123456789ab_${FACT.name}_0`, `stage_load_daily_20261122_0123456789ab_${DIM.name}_0`]),
     );
     expect(stagingCreates.every((t) => t.tableReference.tableId === 'loaded_slices' || Number(t.expirationTime) > Date.now())).toBe(true);
+    // Each staging table is created with its files' columns, in file order.
+    const factStaging = stagingCreates.find((t) => t.tableReference.tableId === `stage_load_daily_20261122_0123456789ab_${FACT.name}_0`)!;
+    expect(factStaging.schema.fields.map((f: { name: string }) => f.name)).toEqual(columnsOf(FACT).map((c) => c.name));
     expect([...fake.tables.keys()].filter((k) => k.startsWith('ops.stage_'))).toEqual([]);
 
     const apply = jobs[2]!.configuration.query!;
@@ -587,6 +590,16 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     ]);
     expect(jobPosts().some((j) => j.configuration.query)).toBe(false);
     expect([...fake.tables.keys()].filter((k) => k.startsWith('ops.stage_'))).toEqual([]); // staging dropped anyway
+  });
+
+  it('a slice whose files are bad but whose newer extraction is already loaded is stale, not failed', async () => {
+    const s1 = slice(DIM, '3550308', 4);
+    const rows = rowsByUri(s1);
+    rows.set(s1.uris[0]!, 3); // staged 3 of the 4 rows its manifest declares
+    playBigQuery(rows, [{ table_name: DIM.name, municipality: '3550308', window_start: null, window_end: null, extracted_at: '2026-11-23T09:00:00.000000Z' }]);
+    expect(await warehouse().replaceSlices([{ table: DIM, slices: [s1] }], 'load-n-bbbbbbbbbbbb')).toEqual([
+      { municipality: '3550308', table: DIM.name, status: 'stale', newerExtractedAt: '2026-11-23T09:00:00.000000Z' },
+    ]);
   });
 
   it('a transaction result without a row for a requested slice is an internal error, not a silent gap', async () => {
