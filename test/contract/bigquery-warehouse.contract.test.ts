@@ -561,6 +561,27 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     expect(jobPosts().map((j) => j.jobReference.jobId)).toEqual([`load-g-aaaaaaaaaaaa-${DIM.name}-0-a0`, `load-g-aaaaaaaaaaaa-${DIM.name}-0-a1`, 'load-g-aaaaaaaaaaaa-apply-a0']);
   });
 
+  it('a staging table that another delivery re-creates between the check and the create (409) counts as new: the earlier job is not reused', async () => {
+    const loads = [{ table: DIM, slices: [slice(DIM, '3550308', 4)] }];
+    playBigQuery(rowsByUri(...loads[0]!.slices));
+    const play = fake.onJob;
+    fake.onJob = (job) => (isLedgerRead(job) ? { error: { reason: 'accessDenied', message: 'no' } } : play(job));
+    await expect(warehouse().replaceSlices(loads, 'load-h-aaaaaaaaaaaa')).rejects.toThrow();
+    for (const k of [...fake.tables.keys()].filter((k) => k.startsWith('ops.stage_'))) fake.tables.delete(k); // expired
+    // A concurrent delivery creates it (empty) after this one found it missing: this one's create answers 409.
+    fake.beforeAnswer = (r) => {
+      const t = (r.json as { tableReference?: { datasetId: string; tableId: string } } | undefined)?.tableReference;
+      if (r.method === 'POST' && t?.tableId.startsWith('stage_')) fake.tables.set(`${t.datasetId}.${t.tableId}`, { tableReference: t });
+      return undefined;
+    };
+    fake.onJob = play;
+    fake.requests.length = 0;
+    expect(await warehouse().replaceSlices(loads, 'load-h-aaaaaaaaaaaa')).toEqual([
+      { municipality: '3550308', table: DIM.name, status: 'loaded', rowsDeleted: 7, rowsInserted: 4 },
+    ]);
+    expect(jobPosts().map((j) => j.jobReference.jobId)).toEqual([`load-h-aaaaaaaaaaaa-${DIM.name}-0-a0`, `load-h-aaaaaaaaaaaa-${DIM.name}-0-a1`, 'load-h-aaaaaaaaaaaa-apply-a0']);
+  });
+
   it('a redelivery finds the committed transaction under its last attempt id (-a1 after a transient -a0)', async () => {
     const loads = [{ table: DIM, slices: [slice(DIM, '3550308', 4)] }];
     playBigQuery(rowsByUri(...loads[0]!.slices));

@@ -87,7 +87,7 @@ export class BigQueryWarehouse implements Warehouse {
     for (const t of tables) await this.ensureTable(this.o.rawDataset, t.name, toTableResource(rawTableSchema(t)));
   }
 
-  /** Creates the table if it is absent; answers whether it was already there. */
+  /** Creates the table if it is absent; answers whether it was already there before this call. */
   private async ensureTable(dataset: string, tableId: string, resource: Record<string, unknown>): Promise<boolean> {
     const table = this.bq.dataset(dataset).table(tableId);
     try {
@@ -96,7 +96,8 @@ export class BigQueryWarehouse implements Warehouse {
       await this.bq.dataset(dataset).createTable(tableId, resource);
       return false;
     } catch (err) {
-      if (httpStatus(err) === 409) return true; // created concurrently
+      // Created concurrently, just now: it was not there before (a staging table so created is empty).
+      if (httpStatus(err) === 409) return false;
       throw gcpError(err, 'warehouse', `creating ${dataset}.${tableId}`);
     }
   }
