@@ -195,6 +195,9 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
       expect.arrayContaining([`stage_load_daily_20261122_0123456789ab_${FACT.name}_0`, `stage_load_daily_20261122_0123456789ab_${DIM.name}_0`]),
     );
     expect(stagingCreates.every((t) => t.tableReference.tableId === 'loaded_slices' || Number(t.expirationTime) > Date.now())).toBe(true);
+    // Each staging table is created with its files' columns, in file order.
+    const factStaging = stagingCreates.find((t) => t.tableReference.tableId === `stage_load_daily_20261122_0123456789ab_${FACT.name}_0`)!;
+    expect(factStaging.schema.fields.map((f: { name: string }) => f.name)).toEqual(columnsOf(FACT).map((c) => c.name));
     expect([...fake.tables.keys()].filter((k) => k.startsWith('ops.stage_'))).toEqual([]);
 
     const apply = jobs[2]!.configuration.query!;
@@ -368,6 +371,8 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TerminalError);
     expect(err).toMatchObject({ errorClass: 'warehouse' });
+    // Nothing to withhold in this message: the error keeps BigQuery's own as its cause.
+    expect((err as Error).cause).toMatchObject({ message: 'Error while reading data, error message: CSV table encountered too many errors' });
     expect(jobPosts().some((j) => j.configuration.query)).toBe(false);
   });
 
@@ -556,6 +561,27 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     expect(jobPosts().map((j) => j.jobReference.jobId)).toEqual([`load-g-aaaaaaaaaaaa-${DIM.name}-0-a0`, `load-g-aaaaaaaaaaaa-${DIM.name}-0-a1`, 'load-g-aaaaaaaaaaaa-apply-a0']);
   });
 
+  it('a staging table that another delivery re-creates between the check and the create (409) counts as new: the earlier job is not reused', async () => {
+    const loads = [{ table: DIM, slices: [slice(DIM, '3550308', 4)] }];
+    playBigQuery(rowsByUri(...loads[0]!.slices));
+    const play = fake.onJob;
+    fake.onJob = (job) => (isLedgerRead(job) ? { error: { reason: 'accessDenied', message: 'no' } } : play(job));
+    await expect(warehouse().replaceSlices(loads, 'load-h-aaaaaaaaaaaa')).rejects.toThrow();
+    for (const k of [...fake.tables.keys()].filter((k) => k.startsWith('ops.stage_'))) fake.tables.delete(k); // expired
+    // A concurrent delivery creates it (empty) after this one found it missing: this one's create answers 409.
+    fake.beforeAnswer = (r) => {
+      const t = (r.json as { tableReference?: { datasetId: string; tableId: string } } | undefined)?.tableReference;
+      if (r.method === 'POST' && t?.tableId.startsWith('stage_')) fake.tables.set(`${t.datasetId}.${t.tableId}`, { tableReference: t });
+      return undefined;
+    };
+    fake.onJob = play;
+    fake.requests.length = 0;
+    expect(await warehouse().replaceSlices(loads, 'load-h-aaaaaaaaaaaa')).toEqual([
+      { municipality: '3550308', table: DIM.name, status: 'loaded', rowsDeleted: 7, rowsInserted: 4 },
+    ]);
+    expect(jobPosts().map((j) => j.jobReference.jobId)).toEqual([`load-h-aaaaaaaaaaaa-${DIM.name}-0-a0`, `load-h-aaaaaaaaaaaa-${DIM.name}-0-a1`, 'load-h-aaaaaaaaaaaa-apply-a0']);
+  });
+
   it('a redelivery finds the committed transaction under its last attempt id (-a1 after a transient -a0)', async () => {
     const loads = [{ table: DIM, slices: [slice(DIM, '3550308', 4)] }];
     playBigQuery(rowsByUri(...loads[0]!.slices));
@@ -585,6 +611,16 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     ]);
     expect(jobPosts().some((j) => j.configuration.query)).toBe(false);
     expect([...fake.tables.keys()].filter((k) => k.startsWith('ops.stage_'))).toEqual([]); // staging dropped anyway
+  });
+
+  it('a slice whose files are bad but whose newer extraction is already loaded is stale, not failed', async () => {
+    const s1 = slice(DIM, '3550308', 4);
+    const rows = rowsByUri(s1);
+    rows.set(s1.uris[0]!, 3); // staged 3 of the 4 rows its manifest declares
+    playBigQuery(rows, [{ table_name: DIM.name, municipality: '3550308', window_start: null, window_end: null, extracted_at: '2026-11-23T09:00:00.000000Z' }]);
+    expect(await warehouse().replaceSlices([{ table: DIM, slices: [s1] }], 'load-n-bbbbbbbbbbbb')).toEqual([
+      { municipality: '3550308', table: DIM.name, status: 'stale', newerExtractedAt: '2026-11-23T09:00:00.000000Z' },
+    ]);
   });
 
   it('a transaction result without a row for a requested slice is an internal error, not a silent gap', async () => {
@@ -986,5 +1022,44 @@ describe('BigQueryWarehouse against the BigQuery REST API (contract)', () => {
     const [outcome] = await warehouse().replaceSlices([{ table: DIM, slices: [s1] }], 'load-d-aaaaaaaaaaaa');
     expect(outcome).toMatchObject({ municipality: '3550308', table: DIM.name, status: 'failed', errorClass: 'data' });
     expect(jobPosts().some((j) => j.configuration.query)).toBe(false);
+  });
+
+  it("only an invalid-data error pointing at one of the chunk's files fails the slice; a permission error on a file, or a location elsewhere, is thrown", async () => {
+    const s1 = slice(DIM, '3550308', 4);
+    const file = s1.uris[0]!;
+    const summary = { reason: 'invalid', message: 'Error while reading data, error message: CSV table encountered too many errors' };
+    const cases = [
+      { name: 'data', error: summary, errors: [summary, { reason: 'invalid', location: file, message: 'Could not parse the value' }], fails: true },
+      {
+        name: 'denied',
+        error: { reason: 'accessDenied', message: `Access Denied: File ${file}` },
+        errors: [{ reason: 'accessDenied', location: file, message: `Access Denied: File ${file}` }],
+        fails: false,
+      },
+      {
+        name: 'elsewhere',
+        error: summary,
+        errors: [summary, { reason: 'invalid', location: 'gs://another-bucket/part-00000.csv.gz', message: 'Could not parse the value' }],
+        fails: false,
+      },
+    ];
+    // At once (the insert's answer) and found by polling: the two paths build the error differently.
+    for (const runningPolls of [0, 1])
+      for (const c of cases) {
+        fake.requests.length = 0;
+        playBigQuery(rowsByUri(s1));
+        const play = fake.onJob;
+        fake.onJob = (job) => (job.configuration.load ? { runningPolls, error: c.error, errors: c.errors } : play(job));
+        const loadId = `load-${c.name}-${runningPolls}`;
+        const result = await warehouse()
+          .replaceSlices([{ table: DIM, slices: [s1] }], loadId)
+          .catch((e: unknown) => e);
+        if (c.fails) expect(result).toEqual([expect.objectContaining({ municipality: '3550308', status: 'failed', errorClass: 'data' })]);
+        else {
+          expect(result).toBeInstanceOf(TerminalError);
+          expect(result).toMatchObject({ errorClass: 'warehouse', message: expect.stringContaining(`BigQuery job ${loadId}-${DIM.name}-0-a0`) });
+        }
+        expect(jobPosts().some((j) => j.configuration.query)).toBe(false);
+      }
   });
 });

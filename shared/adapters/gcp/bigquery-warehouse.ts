@@ -87,7 +87,7 @@ export class BigQueryWarehouse implements Warehouse {
     for (const t of tables) await this.ensureTable(this.o.rawDataset, t.name, toTableResource(rawTableSchema(t)));
   }
 
-  /** Creates the table if it is absent; answers whether it was already there. */
+  /** Creates the table if it is absent; answers whether it was already there before this call. */
   private async ensureTable(dataset: string, tableId: string, resource: Record<string, unknown>): Promise<boolean> {
     const table = this.bq.dataset(dataset).table(tableId);
     try {
@@ -96,7 +96,8 @@ export class BigQueryWarehouse implements Warehouse {
       await this.bq.dataset(dataset).createTable(tableId, resource);
       return false;
     } catch (err) {
-      if (httpStatus(err) === 409) return true; // created concurrently
+      // Created concurrently, just now: it was not there before (a staging table so created is empty).
+      if (httpStatus(err) === 409) return false;
       throw gcpError(err, 'warehouse', `creating ${dataset}.${tableId}`);
     }
   }
@@ -455,8 +456,9 @@ export class BigQueryWarehouse implements Warehouse {
  * gives it: BigQuery reports a failed ASSERT as a plain invalidQuery, with no reason of its own).
  */
 function isLedgerConflict(err: unknown): boolean {
-  const e = err as { message?: string; errors?: { message?: string }[] } | undefined;
-  return [e?.message, ...(e?.errors ?? []).map((x) => x.message)].some((m) => typeof m === 'string' && m.includes(LEDGER_CONFLICT));
+  // Always an object: the client's error, or the job's status errors.
+  const e = err as { message?: string; errors?: { message?: string }[] };
+  return [e.message, ...(e.errors ?? []).map((x) => x.message)].some((m) => typeof m === 'string' && m.includes(LEDGER_CONFLICT));
 }
 
 /** A job error that quotes a value (BigQuery's CSV errors do) keeps its class, loses the value and its raw cause. */
@@ -483,18 +485,16 @@ function decidedRows(decided: readonly ApplyTable[]): ApplyResultRow[] {
 }
 
 /**
- * The errors of a load job that failed on its data: terminal, reason `invalid`, and pointing at
- * files of this chunk (BigQuery names the file in `errors[].location`), a structural test, not a
- * message match. Anything else (a bad configuration, a permission) is not the data's fault and is
- * rethrown as it was.
+ * The errors of a load job that failed on its data: terminal, and one of its `errors[]` is itself a
+ * data error (reason `invalid`) pointing at a file of this chunk (BigQuery names the file in
+ * `location`): a structural test, not a message match. Anything else (a bad configuration, a
+ * permission, even on a named file) is not the data's fault and is rethrown as it was.
  */
 function dataErrors(err: unknown, uris: readonly string[]): { message?: string; location?: string }[] | undefined {
   if (!(err instanceof PipelineError) || err.transient) return undefined;
-  const cause = err.cause as { reason?: string; errors?: { reason?: string; message?: string; location?: string }[] } | undefined;
-  const errors = cause?.errors ?? [];
-  if (cause?.reason !== 'invalid' && !errors.some((e) => e.reason === 'invalid')) return undefined;
+  const errors = (err.cause as { errors?: { reason?: string; message?: string; location?: string }[] } | undefined)?.errors ?? [];
   const files = new Set(uris);
-  return errors.some((e) => e.location && files.has(e.location)) ? errors : undefined;
+  return errors.some((e) => e.reason === 'invalid' && e.location && files.has(e.location)) ? errors : undefined;
 }
 
 /**
