@@ -2,8 +2,14 @@ import { applySlicesScript, ledgerReadQuery, ledgerScopeParams, LEDGER_CONFLICT,
 import { decideSlice, oldestExtraction, type LedgerSlice } from '../../shared/load/slice-guard';
 import type { TableDef } from '../../shared/contracts/tables';
 import type { SliceLoad } from '../../shared/ports';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DuckDbWarehouse } from '../../shared/local/duckdb-warehouse';
+import { FsObjectStore } from '../../shared/local/fs-object-store';
+import type { SliceOutcome } from '../../shared/ports';
 import { BigQueryOnDuckDb, REWRITES, statements, translate } from '../support/bigquery-on-duckdb';
-import { DIM, EVENT, FACT, TABLES, dimRows, eventRows, factRows, fileColumns, type Row } from '../support/warehouse-fixtures';
+import { DIM, EVENT, FACT, TABLES, dimRows, eventRows, factRows, fileColumns, stageMunicipality, type Row } from '../support/warehouse-fixtures';
 
 /**
  * Contract: the BigQuery load transaction, EXECUTED. bigquery-sql.contract parses the statements;
@@ -287,6 +293,74 @@ describe('the BigQuery load transaction, executed on DuckDB (contract: what the 
     const before = await everything();
     expect(await load('load-2', [{ table: DIM, slices: [staged(DIM, A, 'daily-20261122', T1, null, dimRows(1))] }])).toEqual([res(DIM.name, A, 'already_loaded', null, null)]);
     expect(await everything()).toEqual(before);
+  });
+});
+
+describe('the same slices through the local DuckDbWarehouse: the same outcomes, rows and ledger', () => {
+  it('load, reload of one window, already loaded, stale: both warehouses agree', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bq-on-duckdb-'));
+    const store = new FsObjectStore(path.join(dir, 'bucket'));
+    const local = await DuckDbWarehouse.open(path.join(dir, 'w.duckdb'));
+    try {
+      await local.ensureRawTables(TABLES);
+      /** One load on both: the local warehouse reads the staged files, the executed script the same rows from staging tables. */
+      const both = async (loadId: string, slices: { table: TableDef; s: Staged; files: SliceLoad }[]) => {
+        const byTable = (pick: (x: (typeof slices)[number]) => SliceLoad | Staged) =>
+          [...new Set(slices.map((x) => x.table))].map((table) => ({ table, slices: slices.filter((x) => x.table === table).map(pick) }));
+        const localOutcomes = await local.replaceSlices(byTable((x) => x.files) as { table: TableDef; slices: SliceLoad[] }[], loadId);
+        const executed = (await load(loadId, byTable((x) => x.s) as { table: TableDef; slices: Staged[] }[])).map((r): SliceOutcome =>
+          r.status === 'load'
+            ? { municipality: r.municipality, table: r.table_name, status: 'loaded', rowsDeleted: r.rows_deleted!, rowsInserted: r.rows_inserted! }
+            : r.status === 'stale'
+              ? { municipality: r.municipality, table: r.table_name, status: 'stale', newerExtractedAt: r.newer_extracted_at! }
+              : { municipality: r.municipality, table: r.table_name, status: r.status as 'already_loaded' },
+        );
+        const order = (o: SliceOutcome[]) => [...o].sort((a, b) => `${a.table}/${a.municipality}`.localeCompare(`${b.table}/${b.municipality}`));
+        expect(order(executed)).toEqual(order(localOutcomes));
+        return executed;
+      };
+      /** A slice staged as files (for the local warehouse) and as rows (for the executed script). */
+      const slice = async (table: TableDef, m: string, runId: string, at: string, window: SliceLoad['window'], rows: Row[]) => {
+        const manifest = await stageMunicipality(store, runId, m, at, [{ table, window, rows }]);
+        const t = manifest.tables[0]!;
+        const files: SliceLoad = {
+          municipality: m,
+          runId,
+          extractedAt: t.extractedAt,
+          window: t.window,
+          columns: t.columns,
+          uris: t.parts.map((p) => store.loadUri(p.key)),
+          rows: t.rows,
+        };
+        return { table, s: staged(table, m, runId, at, window, rows), files };
+      };
+      const oct = await slice(FACT, A, 'daily-20261122', T1, W_OCT, factRows(1, [20261001, 20261031]));
+      const octB = await slice(FACT, B, 'daily-20261122', T1, W_OCT, factRows(1, [20261001]));
+      const dim = await slice(DIM, A, 'dim-20261122', T1, null, dimRows(1, 3));
+      expect((await both('load-1', [oct, octB, dim])).map((o) => o.status)).toEqual(['loaded', 'loaded', 'loaded']);
+      await both('load-2', [await slice(FACT, A, 'nov-20261122', T1, W_NOV, factRows(9, [20261101, 20261130]))]);
+      const rerun = await slice(FACT, A, 'rerun-20261123', T2, W_OCT, factRows(2, [20261015]));
+      expect(await both('load-3', [rerun, octB, dim])).toEqual([
+        { municipality: A, table: DIM.name, status: 'already_loaded' },
+        { municipality: B, table: FACT.name, status: 'already_loaded' },
+        { municipality: A, table: FACT.name, status: 'loaded', rowsDeleted: 2, rowsInserted: 1 },
+      ]);
+      // An older extraction of the reloaded window (not the one in the ledger): stale.
+      const late = await slice(FACT, A, 'late-20261122', '2026-11-22T10:00:00Z', W_OCT, factRows(3, [20261002]));
+      expect(await both('load-4', [late])).toEqual([{ municipality: A, table: FACT.name, status: 'stale', newerExtractedAt: T2 }]);
+      const rowsOf = (q: (sql: string) => Promise<Record<string, unknown>[]>) =>
+        q(
+          `SELECT _municipality_ibge AS m, co_seq::INTEGER AS s, co_dim_tempo::INTEGER AS d, qt_valor::INTEGER AS v, ds_nota AS n, _run_id AS r FROM raw."${FACT.name}" ORDER BY ALL`,
+        );
+      const ledgerOf = (q: (sql: string) => Promise<Record<string, unknown>[]>) =>
+        q(`SELECT table_name, municipality, strftime(window_start, '%Y-%m-%d') AS ws, run_id, rows_loaded::INTEGER AS n, load_id FROM ops.loaded_slices ORDER BY ALL`);
+      expect(await rowsOf((q) => db.query(q))).toEqual(await rowsOf((q) => local.query(q)));
+      expect(await ledgerOf((q) => db.query(q))).toEqual(await ledgerOf((q) => local.query(q)));
+      expect(await ledgerOf((q) => db.query(q))).toHaveLength(5);
+    } finally {
+      local.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
