@@ -288,6 +288,20 @@ describe('the BigQuery load transaction, executed on DuckDB (contract: what the 
     });
   });
 
+  it('files without a staging table are refused, also when another slice of the table has none', () => {
+    const withFiles = staged(DIM, A, 'daily-20261122', T1, null, dimRows(1));
+    const empty = staged(DIM, B, 'daily-20261122', T1, null, []);
+    const table = (slices: Staged[]): ApplyTable => ({
+      table: DIM,
+      rawRef: tableRef(P, 'raw', DIM.name),
+      staging: [],
+      slices: slices.map((x) => ({ slice: x.slice, decision: { status: 'load' } })),
+    });
+    const guard = { ledgerRowsRead: 0, since: T1 };
+    expect(() => applySlicesScript([table([empty, withFiles])], 'load-1', LEDGER, guard)).toThrow(`${DIM.name}: no staging table`);
+    expect(() => applySlicesScript([table([empty])], 'load-1', LEDGER, guard)).not.toThrow();
+  });
+
   it('a load with nothing to load (every slice already loaded) runs, writes nothing and answers every slice', async () => {
     await load('load-1', [{ table: DIM, slices: [staged(DIM, A, 'daily-20261122', T1, null, dimRows(1))] }]);
     const before = await everything();
