@@ -180,6 +180,25 @@ describe('the BigQuery load transaction, executed on DuckDB (contract: what the 
     ]);
   });
 
+  it('slices of different windows in one load: each replaces its own window only, whatever their order (the pruning bounds span them all)', async () => {
+    await load('load-1', [
+      {
+        table: FACT,
+        slices: [
+          staged(FACT, A, 'daily-20261122', T1, { start: W_OCT.start, end: W_NOV.end }, factRows(1, [20261010, 20261110])),
+          staged(FACT, B, 'daily-20261122', T1, { start: W_OCT.start, end: W_NOV.end }, factRows(1, [20261010, 20261110])),
+        ],
+      },
+    ]);
+    // A's November and B's October, the later window first in the request.
+    const r = await load('load-2', [
+      { table: FACT, slices: [staged(FACT, A, 'nov-20261123', T2, W_NOV, factRows(2, [20261120])), staged(FACT, B, 'oct-20261123', T2, W_OCT, factRows(3, [20261020]))] },
+    ]);
+    expect(r).toEqual([res(FACT.name, B, 'load', 1, 1), res(FACT.name, A, 'load', 1, 1)]);
+    expect(await fact(A)).toEqual(['20261010:1', '20261120:2']);
+    expect(await fact(B)).toEqual(['20261020:3', '20261110:1']);
+  });
+
   it("a window on a DATE column: its start day is replaced, the next window's first day is not", async () => {
     const days = async (m: string) =>
       (await db.query(`SELECT strftime(dt_evento, '%Y-%m-%d') AS d FROM raw."${EVENT.name}" WHERE _municipality_ibge = $1 ORDER BY 1`, [m])).map((r) => r.d);
