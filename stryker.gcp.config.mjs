@@ -39,8 +39,9 @@ const PARTS = {
   bigquery: {
     mutate: ['shared/adapters/gcp/bigquery-warehouse.ts', 'shared/adapters/gcp/bigquery-sql.ts', 'shared/adapters/gcp/bigquery-schema.ts'],
     // warehouse-behaviour runs the BigQuery adapter through loadRun against the fake server (DuckDB
-    // and no PostgreSQL for the rest of it): a test of bigquery-warehouse.ts too.
-    tests: ['contract/bigquery-warehouse.contract', 'integration/warehouse-behaviour', 'contract/bigquery-sql.contract', 'unit/pinned-numeric', 'unit/bigquery-schema'],
+    // and no PostgreSQL for the rest of it): a test of bigquery-warehouse.ts too. bigquery-sql-executed
+    // runs bigquery-sql.ts's SQL on DuckDB (the only test that executes it).
+    tests: ['contract/bigquery-warehouse.contract', 'integration/warehouse-behaviour', 'contract/bigquery-sql.contract', 'contract/bigquery-sql-executed', 'unit/pinned-numeric', 'unit/bigquery-schema'],
   },
 };
 
