@@ -1,7 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
 import { gunzipSync } from 'node:zlib';
 import { Client } from 'pg';
 import { ExtractSettingsSchema } from '../../shared/contracts/config';
@@ -17,7 +19,8 @@ import { FsObjectStore } from '../../shared/local/fs-object-store';
 import { createLogger } from '../../shared/log';
 import type { ObjectStore } from '../../shared/ports';
 import { CapturedLog, registryFor, TEST_KEY } from '../support/local-pipeline';
-import { createTestDatabase, testServerUrl, type TestDatabase } from '../support/pg';
+import { createTestDatabase, testServerPort, testServerUrl, type TestDatabase } from '../support/pg';
+import { TcpProxy } from '../support/tcp-proxy';
 
 /**
  * `extractMunicipality` and the source session, driven directly against the suite's PostgreSQL with
@@ -665,6 +668,64 @@ describe('the source session', () => {
     const missing = await failure(SourceSession.open({ ...entry, connection: { ...entry.connection, database: 'no_such_database' } }, db.readerPassword, limits));
     expect(classOf(missing)).toEqual({ type: true, errorClass: 'source_auth', transient: false });
     expect(await countApp(limits.applicationName)).toBe(0);
+  });
+
+  it('TLS: "require" encrypts without checking the certificate; "verify-full" refuses a certificate no known CA signed', async () => {
+    // A TLS front for the test server (which has no TLS): it answers PostgreSQL's SSLRequest with 'S',
+    // completes the handshake with a self-signed certificate made here, and relays the decrypted bytes.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pec-tls-'));
+    const sockets = new Set<net.Socket>();
+    const front = net.createServer((raw) => {
+      sockets.add(raw);
+      raw.once('data', (d: Buffer) => {
+        // SSLRequest: length 8, code 80877103. Anything else means the client did not ask for TLS.
+        if (d.length !== 8 || d.readInt32BE(4) !== 80877103) return void raw.destroy();
+        raw.write('S');
+        const secure = new tls.TLSSocket(raw, { isServer: true, key: fs.readFileSync(path.join(dir, 'key.pem')), cert: fs.readFileSync(path.join(dir, 'cert.pem')) });
+        const upstream = net.connect(testServerPort(), '127.0.0.1');
+        sockets.add(upstream);
+        secure.pipe(upstream).pipe(secure);
+        const close = () => [secure, upstream, raw].forEach((s) => s.destroy());
+        secure.on('error', close).on('close', close);
+        upstream.on('error', close).on('close', close);
+      });
+    });
+    try {
+      execFileSync(
+        'openssl',
+        ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', '2', '-subj', '/CN=127.0.0.1'],
+        { stdio: 'ignore' },
+      );
+      await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+      const port = (front.address() as net.AddressInfo).port;
+      const via = (sslmode: 'require' | 'verify-full'): MunicipalityEntry => ({ ...entry, connection: { ...entry.connection, port, sslmode } });
+      const s = await SourceSession.open(via('require'), db.readerPassword, limits);
+      try {
+        expect(await s.query<{ n: number }>('SELECT count(*)::int AS n FROM tb_x')).toEqual([{ n: 2 }]);
+      } finally {
+        await s.close();
+      }
+      const refused = await failure(SourceSession.open(via('verify-full'), db.readerPassword, limits));
+      expect(refused.message).toMatch(/self[- ]signed certificate/);
+      expect(classOf(refused).type).toBe(true);
+    } finally {
+      for (const c of sockets) c.destroy();
+      await new Promise((r) => front.close(r));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the connection lost right after the startup, at BEGIN: open fails (no session handed out), classed source_unreachable, transient', async () => {
+    const proxy = new TcpProxy(testServerPort());
+    await proxy.up();
+    try {
+      proxy.killAtQuery('BEGIN');
+      const e = await failure(SourceSession.open({ ...entry, connection: { ...entry.connection, port: proxy.port } }, db.readerPassword, limits));
+      expect(proxy.statements).toEqual(['BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY']);
+      expect(classOf(e)).toEqual({ type: true, errorClass: 'source_unreachable', transient: true });
+    } finally {
+      await proxy.down();
+    }
   });
 
   it('a server that accepts the connection and never answers: given up after connectTimeoutMs, transient', async () => {

@@ -7,6 +7,8 @@ import net from 'node:net';
  * - `killAfterServerBytes(n)`: cut the connection once after n bytes from the server (mid-COPY);
  * - `holdAfterCopyDone(ms)`: hold what the server sends after each CopyDone for ms — PostgreSQL's
  *   CommandComplete (the COPY's row count) then arrives well after the COPY's data has ended;
+ * - `killAtQuery(prefix)`: cut the connection once, instead of forwarding the first Query ('Q') whose
+ *   SQL starts with prefix (e.g. the session's BEGIN, right after a successful startup);
  * - `statements`: SQL text of every Query ('Q') and Parse ('P') message clients sent.
  */
 export class TcpProxy {
@@ -14,6 +16,7 @@ export class TcpProxy {
   private readonly sockets = new Set<net.Socket>();
   private killAfter: number | undefined;
   private holdMs = 0;
+  private killAt: string | undefined;
   readonly statements: string[] = [];
   port = 0;
 
@@ -37,6 +40,10 @@ export class TcpProxy {
 
   killAfterServerBytes(bytes: number): void {
     this.killAfter = bytes;
+  }
+
+  killAtQuery(prefix: string): void {
+    this.killAt = prefix;
   }
 
   holdAfterCopyDone(ms: number): void {
@@ -63,7 +70,16 @@ export class TcpProxy {
         const len = pending.readInt32BE(1);
         if (pending.length < len + 1) break;
         const body = pending.subarray(5, len + 1);
-        if (type === 'Q') this.statements.push(body.subarray(0, body.indexOf(0)).toString('utf8'));
+        if (type === 'Q') {
+          const sql = body.subarray(0, body.indexOf(0)).toString('utf8');
+          this.statements.push(sql);
+          if (this.killAt !== undefined && sql.startsWith(this.killAt)) {
+            this.killAt = undefined;
+            client.destroy();
+            upstream.destroy();
+            return;
+          }
+        }
         if (type === 'P') {
           const nameEnd = body.indexOf(0);
           this.statements.push(body.subarray(nameEnd + 1, body.indexOf(0, nameEnd + 1)).toString('utf8'));
