@@ -458,6 +458,43 @@ describe('extractMunicipality on hand-made tables', () => {
     expect((await extractMunicipality(deps(store, [UNIT]), request())).status).toBe('extracted');
   });
 
+  it('rows written and the rows PostgreSQL reports for the COPY must agree: a count one off fails the municipality as internal, nothing committed', async () => {
+    const proxy = new TcpProxy(testServerPort());
+    await proxy.up();
+    const viaProxy: MunicipalityEntry = { ...entry, connection: { ...entry.connection, port: proxy.port } };
+    try {
+      proxy.misreportCopyCount(1);
+      const store = new FsObjectStore(fresh());
+      const e = await failure(extractMunicipality(deps(store, [UNIT], { municipality: (ibge) => (ibge === IBGE ? viaProxy : undefined) }), request()));
+      expect({ ...classOf(e), message: e.message }).toEqual({ type: true, errorClass: 'internal', transient: false, message: 'tb_unit: wrote 2 rows but PostgreSQL reported 3' });
+      expect(await store.list(`runs/${RUN}/manifests/`)).toEqual([]);
+    } finally {
+      await proxy.down();
+    }
+  });
+
+  it('a part upload that takes every byte and then fails (the store refuses at completion) is a transient storage error too', async () => {
+    for (const failOn of ['tb_unit', 'tb_fact/']) {
+      const store = new FsObjectStore(fresh());
+      const refusing: ObjectStore = {
+        read: store.read.bind(store),
+        list: store.list.bind(store),
+        readStream: store.readStream.bind(store),
+        loadUri: store.loadUri.bind(store),
+        create: async (key, body, type) => {
+          if (!key.includes(failOn)) return store.create(key, body, type);
+          for await (const _ of body); // every write succeeds: only the part's finish() can fail
+          throw new Error(`upload not completed at ${key}`);
+        },
+      };
+      const e = await failure(extractMunicipality(deps(refusing, [UNIT, FACT]), request()));
+      expect([failOn, classOf(e)]).toEqual([failOn, { type: true, errorClass: 'storage', transient: true }]);
+      expect(e.message).toMatch(/^object store: upload not completed at /);
+      expect(await store.list(`runs/${RUN}/manifests/`)).toEqual([]);
+    }
+    expect(await sessionCount('pec-extract-unit')).toBe(0);
+  });
+
   it('a failed write to the store is a transient storage error, and nothing is committed', async () => {
     for (const failOn of ['tb_unit', 'tb_fact/', SET_ASIDE_TABLE.name, '/checkpoints/', '/manifests/']) {
       const store = new FsObjectStore(fresh());

@@ -197,6 +197,30 @@ describe('Pseudonymizer', () => {
       expect(described).toHaveLength(2);
     });
 
+    // The extractor's sink writes the descriptions it holds before each chunk, and writes none after
+    // the COPY: that is only complete if a chunk's descriptions are handed over before the chunk is.
+    it.each([1, 7, 4096])('hands over the descriptions of a chunk before the chunk itself (chunks of %i bytes)', async (size) => {
+      const bytes = Buffer.from(INPUT, 'utf8');
+      const pieces: Buffer[] = [];
+      for (let i = 0; i < bytes.length; i += size) pieces.push(bytes.subarray(i, i + size));
+      let described = 0;
+      const t = new CsvRowTransform(
+        1,
+        (v) => P.pseudonym(v),
+        () => void described++,
+      );
+      let rows = 0;
+      const seen: [number, number][] = [];
+      t.on('data', (c: RowChunk) => {
+        rows += c.rows;
+        seen.push([rows, described]);
+      });
+      await new Promise<void>((resolve, reject) => Readable.from(pieces).pipe(t).on('end', resolve).on('error', reject));
+      // INPUT's rows 2 and 4 carry a description: each must have arrived once its row has.
+      for (const [r, d] of seen) expect(d).toBeGreaterThanOrEqual(Number(r >= 2) + Number(r >= 4));
+      expect(seen.at(-1)).toEqual([4, 2]);
+    });
+
     it('refuses a row whose set-aside field is not followed by a separator', async () => {
       await expect(runAside('"x"y,1\n', 0, 64)).rejects.toThrow('unexpected byte after the set-aside field at offset 3');
     });
