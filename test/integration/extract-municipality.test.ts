@@ -752,6 +752,37 @@ describe('the source session', () => {
     }
   });
 
+  it('TCP keep-alive is on for the source connection (a peer gone without a FIN is noticed), read from the kernel', async () => {
+    // Linux lists each TCP socket in /proc/net/tcp; timer code 02 is the keep-alive timer, armed only
+    // on a socket with SO_KEEPALIVE. The client's port is the one PostgreSQL sees for this session.
+    if (process.platform !== 'linux') {
+      console.warn('SKIPPED: TCP keep-alive check (needs Linux /proc/net/tcp)');
+      return;
+    }
+    const s = await SourceSession.open(entry, db.readerPassword, limits);
+    try {
+      const admin = new Client({ connectionString: testServerUrl() });
+      await admin.connect();
+      let port: number;
+      try {
+        const { rows } = await admin.query<{ p: number }>('SELECT client_port AS p FROM pg_stat_activity WHERE application_name = $1', [limits.applicationName]);
+        expect(rows).toHaveLength(1);
+        port = rows[0]!.p;
+      } finally {
+        await admin.end();
+      }
+      const hex = (n: number) => n.toString(16).toUpperCase().padStart(4, '0');
+      const line = fs
+        .readFileSync('/proc/net/tcp', 'utf8')
+        .split('\n')
+        .map((l) => l.trim().split(/\s+/))
+        .find((f) => f[1]?.endsWith(`:${hex(port)}`) && f[2]?.endsWith(`:${hex(testServerPort())}`));
+      expect(line?.[5]?.slice(0, 2)).toBe('02');
+    } finally {
+      await s.close();
+    }
+  });
+
   it('the connection lost right after the startup, at BEGIN: open fails (no session handed out), classed source_unreachable, transient', async () => {
     const proxy = new TcpProxy(testServerPort());
     await proxy.up();
