@@ -54,6 +54,15 @@ describe('CsvRowTransform', () => {
     }
   });
 
+  it('counts a row that opens its chunk with a quoted multi-line field as one row, when nothing is hashed', async () => {
+    // The quote at offset 0 of the chunk (a row's first byte) must still open a field.
+    const input = '"first\nline",1\n"a\nb\nc",2\n';
+    for (const size of [4096, 13]) {
+      const { text, rows } = await run(input, 0, size);
+      expect([size, text, rows]).toEqual([size, input, 2]);
+    }
+  });
+
   it.each([1, 5, 64, 100_000])('writes pseudonyms straight into its output when given the Pseudonymizer (chunks of %i bytes)', async (size) => {
     // As the extractor calls it: cache hits, misses and a row cut by every chunk boundary give the reference bytes.
     const rows = Array.from({ length: 40 }, (_, i) => `${i % 7 === 0 ? '' : i % 5 === 0 ? '""' : ` 1234567890${i % 3} `},"c${i % 4}",${i},x\n`);
