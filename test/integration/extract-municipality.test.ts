@@ -87,6 +87,16 @@ const SLOW3 = (name: string) =>
     columns: [{ name: 'g', type: 'integer' }],
   });
 const BIG = TableDef.parse({ ...UNIT, name: 'tb_big', description: 'enough rows for several parts' });
+const MANY_NAN = TableDef.parse({
+  ...UNIT,
+  name: 'tb_many_nan',
+  description: 'a set-aside value in every row, over many chunks',
+  columns: [
+    { name: 'co_seq', type: 'bigint' },
+    { name: 'vl_num', type: 'numeric' },
+    { name: 'no_unit', type: 'text' },
+  ],
+});
 
 const failure = (p: Promise<unknown>) =>
   p.then(
@@ -126,6 +136,8 @@ describe('extractMunicipality on hand-made tables', () => {
         INSERT INTO tb_drifted VALUES (1);
         CREATE TABLE tb_big (co_seq bigint PRIMARY KEY, no_unit text);
         INSERT INTO tb_big SELECT g, repeat('u', 2000) FROM generate_series(1, 300) g;
+        CREATE TABLE tb_many_nan (co_seq bigint PRIMARY KEY, vl_num numeric, no_unit text);
+        INSERT INTO tb_many_nan SELECT g, 'NaN', repeat('u', 2000) FROM generate_series(1, 300) g;
         CREATE TABLE tb_counter (n int);
         CREATE FUNCTION slow_row() RETURNS boolean LANGUAGE plpgsql VOLATILE AS 'BEGIN PERFORM pg_sleep(1); RETURN true; END';
         CREATE VIEW tb_slow AS SELECT * FROM tb_unit CROSS JOIN generate_series(1, 30) g WHERE slow_row();
@@ -280,6 +292,14 @@ describe('extractMunicipality on hand-made tables', () => {
     expect(m.tables.map((t) => t.table)).toEqual(['tb_unit']);
     expect(m.failedTables.map((t) => t.table)).toEqual(['tb_drifted']);
     expect(m).not.toHaveProperty('setAside');
+  });
+
+  it('set-aside values over many chunks of one COPY: each recorded once (the sink takes each batch of descriptions once)', async () => {
+    const store = new FsObjectStore(fresh());
+    const out = await extractMunicipality(deps(store, [MANY_NAN]), request());
+    const m = (out as { manifest: Manifest }).manifest;
+    expect(m.tables[0]).toMatchObject({ rows: 300, sourceRows: 300, setAsideValues: 300 });
+    expect(m.setAside).toMatchObject({ rows: 300 });
   });
 
   it('closes a part at partMaxBytes and opens the next one: every row in exactly one part', async () => {
