@@ -253,8 +253,10 @@ async function extractTable(
   });
   try {
     const onSetAside = resolved.setAsideSql ? (d: string) => void described.push(d) : undefined;
+    // Nothing is left in `described` once the pipeline ends: the transform hands over a chunk's
+    // descriptions before it pushes that chunk (test/unit/csv-rows.test.ts), so the sink's write of
+    // that chunk, or of an earlier one, takes them.
     await pipeline(copy, new CsvRowTransform(resolved.hashedCount, pseudonymizer, onSetAside), sink);
-    if (described.length > 0) setAsideValues += await setAside.add(table.name, described).catch((e: unknown) => Promise.reject(storageError(e)));
   } catch (err) {
     part.abort(err as Error);
     // The sink's failures are already storage errors: classifySourceError passes a PipelineError through.

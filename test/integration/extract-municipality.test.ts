@@ -1,7 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
 import { gunzipSync } from 'node:zlib';
 import { Client } from 'pg';
 import { ExtractSettingsSchema } from '../../shared/contracts/config';
@@ -17,7 +19,8 @@ import { FsObjectStore } from '../../shared/local/fs-object-store';
 import { createLogger } from '../../shared/log';
 import type { ObjectStore } from '../../shared/ports';
 import { CapturedLog, registryFor, TEST_KEY } from '../support/local-pipeline';
-import { createTestDatabase, testServerUrl, type TestDatabase } from '../support/pg';
+import { createTestDatabase, testServerPort, testServerUrl, type TestDatabase } from '../support/pg';
+import { TcpProxy } from '../support/tcp-proxy';
 
 /**
  * `extractMunicipality` and the source session, driven directly against the suite's PostgreSQL with
@@ -84,6 +87,16 @@ const SLOW3 = (name: string) =>
     columns: [{ name: 'g', type: 'integer' }],
   });
 const BIG = TableDef.parse({ ...UNIT, name: 'tb_big', description: 'enough rows for several parts' });
+const MANY_NAN = TableDef.parse({
+  ...UNIT,
+  name: 'tb_many_nan',
+  description: 'a set-aside value in every row, over many chunks',
+  columns: [
+    { name: 'co_seq', type: 'bigint' },
+    { name: 'vl_num', type: 'numeric' },
+    { name: 'no_unit', type: 'text' },
+  ],
+});
 
 const failure = (p: Promise<unknown>) =>
   p.then(
@@ -123,6 +136,8 @@ describe('extractMunicipality on hand-made tables', () => {
         INSERT INTO tb_drifted VALUES (1);
         CREATE TABLE tb_big (co_seq bigint PRIMARY KEY, no_unit text);
         INSERT INTO tb_big SELECT g, repeat('u', 2000) FROM generate_series(1, 300) g;
+        CREATE TABLE tb_many_nan (co_seq bigint PRIMARY KEY, vl_num numeric, no_unit text);
+        INSERT INTO tb_many_nan SELECT g, 'NaN', repeat('u', 2000) FROM generate_series(1, 300) g;
         CREATE TABLE tb_counter (n int);
         CREATE FUNCTION slow_row() RETURNS boolean LANGUAGE plpgsql VOLATILE AS 'BEGIN PERFORM pg_sleep(1); RETURN true; END';
         CREATE VIEW tb_slow AS SELECT * FROM tb_unit CROSS JOIN generate_series(1, 30) g WHERE slow_row();
@@ -277,6 +292,14 @@ describe('extractMunicipality on hand-made tables', () => {
     expect(m.tables.map((t) => t.table)).toEqual(['tb_unit']);
     expect(m.failedTables.map((t) => t.table)).toEqual(['tb_drifted']);
     expect(m).not.toHaveProperty('setAside');
+  });
+
+  it('set-aside values over many chunks of one COPY: each recorded once (the sink takes each batch of descriptions once)', async () => {
+    const store = new FsObjectStore(fresh());
+    const out = await extractMunicipality(deps(store, [MANY_NAN]), request());
+    const m = (out as { manifest: Manifest }).manifest;
+    expect(m.tables[0]).toMatchObject({ rows: 300, sourceRows: 300, setAsideValues: 300 });
+    expect(m.setAside).toMatchObject({ rows: 300 });
   });
 
   it('closes a part at partMaxBytes and opens the next one: every row in exactly one part', async () => {
@@ -453,6 +476,43 @@ describe('extractMunicipality on hand-made tables', () => {
     expect(await sessionCount('pec-extract-unit')).toBe(0);
     // The lease was released: the next extraction of this installation does not wait for it.
     expect((await extractMunicipality(deps(store, [UNIT]), request())).status).toBe('extracted');
+  });
+
+  it('rows written and the rows PostgreSQL reports for the COPY must agree: a count one off fails the municipality as internal, nothing committed', async () => {
+    const proxy = new TcpProxy(testServerPort());
+    await proxy.up();
+    const viaProxy: MunicipalityEntry = { ...entry, connection: { ...entry.connection, port: proxy.port } };
+    try {
+      proxy.misreportCopyCount(1);
+      const store = new FsObjectStore(fresh());
+      const e = await failure(extractMunicipality(deps(store, [UNIT], { municipality: (ibge) => (ibge === IBGE ? viaProxy : undefined) }), request()));
+      expect({ ...classOf(e), message: e.message }).toEqual({ type: true, errorClass: 'internal', transient: false, message: 'tb_unit: wrote 2 rows but PostgreSQL reported 3' });
+      expect(await store.list(`runs/${RUN}/manifests/`)).toEqual([]);
+    } finally {
+      await proxy.down();
+    }
+  });
+
+  it('a part upload that takes every byte and then fails (the store refuses at completion) is a transient storage error too', async () => {
+    for (const failOn of ['tb_unit', 'tb_fact/']) {
+      const store = new FsObjectStore(fresh());
+      const refusing: ObjectStore = {
+        read: store.read.bind(store),
+        list: store.list.bind(store),
+        readStream: store.readStream.bind(store),
+        loadUri: store.loadUri.bind(store),
+        create: async (key, body, type) => {
+          if (!key.includes(failOn)) return store.create(key, body, type);
+          for await (const _ of body); // every write succeeds: only the part's finish() can fail
+          throw new Error(`upload not completed at ${key}`);
+        },
+      };
+      const e = await failure(extractMunicipality(deps(refusing, [UNIT, FACT]), request()));
+      expect([failOn, classOf(e)]).toEqual([failOn, { type: true, errorClass: 'storage', transient: true }]);
+      expect(e.message).toMatch(/^object store: upload not completed at /);
+      expect(await store.list(`runs/${RUN}/manifests/`)).toEqual([]);
+    }
+    expect(await sessionCount('pec-extract-unit')).toBe(0);
   });
 
   it('a failed write to the store is a transient storage error, and nothing is committed', async () => {
@@ -665,6 +725,95 @@ describe('the source session', () => {
     const missing = await failure(SourceSession.open({ ...entry, connection: { ...entry.connection, database: 'no_such_database' } }, db.readerPassword, limits));
     expect(classOf(missing)).toEqual({ type: true, errorClass: 'source_auth', transient: false });
     expect(await countApp(limits.applicationName)).toBe(0);
+  });
+
+  it('TLS: "require" encrypts without checking the certificate; "verify-full" refuses a certificate no known CA signed', async () => {
+    // A TLS front for the test server (which has no TLS): it answers PostgreSQL's SSLRequest with 'S',
+    // completes the handshake with a self-signed certificate made here, and relays the decrypted bytes.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pec-tls-'));
+    const sockets = new Set<net.Socket>();
+    const front = net.createServer((raw) => {
+      sockets.add(raw);
+      raw.once('data', (d: Buffer) => {
+        // SSLRequest: length 8, code 80877103. Anything else means the client did not ask for TLS.
+        if (d.length !== 8 || d.readInt32BE(4) !== 80877103) return void raw.destroy();
+        raw.write('S');
+        const secure = new tls.TLSSocket(raw, { isServer: true, key: fs.readFileSync(path.join(dir, 'key.pem')), cert: fs.readFileSync(path.join(dir, 'cert.pem')) });
+        const upstream = net.connect(testServerPort(), '127.0.0.1');
+        sockets.add(upstream);
+        secure.pipe(upstream).pipe(secure);
+        const close = () => [secure, upstream, raw].forEach((s) => s.destroy());
+        secure.on('error', close).on('close', close);
+        upstream.on('error', close).on('close', close);
+      });
+    });
+    try {
+      execFileSync(
+        'openssl',
+        ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', '2', '-subj', '/CN=127.0.0.1'],
+        { stdio: 'ignore' },
+      );
+      await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+      const port = (front.address() as net.AddressInfo).port;
+      const via = (sslmode: 'require' | 'verify-full'): MunicipalityEntry => ({ ...entry, connection: { ...entry.connection, port, sslmode } });
+      const s = await SourceSession.open(via('require'), db.readerPassword, limits);
+      try {
+        expect(await s.query<{ n: number }>('SELECT count(*)::int AS n FROM tb_x')).toEqual([{ n: 2 }]);
+      } finally {
+        await s.close();
+      }
+      const refused = await failure(SourceSession.open(via('verify-full'), db.readerPassword, limits));
+      expect(refused.message).toMatch(/self[- ]signed certificate/);
+      expect(classOf(refused).type).toBe(true);
+    } finally {
+      for (const c of sockets) c.destroy();
+      await new Promise((r) => front.close(r));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('TCP keep-alive is on for the source connection (a peer gone without a FIN is noticed), read from the kernel', async () => {
+    // Linux lists each TCP socket in /proc/net/tcp; timer code 02 is the keep-alive timer, armed only
+    // on a socket with SO_KEEPALIVE. The client's port is the one PostgreSQL sees for this session.
+    if (process.platform !== 'linux') {
+      console.warn('SKIPPED: TCP keep-alive check (needs Linux /proc/net/tcp)');
+      return;
+    }
+    const s = await SourceSession.open(entry, db.readerPassword, limits);
+    try {
+      const admin = new Client({ connectionString: testServerUrl() });
+      await admin.connect();
+      let port: number;
+      try {
+        const { rows } = await admin.query<{ p: number }>('SELECT client_port AS p FROM pg_stat_activity WHERE application_name = $1', [limits.applicationName]);
+        expect(rows).toHaveLength(1);
+        port = rows[0]!.p;
+      } finally {
+        await admin.end();
+      }
+      const hex = (n: number) => n.toString(16).toUpperCase().padStart(4, '0');
+      const line = fs
+        .readFileSync('/proc/net/tcp', 'utf8')
+        .split('\n')
+        .map((l) => l.trim().split(/\s+/))
+        .find((f) => f[1]?.endsWith(`:${hex(port)}`) && f[2]?.endsWith(`:${hex(testServerPort())}`));
+      expect(line?.[5]?.slice(0, 2)).toBe('02');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('the connection lost right after the startup, at BEGIN: open fails (no session handed out), classed source_unreachable, transient', async () => {
+    const proxy = new TcpProxy(testServerPort());
+    await proxy.up();
+    try {
+      proxy.killAtQuery('BEGIN');
+      const e = await failure(SourceSession.open({ ...entry, connection: { ...entry.connection, port: proxy.port } }, db.readerPassword, limits));
+      expect(proxy.statements).toEqual(['BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY']);
+      expect(classOf(e)).toEqual({ type: true, errorClass: 'source_unreachable', transient: true });
+    } finally {
+      await proxy.down();
+    }
   });
 
   it('a server that accepts the connection and never answers: given up after connectTimeoutMs, transient', async () => {

@@ -7,6 +7,10 @@ import net from 'node:net';
  * - `killAfterServerBytes(n)`: cut the connection once after n bytes from the server (mid-COPY);
  * - `holdAfterCopyDone(ms)`: hold what the server sends after each CopyDone for ms — PostgreSQL's
  *   CommandComplete (the COPY's row count) then arrives well after the COPY's data has ended;
+ * - `killAtQuery(prefix)`: cut the connection once, instead of forwarding the first Query ('Q') whose
+ *   SQL starts with prefix (e.g. the session's BEGIN, right after a successful startup);
+ * - `misreportCopyCount(delta)`: add delta to the row count of every COPY's CommandComplete ("COPY n"),
+ *   as a server (or a defect between it and our stream) reporting other rows than it sent would;
  * - `statements`: SQL text of every Query ('Q') and Parse ('P') message clients sent.
  */
 export class TcpProxy {
@@ -14,6 +18,8 @@ export class TcpProxy {
   private readonly sockets = new Set<net.Socket>();
   private killAfter: number | undefined;
   private holdMs = 0;
+  private killAt: string | undefined;
+  private copyCountDelta = 0;
   readonly statements: string[] = [];
   port = 0;
 
@@ -37,6 +43,14 @@ export class TcpProxy {
 
   killAfterServerBytes(bytes: number): void {
     this.killAfter = bytes;
+  }
+
+  misreportCopyCount(delta: number): void {
+    this.copyCountDelta = delta;
+  }
+
+  killAtQuery(prefix: string): void {
+    this.killAt = prefix;
   }
 
   holdAfterCopyDone(ms: number): void {
@@ -63,7 +77,16 @@ export class TcpProxy {
         const len = pending.readInt32BE(1);
         if (pending.length < len + 1) break;
         const body = pending.subarray(5, len + 1);
-        if (type === 'Q') this.statements.push(body.subarray(0, body.indexOf(0)).toString('utf8'));
+        if (type === 'Q') {
+          const sql = body.subarray(0, body.indexOf(0)).toString('utf8');
+          this.statements.push(sql);
+          if (this.killAt !== undefined && sql.startsWith(this.killAt)) {
+            this.killAt = undefined;
+            client.destroy();
+            upstream.destroy();
+            return;
+          }
+        }
         if (type === 'P') {
           const nameEnd = body.indexOf(0);
           this.statements.push(body.subarray(nameEnd + 1, body.indexOf(0, nameEnd + 1)).toString('utf8'));
@@ -88,6 +111,22 @@ export class TcpProxy {
         this.killAfter = undefined;
         client.destroy();
         upstream.destroy();
+        return;
+      }
+      if (this.copyCountDelta !== 0) {
+        // Whole messages only (a CommandComplete may be split across packets): re-framed, then sent.
+        header = Buffer.concat([header, d]);
+        while (header.length >= 5 && header.length >= header.readInt32BE(1) + 1) {
+          let msg = header.subarray(0, header.readInt32BE(1) + 1);
+          header = header.subarray(msg.length);
+          const text = msg.subarray(5, msg.length - 1).toString('latin1');
+          if (msg[0] === 0x43 && /^COPY \d+$/.test(text)) {
+            const body = Buffer.from(`COPY ${Number(text.slice(5)) + this.copyCountDelta}\0`, 'latin1');
+            msg = Buffer.concat([Buffer.from([0x43, 0, 0, 0, 0]), body]);
+            msg.writeInt32BE(body.length + 4, 1);
+          }
+          send(msg, 0);
+        }
         return;
       }
       if (this.holdMs === 0) return send(d, 0);

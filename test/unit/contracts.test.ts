@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { ExtractRequest, LoadRequest, RunRequest, TOPIC_SCHEMAS } from '../../shared/contracts/messages';
 import { DateWindow, IsoDate, RunId, SqlIdentifier } from '../../shared/contracts/identifiers';
 import { Manifest, StagedPart } from '../../shared/contracts/manifest';
@@ -6,6 +7,7 @@ import { ackDeadlineSeconds, DELIVERY, FUNCTIONS } from '../../shared/contracts/
 import { landedColumns, landedTables, pinnedNumeric, SET_ASIDE_TABLE, TableDef } from '../../shared/contracts/tables';
 import { IbgeCode, ibgeCheckDigit, isValidIbge } from '../../shared/contracts/ibge';
 import { ConfigError, ENV, ENV_HELP, ExtractSettingsSchema, parseConfig } from '../../shared/contracts/config';
+import { formatIssues, issueMessage } from '../../shared/contracts/issues';
 
 /**
  * The message, identifier and manifest contracts decide what a handler accepts: each case below is
@@ -275,5 +277,31 @@ describe('landed columns and tables (what the warehouses create)', () => {
     expect(landedTables([t]).map((x) => x.name)).toEqual(['tb_people', 'set_aside_values']);
     expect(landedTables([SET_ASIDE_TABLE, t]).map((x) => x.name)).toEqual(['tb_people', 'set_aside_values']);
     expect(landedTables([t])[1]).toBe(SET_ASIDE_TABLE);
+  });
+});
+
+describe('issue messages (shared/contracts/issues.ts): every field named by its path, with its own problem', () => {
+  it('names each field by its dotted path, "(message)" for the whole value, issues joined by "; "', () => {
+    const O = z.object({ a: z.object({ b: z.string().refine(() => false, 'bad b') }), c: z.string().refine(() => false, 'bad c') });
+    expect(formatIssues(O.safeParse({ a: { b: 'x' }, c: 'y' }).error!)).toBe('a.b: bad b; c: bad c');
+    expect(
+      formatIssues(
+        z
+          .string()
+          .refine(() => false, 'nope')
+          .safeParse('x').error!,
+      ),
+    ).toBe('(message): nope');
+  });
+
+  it('a refused record key shows the key rule\'s own message, not zod\'s "Invalid key in record"', () => {
+    const R = z.record(z.string().regex(/^\d+$/, 'must be digits'), z.number());
+    const error = R.safeParse({ abc: 1, '12': 'x' }).error!;
+    expect(formatIssues(error)).toBe('12: Invalid input: expected number, received string; abc: key must be digits');
+    const twoRules = z.record(z.string().regex(/^\d+$/, 'must be digits').max(2, 'at most 2 characters'), z.number());
+    expect(formatIssues(twoRules.safeParse({ abcd: 1 }).error!)).toBe('abcd: key must be digits; at most 2 characters');
+    // An invalid_key issue without the rule's own issues keeps zod's message.
+    const bare = { code: 'invalid_key', origin: 'record', issues: [], path: ['k'], message: 'Invalid key in record', input: 'k' } as unknown as z.core.$ZodIssue;
+    expect(issueMessage(bare)).toBe('Invalid key in record');
   });
 });

@@ -54,6 +54,15 @@ describe('CsvRowTransform', () => {
     }
   });
 
+  it('counts a row that opens its chunk with a quoted multi-line field as one row, when nothing is hashed', async () => {
+    // The quote at offset 0 of the chunk (a row's first byte) must still open a field.
+    const input = '"first\nline",1\n"a\nb\nc",2\n';
+    for (const size of [4096, 13]) {
+      const { text, rows } = await run(input, 0, size);
+      expect([size, text, rows]).toEqual([size, input, 2]);
+    }
+  });
+
   it.each([1, 5, 64, 100_000])('writes pseudonyms straight into its output when given the Pseudonymizer (chunks of %i bytes)', async (size) => {
     // As the extractor calls it: cache hits, misses and a row cut by every chunk boundary give the reference bytes.
     const rows = Array.from({ length: 40 }, (_, i) => `${i % 7 === 0 ? '' : i % 5 === 0 ? '""' : ` 1234567890${i % 3} `},"c${i % 4}",${i},x\n`);
@@ -195,6 +204,30 @@ describe('Pseudonymizer', () => {
       expect(rows).toBe(4);
       expect(text).toBe([`12345678909,1,plain\n`, `,2,"multi\nline ""q"", x"\n`, `"",3,\n`, `a,4,"é"\n`].join(''));
       expect(described).toHaveLength(2);
+    });
+
+    // The extractor's sink writes the descriptions it holds before each chunk, and writes none after
+    // the COPY: that is only complete if a chunk's descriptions are handed over before the chunk is.
+    it.each([1, 7, 4096])('hands over the descriptions of a chunk before the chunk itself (chunks of %i bytes)', async (size) => {
+      const bytes = Buffer.from(INPUT, 'utf8');
+      const pieces: Buffer[] = [];
+      for (let i = 0; i < bytes.length; i += size) pieces.push(bytes.subarray(i, i + size));
+      let described = 0;
+      const t = new CsvRowTransform(
+        1,
+        (v) => P.pseudonym(v),
+        () => void described++,
+      );
+      let rows = 0;
+      const seen: [number, number][] = [];
+      t.on('data', (c: RowChunk) => {
+        rows += c.rows;
+        seen.push([rows, described]);
+      });
+      await new Promise<void>((resolve, reject) => Readable.from(pieces).pipe(t).on('end', resolve).on('error', reject));
+      // INPUT's rows 2 and 4 carry a description: each must have arrived once its row has.
+      for (const [r, d] of seen) expect(d).toBeGreaterThanOrEqual(Number(r >= 2) + Number(r >= 4));
+      expect(seen.at(-1)).toEqual([4, 2]);
     });
 
     it('refuses a row whose set-aside field is not followed by a separator', async () => {
