@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -729,8 +728,10 @@ describe('the source session', () => {
 
   it('TLS: "require" encrypts without checking the certificate; "verify-full" refuses a certificate no known CA signed', async () => {
     // A TLS front for the test server (which has no TLS): it answers PostgreSQL's SSLRequest with 'S',
-    // completes the handshake with a self-signed certificate made here, and relays the decrypted bytes.
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pec-tls-'));
+    // completes the handshake with a self-signed certificate, and relays the decrypted bytes. The key and
+    // certificate are committed test fixtures (made once by `openssl req -x509 … -days 36500 -subj
+    // /CN=127.0.0.1`): npm test needs nothing beyond Node and npm.
+    const dir = path.join(__dirname, '..', 'fixtures', 'tls');
     const sockets = new Set<net.Socket>();
     const front = net.createServer((raw) => {
       sockets.add(raw);
@@ -748,11 +749,6 @@ describe('the source session', () => {
       });
     });
     try {
-      execFileSync(
-        'openssl',
-        ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', '2', '-subj', '/CN=127.0.0.1'],
-        { stdio: 'ignore' },
-      );
       await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
       const port = (front.address() as net.AddressInfo).port;
       const via = (sslmode: 'require' | 'verify-full'): MunicipalityEntry => ({ ...entry, connection: { ...entry.connection, port, sslmode } });
@@ -768,7 +764,6 @@ describe('the source session', () => {
     } finally {
       for (const c of sockets) c.destroy();
       await new Promise((r) => front.close(r));
-      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 
