@@ -41,7 +41,14 @@ const PARTS = {
     // warehouse-behaviour runs the BigQuery adapter through loadRun against the fake server (DuckDB
     // and no PostgreSQL for the rest of it): a test of bigquery-warehouse.ts too. bigquery-sql-executed
     // runs bigquery-sql.ts's SQL on DuckDB (the only test that executes it).
-    tests: ['contract/bigquery-warehouse.contract', 'integration/warehouse-behaviour', 'contract/bigquery-sql.contract', 'contract/bigquery-sql-executed', 'unit/pinned-numeric', 'unit/bigquery-schema'],
+    tests: [
+      'contract/bigquery-warehouse.contract',
+      'integration/warehouse-behaviour',
+      'contract/bigquery-sql.contract',
+      'contract/bigquery-sql-executed',
+      'unit/pinned-numeric',
+      'unit/bigquery-schema',
+    ],
   },
 };
 
