@@ -95,12 +95,12 @@ describe('Pseudonymizer: its own HMAC-SHA-256 equals createHmac', () => {
     expect(p.pseudonym('   ')).toBe(Pseudonymizer.reference(key, ''));
   });
 
-  it.each(KEYS)('1,000 random values of random length and characters, one instance in sequence and fresh ones (key: %s)', (_name, key) => {
+  it.each(KEYS)('300 random values of random length and characters, one instance in sequence and fresh ones (key: %s)', (_name, key) => {
     // One long-lived instance (its scratch words reused from value to value, cache limit 1 so it hashes
     // nearly every time) and a fresh instance per value must both give the reference.
     const rnd = prng(key.length * 7919 + key[0]!);
     const values: string[] = [];
-    for (let i = 0; i < 1000; i++) {
+    for (let i = 0; i < 300; i++) {
       const len = Math.floor(rnd() * (rnd() < 0.8 ? 20 : 90));
       let v = '';
       for (let j = 0; j < len; j++) v += rnd() < 0.85 ? String.fromCharCode(0x30 + Math.floor(rnd() * 10)) : CHARS[Math.floor(rnd() * CHARS.length)]!;
@@ -112,7 +112,8 @@ describe('Pseudonymizer: its own HMAC-SHA-256 equals createHmac', () => {
     values.forEach((v, i) => p.pseudonymInto(v, out, 32 * i));
     expect(values.map((v) => p.pseudonym(v))).toEqual(want);
     expect(values.map((_, i) => out.toString('latin1', 32 * i, 32 * i + 32))).toEqual(want);
-    expect(values.map((v) => new Pseudonymizer(key, 1).pseudonym(v))).toEqual(want);
+    const fresh = values.filter((_, i) => i % 5 === 0);
+    expect(fresh.map((v) => new Pseudonymizer(key, 1).pseudonym(v))).toEqual(fresh.map((v) => Pseudonymizer.reference(key, v)));
   });
 
   it('the CNS/CPF shapes of the benchmark through the cache as shipped: hits, misses and the bypass agree', () => {
