@@ -119,7 +119,7 @@ const HEX = Buffer.from('0123456789abcdef', 'latin1');
  * re-measured against no cache once the hash got cheaper: a hit (~0.2 µs) still costs a fifth of a
  * hash, so at the hit rates of tb_fat_proced_atend_proced and tb_fat_visita_domiciliar (79–92 %) the
  * cache takes a value from 1.0 µs to 0.45–0.77 µs, while below half hits it steps aside and costs
- * 0–10 % more than no cache — so it stays.
+ * 0–11 % more than no cache — so it stays.
  *
  * Memory: the cache maps a value to a slot of one preallocated buffer holding the 32 hex bytes, and
  * `pseudonymInto` copies them straight into the caller's output. So an entry is a key string and a
