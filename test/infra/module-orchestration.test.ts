@@ -13,7 +13,7 @@ import type { StackContext } from '../../infra-cdktf/modules/context';
 import { orchestration, personalDataReadBy, sqlRunBy, type WorkflowSource } from '../../infra-cdktf/modules/orchestration';
 import { topics } from '../../infra-cdktf/modules/pubsub';
 import { names } from '../../infra-cdktf/naming';
-import { once, synthModule } from './support/module-stack';
+import { grantIds, once, synthModule } from './support/module-stack';
 import { repoRoot, resources, type TfJson } from './support/synth';
 
 /**
@@ -67,17 +67,6 @@ function grantsTo(json: TfJson, member: string): string[] {
     for (const b of Object.values(members)) if (b.member === member) out.push(`${b.role} on ${b.topic ?? b.dataset_id ?? b.policy_tag ?? b.name ?? `project ${b.project}`}`);
   }
   return out.sort();
-}
-
-/** Terraform addresses of the IAM member resources granted to `member` (their state keys). */
-function grantIds(json: TfJson, member: string): string[] {
-  return Object.entries(json.resource)
-    .filter(([type]) => type.endsWith('_iam_member'))
-    .flatMap(([type, members]) =>
-      Object.entries(members)
-        .filter(([, b]) => b.member === member)
-        .map(([id]) => `${type}.${id}`),
-    );
 }
 
 describe('orchestration module: the workflows’ identity', () => {

@@ -10,7 +10,7 @@ import type { StackContext } from '../../infra-cdktf/modules/context';
 import { MAX_ROW_ACCESS_POLICIES_PER_TABLE, powerBi, powerBiWarnings } from '../../infra-cdktf/modules/powerbi';
 import { readEnvironmentConfig } from '../../infra-cdktf/inputs';
 import { syntheticDeployment } from '../../infra-cdktf/synthetic';
-import { once, synthModule } from './support/module-stack';
+import { grantIds, once, synthModule } from './support/module-stack';
 import { repoRoot, resources, type TfJson } from './support/synth';
 
 /**
@@ -70,18 +70,6 @@ function grantsTo(json: TfJson, member: string): string[] {
     for (const [, b] of Object.entries(members)) if (b.member === member) out.push(`${b.role} on ${b.dataset_id ?? b.taxonomy ?? `project ${b.project}`}`);
   }
   return out.sort();
-}
-
-/** Terraform addresses of the IAM member resources granted to `member` (their state keys), sorted. */
-function grantIds(json: TfJson, member: string): string[] {
-  return Object.entries(json.resource)
-    .filter(([type]) => type.endsWith('_iam_member'))
-    .flatMap(([type, members]) =>
-      Object.entries(members)
-        .filter(([, b]) => b.member === member)
-        .map(([id]) => `${type}.${id}`),
-    )
-    .sort();
 }
 
 describe('Power BI module: read-only on marts, rows by municipality group', () => {

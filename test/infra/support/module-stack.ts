@@ -68,3 +68,15 @@ export function once<T>(make: () => T): () => T {
     return made.value;
   };
 }
+
+/** Terraform addresses of the IAM member resources granted to `member` (their state keys), sorted. */
+export function grantIds(json: TfJson, member: string): string[] {
+  return Object.entries(json.resource)
+    .filter(([type]) => type.endsWith('_iam_member'))
+    .flatMap(([type, members]) =>
+      Object.entries(members)
+        .filter(([, b]) => b.member === member)
+        .map(([id]) => `${type}.${id}`),
+    )
+    .sort();
+}
