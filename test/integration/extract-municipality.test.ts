@@ -106,6 +106,11 @@ const failure = (p: Promise<unknown>) =>
   );
 const classOf = (e: PipelineError) => ({ type: e instanceof PipelineError, errorClass: e.errorClass, transient: e.transient });
 
+/** `store` with its `create` replaced: a store that fails where a test says. */
+function withCreate(store: FsObjectStore, create: ObjectStore['create']): ObjectStore {
+  return { read: store.read.bind(store), list: store.list.bind(store), readStream: store.readStream.bind(store), loadUri: store.loadUri.bind(store), create };
+}
+
 describe('extractMunicipality on hand-made tables', () => {
   let db: TestDatabase;
   let entry: MunicipalityEntry;
@@ -495,17 +500,11 @@ describe('extractMunicipality on hand-made tables', () => {
   it('a part upload that takes every byte and then fails (the store refuses at completion) is a transient storage error too', async () => {
     for (const failOn of ['tb_unit', 'tb_fact/']) {
       const store = new FsObjectStore(fresh());
-      const refusing: ObjectStore = {
-        read: store.read.bind(store),
-        list: store.list.bind(store),
-        readStream: store.readStream.bind(store),
-        loadUri: store.loadUri.bind(store),
-        create: async (key, body, type) => {
-          if (!key.includes(failOn)) return store.create(key, body, type);
-          for await (const _ of body); // every write succeeds: only the part's finish() can fail
-          throw new Error(`upload not completed at ${key}`);
-        },
-      };
+      const refusing = withCreate(store, async (key, body, type) => {
+        if (!key.includes(failOn)) return store.create(key, body, type);
+        for await (const _ of body); // every write succeeds: only the part's finish() can fail
+        throw new Error(`upload not completed at ${key}`);
+      });
       const e = await failure(extractMunicipality(deps(refusing, [UNIT, FACT]), request()));
       expect([failOn, classOf(e)]).toEqual([failOn, { type: true, errorClass: 'storage', transient: true }]);
       expect(e.message).toMatch(/^object store: upload not completed at /);
@@ -517,19 +516,13 @@ describe('extractMunicipality on hand-made tables', () => {
   it('a failed write to the store is a transient storage error, and nothing is committed', async () => {
     for (const failOn of ['tb_unit', 'tb_fact/', SET_ASIDE_TABLE.name, '/checkpoints/', '/manifests/']) {
       const store = new FsObjectStore(fresh());
-      const broken: ObjectStore = {
-        read: store.read.bind(store),
-        list: store.list.bind(store),
-        readStream: store.readStream.bind(store),
-        loadUri: store.loadUri.bind(store),
-        create: async (key, body, type) => {
-          if (key.includes(failOn)) {
-            body.resume();
-            throw new Error(`disk full at ${key}`);
-          }
-          return store.create(key, body, type);
-        },
-      };
+      const broken = withCreate(store, async (key, body, type) => {
+        if (key.includes(failOn)) {
+          body.resume();
+          throw new Error(`disk full at ${key}`);
+        }
+        return store.create(key, body, type);
+      });
       const e = await failure(extractMunicipality(deps(broken, [UNIT, FACT], failOn === '/checkpoints/' ? { settings: settings({ timeBudgetMs: 1 }) } : {}), request()));
       expect([failOn, classOf(e)]).toEqual([failOn, { type: true, errorClass: 'storage', transient: true }]);
       expect(e.message).toMatch(/^object store: disk full at /);

@@ -219,7 +219,6 @@ describe('team type: read from the transactional tables by INE, and the 2024-mod
  */
 describe('team type per period: the audited state (ta_equipe) on the quadrimestre’s last day', () => {
   const B = '3550308';
-  const ine = (team: number) => `00000000${team + 9}`;
   const NEW_TEAMS = [7, 8, 9, 10, 11, 12];
   let mw: MartWarehouse;
   let w: DuckDbWarehouse;
@@ -228,7 +227,7 @@ describe('team type per period: the audited state (ta_equipe) on the quadrimestr
     w = mw.w;
     await mw.insert(
       'tb_dim_equipe',
-      NEW_TEAMS.map((t) => ({ co_seq_dim_equipe: t, nu_ine: ine(t), no_equipe: `Equipe ${t}` })),
+      NEW_TEAMS.map((t) => ({ co_seq_dim_equipe: t, nu_ine: INE(t), no_equipe: `Equipe ${t}` })),
     );
     await mw.insert(
       'tb_tipo_equipe',
@@ -250,7 +249,7 @@ describe('team type per period: the audited state (ta_equipe) on the quadrimestr
     ];
     await mw.insert(
       'tb_equipe',
-      now.map(([team, type]) => ({ co_seq_equipe: 200 + team, nu_ine: ine(team), tp_equipe: type })),
+      now.map(([team, type]) => ({ co_seq_equipe: 200 + team, nu_ine: INE(team), tp_equipe: type })),
     );
     const audit: [string, string, number, number, number][] = [
       ['2025-12-01 09:00:00', 'I', 207, 7, 56],
@@ -274,7 +273,7 @@ describe('team type per period: the audited state (ta_equipe) on the quadrimestr
         dt_auditoria: at,
         co_tipo_auditoria: kind,
         co_seq_equipe: row,
-        nu_ine: ine(team),
+        nu_ine: INE(team),
         tp_equipe: type,
       })),
     );
