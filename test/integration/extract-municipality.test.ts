@@ -106,9 +106,16 @@ const failure = (p: Promise<unknown>) =>
   );
 const classOf = (e: PipelineError) => ({ type: e instanceof PipelineError, errorClass: e.errorClass, transient: e.transient });
 
-/** `store` with its `create` replaced: a store that fails where a test says. */
-function withCreate(store: FsObjectStore, create: ObjectStore['create']): ObjectStore {
-  return { read: store.read.bind(store), list: store.list.bind(store), readStream: store.readStream.bind(store), loadUri: store.loadUri.bind(store), create };
+/** `store` with some of its methods replaced: a store that fails or looks away where a test says. */
+function overriding(store: FsObjectStore, methods: Partial<ObjectStore>): ObjectStore {
+  return {
+    read: store.read.bind(store),
+    list: store.list.bind(store),
+    create: store.create.bind(store),
+    readStream: store.readStream.bind(store),
+    loadUri: store.loadUri.bind(store),
+    ...methods,
+  };
 }
 
 describe('extractMunicipality on hand-made tables', () => {
@@ -387,14 +394,7 @@ describe('extractMunicipality on hand-made tables', () => {
     await extractMunicipality(d, request());
     const [cp] = await store.list(`runs/${RUN}/checkpoints/${IBGE}/`);
     // Another delivery read no checkpoint yet: it sees the same state the first one saw.
-    const blind: ObjectStore = {
-      ...store,
-      list: (p) => (p.includes('/checkpoints/') ? Promise.resolve([]) : store.list(p)),
-      read: store.read.bind(store),
-      create: store.create.bind(store),
-      readStream: store.readStream.bind(store),
-      loadUri: store.loadUri.bind(store),
-    };
+    const blind = overriding(store, { list: (p) => (p.includes('/checkpoints/') ? Promise.resolve([]) : store.list(p)) });
     const out = await extractMunicipality({ ...d, store: blind }, request());
     expect(out).toEqual({ status: 'superseded' });
     expect(await store.list(`runs/${RUN}/checkpoints/${IBGE}/`)).toEqual([cp]);
@@ -405,14 +405,7 @@ describe('extractMunicipality on hand-made tables', () => {
     const store = new FsObjectStore(fresh());
     const d = deps(store, [UNIT]);
     const winner = (await extractMunicipality(d, request())) as { manifest: Manifest };
-    const blind: ObjectStore = {
-      ...store,
-      read: async (k) => (k.includes('/manifests/') && !blindSeen++ ? undefined : store.read(k)),
-      list: store.list.bind(store),
-      create: store.create.bind(store),
-      readStream: store.readStream.bind(store),
-      loadUri: store.loadUri.bind(store),
-    };
+    const blind = overriding(store, { read: async (k) => (k.includes('/manifests/') && !blindSeen++ ? undefined : store.read(k)) });
     let blindSeen = 0;
     const out = await extractMunicipality({ ...d, store: blind }, request());
     expect(out).toEqual({ status: 'already_extracted', manifest: winner.manifest });
@@ -500,10 +493,12 @@ describe('extractMunicipality on hand-made tables', () => {
   it('a part upload that takes every byte and then fails (the store refuses at completion) is a transient storage error too', async () => {
     for (const failOn of ['tb_unit', 'tb_fact/']) {
       const store = new FsObjectStore(fresh());
-      const refusing = withCreate(store, async (key, body, type) => {
-        if (!key.includes(failOn)) return store.create(key, body, type);
-        for await (const _ of body); // every write succeeds: only the part's finish() can fail
-        throw new Error(`upload not completed at ${key}`);
+      const refusing = overriding(store, {
+        create: async (key, body, type) => {
+          if (!key.includes(failOn)) return store.create(key, body, type);
+          for await (const _ of body); // every write succeeds: only the part's finish() can fail
+          throw new Error(`upload not completed at ${key}`);
+        },
       });
       const e = await failure(extractMunicipality(deps(refusing, [UNIT, FACT]), request()));
       expect([failOn, classOf(e)]).toEqual([failOn, { type: true, errorClass: 'storage', transient: true }]);
@@ -516,12 +511,14 @@ describe('extractMunicipality on hand-made tables', () => {
   it('a failed write to the store is a transient storage error, and nothing is committed', async () => {
     for (const failOn of ['tb_unit', 'tb_fact/', SET_ASIDE_TABLE.name, '/checkpoints/', '/manifests/']) {
       const store = new FsObjectStore(fresh());
-      const broken = withCreate(store, async (key, body, type) => {
-        if (key.includes(failOn)) {
-          body.resume();
-          throw new Error(`disk full at ${key}`);
-        }
-        return store.create(key, body, type);
+      const broken = overriding(store, {
+        create: async (key, body, type) => {
+          if (key.includes(failOn)) {
+            body.resume();
+            throw new Error(`disk full at ${key}`);
+          }
+          return store.create(key, body, type);
+        },
       });
       const e = await failure(extractMunicipality(deps(broken, [UNIT, FACT], failOn === '/checkpoints/' ? { settings: settings({ timeBudgetMs: 1 }) } : {}), request()));
       expect([failOn, classOf(e)]).toEqual([failOn, { type: true, errorClass: 'storage', transient: true }]);
