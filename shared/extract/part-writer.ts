@@ -16,6 +16,16 @@ import type { StagedPart } from '../contracts/manifest';
 export const SMALL_PART_MAX_BYTES = 256 * 1024;
 
 /**
+ * Uncompressed bytes a streaming part hands zlib in one piece. zlib compresses in the thread pool,
+ * but each of its jobs ends on the main thread, which starts the next one: with Node's defaults (a
+ * 16 KiB output buffer per job, a 64 KiB write at a time, then wait for 'drain') zlib stood idle
+ * while the main thread split and hashed rows, and the main thread stood idle while zlib caught up —
+ * the extractor used one core (docs/benchmarks.md). One job over a whole batch compresses while the
+ * main thread builds the next batch; memory holds about three batches (building, compressing, output).
+ */
+export const COMPRESS_BATCH_BYTES = 1 << 20;
+
+/**
  * One compressed CSV part being written into the object store. A small part is collected and
  * stored in one write when it finishes; once it crosses SMALL_PART_MAX_BYTES it becomes a stream:
  * backpressure flows from the store through gzip to the caller's `await write()`, so memory stays
@@ -29,6 +39,9 @@ export class PartWriter {
   private failure: Error | undefined;
   /** The collected CSV while the part is small (the header first); undefined once streaming. */
   private pending: Buffer[] | undefined;
+  /** Once streaming: CSV not yet handed to zlib (less than COMPRESS_BATCH_BYTES). */
+  private batch: Buffer[] = [];
+  private batchBytes = 0;
   private aborted = false;
   rows = 0;
   csvBytes = 0;
@@ -46,7 +59,9 @@ export class PartWriter {
 
   /** Start the streamed upload and send it what was collected so far. */
   private startStream(): void {
-    const gzip = createGzip({ level: this.gzipLevel });
+    // The output buffer holds a whole batch's output (and then some: it is reused from an offset), so
+    // one thread-pool job compresses a whole batch without waiting for the main thread.
+    const gzip = createGzip({ level: this.gzipLevel, chunkSize: 2 * COMPRESS_BATCH_BYTES });
     this.gzip = gzip;
     const body = new PassThrough();
     // The store may still be setting up (a directory, an upload session) when an abort destroys the
@@ -62,9 +77,19 @@ export class PartWriter {
       this.failure = e;
       gzip.emit('drain');
     });
-    const collected = this.pending!;
+    this.batch = this.pending!;
+    this.batchBytes = this.csvBytes;
     this.pending = undefined;
-    for (const c of collected) gzip.write(c);
+  }
+
+  /** Hands the batch to zlib once the previous one is compressed (backpressure reaches the caller here). */
+  private async compressBatch(): Promise<void> {
+    const gzip = this.gzip!;
+    if (gzip.writableNeedDrain) await once(gzip, 'drain');
+    if (this.failure) throw this.failure;
+    gzip.write(this.batch.length === 1 ? this.batch[0]! : Buffer.concat(this.batch, this.batchBytes));
+    this.batch = [];
+    this.batchBytes = 0;
   }
 
   async write(data: Buffer, rows: number): Promise<void> {
@@ -75,11 +100,13 @@ export class PartWriter {
     if (this.pending) {
       this.pending.push(data);
       if (this.csvBytes <= SMALL_PART_MAX_BYTES) return;
-      // Crossed the bound: from here on the part streams (what was collected is written first).
+      // Crossed the bound: from here on the part streams (what was collected is its first batch).
       this.startStream();
-      if (this.gzip!.writableNeedDrain) await once(this.gzip!, 'drain');
-    } else if (!this.gzip!.write(data)) await once(this.gzip!, 'drain');
-    if (this.failure) throw this.failure;
+    } else {
+      this.batch.push(data);
+      this.batchBytes += data.length;
+    }
+    if (this.batchBytes >= COMPRESS_BATCH_BYTES) await this.compressBatch();
   }
 
   async finish(): Promise<StagedPart> {
@@ -90,6 +117,7 @@ export class PartWriter {
       const { bytes } = await this.store.create(this.key, Readable.from([gz]), 'application/gzip');
       return { key: this.key, rows: this.rows, bytes, sha256: this.sha.digest('hex') };
     }
+    if (this.batchBytes > 0) await this.compressBatch();
     this.gzip!.end();
     const { bytes } = await this.stored!;
     return { key: this.key, rows: this.rows, bytes, sha256: this.sha.digest('hex') };
@@ -99,6 +127,7 @@ export class PartWriter {
   abort(err: Error): void {
     this.aborted = true;
     this.pending = undefined;
+    this.batch = [];
     this.gzip?.destroy(err);
     this.stored?.catch(() => {});
   }

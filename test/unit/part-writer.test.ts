@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
-import { PartWriter, SMALL_PART_MAX_BYTES } from '../../shared/extract/part-writer';
+import { COMPRESS_BATCH_BYTES, PartWriter, SMALL_PART_MAX_BYTES } from '../../shared/extract/part-writer';
 import { FsObjectStore } from '../../shared/local/fs-object-store';
 import { StagedPart } from '../../shared/contracts/manifest';
 import type { ObjectStore } from '../../shared/ports';
@@ -135,8 +135,11 @@ describe('PartWriter: the part and its manifest entry', () => {
   it('applies backpressure: a write waits while the store is not reading', async () => {
     const stalled = stalledStore();
     const w = new PartWriter(stalled, KEY, 'h\n', 0);
+    // The first batch goes to zlib at once; the next one waits for it, and it cannot finish while its
+    // output has nowhere to go.
+    await w.write(randomBytes(4 * 1024 * 1024), 1);
     let settled = false;
-    const pending = w.write(randomBytes(4 * 1024 * 1024), 1).finally(() => (settled = true));
+    const pending = w.write(randomBytes(COMPRESS_BATCH_BYTES), 1).finally(() => (settled = true));
     for (let i = 0; i < 20; i++) await tick();
     expect(settled).toBe(false);
     // A store failure wakes the waiting writer with that failure, and later writes fail with it.
@@ -144,6 +147,23 @@ describe('PartWriter: the part and its manifest entry', () => {
     stalled.fail(failure);
     await expect(pending).rejects.toBe(failure);
     await expect(w.write(Buffer.from('x\n'), 1)).rejects.toBe(failure);
+  });
+
+  it('a part of several compression batches stores exactly the bytes written, in order', async () => {
+    const w = new PartWriter(store, KEY, 'h\n', 1);
+    const written: Buffer[] = [Buffer.from('h\n')];
+    // Uneven writes, so batches end mid-write and the last batch is a partial one.
+    for (let size = 1; written.length < 60; size = (size * 7919) % 200_000) {
+      const b = randomBytes(size + 1);
+      written.push(b);
+      await w.write(b, 1);
+    }
+    const total = written.reduce((n, b) => n + b.length, 0);
+    expect(total).toBeGreaterThan(3 * COMPRESS_BATCH_BYTES);
+    const p = await w.finish();
+    const stored = fs.readFileSync(path.join(dir, KEY));
+    expect(p).toEqual({ key: KEY, rows: 59, bytes: stored.length, sha256: sha256(stored) });
+    expect(gunzipSync(stored).equals(Buffer.concat(written))).toBe(true);
   });
 
   it('a write that does not fill the buffers returns without waiting for the store', async () => {

@@ -88,7 +88,9 @@ export async function runWorker<R>(
   const script = opts.program?.script ?? path.join(BUILD_DIR, `${worker}.js`);
   const interpreter = opts.program?.cmd ?? process.execPath;
   const timeFile = path.join(opts.tmpDir, `time-${worker}-${process.hrtime.bigint()}.txt`);
-  const nodeArgs = [script, JSON.stringify(config)];
+  // BENCH_WORKER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"): node flags for profiling a worker.
+  const profiling = opts.program ? [] : (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const nodeArgs = [...profiling, script, JSON.stringify(config)];
   const [cmd, args] = opts.timeBin ? [opts.timeBin, ['-f', TIME_FORMAT, '-o', timeFile, interpreter, ...nodeArgs]] : [interpreter, nodeArgs];
   const t0 = performance.now();
   return new Promise((resolve) => {
