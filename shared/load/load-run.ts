@@ -108,7 +108,15 @@ export async function loadRun(deps: LoadDeps, req: LoadRequest): Promise<LoadRes
 }
 
 /**
- * Stream every part and compare its SHA-256 with the manifest's: undefined when all match, else
+ * A part up to this size (compressed, as the manifest declares it) is read whole — one request, one
+ * read — instead of streamed: most parts of a daily run are a few KB (a local run of 650 municipalities
+ * verifies 18,850 of them, and a stream per part cost four thread-pool round trips and its pipeline's
+ * bookkeeping). Larger parts stream, so memory stays bounded by this constant.
+ */
+export const VERIFY_WHOLE_MAX_BYTES = 1 << 20;
+
+/**
+ * Read every part and compare its SHA-256 with the manifest's: undefined when all match, else
  * what is wrong (never content). A part that is missing is the slice's problem too (terminal: it was
  * committed by the manifest and cannot come back by retrying); any other read error is thrown.
  */
@@ -116,12 +124,16 @@ export async function verifyParts(store: ObjectStore, parts: readonly StagedPart
   for (const p of parts) {
     const hash = createHash('sha256');
     try {
-      await pipeline(store.readStream(p.key), hash);
+      if (p.bytes <= VERIFY_WHOLE_MAX_BYTES) {
+        const data = await store.read(p.key);
+        if (!data) return missing(p);
+        hash.update(data);
+      } else await pipeline(store.readStream(p.key), hash);
     } catch (err) {
       const e = err as { code?: string | number };
-      if (e?.code === 'ENOENT' || e?.code === 404) return `part ${p.key} is missing from the staging bucket`;
-      // Anything else (a network error, a 503) may pass: the load is redelivered. Both stores hand
-      // back their client's own errors here (never a classified PipelineError), so all are wrapped.
+      if (e?.code === 'ENOENT' || e?.code === 404) return missing(p);
+      // Anything else (a network error, a 503) may pass: the load is redelivered. Whatever the store
+      // throws (its client's own error, or a classified one) is wrapped, so the load sees one kind.
       throw new TransientError(`reading part ${p.key} to verify its SHA-256 failed: ${(err as Error)?.message ?? String(err)}`, 'storage', { cause: err });
     }
     const actual = hash.digest('hex');
@@ -129,6 +141,8 @@ export async function verifyParts(store: ObjectStore, parts: readonly StagedPart
   }
   return undefined;
 }
+
+const missing = (p: StagedPart) => `part ${p.key} is missing from the staging bucket`;
 
 async function forEachLimit<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;

@@ -96,8 +96,10 @@ export class FsObjectStore implements ObjectStore {
   }
 
   async read(key: string): Promise<Buffer | undefined> {
+    // Synchronous, like create: what is read whole is a record or a small part (a few KB), for
+    // which the thread pool's four round trips (open, stat, read, close) cost more than the read.
     try {
-      return await fs.promises.readFile(this.pathOf(key));
+      return fs.readFileSync(this.pathOf(key));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;

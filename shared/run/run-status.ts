@@ -151,11 +151,10 @@ interface Attempts {
 function readAttempts(prefix: string, keys: string[]): Map<string, Attempts> {
   const out = new Map<string, Attempts>();
   for (const key of keys) {
-    const ibge = ibgeFromKey(prefix, key);
-    const m = parseAttemptMarkerKey(key);
-    if (!ibge || !m) continue;
+    const m = key.startsWith(prefix) ? parseAttemptMarkerKey(key) : undefined;
+    if (!m) continue;
+    const { ibge, sequence, attempt, failedClass } = m;
     const a = out.get(ibge) ?? { started: 0, errorClasses: {} };
-    const { sequence, attempt, failedClass } = m;
     const order = sequence * 100_000 + attempt * 10 + (failedClass ? 1 : 0);
     if (failedClass) a.errorClasses[failedClass] = (a.errorClasses[failedClass] ?? 0) + 1;
     else a.started++;

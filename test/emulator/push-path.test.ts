@@ -336,7 +336,7 @@ describeTier("push path on Google's Pub/Sub emulator, built bundles served by th
           const uris = t.parts.map((p) => `gs://${BUCKET}/${p.key}`).sort();
           const job = loadJobs.find((j) => j.configuration.load!.sourceUris.some((u) => uris.includes(u)));
           expect(job).toBeDefined();
-          expect(job!.configuration.load!.sourceUris.filter((u) => u.includes(`/${ibge}/`)).sort()).toEqual(uris);
+          expect(job!.configuration.load!.sourceUris.filter((u) => u.includes(`/${ibge}-`)).sort()).toEqual(uris);
         }
         // The load's outcome for every staged table: loaded, with the rows the manifest declared.
         const outcomes = load.outcomes.filter((o) => o.municipality === ibge);

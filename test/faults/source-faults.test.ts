@@ -210,7 +210,7 @@ describe('faults of the source database', () => {
       settings: { partMaxBytes: 4096 },
       // When the first part of Campinas's citizens is committed, the DBA kills the extractor's backend.
       storeBeforeCommit: async (key) => {
-        if (!killed && key.includes(`/tb_fat_cidadao_pec/${CAMPINAS.ibge}/`) && key.endsWith('part-00000.csv.gz')) {
+        if (!killed && key.includes(`/tb_fat_cidadao_pec/${CAMPINAS.ibge}-`) && key.endsWith('part-00000.csv.gz')) {
           killed = key;
           const { rows } = await admin.query(`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = 'pec-pipeline-extract' AND datname = $1`, [
             campinas.name,
@@ -228,7 +228,7 @@ describe('faults of the source database', () => {
       expect(await p.store.list(killed)).toEqual([killed]);
       const manifest = (await readManifest(p.store, run.runId, CAMPINAS.ibge))!;
       const keys = manifest.tables.flatMap((t) => t.parts.map((x) => x.key));
-      expect(keys.every((k) => k.includes(`/${manifest.attempt}/`))).toBe(true);
+      expect(keys.every((k) => k.includes(`-${manifest.attempt}-part-`))).toBe(true);
       expect(keys).not.toContain(killed);
       await expectSameAsReference(p.warehouse, ref);
     } finally {

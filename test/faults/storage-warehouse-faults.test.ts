@@ -67,7 +67,7 @@ describe('faults of the object store and the warehouse', () => {
       settings: { partMaxBytes: 4096 },
       storeBeforeCommit: (key) => {
         // Other tables' parts are already committed: the extraction fails half-way through.
-        if (!failedKey && key.includes(`/tb_fat_atendimento_individual/${SANTOS.ibge}/`) && key.endsWith('part-00000.csv.gz')) {
+        if (!failedKey && key.includes(`/tb_fat_atendimento_individual/${SANTOS.ibge}-`) && key.endsWith('part-00000.csv.gz')) {
           failedKey = key;
           throw new Error('injected: 503 Service Unavailable while finalizing the upload');
         }
@@ -83,7 +83,7 @@ describe('faults of the object store and the warehouse', () => {
       expect(p.ledgerAtFailures[0]!.error_message).toMatch(/object store: injected: 503/);
       expect(await p.store.list(failedKey)).toEqual([]); // no partial object, ever
       const manifest = (await readManifest(p.store, run.runId, SANTOS.ibge))!;
-      expect(manifest.tables.flatMap((t) => t.parts).every((x) => x.key.includes(`/${manifest.attempt}/`))).toBe(true);
+      expect(manifest.tables.flatMap((t) => t.parts).every((x) => x.key.includes(`-${manifest.attempt}-part-`))).toBe(true);
       expect(await ledgerRow(p.warehouse, run.runId, SANTOS.ibge)).toMatchObject({ status: 'loaded', attempts: 2, error_class: null });
       await expectSameAsReference(p.warehouse, ref);
     } finally {
@@ -97,7 +97,7 @@ describe('faults of the object store and the warehouse', () => {
     const p = await lab.pipeline(sources(), {
       storeBeforeCommit: async (key) => {
         if (key === manifestKey && !atCrash) {
-          atCrash = { parts: await p.store.list(`runs/daily-20261121/tables/`).then((ks) => ks.filter((k) => k.includes(`/${SANTOS.ibge}/`))) };
+          atCrash = { parts: await p.store.list(`runs/daily-20261121/tables/`).then((ks) => ks.filter((k) => k.includes(`/${SANTOS.ibge}-`))) };
           throw new Error('injected: instance lost before the manifest was written');
         }
       },

@@ -1,10 +1,11 @@
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { Storage } from '@google-cloud/storage';
 import pino from 'pino';
-import { loadRun, verifyParts } from '../../shared/load/load-run';
+import { loadRun, VERIFY_WHOLE_MAX_BYTES, verifyParts } from '../../shared/load/load-run';
 import { DuckDbWarehouse } from '../../shared/local/duckdb-warehouse';
 import { FsObjectStore } from '../../shared/local/fs-object-store';
 import { GcsObjectStore } from '../../shared/adapters/gcp/gcs-object-store';
@@ -202,6 +203,25 @@ describe('verifyParts on Cloud Storage (real client, fake server)', () => {
     expect(await verifyParts(store, [part('runs/r/p0.csv.gz', data, sha), part('runs/r/gone.csv.gz', data, sha)])).toBe(
       'part runs/r/gone.csv.gz is missing from the staging bucket',
     );
+  });
+
+  it('a part above VERIFY_WHOLE_MAX_BYTES is streamed, and checked the same way', async () => {
+    const data = randomBytes(VERIFY_WHOLE_MAX_BYTES + 1);
+    const sha = createHash('sha256').update(data).digest('hex');
+    fake.put(BUCKET, 'runs/r/big.csv.gz', data);
+    const read = jest.spyOn(store, 'read');
+    const readStream = jest.spyOn(store, 'readStream');
+    expect(await verifyParts(store, [part('runs/r/big.csv.gz', data, sha)])).toBeUndefined();
+    expect(await verifyParts(store, [part('runs/r/big.csv.gz', data, 'f'.repeat(64))])).toBe(`part runs/r/big.csv.gz has SHA-256 ${sha}, the manifest declares ${'f'.repeat(64)}`);
+    expect(await verifyParts(store, [part('runs/r/big-gone.csv.gz', data, sha)])).toBe('part runs/r/big-gone.csv.gz is missing from the staging bucket');
+    expect([read.mock.calls.length, readStream.mock.calls.length]).toEqual([0, 3]);
+    // A small part is one whole read.
+    const small = Buffer.from('x');
+    fake.put(BUCKET, 'runs/r/small.csv.gz', small);
+    expect(await verifyParts(store, [part('runs/r/small.csv.gz', small, createHash('sha256').update(small).digest('hex'))])).toBeUndefined();
+    expect([read.mock.calls.length, readStream.mock.calls.length]).toEqual([1, 3]);
+    read.mockRestore();
+    readStream.mockRestore();
   });
 
   it('a 503 while reading is transient (storage)', async () => {

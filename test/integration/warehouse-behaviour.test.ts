@@ -185,7 +185,7 @@ describe('warehouse behaviour: DuckDbWarehouse through loadRun', () => {
         status: 'failed',
         errorClass: 'data',
         message: expect.stringMatching(
-          /part runs\/daily-20261122\/tables\/tb_fat_teste\/3550308\/a1\/part-00000\.csv\.gz has SHA-256 [0-9a-f]{64}, the manifest declares [0-9a-f]{64}/,
+          /part runs\/daily-20261122\/tables\/tb_fat_teste\/3550308-a1-part-00000\.csv\.gz has SHA-256 [0-9a-f]{64}, the manifest declares [0-9a-f]{64}/,
         ),
       },
       { municipality: B, table: FACT.name, status: 'loaded', rowsDeleted: 0, rowsInserted: 1 },

@@ -71,13 +71,13 @@ describe('object names (the bucket layout is a persistent contract)', () => {
     expect(layout.manifest(RUN, SP)).toBe('runs/daily-20261122/manifests/3550308.json');
     expect(layout.manifestsPrefix(RUN)).toBe('runs/daily-20261122/manifests/');
     expect(layout.attemptsPrefix(RUN)).toBe('runs/daily-20261122/attempts/');
-    expect(layout.attemptMarker(RUN, SP, 2, 3, 'started')).toBe('runs/daily-20261122/attempts/3550308/s0002-a0003-started.json');
-    expect(layout.attemptMarker(RUN, SP, 0, 1, { failed: 'source_unreachable' })).toBe('runs/daily-20261122/attempts/3550308/s0000-a0001-failed-source_unreachable.json');
+    expect(layout.attemptMarker(RUN, SP, 2, 3, 'started')).toBe('runs/daily-20261122/attempts/3550308-s0002-a0003-started.json');
+    expect(layout.attemptMarker(RUN, SP, 0, 1, { failed: 'source_unreachable' })).toBe('runs/daily-20261122/attempts/3550308-s0000-a0001-failed-source_unreachable.json');
     expect(layout.checkpoint(RUN, SP, 7)).toBe('runs/daily-20261122/checkpoints/3550308/0007.json');
     expect(layout.checkpointsPrefix(RUN, SP)).toBe('runs/daily-20261122/checkpoints/3550308/');
     expect(layout.allCheckpointsPrefix(RUN)).toBe('runs/daily-20261122/checkpoints/');
     expect(layout.tablePrefix(RUN, 'tb_dim_equipe')).toBe('runs/daily-20261122/tables/tb_dim_equipe/');
-    expect(layout.part(RUN, 'tb_dim_equipe', SP, 'a1', 12)).toBe('runs/daily-20261122/tables/tb_dim_equipe/3550308/a1/part-00012.csv.gz');
+    expect(layout.part(RUN, 'tb_dim_equipe', SP, 'a1', 12)).toBe('runs/daily-20261122/tables/tb_dim_equipe/3550308-a1-part-00012.csv.gz');
     expect(layout.leasesPrefix('pr-consorcio')).toBe('leases/pr-consorcio/');
     expect(layout.lease('pr-consorcio', 42)).toBe('leases/pr-consorcio/00000042.json');
     expect(layout.leaseReleased('pr-consorcio', 42)).toBe('leases/pr-consorcio/00000042.released');
@@ -101,7 +101,8 @@ describe('object names (the bucket layout is a persistent contract)', () => {
     expect(ibgeFromKey(layout.manifestsPrefix(RUN), layout.manifest(RUN, SP))).toBe(SP);
     expect(ibgeFromKey(layout.failuresPrefix(RUN), layout.failure(RUN, CAMPINAS))).toBe(CAMPINAS);
     expect(ibgeFromKey(layout.allCheckpointsPrefix(RUN), layout.checkpoint(RUN, SP, 3))).toBe(SP);
-    expect(ibgeFromKey(layout.attemptsPrefix(RUN), layout.attemptMarker(RUN, SP, 0, 1, 'started'))).toBe(SP);
+    expect(parseAttemptMarkerKey(layout.attemptMarker(RUN, SP, 0, 1, 'started'))?.ibge).toBe(SP);
+    expect(layout.attemptMarker(RUN, SP, 0, 1, 'started').startsWith(layout.attemptsPrefix(RUN))).toBe(true);
     expect(layout.checkpoint(RUN, SP, 3).startsWith(layout.checkpointsPrefix(RUN, SP))).toBe(true);
     expect(layout.part(RUN, 't', SP, 'a', 0).startsWith(layout.tablePrefix(RUN, 't'))).toBe(true);
   });
@@ -115,22 +116,25 @@ describe('object names (the bucket layout is a persistent contract)', () => {
   });
 
   it('an attempt marker says its sequence, attempt and failed class, and nothing else parses as one', () => {
-    expect(parseAttemptMarkerKey(layout.attemptMarker(RUN, SP, 12, 345, 'started'))).toEqual({ sequence: 12, attempt: 345 });
-    expect(parseAttemptMarkerKey(layout.attemptMarker(RUN, SP, 0, 1, { failed: 'source_busy' }))).toEqual({ sequence: 0, attempt: 1, failedClass: 'source_busy' });
+    expect(parseAttemptMarkerKey(layout.attemptMarker(RUN, SP, 12, 345, 'started'))).toEqual({ ibge: SP, sequence: 12, attempt: 345 });
+    expect(parseAttemptMarkerKey(layout.attemptMarker(RUN, SP, 0, 1, { failed: 'source_busy' }))).toEqual({ ibge: SP, sequence: 0, attempt: 1, failedClass: 'source_busy' });
     // Attempts beyond 9999 keep the name's width (Pub/Sub counts deliveries without bound).
-    expect(parseAttemptMarkerKey(layout.attemptMarker(RUN, SP, 0, 12_345, 'started'))).toEqual({ sequence: 0, attempt: 9999 });
+    expect(parseAttemptMarkerKey(layout.attemptMarker(RUN, SP, 0, 12_345, 'started'))).toEqual({ ibge: SP, sequence: 0, attempt: 9999 });
     // A class with characters outside [a-z0-9_] still gives a name that parses back.
     const odd = layout.attemptMarker(RUN, SP, 1, 2, { failed: 'Weird Class/x.y' });
-    expect(odd).toBe('runs/daily-20261122/attempts/3550308/s0001-a0002-failed-_eird__lass_x_y.json');
-    expect(parseAttemptMarkerKey(odd)).toEqual({ sequence: 1, attempt: 2, failedClass: '_eird__lass_x_y' });
+    expect(odd).toBe('runs/daily-20261122/attempts/3550308-s0001-a0002-failed-_eird__lass_x_y.json');
+    expect(parseAttemptMarkerKey(odd)).toEqual({ ibge: SP, sequence: 1, attempt: 2, failedClass: '_eird__lass_x_y' });
     for (const k of [
-      'runs/r/attempts/3550308/s001-a0001-started.json',
-      'runs/r/attempts/3550308/s0001-a001-started.json',
-      'runs/r/attempts/3550308/s0001-a0001-begun.json',
-      'runs/r/attempts/3550308/s0001-a0001-failed-.json',
-      'runs/r/attempts/3550308/s0001-a0001-failed-Source.json',
-      'runs/r/attempts/3550308/s0001-a0001-started.json.bak',
-      'runs/r/attempts/3550308/xs0001-a0001-started.json',
+      'runs/r/attempts/3550308-s001-a0001-started.json',
+      'runs/r/attempts/3550308-s0001-a001-started.json',
+      'runs/r/attempts/3550308-s0001-a0001-begun.json',
+      'runs/r/attempts/3550308-s0001-a0001-failed-.json',
+      'runs/r/attempts/3550308-s0001-a0001-failed-Source.json',
+      'runs/r/attempts/3550308-s0001-a0001-started.json.bak',
+      'runs/r/attempts/3550308-xs0001-a0001-started.json',
+      'runs/r/attempts/3550308/s0001-a0001-started.json',
+      'runs/r/attempts/355030-s0001-a0001-started.json',
+      'runs/r/attempts/x3550308-s0001-a0001-started.json',
       'runs/r/manifests/3550308.json',
     ])
       expect([k, parseAttemptMarkerKey(k)]).toEqual([k, undefined]);
