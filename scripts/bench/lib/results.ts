@@ -399,7 +399,8 @@ function analysis(r: BenchResults, sum: CellSummary[]): { lines: string[]; verdi
       const extraCsv = e?.csvBytesPerRow !== undefined && e.sourceBytesPerRow !== undefined ? e.csvBytesPerRow - e.sourceBytesPerRow : undefined;
       lines.push(
         `What bounds it: CPU. psql ships the identifiers as they are; the extractor replaces two of them per row with an HMAC-SHA-256, and that makes ` +
-          `more work on two threads. ${ceilingNote}` +
+          `more work on two threads — which do run side by side: zlib compresses a 1 MiB batch in one thread-pool job while the main thread splits and ` +
+          `hashes the next (COMPRESS_BATCH_BYTES in shared/extract/part-writer.ts; with 16 KiB jobs they ran in turn and the process used one core). ${ceilingNote}` +
           (tr && id && ps
             ? `(1) On the main thread: splitting rows and rewriting the two leading fields costs ${fixed(id.perUnitUs, 2)} µs per row, with pseudonymisation ` +
               `${fixed(tr.perUnitUs, 2)} µs (table "Where the extractor's CPU goes"); the Pseudonymizer is ${fixed(ps.perUnitUs, 2)} µs per value on this data` +
@@ -421,7 +422,7 @@ function analysis(r: BenchResults, sum: CellSummary[]): { lines: string[]; verdi
               ' (table above), and a hit costs a Map lookup instead of two SHA-256'
             : '') +
           '; (2) in production the PostgreSQL backend is on the municipal server: a 2-vCPU function gives the main thread and zlib a core each, and hashing ' +
-          'could move to a worker thread. (The pseudonym was already shortened from the full 64-character digest to 128 bits as hex on 2026-12-06; ' +
+          "could move to a worker thread (here the machine's 2 cores are already shared with the backend). (The pseudonym was already shortened from the full 64-character digest to 128 bits as hex on 2026-12-06; " +
           'base64url would stage the same gzip bytes and is case-sensitive, which Power BI is not: docs/architecture.md.)',
       );
     }
