@@ -41,6 +41,8 @@ export interface SliceLoad {
   columns: { name: string; type: LandedColumn['type'] }[];
   uris: string[];
   rows: number;
+  /** Uncompressed CSV bytes of the files, header included, as the manifest declares: no line is longer (absent: unknown). */
+  csvBytes?: number;
 }
 
 export type SliceOutcome =

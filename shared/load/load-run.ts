@@ -69,6 +69,7 @@ export async function loadRun(deps: LoadDeps, req: LoadRequest): Promise<LoadRes
             columns: t.columns,
             uris: t.parts.map((p) => deps.store.loadUri(p.key)),
             rows: t.rows,
+            csvBytes: t.csvBytes,
           })),
       ),
     }))

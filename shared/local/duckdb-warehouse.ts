@@ -14,7 +14,7 @@ import { duckDbDataErrorMessage, isDuckDbDataError, redactRowContent } from '../
  * tb_fat_atendimento_individual, 526 MB of gzip CSV, on 2 cores): defaults 2,854 MB; 256MB and 2
  * threads 499 MB; 256MB and 1 thread 510 MB; 160MB and 2 threads 339 MB and 397 MB (two runs). That was one staged
  * file; the extractor stages a 2 M-row slice as 5 parts, which read_csv buffers in parallel (a 32 MiB block
- * each, CSV_BUFFER_BYTES): under 160MB it failed with "could not allocate block of size 32.0 MiB", under 256MB
+ * each, csvBufferBytes): under 160MB it failed with "could not allocate block of size 32.0 MiB", under 256MB
  * it loads with a 491 MB peak (`npm run bench`, docs/benchmarks.md). The limit bounds DuckDB's
  * buffer manager (the staging table and the raw table's new blocks spill to `<file>.tmp`); Node and
  * the CSV readers' buffers (per thread) sit on top of it, so 1 thread saves nothing and 2 keep the
@@ -29,11 +29,19 @@ import { duckDbDataErrorMessage, isDuckDbDataError, redactRowContent } from '../
  */
 export const DUCKDB_SETTINGS = { memoryLimit: '2GB', loadMemoryLimit: '256MB', threads: 2 } as const;
 /**
- * read_csv's buffer. DuckDB defaults it to 16 × max_line_size: with the 16 MiB lines the type
- * contract allows (STAGED_LINE_MAX_BYTES) that is a 256 MiB block per reader, over the load's
- * memory limit. Two lines' worth still holds the longest legal line.
+ * read_csv's buffer, per file it reads: two lines' worth of the longest line the files can hold. DuckDB
+ * defaults it to 16 × max_line_size: with the 16 MiB lines the type contract allows
+ * (STAGED_LINE_MAX_BYTES) that is a 256 MiB block per reader, over the load's memory limit. No line is
+ * longer than the files' whole CSV, which the manifest declares (SliceLoad.csvBytes): a wave of small
+ * municipalities' files (a few KB each) reads them with 1 MiB buffers instead of 32 MiB ones, which cost
+ * ~35 % more CPU per file (400 of the 650 run's tb_fat_cidadao_pec files: 150–212 vs 93–126 CPU-ms).
  */
-const CSV_BUFFER_BYTES = 2 * STAGED_LINE_MAX_BYTES;
+function csvBufferBytes(slices: readonly SliceLoad[]): { maxLine: number; buffer: number } {
+  const longest = Math.min(STAGED_LINE_MAX_BYTES, Math.max(...slices.map((s) => s.csvBytes ?? STAGED_LINE_MAX_BYTES)));
+  const buffer = Math.max(CSV_BUFFER_MIN_BYTES, 2 * longest);
+  return { maxLine: buffer / 2, buffer };
+}
+const CSV_BUFFER_MIN_BYTES = 1 << 20;
 
 /**
  * The local warehouse: a DuckDB file laid out like the BigQuery datasets (schemas raw, ops, marts).
@@ -340,13 +348,14 @@ function landedNames(table: TableDef): string {
 function stageSql(stage: string, slices: readonly SliceLoad[]): string {
   const columns = slices[0]!.columns;
   const fileCols = columns.map((c) => `${sqlString(c.name)}: ${sqlString(COLUMN_TYPES[c.type].duckdb)}`).join(', ');
+  const csv = csvBufferBytes(slices);
   const files = `[${slices
     .flatMap((s) => s.uris)
     .map(sqlString)
     .join(', ')}]`;
   return `INSERT INTO ${stage} BY NAME SELECT f.municipality AS _owner, ${columns.map((c) => `c.${quoteIdent(c.name)}`).join(', ')}
     FROM read_csv(${files}, header = true, auto_detect = false, columns = {${fileCols}},
-      delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, compression = 'gzip', max_line_size = ${STAGED_LINE_MAX_BYTES}, buffer_size = ${CSV_BUFFER_BYTES}, filename = '_load_file') AS c
+      delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, compression = 'gzip', max_line_size = ${csv.maxLine}, buffer_size = ${csv.buffer}, filename = '_load_file') AS c
     JOIN _load_files AS f ON f.uri = c._load_file`;
 }
 

@@ -135,6 +135,14 @@ describe('warehouse behaviour: DuckDbWarehouse through loadRun', () => {
     expect((await raw(DIM.name)).map((r) => `${r.m}:${r.r}`).sort()).toEqual([`${B}:daily-20261122`, `${B}:daily-20261122`, `${B}:daily-20261122`, `${A}:daily-20261123`].sort());
   });
 
+  it('read buffer: a line longer than the smallest buffer loads beside small slices (the buffer follows the longest CSV the manifests declare)', async () => {
+    const long = 'x'.repeat(3 * 1024 * 1024); // past the 1 MiB buffer a wave of small files is read with
+    await stageMunicipality(store, 'daily-20261122', A, T1, [{ table: DIM, window: null, rows: [{ co_seq: 1, no_item: long }] }]);
+    await stageMunicipality(store, 'daily-20261122', B, T1, [{ table: DIM, window: null, rows: dimRows(1, 2) }]);
+    expect((await load('daily-20261122', [A, B])).outcomes.map((o) => `${o.municipality}:${o.status}`)).toEqual([`${A}:loaded`, `${B}:loaded`]);
+    expect(await w.query(`SELECT length(no_item)::INTEGER AS n FROM raw.${DIM.name} WHERE _municipality_ibge = '${A}'`)).toEqual([{ n: long.length }]);
+  });
+
   it("an empty slice without parts replaces the municipality's rows with nothing", async () => {
     await stageMunicipality(store, 'daily-20261122', A, T1, [{ table: DIM, window: null, rows: dimRows(1) }]);
     await load('daily-20261122', [A]);

@@ -108,7 +108,8 @@ export async function stageMunicipality(
           )
           .join(','),
       );
-    const body = gzipSync(Buffer.from(lines.join('\n') + '\n'));
+    const csv = Buffer.from(lines.join('\n') + '\n');
+    const body = gzipSync(csv);
     const key = layout.part(runId, s.table.name, municipality, 'a1', 0);
     const sha256 = createHash('sha256').update(body).digest('hex');
     const stored = s.corruptAfterHash ? gzipSync(Buffer.from(lines.slice(0, -1).join('\n') + '\n')) : body;
@@ -120,7 +121,7 @@ export async function stageMunicipality(
       parts: s.noParts ? [] : [{ key, rows: s.rows.length, bytes: stored.length, sha256 }],
       rows: s.declaredRows ?? s.rows.length,
       sourceRows: s.rows.length,
-      csvBytes: 0,
+      csvBytes: s.noParts ? 0 : csv.length,
       seconds: 0,
       extractedAt: at,
       warnings: [],
