@@ -59,9 +59,10 @@ export class PartWriter {
 
   /** Start the streamed upload and send it what was collected so far. */
   private startStream(): void {
-    // The output buffer holds a whole batch's output (and then some: it is reused from an offset), so
-    // one thread-pool job compresses a whole batch without waiting for the main thread.
-    const gzip = createGzip({ level: this.gzipLevel, chunkSize: 2 * COMPRESS_BATCH_BYTES });
+    // The output buffer holds a whole batch's output even when it does not compress (deflate adds a
+    // few bytes per 16 KiB stored), so one thread-pool job compresses a batch without waiting for the
+    // main thread; it is reused from an offset, so a job that starts near its end takes two.
+    const gzip = createGzip({ level: this.gzipLevel, chunkSize: COMPRESS_BATCH_BYTES + 64 * 1024 });
     this.gzip = gzip;
     const body = new PassThrough();
     // The store may still be setting up (a directory, an upload session) when an abort destroys the
