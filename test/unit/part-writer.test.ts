@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { COMPRESS_BATCH_BYTES, PartWriter, SMALL_PART_MAX_BYTES } from '../../shared/extract/part-writer';
 import { FsObjectStore } from '../../shared/local/fs-object-store';
@@ -135,9 +135,11 @@ describe('PartWriter: the part and its manifest entry', () => {
   it('applies backpressure: a write waits while the store is not reading', async () => {
     const stalled = stalledStore();
     const w = new PartWriter(stalled, KEY, 'h\n', 0);
-    // The first batch goes to zlib at once; the next one waits for it, and it cannot finish while its
-    // output has nowhere to go.
-    await w.write(randomBytes(4 * 1024 * 1024), 1);
+    // The first batches go to zlib at once (the first one's output fills the upload's buffer); then a
+    // batch waits for the one before it, which cannot finish while its output has nowhere to go — so
+    // a writer holds a bounded number of batches, whatever it writes.
+    await w.write(randomBytes(COMPRESS_BATCH_BYTES), 1);
+    await w.write(randomBytes(COMPRESS_BATCH_BYTES), 1);
     let settled = false;
     const pending = w.write(randomBytes(COMPRESS_BATCH_BYTES), 1).finally(() => (settled = true));
     for (let i = 0; i < 20; i++) await tick();
@@ -149,8 +151,25 @@ describe('PartWriter: the part and its manifest entry', () => {
     await expect(w.write(Buffer.from('x\n'), 1)).rejects.toBe(failure);
   });
 
-  it('a part of several compression batches stores exactly the bytes written, in order', async () => {
-    const w = new PartWriter(store, KEY, 'h\n', 1);
+  it.each([
+    ['a store that reads at once', 0],
+    ['a slow store (a batch buffer is refilled only once zlib is done with it)', 2],
+  ])('a part of several compression batches stores exactly the bytes written, in order: %s', async (_name, delayMs) => {
+    const slow: ObjectStore = {
+      read: (k) => store.read(k),
+      list: (p) => store.list(p),
+      readStream: (k) => store.readStream(k),
+      loadUri: (k) => store.loadUri(k),
+      create: async (key, body, type) => {
+        const chunks: Buffer[] = [];
+        for await (const c of body) {
+          chunks.push(c as Buffer);
+          if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+        }
+        return store.create(key, Readable.from(chunks), type);
+      },
+    };
+    const w = new PartWriter(slow, KEY, 'h\n', 1);
     const written: Buffer[] = [Buffer.from('h\n')];
     // Uneven writes, so batches end mid-write and the last batch is a partial one.
     for (let size = 1; written.length < 60; size = (size * 7919) % 200_000) {
