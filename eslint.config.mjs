@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'coverage/', 'reports/', '.stryker-tmp/', 'cdktf.out/', 'dist/', '**/*.d.ts'] },
+  { ignores: ['node_modules/', 'coverage/', 'reports/', '.stryker-tmp/', 'cdktf.out/', 'dist/', 'scripts/bench/.build/', '**/*.d.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
