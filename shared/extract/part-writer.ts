@@ -102,7 +102,10 @@ export class PartWriter {
 
   /**
    * Hands the filled batch to zlib once the previous one is compressed — zlib is then done with the
-   * other buffer, which is filled next. Backpressure reaches the caller here.
+   * other buffer, which is filled next. A full batch is far above zlib's writable high-water mark, so
+   * after handing one over `writableNeedDrain` stays true until zlib has consumed all of it (only the
+   * last, partial batch may be smaller, and no buffer is refilled after it). Backpressure reaches the
+   * caller here.
    */
   private async compressBatch(): Promise<void> {
     const gzip = this.gzip!;
