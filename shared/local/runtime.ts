@@ -132,7 +132,14 @@ export async function createLocalPipeline(opts: LocalPipelineOptions) {
   await ensureMartTables(warehouse);
   const ledger = await DuckDbLedger.open(warehouse, clock);
   // Run records in the bucket (what the run-status function reads), the caller (live progress), the ledger.
-  const observer = allObservers(new StoreRunObserver(store, clock), opts.observer, ledger);
+  // Handlers wait for the first two, not for the ledger's live rows: those are written on the
+  // warehouse's one connection, which a load wave holds for seconds, and every extraction waiting for
+  // them stalled there (a 650-municipality run's extractions were idle during each of its 7 waves).
+  // A row that cannot be written is logged; the run's report rewrites every row from the bucket.
+  const liveLedger: RunObserver = {
+    record: (e) => void ledger.record(e).catch((err: unknown) => opts.logger.error({ err, event: e.kind }, 'ledger: live row not written')),
+  };
+  const observer = allObservers(new StoreRunObserver(store, clock), opts.observer, liveLedger);
   const secrets = new LocalSecrets(opts.paths.secrets);
   const bus = new InProcessBus();
   const byIbge = new Map(opts.registry.municipalities.map((m) => [m.ibge, m]));
@@ -257,8 +264,11 @@ export async function createLocalPipeline(opts: LocalPipelineOptions) {
         throw err;
       }
     },
-    /** Waits until no message is in flight (late extractions keep running after the workflow returns). */
-    drain: () => bus.idle(),
+    /** Waits until no message is in flight (late extractions keep running after the workflow returns) and the ledger has their rows. */
+    drain: async () => {
+      await bus.idle();
+      await ledger.settled();
+    },
     close: () => warehouse.close(),
   };
 }

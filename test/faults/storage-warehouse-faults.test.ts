@@ -151,6 +151,38 @@ describe('faults of the object store and the warehouse', () => {
     }
   });
 
+  it('a load that holds the warehouse holds up no extraction: the ledger rows wait for the warehouse, the handlers do not', async () => {
+    let curitibaStaged!: () => void;
+    const staged = new Promise<void>((resolve) => (curitibaStaged = resolve));
+    let santosLoadHeld!: () => void;
+    const held = new Promise<void>((resolve) => (santosLoadHeld = resolve));
+    let holds = 0;
+    let extractedWhileHeld = false;
+    const p = await lab.pipeline(sources(), {
+      // Santos's load stops inside its transaction until Curitiba is extracted (or 20 s have passed).
+      warehouseBeforeCommit: async () => {
+        if (holds++ > 0) return;
+        santosLoadHeld();
+        extractedWhileHeld = await Promise.race([staged.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 20_000))]);
+      },
+      onEvent: (e) => {
+        if (e.kind === 'extract_staged' && e.municipality === CURITIBA.ibge) curitibaStaged();
+      },
+    });
+    try {
+      const santos = p.publishRunRequest({ trigger: 'rerun', municipalities: [SANTOS.ibge], ...REQUEST });
+      await held;
+      const curitiba = await p.publishRunRequest({ trigger: 'rerun', municipalities: [CURITIBA.ibge], ...REQUEST });
+      const santosRun = await santos;
+      expect(extractedWhileHeld).toBe(true);
+      await p.drain();
+      expect(await ledgerRow(p.warehouse, santosRun.runId, SANTOS.ibge)).toMatchObject({ status: 'loaded', attempts: 1 });
+      expect(await ledgerRow(p.warehouse, curitiba.runId, CURITIBA.ibge)).toMatchObject({ status: 'loaded', attempts: 1 });
+    } finally {
+      await p.dispose();
+    }
+  });
+
   /**
    * Real refusals: a local server answers the real BigQuery client with BigQuery's own status and
    * JSON error body; the pipeline's adapter (bigQueryQueryRunner) and classifier (gcpError) turn it
