@@ -114,18 +114,31 @@ describe('the ledger live rows', () => {
     expect(await row(C)).toEqual({ status: 'failed', attempts: 1, rows: 5, error_class: 'data', pec_version: '5.3.21' });
   });
 
-  it('events that queue while the warehouse is busy are written in a few statements, not three per event', async () => {
+  it('events that queue while the warehouse is busy are folded per row and written in a few statements, not three per event', async () => {
     const municipalities = Array.from({ length: 200 }, (_, i) => String(350000 + i)).map((six) => `${six}${ibgeCheckDigit(six)}`);
     const execute = jest.spyOn(w, 'execute');
     const query = jest.spyOn(w, 'query');
-    await Promise.all(municipalities.map((m) => ledger.record({ kind: 'extract_started', runId: RUN, municipality: m, attempt: 1 })));
-    await Promise.all(municipalities.map((m) => ledger.record({ kind: 'extract_staged', runId: RUN, municipality: m, manifest: manifest(m, 3), alreadyDone: false })));
-    // Per burst: which runs are reported (a query), the missing rows (an INSERT), one UPDATE per kind of change.
-    expect(execute.mock.calls.length + query.mock.calls.length).toBe(6);
-    const [counts] = await w.query(
-      `SELECT count(*)::INTEGER AS n, count(*) FILTER (WHERE status = 'staged' AND attempts = 1 AND rows = 3)::INTEGER AS staged FROM ops.municipality_runs`,
+    // One burst: each row started and staged, the first one retried once in between.
+    const burst: RunEvent[] = municipalities.flatMap((m, i): RunEvent[] => [
+      { kind: 'extract_started', runId: RUN, municipality: m, attempt: 1 },
+      ...(i === 0
+        ? ([
+            { kind: 'extract_failed', runId: RUN, municipality: m, errorClass: 'source_unreachable', message: 'connect ECONNREFUSED', willRetry: true, attempt: 1 },
+            { kind: 'extract_started', runId: RUN, municipality: m, attempt: 2 },
+          ] satisfies RunEvent[])
+        : []),
+      { kind: 'extract_staged', runId: RUN, municipality: m, manifest: manifest(m, 3), alreadyDone: false },
+    ]);
+    await Promise.all(burst.map((e) => ledger.record(e)));
+    // Which runs are reported (a query), the missing rows (an INSERT), one UPDATE per kind of change (here one).
+    expect(execute.mock.calls.length + query.mock.calls.length).toBe(3);
+    const rows = await w.query(
+      `SELECT status, attempts::INTEGER AS attempts, rows::INTEGER AS rows, error_class, count(*)::INTEGER AS n FROM ops.municipality_runs GROUP BY ALL ORDER BY attempts`,
     );
-    expect(counts).toEqual({ n: 200, staged: 200 });
+    expect(rows).toEqual([
+      { status: 'staged', attempts: 1, rows: 3, error_class: null, n: 199 },
+      { status: 'staged', attempts: 2, rows: 3, error_class: null, n: 1 },
+    ]);
   });
 
   it('after the run is reported, late events no longer change its rows', async () => {
