@@ -1,5 +1,5 @@
 import { ENV, type EnvKey } from '../../shared/contracts/config';
-import { ackDeadlineSeconds, DELIVERY, FUNCTIONS, type FunctionKey, type FunctionSpec, type PubsubFunctionKey } from '../../shared/contracts/functions';
+import { ackDeadlineSeconds, DELIVERY, FUNCTIONS, nodeEnvironment, type FunctionKey, type FunctionSpec, type PubsubFunctionKey } from '../../shared/contracts/functions';
 import { AssetType, TerraformAsset } from '../cdk';
 import { ArtifactRegistryRepository, Cloudfunctions2Function, PubsubSubscription, ServiceAccount, StorageBucketObject } from '../google';
 import { grant, serviceAccountMember, type Grant } from '../iam';
@@ -64,9 +64,9 @@ export function environmentValues(ctx: StackContext, r: Pick<Resources, 'buckets
   };
 }
 
-/** Exactly the variables of a function's spec, under their ENV names. */
+/** Exactly the variables of a function's spec, under their ENV names, and what node itself reads (nodeOptions). */
 export function functionEnvironment(key: FunctionKey, values: Record<EnvKey, string>): Record<string, string> {
-  return Object.fromEntries(FUNCTIONS[key].env.map((k) => [ENV[k], values[k]]));
+  return { ...Object.fromEntries(FUNCTIONS[key].env.map((k) => [ENV[k], values[k]])), ...nodeEnvironment(key) };
 }
 
 const readsOps = (key: FunctionKey) => (FUNCTIONS[key].env as readonly EnvKey[]).includes('opsDataset');

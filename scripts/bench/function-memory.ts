@@ -26,7 +26,7 @@ import { gunzipSync } from 'node:zlib';
 import { stringify } from 'yaml';
 import { ENDPOINT_ENV, FUNCTION_CONFIGS } from '../../shared/adapters/gcp/function-config';
 import { ENV } from '../../shared/contracts/config';
-import { FUNCTIONS } from '../../shared/contracts/functions';
+import { FUNCTIONS, nodeEnvironment } from '../../shared/contracts/functions';
 import { Manifest } from '../../shared/contracts/manifest';
 import { TOPICS } from '../../shared/contracts/messages';
 import { MunicipalityRegistry } from '../../shared/contracts/municipalities';
@@ -445,6 +445,7 @@ export async function functionMemory(o: FunctionMemoryOptions): Promise<number> 
         [ENDPOINT_ENV.secretManager]: secrets.host,
         [ENDPOINT_ENV.pubsub]: `127.0.0.1:${deadPort}`,
         [PASSWORD_ENV]: source.conn.password,
+        ...nodeEnvironment('extract'),
       };
       const limitMb = SPEC.memoryMb;
       log(`${source.rows.toLocaleString('en-US')} rows: the function at ${limitMb} MiB / ${vcpu} vCPU…`);

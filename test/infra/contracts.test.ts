@@ -1,5 +1,6 @@
 import { ENV } from '../../shared/contracts/config';
-import { DELIVERY, FUNCTIONS, type FunctionKey, type PubsubFunctionKey } from '../../shared/contracts/functions';
+import { spawnSync } from 'node:child_process';
+import { DELIVERY, FUNCTIONS, type FunctionKey, type FunctionSpec, type PubsubFunctionKey } from '../../shared/contracts/functions';
 import { TOPICS } from '../../shared/contracts/messages';
 import { COLUMN_TYPES, INGESTION_COLUMNS, landedTables, SET_ASIDE_TABLE, type TableDef } from '../../shared/contracts/tables';
 import { PEC_TABLES } from '../../shared/tables/pec-tables';
@@ -32,9 +33,23 @@ describe('functions follow FUNCTIONS', () => {
     ).toEqual(functionKeys.map((k) => `pec-${FUNCTIONS[k].name}`).sort());
   });
 
-  test.each(functionKeys)('%s: environment variable names are exactly its spec env mapped through ENV', (key) => {
-    const names = Object.keys(fnBody(key).service_config.environment_variables).sort();
-    expect(names).toEqual(FUNCTIONS[key].env.map((k) => ENV[k]).sort());
+  test.each(functionKeys)('%s: environment variable names are exactly its spec env mapped through ENV, and NODE_OPTIONS when it has node flags', (key) => {
+    const vars = fnBody(key).service_config.environment_variables as Record<string, string>;
+    const spec: FunctionSpec = FUNCTIONS[key];
+    expect(Object.keys(vars).sort()).toEqual([...spec.env.map((k) => ENV[k]), ...(spec.nodeOptions ? ['NODE_OPTIONS'] : [])].sort());
+    if (spec.nodeOptions) expect(vars.NODE_OPTIONS).toBe(spec.nodeOptions);
+  });
+
+  // Node refuses (exit 9) a flag it does not allow in NODE_OPTIONS: a function deployed with one would never start.
+  test.each(functionKeys.filter((k) => (FUNCTIONS[k] as FunctionSpec).nodeOptions))('%s: node starts with its NODE_OPTIONS and applies them', (key) => {
+    const flags = (FUNCTIONS[key] as FunctionSpec).nodeOptions!;
+    const probe = `const v8 = require('v8'); const keep = []; for (let i = 0; i < 2e6; i++) keep.push({ i });
+      process.stdout.write(String(v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size))`;
+    const r = spawnSync(process.execPath, ['-e', probe], { env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: flags }, encoding: 'utf8' });
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
+    // The young generation is two semi-spaces: bounded by the flag (the default grows to 2 × 16 MiB under this allocation).
+    const semiMiB = /--max-semi-space-size=(\d+)/.exec(flags)?.[1];
+    if (semiMiB) expect(Number(r.stdout)).toBeLessThanOrEqual(2 * Number(semiMiB) * 2 ** 20);
   });
 
   test.each(functionKeys)('%s: entry point, memory, timeout and instance cap come from the spec', (key) => {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ENV } from '../../shared/contracts/config';
-import { DELIVERY, FUNCTIONS, type FunctionKey, type PubsubFunctionKey } from '../../shared/contracts/functions';
+import { DELIVERY, FUNCTIONS, type FunctionKey, type FunctionSpec, type PubsubFunctionKey } from '../../shared/contracts/functions';
 import { TOPICS } from '../../shared/contracts/messages';
 import { TerraformOutput } from '../../infra-cdktf/cdk';
 import { BigqueryDataset } from '../../infra-cdktf/google';
@@ -236,7 +236,8 @@ describe('functions module: one function per FUNCTIONS spec', () => {
     };
     for (const key of keys) {
       const env = fnBody(json, key).service_config.environment_variables as Record<string, string>;
-      expect(env).toEqual(Object.fromEntries(FUNCTIONS[key].env.map((k) => [ENV[k], expected[ENV[k]]])));
+      const nodeOptions = (FUNCTIONS[key] as FunctionSpec).nodeOptions;
+      expect(env).toEqual({ ...Object.fromEntries(FUNCTIONS[key].env.map((k) => [ENV[k], expected[ENV[k]]])), ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) });
     }
     // Every variable of the contract has a value (environmentValues covers ENV, not only today's specs).
     expect(Object.keys(out.values).sort()).toEqual(Object.keys(ENV).sort());

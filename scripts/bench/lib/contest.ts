@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createGunzip } from 'node:zlib';
 import type { Client } from 'pg';
+import { nodeEnvironment } from '../../../shared/contracts/functions';
 import type { LocalPostgres } from '../../../shared/local/postgres-server';
 import type { ExtractWorkerResult } from '../workers/extract';
 import type { NaiveWorkerResult } from '../workers/naive';
@@ -162,7 +163,8 @@ export async function runContest(o: ContestOptions): Promise<{ samples: Sample[]
             runId,
             keyHex: o.keyHex,
           },
-          { timeoutMs: o.timeoutMs, timeBin: o.tools.timeBin, tmpDir: o.tmpDir },
+          // With the node flags the deployed function has (FunctionSpec.nodeOptions).
+          { timeoutMs: o.timeoutMs, timeBin: o.tools.timeBin, tmpDir: o.tmpDir, env: nodeEnvironment('extract') },
         );
         const x = r.result;
         if (x) {
