@@ -241,7 +241,7 @@ async function openLocked(o: SessionOptions, paths: LocalPaths, lock: RunLock): 
     logFile,
     async close() {
       try {
-        pipeline.close();
+        await pipeline.close();
         await server?.stop();
       } finally {
         lock.release();

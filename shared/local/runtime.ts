@@ -269,6 +269,10 @@ export async function createLocalPipeline(opts: LocalPipelineOptions) {
       await bus.idle();
       await ledger.settled();
     },
-    close: () => warehouse.close(),
+    /** Closes the warehouse once the ledger has written what it was given. */
+    close: async () => {
+      await ledger.settled();
+      warehouse.close();
+    },
   };
 }

@@ -65,7 +65,7 @@ export async function testPipeline(sources: Source[], options: Partial<LocalPipe
     log,
     events,
     async dispose() {
-      pipeline.close();
+      await pipeline.close();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

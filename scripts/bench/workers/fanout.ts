@@ -166,7 +166,7 @@ async function main(): Promise<void> {
   const t2 = performance.now();
   const ru = process.resourceUsage();
   const deadLetters = pipeline.bus.deadLetters.length;
-  pipeline.close();
+  await pipeline.close();
   // A run that did not finish its work is no measurement: its time would be that of a shorter run (the
   // 16:32 650 run of 2026-12-06 was timed with its fact mart failed under DuckDB's memory limit).
   const w = run.workflow;
