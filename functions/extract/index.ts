@@ -11,7 +11,7 @@ import { loadFunctionConfig, localEndpoints } from '../../shared/adapters/gcp/fu
 import { GcsObjectStore } from '../../shared/adapters/gcp/gcs-object-store';
 import { PubSubBus } from '../../shared/adapters/gcp/pubsub-bus';
 import { SecretManagerSecrets, secretManagerClientOptions } from '../../shared/adapters/gcp/secret-manager-secrets';
-import { FUNCTIONS } from '../../shared/contracts/functions';
+import { FUNCTIONS, applyV8Flags } from '../../shared/contracts/functions';
 import { createLogger } from '../../shared/log';
 import { systemClock } from '../../shared/ports';
 import { loadRegistryFile } from '../../shared/run/registry-file';
@@ -21,6 +21,8 @@ import { startTelemetry } from '../telemetry';
 import { extractFunction } from './function';
 
 const spec = FUNCTIONS.extract;
+// Before anything of the handler runs: the V8 flags node does not take in NODE_OPTIONS (FunctionSpec.v8Flags).
+applyV8Flags('extract');
 const config = coldStart(spec.name, () => loadFunctionConfig('extract', process.env));
 const endpoints = coldStart(spec.name, () => localEndpoints(process.env));
 const registry = coldStart(spec.name, () => loadRegistryFile(path.resolve(config.registryFile)));

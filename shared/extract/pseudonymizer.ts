@@ -78,6 +78,9 @@ const BLOCK = 64;
 const ONE_BLOCK = 55;
 const HEX = Buffer.from('0123456789abcdef', 'latin1');
 
+/** Entries of one cache generation by default (the benchmark's report reads it too). */
+export const PSEUDONYM_CACHE_ENTRIES = 50_000;
+
 /**
  * Keyed pseudonyms for personal identifiers: HMAC-SHA-256(key, trimmed value) truncated to its first
  * 128 bits (16 bytes), written as 32 lower-case hex characters. One key for every table and municipality, so the same CPF gives the same pseudonym
@@ -146,7 +149,7 @@ export class Pseudonymizer implements PseudonymWriter {
 
   constructor(
     key: Buffer,
-    private readonly cacheLimit = 50_000,
+    private readonly cacheLimit = PSEUDONYM_CACHE_ENTRIES,
   ) {
     if (key.length < 32) throw new Error('pseudonymisation key must be at least 32 bytes');
     if (!Number.isInteger(cacheLimit) || cacheLimit < 1) throw new Error('pseudonym cache limit must be a positive integer');

@@ -52,6 +52,20 @@ describe('functions follow FUNCTIONS', () => {
     if (semiMiB) expect(Number(r.stdout)).toBeLessThanOrEqual(2 * Number(semiMiB) * 2 ** 20);
   });
 
+  // A misspelt V8 flag is only an "unrecognized flag" line on stderr: the function would start without it.
+  test.each(functionKeys.filter((k) => (FUNCTIONS[k] as FunctionSpec).v8Flags?.length))(
+    '%s: its v8Flags are V8 flags this node knows, and node refuses them in NODE_OPTIONS',
+    (key) => {
+      for (const flag of (FUNCTIONS[key] as FunctionSpec).v8Flags!) {
+        const set = spawnSync(process.execPath, ['-e', `require('v8').setFlagsFromString(${JSON.stringify(flag)})`], { env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' });
+        expect({ flag, status: set.status, stderr: set.stderr }).toEqual({ flag, status: 0, stderr: '' });
+        // Where node takes it in NODE_OPTIONS it belongs in nodeOptions, set before V8 starts.
+        const asOption = spawnSync(process.execPath, ['-e', ''], { env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: flag }, encoding: 'utf8' });
+        expect({ flag, status: asOption.status, stderr: asOption.stderr.trim() }).toEqual({ flag, status: 9, stderr: expect.stringContaining('is not allowed in NODE_OPTIONS') });
+      }
+    },
+  );
+
   test.each(functionKeys)('%s: entry point, memory, timeout and instance cap come from the spec', (key) => {
     const spec = FUNCTIONS[key];
     const f = fnBody(key);

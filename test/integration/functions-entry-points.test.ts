@@ -3,8 +3,9 @@ import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
 import { ConfigError, ENV } from '../../shared/contracts/config';
-import { FUNCTIONS, type FunctionKey } from '../../shared/contracts/functions';
+import { FUNCTIONS, type FunctionKey, type FunctionSpec } from '../../shared/contracts/functions';
 import { startFakeBigQueryServer, type FakeBigQueryServer, type JobResource } from '../support/fake-bigquery-server';
 import { startFakeGcsServer, type FakeGcsServer } from '../support/fake-gcs-server';
 
@@ -83,6 +84,17 @@ describe('function entry points', () => {
     const testing = coldStart(key);
     expect(typeof testing.getFunction(FUNCTIONS[key].entryPoint)).toBe('function');
     expect(() => testing.getTestServer(FUNCTIONS[key].entryPoint)).not.toThrow();
+  });
+
+  it.each(KEYS)('%s: cold start sets exactly the V8 flags of its spec', (key) => {
+    // Recorded, not applied: this test process keeps its own V8 settings.
+    const set = jest.spyOn(v8, 'setFlagsFromString').mockImplementation(() => {});
+    try {
+      coldStart(key);
+      expect(set.mock.calls).toEqual(((FUNCTIONS[key] as FunctionSpec).v8Flags ?? []).map((flag) => [flag]));
+    } finally {
+      set.mockRestore();
+    }
   });
 
   it.each(KEYS)('%s: a missing variable stops the cold start with one CRITICAL line naming every problem', (key) => {

@@ -5,6 +5,7 @@
  */
 import pino from 'pino';
 import { ExtractSettingsSchema } from '../../../shared/contracts/config';
+import { applyV8Flags } from '../../../shared/contracts/functions';
 import { MunicipalityEntry } from '../../../shared/contracts/municipalities';
 import { extractMunicipality } from '../../../shared/extract/extract-municipality';
 import { SourceSession } from '../../../shared/extract/source';
@@ -33,6 +34,8 @@ export interface ExtractWorkerResult {
 }
 
 async function main(): Promise<void> {
+  // As the extract function's entry point does at cold start (its NODE_OPTIONS come with the environment).
+  applyV8Flags('extract');
   const c = config<Config>();
   const table = variantTable(c.variant);
   // Read-only instrumentation: remember the COPY text the extractor sends (for the other contenders).
