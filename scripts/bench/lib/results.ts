@@ -488,8 +488,9 @@ function analysis(r: BenchResults, sum: CellSummary[]): { lines: string[]; verdi
         ? `The rounds of one cell differ by up to ${int(spreadMB)} MB: the peak depends on when V8 collects garbage — its concurrent marking needs the same ` +
           `${cores} cores the backend, the main thread and zlib are using — not on the table. `
         : '') +
-      "What would move it: a smaller pseudonym cache (memory for hashing time); V8 flags in the function's NODE_OPTIONS — `--max-semi-space-size` bounds the young " +
-      'generation, `--max-old-space-size` makes V8 collect before the heap grows past it.',
+      "What would move it: a smaller pseudonym cache (memory for hashing time); the function's V8 flags (FunctionSpec: NODE_OPTIONS and v8Flags, " +
+      "which the bench's extractor applies as the function does) — `--max-semi-space-size` bounds the young generation, `--optimize-for-size` makes V8 " +
+      'collect for memory the Buffers it would otherwise free only at a rare full collection, `--max-old-space-size` collects before the heap grows past it.',
   );
   lines.push('');
 
